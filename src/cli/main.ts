@@ -1,0 +1,46 @@
+/** The `mgmt` command: dispatches to one file per subcommand. */
+import { readFileSync } from 'node:fs';
+import { runCommand, runHelp } from './run.js';
+import { EXIT_OK, EXIT_USAGE, UsageError } from './usage.js';
+import { validateCommand } from './validate.js';
+
+const help = `usage: mgmt <command> [flags]
+
+commands:
+  run       run a graph and keep it converged (mgmt run --yaml FILE)
+  validate  check a graph file and apply nothing (mgmt validate FILE)
+  help      show this help, or a command's: mgmt help run
+
+Run \`mgmt <command> --help\` for a command's flags.`;
+
+export async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  try {
+    switch (cmd) {
+      case 'run':
+        return await runCommand(rest);
+      case 'validate':
+        return await validateCommand(rest);
+      case 'version':
+      case '--version': {
+        const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+        process.stdout.write(`mgmt-ts ${pkg.version}\n`);
+        return EXIT_OK;
+      }
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        process.stdout.write((rest[0] === 'run' ? runHelp : help) + '\n');
+        return EXIT_OK;
+      default:
+        throw new UsageError(`unknown command ${JSON.stringify(cmd)}`);
+    }
+  } catch (e) {
+    if (e instanceof UsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(`mgmt: ${(e as Error).message}\nRun 'mgmt --help' for usage.\n`);
+      return EXIT_USAGE;
+    }
+    throw e;
+  }
+}

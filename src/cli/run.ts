@@ -1,0 +1,157 @@
+/** `mgmt run --yaml FILE`: load, validate, run; watch the file and swap graphs; exit on convergence or signal. */
+import { writeFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { Engine } from '../engine/engine.js';
+import { formatDiagnostic, hasErrors } from '../graph/diagnostics.js';
+import { toDot } from '../graph/graphviz.js';
+import { readGraphFile } from '../graph/read.js';
+import type { GraphSpec } from '../graph/spec.js';
+import { logger, setLogLevel } from '../observe/log.js';
+import { watchPath } from '../system/path-watcher.js';
+import { resolveRunFlags, runFlagOptions, runFlagsHelp, type RunFlags } from './run-flags.js';
+import { EXIT_FAILED, EXIT_OK, UsageError } from './usage.js';
+
+export const runHelp = `usage: mgmt run --yaml FILE [flags]      (also: mgmt run yaml FILE)
+
+Runs the graph in FILE: every resource is watched and kept in its desired state. The file is watched too:
+a valid new version is swapped in (unchanged resources keep running); an invalid one is logged and ignored.
+
+flags:
+  --yaml FILE               the YAML graph to run
+${runFlagsHelp}`;
+
+export async function runCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    options: { ...runFlagOptions, yaml: { type: 'string' } },
+    allowPositionals: true,
+  });
+  if (values.help) {
+    process.stdout.write(runHelp + '\n');
+    return EXIT_OK;
+  }
+  let file = values.yaml;
+  if (!file && positionals[0] === 'yaml' && positionals[1]) file = positionals[1];
+  else if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
+  if (!file) throw new UsageError('which graph? give --yaml FILE');
+  const flags = await resolveRunFlags(values);
+  if (flags.verbose) setLogLevel('debug');
+  return runGraphFile(resolve(file), flags);
+}
+
+async function runGraphFile(file: string, flags: RunFlags): Promise<number> {
+  const log = logger('main');
+  const loaded = await readGraphFile(file);
+  for (const d of loaded.diagnostics) log[d.severity === 'error' ? 'error' : 'warn'](formatDiagnostic(d));
+  if (!loaded.spec || hasErrors(loaded.diagnostics)) {
+    log.error(`${file}: the graph has errors; nothing was applied`);
+    return EXIT_FAILED;
+  }
+  return runEngine(loaded.spec, flags, { file });
+}
+
+/**
+ * Runs a validated graph until it converges (with --converged-timeout) or a signal arrives. With `file`, the
+ * file is watched and each valid new version is swapped in.
+ */
+export function runEngine(spec: GraphSpec, flags: RunFlags, source: { file?: string } = {}): Promise<number> {
+  const log = logger('main');
+  return new Promise<number>((resolveExit) => {
+    let exiting = false;
+    let unwatch: (() => void) | undefined;
+    const engine = new Engine({
+      hostname: flags.hostname,
+      prefix: flags.prefix,
+      noop: flags.noop,
+      ...(flags.sema !== undefined ? { sema: flags.sema } : {}),
+      autoEdges: flags.autoEdges,
+      ...(flags.convergedTimeout !== undefined ? { convergedTimeout: flags.convergedTimeout } : {}),
+      onConverged: (failed) => {
+        if (failed.length > 0) {
+          log.error(`${failed.length} resource(s) failed: ${failed.map((v) => v.id).join(', ')}`);
+        }
+        log.info(`converged for ${flags.convergedTimeout} s; exiting`);
+        void finish(failed.length > 0 ? EXIT_FAILED : EXIT_OK);
+      },
+    });
+    const finish = async (code: number) => {
+      if (exiting) return;
+      exiting = true;
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      process.on('SIGINT', onSecondSignal);
+      process.on('SIGTERM', onSecondSignal);
+      unwatch?.();
+      await engine.shutdown();
+      process.off('SIGINT', onSecondSignal);
+      process.off('SIGTERM', onSecondSignal);
+      resolveExit(code);
+    };
+    const onSignal = (sig: NodeJS.Signals) => {
+      log.info(`${sig}: stopping (send it again to abort running applies)`);
+      void finish(EXIT_OK);
+    };
+    const onSecondSignal = (sig: NodeJS.Signals) => {
+      log.warn(`${sig} again: aborting`);
+      engine.abort();
+      resolveExit(130);
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+
+    const writeDot = async () => {
+      if (!flags.graphviz) return;
+      const g = engine.graph();
+      if (!g.spec) return;
+      try {
+        await writeFile(flags.graphviz, toDot(g.spec.graph, g.spec.resources, g.edges));
+      } catch (e) {
+        log.warn(`cannot write --graphviz ${flags.graphviz}: ${(e as Error).message}`);
+      }
+    };
+
+    const swapIn = async (next: GraphSpec, first: boolean): Promise<boolean> => {
+      const r = await engine.swap(next);
+      for (const d of r.diagnostics) log.error(formatDiagnostic(d));
+      if (hasErrors(r.diagnostics)) {
+        log.error(first ? 'the graph has errors; nothing was applied' : 'new graph rejected; the running graph is unchanged');
+        return false;
+      }
+      log.info(`graph ${next.graph}: ${next.resources.length} resources${first ? '' : ` swapped in (${r.added} added, ${r.removed} removed, ${r.kept} unchanged)`}`);
+      await writeDot();
+      return true;
+    };
+
+    void (async () => {
+      if (!(await swapIn(spec, true))) return finish(EXIT_FAILED);
+      if (source.file) unwatch = watchGraphFile(source.file, swapIn);
+    })();
+  });
+}
+
+/** Reloads the graph file on change (changes within 20 ms are read once); invalid versions are logged only. */
+function watchGraphFile(file: string, swapIn: (g: GraphSpec, first: boolean) => Promise<boolean>): () => void {
+  const log = logger('main');
+  let timer: NodeJS.Timeout | undefined;
+  let reading: Promise<void> = Promise.resolve();
+  let lastText: string | undefined;
+  const reload = () => {
+    reading = reading.then(async () => {
+      const loaded = await readGraphFile(file);
+      const key = JSON.stringify(loaded.spec ?? loaded.diagnostics);
+      if (key === lastText) return;
+      lastText = key;
+      for (const d of loaded.diagnostics) log[d.severity === 'error' ? 'error' : 'warn'](formatDiagnostic(d));
+      if (!loaded.spec) {
+        log.error(`${file} changed but has errors; the running graph is unchanged`);
+        return;
+      }
+      await swapIn(loaded.spec, false);
+    });
+  };
+  return watchPath(file, () => {
+    clearTimeout(timer);
+    timer = setTimeout(reload, 20);
+  });
+}

@@ -1,0 +1,49 @@
+/**
+ * Automatic edges from the paths resources manage: a file comes after its nearest managed ancestor
+ * directory; an exec comes after the managed directory named as its `cwd`. One hash lookup per ancestor, so a
+ * 10,000-file tree costs a few tens of thousands of map lookups.
+ */
+import { type EdgeSpec, type ResourceSpec, vertexId } from '../graph/spec.js';
+import { lookupKind } from '../resources/registry.js';
+
+export function autoEdges(resources: readonly ResourceSpec[], explicit: readonly EdgeSpec[] = []): EdgeSpec[] {
+  const hints = resources.map((r) => (r.meta.autoedge === false ? undefined : lookupKind(r.kind)?.autoEdges?.(r.name, r.params)));
+  const managers = new Map<string, ResourceSpec>();
+  resources.forEach((r, i) => {
+    for (const p of hints[i]?.manages ?? []) if (!managers.has(p)) managers.set(p, r);
+  });
+  const seen = new Set(explicit.map((e) => `${vertexId(e.from)}\n${vertexId(e.to)}`));
+  const out: EdgeSpec[] = [];
+  const add = (from: ResourceSpec | undefined, to: ResourceSpec) => {
+    if (!from || from === to) return;
+    const key = `${vertexId(from)}\n${vertexId(to)}`;
+    if (seen.has(key)) return;
+    seen.add(key);
+    const f = { kind: from.kind, name: from.name };
+    const t = { kind: to.kind, name: to.name };
+    out.push({ name: `${vertexId(f)} -> ${vertexId(t)}`, from: f, to: t, notify: false, auto: true });
+  };
+  resources.forEach((r, i) => {
+    const h = hints[i];
+    if (!h) return;
+    for (const p of h.afterNearestAncestor ?? []) add(nearestManagedAncestor(p, managers, r), r);
+    for (const p of h.afterPath ?? []) {
+      const bare = p.length > 1 && p.endsWith('/') ? p.slice(0, -1) : p;
+      add(managers.get(bare) ?? managers.get(`${bare}/`), r);
+    }
+  });
+  return out;
+}
+
+function nearestManagedAncestor(path: string, managers: Map<string, ResourceSpec>, self: ResourceSpec): ResourceSpec | undefined {
+  let end = path.endsWith('/') ? path.length - 1 : path.length;
+  while (end > 0) {
+    const slash = path.lastIndexOf('/', end - 1);
+    if (slash < 0) return undefined;
+    const dir = path.slice(0, slash + 1);
+    const m = managers.get(dir);
+    if (m && m !== self) return m;
+    end = slash;
+  }
+  return undefined;
+}

@@ -1,0 +1,46 @@
+/**
+ * Metaparams: per-resource settings the engine applies around every resource (`meta:` in the YAML graph).
+ * Names and units follow mgmt (graph-format reference §4). Described once, as a parameter table.
+ */
+import type { ParamsOf } from '../resources/params.js';
+
+export const metaParams = {
+  noop: { type: 'boolean', default: false, doc: 'Check only: report what would change and change nothing.' },
+  retry: {
+    type: 'integer',
+    minimum: -1,
+    default: 0,
+    doc: 'How many times to retry a failed check/apply or watch before failing permanently; -1 retries forever.',
+  },
+  retryreset: { type: 'boolean', default: false, doc: 'Reset the retry counter after each success.' },
+  delay: { type: 'integer', minimum: 0, default: 0, doc: 'Milliseconds to wait between retries.' },
+  timeout: {
+    type: 'integer',
+    minimum: 0,
+    default: 0,
+    doc: 'Deadline of one check/apply in milliseconds (0: none); on expiry the apply is cancelled and counts as a failure.',
+  },
+  poll: {
+    type: 'integer',
+    default: 0,
+    doc: 'Seconds between polls that replace watching (>0); -1 checks once and never watches; 0 watches.',
+  },
+  limit: {
+    type: 'number',
+    minimum: 0,
+    doc: 'Maximum rate of events handled per second (token bucket; unset: unlimited). Needs `burst` >= 1.',
+  },
+  burst: { type: 'integer', minimum: 0, default: 0, doc: 'Token bucket size for `limit`.' },
+  sema: {
+    type: 'string[]',
+    pattern: '^[^:]*(:[1-9][0-9]*)?$',
+    doc: 'Named counting semaphores `id` or `id:N` (size N, default 1); a check/apply holds all of them while it runs.',
+  },
+  reset: { type: 'boolean', default: false, doc: 'Forget the retry count when the resource’s parameters change.' },
+  rewatch: { type: 'boolean', default: false, doc: 'On a graph swap, restart this resource if it had failed permanently.' },
+  autoedge: { type: 'boolean', default: true, doc: 'Let this resource take part in automatic edges.' },
+  autogroup: { type: 'boolean', default: true, doc: 'Accepted for mgmt compatibility (no kind groups yet).' },
+  hidden: { type: 'boolean', default: false, doc: 'Keep the resource in the graph but never watch or apply it.' },
+} as const;
+
+export type MetaParams = ParamsOf<typeof metaParams>;

@@ -1,0 +1,86 @@
+/**
+ * The JSON Schema of a graph, assembled from each resource kind's parameter table and the metaparams. The
+ * same schema validates every loaded graph and is published as docs/graph.schema.json for editors.
+ */
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { tableJsonSchema } from '../resources/params.js';
+import { allKinds } from '../resources/registry.js';
+import { metaParams } from './metaparams.js';
+
+export const SCHEMA_ID = 'https://github.com/mgmt-ts/mgmt-ts/docs/graph.schema.json';
+
+export function graphJsonSchema(): Record<string, unknown> {
+  const definitions: Record<string, unknown> = {
+    meta: { ...tableJsonSchema(metaParams), description: 'Metaparams: how the engine runs this resource.' },
+    ref: {
+      type: 'object',
+      required: ['kind', 'name'],
+      additionalProperties: false,
+      properties: { kind: { type: 'string', minLength: 1 }, name: { type: 'string', minLength: 1 } },
+    },
+    edge: {
+      type: 'object',
+      required: ['from', 'to'],
+      additionalProperties: false,
+      properties: {
+        name: { type: 'string', description: 'The edge’s identity (defaults to "from -> to").' },
+        from: { $ref: '#/definitions/ref' },
+        to: { $ref: '#/definitions/ref' },
+        notify: { type: 'boolean', description: 'A change applied by `from` sends a refresh to `to`.' },
+      },
+    },
+    collect: {
+      type: 'object',
+      required: ['kind'],
+      additionalProperties: false,
+      properties: { kind: { type: 'string' }, pattern: { type: 'string' } },
+    },
+  };
+  const resources: Record<string, unknown> = {};
+  for (const k of allKinds()) {
+    const def = `resource.${k.kind}`;
+    definitions[def] = {
+      ...tableJsonSchema(k.params, {
+        name: { type: 'string', minLength: 1, description: 'The resource’s identity; `@@name` exports it.' },
+        meta: { $ref: '#/definitions/meta' },
+      }),
+      required: ['name'],
+      description: k.doc,
+    };
+    resources[k.kind] = { type: ['array', 'null'], items: { $ref: `#/definitions/${def}` } };
+  }
+  return {
+    $schema: 'http://json-schema.org/draft-07/schema#',
+    $id: SCHEMA_ID,
+    title: 'mgmt-ts YAML graph',
+    type: 'object',
+    required: ['graph'],
+    additionalProperties: false,
+    properties: {
+      graph: { type: 'string', minLength: 1, description: 'The graph’s name (required).' },
+      comment: { type: 'string' },
+      remote: { type: 'string', description: 'Obsolete (mgmt <= 0.0.12); ignored with a warning.' },
+      resources: {
+        type: ['object', 'null'],
+        additionalProperties: false,
+        properties: resources,
+        description: 'Resource kind -> list of resources.',
+      },
+      edges: { type: ['array', 'null'], items: { $ref: '#/definitions/edge' } },
+      collect: { type: ['array', 'null'], items: { $ref: '#/definitions/collect' } },
+    },
+    definitions,
+  };
+}
+
+let compiled: ValidateFunction | undefined;
+
+/** Validates a typed graph document; returns ajv's errors (empty when valid). */
+export function validateDocument(doc: unknown): ErrorObject[] {
+  if (!compiled) {
+    const ajv = new Ajv({ allErrors: true, strict: true });
+    ajv.addVocabulary(['deprecated']);
+    compiled = ajv.compile(graphJsonSchema());
+  }
+  return compiled(doc) ? [] : [...(compiled.errors ?? [])];
+}

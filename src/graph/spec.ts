@@ -1,0 +1,71 @@
+/**
+ * The graph spec: what every front door (YAML file, Puppet catalog) produces and what the engine runs.
+ * Plain data with source positions; it knows nothing of the engine.
+ */
+import type { MetaParams } from './metaparams.js';
+
+/** A place in a source file; line and column are 1-based. */
+export interface Pos {
+  readonly file: string;
+  readonly line: number;
+  readonly col: number;
+}
+
+/** Where a translated resource came from (for example a Puppet `File[/etc/motd]` at site.pp:12). */
+export interface Origin {
+  readonly ref: string;
+  readonly file?: string;
+  readonly line?: number;
+}
+
+export interface ResourceSpec {
+  readonly kind: string;
+  readonly name: string;
+  /** Parameters, typed by the kind's parameter table. */
+  readonly params: Readonly<Record<string, unknown>>;
+  readonly meta: Readonly<MetaParams>;
+  readonly pos?: Pos;
+  /** Positions of individual parameters (`meta.retry` for metaparams). */
+  readonly paramPos?: Readonly<Record<string, Pos>>;
+  readonly origin?: Origin;
+}
+
+export interface VertexRef {
+  readonly kind: string;
+  readonly name: string;
+}
+
+export interface EdgeSpec {
+  readonly name: string;
+  readonly from: VertexRef;
+  readonly to: VertexRef;
+  /** A change applied by `from` sends a refresh to `to`. */
+  readonly notify: boolean;
+  /** Added by autoedges rather than written by the user. */
+  readonly auto?: boolean;
+  readonly pos?: Pos;
+}
+
+export interface CollectSpec {
+  readonly kind: string;
+  readonly pattern: string;
+  readonly pos?: Pos;
+}
+
+export interface GraphSpec {
+  readonly graph: string;
+  readonly comment?: string;
+  /** Resources applied on this host. */
+  readonly resources: readonly ResourceSpec[];
+  /** Resources named `@@...` in the YAML: exported for other hosts, not applied here. */
+  readonly exports: readonly ResourceSpec[];
+  readonly edges: readonly EdgeSpec[];
+  readonly collect: readonly CollectSpec[];
+  /** The file the graph was read from, if any. */
+  readonly source?: string;
+}
+
+/** `kind[name]`, the identity of a vertex. */
+export function vertexId(r: VertexRef): string {
+  return `${r.kind}[${r.name}]`;
+}

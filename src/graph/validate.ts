@@ -1,0 +1,95 @@
+/**
+ * Semantic checks of a graph spec, after its schema has passed: each kind's own rules, metaparam
+ * combinations, duplicate vertices, two resources managing one path, edges to missing vertices, cycles.
+ * Every problem is returned at once, placed at its source position.
+ */
+import { lookupKind } from '../resources/registry.js';
+import { findCycles } from './cycles.js';
+import { type Diagnostic, suggest } from './diagnostics.js';
+import { type GraphSpec, type ResourceSpec, vertexId } from './spec.js';
+
+export function validateGraph(spec: GraphSpec): Diagnostic[] {
+  const ds: Diagnostic[] = [];
+  if (!spec.graph) ds.push({ severity: 'error', message: 'the graph needs a name: add `graph: <name>`' });
+  const byId = new Map<string, ResourceSpec>();
+  const byPath = new Map<string, ResourceSpec>();
+  for (const r of [...spec.resources, ...spec.exports]) checkResource(r, ds);
+  for (const r of spec.resources) {
+    const id = vertexId(r);
+    const first = byId.get(id);
+    if (first) {
+      ds.push({
+        severity: 'error',
+        where: id,
+        pos: r.pos,
+        message: `declared twice; first declared at ${first.pos ? `${first.pos.file}:${first.pos.line}` : 'another place'}. Give one of them another name`,
+      });
+      continue;
+    }
+    byId.set(id, r);
+    const managed = managedPath(r);
+    if (managed) {
+      const other = byPath.get(managed);
+      if (other) {
+        ds.push({
+          severity: 'error',
+          where: id,
+          pos: r.pos,
+          message: `manages ${managed}, which ${vertexId(other)} manages too; merge them into one resource`,
+        });
+      } else byPath.set(managed, r);
+    }
+  }
+  const exported = new Set(spec.exports.map((r) => vertexId(r)));
+  const goodEdges = [];
+  for (const e of spec.edges) {
+    let ok = true;
+    for (const [end, ref] of [['from', e.from], ['to', e.to]] as const) {
+      const id = vertexId(ref);
+      if (byId.has(id)) continue;
+      ok = false;
+      const hint = exported.has(id)
+        ? ' (it is exported with @@, so it is not part of this host’s graph)'
+        : (() => {
+            const s = suggest(id, byId.keys());
+            return s ? ` (did you mean ${s}?)` : '';
+          })();
+      ds.push({ severity: 'error', pos: e.pos, message: `edge \`${e.name}\`: its \`${end}\` ${id} is not in the graph${hint}` });
+    }
+    if (ok) goodEdges.push(e);
+  }
+  for (const c of findCycles(byId.keys(), goodEdges)) {
+    ds.push({ severity: 'error', pos: c.edge.pos, message: `dependency cycle: ${c.path.join(' -> ')}` });
+  }
+  return ds;
+}
+
+function checkResource(r: ResourceSpec, ds: Diagnostic[]): void {
+  const id = vertexId(r);
+  const kind = lookupKind(r.kind);
+  if (!kind) {
+    ds.push({ severity: 'error', where: id, pos: r.pos, message: `unknown resource kind \`${r.kind}\`` });
+    return;
+  }
+  if (r.name.startsWith('$')) ds.push({ severity: 'error', where: id, pos: r.pos, message: 'a name may not start with `$`' });
+  for (const p of kind.validate?.(r.name, r.params) ?? []) {
+    ds.push({ severity: 'error', where: id, pos: (p.param && r.paramPos?.[p.param]) || r.pos, message: p.message });
+  }
+  const m = r.meta;
+  if (m.limit !== undefined && m.limit !== Infinity && !(m.burst && m.burst > 0)) {
+    ds.push({
+      severity: 'error',
+      where: id,
+      pos: r.paramPos?.['meta.limit'] ?? r.pos,
+      message: 'metaparam `limit` needs `burst` >= 1 (with burst 0 no event would ever pass)',
+    });
+  }
+}
+
+/** The path a resource manages, if its kind manages paths (directories are compared without `/`). */
+function managedPath(r: ResourceSpec): string | undefined {
+  const hints = lookupKind(r.kind)?.autoEdges?.(r.name, r.params);
+  if (!hints?.manages?.[0]) return undefined;
+  const p = hints.manages[0];
+  return p.length > 1 && p.endsWith('/') ? p.slice(0, -1) : p;
+}

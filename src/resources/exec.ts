@@ -1,0 +1,275 @@
+/**
+ * The exec resource: runs a command when its guards say the state is wrong. Refreshable (unlike mgmt's): a
+ * refresh over a notify edge makes it run, and `refreshonly` makes it run only then (Puppet's `refreshonly`).
+ */
+import { readFile, stat } from 'node:fs/promises';
+import { isAbsolute, posix } from 'node:path';
+import { defineKind, type Problem } from './resource.js';
+import type { ParamsOf } from './params.js';
+import { untilAborted } from '../system/abort.js';
+import { PASSWD_FILE, resolveGroup, resolveUser } from '../system/ids.js';
+import { watchPath } from '../system/path-watcher.js';
+import { describeOutcome, outputTail, run, startLines, type Command, type ProcessOptions, type ProcessResult } from '../system/process.js';
+
+const params = {
+  cmd: {
+    type: 'string',
+    doc: "The command to run; defaults to the resource name. Without `shell` it is split on whitespace into argv with no quote handling (mgmt's semantics), so use `shell` for quoting, pipes or expansions.",
+  },
+  args: { type: 'string[]', doc: 'Extra arguments appended to the argv split from `cmd`; not allowed together with `shell`.' },
+  shell: { type: 'string', emptyIsUnset: true, doc: 'A shell (such as `/bin/sh`) that runs `cmd` as `<shell> -c <cmd>`.' },
+  cwd: { type: 'string', emptyIsUnset: true, doc: "Absolute working directory of `cmd`; unset: the engine's own." },
+  env: {
+    type: 'map',
+    doc: 'The complete environment of `cmd` and of the guard and watch commands; unset means an empty environment, where programs are looked up in `/usr/bin:/bin`.',
+  },
+  user: {
+    type: 'string',
+    emptyIsUnset: true,
+    doc: "User name or uid that runs `cmd` and the guard and watch commands (needs root); without `group`, the user's primary group is used.",
+  },
+  group: { type: 'string', emptyIsUnset: true, doc: 'Group name or gid that runs `cmd` and the guard and watch commands (needs root).' },
+  ifcmd: {
+    type: 'string',
+    emptyIsUnset: true,
+    doc: "Guard: `cmd` runs only if this command exits 0; a non-zero exit means the state is already right (Puppet's `onlyif`).",
+  },
+  ifshell: { type: 'string', emptyIsUnset: true, doc: 'A shell that runs `ifcmd` as `<shell> -c <ifcmd>`; unset: `ifcmd` is split on whitespace.' },
+  ifcwd: { type: 'string', emptyIsUnset: true, doc: "Absolute working directory of `ifcmd`; unset: the engine's own." },
+  nifcmd: {
+    type: 'string',
+    emptyIsUnset: true,
+    doc: "Inverse guard: when this command exits 0 the state is already right and `cmd` does not run (Puppet's `unless`).",
+  },
+  nifshell: { type: 'string', emptyIsUnset: true, doc: 'A shell that runs `nifcmd` as `<shell> -c <nifcmd>`; unset: `nifcmd` is split on whitespace.' },
+  nifcwd: { type: 'string', emptyIsUnset: true, doc: "Absolute working directory of `nifcmd`; unset: the engine's own." },
+  creates: {
+    type: 'string',
+    emptyIsUnset: true,
+    doc: 'Absolute path: `cmd` does not run while it exists; the path is watched, so removing it makes `cmd` run again.',
+  },
+  watchcmd: {
+    type: 'string',
+    emptyIsUnset: true,
+    doc: 'A long-running command whose every output line means the state may have drifted; its exit (even with code 0) is a watch error, retried per the `retry` metaparam.',
+  },
+  watchshell: { type: 'string', emptyIsUnset: true, doc: 'A shell that runs `watchcmd` as `<shell> -c <watchcmd>`; unset: `watchcmd` is split on whitespace.' },
+  watchcwd: { type: 'string', emptyIsUnset: true, doc: "Absolute working directory of `watchcmd`; unset: the engine's own." },
+  refreshonly: {
+    type: 'boolean',
+    default: false,
+    doc: "Run `cmd` only when a refresh arrives over a notify edge (Puppet's `refreshonly`); the guards still apply then.",
+  },
+  timeout: {
+    type: 'integer',
+    minimum: 0,
+    doc: 'Old mgmt spelling of the run deadline, in seconds.',
+    deprecated: 'use meta: {timeout: <milliseconds>}',
+    toMeta: (v: unknown) => (typeof v === 'number' && v > 0 ? { timeout: v * 1000 } : undefined),
+  },
+  pollint: {
+    type: 'integer',
+    minimum: 0,
+    doc: 'Old mgmt spelling of the polling interval, in seconds.',
+    deprecated: 'use meta: {poll: <seconds>}',
+    toMeta: (v: unknown) => (typeof v === 'number' && v > 0 ? { poll: v } : undefined),
+  },
+  state: {
+    type: 'string',
+    enum: ['present', 'exists', ''],
+    doc: 'Old mgmt parameter without effect.',
+    deprecated: 'exec has no state; remove it',
+    toMeta: () => undefined,
+  },
+} as const;
+
+type ExecParams = ParamsOf<typeof params>;
+
+const ABSOLUTE_PARAMS = ['cwd', 'ifcwd', 'nifcwd', 'watchcwd', 'creates'] as const;
+
+export const execKind = defineKind({
+  kind: 'exec',
+  doc: "Runs a command when its guards (`ifcmd`, `nifcmd`, `creates`) say the state is wrong; a zero exit counts as a change and a non-zero exit is an error. Without guards it runs once per watch event: once at start, then on each `watchcmd` line, change of `creates`, refresh, or `meta.poll` tick. It is refreshable: a refresh over a notify edge makes it run (still subject to its guards), and `refreshonly` makes it run only then. Cancelling or timing out (`meta.timeout`) kills the command's whole process group, as does the command's exit: anything it left running in the background is killed, so start daemons through a service manager or `setsid`.",
+  params,
+  nameParam: 'cmd',
+  refreshable: true,
+  validate: (name, raw) => {
+    const p = unsetEmpty(raw);
+    const out: Problem[] = [];
+    const cmd = p.cmd ?? name;
+    if (cmd.trim() === '') out.push({ param: 'cmd', message: 'exec needs a command: `cmd` (or else the name) is empty' });
+    if (p.shell !== undefined && p.args !== undefined && p.args.length > 0) {
+      out.push({ param: 'args', message: '`args` cannot be used with `shell`: put the arguments in `cmd`' });
+    }
+    for (const key of ['ifcmd', 'nifcmd', 'watchcmd'] as const) {
+      const v = p[key];
+      if (v !== undefined && v.trim() === '') out.push({ param: key, message: `\`${key}\` is blank` });
+    }
+    for (const key of ABSOLUTE_PARAMS) {
+      const v = p[key];
+      if (v !== undefined && !isAbsolute(v)) out.push({ param: key, message: `\`${key}\` must be an absolute path, got '${v}'` });
+    }
+    for (const [k, v] of Object.entries(p.env ?? {})) {
+      if (k === '' || k.includes('=') || k.includes('\0')) out.push({ param: 'env', message: `invalid environment variable name '${k}'` });
+      if (v.includes('\0')) out.push({ param: 'env', message: `environment variable '${k}' contains a NUL byte` });
+    }
+    if ((p.user !== undefined || p.group !== undefined) && process.getuid?.() !== 0) {
+      out.push({ param: p.user !== undefined ? 'user' : 'group', message: '`user` and `group` need the engine to run as root' });
+    }
+    return out;
+  },
+  autoEdges: (_name, raw) => {
+    const { cwd } = unsetEmpty(raw);
+    if (cwd === undefined) return {};
+    const dir = posix.normalize(cwd);
+    return { afterPath: [dir.endsWith('/') ? dir : `${dir}/`] };
+  },
+  create: (name, raw, ctx) => {
+    const p = unsetEmpty(raw);
+    const cmdText = p.cmd ?? name;
+    const display = p.shell === undefined && p.args?.length ? `${cmdText} ${p.args.join(' ')}` : cmdText;
+    const main = commandOf(cmdText, p.shell, p.args);
+
+    /** Options shared by every command this resource runs. */
+    const base = async (signal: AbortSignal): Promise<Pick<ProcessOptions, 'env' | 'uid' | 'gid' | 'signal'>> => ({
+      env: p.env,
+      ...(await credentials(p.user, p.group)),
+      signal,
+    });
+
+    /** Runs a guard; returns its exit code (null when killed by a signal). */
+    const guard = async (which: 'ifcmd' | 'nifcmd', cmd: string, shell: string | undefined, cwd: string | undefined, signal: AbortSignal) => {
+      const r = await runOrExplain(which, { ...(await base(signal)), command: commandOf(cmd, shell), cwd }, (s, l) => ctx.log.debug(`${which} ${s}: ${l}`));
+      if (r.aborted) throw new Error(`${which} '${cmd}' ${describeOutcome(r)}`);
+      return r.code;
+    };
+
+    return {
+      async watch(w) {
+        const stops: Array<() => unknown> = [];
+        try {
+          let failed: Promise<never> | undefined;
+          if (p.watchcmd !== undefined) {
+            const watchcmd = p.watchcmd;
+            let fail: (e: Error) => void = () => undefined;
+            failed = new Promise<never>((_, reject) => (fail = reject));
+            void failed.catch(() => undefined); // it may fail after the watch has already ended
+            const proc = await startOrExplain(
+              'watchcmd',
+              { ...(await base(w.signal)), command: commandOf(watchcmd, p.watchshell), cwd: p.watchcwd },
+              (s, l) => {
+                ctx.log.debug(`watchcmd ${s}: ${l}`);
+                w.event();
+              },
+              (r) => {
+                if (!r.aborted) fail(new Error(`watchcmd '${watchcmd}' ${describeOutcome(r)}${suffix(r)} (a watch command must keep running)`));
+              },
+            );
+            stops.push(() => proc.stop());
+          }
+          if (p.creates !== undefined) stops.push(watchPath(p.creates, () => w.event()));
+          w.event();
+          await (failed ? Promise.race([untilAborted(w.signal), failed]) : untilAborted(w.signal));
+        } finally {
+          await Promise.all(stops.map((stop) => stop()));
+        }
+      },
+
+      async checkApply(c) {
+        if (p.refreshonly === true && !c.refresh) {
+          ctx.log.debug('refreshonly and no refresh: not running');
+          return true;
+        }
+        if (p.ifcmd !== undefined) {
+          const code = await guard('ifcmd', p.ifcmd, p.ifshell, p.ifcwd, c.signal);
+          if (code !== 0) {
+            ctx.log.debug(`ifcmd exited with ${code ?? 'a signal'}: state is right, not running`);
+            return true;
+          }
+        }
+        if (p.nifcmd !== undefined) {
+          const code = await guard('nifcmd', p.nifcmd, p.nifshell, p.nifcwd, c.signal);
+          if (code === 0) {
+            ctx.log.debug('nifcmd exited with 0: state is right, not running');
+            return true;
+          }
+        }
+        if (p.creates !== undefined && (await exists(p.creates))) {
+          ctx.log.debug(`${p.creates} exists: not running`);
+          return true;
+        }
+        if (!c.apply) {
+          ctx.log.info(`would run: ${display}`);
+          return false;
+        }
+        const r = await runOrExplain('cmd', { ...(await base(c.signal)), command: main, cwd: p.cwd }, (s, l) => ctx.log.info(`${s}: ${l}`));
+        if (r.aborted) throw new Error(`'${display}' ${describeOutcome(r)}; its process group was killed${suffix(r)}`);
+        if (r.code !== 0) throw new Error(`'${display}' ${describeOutcome(r)}${suffix(r)}`);
+        ctx.log.info(`ran: ${display}`);
+        return false;
+      },
+    };
+  },
+});
+
+/** mgmt's argv: the command split on whitespace (no quoting) plus `args`, or `[shell, '-c', cmd]`. */
+function commandOf(cmd: string, shell: string | undefined, args?: readonly string[]): Command {
+  if (shell !== undefined) return { shell, cmd };
+  return { argv: [...cmd.split(/\s+/).filter((f) => f !== ''), ...(args ?? [])] };
+}
+
+/** Drops empty strings of `emptyIsUnset` parameters (the loader already does; direct callers may not). */
+function unsetEmpty(p: ExecParams): ExecParams {
+  const out: ExecParams = { ...p };
+  for (const [key, def] of Object.entries(params)) {
+    if ('emptyIsUnset' in def && def.emptyIsUnset && out[key as keyof ExecParams] === '') delete out[key as keyof ExecParams];
+  }
+  return out;
+}
+
+function suffix(r: ProcessResult): string {
+  const tail = outputTail(r);
+  return tail === '' ? '' : `; ${tail}`;
+}
+
+/** Runs a command; a start failure (command not found...) becomes an error naming the parameter. */
+async function runOrExplain(which: string, opts: ProcessOptions, onLine: (stream: 'stdout' | 'stderr', line: string) => void): Promise<ProcessResult> {
+  try {
+    return await run(opts, onLine);
+  } catch (e) {
+    throw new Error(`${which}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+  }
+}
+
+async function startOrExplain(which: string, opts: ProcessOptions, onLine: Parameters<typeof startLines>[1], onExit: Parameters<typeof startLines>[2]) {
+  try {
+    return await startLines(opts, onLine, onExit);
+  } catch (e) {
+    throw new Error(`${which}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+  }
+}
+
+/** uid and gid for `user`/`group`, resolved at run time (a user created earlier in the run is found). */
+async function credentials(user: string | undefined, group: string | undefined): Promise<{ uid?: number; gid?: number }> {
+  if (user === undefined && group === undefined) return {};
+  const uid = user !== undefined ? await resolveUser(user) : undefined;
+  const gid = group !== undefined ? await resolveGroup(group) : uid !== undefined ? await primaryGid(uid) : undefined;
+  return { uid, gid };
+}
+
+/** The primary gid of a uid from the passwd file, as Puppet uses when only the user is given. */
+async function primaryGid(uid: number): Promise<number | undefined> {
+  const text = await readFile(PASSWD_FILE, 'utf8').catch(() => '');
+  for (const line of text.split('\n')) {
+    const f = line.split(':');
+    if (f[2] !== undefined && /^\d+$/.test(f[2]) && Number(f[2]) === uid && f[3] !== undefined && /^\d+$/.test(f[3])) return Number(f[3]);
+  }
+  return undefined;
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
+}

@@ -1,0 +1,99 @@
+/**
+ * The resource contract. A resource knows its parameters, how to watch what it manages, and how to check and
+ * apply its state. Nothing else: ordering, retries, rate limits, refresh propagation and convergence are the
+ * engine's job.
+ */
+import type { ParamTable, ParamsOf } from './params.js';
+
+/** Leveled logging, already prefixed with `kind[name]:` by the engine. */
+export interface Logger {
+  debug(msg: string): void;
+  info(msg: string): void;
+  warn(msg: string): void;
+  error(msg: string): void;
+}
+
+export interface ResourceContext {
+  /** `kind[name]`, for messages. */
+  readonly id: string;
+  readonly log: Logger;
+  readonly hostname: string;
+  /** A private state directory for this resource, created on first call. */
+  varDir(): Promise<string>;
+}
+
+export interface WatchContext {
+  /** Aborted when the resource leaves the graph or the engine shuts down. */
+  readonly signal: AbortSignal;
+  /**
+   * Say that the managed state may have drifted (false positives are fine, missed events are bugs). Cheap and
+   * non-blocking: the engine coalesces events that arrive while a check is pending or running, and never
+   * drops the last one.
+   */
+  event(): void;
+}
+
+export interface CheckApplyContext {
+  /** false under noop: check only, change nothing. */
+  readonly apply: boolean;
+  /** A parent changed something and reached this resource over a `notify` edge. */
+  readonly refresh: boolean;
+  /** Aborted on the `timeout` metaparam's deadline or on a hard shutdown. */
+  readonly signal: AbortSignal;
+}
+
+export interface Resource {
+  /**
+   * Runs until `ctx.signal` is aborted. It must call `ctx.event()` once it is ready (that first event
+   * triggers the first check), then once per possible drift. A rejection is a watch error, retried per the
+   * `retry` metaparam.
+   */
+  watch(ctx: WatchContext): Promise<void>;
+  /**
+   * Returns true when the state was already right. When it was wrong: with `apply` it fixes the state and
+   * returns false ("changed"); without `apply` it touches nothing and returns false ("would change").
+   * Throwing is a failure of this resource.
+   */
+  checkApply(ctx: CheckApplyContext): Promise<boolean>;
+  /** Releases what the resource holds, after its watch has stopped. */
+  cleanup?(): Promise<void>;
+}
+
+/** Paths a resource manages or depends on; the engine turns them into automatic edges. */
+export interface AutoEdgeHints {
+  /** Paths this resource manages; directories end with `/`. */
+  readonly manages?: readonly string[];
+  /** Come after the managed directory nearest above each of these paths (the first managed ancestor wins). */
+  readonly afterNearestAncestor?: readonly string[];
+  /** Come after the resource that manages exactly this path (either as a file or as a directory). */
+  readonly afterPath?: readonly string[];
+}
+
+/** A problem found by a kind's own cross-parameter checks; `param` points the position at that parameter. */
+export interface Problem {
+  readonly param?: string;
+  readonly message: string;
+}
+
+/** The parameters a kind receives: typed by its table, or a plain record once the kind's type is erased. */
+export type KindParams<T extends ParamTable> = ParamTable extends T ? Readonly<Record<string, unknown>> : ParamsOf<T>;
+
+export interface ResourceKind<T extends ParamTable = ParamTable> {
+  readonly kind: string;
+  /** One paragraph for the reference docs. */
+  readonly doc: string;
+  readonly params: T;
+  /** The parameter that defaults to the resource's name (`path` for file, `cmd` for exec). */
+  readonly nameParam?: string;
+  /** Reacts to refreshes on notify edges (otherwise a refresh just lets it run if it is dirty). */
+  readonly refreshable: boolean;
+  /** Pure checks across parameters: no system access, no side effects. */
+  validate?(name: string, params: KindParams<T>): Problem[];
+  autoEdges?(name: string, params: KindParams<T>): AutoEdgeHints;
+  create(name: string, params: KindParams<T>, ctx: ResourceContext): Resource;
+}
+
+/** Erases a kind's parameter type so that kinds of every table fit in one registry. */
+export function defineKind<T extends ParamTable>(kind: ResourceKind<T>): ResourceKind {
+  return kind as unknown as ResourceKind;
+}

@@ -1,0 +1,46 @@
+/** The timer resource: sends an event every `interval` seconds; a refresh restarts the ticker. */
+import { defineKind, type Problem } from './resource.js';
+import { untilAborted } from '../system/abort.js';
+
+const params = {
+  interval: { type: 'integer', minimum: 1, doc: 'Seconds between ticks (required).' },
+} as const;
+
+export const timerKind = defineKind({
+  kind: 'timer',
+  doc: 'Sends an event every `interval` seconds, so that resources after it are re-checked on a schedule. It is always in its desired state, except that a refresh restarts the ticker and counts as a change.',
+  params,
+  refreshable: true,
+  validate: (_name, p) => {
+    const out: Problem[] = [];
+    if (p.interval === undefined) out.push({ message: 'timer needs `interval` (seconds between ticks)' });
+    return out;
+  },
+  create: (_name, p, ctx) => {
+    let restart: (() => void) | undefined;
+    return {
+      async watch(w) {
+        const ms = (p.interval ?? 1) * 1000;
+        let t: NodeJS.Timeout | undefined;
+        const arm = () => {
+          if (t) clearInterval(t);
+          t = setInterval(() => w.event(), ms);
+        };
+        restart = arm;
+        arm();
+        w.event();
+        await untilAborted(w.signal);
+        if (t) clearInterval(t);
+        restart = undefined;
+      },
+      async checkApply(c) {
+        if (!c.refresh) return true;
+        if (c.apply) {
+          restart?.();
+          ctx.log.info('refresh: ticker restarted');
+        }
+        return false;
+      },
+    };
+  },
+});

@@ -1,0 +1,356 @@
+/**
+ * Running commands. Every child leads its own process group, so that cancelling it (or cleaning up after it)
+ * reaches everything it started. Output is delivered line by line, and the last lines of each stream are kept
+ * for error messages. No process outlives the call that started it: `run` resolves, and `LineProcess.stop()`
+ * returns, only once the whole group is gone.
+ *
+ * Environment: without `env` the child gets an EMPTY environment (mgmt's semantics). The program is then
+ * looked up on the default search path `/usr/bin:/bin` (libuv's execvpe fallback when the child's environment
+ * has no PATH), so `sleep`, `echo` and `sh` still resolve; anything else needs an absolute path or `env.PATH`.
+ *
+ * Zombies: processes the command leaves behind are re-parented to pid 1 when the group leader dies, and only pid
+ * 1 can reap them. A dead but unreaped process still answers `kill(pid, 0)`, so "gone" here means dead or a
+ * zombie (see `isRunning`).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { createInterface } from 'node:readline';
+
+/** What libuv searches when the child's environment has no PATH. */
+export const DEFAULT_CHILD_PATH = '/usr/bin:/bin';
+
+export type OutputStream = 'stdout' | 'stderr';
+export type OnLine = (stream: OutputStream, line: string) => void;
+
+/** A program with its arguments, or a script run as `[shell, '-c', cmd]`. */
+export type Command = { readonly argv: readonly string[] } | { readonly shell: string; readonly cmd: string };
+
+export interface ProcessOptions {
+  readonly command: Command;
+  /** Working directory; unset: ours. */
+  readonly cwd?: string;
+  /** The child's whole environment. Unset: an empty environment (see the module comment about PATH). */
+  readonly env?: Readonly<Record<string, string>>;
+  /** Run as this user id (supplementary groups are dropped). */
+  readonly uid?: number;
+  /** Run as this group id. */
+  readonly gid?: number;
+  /** Aborting kills the whole process group: `killSignal`, then SIGKILL after `killGraceMs`. */
+  readonly signal?: AbortSignal;
+  /** Milliseconds between the first signal and SIGKILL. Default 2000. */
+  readonly killGraceMs?: number;
+  /** The first signal sent to the group on abort. Default SIGTERM. */
+  readonly killSignal?: NodeJS.Signals;
+  /** How many last lines of each stream to keep. Default 20. */
+  readonly tailLines?: number;
+}
+
+export interface ProcessResult {
+  readonly pid: number;
+  /** The exit code, or null when the process was killed by a signal. */
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+  /** The options' signal was aborted (or `stop()` was called) before the process exited by itself. */
+  readonly aborted: boolean;
+  /** Aborted, and the abort reason is a `TimeoutError` (as from `AbortSignal.timeout`). */
+  readonly timedOut: boolean;
+  readonly stdoutTail: readonly string[];
+  readonly stderrTail: readonly string[];
+}
+
+/** The command could not be started at all (not found, not executable, bad working directory...). */
+export class SpawnError extends Error {
+  override readonly name = 'SpawnError';
+  constructor(
+    message: string,
+    /** The system error code, such as `ENOENT` or `EACCES`. */
+    readonly code: string,
+  ) {
+    super(message);
+  }
+}
+
+/** A long-running process whose output is being read line by line. */
+export interface LineProcess {
+  readonly pid: number;
+  /** Resolves once the process and its whole group are gone, whether it exited by itself or was stopped. */
+  readonly exited: Promise<ProcessResult>;
+  /** Kills the process group (if still running) and waits until it is gone. */
+  stop(): Promise<ProcessResult>;
+}
+
+const DEFAULT_GRACE_MS = 2000;
+const DEFAULT_TAIL = 20;
+/** The longest line kept in a tail (output lines themselves are passed on whole). */
+const TAIL_LINE_MAX = 2000;
+/** How long to wait for the group to vanish after SIGKILL before giving up (a process stuck in the kernel). */
+const AFTER_KILL_MS = 2000;
+/** After the group is gone, how long to wait for the output pipes to close (a daemon that kept them open). */
+const DRAIN_MS = 500;
+const POLL_MS = 10;
+
+/** The command as one line, for messages. */
+export function commandLine(c: Command): string {
+  return 'argv' in c ? c.argv.join(' ') : `${c.shell} -c ${c.cmd}`;
+}
+
+/** Runs a command to completion. `onLine` gets every output line as it arrives. Rejects only with SpawnError. */
+export async function run(opts: ProcessOptions, onLine?: OnLine): Promise<ProcessResult> {
+  const started = await launch(opts, onLine);
+  return started.exited;
+}
+
+/**
+ * Starts a long-running command (a watch command). Resolves once it is running; rejects with SpawnError when it
+ * cannot start. `onExit` is called once the process and its group are gone (with `aborted` set when `stop()` or
+ * the options' signal ended it).
+ */
+export async function startLines(opts: ProcessOptions, onLine: OnLine, onExit: (result: ProcessResult) => void): Promise<LineProcess> {
+  const started = await launch(opts, onLine);
+  void started.exited.then(onExit);
+  return {
+    pid: started.pid,
+    exited: started.exited,
+    stop: () => {
+      started.abort();
+      return started.exited;
+    },
+  };
+}
+
+/** "exited with code 3", "was killed by SIGKILL", "timed out", "was cancelled". */
+export function describeOutcome(r: ProcessResult): string {
+  if (r.timedOut) return 'timed out';
+  if (r.aborted) return 'was cancelled';
+  if (r.code !== null) return `exited with code ${r.code}`;
+  return `was killed by ${r.signal ?? 'a signal'}`;
+}
+
+/** The last `n` lines of stderr (or of stdout when stderr is empty), as `stderr: a | b`, or '' when both are empty. */
+export function outputTail(r: ProcessResult, n = 5): string {
+  const [name, lines] = r.stderrTail.length > 0 ? ['stderr', r.stderrTail] : ['stdout', r.stdoutTail];
+  if (lines.length === 0) return '';
+  return `${name}: ${lines.slice(-n).join(' | ')}`;
+}
+
+/**
+ * Whether a process is still running: it exists and is not a zombie. `process.kill(pid, 0)` alone also
+ * succeeds for zombies, which linger until their parent (pid 1 for orphans) reaps them.
+ */
+export function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  const state = procState(pid);
+  if (state === undefined) return !existsSync('/proc/self'); // gone meanwhile; or no /proc, so trust kill()
+  return state.state !== 'Z' && state.state !== 'X';
+}
+
+interface Launched {
+  readonly pid: number;
+  readonly exited: Promise<ProcessResult>;
+  abort(): void;
+}
+
+/** Spawns the command; resolves once it runs (or rejects with SpawnError). */
+function launch(opts: ProcessOptions, onLine: OnLine | undefined): Promise<Launched> {
+  const [file, args] = 'argv' in opts.command ? [opts.command.argv[0], opts.command.argv.slice(1)] : [opts.command.shell, ['-c', opts.command.cmd]];
+  if (file === undefined || file === '') return Promise.reject(new SpawnError('empty command', 'EINVAL'));
+  const env = { ...(opts.env ?? {}) };
+  let child: ChildProcess;
+  try {
+    child = spawn(file, args, {
+      cwd: opts.cwd,
+      env,
+      uid: opts.uid,
+      gid: opts.gid,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+  } catch (e) {
+    return explainSpawnError(e, file, opts).then((err) => Promise.reject(err));
+  }
+
+  const tailMax = opts.tailLines ?? DEFAULT_TAIL;
+  const tails: Record<OutputStream, string[]> = { stdout: [], stderr: [] };
+  const read = (stream: OutputStream, input: NodeJS.ReadableStream | null) => {
+    if (!input) return;
+    const rl = createInterface({ input, crlfDelay: Infinity });
+    rl.on('line', (line: string) => {
+      const tail = tails[stream];
+      tail.push(line.length > TAIL_LINE_MAX ? `${line.slice(0, TAIL_LINE_MAX)}...` : line);
+      if (tail.length > tailMax) tail.shift();
+      onLine?.(stream, line);
+    });
+  };
+  read('stdout', child.stdout);
+  read('stderr', child.stderr);
+
+  return new Promise<Launched>((resolve, reject) => {
+    // Before 'spawn', an error means the command could not start. Later ones come from kill(), which we do not
+    // use on the child (we signal its group), so they are only swallowed to keep them from being thrown.
+    let started = false;
+    child.on('error', (e) => {
+      if (!started) void explainSpawnError(e, file, opts).then(reject);
+    });
+    child.once('spawn', () => {
+      started = true;
+      const pid = child.pid;
+      if (pid === undefined) return reject(new SpawnError(`cannot run '${file}': no pid`, 'EUNKNOWN'));
+      resolve(supervise(child, pid, opts, tails));
+    });
+  });
+}
+
+/** Watches a running child: kills its group on abort, and after it exits kills what it left behind. */
+function supervise(child: ChildProcess, pid: number, opts: ProcessOptions, tails: Record<OutputStream, string[]>): Launched {
+  const local = new AbortController();
+  let exitInfo: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+  let aborted = false;
+  let abortReason: unknown;
+  let terminating: Promise<void> | undefined;
+  const terminate = () => (terminating ??= terminateGroup(pid, opts.killSignal ?? 'SIGTERM', opts.killGraceMs ?? DEFAULT_GRACE_MS));
+
+  const onAbort = (reason: unknown) => {
+    if (exitInfo !== undefined || aborted) return;
+    aborted = true;
+    abortReason = reason;
+    void terminate();
+  };
+  const fromOptions = () => onAbort(opts.signal?.reason);
+  opts.signal?.addEventListener('abort', fromOptions, { once: true });
+  const fromLocal = () => onAbort(local.signal.reason);
+  local.signal.addEventListener('abort', fromLocal, { once: true });
+
+  const exit = new Promise<void>((resolve) => {
+    child.once('exit', (code, signal) => {
+      exitInfo = { code, signal };
+      resolve();
+    });
+  });
+  const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
+
+  const exited = (async (): Promise<ProcessResult> => {
+    await exit;
+    // The leader is gone and reaped; anything left in its group is killed now (a no-op in the usual case).
+    await terminate();
+    if (!(await within(closed, DRAIN_MS))) {
+      // Something outside the group (a daemon that called setsid) still holds our pipes: stop reading.
+      child.stdout?.destroy();
+      child.stderr?.destroy();
+      await closed;
+    }
+    opts.signal?.removeEventListener('abort', fromOptions);
+    local.signal.removeEventListener('abort', fromLocal);
+    return {
+      pid,
+      code: exitInfo?.code ?? null,
+      signal: exitInfo?.signal ?? null,
+      aborted,
+      timedOut: aborted && isTimeoutReason(abortReason),
+      stdoutTail: [...tails.stdout],
+      stderrTail: [...tails.stderr],
+    };
+  })();
+
+  if (opts.signal?.aborted) fromOptions();
+  return { pid, exited, abort: () => local.abort() };
+}
+
+/** Sends `first` to the group, then SIGKILL after `graceMs`, and waits until no member is running. */
+async function terminateGroup(pgid: number, first: NodeJS.Signals, graceMs: number): Promise<void> {
+  if (!groupRunning(pgid)) return;
+  signalGroup(pgid, first);
+  if (await groupGoneWithin(pgid, graceMs)) return;
+  signalGroup(pgid, 'SIGKILL');
+  await groupGoneWithin(pgid, AFTER_KILL_MS);
+}
+
+function signalGroup(pgid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(-pgid, sig);
+  } catch {
+    // ESRCH: the group is already gone.
+  }
+}
+
+async function groupGoneWithin(pgid: number, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    if (!groupRunning(pgid)) return true;
+    if (Date.now() >= deadline) return false;
+    await new Promise((r) => setTimeout(r, POLL_MS));
+  }
+}
+
+/** Whether some member of the process group is running (zombies do not count; see the module comment). */
+function groupRunning(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+  } catch {
+    return false;
+  }
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return true; // no /proc: trust kill()
+  }
+  for (const e of entries) {
+    if (!/^\d+$/.test(e)) continue;
+    const s = procState(Number(e));
+    if (s && s.pgrp === pgid && s.state !== 'Z' && s.state !== 'X') return true;
+  }
+  return false;
+}
+
+/** State letter and process group of a process, from /proc/<pid>/stat; undefined when unreadable. */
+function procState(pid: number): { state: string; pgrp: number } | undefined {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  // "pid (comm) S ppid pgrp ..."; comm may contain spaces and parentheses, so split after the last ')'.
+  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  const state = fields[0];
+  const pgrp = Number(fields[2]);
+  return state === undefined || Number.isNaN(pgrp) ? undefined : { state, pgrp };
+}
+
+function within(p: Promise<void>, ms: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const t = setTimeout(() => resolve(false), ms);
+    void p.then(() => {
+      clearTimeout(t);
+      resolve(true);
+    });
+  });
+}
+
+function isTimeoutReason(reason: unknown): boolean {
+  return typeof reason === 'object' && reason !== null && 'name' in reason && reason.name === 'TimeoutError';
+}
+
+/** Turns a spawn failure into a SpawnError that says what was looked for, and where. */
+async function explainSpawnError(e: unknown, file: string, opts: ProcessOptions): Promise<SpawnError> {
+  const code = typeof e === 'object' && e !== null && 'code' in e && typeof e.code === 'string' ? e.code : 'EUNKNOWN';
+  const detail = e instanceof Error ? e.message : String(e);
+  if (code === 'ENOENT' || code === 'EACCES') {
+    if (opts.cwd !== undefined) {
+      const dir = await stat(opts.cwd).catch(() => undefined);
+      if (!dir) return new SpawnError(`working directory not found: '${opts.cwd}'`, code);
+      if (!dir.isDirectory()) return new SpawnError(`working directory is not a directory: '${opts.cwd}'`, code);
+    }
+    if (code === 'EACCES') return new SpawnError(`permission denied running '${file}'${opts.cwd ? ` in '${opts.cwd}'` : ''}`, code);
+    if (file.includes('/')) return new SpawnError(`command not found: '${file}' (no such file)`, code);
+    const path = opts.env?.PATH;
+    const searched = path !== undefined ? `PATH=${path}` : `PATH=${DEFAULT_CHILD_PATH}, the default: the command's env has no PATH`;
+    return new SpawnError(`command not found: '${file}' (searched ${searched})`, code);
+  }
+  return new SpawnError(`cannot run '${file}': ${detail}`, code);
+}

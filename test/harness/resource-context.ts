@@ -1,0 +1,65 @@
+/** A ResourceContext for driving one resource directly in unit tests; it records what the resource logs. */
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { CheckApplyContext, Resource, ResourceContext } from '../../src/resources/resource.js';
+
+export interface RecordingContext extends ResourceContext {
+  readonly lines: string[];
+}
+
+export function recordingContext(id = 'test[x]'): RecordingContext {
+  const lines: string[] = [];
+  let dir: string | undefined;
+  return {
+    id,
+    hostname: 'testhost',
+    lines,
+    log: {
+      debug: (m) => lines.push(`debug: ${m}`),
+      info: (m) => lines.push(`info: ${m}`),
+      warn: (m) => lines.push(`warn: ${m}`),
+      error: (m) => lines.push(`error: ${m}`),
+    },
+    async varDir() {
+      dir ??= await mkdtemp(join(tmpdir(), 'mgmt-var-'));
+      return dir;
+    },
+  };
+}
+
+/** Calls checkApply with the usual flags. */
+export function check(r: Resource, opts: Partial<CheckApplyContext> = {}): Promise<boolean> {
+  return r.checkApply({ apply: true, refresh: false, signal: new AbortController().signal, ...opts });
+}
+
+/** Starts a resource's watch and counts its events; `stop()` aborts it and waits for it to end. */
+export function startWatch(r: Resource): { events: () => number; next: (timeoutMs?: number) => Promise<void>; stop: () => Promise<void> } {
+  const ac = new AbortController();
+  let count = 0;
+  let waiters: Array<() => void> = [];
+  const done = r.watch({
+    signal: ac.signal,
+    event: () => {
+      count++;
+      const w = waiters;
+      waiters = [];
+      for (const f of w) f();
+    },
+  });
+  return {
+    events: () => count,
+    next: (timeoutMs = 2000) =>
+      new Promise<void>((resolve, reject) => {
+        const t = setTimeout(() => reject(new Error(`no watch event within ${timeoutMs} ms`)), timeoutMs);
+        waiters.push(() => {
+          clearTimeout(t);
+          resolve();
+        });
+      }),
+    stop: async () => {
+      ac.abort();
+      await done;
+    },
+  };
+}
