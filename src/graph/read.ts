@@ -19,6 +19,6 @@ export async function readGraphFile(path: string): Promise<Loaded> {
 export function checkGraphText(text: string, file: string): Loaded {
   const loaded = loadYamlGraph(text, file);
   const diagnostics = [...loaded.diagnostics];
-  if (loaded.spec) diagnostics.push(...validateGraph(loaded.spec));
+  if (loaded.spec) diagnostics.push(...validateGraph(loaded.spec, loaded.invalid));
   return { ...(loaded.spec && !hasErrors(diagnostics) ? { spec: loaded.spec } : {}), diagnostics: sortDiagnostics(diagnostics) };
 }

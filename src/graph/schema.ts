@@ -79,7 +79,6 @@ let compiled: ValidateFunction | undefined;
 export function validateDocument(doc: unknown): ErrorObject[] {
   if (!compiled) {
     const ajv = new Ajv({ allErrors: true, strict: true });
-    ajv.addVocabulary(['deprecated']);
     compiled = ajv.compile(graphJsonSchema());
   }
   return compiled(doc) ? [] : [...(compiled.errors ?? [])];

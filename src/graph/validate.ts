@@ -8,7 +8,8 @@ import { findCycles } from './cycles.js';
 import { type Diagnostic, suggest } from './diagnostics.js';
 import { type GraphSpec, type ResourceSpec, vertexId } from './spec.js';
 
-export function validateGraph(spec: GraphSpec): Diagnostic[] {
+/** `invalid`: ids of resources already reported as invalid and left out of the spec. */
+export function validateGraph(spec: GraphSpec, invalid: ReadonlySet<string> = new Set()): Diagnostic[] {
   const ds: Diagnostic[] = [];
   if (!spec.graph) ds.push({ severity: 'error', message: 'the graph needs a name: add `graph: <name>`' });
   const byId = new Map<string, ResourceSpec>();
@@ -48,6 +49,7 @@ export function validateGraph(spec: GraphSpec): Diagnostic[] {
       const id = vertexId(ref);
       if (byId.has(id)) continue;
       ok = false;
+      if (invalid.has(id)) continue;
       const hint = exported.has(id)
         ? ' (it is exported with @@, so it is not part of this host’s graph)'
         : (() => {

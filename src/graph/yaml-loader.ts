@@ -17,6 +17,8 @@ export interface Loaded {
   /** Present when the text could be read as a graph; check the diagnostics for errors before using it. */
   readonly spec?: GraphSpec;
   readonly diagnostics: Diagnostic[];
+  /** `kind[name]` of resources left out of the spec because of their errors (edges to them are not flagged again). */
+  readonly invalid?: ReadonlySet<string>;
 }
 
 type Doc = Record<string, unknown>;
@@ -61,8 +63,9 @@ export function loadYamlGraph(text: string, file: string): Loaded {
     const m = /^\/resources\/([^/]+)\/(\d+)/.exec(err.instancePath);
     if (m) badResources.add(`${m[1]}/${m[2]}`);
   }
-  const spec = buildSpec(doc, root, at, file, badResources);
-  return { spec, diagnostics };
+  const invalid = new Set<string>();
+  const spec = buildSpec(doc, root, at, file, badResources, invalid);
+  return { spec, diagnostics, invalid };
 }
 
 /** Types every value by its schema; keeps the document's shape so schema errors map back to nodes. */
@@ -170,7 +173,14 @@ function typeEdge(node: YNode, at: (o: number) => Pos, diagnostics: Diagnostic[]
   return out;
 }
 
-function buildSpec(doc: Doc, root: YNode, at: (o: number) => Pos, file: string, bad: ReadonlySet<string>): GraphSpec {
+function buildSpec(
+  doc: Doc,
+  root: YNode,
+  at: (o: number) => Pos,
+  file: string,
+  bad: ReadonlySet<string>,
+  invalid: Set<string>,
+): GraphSpec {
   const resources: ResourceSpec[] = [];
   const exports: ResourceSpec[] = [];
   const resNode = child(root, 'resources');
@@ -179,7 +189,11 @@ function buildSpec(doc: Doc, root: YNode, at: (o: number) => Pos, file: string, 
     if (!lookupKind(kind) || !Array.isArray(list)) continue;
     const listNode = child(resNode, kind);
     list.forEach((r: unknown, i) => {
-      if (bad.has(`${kind}/${i}`)) return;
+      if (bad.has(`${kind}/${i}`)) {
+        const name = (r as Doc | null)?.name;
+        if (typeof name === 'string') invalid.add(`${kind}[${name.startsWith('@@') ? name.slice(2) : name}]`);
+        return;
+      }
       const node = listNode?.kind === 'seq' ? listNode.items[i] : undefined;
       const { name, meta, ...params } = r as Doc & { name: string; meta?: Doc };
       const paramPos: Record<string, Pos> = {};
@@ -279,13 +293,12 @@ function describeSchemaError(err: ErrorObject, root: YNode, doc: Doc, at: (o: nu
       } else if (path.length === 0) {
         message = `unknown top-level key \`${extra}\`; expected graph, comment, resources, edges or collect`;
       } else {
-        const known = Object.keys(((err.parentSchema as { properties?: Doc })?.properties ?? {}) as Doc);
-        const hint = suggest(extra, known);
         const isMeta = path[path.length - 1] === 'meta';
-        message = `${isMeta ? 'unknown metaparam' : subject ? `${subject}: unknown key` : 'unknown parameter'} \`${extra}\`${
-          hint ? ` (did you mean \`${hint}\`?)` : ''
-        }`;
-        if (where && path.length === 3) message = `unknown parameter \`${extra}\`${hint ? ` (did you mean \`${hint}\`?)` : ''}`;
+        const kind = path[0] === 'resources' ? lookupKind(path[1] ?? '') : undefined;
+        const known = isMeta ? Object.keys(metaParams) : kind && path.length === 3 ? ['name', 'meta', ...Object.keys(kind.params)] : [];
+        const hint = suggest(extra, known);
+        const what = isMeta ? 'unknown metaparam' : kind && path.length === 3 ? 'unknown parameter' : `${prefix}unknown key`;
+        message = `${what} \`${extra}\`${hint ? ` (did you mean \`${hint}\`?)` : ''}`;
       }
       break;
     }

@@ -9,7 +9,7 @@ import type { ParamsOf } from './params.js';
 import { untilAborted } from '../system/abort.js';
 import { PASSWD_FILE, resolveGroup, resolveUser } from '../system/ids.js';
 import { watchPath } from '../system/path-watcher.js';
-import { describeOutcome, outputTail, run, startLines, type Command, type ProcessOptions, type ProcessResult } from '../system/process.js';
+import { describeOutcome, outputTail, run, startLines, type Command, type LineProcess, type OnLine, type ProcessOptions, type ProcessResult } from '../system/process.js';
 
 const params = {
   cmd: {
@@ -83,7 +83,8 @@ const params = {
   },
 } as const;
 
-type ExecParams = ParamsOf<typeof params>;
+/** The typed parameters of an exec resource (the registry's kind is type-erased). */
+export type ExecParams = ParamsOf<typeof params>;
 
 const ABSOLUTE_PARAMS = ['cwd', 'ifcwd', 'nifcwd', 'watchcwd', 'creates'] as const;
 
@@ -233,7 +234,7 @@ function suffix(r: ProcessResult): string {
 }
 
 /** Runs a command; a start failure (command not found...) becomes an error naming the parameter. */
-async function runOrExplain(which: string, opts: ProcessOptions, onLine: (stream: 'stdout' | 'stderr', line: string) => void): Promise<ProcessResult> {
+async function runOrExplain(which: string, opts: ProcessOptions, onLine: OnLine): Promise<ProcessResult> {
   try {
     return await run(opts, onLine);
   } catch (e) {
@@ -241,7 +242,7 @@ async function runOrExplain(which: string, opts: ProcessOptions, onLine: (stream
   }
 }
 
-async function startOrExplain(which: string, opts: ProcessOptions, onLine: Parameters<typeof startLines>[1], onExit: Parameters<typeof startLines>[2]) {
+async function startOrExplain(which: string, opts: ProcessOptions, onLine: OnLine, onExit: (r: ProcessResult) => void): Promise<LineProcess> {
   try {
     return await startLines(opts, onLine, onExit);
   } catch (e) {

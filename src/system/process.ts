@@ -90,11 +90,6 @@ const AFTER_KILL_MS = 2000;
 const DRAIN_MS = 500;
 const POLL_MS = 10;
 
-/** The command as one line, for messages. */
-export function commandLine(c: Command): string {
-  return 'argv' in c ? c.argv.join(' ') : `${c.shell} -c ${c.cmd}`;
-}
-
 /** Runs a command to completion. `onLine` gets every output line as it arrives. Rejects only with SpawnError. */
 export async function run(opts: ProcessOptions, onLine?: OnLine): Promise<ProcessResult> {
   const started = await launch(opts, onLine);
@@ -347,7 +342,11 @@ async function explainSpawnError(e: unknown, file: string, opts: ProcessOptions)
       if (!dir.isDirectory()) return new SpawnError(`working directory is not a directory: '${opts.cwd}'`, code);
     }
     if (code === 'EACCES') return new SpawnError(`permission denied running '${file}'${opts.cwd ? ` in '${opts.cwd}'` : ''}`, code);
-    if (file.includes('/')) return new SpawnError(`command not found: '${file}' (no such file)`, code);
+    if (file.includes('/')) {
+      const there = await stat(file).catch(() => undefined);
+      if (there) return new SpawnError(`cannot run '${file}': its interpreter (the #! line) was not found`, code);
+      return new SpawnError(`command not found: '${file}' (no such file)`, code);
+    }
     const path = opts.env?.PATH;
     const searched = path !== undefined ? `PATH=${path}` : `PATH=${DEFAULT_CHILD_PATH}, the default: the command's env has no PATH`;
     return new SpawnError(`command not found: '${file}' (searched ${searched})`, code);

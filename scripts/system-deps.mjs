@@ -1,0 +1,37 @@
+#!/usr/bin/env node
+// Installs the Debian packages the tests (or, with --bench, the benchmarks) need. Idempotent: a package whose
+// command is already present is skipped, and apt-get runs only when something is missing.
+// Usage: node scripts/system-deps.mjs [--bench]
+import { spawnSync } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
+
+// command that proves the package is there -> Debian package
+const test = [
+  ['sh', 'dash'],
+  ['sleep', 'coreutils'],
+];
+const bench = [['puppet', 'puppet']];
+
+const wanted = process.argv.includes('--bench') ? [...test, ...bench] : test;
+const onPath = (cmd) =>
+  (process.env.PATH ?? '/usr/bin:/bin').split(':').some((d) => {
+    try {
+      accessSync(`${d}/${cmd}`, constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+const missing = [...new Set(wanted.filter(([cmd]) => !onPath(cmd)).map(([, pkg]) => pkg))];
+if (missing.length === 0) process.exit(0);
+if (process.getuid?.() !== 0) {
+  console.error(`system-deps: missing packages ${missing.join(' ')}; install them as root: apt-get install -y ${missing.join(' ')}`);
+  process.exit(1);
+}
+console.error(`system-deps: installing ${missing.join(' ')} with apt-get`);
+const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+const run = (args) => spawnSync('apt-get', args, { stdio: 'inherit', env }).status === 0;
+if (!run(['install', '-y', '-q', ...missing]) && !(run(['update', '-q']) && run(['install', '-y', '-q', ...missing]))) {
+  console.error(`system-deps: apt-get could not install ${missing.join(' ')}`);
+  process.exit(1);
+}

@@ -1,0 +1,549 @@
+/**
+ * The file resource: a regular file, a directory or a symlink, with its content (inline, or copied from a local
+ * source file or directory tree), owner, group and mode. Semantics follow mgmt's file resource; see the `file`
+ * section of graph-format-and-engine.md.
+ *
+ * Safety rules: the path is only ever looked at with lstat, and owner/mode are applied through a descriptor opened
+ * with O_NOFOLLOW (or lchown for symlinks), so a symlink the user did not ask for is never followed. Writes go
+ * through a temp file and a rename. Nothing is cached between checks: every check reads what is on disk.
+ */
+import { constants, type Stats } from 'node:fs';
+import { chmod, lchown, lstat, mkdir, open, readFile, readdir, readlink, rm, stat, unlink } from 'node:fs/promises';
+import { dirname, isAbsolute, join, posix } from 'node:path';
+import type { ParamsOf } from './params.js';
+import { defineKind, type Logger, type Problem } from './resource.js';
+import { untilAborted } from '../system/abort.js';
+import { atomicSymlink, atomicWrite } from '../system/atomic-write.js';
+import { applyMode, formatMode, parseMode, type ModeSpec } from '../system/file-mode.js';
+import { groupName, resolveGroup, resolveUser, userName } from '../system/ids.js';
+import { watchPath } from '../system/path-watcher.js';
+
+const params = {
+  path: {
+    type: 'string',
+    doc: 'Absolute, normalized path to manage; defaults to the resource name, and a trailing `/` means a directory.',
+  },
+  state: {
+    type: 'string',
+    enum: ['exists', 'absent', ''],
+    emptyIsUnset: true,
+    doc: '`exists` creates the path if missing, `absent` removes it; unset leaves existence alone, so the other parameters only apply to a path that already exists.',
+  },
+  content: {
+    type: 'string',
+    doc: 'The exact content of the file; unset leaves the content alone, while an empty string makes the file empty.',
+  },
+  source: {
+    type: 'string',
+    doc: 'Absolute path of a local file to copy, or of a directory to copy recursively like rsync (the path must end with `/` and `recurse` must be set; copied entries keep the source permission bits); with `symlink`, the link target, which may be relative.',
+  },
+  owner: { type: 'string', doc: 'The owner, as a user name or a numeric uid; unset keeps the current owner.' },
+  group: { type: 'string', doc: 'The group, as a group name or a numeric gid; unset keeps the current group.' },
+  mode: {
+    type: 'string',
+    doc: 'Permissions as an octal string (`"0644"`, `"1777"`) or chmod-style symbolic clauses (`"u=rw,go=r"`, `"a+x"`); unset keeps the current mode, and new files get 0644, new directories 0755.',
+  },
+  recurse: {
+    type: 'boolean',
+    default: false,
+    doc: 'Create missing parent directories, remove a directory together with its contents when absent, and copy and watch a directory source recursively.',
+  },
+  force: {
+    type: 'boolean',
+    default: false,
+    doc: 'Allow replacing an object of another type at the path (a regular file, directory or symlink) and removing a directory when absent.',
+  },
+  purge: {
+    type: 'boolean',
+    default: false,
+    doc: 'With a directory `source` and `recurse`, delete entries in the directory that are not in the source.',
+  },
+  symlink: {
+    type: 'boolean',
+    default: false,
+    doc: 'Make the path a symlink whose target is `source`, written as given (relative targets stay relative).',
+  },
+} as const;
+
+type FsType = 'file' | 'directory' | 'symlink' | 'fifo' | 'socket' | 'block device' | 'character device';
+type WantType = 'file' | 'directory' | 'symlink';
+
+function typeOf(st: Stats): FsType {
+  if (st.isFile()) return 'file';
+  if (st.isDirectory()) return 'directory';
+  if (st.isSymbolicLink()) return 'symlink';
+  if (st.isFIFO()) return 'fifo';
+  if (st.isSocket()) return 'socket';
+  if (st.isBlockDevice()) return 'block device';
+  return 'character device';
+}
+
+function describe(t: FsType): string {
+  return t === 'file' ? 'a regular file' : `a ${t}`;
+}
+
+function isErrno(e: unknown, ...codes: string[]): boolean {
+  const code = e instanceof Error ? (e as NodeJS.ErrnoException).code : undefined;
+  return code !== undefined && codes.includes(code);
+}
+
+async function lstatOrUndefined(p: string): Promise<Stats | undefined> {
+  try {
+    return await lstat(p);
+  } catch (e) {
+    if (isErrno(e, 'ENOENT', 'ENOTDIR')) return undefined;
+    throw e;
+  }
+}
+
+/** The path without its directory-marking trailing slash (what the filesystem calls are given). */
+function fsPathOf(path: string): string {
+  return path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
+}
+
+/** Reads a regular file through an O_NOFOLLOW descriptor (never through a symlink). */
+async function readRegular(p: string): Promise<Buffer> {
+  const fh = await open(p, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  try {
+    if (!(await fh.stat()).isFile()) throw new Error(`${p} is no longer a regular file`);
+    return await fh.readFile();
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Whether the regular file at `p` (whose lstat is `st`) holds exactly `want`. */
+async function sameContent(p: string, st: Stats, want: Buffer): Promise<boolean> {
+  if (st.size !== want.length) return false;
+  return (await readRegular(p)).equals(want);
+}
+
+interface Meta {
+  readonly uid?: number;
+  readonly gid?: number;
+  readonly mode?: number;
+}
+
+/**
+ * Applies owner/group/mode without following a symlink: lchown for symlinks (mode does not apply to them),
+ * otherwise fchown/fchmod on an O_NOFOLLOW descriptor. Objects that cannot be opened (sockets, unreadable files
+ * when not root) fall back to lchown and chmod after an lstat check.
+ */
+async function applyMeta(p: string, type: FsType, meta: Meta): Promise<void> {
+  const owner = meta.uid !== undefined || meta.gid !== undefined;
+  if (type === 'symlink') {
+    if (owner) await lchown(p, meta.uid ?? -1, meta.gid ?? -1);
+    return;
+  }
+  let fh;
+  try {
+    fh = await open(p, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch (e) {
+    if (isErrno(e, 'ELOOP')) throw new Error(`${p} was replaced by a symlink meanwhile; not following it`);
+    if (!isErrno(e, 'EACCES', 'ENXIO', 'EPERM', 'EOPNOTSUPP')) throw e;
+    const st = await lstat(p);
+    if (st.isSymbolicLink()) throw new Error(`${p} was replaced by a symlink meanwhile; not following it`);
+    if (owner) await lchown(p, meta.uid ?? -1, meta.gid ?? -1);
+    if (meta.mode !== undefined) await chmod(p, meta.mode);
+    return;
+  }
+  try {
+    if (owner) await fh.chown(meta.uid ?? -1, meta.gid ?? -1);
+    if (meta.mode !== undefined) await fh.chmod(meta.mode);
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Removes whatever is at `p` (a directory with its contents; symlinks themselves, never their targets). */
+async function removeAny(p: string, type: FsType): Promise<void> {
+  if (type === 'directory') await rm(p, { recursive: true, force: false });
+  else await unlink(p);
+}
+
+/** Records what a check found and logs it: `done` when applying, `would` under noop. */
+class Changes {
+  ok = true;
+  constructor(
+    readonly apply: boolean,
+    private readonly log: Logger,
+  ) {}
+
+  note(done: string, would: string): void {
+    this.ok = false;
+    this.log.info(this.apply ? done : would);
+  }
+}
+
+function validate(name: string, p: FileParams): Problem[] {
+  const out: Problem[] = [];
+  const path = p.path ?? name;
+  const state = p.state === '' ? undefined : p.state;
+  const isDirPath = path.endsWith('/');
+  if (path === '') {
+    out.push({ param: 'path', message: 'path is empty; give an absolute path such as /etc/motd' });
+  } else if (!path.startsWith('/')) {
+    out.push({ param: 'path', message: `path "${path}" is not absolute; it must start with "/"` });
+  } else {
+    const core = fsPathOf(path);
+    const normal = posix.normalize(core);
+    if (normal !== core) {
+      const fixed = isDirPath && normal !== '/' ? `${normal}/` : normal;
+      out.push({ param: 'path', message: `path "${path}" is not normalized (no "//", "/./" or "/../"); write "${fixed}"` });
+    }
+  }
+  if (state !== undefined && state !== 'exists' && state !== 'absent') {
+    out.push({ param: 'state', message: `state "${state}" is not one of exists, absent (or unset to leave existence alone)` });
+  }
+  const hasContent = p.content !== undefined;
+  const hasSource = p.source !== undefined && p.source !== '';
+  if (hasContent && hasSource) {
+    out.push({ param: 'content', message: '`content` and `source` are both set; keep only one of them' });
+  }
+  if (state === 'absent') {
+    if (hasContent) out.push({ param: 'content', message: '`content` is set but state is absent; remove `content` or set state: exists' });
+    if (hasSource) out.push({ param: 'source', message: '`source` is set but state is absent; remove `source` or set state: exists' });
+    for (const k of ['mode', 'owner', 'group'] as const) {
+      if (p[k] !== undefined) out.push({ param: k, message: `\`${k}\` cannot apply to an absent file; remove \`${k}\` or set state: exists` });
+    }
+  }
+  if (isDirPath && hasContent) {
+    out.push({ param: 'content', message: `path "${path}" ends with "/" (a directory), which cannot take \`content\`; remove the trailing "/" or \`content\`` });
+  }
+  if (p.symlink) {
+    if (!hasSource) out.push({ param: 'symlink', message: '`symlink: true` needs `source` (the link target)' });
+    if (hasContent) out.push({ param: 'content', message: 'a symlink cannot take `content`; remove `content` or `symlink`' });
+    if (isDirPath && path !== '/') {
+      out.push({ param: 'path', message: `path "${path}" ends with "/" (a directory) but \`symlink\` is set; remove the trailing "/"` });
+    }
+  } else if (hasSource && p.source !== undefined) {
+    if (!isAbsolute(p.source)) {
+      out.push({ param: 'source', message: `source "${p.source}" is not absolute; it must start with "/" (only symlink targets may be relative)` });
+    } else if (p.source.endsWith('/') && p.source !== '/' && !isDirPath) {
+      out.push({ param: 'source', message: `source "${p.source}" is a directory (trailing "/") but path "${path}" is not; end path with "/" too` });
+    }
+    if (isDirPath && !p.recurse) {
+      out.push({ param: 'recurse', message: 'copying a directory source needs `recurse: true`' });
+    }
+  }
+  if (p.purge) {
+    if (!p.recurse) out.push({ param: 'purge', message: '`purge` needs `recurse: true` (and a directory `source`)' });
+    if (!hasSource || p.symlink) out.push({ param: 'purge', message: '`purge` needs a directory `source` to compare against; set `source` or remove `purge`' });
+    else if (!isDirPath) out.push({ param: 'purge', message: `\`purge\` needs a directory path; end path "${path}" with "/"` });
+  }
+  if (p.mode !== undefined) {
+    const m = parseMode(p.mode);
+    if (typeof m === 'string') out.push({ param: 'mode', message: m });
+  }
+  for (const k of ['owner', 'group'] as const) {
+    const v = p[k];
+    if (v !== undefined && (v === '' || /[:\s]/.test(v))) {
+      out.push({ param: k, message: `${k} "${v}" is not a name or a numeric id` });
+    }
+  }
+  return out;
+}
+
+type FileParams = ParamsOf<typeof params>;
+
+export const fileKind = defineKind({
+  kind: 'file',
+  doc: 'Manages a regular file, a directory (path ending in `/`) or a symlink: its existence, its content (inline or copied from a local file or directory tree), owner, group and mode. Without `state: exists` it only manages a path that already exists. Changes are written atomically, symlinks are never followed, and the path is watched for drift.',
+  params,
+  nameParam: 'path',
+  refreshable: false,
+  validate,
+  autoEdges: (name, p) => {
+    const path = p.path ?? name;
+    return { manages: [path], afterNearestAncestor: [path] };
+  },
+  create: (name, p, ctx) => {
+    const path = p.path ?? name;
+    const fsPath = fsPathOf(path);
+    const isDirPath = path.endsWith('/');
+    const state = p.state === '' ? undefined : p.state;
+    const recurse = p.recurse === true;
+    const force = p.force === true;
+    const isSymlink = p.symlink === true;
+    const source = p.source === '' ? undefined : p.source;
+    const copySource = isSymlink ? undefined : source;
+    const content = p.content === undefined ? undefined : Buffer.from(p.content);
+    const parsedMode = p.mode === undefined ? undefined : parseMode(p.mode);
+
+    const wanted: WantType | undefined = isSymlink
+      ? 'symlink'
+      : isDirPath
+        ? 'directory'
+        : content !== undefined || copySource !== undefined
+          ? 'file'
+          : undefined;
+
+    function modeSpec(): ModeSpec | undefined {
+      if (typeof parsedMode === 'string') throw new Error(`invalid mode: ${parsedMode}`);
+      return parsedMode;
+    }
+
+    async function checkSource(): Promise<Stats | undefined> {
+      if (copySource === undefined) return undefined;
+      let st: Stats;
+      try {
+        st = await stat(copySource);
+      } catch (e) {
+        if (isErrno(e, 'ENOENT', 'ENOTDIR')) throw new Error(`source ${copySource} does not exist`);
+        throw e;
+      }
+      if (st.isDirectory() && !isDirPath) {
+        throw new Error(`source ${copySource} is a directory; end path with "/" and set recurse: true to copy it`);
+      }
+      if (!st.isDirectory() && isDirPath) {
+        throw new Error(`source ${copySource} is not a directory but path "${path}" ends with "/"; remove the trailing "/" to copy a file`);
+      }
+      if (!st.isDirectory() && !st.isFile()) throw new Error(`source ${copySource} is neither a regular file nor a directory`);
+      if (st.isDirectory() && !recurse) throw new Error(`source ${copySource} is a directory; set recurse: true to copy it`);
+      return st;
+    }
+
+    /** Creates the missing path as `type` with its final owner and mode. */
+    async function createPath(type: WantType | undefined, meta: { uid?: number; gid?: number }, spec: ModeSpec | undefined): Promise<string> {
+      const owner = meta.uid !== undefined || meta.gid !== undefined;
+      if (type === 'symlink') {
+        await atomicSymlink(source ?? '', fsPath);
+        if (owner) await lchown(fsPath, meta.uid ?? -1, meta.gid ?? -1);
+        return `created symlink -> ${source ?? ''}`;
+      }
+      if (type === 'directory') {
+        const mode = spec ? applyMode(spec, 0o755, true) : 0o755;
+        await mkdir(fsPath, { mode: mode & 0o777 });
+        await applyMeta(fsPath, 'directory', { ...meta, mode });
+        return `created directory (mode ${formatMode(mode)})`;
+      }
+      const mode = spec ? applyMode(spec, 0o644, false) : 0o644;
+      const data = content ?? (copySource !== undefined ? await readFile(copySource) : Buffer.alloc(0));
+      await atomicWrite(fsPath, data, { mode, uid: meta.uid, gid: meta.gid });
+      return `created (mode ${formatMode(mode)})`;
+    }
+
+    /** Makes sure the parent directory exists (mkdir -p with recurse); false when noop already reported it missing. */
+    async function ensureParent(ch: Changes): Promise<boolean> {
+      const parent = dirname(fsPath);
+      let st: Stats | undefined;
+      try {
+        st = await stat(parent);
+      } catch (e) {
+        if (!isErrno(e, 'ENOENT')) throw e;
+      }
+      if (st && !st.isDirectory()) throw new Error(`parent ${parent} is not a directory`);
+      if (st) return true;
+      if (!recurse) {
+        if (!ch.apply) {
+          // Under noop the parent may well be created by an earlier resource that did not run either.
+          ch.note('', `would create ${fsPath}, but its parent directory ${parent} does not exist (yet)`);
+          return false;
+        }
+        throw new Error(`parent directory ${parent} does not exist; manage it (a file resource with path "${parent}/" and state: exists) or set recurse: true`);
+      }
+      ch.note(`created parent directories ${parent}`, `would create parent directories ${parent}`);
+      if (ch.apply) await mkdir(parent, { recursive: true, mode: 0o755 });
+      return true;
+    }
+
+    async function ensureAbsent(ch: Changes, cur: Stats | undefined): Promise<boolean> {
+      if (!cur) return true;
+      const type = typeOf(cur);
+      if (type === 'directory' && !recurse && !force) {
+        throw new Error(`${fsPath} is a directory; set recurse: true (or force: true) to remove it with its contents`);
+      }
+      ch.note(`removed ${type}`, `would remove ${type}`);
+      if (ch.apply) await removeAny(fsPath, type);
+      return false;
+    }
+
+    /** Copies the directory tree `src` onto `dst` (both existing directories), rsync-like. */
+    async function syncTree(ch: Changes, src: string, dst: string, rel: string, signal: AbortSignal): Promise<void> {
+      const entries = (await readdir(src)).sort();
+      const names = new Set(entries);
+      for (const n of entries) {
+        if (signal.aborted) throw new Error('aborted while copying the source tree');
+        const s = join(src, n);
+        const d = join(dst, n);
+        const r = rel === '' ? n : `${rel}/${n}`;
+        const sst = await lstat(s);
+        const stype = typeOf(sst);
+        if (stype !== 'file' && stype !== 'directory' && stype !== 'symlink') {
+          ctx.log.warn(`skipping ${s}: cannot copy ${describe(stype)}`);
+          continue;
+        }
+        let dst0 = await lstatOrUndefined(d);
+        if (dst0 && typeOf(dst0) !== stype) {
+          const dtype = typeOf(dst0);
+          if (!force) {
+            throw new Error(`${d} is ${describe(dtype)} but the source ${s} is ${describe(stype)}; set force: true to replace it`);
+          }
+          ch.note(`removed ${dtype} ${r} (to replace it with ${describe(stype)})`, `would replace ${dtype} ${r} with ${describe(stype)}`);
+          if (!ch.apply) continue;
+          await removeAny(d, dtype);
+          dst0 = undefined;
+        }
+        if (stype === 'directory') {
+          if (!dst0) {
+            ch.note(`created directory ${r}/`, `would create directory ${r}/ and copy its contents`);
+            if (!ch.apply) continue;
+            await mkdir(d, { mode: sst.mode & 0o777 });
+            await applyMeta(d, 'directory', { mode: sst.mode & 0o7777 });
+          }
+          await syncTree(ch, s, d, r, signal);
+        } else if (stype === 'symlink') {
+          const target = await readlink(s);
+          if (!dst0) {
+            ch.note(`created symlink ${r} -> ${target}`, `would create symlink ${r} -> ${target}`);
+          } else {
+            const old = await readlink(d);
+            if (old === target) continue;
+            ch.note(`symlink ${r} target ${old} -> ${target}`, `would change symlink ${r} target ${old} -> ${target}`);
+          }
+          if (ch.apply) await atomicSymlink(target, d);
+        } else {
+          const data = await readRegular(s);
+          if (!dst0) {
+            ch.note(`created ${r}`, `would create ${r}`);
+            if (ch.apply) await atomicWrite(d, data, { mode: sst.mode & 0o7777 });
+          } else if (!(await sameContent(d, dst0, data))) {
+            ch.note(`content changed ${r}`, `would change content of ${r}`);
+            if (ch.apply) await atomicWrite(d, data);
+          }
+        }
+      }
+      if (!p.purge) return;
+      for (const n of (await readdir(dst)).sort()) {
+        if (names.has(n)) continue;
+        const d = join(dst, n);
+        const st = await lstatOrUndefined(d);
+        if (!st) continue;
+        const r = rel === '' ? n : `${rel}/${n}`;
+        ch.note(`purged ${typeOf(st)} ${r}`, `would purge ${typeOf(st)} ${r}`);
+        if (ch.apply) await removeAny(d, typeOf(st));
+      }
+    }
+
+    async function checkApply(apply: boolean, signal: AbortSignal): Promise<boolean> {
+      const ch = new Changes(apply, ctx.log);
+      let cur = await lstatOrUndefined(fsPath);
+      if (state === 'absent') return ensureAbsent(ch, cur);
+
+      // Resolve everything that can fail before touching anything.
+      const spec = modeSpec();
+      const uid = p.owner !== undefined ? await resolveUser(p.owner) : undefined;
+      const gid = p.group !== undefined ? await resolveGroup(p.group) : undefined;
+      const srcStat = await checkSource();
+      const managesSomething = wanted !== undefined || spec !== undefined || uid !== undefined || gid !== undefined;
+
+      // 1. Existence and type.
+      if (cur && wanted && typeOf(cur) !== wanted) {
+        const type = typeOf(cur);
+        if (!force) {
+          throw new Error(`${fsPath} is ${describe(type)}, not ${describe(wanted)}; set force: true to replace it`);
+        }
+        ch.note(`removed ${type} (to replace it with ${describe(wanted)})`, `would replace ${type} with ${describe(wanted)}`);
+        if (!apply) return false;
+        await removeAny(fsPath, type);
+        cur = undefined;
+      } else if (!cur) {
+        if (state !== 'exists') {
+          if (!managesSomething) return true;
+          throw new Error(`${fsPath} does not exist; set state: exists to create it (without it, content, source, owner and mode only apply to an existing path)`);
+        }
+      }
+      if (!cur) {
+        if (!(await ensureParent(ch))) return false;
+        const what = wanted === 'symlink' ? `symlink -> ${source ?? ''}` : wanted === 'directory' ? 'directory' : 'file';
+        if (!apply) {
+          ch.note('', `would create ${what}`);
+          return false;
+        }
+        ch.note(await createPath(wanted, { uid, gid }, spec), '');
+        cur = await lstat(fsPath);
+        if (wanted === 'symlink' || copySource === undefined || !srcStat?.isDirectory()) return false;
+        // A new directory from a directory source: fill it below.
+      }
+
+      // 2. Content, source or symlink target.
+      const type = typeOf(cur);
+      let rewritten = false;
+      const before = { uid: cur.uid, gid: cur.gid, mode: cur.mode & 0o7777 };
+      const targetMode = type === 'symlink' || !spec ? undefined : applyMode(spec, before.mode, type === 'directory');
+      if (wanted === 'symlink') {
+        const old = await readlink(fsPath);
+        if (old !== source) {
+          ch.note(`symlink target ${old} -> ${source ?? ''}`, `would change symlink target ${old} -> ${source ?? ''}`);
+          if (apply) {
+            await atomicSymlink(source ?? '', fsPath);
+            // The new link belongs to us; give it the wanted (or the previous) owner.
+            const now = await lstat(fsPath);
+            const wantUid = uid ?? before.uid;
+            const wantGid = gid ?? before.gid;
+            if (now.uid !== wantUid || now.gid !== wantGid) await lchown(fsPath, wantUid, wantGid);
+            rewritten = true;
+          }
+        }
+      } else if (type === 'file' && (content !== undefined || copySource !== undefined)) {
+        const data = content ?? (await readFile(copySource ?? ''));
+        if (!(await sameContent(fsPath, cur, data))) {
+          ch.note('content changed', 'would change content');
+          if (apply) {
+            await atomicWrite(fsPath, data, { mode: targetMode ?? before.mode, uid: uid ?? before.uid, gid: gid ?? before.gid });
+            rewritten = true;
+          }
+        }
+      } else if (type === 'directory' && copySource !== undefined) {
+        await syncTree(ch, copySource, fsPath, '', signal);
+      }
+
+      // 3. Owner and group.
+      const ownerChange = uid !== undefined && uid !== before.uid;
+      const groupChange = gid !== undefined && gid !== before.gid;
+      if (ownerChange) {
+        const from = await userName(before.uid);
+        const to = await userName(uid);
+        ch.note(`owner ${from} -> ${to}`, `would change owner ${from} -> ${to}`);
+      }
+      if (groupChange) {
+        const from = await groupName(before.gid);
+        const to = await groupName(gid);
+        ch.note(`group ${from} -> ${to}`, `would change group ${from} -> ${to}`);
+      }
+      // 4. Mode (not for symlinks).
+      const modeChange = targetMode !== undefined && targetMode !== before.mode;
+      if (modeChange) {
+        ch.note(`mode ${formatMode(before.mode)} -> ${formatMode(targetMode)}`, `would change mode ${formatMode(before.mode)} -> ${formatMode(targetMode)}`);
+      } else if (spec && type === 'symlink') {
+        ctx.log.debug('mode does not apply to a symlink; ignored');
+      }
+      if (apply && !rewritten && (ownerChange || groupChange || modeChange)) {
+        // chown clears set-uid/set-gid bits, so the mode is always re-applied after an owner change (not for symlinks).
+        const keepMode = ownerChange || groupChange ? before.mode : undefined;
+        await applyMeta(fsPath, type, {
+          uid: ownerChange ? uid : undefined,
+          gid: groupChange ? gid : undefined,
+          mode: modeChange ? targetMode : keepMode,
+        });
+      }
+      return ch.ok;
+    }
+
+    return {
+      async watch(w) {
+        const unsubscribe: Array<() => void> = [];
+        try {
+          const treeWatch = isDirPath && recurse && copySource !== undefined;
+          unsubscribe.push(watchPath(fsPath, () => w.event(), { recursive: treeWatch }));
+          if (copySource !== undefined) unsubscribe.push(watchPath(copySource, () => w.event(), { recursive: recurse }));
+          w.event();
+          await untilAborted(w.signal);
+        } finally {
+          for (const u of unsubscribe) u();
+        }
+      },
+      checkApply: (c) => checkApply(c.apply, c.signal),
+    };
+  },
+});
