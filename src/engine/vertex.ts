@@ -224,6 +224,7 @@ export class Vertex {
       const deadline = new Promise<never>((_, reject) => {
         timer = setTimeout(() => {
           const err = new Error(`timed out after ${timeoutMs} ms (metaparam timeout)`);
+          err.name = 'TimeoutError'; // the same name AbortSignal.timeout() uses; resources report it as a timeout
           ac.abort(err);
           reject(err);
         }, timeoutMs);

@@ -115,8 +115,11 @@ function goneError(dir: string): Error {
 }
 
 interface Listener {
-  /** A raw event for the name it attached to (null: the kernel did not say which entry changed). */
-  event(name: string | null): void;
+  /**
+   * A raw event for the name it attached to (null: the kernel did not say which entry changed). `rename` means
+   * the entry was created, deleted or moved; `change` that its content or attributes changed.
+   */
+  event(name: string | null, type: string): void;
   /** The directory it was attached to is gone or replaced; the attachment no longer exists. */
   invalidated(): void;
 }
@@ -158,7 +161,9 @@ class DirWatch {
       dir === '/'
         ? undefined
         : attach(dirname(dir), basename(dir), {
-            event: () => dw?.verify(),
+            // A created/deleted/moved entry may be a new directory with a recycled inode number, so the
+            // identity check is not enough there: re-establish the watch.
+            event: (_name, type) => (type === 'change' ? dw?.verify() : dw?.invalidate()),
             invalidated: () => dw?.invalidate(),
           });
     dw = new DirWatch(dir, before, guard);
@@ -179,7 +184,7 @@ class DirWatch {
 
   private start(): void {
     try {
-      const h = config.watchFactory(this.dir, (type, name) => this.onRaw(name));
+      const h = config.watchFactory(this.dir, (type, name) => this.onRaw(name, type));
       this.handle = h;
       openHandles++;
       h.on('error', () => this.invalidate());
@@ -273,24 +278,32 @@ class DirWatch {
     this.guard?.detach();
   }
 
-  private onRaw(name: string | null): void {
+  private onRaw(name: string | null, type: string): void {
     if (this.dead) return;
     if (name === null) {
       const everyone = [...this.all];
       for (const set of this.byName.values()) everyone.push(...set);
-      for (const l of everyone) l.event(null);
+      for (const l of everyone) l.event(null, type);
       this.verify();
       return;
     }
-    this.dispatch(name);
-    if (name === this.selfName) this.verify();
+    this.dispatch(name, type);
+    // The kernel reports deletion or move of the watched directory itself under its own name. (A child with
+    // the same name gives the same report; re-establishing the watch then is merely redundant.)
+    if (name === this.selfName) {
+      if (type === 'change') this.verify();
+      else this.invalidate();
+    }
   }
 
-  private dispatch(name: string): void {
+  private dispatch(name: string, type: string): void {
     const named = this.byName.get(name);
     if (!named && this.all.size === 0) return;
     const targets = named ? [...named, ...this.all] : [...this.all];
-    for (const l of targets) l.event(name);
+    for (const l of targets) {
+      if (this.dead) return;
+      l.event(name, type);
+    }
   }
 
   private listing(): Map<string, string> {
@@ -309,23 +322,24 @@ class DirWatch {
       this.invalidate();
       return;
     }
-    const changed = new Set<string>();
+    const changed = new Map<string, string>();
+    const note = (n: string, old: string | undefined, sig: string) => {
+      if (old !== sig) changed.set(n, old === undefined || sig === '-' || old.split(':')[0] !== sig.split(':')[0] ? 'rename' : 'change');
+    };
     for (const [name, old] of this.pollNames) {
       const sig = signatureOf(join(this.dir, name));
-      if (sig !== old) {
-        this.pollNames.set(name, sig);
-        changed.add(name);
-      }
+      this.pollNames.set(name, sig);
+      note(name, old, sig);
     }
     if (this.pollAll) {
       const now = this.listing();
-      for (const [n, sig] of now) if (this.pollAll.get(n) !== sig) changed.add(n);
-      for (const n of this.pollAll.keys()) if (!now.has(n)) changed.add(n);
+      for (const [n, sig] of now) note(n, this.pollAll.get(n), sig);
+      for (const [n, old] of this.pollAll) if (!now.has(n)) note(n, old, '-');
       this.pollAll = now;
     }
-    for (const n of changed) {
+    for (const [n, type] of changed) {
       if (this.dead) return;
-      this.dispatch(n);
+      this.dispatch(n, type);
     }
   }
 }

@@ -1,0 +1,61 @@
+/** Runs a YAML graph on an in-process Engine until it converges; for engine tests. */
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Engine, type EngineOptions } from '../../src/engine/engine.js';
+import type { Vertex } from '../../src/engine/vertex.js';
+import { formatDiagnostic, hasErrors } from '../../src/graph/diagnostics.js';
+import { checkGraphText } from '../../src/graph/read.js';
+import type { GraphSpec } from '../../src/graph/spec.js';
+
+export function specOf(yaml: string): GraphSpec {
+  const { spec, diagnostics } = checkGraphText(yaml, 'test.yaml');
+  if (!spec || hasErrors(diagnostics)) throw new Error(`test graph is invalid:\n${diagnostics.map(formatDiagnostic).join('\n')}`);
+  return spec;
+}
+
+export interface Running {
+  readonly engine: Engine;
+  /** Resolves with the failed vertices at the next convergence after the last call to `converged()`. */
+  converged(): Promise<readonly Vertex[]>;
+}
+
+/** Starts an engine (converged timeout 0 unless given) on the graph and returns once the first swap is done. */
+export async function startGraph(yaml: string, opts: Partial<EngineOptions> = {}): Promise<Running> {
+  let waiter: ((f: readonly Vertex[]) => void) | undefined;
+  let pending: readonly Vertex[] | undefined;
+  const engine = new Engine({
+    hostname: 'test',
+    prefix: await mkdtemp(join(tmpdir(), 'mgmt-engine-')),
+    convergedTimeout: 0,
+    ...opts,
+    onConverged: (failed) => {
+      if (waiter) {
+        const w = waiter;
+        waiter = undefined;
+        w(failed);
+      } else pending = failed;
+    },
+  });
+  const r = await engine.swap(specOf(yaml));
+  if (hasErrors(r.diagnostics)) throw new Error(r.diagnostics.map(formatDiagnostic).join('\n'));
+  return {
+    engine,
+    converged: () =>
+      new Promise((resolve) => {
+        if (pending) {
+          const p = pending;
+          pending = undefined;
+          resolve(p);
+        } else waiter = resolve;
+      }),
+  };
+}
+
+/** Runs the graph to convergence, shuts the engine down, returns the failed vertex ids. */
+export async function runGraph(yaml: string, opts: Partial<EngineOptions> = {}): Promise<string[]> {
+  const r = await startGraph(yaml, opts);
+  const failed = await r.converged();
+  await r.engine.shutdown();
+  return failed.map((v) => v.id);
+}
