@@ -185,11 +185,9 @@ function validate(name: string, p: FileParams): Problem[] {
   } else if (!path.startsWith('/')) {
     out.push({ param: 'path', message: `path "${path}" is not absolute; it must start with "/"` });
   } else {
-    const core = fsPathOf(path);
-    const normal = posix.normalize(core);
-    if (normal !== core) {
-      const fixed = isDirPath && normal !== '/' ? `${normal}/` : normal;
-      out.push({ param: 'path', message: `path "${path}" is not normalized (no "//", "/./" or "/../"); write "${fixed}"` });
+    const normal = posix.normalize(path); // keeps one trailing slash
+    if (normal !== path) {
+      out.push({ param: 'path', message: `path "${path}" is not normalized (no "//", "/./" or "/../"); write "${normal}"` });
     }
   }
   if (state !== undefined && state !== 'exists' && state !== 'absent') {

@@ -15,6 +15,10 @@
  *
  * When the kernel refuses a watch (ENOSPC: fs.inotify.max_user_watches reached; EMFILE: too many inotify
  * instances), that directory is polled with lstat instead, and one warning is printed per process.
+ *
+ * Known limit: if more than fs.inotify.max_queued_events (16,384 here) events pile up while the event loop is
+ * blocked, the kernel drops the excess and libuv does not report the overflow, so it cannot be detected here.
+ * Async writers never hit it (the loop drains between writes); the `poll` metaparam is the safety net.
  */
 import { lstatSync, readdirSync, statSync, watch as fsWatch } from 'node:fs';
 import { basename, dirname, join, resolve as resolvePath } from 'node:path';
@@ -482,7 +486,8 @@ class PathSub implements Listener {
   resolve(): void {
     for (let attempt = 0; attempt < 64 && !this.closed; attempt++) {
       let d = this.parent;
-      while (d !== '/' && !isDir(d)) d = dirname(d);
+      // A directory we already watch exists (if it just went away, its invalidation is on the way).
+      while (d !== '/' && !registry.get(d) && !isDir(d)) d = dirname(d);
       const name = this.target === '/' ? null : (this.target.slice(d === '/' ? 1 : d.length + 1).split('/')[0] ?? '');
       if (this.at && d === this.atDir && name === this.atName) return;
       let next: Attachment;
