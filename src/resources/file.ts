@@ -8,7 +8,7 @@
  * through a temp file and a rename. Nothing is cached between checks: every check reads what is on disk.
  */
 import { constants, type Stats } from 'node:fs';
-import { chmod, lchown, lstat, mkdir, open, readFile, readdir, readlink, rm, stat, unlink } from 'node:fs/promises';
+import { chmod, lchown, lstat, mkdir, open, readFile, readdir, readlink, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, isAbsolute, join, posix } from 'node:path';
 import type { ParamsOf } from './params.js';
 import { defineKind, type Logger, type Problem } from './resource.js';
@@ -135,7 +135,7 @@ async function applyMeta(p: string, type: FsType, meta: Meta): Promise<void> {
     if (owner) await lchown(p, meta.uid ?? -1, meta.gid ?? -1);
     return;
   }
-  let fh;
+  let fh: FileHandle;
   try {
     fh = await open(p, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   } catch (e) {
