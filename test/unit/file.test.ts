@@ -19,6 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileKind } from '../../src/resources/file.js';
 import type { Resource } from '../../src/resources/resource.js';
+import { atomicWrite } from '../../src/system/atomic-write.js';
 import { watcherStats } from '../../src/system/path-watcher.js';
 import { check, recordingContext, startWatch, type RecordingContext } from '../harness/resource-context.js';
 
@@ -281,8 +282,28 @@ test('a missing parent is an error naming it, unless recurse creates it', async 
     check(make({ path: f, state: 'exists', content: 'x' }).r),
     new RegExp(`parent directory ${join(dir, 'a', 'b')} does not exist; manage it .* or set recurse: true`),
   );
+  // Under noop the parent may come from a resource that did not run either: report, do not fail.
+  const noop = make({ path: f, state: 'exists', content: 'x' });
+  assert.equal(await check(noop.r, { apply: false }), false);
+  assert.ok(noop.ctx.lines.some((l) => /would create .* parent directory .* does not exist/.test(l)), noop.ctx.lines.join('\n'));
   assert.equal(await check(make({ path: f, state: 'exists', content: 'x', recurse: true }).r), false);
   assert.equal(readFileSync(f, 'utf8'), 'x');
+});
+
+test('atomicWrite: replaces a symlink instead of writing through it, and cleans up its temp file on failure', async () => {
+  const victim = join(dir, 'victim');
+  const link = join(dir, 'link');
+  writeFileSync(victim, 'precious');
+  symlinkSync(victim, link);
+  await atomicWrite(link, 'new', { mode: 0o600 });
+  assert.ok(lstatSync(link).isFile());
+  assert.equal(modeOf(link), 0o600);
+  assert.equal(readFileSync(victim, 'utf8'), 'precious');
+  const sub = join(dir, 'sub');
+  mkdirSync(join(sub, 'occupied'), { recursive: true });
+  writeFileSync(join(sub, 'occupied', 'x'), 'x');
+  await assert.rejects(atomicWrite(join(sub, 'occupied'), 'data'));
+  assert.deepEqual(readdirSync(sub), ['occupied'], 'the temp file is removed after a failed rename');
 });
 
 test('a directory with state exists is created with its mode; mode drift is fixed', async () => {
