@@ -541,7 +541,19 @@ export const fileKind = defineKind({
           for (const u of unsubscribe) u();
         }
       },
-      checkApply: (c) => checkApply(c.apply, c.signal),
+      async checkApply(c) {
+        // Another process may remove or replace the path between two steps of a check (lstat, then open):
+        // that is drift racing with the repair, not a failure of this resource, so check again from the start.
+        for (let attempt = 1; ; attempt++) {
+          try {
+            return await checkApply(c.apply, c.signal);
+          } catch (e) {
+            const vanished = isErrno(e, 'ENOENT', 'ELOOP') && (e as NodeJS.ErrnoException).path === fsPath;
+            if (!vanished || attempt >= 5) throw e;
+            ctx.log.debug(`${fsPath} changed during the check; checking again`);
+          }
+        }
+      },
     };
   },
 });
