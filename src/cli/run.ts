@@ -78,24 +78,24 @@ export function runEngine(spec: GraphSpec, flags: RunFlags, source: { file?: str
     const finish = async (code: number) => {
       if (exiting) return;
       exiting = true;
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-      process.on('SIGINT', onSecondSignal);
-      process.on('SIGTERM', onSecondSignal);
       unwatch?.();
       await engine.shutdown();
-      process.off('SIGINT', onSecondSignal);
-      process.off('SIGTERM', onSecondSignal);
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
       resolveExit(code);
     };
+    // One handler for the whole run: removing and re-adding a signal listener can drop a signal that arrives
+    // in between, so the handler counts instead.
+    let signals = 0;
     const onSignal = (sig: NodeJS.Signals) => {
-      log.info(`${sig}: stopping (send it again to abort running applies)`);
-      void finish(EXIT_OK);
-    };
-    const onSecondSignal = (sig: NodeJS.Signals) => {
-      log.warn(`${sig} again: aborting`);
-      engine.abort();
-      resolveExit(130);
+      if (++signals === 1) {
+        log.info(`${sig}: stopping (send it again to abort running applies)`);
+        void finish(EXIT_OK);
+      } else {
+        log.warn(`${sig} again: aborting`);
+        engine.abort();
+        resolveExit(130);
+      }
     };
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
