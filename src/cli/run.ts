@@ -80,6 +80,7 @@ export function runEngine(spec: GraphSpec, flags: RunFlags, source: { file?: str
       exiting = true;
       unwatch?.();
       await engine.shutdown();
+      await dotWritten;
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
       resolveExit(code);
@@ -100,15 +101,15 @@ export function runEngine(spec: GraphSpec, flags: RunFlags, source: { file?: str
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
 
-    const writeDot = async () => {
-      if (!flags.graphviz) return;
+    let dotWritten: Promise<void> = Promise.resolve();
+    const writeDot = () => {
       const g = engine.graph();
-      if (!g.spec) return;
-      try {
-        await writeFile(flags.graphviz, toDot(g.spec.graph, g.spec.resources, g.edges));
-      } catch (e) {
-        log.warn(`cannot write --graphviz ${flags.graphviz}: ${(e as Error).message}`);
-      }
+      if (!flags.graphviz || !g.spec) return;
+      const text = toDot(g.spec.graph, g.spec.resources, g.edges);
+      const target = flags.graphviz;
+      dotWritten = dotWritten.then(() =>
+        writeFile(target, text).catch((e: Error) => log.warn(`cannot write --graphviz ${target}: ${e.message}`)),
+      );
     };
 
     const swapIn = async (next: GraphSpec, first: boolean): Promise<boolean> => {
@@ -119,7 +120,7 @@ export function runEngine(spec: GraphSpec, flags: RunFlags, source: { file?: str
         return false;
       }
       log.info(`graph ${next.graph}: ${next.resources.length} resources${first ? '' : ` swapped in (${r.added} added, ${r.removed} removed, ${r.kept} unchanged)`}`);
-      await writeDot();
+      writeDot();
       return true;
     };
 
