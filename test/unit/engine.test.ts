@@ -255,4 +255,31 @@ ${logExec('keep')}${extra}
     await r.engine.shutdown();
     assert.deepEqual(logLines().sort(), ['gone', 'keep'], 'the kept exec did not run again');
   });
+
+  it('converger: waits N seconds after the last change, and not while changes keep coming', async () => {
+    const r = await startGraph(`graph: g
+resources:
+  file:
+  - {name: f, path: ${dir}/f, state: exists, content: "good"}
+`, { convergedTimeout: 0.5 });
+    const t0 = performance.now();
+    let done = false;
+    const converged = r.converged().then(() => (done = true));
+    // drift every 150 ms for 900 ms: each repair is a change, so no convergence before 900 + 500 ms
+    for (let i = 0; i < 6; i++) {
+      await new Promise((res) => setTimeout(res, 150));
+      writeFileSync(`${dir}/f`, `bad ${i}`);
+    }
+    assert.equal(done, false, 'did not converge while drift kept coming');
+    await converged;
+    const took = performance.now() - t0;
+    assert.ok(took >= 900 + 450, `converged after ${took.toFixed(0)} ms`);
+    await r.engine.shutdown();
+  });
+
+  it('converger: under noop, a graph converges once everything was checked', async () => {
+    assert.deepEqual(await runGraph(`graph: g\nresources:\n  file: [{name: f, path: ${dir}/f, state: exists}]\n`, { noop: true }), []);
+    assert.equal(existsSync(`${dir}/f`), false);
+  });
 });
+
