@@ -113,6 +113,11 @@ export function runEngine(spec: GraphSpec, flags: RunFlags, source: { file?: str
     };
 
     const swapIn = async (next: GraphSpec, first: boolean): Promise<boolean> => {
+      if (next.exports.length > 0 || next.collect.length > 0) {
+        log.warn(
+          `${next.exports.length} exported (@@) resource(s) and ${next.collect.length} collect entr${next.collect.length === 1 ? 'y' : 'ies'} are not applied: exchanging resources between hosts needs the distributed layer, which is not built yet`,
+        );
+      }
       const r = await engine.swap(next);
       for (const d of r.diagnostics) log.error(formatDiagnostic(d));
       if (hasErrors(r.diagnostics)) {
