@@ -120,6 +120,17 @@ export class Vertex {
     this.applyAbort.abort(new Error('cancelled: mgmt is shutting down'));
   }
 
+  /**
+   * Whether a child whose last run is `since` may run now: this vertex has succeeded after it, or it is known
+   * good (it ran successfully, and no event, change or failure has happened since). The second case keeps a
+   * child's own drift event from re-running the parent and, through it, poking every sibling: without it one
+   * repaired file in a directory of N managed files costs N pokes.
+   */
+  succeededFor(since: number): boolean {
+    if (this.timestamp > since) return true;
+    return this.timestamp > 0 && this.cachedOk && !this.eventPending && !this.processing && !this.failure;
+  }
+
   private kick(): void {
     this.updateBusy();
     const w = this.wake;
@@ -173,7 +184,7 @@ export class Vertex {
   private async process(): Promise<void> {
     let stale = false;
     for (const e of this.parents) {
-      if (e.from.timestamp <= this.timestamp) {
+      if (!e.from.succeededFor(this.timestamp)) {
         stale = true;
         e.from.poke();
       }

@@ -149,7 +149,7 @@ export function killAll(): void {
 export function startMgmt(args: readonly string[], tmp: string, opts: { timeRss?: string } = {}): Tracked {
   const env = { ...process.env, TMPDIR: tmp };
   if (opts.timeRss && existsSync(GNU_TIME)) {
-    return start(GNU_TIME, ['-f', '%M', '-o', opts.timeRss, process.execPath, MGMT, ...args], { env });
+    return start(GNU_TIME, ['-f', '%M %U %S', '-o', opts.timeRss, process.execPath, MGMT, ...args], { env });
   }
   return start(process.execPath, [MGMT, ...args], { env });
 }

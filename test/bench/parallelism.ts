@@ -116,7 +116,7 @@ export async function parallelism(ctx: BenchContext): Promise<BenchResult> {
     rows.push(row('(a) apply wall / critical path (3 s)', ratio.toFixed(3), '<= 1.05', ratio <= 1.05));
     rows.push(row('(a) chain order a -> b -> c respected', ordered ? 'yes' : 'NO', 'yes', ordered));
     rows.push(row('(a) hand-off gaps a.end -> b.start, b.end -> c.start', `${fmtMs(gap1)}, ${fmtMs(gap2)}`));
-    rows.push(row('(a) independent d started after a by', fmtMs(Math.abs(dLag))));
+    rows.push(row('(a) start offset of independent d vs a', fmtMs(Math.abs(dLag))));
     rows.push(row('(a) CLI wall (spawn to exit)', fmtMs(run.cliWallMs)));
     rows.push(row('(a) CLI start-up (spawn to first exec start)', fmtMs(run.startupMs)));
     rows.push(row('(a) CLI teardown (last exec end to exit)', fmtMs(run.teardownMs)));
