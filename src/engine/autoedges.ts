@@ -5,9 +5,20 @@
  */
 import { type EdgeSpec, type ResourceSpec, vertexId } from '../graph/spec.js';
 import { lookupKind } from '../resources/registry.js';
+import type { AutoEdgeHints } from '../resources/resource.js';
 
-export function autoEdges(resources: readonly ResourceSpec[], explicit: readonly EdgeSpec[] = []): EdgeSpec[] {
-  const hints = resources.map((r) => (r.meta.autoedge === false ? undefined : lookupKind(r.kind)?.autoEdges?.(r.name, r.params)));
+/** What a resource says about the paths it manages and needs (undefined: it takes no part in autoedges). */
+export function hintsFor(r: ResourceSpec): AutoEdgeHints | undefined {
+  return r.meta.autoedge === false ? undefined : lookupKind(r.kind)?.autoEdges?.(r.name, r.params);
+}
+
+/** `hintsOf` lets a caller reuse hints it already has (the engine keeps them per live vertex). */
+export function autoEdges(
+  resources: readonly ResourceSpec[],
+  explicit: readonly EdgeSpec[] = [],
+  hintsOf: (r: ResourceSpec) => AutoEdgeHints | undefined = hintsFor,
+): EdgeSpec[] {
+  const hints = resources.map(hintsOf);
   const managers = new Map<string, ResourceSpec>();
   resources.forEach((r, i) => {
     for (const p of hints[i]?.manages ?? []) if (!managers.has(p)) managers.set(p, r);

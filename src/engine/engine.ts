@@ -6,12 +6,12 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { findCycles } from '../graph/cycles.js';
 import type { Diagnostic } from '../graph/diagnostics.js';
-import { type EdgeSpec, type GraphSpec, type ResourceSpec, vertexId } from '../graph/spec.js';
+import { type EdgeSpec, type GraphSpec, type ResourceSpec, sameResource, sameValue, vertexId } from '../graph/spec.js';
 import { logger } from '../observe/log.js';
 import { lookupKind } from '../resources/registry.js';
-import type { ResourceContext } from '../resources/resource.js';
+import type { AutoEdgeHints, ResourceContext } from '../resources/resource.js';
 import { sleep } from '../system/abort.js';
-import { autoEdges } from './autoedges.js';
+import { autoEdges, hintsFor } from './autoedges.js';
 import { Semaphores } from './semaphores.js';
 import { Edge, Vertex, type VertexHost } from './vertex.js';
 
@@ -42,7 +42,10 @@ export class Engine implements VertexHost {
   readonly semaphores = new Semaphores();
   readonly globalSema: readonly string[];
   private vertices = new Map<string, Vertex>();
-  private edges: Edge[] = [];
+  /** Live edges by `edgeKey`. */
+  private edgeByKey = new Map<string, Edge>();
+  /** Each live vertex's autoedge hints, computed once when it is created. */
+  private readonly hints = new WeakMap<Vertex, AutoEdgeHints | undefined>();
   private current: GraphSpec | undefined;
   private clock = 0;
   private busyCount = 0;
@@ -61,7 +64,7 @@ export class Engine implements VertexHost {
   graph(): { spec: GraphSpec | undefined; edges: readonly EdgeSpec[] } {
     return {
       spec: this.current,
-      edges: this.edges.map((e) => ({ name: e.name, from: e.from.spec, to: e.to.spec, notify: e.notify, auto: e.auto })),
+      edges: [...this.edgeByKey.values()].map((e) => ({ name: e.name, from: e.from.spec, to: e.to.spec, notify: e.notify, auto: e.auto })),
     };
   }
 
@@ -81,12 +84,38 @@ export class Engine implements VertexHost {
 
   private async doSwap(spec: GraphSpec): Promise<SwapResult> {
     const t0 = performance.now();
-    const edgeSpecs = this.opts.autoEdges === false ? [...spec.edges] : [...spec.edges, ...autoEdges(spec.resources, spec.edges)];
+    const old = this.vertices;
+    // Decide which live vertices stay: same kind, name, parameters and metaparams.
     const ids = spec.resources.map((r) => vertexId(r));
-    const cycles = findCycles(ids, edgeSpecs);
+    const keep = new Map<string, Vertex>();
+    spec.resources.forEach((r, i) => {
+      const prev = old.get(ids[i]!);
+      if (prev && !(prev.failed && r.meta.rewatch) && sameResource(prev.spec, r)) keep.set(ids[i]!, prev);
+    });
+    if (this.sameStructure(spec, ids, keep)) return this.replaceVertices(spec, ids, keep, t0);
+    // Edges: the explicit ones plus automatic ones (a kept vertex's hints are reused, not recomputed).
+    const hintsOf = (r: ResourceSpec) => {
+      const v = keep.get(vertexId(r));
+      return v ? this.hints.get(v) : hintsFor(r);
+    };
+    const edgeSpecs = this.opts.autoEdges === false ? [...spec.edges] : [...spec.edges, ...autoEdges(spec.resources, spec.edges, hintsOf)];
+    const wanted = new Map<string, EdgeSpec>();
+    for (const es of edgeSpecs) {
+      const k = edgeKey(es.name, vertexId(es.from), vertexId(es.to), es.notify);
+      if (!wanted.has(k)) wanted.set(k, es);
+    }
+    // A graph whose edges are all edges of the running (acyclic) graph cannot have a cycle.
+    let novel = false;
+    for (const k of wanted.keys()) {
+      if (!this.edgeByKey.has(k)) {
+        novel = true;
+        break;
+      }
+    }
+    const cycles = novel ? findCycles(ids, edgeSpecs) : [];
     if (cycles.length > 0) {
       const diagnostics: Diagnostic[] = cycles.map((c) => {
-        const auto = c.path.length > 1 && edgeSpecs.some((e) => e.auto && c.path.includes(vertexId(e.from)) && c.path.includes(vertexId(e.to)));
+        const auto = edgeSpecs.some((e) => e.auto && c.path.includes(vertexId(e.from)) && c.path.includes(vertexId(e.to)));
         return {
           severity: 'error',
           pos: c.edge.pos,
@@ -99,53 +128,130 @@ export class Engine implements VertexHost {
     }
     if (this.stopped) return { diagnostics: [], added: 0, removed: 0, kept: 0, ms: 0 };
 
-    const old = this.vertices;
     const next = new Map<string, Vertex>();
     const fresh: Vertex[] = [];
-    let kept = 0;
-    for (const r of spec.resources) {
-      const id = vertexId(r);
-      const fp = fingerprint(r);
-      const prev = old.get(id);
-      if (prev && prev.fingerprint === fp && !(prev.failed && r.meta.rewatch)) {
-        next.set(id, prev);
-        kept++;
-      } else {
-        const v = this.createVertex(r, fp);
-        next.set(id, v);
+    spec.resources.forEach((r, i) => {
+      const id = ids[i]!;
+      let v = keep.get(id);
+      if (!v) {
+        v = this.createVertex(r);
         fresh.push(v);
       }
-    }
+      next.set(id, v);
+    });
     const gone = [...old.values()].filter((v) => next.get(v.id) !== v);
     await Promise.all(gone.map((v) => v.stop()));
 
-    // Rewire: keep an edge's pending refresh when the same edge survives.
-    const oldEdges = new Map(this.edges.map((e) => [edgeKey(e.name, e.from, e.to, e.notify), e]));
-    for (const v of next.values()) {
-      v.parents = [];
-      v.children = [];
-    }
-    this.edges = edgeSpecs.map((es) => {
+    // Rewire only what changed: an edge whose endpoints are the same live vertices stays as it is; a replaced
+    // edge keeps its pending refresh.
+    const edgeByKey = new Map<string, Edge>();
+    const added: Edge[] = [];
+    for (const [k, es] of wanted) {
       const from = next.get(vertexId(es.from))!;
       const to = next.get(vertexId(es.to))!;
+      const prev = this.edgeByKey.get(k);
+      if (prev && prev.from === from && prev.to === to) {
+        edgeByKey.set(k, prev);
+        continue;
+      }
       const e = new Edge(es.name, from, to, es.notify, es.auto === true);
-      const prev = oldEdges.get(edgeKey(es.name, from, to, es.notify));
       if (prev) e.refresh = prev.refresh;
-      from.children.push(e);
-      to.parents.push(e);
-      return e;
-    });
+      edgeByKey.set(k, e);
+      added.push(e);
+    }
+    const dropped = new Set<Edge>();
+    for (const [k, e] of this.edgeByKey) if (edgeByKey.get(k) !== e) dropped.add(e);
+    if (dropped.size > 0) {
+      const touched = new Set<Vertex>();
+      for (const e of dropped) {
+        touched.add(e.from);
+        touched.add(e.to);
+      }
+      for (const v of touched) {
+        if (next.get(v.id) !== v) continue;
+        v.parents = v.parents.filter((e) => !dropped.has(e));
+        v.children = v.children.filter((e) => !dropped.has(e));
+      }
+    }
+    for (const e of added) {
+      e.from.children.push(e);
+      e.to.parents.push(e);
+    }
+    this.edgeByKey = edgeByKey;
     this.vertices = next;
     this.current = spec;
     this.lastActivity = performance.now();
     for (const v of fresh) v.start();
     const ms = performance.now() - t0;
-    this.log.debug(`graph ${spec.graph}: ${next.size} vertices, ${this.edges.length} edges (${fresh.length} added, ${gone.length} removed, ${kept} kept) in ${ms.toFixed(1)} ms`);
+    this.log.debug(
+      `graph ${spec.graph}: ${next.size} vertices, ${edgeByKey.size} edges (${fresh.length} added, ${gone.length} removed, ${keep.size} kept${
+        novel ? '' : '; no new edge, cycle check skipped'
+      }) in ${ms.toFixed(1)} ms`,
+    );
     this.checkConverged();
-    return { diagnostics: [], added: fresh.length, removed: gone.length, kept, ms };
+    return { diagnostics: [], added: fresh.length, removed: gone.length, kept: keep.size, ms };
   }
 
-  private createVertex(r: ResourceSpec, fp: string): Vertex {
+  /**
+   * The common swap: the same resources (by kind and name) and explicit edges, and every changed resource
+   * manages the same paths, so the edges cannot change. Then there is nothing to add up again: no autoedges,
+   * no cycle check, and only the changed vertices are rewired.
+   */
+  private sameStructure(spec: GraphSpec, ids: readonly string[], keep: ReadonlyMap<string, Vertex>): boolean {
+    const cur = this.current;
+    if (!cur) return false;
+    if (spec.resources.length !== this.vertices.size || spec.edges.length !== cur.edges.length) return false;
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i]!;
+      if (keep.has(id)) continue;
+      const prev = this.vertices.get(id);
+      if (!prev || !sameValue(this.hints.get(prev), hintsFor(spec.resources[i]!))) return false;
+    }
+    for (let i = 0; i < spec.edges.length; i++) {
+      const a = spec.edges[i]!;
+      const b = cur.edges[i]!;
+      if (a.name !== b.name || a.notify !== b.notify || vertexId(a.from) !== vertexId(b.from) || vertexId(a.to) !== vertexId(b.to)) return false;
+    }
+    return true;
+  }
+
+  /** Replaces the changed vertices of a same-structure swap, moving their edges (and pending refreshes) over. */
+  private async replaceVertices(spec: GraphSpec, ids: readonly string[], keep: ReadonlyMap<string, Vertex>, t0: number): Promise<SwapResult> {
+    if (this.stopped) return { diagnostics: [], added: 0, removed: 0, kept: 0, ms: 0 };
+    const swaps: Array<[Vertex, Vertex]> = [];
+    spec.resources.forEach((r, i) => {
+      if (!keep.has(ids[i]!)) swaps.push([this.vertices.get(ids[i]!)!, this.createVertex(r)]);
+    });
+    await Promise.all(swaps.map(([old]) => old.stop()));
+    const replacement = new Map(swaps);
+    const moved = (v: Vertex) => replacement.get(v) ?? v;
+    for (const [old, v] of swaps) {
+      this.vertices.set(v.id, v);
+      for (const list of [old.parents, old.children]) {
+        for (const e of list) {
+          const k = edgeKey(e.name, e.from.id, e.to.id, e.notify);
+          if (this.edgeByKey.get(k) !== e) continue; // already moved (both ends replaced)
+          const ne = new Edge(e.name, moved(e.from), moved(e.to), e.notify, e.auto);
+          ne.refresh = e.refresh;
+          this.edgeByKey.set(k, ne);
+          // A kept endpoint swaps the old edge for the new one in place; a new endpoint starts its lists.
+          if (ne.from === e.from) replaceIn(ne.from.children, e, ne);
+          else ne.from.children.push(ne);
+          if (ne.to === e.to) replaceIn(ne.to.parents, e, ne);
+          else ne.to.parents.push(ne);
+        }
+      }
+    }
+    this.current = spec;
+    this.lastActivity = performance.now();
+    for (const [, v] of swaps) v.start();
+    const ms = performance.now() - t0;
+    this.log.debug(`graph ${spec.graph}: ${swaps.length} vertices replaced, edges unchanged, in ${ms.toFixed(1)} ms`);
+    this.checkConverged();
+    return { diagnostics: [], added: swaps.length, removed: swaps.length, kept: keep.size, ms };
+  }
+
+  private createVertex(r: ResourceSpec): Vertex {
     const kind = lookupKind(r.kind);
     if (!kind) throw new Error(`internal: unknown kind ${r.kind} after validation`);
     const id = vertexId(r);
@@ -163,7 +269,9 @@ export class Engine implements VertexHost {
         return dir;
       },
     };
-    return new Vertex(r, fp, kind, kind.create(r.name, r.params, ctx), this, log);
+    const v = new Vertex(r, kind, kind.create(r.name, r.params, ctx), this, log);
+    this.hints.set(v, hintsFor(r));
+    return v;
   }
 
   nextStamp(): number {
@@ -250,21 +358,11 @@ export class Engine implements VertexHost {
   }
 }
 
-function edgeKey(name: string, from: Vertex, to: Vertex, notify: boolean): string {
-  return `${name}\n${from.id}\n${to.id}\n${notify}`;
+function replaceIn(list: Edge[], old: Edge, next: Edge): void {
+  const i = list.indexOf(old);
+  if (i >= 0) list[i] = next;
 }
 
-/** Kind, name, parameters and metaparams, canonically serialized: equal fingerprints keep a vertex running. */
-export function fingerprint(r: ResourceSpec): string {
-  return JSON.stringify([r.kind, r.name, canonical(r.params), canonical(r.meta)]);
-}
-
-function canonical(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(canonical);
-  if (v && typeof v === 'object') {
-    const o: Record<string, unknown> = {};
-    for (const k of Object.keys(v).sort()) o[k] = canonical((v as Record<string, unknown>)[k]);
-    return o;
-  }
-  return v;
+function edgeKey(name: string, from: string, to: string, notify: boolean): string {
+  return `${name}\n${from}\n${to}\n${notify ? 1 : 0}`;
 }

@@ -66,7 +66,6 @@ export class Vertex {
 
   constructor(
     readonly spec: ResourceSpec,
-    readonly fingerprint: string,
     readonly kind: ResourceKind,
     readonly resource: Resource,
     private readonly host: VertexHost,

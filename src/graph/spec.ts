@@ -69,3 +69,28 @@ export interface GraphSpec {
 export function vertexId(r: VertexRef): string {
   return `${r.kind}[${r.name}]`;
 }
+
+/**
+ * Whether two specs describe the same live vertex: same kind, name, parameters and metaparams (positions and
+ * origin do not count). A graph swap keeps such a vertex running untouched.
+ */
+export function sameResource(a: ResourceSpec, b: ResourceSpec): boolean {
+  return a.kind === b.kind && a.name === b.name && sameValue(a.params, b.params) && sameValue(a.meta, b.meta);
+}
+
+/** Deep equality of JSON-like values; key order does not matter. */
+export function sameValue(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  if (Array.isArray(a)) {
+    const bb = b as unknown[];
+    return a.length === bb.length && a.every((x, i) => sameValue(x, bb[i]));
+  }
+  const ka = Object.keys(a);
+  if (ka.length !== Object.keys(b).length) return false;
+  for (const k of ka) {
+    if (!Object.hasOwn(b, k) || !sameValue((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k])) return false;
+  }
+  return true;
+}

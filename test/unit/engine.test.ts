@@ -281,5 +281,33 @@ resources:
     assert.deepEqual(await runGraph(`graph: g\nresources:\n  file: [{name: f, path: ${dir}/f, state: exists}]\n`, { noop: true }), []);
     assert.equal(existsSync(`${dir}/f`), false);
   });
+
+  it('a swap that only changes parameters moves the edges to the new vertex (fast path) and refreshes still flow', async () => {
+    const graph = (content: string) => `graph: g
+resources:
+  file:
+  - {name: d, path: ${dir}/d/, state: exists}
+  - {name: conf, path: ${dir}/d/conf, state: exists, content: "${content}"}
+  exec:
+${logExec('reload', 'reload', '    refreshonly: true\n')}
+edges:
+${edge('conf', 'reload', true, 'file', 'exec')}`;
+    const r = await startGraph(graph('v1'), { convergedTimeout: 0.1 });
+    await r.converged();
+    assert.deepEqual(logLines(), ['reload']);
+    const res = await r.engine.swap(specOf(graph('v2')));
+    assert.deepEqual([res.added, res.removed, res.kept], [1, 1, 2]);
+    await r.converged();
+    assert.equal(readFileSync(`${dir}/d/conf`, 'utf8'), 'v2');
+    assert.deepEqual(logLines(), ['reload', 'reload'], 'the changed file refreshed the exec over the moved edge');
+    const conf = r.engine.vertex('file[conf]')!;
+    const reload = r.engine.vertex('exec[reload]')!;
+    assert.equal(conf.children.length, 1);
+    assert.equal(conf.children[0]!.to, reload);
+    assert.equal(reload.parents[0]!.from, conf, 'the kept child points at the new vertex');
+    assert.equal(conf.parents[0]!.from, r.engine.vertex('file[d]'), 'the autoedge moved too');
+    assert.equal(r.engine.graph().edges.length, 2);
+    await r.engine.shutdown();
+  });
 });
 
