@@ -2,6 +2,7 @@
  * The JSON Schema of a graph, assembled from each resource kind's parameter table and the metaparams. The
  * same schema validates every loaded graph and is published as docs/graph.schema.json for editors.
  */
+import { createHash } from 'node:crypto';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { tableJsonSchema } from '../resources/params.js';
 import { allKinds } from '../resources/registry.js';
@@ -73,13 +74,32 @@ export function graphJsonSchema(): Record<string, unknown> {
   };
 }
 
+/** Identifies a schema's content, so that a precompiled validator is used only for the schema it was made from. */
+export function schemaHash(schema: unknown): string {
+  return createHash('sha256').update(JSON.stringify(schema)).digest('hex');
+}
+
+/** Options shared by the runtime compile and the build-time (precompiled) one. */
+export const AJV_OPTIONS = { allErrors: true, strict: true } as const;
+
+/**
+ * `npm run build` precompiles the validator (scripts/gen-validator.ts) because compiling it at start-up costs
+ * ~90 ms of every run. It carries the hash of the schema it was made from and is ignored when that differs.
+ */
+interface Precompiled {
+  readonly schemaHash: string;
+  readonly default: ValidateFunction;
+}
+const PRECOMPILED = './graph-validator.generated.js';
+const precompiled = (await import(PRECOMPILED).catch(() => undefined)) as Precompiled | undefined;
+
 let compiled: ValidateFunction | undefined;
 
 /** Validates a typed graph document; returns ajv's errors (empty when valid). */
 export function validateDocument(doc: unknown): ErrorObject[] {
   if (!compiled) {
-    const ajv = new Ajv({ allErrors: true, strict: true });
-    compiled = ajv.compile(graphJsonSchema());
+    const schema = graphJsonSchema();
+    compiled = precompiled?.schemaHash === schemaHash(schema) ? precompiled.default : new Ajv(AJV_OPTIONS).compile(schema);
   }
   return compiled(doc) ? [] : [...(compiled.errors ?? [])];
 }
