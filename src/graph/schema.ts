@@ -3,7 +3,7 @@
  * same schema validates every loaded graph and is published as docs/graph.schema.json for editors.
  */
 import { createHash } from 'node:crypto';
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import type { ErrorObject, ValidateFunction } from 'ajv';
 import { tableJsonSchema } from '../resources/params.js';
 import { allKinds } from '../resources/registry.js';
 import { metaParams } from './metaparams.js';
@@ -97,9 +97,14 @@ let compiled: ValidateFunction | undefined;
 
 /** Validates a typed graph document; returns ajv's errors (empty when valid). */
 export function validateDocument(doc: unknown): ErrorObject[] {
-  if (!compiled) {
-    const schema = graphJsonSchema();
-    compiled = precompiled?.schemaHash === schemaHash(schema) ? precompiled.default : new Ajv(AJV_OPTIONS).compile(schema);
-  }
+  compiled ??= precompiled?.default;
+  if (!compiled) throw new Error('internal: the graph validator is not ready');
   return compiled(doc) ? [] : [...(compiled.errors ?? [])];
+}
+
+// Without a matching precompiled validator (a build that skipped the step, or a changed schema), compile one
+// now; ajv itself is loaded only then.
+if (precompiled?.schemaHash !== schemaHash(graphJsonSchema())) {
+  const { Ajv } = await import('ajv');
+  compiled = new Ajv(AJV_OPTIONS).compile(graphJsonSchema());
 }
