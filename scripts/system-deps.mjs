@@ -9,6 +9,7 @@ import { accessSync, constants } from 'node:fs';
 const test = [
   ['sh', 'dash'],
   ['sleep', 'coreutils'],
+  ['puppet', 'puppet'],
 ];
 const bench = [['puppet', 'puppet']];
 

@@ -1,0 +1,116 @@
+# frozen_string_literal: true
+
+require_relative 'facts'
+require_relative 'collection'
+
+module PuppetX
+  module Mgmtgraph
+    # A compile failure with Puppet's location, when it knows one.
+    class CompileError < StandardError
+      attr_reader :file, :line
+
+      def initialize(message, file = nil, line = nil)
+        super(message)
+        @file = file
+        @line = line
+      end
+
+      def self.from(error)
+        file = error.respond_to?(:file) ? error.file : nil
+        line = error.respond_to?(:line) ? error.line : nil
+        new(error.message, file.to_s.empty? ? nil : file, line)
+      end
+
+      def to_h
+        { 'message' => message, 'file' => file, 'line' => line }
+      end
+    end
+
+    # Compiles a catalog locally, without a server, the way `puppet apply` sets up its environment but calling
+    # the compiler directly: resources keep file and line, and exported resources stay in the catalog
+    # (the catalog indirection would filter them out).
+    #
+    # Each compile builds a fresh environment and fresh loaders, so a long-lived process re-reads edited
+    # manifests and modules.
+    class CatalogCompiler
+      Result = Struct.new(:catalog, :node, :collection)
+
+      # @param manifest [String, nil] manifest file or directory; nil uses the environment's main manifest
+      # @param code [String, nil] inline code; wins over the manifest, as in Puppet
+      # @param facts [Hash, nil] stub facts; nil asks facter
+      # @param node_name [String, nil] defaults to Puppet's node_name_value (the certname)
+      # @param collection [Collection, nil] collector state for the mgmtgraph storeconfigs backend
+      def initialize(manifest: nil, code: nil, facts: nil, node_name: nil, collection: nil)
+        @manifest = manifest && File.expand_path(manifest)
+        @code = code.to_s
+        @facts = facts
+        @node_name = node_name.to_s.empty? ? Puppet[:node_name_value] : node_name.to_s
+        @collection = collection || Collection.new
+      end
+
+      # @return [Result]
+      # @raise [CompileError]
+      def compile
+        check_manifest
+        with_code do
+          env = fresh_environment
+          node = find_node(env)
+          catalog = Puppet.override({ current_environment: env,
+                                      loaders: Puppet::Pops::Loaders.new(env, false, false) },
+                                    'mgmtgraph compile') do
+            node.add_server_facts({})
+            Collection.with(@collection) { compile_node(node) }
+          end
+          Result.new(catalog, node, @collection)
+        end
+      rescue CompileError
+        raise
+      rescue Puppet::Error, StandardError => e
+        raise CompileError.from(e)
+      end
+
+      private
+
+      def check_manifest
+        return if @manifest.nil? || !@code.empty? || File.exist?(@manifest)
+
+        raise CompileError, "Could not find manifest #{@manifest}"
+      end
+
+      def with_code
+        saved = Puppet[:code]
+        Puppet[:code] = @code
+        yield
+      ensure
+        Puppet[:code] = saved
+      end
+
+      def fresh_environment
+        loader = Puppet.lookup(:environments)
+        loader.clear_all
+        env = loader.get!(Puppet[:environment])
+        env.override_with(manifest: @manifest)
+      end
+
+      def find_node(env)
+        # No catalog or facts caching for a local compile (storeconfigs would route both to the backend).
+        Puppet::Node::Facts.indirection.cache_class = nil
+        facts = Puppet.override({ current_environment: env }, 'mgmtgraph facts') do
+          Facts.for_node(@node_name, @facts)
+        end
+        node = Puppet::Node.indirection.find(@node_name, facts: facts, environment: env)
+        node.environment = env
+        node
+      end
+
+      # Like Puppet::Parser::Compiler.compile, without its logging (the caller reports the error once).
+      def compile_node(node)
+        node.environment.check_for_reparse
+        errors = node.environment.validation_errors
+        raise Puppet::Error, errors.first unless errors.empty?
+
+        Puppet::Parser::Compiler.new(node).compile(&:to_resource)
+      end
+    end
+  end
+end

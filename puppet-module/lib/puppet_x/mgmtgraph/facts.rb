@@ -1,0 +1,37 @@
+# frozen_string_literal: true
+
+require 'json'
+require 'yaml'
+
+module PuppetX
+  module Mgmtgraph
+    # Where a compile gets the node's facts: a stub (a hash, or a YAML/JSON file) or facter. With a stub,
+    # facter never gathers facts. (Puppet's own code may still ask Facter for a single value: the host name at
+    # start-up unless --certname is given, or OS facts when a type's providers load. None reaches the catalog.)
+    module Facts
+      # Reads a facts file. Accepts a plain hash of facts, or Puppet's own facts document
+      # ({"name": ..., "values": {...}}, as `puppet facts find` prints).
+      def self.load_file(path)
+        text = File.read(path, encoding: 'UTF-8')
+        data = text.lstrip.start_with?('{') ? JSON.parse(text) : YAML.safe_load(text, aliases: true)
+        from_data(data || {}, path)
+      rescue JSON::ParserError, Psych::Exception => e
+        raise Puppet::Error, "Could not parse facts file #{path}: #{e.message}"
+      end
+
+      def self.from_data(data, origin = 'request')
+        raise Puppet::Error, "Facts from #{origin} must be a hash, got #{data.class}" unless data.is_a?(Hash)
+
+        data = data['values'] if data['values'].is_a?(Hash) && data.key?('name')
+        data
+      end
+
+      # @param stub [Hash, nil] stub facts; nil means ask facter through Puppet's facts indirection
+      def self.for_node(name, stub)
+        return Puppet::Node::Facts.new(name, stub.dup) if stub
+
+        Puppet::Node::Facts.indirection.find(name)
+      end
+    end
+  end
+end

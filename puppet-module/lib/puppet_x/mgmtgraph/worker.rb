@@ -1,0 +1,110 @@
+# frozen_string_literal: true
+
+require 'json'
+require_relative 'json_encoder'
+require_relative 'facts'
+require_relative 'collection'
+require_relative 'catalog_compiler'
+require_relative 'catalog_document'
+require_relative 'resource_runner'
+
+module PuppetX
+  module Mgmtgraph
+    # Long-lived JSON-lines server: one request object per input line, one reply object per output line,
+    # each reply carrying the request's `id`. A bad request gets an error reply; it never stops the loop.
+    # Returns when the input closes.
+    class Worker
+      # Types loaded at start, so the first check of such a resource is fast.
+      PRELOADED_TYPES = %i[file notify exec service].freeze
+      WARM_UP_PATH = '/nonexistent/mgmtgraph-worker-warm-up'
+
+      def initialize(input, output)
+        @input = input
+        @output = output
+      end
+
+      def run
+        warm_up
+        @input.each_line do |line|
+          next if line.strip.empty?
+
+          reply(handle(line))
+        end
+      end
+
+      private
+
+      # Loads the common types and runs one noop transaction (nothing is changed), so the first real
+      # request does not pay for loading the transaction, report and file-serving code.
+      def warm_up
+        PRELOADED_TYPES.each { |t| Puppet::Type.type(t) }
+        level = Puppet::Util::Log.level
+        Puppet::Util::Log.level = :err
+        ResourceRunner.new('type' => 'File', 'title' => WARM_UP_PATH, 'parameters' => { 'content' => '' }).check
+      rescue StandardError => e
+        Puppet.debug("mgmtgraph worker warm-up: #{e.message}")
+      ensure
+        Puppet::Util::Log.level = level if level
+      end
+
+      def reply(data)
+        @output.write(JsonEncoder.generate(data), "\n")
+        @output.flush
+      end
+
+      def handle(line)
+        request = JSON.parse(line)
+        raise ArgumentError, 'request must be a JSON object' unless request.is_a?(Hash)
+
+        { 'id' => request['id'] }.merge(dispatch(request))
+      rescue JSON::ParserError => e
+        { 'id' => nil, 'error' => { 'message' => "invalid JSON: #{e.message}" } }
+      rescue StandardError, ScriptError => e
+        Puppet.log_exception(e, "mgmtgraph worker: #{e.message}")
+        { 'id' => request.is_a?(Hash) ? request['id'] : nil, 'error' => error_of(e) }
+      end
+
+      def dispatch(request)
+        case request['op']
+        when 'ping' then { 'pong' => true, 'pid' => Process.pid, 'puppet_version' => Puppet.version, 'error' => nil }
+        when 'compile' then compile(request)
+        when 'check' then ResourceRunner.new(request['resource']).check
+        when 'apply' then ResourceRunner.new(request['resource']).apply
+        when 'refresh' then ResourceRunner.new(request['resource']).refresh
+        else raise ArgumentError, "unknown op #{request['op'].inspect} (ping, compile, check, apply, refresh)"
+        end
+      end
+
+      def compile(request)
+        result = CatalogCompiler.new(
+          manifest: request['manifest'],
+          code: request['code'],
+          facts: facts_of(request),
+          node_name: request['node'],
+          collection: collection_of(request),
+        ).compile
+        { 'catalog' => CatalogDocument.build(result), 'error' => nil }
+      rescue CompileError => e
+        { 'error' => e.to_h }
+      end
+
+      def facts_of(request)
+        return Facts.from_data(request['facts']) if request['facts']
+
+        request['facts_file'] && Facts.load_file(request['facts_file'])
+      end
+
+      def collection_of(request)
+        return Collection.new(request['collected']) if request['collected']
+
+        request['collected_file'] ? Collection.load_file(request['collected_file']) : Collection.new
+      end
+
+      def error_of(error)
+        return CompileError.from(error).to_h if error.is_a?(Puppet::Error)
+
+        { 'message' => error.message, 'file' => nil, 'line' => nil }
+      end
+    end
+  end
+end
