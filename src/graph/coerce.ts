@@ -35,6 +35,7 @@ export function toPlain(n: YNode): unknown {
 
 export function coerce(n: YNode, type: ParamType): unknown {
   if (isNullScalar(n)) return UNSET;
+  if (type === 'json') return toJson(n);
   if (n.kind === 'scalar') {
     const text = n.value ?? '';
     switch (type) {
@@ -63,6 +64,29 @@ export function coerce(n: YNode, type: ParamType): unknown {
     return o;
   }
   return toPlain(n);
+}
+
+/** Any JSON value, with YAML 1.2 core typing of plain scalars (true, 12, 1.5, null); quoted scalars stay strings. */
+function toJson(n: YNode): unknown {
+  switch (n.kind) {
+    case 'scalar': {
+      const text = n.value ?? '';
+      if (!n.plain) return text;
+      if (NULL.has(text)) return null;
+      if (/^(true|True|TRUE)$/.test(text)) return true;
+      if (/^(false|False|FALSE)$/.test(text)) return false;
+      if (/^[-+]?[0-9]+$/.test(text)) return Number.isSafeInteger(Number(text)) ? Number(text) : text;
+      if (/^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$/.test(text)) return Number(text);
+      return text;
+    }
+    case 'seq':
+      return n.items.map(toJson);
+    case 'map': {
+      const o: Record<string, unknown> = {};
+      for (const [k, e] of n.entries) o[k] = toJson(e.value);
+      return o;
+    }
+  }
 }
 
 export function parseInteger(text: string): number | undefined {

@@ -4,7 +4,8 @@
  * parameters and the generated reference docs.
  */
 
-export type ParamType = 'string' | 'boolean' | 'integer' | 'number' | 'string[]' | 'map';
+/** `json`: any JSON value (used by the Puppet fallback kind, whose parameters are Puppet's own). */
+export type ParamType = 'string' | 'boolean' | 'integer' | 'number' | 'string[]' | 'map' | 'json';
 
 export interface ParamDef {
   readonly type: ParamType;
@@ -43,7 +44,9 @@ type ValueOf<D extends ParamDef> = D['type'] extends 'string'
         ? string[]
         : D['type'] extends 'map'
           ? Record<string, string>
-          : never;
+          : D['type'] extends 'json'
+            ? unknown
+            : never;
 
 /** The TypeScript type of a kind's parameters, derived from its table: every parameter is optional. */
 export type ParamsOf<T extends ParamTable> = { -readonly [K in keyof T]?: ValueOf<T[K]> };
@@ -72,6 +75,8 @@ export function paramJsonSchema(def: ParamDef): Record<string, unknown> {
     case 'map':
       s.type = 'object';
       s.additionalProperties = { type: 'string' };
+      break;
+    case 'json':
       break;
   }
   if (def.default !== undefined) s.default = def.default;
