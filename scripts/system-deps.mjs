@@ -5,15 +5,34 @@
 import { spawnSync } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 
-// command that proves the package is there -> Debian package
+// what proves the package is there (a command on PATH, or an absolute path) -> Debian package
 const test = [
   ['sh', 'dash'],
   ['sleep', 'coreutils'],
   ['puppet', 'puppet'],
+  // the module types real manifests use (Debian keeps them in /usr/share/puppet/modules)
+  ['/usr/share/puppet/modules/stdlib', 'puppet-module-puppetlabs-stdlib'],
+  ['/usr/share/puppet/modules/cron_core', 'puppet-module-puppetlabs-cron-core'],
+  ['/usr/share/puppet/modules/host_core', 'puppet-module-puppetlabs-host-core'],
+  ['/usr/share/puppet/modules/mount_core', 'puppet-module-puppetlabs-mount-core'],
+  ['/usr/share/puppet/modules/sshkeys_core', 'puppet-module-puppetlabs-sshkeys-core'],
+  ['/usr/share/puppet/modules/concat', 'puppet-module-puppetlabs-concat'],
+  ['/usr/share/puppet/modules/inifile', 'puppet-module-puppetlabs-inifile'],
 ];
-const bench = [['puppet', 'puppet']];
+const bench = [['/usr/bin/time', 'time']];
 
 const wanted = process.argv.includes('--bench') ? [...test, ...bench] : test;
+const present = (what) => {
+  if (what.startsWith('/')) {
+    try {
+      accessSync(what);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+  return onPath(what);
+};
 const onPath = (cmd) =>
   (process.env.PATH ?? '/usr/bin:/bin').split(':').some((d) => {
     try {
@@ -23,7 +42,7 @@ const onPath = (cmd) =>
       return false;
     }
   });
-const missing = [...new Set(wanted.filter(([cmd]) => !onPath(cmd)).map(([, pkg]) => pkg))];
+const missing = [...new Set(wanted.filter(([what]) => !present(what)).map(([, pkg]) => pkg))];
 if (missing.length === 0) process.exit(0);
 if (process.getuid?.() !== 0) {
   console.error(`system-deps: missing packages ${missing.join(' ')}; install them as root: apt-get install -y ${missing.join(' ')}`);

@@ -1,0 +1,197 @@
+/**
+ * The `puppet` fallback kind: a Puppet resource that mgmt-ts cannot translate natively, checked and applied by
+ * Puppet itself through the shared long-lived worker (src/system/puppet-worker.ts). It keeps its edges like any
+ * vertex; it has no native watch, so after the first check it is re-checked on the `meta.poll` ticks (the
+ * translator sets Puppet's runinterval).
+ */
+import { defineKind, type Problem } from './resource.js';
+import type { ParamsOf } from './params.js';
+import { untilAborted } from '../system/abort.js';
+import { getPuppetWorker, redact, type WorkerOp, type WorkerReply } from '../system/puppet-worker.js';
+
+const params = {
+  type: {
+    type: 'string',
+    pattern: '^[A-Za-z][A-Za-z0-9_]*(::[A-Za-z][A-Za-z0-9_]*)*$',
+    doc: 'The Puppet resource type, as the catalog spells it (`Cron`, `Mgmt::Thing`); required.',
+  },
+  title: { type: 'string', doc: "The resource's Puppet title; Puppet fills the namevar from it when `parameters` leaves it out; required." },
+  parameters: {
+    type: 'json',
+    doc: 'The explicit Puppet parameters as a JSON object, values as in the catalog document (`{"__binary": ...}` for binary data); relationship metaparams (`before`, `require`, `notify`, `subscribe`, `stage`) are not allowed: they are edges.',
+  },
+  sensitive: { type: 'string[]', doc: 'Names of the parameters whose values are Sensitive: Puppet redacts them, and mgmt never logs their values.' },
+} as const;
+
+export type PuppetParams = ParamsOf<typeof params>;
+
+const RELATIONSHIP_METAPARAMS = ['before', 'require', 'notify', 'subscribe', 'stage'];
+/** Types whose RAL resource has `refresh` (for noop's "would refresh"; under apply the worker tells). */
+const REFRESHABLE_TYPES = new Set(['exec', 'service', 'mount', 'package']);
+/** Shorter sensitive strings are not redacted from free text (they would garble it); values are never printed. */
+const MIN_SECRET_LENGTH = 3;
+const VALUE_MAX = 200;
+
+export const puppetKind = defineKind({
+  kind: 'puppet',
+  doc: "Fallback for Puppet resources without a native translation: Puppet itself checks (in noop mode) and applies the resource `type`/`title` with `parameters`, through one long-lived Puppet worker process shared by every `puppet` vertex. The vertex name is conventionally `Type[title]`. It has no native watch: it is checked once at start and then on each `meta.poll` tick (the Puppet translator sets Puppet's runinterval). It is refreshable: a refresh over a notify edge calls Puppet's own refresh for the types that have one (Exec, Service, Mount, Package), after the state has been checked and applied. Values of the parameters named in `sensitive` are never logged. Cancelling or timing out (`meta.timeout`) a check or apply kills the Puppet worker (and what it runs); the next request starts a new one.",
+  params,
+  refreshable: true,
+  validate: (_name, p) => {
+    const out: Problem[] = [];
+    if (p.type === undefined || p.type.trim() === '') out.push({ param: 'type', message: 'the Puppet resource `type` is required (e.g. Cron)' });
+    if (p.title === undefined || p.title === '') out.push({ param: 'title', message: 'the Puppet resource `title` is required' });
+    if (p.parameters !== undefined) {
+      if (!isObject(p.parameters)) {
+        out.push({ param: 'parameters', message: `\`parameters\` must be an object of Puppet parameters, got ${describeJson(p.parameters)}` });
+      } else {
+        const rel = RELATIONSHIP_METAPARAMS.filter((k) => k in (p.parameters as Record<string, unknown>));
+        if (rel.length > 0) {
+          out.push({
+            param: 'parameters',
+            message: `\`parameters\` must not contain the relationship metaparams ${rel.join(', ')}: express them as edges`,
+          });
+        }
+      }
+    }
+    return out;
+  },
+  create: (_name, p, ctx) => {
+    const type = p.type ?? '';
+    const title = p.title ?? '';
+    const parameters = isObject(p.parameters) ? p.parameters : {};
+    const sensitive = new Set(p.sensitive ?? []);
+    const resource = { type, title, parameters, sensitive: [...sensitive] };
+    const ref = `${type}[${title}]`;
+    const secrets = [...sensitive].flatMap((k) => stringsIn(parameters[k])).filter((s) => s.length >= MIN_SECRET_LENGTH);
+    const clean = (text: string) => redact(text, secrets);
+    const timeoutMs = requestTimeout(type, parameters);
+    const worker = getPuppetWorker();
+    worker.acquire();
+    let released = false;
+    /** Learnt from the worker: this type has no refresh. */
+    let noRefresh = false;
+
+    const call = async (op: WorkerOp, signal: AbortSignal): Promise<WorkerReply> => {
+      try {
+        return await worker.request(op, { resource }, { signal, secrets, timeoutMs });
+      } catch (e) {
+        throw new Error(clean(e instanceof Error ? e.message : String(e)), { cause: e });
+      }
+    };
+    const failure = (op: string, reply: WorkerReply): Error => {
+      const e = reply.error;
+      const where = e?.file ? ` (${e.file}${e.line ? `:${e.line}` : ''})` : '';
+      return new Error(clean(`Puppet could not ${op} ${ref}: ${e?.message ?? 'it failed without a message'}${where}`));
+    };
+    /** `ensure absent -> file`; sensitive values are never shown. */
+    const change = (c: Record<string, unknown>): string => {
+      const prop = String(c.property ?? '?');
+      if (sensitive.has(prop)) return `${prop} [redacted]`;
+      return clean(`${prop} ${show(c.previous)} -> ${show(c.desired)}`);
+    };
+
+    return {
+      async watch(w) {
+        w.event();
+        await untilAborted(w.signal);
+      },
+
+      async checkApply(c) {
+        const checked = await call('check', c.signal);
+        if (checked.error || checked.failed === true) throw failure('check', checked);
+        let ok = checked.in_sync === true;
+        if (!ok) {
+          const changes = records(checked.changes);
+          if (!c.apply) {
+            if (changes.length === 0) ctx.log.info(`would change ${clean(ref)}`);
+            for (const ch of changes) ctx.log.info(`would change ${change(ch)}`);
+            if (c.refresh && REFRESHABLE_TYPES.has(type.toLowerCase())) ctx.log.info('would refresh');
+            return false;
+          }
+          const applied = await call('apply', c.signal);
+          if (applied.error || applied.failed === true) throw failure('apply', applied);
+          for (const ev of records(applied.events)) {
+            const status = String(ev.status ?? '');
+            if (status === 'success') ctx.log.info(`changed ${change(ev)}`);
+            else ctx.log.debug(`${status || 'event'}: ${change(ev)}`);
+          }
+          ok = applied.changed !== true;
+          if (ok) ctx.log.debug(`Puppet changed nothing: ${clean(ref)} was already in sync`);
+        } else {
+          ctx.log.debug('in sync');
+        }
+        if (c.refresh && !noRefresh) {
+          if (!c.apply) {
+            if (REFRESHABLE_TYPES.has(type.toLowerCase())) {
+              ctx.log.info('would refresh');
+              return false;
+            }
+            return ok;
+          }
+          const r = await call('refresh', c.signal);
+          if (r.refreshed === true) {
+            ctx.log.info('refreshed');
+            return false;
+          }
+          if (r.error && /does not support refresh/.test(r.error.message)) {
+            noRefresh = true;
+            ctx.log.debug(`${type} has no refresh: refresh ignored`);
+          } else {
+            throw failure('refresh', r);
+          }
+        }
+        return ok;
+      },
+
+      async cleanup() {
+        if (released) return;
+        released = true;
+        await worker.release();
+      },
+    };
+  },
+});
+
+/**
+ * The worker's deadline for this resource's requests: the client's defaults (60 s check, 120 s apply), except
+ * for an Exec, which Puppet itself lets run (and its guards) for its `timeout` (300 s by default): that plus a
+ * margin, so that Puppet reports its own timeout first.
+ */
+function requestTimeout(type: string, parameters: Record<string, unknown>): number | undefined {
+  if (type.toLowerCase() !== 'exec') return undefined;
+  const t = Number(parameters.timeout ?? 300);
+  const seconds = Number.isFinite(t) && t > 0 ? t : 24 * 3600; // 0: no timeout in Puppet; still not forever here
+  return Math.max(120_000, seconds * 1000 + 30_000);
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function describeJson(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  return `a ${typeof v}`;
+}
+
+/** The string leaves of a JSON value (a Sensitive value may be a string, or strings inside arrays and hashes). */
+function stringsIn(v: unknown): string[] {
+  if (typeof v === 'string') return [v];
+  if (typeof v === 'number') return [String(v)];
+  if (Array.isArray(v)) return v.flatMap(stringsIn);
+  if (isObject(v)) return Object.values(v).flatMap(stringsIn);
+  return [];
+}
+
+function records(v: unknown): Record<string, unknown>[] {
+  return Array.isArray(v) ? v.filter(isObject) : [];
+}
+
+/** A property value for a log line: strings as they are (quoted when they contain spaces or newlines). */
+function show(v: unknown): string {
+  if (v === null || v === undefined) return 'absent';
+  let s = typeof v === 'string' ? (/[\s"]/.test(v) || v === '' ? JSON.stringify(v) : v) : JSON.stringify(v);
+  if (s.length > VALUE_MAX) s = `${s.slice(0, VALUE_MAX)}...`;
+  return s;
+}

@@ -1,0 +1,715 @@
+/**
+ * The client of the Puppet worker (`puppet mgmtgraph worker`, see puppet-module/README.md): ONE long-lived Puppet
+ * process per mgmt process, speaking JSON lines, shared by everything that needs Puppet (the `puppet` fallback
+ * resources, the compiler). Puppet starts in ~1.5-2 s, so it is started on first use and kept while someone holds
+ * it: users `acquire()` it and `release()` it, and the process is stopped (stdin closed, then SIGTERM and SIGKILL
+ * of its process group after a grace) when the last user releases it, or on `shutdownPuppetWorker()`.
+ *
+ * Requests: `request(op, fields, {signal, timeoutMs})` resolves with the worker's reply, whose `error` is null or
+ * Puppet's message (an error reply is a normal reply: the caller decides). Many requests may be outstanding. The
+ * worker serves one request at a time, so they queue HERE and are written one at a time: a request cancelled
+ * while queued is then never sent (Puppet would otherwise still apply it later). Replies are matched by id.
+ *
+ * No request hangs forever:
+ * - each one has a timeout (default: 120 s for apply, refresh and compile, 60 s for check and ping), counted from
+ *   when it is written to the worker; the wait in the queue is bounded by the timeouts of those ahead of it;
+ * - a timeout or an abort of the request being served rejects it and kills the worker with every process below it
+ *   (it is stuck in Puppet code that cannot be interrupted otherwise, possibly running a command, which Puppet puts
+ *   in a session of its own); the queued requests go to a fresh worker;
+ * - when the worker dies by itself, every pending request rejects with the tail of its stderr, and the next request
+ *   starts a new one (what it left in its process group is killed; a command it ran under Puppet's `setsid` cannot
+ *   be told apart from a daemon it started any more, so it is left alone);
+ * - the start itself has a deadline (60 s until the first `ping` answers).
+ *
+ * A request holds the worker for its own duration: without a user holding it (`acquire()`), the worker is started
+ * for the request and stopped right after it.
+ *
+ * The child is unref'd: an idle worker does not keep mgmt alive, and it exits by itself when our end of its stdin
+ * closes (it exits on EOF).
+ */
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdir, mkdtemp, readlink, rm, symlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import type { Logger } from '../resources/resource.js';
+import { logger } from '../observe/log.js';
+
+export type WorkerOp = 'ping' | 'compile' | 'check' | 'apply' | 'refresh';
+
+export interface PuppetConfig {
+  /** The `puppet` executable. Default `puppet` (looked up on PATH). */
+  readonly puppetBin?: string;
+  /**
+   * Module directories (directories that CONTAIN modules) for the worker. Our own module always comes first and
+   * `/usr/share/puppet/modules` (Debian's stdlib, cron, mount, host...) is appended unless listed.
+   */
+  readonly modulepath?: readonly string[];
+  /**
+   * Puppet's hermetic --confdir/--vardir/--codedir live under here (created when missing), with `modules/mgmtgraph`,
+   * a symlink to our module. Unconfigured: a fresh temporary directory per mgmt process.
+   */
+  readonly stateDir: string;
+  /** More arguments for `puppet mgmtgraph worker` (e.g. `--certname`, `--storeconfigs`). */
+  readonly args?: readonly string[];
+  /** Where the worker's messages go. Default: the process log with prefix `puppet`. */
+  readonly log?: Logger;
+  /** The puppet-module directory; default: the one shipped next to this code. */
+  readonly moduleDir?: string;
+  /** After closing stdin, how long to wait for the worker to exit before signalling it. Default 3000 ms. */
+  readonly graceMs?: number;
+  /** Deadline of the start (spawn until the first ping reply). Default 60 s. */
+  readonly startTimeoutMs?: number;
+}
+
+export interface RequestOptions {
+  /** Aborting rejects the request (and kills the worker if it was serving it). */
+  readonly signal?: AbortSignal;
+  /** Milliseconds from when the request is written to the worker. Default per op (see the module comment). */
+  readonly timeoutMs?: number;
+  /** Strings that must never be logged: redacted from the worker's stderr while this request is pending. */
+  readonly secrets?: readonly string[];
+}
+
+/** A reply line: the request's id, `error` null on success, and the op's fields. */
+export interface WorkerReply {
+  readonly id: number | null;
+  readonly error: { readonly message: string; readonly file?: string | null; readonly line?: number | null } | null;
+  readonly [field: string]: unknown;
+}
+
+/** A request that could not be answered: timeout, abort, a dead or unstartable worker. */
+export class PuppetWorkerError extends Error {
+  override readonly name: string;
+  constructor(message: string, kind: 'TimeoutError' | 'AbortError' | 'PuppetWorkerError' = 'PuppetWorkerError') {
+    super(message);
+    this.name = kind;
+  }
+}
+
+const DEFAULT_TIMEOUT_MS: Record<WorkerOp, number> = { ping: 60_000, check: 60_000, apply: 120_000, refresh: 120_000, compile: 120_000 };
+const DEFAULT_GRACE_MS = 3000;
+const TERM_GRACE_MS = 2000;
+const AFTER_KILL_MS = 2000;
+const DEFAULT_START_TIMEOUT_MS = 60_000;
+const STDERR_TAIL = 20;
+const DEBIAN_MODULES = '/usr/share/puppet/modules';
+const REDACTED = '[redacted]';
+
+let config: PuppetConfig | undefined;
+let shared: PuppetWorker | undefined;
+
+/** Sets how the worker is started (once, by the CLI). Takes effect at the next start of the worker. */
+export function configurePuppet(c: Partial<PuppetConfig> & { stateDir: string }): void {
+  config = { ...c };
+}
+
+/** The shared worker of this process (not started until its first request). */
+export function getPuppetWorker(): PuppetWorker {
+  shared ??= new PuppetWorker(() => config);
+  return shared;
+}
+
+/** Stops the worker now (rejecting whatever is pending); a later request starts a new one. */
+export async function shutdownPuppetWorker(): Promise<void> {
+  await shared?.stop();
+}
+
+interface Pending {
+  readonly id: number;
+  readonly op: WorkerOp;
+  /** `check Cron[backup]`, for messages. */
+  readonly what: string;
+  readonly line: string;
+  readonly timeoutMs: number;
+  readonly secrets: readonly string[];
+  readonly signal?: AbortSignal;
+  settled: boolean;
+  resolve(reply: WorkerReply): void;
+  reject(err: Error): void;
+}
+
+interface Proc {
+  readonly child: ChildProcessWithoutNullStreams;
+  readonly pid: number;
+  readonly stderrTail: string[];
+  /** Resolves once the leader has exited. */
+  readonly exited: Promise<void>;
+  exitCode: number | null;
+  exitSignal: NodeJS.Signals | null;
+  /** We are stopping it: its exit is expected. */
+  ending: boolean;
+  /** Waiting for this id's reply (the startup ping uses its own). */
+  onReply?: (reply: WorkerReply) => void;
+}
+
+export class PuppetWorker {
+  private refs = 0;
+  private nextId = 1;
+  private readonly queue: Pending[] = [];
+  private inflight: { req: Pending; proc: Proc; timer: NodeJS.Timeout } | undefined;
+  private proc: Proc | undefined;
+  private starting: Promise<Proc | undefined> | undefined;
+  private stopping: Promise<void> | undefined;
+  private readonly pids: number[] = [];
+  private defaultStateDir: Promise<string> | undefined;
+
+  constructor(private readonly getConfig: () => PuppetConfig | undefined) {}
+
+  /** The pid of the running worker process, if any. */
+  get pid(): number | undefined {
+    return this.proc?.pid;
+  }
+
+  /** Every worker process started so far, oldest first (tests, diagnostics). */
+  get startedPids(): readonly number[] {
+    return [...this.pids];
+  }
+
+  /** Number of users holding the worker. */
+  get users(): number {
+    return this.refs;
+  }
+
+  /** Holds the worker: it keeps running (once started) until the matching `release()`. */
+  acquire(): void {
+    this.refs++;
+  }
+
+  /** Lets go of the worker; the last user's release stops it, and resolves once it is gone. */
+  async release(): Promise<void> {
+    if (this.refs <= 0) return;
+    this.refs--;
+    if (this.refs === 0 && this.queue.length === 0 && this.inflight === undefined) await this.stopProcess();
+  }
+
+  /** Stops the worker now: pending requests reject; a later request starts a new worker. */
+  async stop(): Promise<void> {
+    const err = new PuppetWorkerError('Puppet worker: shut down');
+    for (const r of this.queue.splice(0)) this.settle(r, err);
+    if (this.inflight) this.settle(this.inflight.req, err);
+    await this.stopProcess();
+  }
+
+  /** Sends a request and resolves with its reply (see the module comment for queueing, timeouts and failures). */
+  request(op: WorkerOp, fields: Readonly<Record<string, unknown>> = {}, opts: RequestOptions = {}): Promise<WorkerReply> {
+    const what = describeRequest(op, fields);
+    if (opts.signal?.aborted) return Promise.reject(abortError(what, opts.signal));
+    const id = this.nextId++;
+    let line: string;
+    try {
+      line = JSON.stringify({ ...fields, id, op });
+    } catch (e) {
+      return Promise.reject(new PuppetWorkerError(`Puppet worker: cannot encode ${what}: ${e instanceof Error ? e.message : String(e)}`));
+    }
+    this.refs++; // a request holds the worker for its duration
+    return new Promise<WorkerReply>((resolvePromise, rejectPromise) => {
+      const onAbort = () => this.onAbort(req);
+      const done = () => {
+        opts.signal?.removeEventListener('abort', onAbort);
+        this.refs--;
+        if (this.refs === 0 && this.queue.length === 0 && this.inflight === undefined) void this.stopProcess();
+      };
+      const req: Pending = {
+        id,
+        op,
+        what,
+        line,
+        timeoutMs: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS[op] ?? 60_000,
+        secrets: (opts.secrets ?? []).filter((s) => s !== ''),
+        signal: opts.signal,
+        settled: false,
+        resolve: (r) => {
+          done();
+          resolvePromise(r);
+        },
+        reject: (e) => {
+          done();
+          rejectPromise(e);
+        },
+      };
+      opts.signal?.addEventListener('abort', onAbort, { once: true });
+      this.queue.push(req);
+      this.pump();
+    });
+  }
+
+  // --- requests ------------------------------------------------------------------------------------------------
+
+  private settle(req: Pending, outcome: WorkerReply | Error): void {
+    if (req.settled) return;
+    req.settled = true;
+    const i = this.queue.indexOf(req);
+    if (i >= 0) this.queue.splice(i, 1);
+    if (this.inflight?.req === req) {
+      clearTimeout(this.inflight.timer);
+      this.inflight = undefined;
+    }
+    if (outcome instanceof Error) req.reject(outcome);
+    else req.resolve(outcome);
+  }
+
+  private onAbort(req: Pending): void {
+    if (req.settled) return;
+    const serving = this.inflight?.req === req ? this.inflight.proc : undefined;
+    this.settle(req, abortError(req.what, req.signal));
+    if (serving) {
+      this.log().warn(`${req.what} was cancelled while Puppet was running it: killing the Puppet worker (pid ${serving.pid})`);
+      void this.kill(serving);
+    }
+    this.pump();
+  }
+
+  private onTimeout(req: Pending, proc: Proc): void {
+    if (req.settled) return;
+    this.settle(
+      req,
+      new PuppetWorkerError(
+        `Puppet worker: ${req.what} timed out after ${req.timeoutMs} ms; the worker (pid ${proc.pid}) was killed${tailSuffix(proc, this.secrets())}`,
+        'TimeoutError',
+      ),
+    );
+    this.log().warn(`${req.what} timed out after ${req.timeoutMs} ms: killing the Puppet worker (pid ${proc.pid})`);
+    void this.kill(proc);
+    this.pump();
+  }
+
+  /** Writes the next queued request once the worker is free, starting the worker if needed. */
+  private pump(): void {
+    if (this.inflight || this.queue.length === 0) return;
+    if (this.stopping || this.starting) return; // pumped again when they finish
+    const proc = this.proc;
+    if (!proc) {
+      this.starting = this.start().finally(() => {
+        this.starting = undefined;
+        this.pump();
+      });
+      return;
+    }
+    const req = this.queue.shift()!;
+    const timer = setTimeout(() => this.onTimeout(req, proc), req.timeoutMs);
+    this.inflight = { req, proc, timer };
+    proc.onReply = (reply) => {
+      if (reply.id !== req.id) {
+        this.log().warn(`ignoring a Puppet worker reply to request ${String(reply.id)} while waiting for ${req.id}: ${redact(JSON.stringify(reply), this.secrets())}`);
+        return;
+      }
+      proc.onReply = undefined;
+      this.settle(req, reply);
+      this.pump();
+    };
+    proc.child.stdin.write(`${req.line}\n`);
+  }
+
+  /** Secrets of every pending request (to redact the shared stderr). */
+  private secrets(): string[] {
+    const out: string[] = [];
+    if (this.inflight) out.push(...this.inflight.req.secrets);
+    for (const r of this.queue) out.push(...r.secrets);
+    return out;
+  }
+
+  private log(): Logger {
+    return this.getConfig()?.log ?? defaultLog;
+  }
+
+  // --- the process ---------------------------------------------------------------------------------------------
+
+  /** Starts a worker and waits for its first ping; on failure rejects every queued request. */
+  private async start(): Promise<Proc | undefined> {
+    const cfg = this.getConfig();
+    const log = this.log();
+    let proc: Proc | undefined;
+    const t0 = performance.now();
+    try {
+      const argv = await this.commandLine(cfg);
+      proc = await this.spawnWorker(argv, log);
+      this.proc = proc;
+      this.pids.push(proc.pid);
+      log.debug(`starting the Puppet worker (pid ${proc.pid}): ${argv.join(' ')}`);
+      const pong = await this.ping(proc, cfg?.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS);
+      log.info(
+        `Puppet worker ready (pid ${proc.pid}, Puppet ${String(pong.puppet_version ?? '?')}) in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+      );
+      return proc;
+    } catch (e) {
+      const msg = e instanceof Error ? e.message : String(e);
+      const err = new PuppetWorkerError(`Puppet worker: cannot start: ${msg}`);
+      log.error(err.message);
+      for (const r of this.queue.splice(0)) this.settle(r, err);
+      if (proc) await this.kill(proc);
+      return undefined;
+    }
+  }
+
+  private async commandLine(cfg: PuppetConfig | undefined): Promise<string[]> {
+    const moduleDir = cfg?.moduleDir ?? findModuleDir();
+    const stateDir = resolve(cfg?.stateDir ?? (await (this.defaultStateDir ??= mkdtemp(join(tmpdir(), 'mgmt-puppet-')))));
+    const ours = join(stateDir, 'modules');
+    await mkdir(ours, { recursive: true, mode: 0o700 });
+    const link = join(ours, 'mgmtgraph');
+    const current = await readlink(link).catch(() => undefined);
+    if (current !== moduleDir) {
+      await rm(link, { force: true, recursive: false }).catch(() => undefined);
+      await symlink(moduleDir, link);
+    }
+    const user = (cfg?.modulepath ?? []).filter((p) => p !== '');
+    const modulepath = [ours, ...user, ...(user.includes(DEBIAN_MODULES) ? [] : [DEBIAN_MODULES])];
+    return [
+      cfg?.puppetBin ?? 'puppet',
+      'mgmtgraph',
+      'worker',
+      '--modulepath',
+      modulepath.join(':'),
+      '--confdir',
+      join(stateDir, 'conf'),
+      '--vardir',
+      join(stateDir, 'var'),
+      '--codedir',
+      join(stateDir, 'code'),
+      '--color',
+      'false',
+      ...(cfg?.args ?? []),
+    ];
+  }
+
+  private spawnWorker(argv: string[], log: Logger): Promise<Proc> {
+    return new Promise<Proc>((resolvePromise, reject) => {
+      const child = spawn(argv[0]!, argv.slice(1), { detached: true, stdio: ['pipe', 'pipe', 'pipe'] });
+      let started = false;
+      child.on('error', (e: NodeJS.ErrnoException) => {
+        if (!started) {
+          reject(new Error(e.code === 'ENOENT' ? `'${argv[0]}' not found (is Puppet installed? Debian: apt-get install puppet)` : e.message));
+        }
+      });
+      child.stdin.on('error', () => undefined); // EPIPE when it died: handled through 'exit'
+      child.once('spawn', () => {
+        started = true;
+        const pid = child.pid!;
+        let onExit: () => void = () => undefined;
+        const proc: Proc = {
+          child,
+          pid,
+          stderrTail: [],
+          exited: new Promise<void>((r) => (onExit = r)),
+          exitCode: null,
+          exitSignal: null,
+          ending: false,
+        };
+        child.once('exit', (code, signal) => {
+          proc.exitCode = code;
+          proc.exitSignal = signal;
+          onExit();
+          this.onExit(proc);
+        });
+        createInterface({ input: child.stdout, crlfDelay: Infinity }).on('line', (l) => this.onStdout(proc, l));
+        createInterface({ input: child.stderr, crlfDelay: Infinity }).on('line', (l) => this.onStderr(proc, l, log));
+        // An idle worker must not keep mgmt alive; pending requests keep it alive through their timers.
+        child.unref();
+        for (const s of [child.stdin, child.stdout, child.stderr] as unknown as Array<{ unref?: () => void }>) s.unref?.();
+        resolvePromise(proc);
+      });
+    });
+  }
+
+  private ping(proc: Proc, timeoutMs: number): Promise<WorkerReply> {
+    const id = this.nextId++;
+    return new Promise<WorkerReply>((resolvePromise, reject) => {
+      const timer = setTimeout(() => {
+        proc.onReply = undefined;
+        reject(new Error(`no answer to ping within ${timeoutMs} ms${tailSuffix(proc, [])}`));
+      }, timeoutMs);
+      const onExit = () => {
+        clearTimeout(timer);
+        reject(new Error(`puppet ${exitText(proc)}${tailSuffix(proc, [])}`));
+      };
+      void proc.exited.then(onExit);
+      proc.onReply = (reply) => {
+        if (reply.id !== id) return;
+        clearTimeout(timer);
+        proc.onReply = undefined;
+        if (reply.error) reject(new Error(reply.error.message));
+        else resolvePromise(reply);
+      };
+      proc.child.stdin.write(`${JSON.stringify({ id, op: 'ping' })}\n`);
+    });
+  }
+
+  private onStdout(proc: Proc, line: string): void {
+    if (line.trim() === '') return;
+    let reply: WorkerReply;
+    try {
+      const parsed: unknown = JSON.parse(line);
+      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('not an object');
+      reply = parsed as WorkerReply;
+    } catch {
+      this.log().warn(`Puppet worker (pid ${proc.pid}) wrote a line that is not a reply: ${redact(line, this.secrets()).slice(0, 500)}`);
+      return;
+    }
+    if (proc.onReply) proc.onReply(reply);
+    else this.log().debug(`ignoring a late Puppet worker reply to request ${String(reply.id)}`);
+  }
+
+  private onStderr(proc: Proc, raw: string, log: Logger): void {
+    const line = redact(raw.replace(/\x1b\[[0-9;]*m/g, ''), this.secrets());
+    if (line.trim() === '') return;
+    proc.stderrTail.push(line.length > 1000 ? `${line.slice(0, 1000)}...` : line);
+    if (proc.stderrTail.length > STDERR_TAIL) proc.stderrTail.shift();
+    if (/^(Warning|Error|Err|Crit|Alert|Emerg)\b/i.test(line)) log.warn(`worker: ${line}`);
+    else log.debug(`worker: ${line}`);
+  }
+
+  private onExit(proc: Proc): void {
+    if (this.proc === proc) this.proc = undefined;
+    if (proc.ending) return;
+    // It died by itself: everything pending fails with its last words; the next request starts a new worker.
+    const err = new PuppetWorkerError(`Puppet worker (pid ${proc.pid}) ${exitText(proc)}${tailSuffix(proc, this.secrets())}`);
+    this.log().warn(err.message);
+    if (this.starting) return; // start() reports it
+    if (this.inflight?.proc === proc) this.settle(this.inflight.req, err);
+    for (const r of this.queue.splice(0)) this.settle(r, err);
+    void this.killGroup(proc.pid, 'SIGTERM', TERM_GRACE_MS); // whatever it left behind
+  }
+
+  /** Gracefully stops the current worker (stdin closed first). */
+  private stopProcess(): Promise<void> {
+    const proc = this.proc;
+    if (!proc) return this.stopping ?? Promise.resolve();
+    this.proc = undefined;
+    proc.ending = true;
+    const graceMs = this.getConfig()?.graceMs ?? DEFAULT_GRACE_MS;
+    const run = (async () => {
+      this.log().debug(`stopping the Puppet worker (pid ${proc.pid})`);
+      proc.child.stdin.end();
+      if (!(await within(proc.exited, graceMs))) {
+        this.log().warn(`the Puppet worker (pid ${proc.pid}) did not exit within ${graceMs} ms of closing its input: terminating it`);
+      }
+      // Idle, it has exited: this only reaps its group. Busy past the grace: it and the command it runs are killed.
+      await this.killTree(proc.pid, TERM_GRACE_MS);
+      await within(proc.exited, AFTER_KILL_MS);
+    })();
+    const tracked = run.finally(() => {
+      if (this.stopping === tracked) this.stopping = undefined;
+      this.pump();
+    });
+    this.stopping = tracked;
+    return tracked;
+  }
+
+  /** Kills a worker at once (it is stuck in a request that was cancelled or timed out). */
+  private async kill(proc: Proc): Promise<void> {
+    if (this.proc === proc) this.proc = undefined;
+    proc.ending = true;
+    proc.onReply = undefined;
+    const run = (async () => {
+      proc.child.stdin.destroy();
+      await this.killTree(proc.pid, TERM_GRACE_MS);
+      await within(proc.exited, AFTER_KILL_MS);
+    })();
+    const prev = this.stopping;
+    const tracked = (prev ? Promise.all([prev, run]).then(() => undefined) : run).finally(() => {
+      if (this.stopping === tracked) this.stopping = undefined;
+      this.pump();
+    });
+    this.stopping = tracked;
+    await tracked;
+  }
+
+  /** `first` to the group, SIGKILL after `graceMs`, then waits (bounded) until no member runs. */
+  private async killGroup(pgid: number, first: NodeJS.Signals, graceMs: number): Promise<void> {
+    if (!groupRunning(pgid)) return;
+    signalGroup(pgid, first);
+    if (await groupGoneWithin(pgid, graceMs)) return;
+    this.log().warn(`the Puppet worker's process group ${pgid} survived ${first}: sending SIGKILL`);
+    signalGroup(pgid, 'SIGKILL');
+    await groupGoneWithin(pgid, AFTER_KILL_MS);
+  }
+
+  /**
+   * Kills the worker, its process group, and every process below it right now: Puppet runs commands in a new
+   * session (`setsid`), outside our group, and the command being cancelled must die with the worker. Daemons that
+   * were started earlier (a `Service`) have left the tree, so they survive. SIGTERM, then SIGKILL after `graceMs`.
+   */
+  private async killTree(pid: number, graceMs: number): Promise<void> {
+    const tree = [pid, ...descendants(pid)];
+    const running = () => groupRunning(pid) || tree.some((p) => isAlive(p));
+    signalGroup(pid, 'SIGTERM');
+    for (const p of tree) signal(p, 'SIGTERM');
+    const deadline = Date.now() + graceMs;
+    while (running() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    if (!running()) return;
+    this.log().warn(`the Puppet worker (pid ${pid}) or what it runs survived SIGTERM: sending SIGKILL`);
+    signalGroup(pid, 'SIGKILL');
+    for (const p of tree) signal(p, 'SIGKILL');
+    const end = Date.now() + AFTER_KILL_MS;
+    while (running() && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+const defaultLog = logger('puppet');
+
+/** `check Cron[backup]`, `compile`. */
+function describeRequest(op: WorkerOp, fields: Readonly<Record<string, unknown>>): string {
+  const r = fields.resource;
+  if (typeof r === 'object' && r !== null && 'type' in r && 'title' in r) return `${op} ${String(r.type)}[${String(r.title)}]`;
+  return op;
+}
+
+function abortError(what: string, signal: AbortSignal | undefined): PuppetWorkerError {
+  const reason: unknown = signal?.reason;
+  const timedOut = typeof reason === 'object' && reason !== null && 'name' in reason && reason.name === 'TimeoutError';
+  const why = reason instanceof Error ? `: ${reason.message}` : '';
+  return new PuppetWorkerError(`Puppet worker: ${what} ${timedOut ? 'timed out' : 'was cancelled'}${why}`, timedOut ? 'TimeoutError' : 'AbortError');
+}
+
+function exitText(proc: Proc): string {
+  if (proc.exitCode !== null) return `exited with code ${proc.exitCode}`;
+  if (proc.exitSignal !== null) return `was killed by ${proc.exitSignal}`;
+  return 'exited';
+}
+
+function tailSuffix(proc: Proc, secrets: readonly string[]): string {
+  const tail = proc.stderrTail.slice(-5).map((l) => redact(l, secrets));
+  return tail.length === 0 ? '' : `; stderr: ${tail.join(' | ')}`;
+}
+
+/** Replaces every occurrence of each secret by `[redacted]`. */
+export function redact(text: string, secrets: readonly string[]): string {
+  let out = text;
+  for (const s of [...secrets].sort((a, b) => b.length - a.length)) if (s !== '') out = out.split(s).join(REDACTED);
+  return out;
+}
+
+/** puppet-module/ next to this code: dist/src/system/ or src/system/ -> the repository root. */
+function findModuleDir(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 6; i++) {
+    const candidate = join(dir, 'puppet-module');
+    if (existsSync(join(candidate, 'lib', 'puppet', 'face', 'mgmtgraph.rb'))) return candidate;
+    dir = dirname(dir);
+  }
+  throw new Error('the mgmtgraph Puppet module (puppet-module/) was not found next to mgmt-ts; set moduleDir');
+}
+
+function within(p: Promise<void>, ms: number): Promise<boolean> {
+  return new Promise((resolvePromise) => {
+    const t = setTimeout(() => resolvePromise(false), ms);
+    void p.then(() => {
+      clearTimeout(t);
+      resolvePromise(true);
+    });
+  });
+}
+
+function signalGroup(pgid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(-pgid, sig);
+  } catch {
+    // ESRCH: already gone
+  }
+}
+
+async function groupGoneWithin(pgid: number, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    if (!groupRunning(pgid)) return true;
+    if (Date.now() >= deadline) return false;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+function signal(pid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(pid, sig);
+  } catch {
+    // ESRCH: already gone
+  }
+}
+
+interface ProcInfo {
+  readonly state: string;
+  readonly ppid: number;
+  readonly pgrp: number;
+}
+
+/** State, parent and process group of a process from /proc/<pid>/stat. */
+function procInfo(pid: number): ProcInfo | undefined {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  // "pid (comm) S ppid pgrp ..."; comm may contain spaces and parentheses.
+  const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  return { state: f[0] ?? '?', ppid: Number(f[1]), pgrp: Number(f[2]) };
+}
+
+function allProcs(): Map<number, ProcInfo> {
+  const out = new Map<number, ProcInfo>();
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return out;
+  }
+  for (const e of entries) {
+    if (!/^\d+$/.test(e)) continue;
+    const info = procInfo(Number(e));
+    if (info) out.set(Number(e), info);
+  }
+  return out;
+}
+
+/** Every process below `pid`, from /proc (empty without /proc). */
+function descendants(pid: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const [p, info] of allProcs()) {
+    const list = children.get(info.ppid) ?? [];
+    list.push(p);
+    children.set(info.ppid, list);
+  }
+  const out: number[] = [];
+  const todo = [pid];
+  while (todo.length > 0) {
+    for (const c of children.get(todo.pop()!) ?? []) {
+      out.push(c);
+      todo.push(c);
+    }
+  }
+  return out;
+}
+
+/** Exists and is not a zombie. */
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  const info = procInfo(pid);
+  return info !== undefined && info.state !== 'Z' && info.state !== 'X';
+}
+
+/** Whether a member of the group runs (zombies do not count: orphans may wait long for pid 1 to reap them). */
+function groupRunning(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+  } catch {
+    return false;
+  }
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return true;
+  }
+  for (const e of entries) {
+    if (!/^\d+$/.test(e)) continue;
+    const info = procInfo(Number(e));
+    if (info && info.pgrp === pgid && info.state !== 'Z' && info.state !== 'X') return true;
+  }
+  return false;
+}
