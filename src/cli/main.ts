@@ -1,5 +1,6 @@
 /** The `mgmt` command: dispatches to one file per subcommand. */
 import { readFileSync } from 'node:fs';
+import { puppetCommand } from './puppet.js';
 import { runCommand, runHelp } from './run.js';
 import { EXIT_OK, EXIT_USAGE, UsageError } from './usage.js';
 import { validateCommand } from './validate.js';
@@ -9,6 +10,7 @@ const help = `usage: mgmt <command> [flags]
 commands:
   run       run a graph and keep it converged (mgmt run --yaml FILE)
   validate  check a graph file and apply nothing (mgmt validate FILE)
+  puppet    translate Puppet code or a catalog into a graph (mgmt puppet translate --manifest FILE)
   help      show this help, or a command's: mgmt help run
 
 Run \`mgmt <command> --help\` for a command's flags.`;
@@ -21,6 +23,8 @@ export async function main(argv: string[]): Promise<number> {
         return await runCommand(rest);
       case 'validate':
         return await validateCommand(rest);
+      case 'puppet':
+        return await puppetCommand(rest);
       case 'version':
       case '--version': {
         const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };

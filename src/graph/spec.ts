@@ -28,6 +28,8 @@ export interface ResourceSpec {
   /** Positions of individual parameters (`meta.retry` for metaparams). */
   readonly paramPos?: Readonly<Record<string, Pos>>;
   readonly origin?: Origin;
+  /** Parameters holding Sensitive values (`content`, or `parameters.content` one level down): printers redact them. */
+  readonly sensitive?: readonly string[];
 }
 
 export interface VertexRef {
@@ -49,6 +51,8 @@ export interface EdgeSpec {
 export interface CollectSpec {
   readonly kind: string;
   readonly pattern: string;
+  /** The front door's own query, carried as is (a Puppet collector's infix array). */
+  readonly query?: unknown;
   readonly pos?: Pos;
 }
 

@@ -1,0 +1,216 @@
+/**
+ * The catalog model: what the translator reads. Four input shapes map onto it: our face's document
+ * (`format: "mgmtgraph-catalog"`), Puppet's catalog JSON (`catalog_format` 1/2), the old wrapped
+ * `{document_type: "Catalog", data}` and PuppetDB's wire format v8.
+ */
+import yaml from 'js-yaml';
+
+export interface CatalogResource {
+  /** Capitalised per segment: `File`, `Mgmt::Vhost`, `Class`, `Stage`. */
+  readonly type: string;
+  readonly title: string;
+  readonly file?: string;
+  readonly line?: number;
+  readonly tags: readonly string[];
+  readonly exported: boolean;
+  /** Exported only (not collected on this node): not applied here. */
+  readonly virtual: boolean;
+  /** Only what the manifest set explicitly, relationship metaparams included. */
+  readonly parameters: Readonly<Record<string, unknown>>;
+  /** Names of parameters whose values are Sensitive (the values sit in clear text in `parameters`). */
+  readonly sensitive: readonly string[];
+  /** Puppet's `compilable_type`, `defined_type`, `class` or `unknown` (classes), when known. */
+  readonly kind?: string;
+}
+
+/** `source` contains `target` (refs as `Type[title]`). */
+export interface ContainmentEdge {
+  readonly source: string;
+  readonly target: string;
+}
+
+export interface Collector {
+  readonly type: string;
+  /** Puppet's infix query, e.g. `["tag","==","shared"]`; null for `<<| |>>`. */
+  readonly query: unknown;
+}
+
+export interface Catalog {
+  readonly node: string;
+  readonly environment?: string;
+  readonly resources: readonly CatalogResource[];
+  readonly edges: readonly ContainmentEdge[];
+  readonly collectors: readonly Collector[];
+  /** Where the catalog was read from, for messages. */
+  readonly source: string;
+}
+
+export class CatalogError extends Error {}
+
+export function refOf(r: { readonly type: string; readonly title: string }): string {
+  return `${r.type}[${r.title}]`;
+}
+
+type Json = Record<string, unknown>;
+const isObj = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Parses catalog text (JSON, or YAML for hand-written input) and recognises its shape. */
+export function readCatalog(text: string, sourceName: string): Catalog {
+  let doc: unknown;
+  const trimmed = text.trimStart();
+  if (trimmed.startsWith('{')) {
+    try {
+      doc = JSON.parse(text);
+    } catch (e) {
+      throw new CatalogError(`${sourceName}: not valid JSON: ${(e as Error).message}`);
+    }
+  } else {
+    // Strict YAML 1.2 (JSON schema) so that "1e3" and "0o17" written unquoted are at least typed predictably.
+    try {
+      doc = yaml.load(text, { schema: yaml.JSON_SCHEMA, filename: sourceName });
+    } catch (e) {
+      throw new CatalogError(`${sourceName}: not valid JSON or YAML: ${(e as Error).message}`);
+    }
+  }
+  return catalogFromData(doc, sourceName);
+}
+
+/** Recognises the shape of an already parsed catalog document. */
+export function catalogFromData(doc: unknown, sourceName: string): Catalog {
+  if (!isObj(doc)) throw new CatalogError(`${sourceName}: a catalog is a JSON object; got ${describe(doc)}`);
+  if (doc.format === 'mgmtgraph-catalog') return fromFace(doc, sourceName);
+  if (doc.document_type === 'Catalog' && isObj(doc.data)) return fromPuppet(doc.data, sourceName);
+  if ('catalog_format' in doc || ('resources' in doc && 'name' in doc && Array.isArray(doc.resources) && !('certname' in doc))) {
+    return fromPuppet(doc, sourceName);
+  }
+  if ('certname' in doc && Array.isArray(doc.resources)) return fromPuppetDb(doc, sourceName);
+  if (typeof doc.format === 'string') {
+    throw new CatalogError(`${sourceName}: unknown catalog format ${JSON.stringify(doc.format)} (expected "mgmtgraph-catalog")`);
+  }
+  throw new CatalogError(
+    `${sourceName}: not a catalog: expected the face's document (format: "mgmtgraph-catalog"), Puppet's catalog JSON ` +
+      '(catalog_format), a {document_type: "Catalog"} wrapper or a PuppetDB catalog (certname, resources, edges)',
+  );
+}
+
+function describe(v: unknown): string {
+  return v === null ? 'null' : Array.isArray(v) ? 'a list' : typeof v;
+}
+
+function resourceList(doc: Json, src: string): Json[] {
+  if (!Array.isArray(doc.resources)) throw new CatalogError(`${src}: \`resources\` must be a list`);
+  return doc.resources.map((r, i) => {
+    if (!isObj(r) || typeof r.type !== 'string' || typeof r.title !== 'string' && typeof r.title !== 'number') {
+      throw new CatalogError(`${src}: resources[${i}] needs a string \`type\` and \`title\``);
+    }
+    return r;
+  });
+}
+
+function resource(r: Json, sensitiveKey: string, src: string, i: number): CatalogResource {
+  const params = r.parameters ?? {};
+  if (!isObj(params)) throw new CatalogError(`${src}: resources[${i}] (${String(r.type)}[${String(r.title)}]): \`parameters\` must be a map`);
+  const sens = r[sensitiveKey];
+  const file = typeof r.file === 'string' && r.file !== '' ? r.file : undefined;
+  const line = typeof r.line === 'number' ? r.line : undefined;
+  return {
+    type: r.type as string,
+    title: String(r.title),
+    ...(file !== undefined ? { file } : {}),
+    ...(line !== undefined ? { line } : {}),
+    tags: Array.isArray(r.tags) ? r.tags.map(String) : [],
+    exported: r.exported === true,
+    // Puppet's own formats cannot tell "export only" from "exported and collected here": exported means not local.
+    virtual: typeof r.virtual === 'boolean' ? r.virtual : r.exported === true,
+    parameters: params,
+    sensitive: Array.isArray(sens) ? sens.map(String) : [],
+    ...(typeof r.kind === 'string' ? { kind: r.kind } : {}),
+  };
+}
+
+function containment(doc: Json, src: string): ContainmentEdge[] {
+  const edges = doc.edges ?? [];
+  if (!Array.isArray(edges)) throw new CatalogError(`${src}: \`edges\` must be a list`);
+  return edges.map((e, i) => {
+    if (!isObj(e) || typeof e.source !== 'string' || typeof e.target !== 'string') {
+      throw new CatalogError(`${src}: edges[${i}] must be {source: "Type[title]", target: "Type[title]"}`);
+    }
+    return { source: e.source, target: e.target };
+  });
+}
+
+function fromFace(doc: Json, src: string): Catalog {
+  if (doc.version !== 1) throw new CatalogError(`${src}: unsupported mgmtgraph-catalog version ${JSON.stringify(doc.version)} (expected 1)`);
+  const collectors = Array.isArray(doc.collectors) ? doc.collectors : [];
+  return {
+    node: typeof doc.node === 'string' ? doc.node : 'puppet',
+    ...(typeof doc.environment === 'string' ? { environment: doc.environment } : {}),
+    resources: resourceList(doc, src).map((r, i) => resource(r, 'sensitive', src, i)),
+    edges: containment(doc, src),
+    collectors: collectors.filter(isObj).map((c) => ({ type: String(c.type), query: c.query ?? null })),
+    source: src,
+  };
+}
+
+function fromPuppet(doc: Json, src: string): Catalog {
+  return {
+    node: typeof doc.name === 'string' ? doc.name : 'puppet',
+    ...(typeof doc.environment === 'string' ? { environment: doc.environment } : {}),
+    resources: resourceList(doc, src).map((r, i) => resource(r, 'sensitive_parameters', src, i)),
+    edges: containment(doc, src),
+    collectors: [],
+    source: src,
+  };
+}
+
+/** PuppetDB relationship names → the metaparam set on the edge's source (source comes first in every case). */
+const PDB_RELATIONSHIP: Readonly<Record<string, 'before' | 'notify'>> = {
+  before: 'before',
+  'required-by': 'before',
+  notifies: 'notify',
+  'subscription-of': 'notify',
+};
+
+function fromPuppetDb(doc: Json, src: string): Catalog {
+  const resources = resourceList(doc, src).map((r, i) => resource(r, 'sensitive_parameters', src, i));
+  const byRef = new Map(resources.map((r, i) => [refOf(r), i] as const));
+  const extra = new Map<number, Record<string, string[]>>();
+  const edges: ContainmentEdge[] = [];
+  const list = Array.isArray(doc.edges) ? doc.edges : [];
+  list.forEach((e, i) => {
+    const s = isObj(e) && isObj(e.source) ? e.source : undefined;
+    const t = isObj(e) && isObj(e.target) ? e.target : undefined;
+    if (!s || !t || !isObj(e)) throw new CatalogError(`${src}: edges[${i}] must be {source: {type, title}, target: {type, title}, relationship}`);
+    const source = `${String(s.type)}[${String(s.title)}]`;
+    const target = `${String(t.type)}[${String(t.title)}]`;
+    if (e.relationship === 'contains') {
+      edges.push({ source, target });
+      return;
+    }
+    const meta = PDB_RELATIONSHIP[String(e.relationship)];
+    if (!meta) throw new CatalogError(`${src}: edges[${i}]: unknown relationship ${JSON.stringify(e.relationship)}`);
+    const idx = byRef.get(source);
+    if (idx === undefined) throw new CatalogError(`${src}: edges[${i}]: ${source} is not in the catalog`);
+    const m = extra.get(idx) ?? {};
+    (m[meta] ??= []).push(target);
+    extra.set(idx, m);
+  });
+  const merged = resources.map((r, i) => {
+    const m = extra.get(i);
+    if (!m) return r;
+    const parameters: Record<string, unknown> = { ...r.parameters };
+    for (const [k, refs] of Object.entries(m)) {
+      const have = parameters[k];
+      parameters[k] = [...(have === undefined ? [] : Array.isArray(have) ? have : [have]), ...refs];
+    }
+    return { ...r, parameters };
+  });
+  return {
+    node: typeof doc.certname === 'string' ? doc.certname : 'puppet',
+    ...(typeof doc.environment === 'string' ? { environment: doc.environment } : {}),
+    resources: merged,
+    edges,
+    collectors: [],
+    source: src,
+  };
+}

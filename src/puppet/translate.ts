@@ -1,0 +1,161 @@
+/**
+ * Catalog → GraphSpec + TranslationReport. Leaves become vertices (native, degraded or fallback), containers
+ * become edges (relationships.ts), exported-only resources become exports, collectors become collect entries.
+ * Output is deterministic: resources sorted by kind then name, edges by name.
+ */
+import type { CollectSpec, EdgeSpec, GraphSpec, ResourceSpec } from '../graph/spec.js';
+import { lookupKind } from '../resources/registry.js';
+import { type Catalog, CatalogError, type CatalogResource, refOf } from './catalog.js';
+import { DEFAULT_RUNINTERVAL_S, FALLBACK_KIND, fallbackVertex, REFRESHABLE_PUPPET_TYPES } from './fallback.js';
+import { flattenRelationships } from './relationships.js';
+import { buildReport, MSG_NO_NATIVE, type ResourceReport, type TranslationReport } from './report.js';
+import { applyRules, type Note } from './rules.js';
+import { metaparamRules, typeRules } from './types/index.js';
+
+export interface TranslateOptions {
+  /** Seconds between polls of fallback vertices (Puppet's runinterval). */
+  readonly runinterval?: number;
+  /** The graph's name; default: the catalog's node. */
+  readonly graphName?: string;
+}
+
+export interface Translation {
+  readonly spec: GraphSpec;
+  readonly report: TranslationReport;
+}
+
+interface Translated {
+  readonly spec: ResourceSpec;
+  readonly report: ResourceReport;
+}
+
+const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+/** Orders params as the kind's parameter table does, so output reads naturally and stays stable. */
+function ordered(kind: string, params: Record<string, unknown>): Record<string, unknown> {
+  const table = lookupKind(kind)?.params;
+  const keys = Object.keys(params);
+  const order = table ? Object.keys(table) : [];
+  const rank = (k: string) => {
+    const i = order.indexOf(k);
+    return i < 0 ? order.length : i;
+  };
+  keys.sort((a, b) => rank(a) - rank(b) || cmp(a, b));
+  return Object.fromEntries(keys.map((k) => [k, params[k]]));
+}
+
+function orderedMeta(meta: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.keys(meta).sort().map((k) => [k, meta[k]]));
+}
+
+function translateOne(r: CatalogResource, runinterval: number): Translated {
+  const ref = refOf(r);
+  const origin = { ref, ...(r.file !== undefined ? { file: r.file } : {}), ...(r.line !== undefined ? { line: r.line } : {}) };
+  const base = {
+    ref,
+    ...(r.file !== undefined ? { file: r.file } : {}),
+    ...(r.line !== undefined ? { line: r.line } : {}),
+    ...(r.sensitive.length ? { sensitive: [...r.sensitive].sort() } : {}),
+    ...(r.exported ? { exported: true } : {}),
+  };
+  const rules = typeRules.get(r.type);
+  let notes: Note[] = [];
+  let reason = MSG_NO_NATIVE;
+  if (rules && rules.kind !== null) {
+    const res = applyRules(rules, metaparamRules, r);
+    if (res.refusals.length === 0) {
+      const spec: ResourceSpec = {
+        kind: res.kind!,
+        name: res.name,
+        params: ordered(res.kind!, res.params),
+        meta: orderedMeta(res.meta),
+        origin,
+        ...(res.sensitiveParams.length ? { sensitive: res.sensitiveParams } : {}),
+      };
+      const status = res.notes.length ? 'degraded' : 'native';
+      return { spec, report: { ...base, status, kind: spec.kind, name: spec.name, notes: res.notes } };
+    }
+    notes = res.refusals;
+    reason = res.refusals[0]!.message;
+  }
+  const fb = fallbackVertex(r, runinterval);
+  const spec: ResourceSpec = {
+    kind: FALLBACK_KIND,
+    name: fb.name,
+    params: fb.params,
+    meta: fb.meta,
+    origin,
+    ...(fb.sensitive.length ? { sensitive: fb.sensitive } : {}),
+  };
+  return { spec, report: { ...base, status: 'fallback', kind: FALLBACK_KIND, name: fb.name, notes, reason } };
+}
+
+const exportedOnly = (r: CatalogResource) => r.exported && r.virtual;
+
+function refreshable(s: ResourceSpec): boolean {
+  if (s.kind === FALLBACK_KIND) return REFRESHABLE_PUPPET_TYPES.has(String(s.params.type));
+  return lookupKind(s.kind)?.refreshable ?? false;
+}
+
+export function translateCatalog(catalog: Catalog, opts: TranslateOptions = {}): Translation {
+  const runinterval = opts.runinterval ?? DEFAULT_RUNINTERVAL_S;
+  const rs = catalog.resources;
+  const done: (Translated | undefined)[] = new Array(rs.length);
+  const get = (i: number): Translated => (done[i] ??= translateOne(rs[i]!, runinterval));
+  const flat = flattenRelationships(catalog, { local: (r) => !exportedOnly(r), refreshable: (i) => refreshable(get(i).spec) });
+
+  const resources: Translated[] = [];
+  const exports: Translated[] = [];
+  const byId = new Map<string, CatalogResource>();
+  let containers = 0;
+  rs.forEach((r, i) => {
+    if (flat.container[i]) {
+      containers++;
+      return;
+    }
+    const t = get(i);
+    if (exportedOnly(r)) {
+      exports.push(t);
+      return;
+    }
+    const id = `${t.spec.kind}[${t.spec.name}]`;
+    const first = byId.get(id);
+    if (first) {
+      const at = (x: CatalogResource) => `${refOf(x)} (${x.file ? `${x.file}:${x.line ?? '?'}` : x.line !== undefined ? `line ${x.line}` : catalog.source})`;
+      throw new CatalogError(`${catalog.source}: ${at(r)} and ${at(first)} both become ${id}; vertex names must be unique per kind`);
+    }
+    byId.set(id, r);
+    resources.push(t);
+  });
+
+  const edges: EdgeSpec[] = flat.edges.map((e) => {
+    const a = get(e.from);
+    const b = get(e.to);
+    return {
+      name: `${refOf(rs[e.from]!)} -> ${refOf(rs[e.to]!)}`,
+      from: { kind: a.spec.kind, name: a.spec.name },
+      to: { kind: b.spec.kind, name: b.spec.name },
+      notify: e.notify,
+    };
+  });
+  edges.sort((a, b) => cmp(a.name, b.name));
+
+  const collect: CollectSpec[] = catalog.collectors.map((c) => {
+    const rules = typeRules.get(c.type);
+    return { kind: rules?.kind ?? FALLBACK_KIND, pattern: '', query: c.query };
+  });
+
+  const bySpec = (a: Translated, b: Translated) => cmp(a.spec.kind, b.spec.kind) || cmp(a.spec.name, b.spec.name);
+  resources.sort(bySpec);
+  exports.sort(bySpec);
+  const spec: GraphSpec = {
+    graph: opts.graphName ?? catalog.node,
+    resources: resources.map((t) => t.spec),
+    exports: exports.map((t) => t.spec),
+    edges,
+    collect,
+    source: catalog.source,
+  };
+  const report = buildReport(catalog.node, catalog.source, [...resources, ...exports].map((t) => t.report), containers, edges.length);
+  return { spec, report };
+}

@@ -1,0 +1,10 @@
+/** stdlib's `anchor`: a do-nothing resource that only orders; it becomes no vertex (an empty container). */
+import type { TypeRules } from '../rules.js';
+
+export const anchorRules: TypeRules = {
+  type: 'Anchor',
+  kind: null,
+  doc: 'Ordering only: no vertex; edges through it connect its predecessors to its successors.',
+  name: (r) => r.title,
+  attributes: { name: { do: 'drop' } },
+};

@@ -1,0 +1,196 @@
+// Unit tests of the Puppet translator: catalog formats, relationships and flattening, rule tables, names,
+// redaction, YAML quoting, and the edge count / time on large catalogs.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { checkGraphText } from '../../src/graph/read.js';
+import { yamlString } from '../../src/graph/yaml-writer.js';
+import { type Catalog, CatalogError, type CatalogResource, catalogFromData, readCatalog } from '../../src/puppet/catalog.js';
+import { graphYaml } from '../../src/puppet/output.js';
+import { REDACTED } from '../../src/puppet/redact.js';
+import { normalizeRef } from '../../src/puppet/relationships.js';
+import { translateCatalog } from '../../src/puppet/translate.js';
+
+const res = (type: string, title: string, parameters: Record<string, unknown> = {}, extra: Partial<CatalogResource> = {}): CatalogResource => ({
+  type,
+  title,
+  file: 'site.pp',
+  line: 1,
+  tags: [],
+  exported: false,
+  virtual: false,
+  parameters,
+  sensitive: [],
+  ...extra,
+});
+const cat = (resources: CatalogResource[], edges: { source: string; target: string }[] = []): Catalog => ({
+  node: 'n',
+  resources,
+  edges,
+  collectors: [],
+  source: 'test',
+});
+const one = (r: CatalogResource) => translateCatalog(cat([r]));
+const edgeSet = (c: Catalog) => translateCatalog(c).spec.edges.map((e) => `${e.name}${e.notify ? ' ~' : ''}`);
+
+describe('catalog formats', () => {
+  it('rejects anything else with the source name', () => {
+    assert.throws(() => readCatalog('[1]', 'x.json'), (e: Error) => e instanceof CatalogError && /^x\.json: /.test(e.message));
+    assert.throws(() => readCatalog('{"format":"other"}', 'y.json'), /y\.json: unknown catalog format "other"/);
+    assert.throws(() => readCatalog('{nope', 'z.json'), /z\.json: not valid JSON/);
+    assert.throws(() => catalogFromData({ hello: 1 }, 'w'), /w: not a catalog/);
+  });
+  it('reads YAML text too (strings stay strings when quoted)', () => {
+    const c = readCatalog('format: mgmtgraph-catalog\nversion: 1\nnode: a\nresources:\n- {type: File, title: /x, parameters: {mode: "0644"}}\nedges: []\n', 'c.yaml');
+    assert.equal(c.resources[0]!.parameters.mode, '0644');
+  });
+});
+
+describe('relationships', () => {
+  it('normalises references as Puppet does', () => {
+    assert.equal(normalizeRef('class[foo::bar]'), 'Class[Foo::Bar]');
+    assert.equal(normalizeRef('mgmt::vhost[x]'), 'Mgmt::Vhost[x]');
+    assert.equal(normalizeRef('Class[::a]'), 'Class[A]');
+    assert.equal(normalizeRef('file[/x]'), 'File[/x]');
+  });
+  it('a missing reference is an error at the referencing resource', () => {
+    assert.throws(
+      () => translateCatalog(cat([res('File', '/a', { require: 'File[/nope]' }, { file: 'm.pp', line: 7 })])),
+      /m\.pp:7: File\[\/a\]: `require` names File\[\/nope\], which is not in the catalog/,
+    );
+  });
+  it('require and subscribe point backwards; refresh only into refreshable kinds', () => {
+    const c = cat([res('Exec', 'e', { command: '/bin/true', subscribe: ['File[/a]'] }), res('File', '/a'), res('File', '/b', { require: 'Exec[e]', subscribe: 'File[/a]' })]);
+    assert.deepEqual(edgeSet(c), ['Exec[e] -> File[/b]', 'File[/a] -> Exec[e] ~', 'File[/a] -> File[/b]']);
+  });
+  it('dedupes parallel edges and ORs notify', () => {
+    const c = cat([res('File', '/a', { before: 'Exec[e]', notify: 'Exec[e]' }), res('Exec', 'e', { command: '/bin/true', require: 'File[/a]' })]);
+    assert.deepEqual(edgeSet(c), ['File[/a] -> Exec[e] ~']);
+  });
+  it('a refresh does not pass through an empty container on a plain hop', () => {
+    const c = cat([res('File', '/a', { notify: 'Class[E]' }), res('Class', 'E', { before: 'Exec[e]' }), res('Exec', 'e', { command: '/bin/true' })]);
+    assert.deepEqual(edgeSet(c), ['File[/a] -> Exec[e]']);
+    const d = cat([res('File', '/a', { notify: 'Anchor[x]' }), res('Anchor', 'x', { notify: 'Exec[e]' }), res('Exec', 'e', { command: '/bin/true' })]);
+    assert.deepEqual(edgeSet(d), ['File[/a] -> Exec[e] ~']);
+  });
+  it('nested defines inside classes reach every leaf', () => {
+    const c = cat(
+      [res('Class', 'A', { before: 'File[/z]' }), res('D', 'x', {}, { kind: 'defined_type' }), res('E', 'y', {}, { kind: 'defined_type' }), res('File', '/in'), res('File', '/z')],
+      [
+        { source: 'Class[A]', target: 'D[x]' },
+        { source: 'D[x]', target: 'E[y]' },
+        { source: 'E[y]', target: 'File[/in]' },
+      ],
+    );
+    assert.deepEqual(edgeSet(c), ['File[/in] -> File[/z]']);
+  });
+});
+
+describe('rule tables', () => {
+  it('every unknown attribute sends the resource to the fallback (never dropped silently)', () => {
+    const { spec, report } = one(res('File', '/a', { content: 'x', nosuch: 1 }));
+    assert.equal(spec.resources[0]!.kind, 'puppet');
+    assert.deepEqual(report.resources[0]!.notes, [{ attribute: 'nosuch', message: 'attribute has no translation rule' }]);
+  });
+  it('file: puppet:/// source and replace => false go to the fallback with a reason', () => {
+    assert.equal(one(res('File', '/a', { source: 'puppet:///modules/m/x' })).report.resources[0]!.reason, 'puppet:/// sources need the Puppet file server');
+    assert.equal(one(res('File', '/a', { content: 'x', replace: false })).report.resources[0]!.status, 'fallback');
+    assert.equal(one(res('File', '/a', { content: 'x', replace: true })).report.resources[0]!.status, 'native');
+  });
+  it('file: ensure absent drops properties with a note; a trailing slash in the title is normalised', () => {
+    const { spec, report } = one(res('File', '/a/', { ensure: 'absent', mode: '0644' }));
+    assert.deepEqual(spec.resources[0]!.params, { path: '/a', state: 'absent' });
+    assert.equal(report.resources[0]!.status, 'degraded');
+  });
+  it('exec: title is the name, command defaults to the title, no stale fields', () => {
+    const { spec } = one(res('Exec', '/usr/bin/make'));
+    assert.deepEqual(spec.resources[0]!.params, { cmd: '/usr/bin/make', shell: '/bin/sh' });
+    assert.deepEqual(spec.resources[0]!.meta, { timeout: 300000 });
+    assert.equal(spec.resources[0]!.name, '/usr/bin/make');
+  });
+  it('exec: returns 0 is fine, tries 1 means no retry, timeout 0 means none', () => {
+    const { spec, report } = one(res('Exec', 'e', { command: '/bin/true', returns: [0], tries: 1, timeout: 0 }));
+    assert.equal(report.resources[0]!.status, 'native');
+    assert.deepEqual(spec.resources[0]!.meta, { retry: 0, timeout: 0 });
+  });
+  it('notify: loglevels map to priorities', () => {
+    for (const [lvl, p] of [['err', 'Err'], ['debug', 'Debug'], ['crit', 'Crit'], ['warning', 'Warning']]) {
+      assert.equal(one(res('Notify', 'x', { loglevel: lvl })).spec.resources[0]!.params.priority, p);
+    }
+  });
+  it('a duplicate kind[name] is an error naming both origins', () => {
+    const c = cat([res('File', '/a', {}, { line: 1 }), res('File', '/a', {}, { line: 9 })]);
+    assert.throws(() => translateCatalog(c), /File\[\/a\] \(site\.pp:9\) and File\[\/a\] \(site\.pp:1\) both become file\[\/a\]/);
+  });
+  it('collectors become collect entries carrying the query', () => {
+    const c: Catalog = { ...cat([]), collectors: [{ type: 'File', query: ['tag', '==', 's'] }, { type: 'Cron', query: null }] };
+    assert.deepEqual(translateCatalog(c).spec.collect, [
+      { kind: 'file', pattern: '', query: ['tag', '==', 's'] },
+      { kind: 'puppet', pattern: '', query: null },
+    ]);
+  });
+  it('the runinterval sets meta.poll of fallbacks', () => {
+    const { spec } = translateCatalog(cat([res('Cron', 'c', { command: '/bin/true', before: 'File[/a]' }), res('File', '/a')]), { runinterval: 60 });
+    assert.deepEqual(spec.resources.find((r) => r.kind === 'puppet')!.meta, { poll: 60 });
+    assert.deepEqual(spec.resources.find((r) => r.kind === 'puppet')!.params.parameters, { command: '/bin/true' });
+  });
+});
+
+describe('printing', () => {
+  it('quotes every string a YAML 1.1 or 1.2 reader could retype', () => {
+    for (const s of ['0644', 'yes', 'No', 'on', '1e3', '0o17', '~', 'null', '.inf', '-1', '', 'a: b', '#x', '@@a', 'a,b', 'true']) {
+      assert.notEqual(yamlString(s), s, s);
+    }
+    assert.equal(yamlString('/etc/motd'), '/etc/motd');
+  });
+  it('sensitive values are applied in the spec and redacted in the YAML', () => {
+    const { spec } = one(res('File', '/s', { content: 'pw\n' }, { sensitive: ['content'] }));
+    assert.equal(spec.resources[0]!.params.content, 'pw\n');
+    assert.deepEqual(spec.resources[0]!.sensitive, ['content']);
+    const y = graphYaml(spec);
+    assert.ok(!y.includes('pw\\n') && y.includes(REDACTED));
+    assert.match(y, /not meant to be applied as is/);
+  });
+  it('awkward strings round-trip through the YAML front door', () => {
+    const { spec } = one(res('File', '/tmp/a b', { content: '1e3\n\t"quoted" #not a comment: yes\u2028', mode: '0644', owner: '0' }));
+    const loaded = checkGraphText(graphYaml(spec), 'x.yaml');
+    assert.deepEqual(loaded.diagnostics.filter((d) => d.severity === 'error'), []);
+    assert.deepEqual(loaded.spec!.resources[0]!.params, spec.resources[0]!.params);
+  });
+});
+
+/** A catalog like a real site: classes of 10 resources with chains, defines, notifies. */
+export function bigCatalog(n: number): Catalog {
+  const resources: CatalogResource[] = [res('Stage', 'main'), res('Class', 'main')];
+  const edges: { source: string; target: string }[] = [{ source: 'Stage[main]', target: 'Class[main]' }];
+  for (let c = 0; c < n / 10; c++) {
+    const cls = `Class[C${c}]`;
+    resources.push(res('Class', `C${c}`, c > 0 ? { require: `Class[C${c - 1}]` } : {}));
+    edges.push({ source: 'Stage[main]', target: cls });
+    for (let i = 0; i < 10; i++) {
+      const k = c * 10 + i;
+      const r =
+        i === 9
+          ? res('Exec', `e${k}`, { command: `/bin/echo ${k}`, unless: '/bin/false', path: ['/bin'] })
+          : i === 8
+            ? res('Notify', `n${k}`, { message: `m${k}` })
+            : res('File', `/tmp/f${k}`, { content: `${k}\n`, mode: '0644', ...(i === 7 ? { notify: `Exec[e${c * 10 + 9}]` } : {}) });
+      resources.push(r);
+      edges.push({ source: cls, target: `${r.type}[${r.title}]` });
+    }
+  }
+  return { node: 'big', resources, edges, collectors: [], source: 'big' };
+}
+
+describe('scale', () => {
+  it('1,000 resources: edges stay linear; 10,000 translate quickly', () => {
+    const small = translateCatalog(bigCatalog(1000));
+    // Class[Ci] require Class[Ci-1]: 10 x 10 leaf edges per pair, plus one notify per class.
+    assert.equal(small.spec.edges.length, 99 * 100 + 100);
+    assert.equal(small.spec.resources.length, 1000);
+    const t0 = performance.now();
+    const big = translateCatalog(bigCatalog(10000));
+    const ms = performance.now() - t0;
+    assert.equal(big.spec.resources.length, 10000);
+    assert.ok(ms < 2000, `translating 10,000 resources took ${ms.toFixed(0)} ms`);
+  });
+});
