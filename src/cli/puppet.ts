@@ -6,6 +6,7 @@ import { compileCatalog } from '../puppet/face.js';
 import { graphYaml } from '../puppet/output.js';
 import { formatReport } from '../puppet/report.js';
 import { translateCatalog } from '../puppet/translate.js';
+import { puppetRunCommand, puppetRunHelp } from './puppet-run.js';
 import { EXIT_FAILED, EXIT_OK, UsageError } from './usage.js';
 
 export const puppetHelp = `usage: mgmt puppet translate (--catalog FILE | --manifest FILE | --code TEXT) [flags]
@@ -32,11 +33,12 @@ Exit status: 0 ok, 1 failure (compile error, bad catalog, --strict), 2 usage.`;
 export async function puppetCommand(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
   if (sub === undefined || sub === 'help' || sub === '--help' || sub === '-h') {
-    process.stdout.write(puppetHelp + '\n');
+    process.stdout.write(`${puppetRunHelp}\n\n${puppetHelp}\n`);
     return EXIT_OK;
   }
-  if (sub !== 'translate') throw new UsageError(`unknown puppet subcommand ${JSON.stringify(sub)}; try: mgmt puppet translate --help`);
-  return translateCommand(rest);
+  if (sub === 'translate') return translateCommand(rest);
+  if (sub.startsWith('-')) return puppetRunCommand(argv);
+  throw new UsageError(`unknown puppet subcommand ${JSON.stringify(sub)}; try: mgmt puppet --help`);
 }
 
 async function translateCommand(argv: string[]): Promise<number> {

@@ -7,6 +7,7 @@ import { formatDiagnostic, hasErrors } from '../graph/diagnostics.js';
 import { toDot } from '../graph/graphviz.js';
 import { readGraphFile } from '../graph/read.js';
 import type { GraphSpec } from '../graph/spec.js';
+import type { Loaded } from '../graph/yaml-loader.js';
 import { logger, setLogLevel } from '../observe/log.js';
 import { watchPath } from '../system/path-watcher.js';
 import { resolveRunFlags, runFlagOptions, runFlagsHelp, type RunFlags } from './run-flags.js';
@@ -48,14 +49,23 @@ async function runGraphFile(file: string, flags: RunFlags): Promise<number> {
     log.error(`${file}: the graph has errors; nothing was applied`);
     return EXIT_FAILED;
   }
-  return runEngine(loaded.spec, flags, { file });
+  return runEngine(loaded.spec, flags, { name: file, watch: [{ path: file }], load: () => readGraphFile(file) });
+}
+
+/** Where a running graph comes from: what to watch, and how to read it again after a change. */
+export interface GraphSource {
+  /** For messages: the file (or manifest) name. */
+  readonly name: string;
+  readonly watch: ReadonlyArray<{ readonly path: string; readonly recursive?: boolean }>;
+  /** Reads, checks and returns the new graph; one with errors leaves the running graph as it is. */
+  load(): Promise<Loaded>;
 }
 
 /**
- * Runs a validated graph until it converges (with --converged-timeout) or a signal arrives. With `file`, the
- * file is watched and each valid new version is swapped in.
+ * Runs a validated graph until it converges (with --converged-timeout) or a signal arrives. With a source, its
+ * files are watched and each valid new version is swapped in.
  */
-export function runEngine(spec: GraphSpec, flags: RunFlags, source: { file?: string } = {}): Promise<number> {
+export function runEngine(spec: GraphSpec, flags: RunFlags, source?: GraphSource): Promise<number> {
   const log = logger('main');
   return new Promise<number>((resolveExit) => {
     let exiting = false;
@@ -131,33 +141,38 @@ export function runEngine(spec: GraphSpec, flags: RunFlags, source: { file?: str
 
     void (async () => {
       if (!(await swapIn(spec, true))) return finish(EXIT_FAILED);
-      if (source.file) unwatch = watchGraphFile(source.file, swapIn);
+      if (source) unwatch = watchSource(source, swapIn);
     })();
   });
 }
 
-/** Reloads the graph file on change (changes within 20 ms are read once); invalid versions are logged only. */
-function watchGraphFile(file: string, swapIn: (g: GraphSpec, first: boolean) => Promise<boolean>): () => void {
+/** Reloads the graph when a watched file changes (changes within 20 ms are read once); invalid versions are logged only. */
+function watchSource(source: GraphSource, swapIn: (g: GraphSpec, first: boolean) => Promise<boolean>): () => void {
   const log = logger('main');
   let timer: NodeJS.Timeout | undefined;
   let reading: Promise<void> = Promise.resolve();
-  let lastText: string | undefined;
+  let last: string | undefined;
   const reload = () => {
     reading = reading.then(async () => {
-      const loaded = await readGraphFile(file);
+      const loaded = await source.load();
       const key = JSON.stringify(loaded.spec ?? loaded.diagnostics);
-      if (key === lastText) return;
-      lastText = key;
+      if (key === last) return;
+      last = key;
       for (const d of loaded.diagnostics) log[d.severity === 'error' ? 'error' : 'warn'](formatDiagnostic(d));
-      if (!loaded.spec) {
-        log.error(`${file} changed but has errors; the running graph is unchanged`);
+      if (!loaded.spec || hasErrors(loaded.diagnostics)) {
+        log.error(`${source.name} changed but has errors; the running graph is unchanged`);
         return;
       }
       await swapIn(loaded.spec, false);
     });
   };
-  return watchPath(file, () => {
+  const onChange = () => {
     clearTimeout(timer);
     timer = setTimeout(reload, 20);
-  });
+  };
+  const stops = source.watch.map((w) => watchPath(w.path, onChange, { recursive: w.recursive === true }));
+  return () => {
+    clearTimeout(timer);
+    for (const stop of stops) stop();
+  };
 }

@@ -1,0 +1,152 @@
+/**
+ * `mgmt puppet (--manifest FILE | --code TEXT | --catalog FILE) [flags]`: compiles the Puppet code in the
+ * long-lived Puppet worker, translates the catalog, checks the graph like any other, and runs it on the engine
+ * with every `mgmt run` flag. The manifest, the module path and a catalog file are watched: a change
+ * recompiles in the same worker, translates and swaps the graph; a compile error keeps the running graph.
+ */
+import { readFile, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { checkSpec } from '../graph/check-spec.js';
+import { type Diagnostic, formatDiagnostic, hasErrors } from '../graph/diagnostics.js';
+import type { Loaded } from '../graph/yaml-loader.js';
+import { logger, setLogLevel } from '../observe/log.js';
+import { type Catalog, CatalogError, catalogFromData, readCatalog } from '../puppet/catalog.js';
+import { DEBIAN_MODULES } from '../puppet/face.js';
+import { formatReport } from '../puppet/report.js';
+import { translateCatalog } from '../puppet/translate.js';
+import { configurePuppet, getPuppetWorker, PuppetWorkerError, shutdownPuppetWorker } from '../system/puppet-worker.js';
+import { resolveRunFlags, runFlagOptions, runFlagsHelp } from './run-flags.js';
+import { type GraphSource, runEngine } from './run.js';
+import { EXIT_FAILED, EXIT_OK, UsageError } from './usage.js';
+
+export const puppetRunHelp = `usage: mgmt puppet (--manifest FILE | --code TEXT | --catalog FILE) [flags]
+       mgmt puppet translate ...      (print the graph and the report instead: mgmt puppet translate --help)
+
+Compiles the Puppet code locally (in a long-lived Puppet process), translates the catalog, and runs the graph.
+Resources without a native translation are applied by Puppet itself. The manifest and module path are
+watched: an edit recompiles and swaps the graph; a compile error keeps the running graph.
+
+Puppet flags:
+  --manifest FILE      the manifest (or directory of manifests) to compile
+  --code TEXT          Puppet code to compile
+  --catalog FILE       run a catalog (the face's document, Puppet's catalog JSON, a PuppetDB export)
+  --facts FILE         stub facts (YAML or JSON) instead of facter
+  --modulepath DIRS    colon-separated module directories (${DEBIAN_MODULES} is appended)
+  --puppet-bin BIN     the Puppet executable (default: puppet; OpenVox's works too)
+  --node NAME          the node to compile for
+  --runinterval SECS   polling interval of resources Puppet applies (default: 1800)
+  --strict             refuse to run while any resource is degraded or a fallback
+  --report FILE        write the translation report as JSON (after each compile)
+
+Run flags:
+${runFlagsHelp}`;
+
+export async function puppetRunCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    options: {
+      ...runFlagOptions,
+      catalog: { type: 'string' },
+      manifest: { type: 'string' },
+      code: { type: 'string' },
+      facts: { type: 'string' },
+      modulepath: { type: 'string' },
+      'puppet-bin': { type: 'string' },
+      node: { type: 'string' },
+      runinterval: { type: 'string' },
+      strict: { type: 'boolean' },
+      report: { type: 'string' },
+    },
+    allowPositionals: true,
+  });
+  if (values.help) {
+    process.stdout.write(puppetRunHelp + '\n');
+    return EXIT_OK;
+  }
+  if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
+  const inputs = [values.catalog, values.manifest, values.code].filter((v) => v !== undefined);
+  if (inputs.length !== 1) throw new UsageError('give exactly one of --manifest FILE, --code TEXT or --catalog FILE');
+  let runinterval: number | undefined;
+  if (values.runinterval !== undefined) {
+    runinterval = Number(values.runinterval);
+    if (!Number.isInteger(runinterval) || runinterval <= 0) throw new UsageError('--runinterval takes a positive number of seconds');
+  }
+  const flags = await resolveRunFlags(values);
+  if (flags.verbose) setLogLevel('debug');
+  const modulepath = (values.modulepath ?? '').split(':').filter(Boolean).map((d) => resolve(d));
+  configurePuppet({
+    stateDir: join(flags.prefix, 'puppet'),
+    modulepath,
+    ...(values['puppet-bin'] !== undefined ? { puppetBin: values['puppet-bin'] } : {}),
+  });
+  const log = logger('puppet');
+  const manifest = values.manifest !== undefined ? resolve(values.manifest) : undefined;
+  const catalogFile = values.catalog !== undefined ? resolve(values.catalog) : undefined;
+  const facts = values.facts !== undefined ? resolve(values.facts) : undefined;
+  const name = manifest ?? catalogFile ?? '--code';
+  const worker = getPuppetWorker();
+  worker.acquire();
+  let first = true;
+
+  const load = async (): Promise<Loaded> => {
+    let catalog: Catalog;
+    try {
+      if (catalogFile) catalog = readCatalog(await readFile(catalogFile, 'utf8'), catalogFile);
+      else {
+        const t0 = performance.now();
+        const reply = await worker.request('compile', {
+          ...(manifest ? { manifest } : { code: values.code }),
+          ...(facts ? { facts_file: facts } : {}),
+          ...(values.node !== undefined ? { node: values.node } : {}),
+        });
+        if (reply.error) return { diagnostics: [compileError(reply.error, name)] };
+        catalog = catalogFromData(reply.catalog, name);
+        log.debug(`compiled ${name} in ${(performance.now() - t0).toFixed(0)} ms`);
+      }
+    } catch (e) {
+      if (e instanceof CatalogError || e instanceof PuppetWorkerError || (e as NodeJS.ErrnoException).code) {
+        return { diagnostics: [{ severity: 'error', message: (e as Error).message }] };
+      }
+      throw e;
+    }
+    const { spec, report } = translateCatalog(catalog, runinterval !== undefined ? { runinterval } : {});
+    if (first) process.stderr.write(formatReport(report));
+    else log.info(`translated ${report.coverage.total.total} resources (${report.coverage.total.degraded} degraded, ${report.coverage.total.fallback} fallback)`);
+    first = false;
+    if (values.report !== undefined) await writeFile(values.report, JSON.stringify(report, null, 2) + '\n');
+    const diagnostics = checkSpec(spec);
+    const t = report.coverage.total;
+    if (values.strict && t.degraded + t.fallback > 0) {
+      diagnostics.push({ severity: 'error', message: `--strict: ${t.degraded} degraded and ${t.fallback} fallback resources (see the report)` });
+    }
+    return hasErrors(diagnostics) ? { diagnostics } : { spec, diagnostics };
+  };
+
+  try {
+    const loaded = await load();
+    for (const d of loaded.diagnostics) log[d.severity === 'error' ? 'error' : 'warn'](formatDiagnostic(d));
+    if (!loaded.spec) {
+      log.error(`${name}: nothing was applied`);
+      return EXIT_FAILED;
+    }
+    const watch: GraphSource['watch'] = [
+      ...(manifest ? [{ path: manifest, recursive: true }] : []),
+      ...(catalogFile ? [{ path: catalogFile }] : []),
+      ...modulepath.map((path) => ({ path, recursive: true })),
+    ];
+    return await runEngine(loaded.spec, flags, { name, watch, load });
+  } finally {
+    await worker.release();
+    await shutdownPuppetWorker();
+  }
+}
+
+/** Puppet's compile error, placed at the file and line Puppet names. */
+function compileError(err: { message: string; file?: string | null; line?: number | null }, name: string): Diagnostic {
+  return {
+    severity: 'error',
+    message: `Puppet could not compile ${name}: ${err.message}`,
+    ...(err.file ? { pos: { file: err.file, line: err.line ?? 0, col: 1 } } : {}),
+  };
+}
