@@ -24,6 +24,9 @@ export interface VertexHost {
   failedPermanently(v: Vertex): void;
 }
 
+/** The reason given when a vertex stops watching (one shared object: an abort without a reason builds a DOMException). */
+const STOPPING = new Error('the resource is stopping');
+
 export class Edge {
   /** Set when `from` changed something and `to` has not yet run since. */
   refresh = false;
@@ -105,7 +108,7 @@ export class Vertex {
       this.stopping = true;
       clearTimeout(this.retryTimer);
       this.retryTimer = undefined;
-      this.watchAbort.abort();
+      this.watchAbort.abort(STOPPING);
       this.kick();
     }
     await this.loopDone;
@@ -223,6 +226,9 @@ export class Vertex {
 
   private async checkApply(apply: boolean, refresh: boolean): Promise<boolean> {
     const timeoutMs = this.spec.meta.timeout ?? 0;
+    // Without a deadline the vertex's own cancel signal is enough: no controller per call (10,000-vertex runs
+    // made hundreds of thousands of abort listeners and signals otherwise).
+    if (timeoutMs <= 0) return this.resource.checkApply({ apply, refresh, signal: this.applyAbort.signal });
     const ac = new AbortController();
     const onCancel = () => ac.abort(this.applyAbort.signal.reason);
     this.applyAbort.signal.addEventListener('abort', onCancel, { once: true });
@@ -230,7 +236,6 @@ export class Vertex {
     run.catch(() => {}); // a late rejection after a timeout must not crash the process
     let timer: NodeJS.Timeout | undefined;
     try {
-      if (timeoutMs <= 0) return await run;
       const deadline = new Promise<never>((_, reject) => {
         timer = setTimeout(() => {
           const err = new Error(`timed out after ${timeoutMs} ms (metaparam timeout)`);
@@ -268,7 +273,7 @@ export class Vertex {
     }
     this.failure = err instanceof Error ? err : new Error(msg);
     this.log.error(`${what} failed: ${msg}${retry > 0 ? ` (after ${retry} retries)` : ''}; giving up on this resource`);
-    this.watchAbort.abort();
+    this.watchAbort.abort(STOPPING);
     this.kick();
     this.host.failedPermanently(this);
   }
