@@ -3,15 +3,51 @@
  * reader sees either the old or the new object and never a half-written file. rename(2) replaces whatever is at
  * the path (a symlink there is replaced, never written through).
  *
+ * Two flavours with the same rules: `atomicWrite` goes through fs/promises (the libuv thread pool, one round trip
+ * per call), `atomicWriteSync` makes the syscalls directly. The file resource uses the sync one for small content,
+ * where the round trip costs far more than the call itself (see the module comment of resources/file.ts).
+ *
+ * Per written file: open(O_CREAT|O_EXCL|O_NOFOLLOW) of the temp name, [fchown,] fchmod, write, close, rename.
+ * The lstat of the path (to keep the replaced file's mode and owner) is skipped when the caller passes all of
+ * mode, uid and gid, or says what is there with `existing`. fchmod is always done, even when the file was just
+ * created with the right mode: the mode given to open(2) is cut by the umask, which another part of the process
+ * may change at any time (and reading it without changing it is racy), or, in a directory with a default ACL,
+ * by that ACL instead, so no cheap computation says which bits the new file really got.
+ *
+ * Temp names are `.<base>.mgmt-<12 random hex digits>`; O_EXCL|O_NOFOLLOW (with a retry on EEXIST) guarantees
+ * that the temp file is new. The random bytes come from a pool refilled 6 KiB at a time (one getrandom per 1,024
+ * names) instead of a crypto call per name. They stay unpredictable on purpose (rather than pid + counter): in a
+ * directory that others may write to, such as /tmp, predictable names would let them pre-create the next few and
+ * make every write fail after its retries.
+ *
  * No fsync by default: an apply may write 10,000 files, and two fsyncs each (file and directory) would turn a
  * sub-second apply into minutes on a spinning disk or a busy VM, for little gain, since the engine re-checks and
  * re-applies after a crash anyway. Rename still gives atomicity against concurrent readers. Pass `fsync: true` when
  * durability across a power loss matters more than speed.
  */
-import { constants } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  fchmodSync,
+  fchownSync,
+  fsyncSync,
+  lstatSync,
+  openSync,
+  renameSync,
+  symlinkSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
 import { lstat, open, rename, symlink, unlink, type FileHandle } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
+
+/** Mode (12 bits), owner and group of a regular file. */
+export interface FileMeta {
+  readonly mode: number;
+  readonly uid: number;
+  readonly gid: number;
+}
 
 export interface AtomicWriteOptions {
   /** The file's mode (12 bits); default: the replaced regular file's mode, else 0644. umask does not apply. */
@@ -22,20 +58,43 @@ export interface AtomicWriteOptions {
   readonly gid?: number;
   /** fsync the file before the rename and the directory after it (off by default, see the module comment). */
   readonly fsync?: boolean;
+  /**
+   * What the caller already knows is at the path, to save the lstat that finds the defaults above: the regular
+   * file's mode, owner and group, or null when there is no regular file there (a new file). Unset: lstat it.
+   */
+  readonly existing?: FileMeta | null;
 }
 
 const MAX_TEMP_BASE_BYTES = 200; // keeps `.<base>.mgmt-<12 hex>` under NAME_MAX (255 bytes)
+const TEMP_RANDOM_BYTES = 6;
+const POOL_BYTES = TEMP_RANDOM_BYTES * 1024;
+let pool = Buffer.alloc(0);
+let poolAt = 0;
+
+/** 12 random hex digits, from the pool (see the module comment). */
+function randomHex(): string {
+  if (poolAt + TEMP_RANDOM_BYTES > pool.length) {
+    pool = randomBytes(POOL_BYTES);
+    poolAt = 0;
+  }
+  const hex = pool.toString('hex', poolAt, poolAt + TEMP_RANDOM_BYTES);
+  poolAt += TEMP_RANDOM_BYTES;
+  return hex;
+}
 
 /** A fresh temp name in the same directory as `path`: `.<base>.mgmt-<random>`. */
 export function tempPathFor(path: string): string {
   let base = basename(path);
   while (Buffer.byteLength(base) > MAX_TEMP_BASE_BYTES) base = base.slice(0, -1);
-  return join(dirname(path), `.${base}.mgmt-${randomBytes(6).toString('hex')}`);
+  return join(dirname(path), `.${base}.mgmt-${randomHex()}`);
 }
 
 function isErrno(e: unknown, code: string): boolean {
   return e instanceof Error && (e as NodeJS.ErrnoException).code === code;
 }
+
+const CREATE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
+const MAX_RETRIES = 5; // further temp names tried after an EEXIST
 
 async function fsyncDir(dir: string): Promise<void> {
   const fh = await open(dir, constants.O_RDONLY | constants.O_DIRECTORY);
@@ -46,33 +105,60 @@ async function fsyncDir(dir: string): Promise<void> {
   }
 }
 
-async function existingFileMeta(path: string): Promise<{ mode: number; uid: number; gid: number } | undefined> {
+function fsyncDirSync(dir: string): void {
+  const fd = openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY);
   try {
-    const st = await lstat(path);
-    return st.isFile() ? { mode: st.mode & 0o7777, uid: st.uid, gid: st.gid } : undefined;
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function metaOfStat(st: { isFile(): boolean; mode: number; uid: number; gid: number }): FileMeta | undefined {
+  return st.isFile() ? { mode: st.mode & 0o7777, uid: st.uid, gid: st.gid } : undefined;
+}
+
+async function existingFileMeta(path: string): Promise<FileMeta | undefined> {
+  try {
+    return metaOfStat(await lstat(path));
   } catch (e) {
     if (isErrno(e, 'ENOENT') || isErrno(e, 'ENOTDIR')) return undefined;
     throw e;
   }
 }
 
+function existingFileMetaSync(path: string): FileMeta | undefined {
+  try {
+    return metaOfStat(lstatSync(path));
+  } catch (e) {
+    if (isErrno(e, 'ENOENT') || isErrno(e, 'ENOTDIR')) return undefined;
+    throw e;
+  }
+}
+
+/** Whether the defaults must be looked up on disk (neither given in full nor told through `existing`). */
+function needsLookup(opts: AtomicWriteOptions): boolean {
+  return opts.existing === undefined && (opts.mode === undefined || opts.uid === undefined || opts.gid === undefined);
+}
+
+/** The mode, owner and group the new file gets, from the options and what it replaces. */
+function finalMeta(opts: AtomicWriteOptions, old: FileMeta | null | undefined): { mode: number; uid?: number; gid?: number } {
+  return { mode: opts.mode ?? old?.mode ?? 0o644, uid: opts.uid ?? old?.uid, gid: opts.gid ?? old?.gid };
+}
+
 /** Writes `data` to `path` atomically (temp file + rename), with the given or the kept mode and owner. */
 export async function atomicWrite(path: string, data: string | Uint8Array, opts: AtomicWriteOptions = {}): Promise<void> {
-  const needOld = opts.mode === undefined || opts.uid === undefined || opts.gid === undefined;
-  const old = needOld ? await existingFileMeta(path) : undefined;
-  const mode = opts.mode ?? old?.mode ?? 0o644;
-  const uid = opts.uid ?? old?.uid;
-  const gid = opts.gid ?? old?.gid;
-  const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
+  const old = needsLookup(opts) ? await existingFileMeta(path) : opts.existing;
+  const { mode, uid, gid } = finalMeta(opts, old);
 
   let tmp = '';
   let fh: FileHandle | undefined;
   for (let attempt = 0; fh === undefined; attempt++) {
     tmp = tempPathFor(path);
     try {
-      fh = await open(tmp, flags, mode & 0o777);
+      fh = await open(tmp, CREATE_FLAGS, mode & 0o777);
     } catch (e) {
-      if (!isErrno(e, 'EEXIST') || attempt >= 5) throw e;
+      if (!isErrno(e, 'EEXIST') || attempt >= MAX_RETRIES) throw e;
     }
   }
   try {
@@ -93,6 +179,54 @@ export async function atomicWrite(path: string, data: string | Uint8Array, opts:
   if (opts.fsync) await fsyncDir(dirname(path));
 }
 
+/**
+ * The synchronous twin of `atomicWrite` (same rules, same options), for small content: it blocks the event loop
+ * for the duration of the syscalls. An error from creating the temp file (ENOENT when the directory is missing)
+ * carries the temp path, never `path`.
+ */
+export function atomicWriteSync(path: string, data: string | Uint8Array, opts: AtomicWriteOptions = {}): void {
+  const old = needsLookup(opts) ? existingFileMetaSync(path) : opts.existing;
+  const { mode, uid, gid } = finalMeta(opts, old);
+  const bytes = typeof data === 'string' ? Buffer.from(data) : data;
+
+  let tmp = '';
+  let fd: number | undefined;
+  for (let attempt = 0; fd === undefined; attempt++) {
+    tmp = tempPathFor(path);
+    try {
+      fd = openSync(tmp, CREATE_FLAGS, mode & 0o777);
+    } catch (e) {
+      if (!isErrno(e, 'EEXIST') || attempt >= MAX_RETRIES) throw e;
+    }
+  }
+  try {
+    // chown first: it clears set-uid/set-gid bits, which the fchmod below then sets; fchmod also undoes umask.
+    if (uid !== undefined || gid !== undefined) fchownSync(fd, uid ?? -1, gid ?? -1);
+    fchmodSync(fd, mode & 0o7777);
+    for (let off = 0; off < bytes.length; ) off += writeSync(fd, bytes, off, bytes.length - off);
+    if (opts.fsync) fsyncSync(fd);
+    const closing = fd;
+    fd = undefined;
+    closeSync(closing);
+    renameSync(tmp, path);
+  } catch (e) {
+    if (fd !== undefined) {
+      try {
+        closeSync(fd);
+      } catch {
+        // already reporting the first error
+      }
+    }
+    try {
+      unlinkSync(tmp);
+    } catch {
+      // nothing left to clean up
+    }
+    throw e;
+  }
+  if (opts.fsync) fsyncDirSync(dirname(path));
+}
+
 /** Makes `path` a symlink to `target` atomically (temp symlink + rename), replacing a file or symlink there. */
 export async function atomicSymlink(target: string, path: string, opts: { fsync?: boolean } = {}): Promise<void> {
   let tmp = '';
@@ -102,7 +236,7 @@ export async function atomicSymlink(target: string, path: string, opts: { fsync?
       await symlink(target, tmp);
       break;
     } catch (e) {
-      if (!isErrno(e, 'EEXIST') || attempt >= 5) throw e;
+      if (!isErrno(e, 'EEXIST') || attempt >= MAX_RETRIES) throw e;
     }
   }
   try {
@@ -112,4 +246,29 @@ export async function atomicSymlink(target: string, path: string, opts: { fsync?
     throw e;
   }
   if (opts.fsync) await fsyncDir(dirname(path));
+}
+
+/** The synchronous twin of `atomicSymlink`. */
+export function atomicSymlinkSync(target: string, path: string, opts: { fsync?: boolean } = {}): void {
+  let tmp = '';
+  for (let attempt = 0; ; attempt++) {
+    tmp = tempPathFor(path);
+    try {
+      symlinkSync(target, tmp);
+      break;
+    } catch (e) {
+      if (!isErrno(e, 'EEXIST') || attempt >= MAX_RETRIES) throw e;
+    }
+  }
+  try {
+    renameSync(tmp, path);
+  } catch (e) {
+    try {
+      unlinkSync(tmp);
+    } catch {
+      // nothing left to clean up
+    }
+    throw e;
+  }
+  if (opts.fsync) fsyncDirSync(dirname(path));
 }

@@ -17,9 +17,9 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileKind } from '../../src/resources/file.js';
+import { fileKind, SYNC_MAX_BYTES } from '../../src/resources/file.js';
 import type { Resource } from '../../src/resources/resource.js';
-import { atomicWrite } from '../../src/system/atomic-write.js';
+import { atomicWrite, atomicWriteSync, tempPathFor } from '../../src/system/atomic-write.js';
 import { watcherStats } from '../../src/system/path-watcher.js';
 import { check, recordingContext, startWatch, type RecordingContext } from '../harness/resource-context.js';
 
@@ -411,6 +411,178 @@ test('watch: a change in the source (a file, or anywhere in a directory tree) is
     await waitEvents(w, k + 1);
   } finally {
     await w.stop();
+  }
+});
+
+/** Counts turns of the event loop (setImmediate callbacks) until `stop()`. */
+function loopTurns(): { stop: () => number } {
+  let n = 0;
+  let on = true;
+  const tick = () => {
+    if (!on) return;
+    n++;
+    setImmediate(tick);
+  };
+  setImmediate(tick);
+  return {
+    stop: () => {
+      on = false;
+      return n;
+    },
+  };
+}
+
+test('content over SYNC_MAX_BYTES goes through fs/promises: created, compared byte-wise, repaired, without blocking the loop', async () => {
+  const f = join(dir, 'big');
+  const big = 'x'.repeat(SYNC_MAX_BYTES + 4096);
+  const { r, ctx } = make({ path: f, state: 'exists', content: big, mode: '0640' });
+  let turns = loopTurns();
+  assert.equal(await check(r), false);
+  assert.ok(turns.stop() >= 4, 'the event loop kept turning while the big file was written');
+  assert.equal(readFileSync(f, 'utf8'), big);
+  assert.equal(modeOf(f), 0o640);
+  turns = loopTurns();
+  assert.equal(await check(r), true);
+  assert.ok(turns.stop() >= 4, 'the event loop kept turning while the big file was read');
+  // Same size, one byte different at the very end: still found and repaired.
+  writeFileSync(f, `${big.slice(0, -1)}y`);
+  assert.equal(await check(r), false);
+  assert.equal(readFileSync(f, 'utf8'), big);
+  assert.equal(modeOf(f), 0o640);
+  assert.ok(ctx.lines.includes('info: content changed'), ctx.lines.join('\n'));
+  assert.deepEqual(readdirSync(dir), ['big'], 'no temp file is left behind');
+
+  // Small content is checked with the sync calls: no round trip through the thread pool.
+  const small = make({ path: join(dir, 'small'), state: 'exists', content: 'x'.repeat(SYNC_MAX_BYTES) });
+  assert.equal(await check(small.r), false);
+  turns = loopTurns();
+  assert.equal(await check(small.r), true);
+  assert.ok(turns.stop() <= 1, 'a small file is compared without waiting for the event loop');
+
+  // A big source file is read through fs/promises too.
+  const src = join(dir, 'big-src');
+  writeFileSync(src, big);
+  const copy = make({ path: join(dir, 'big-copy'), state: 'exists', source: src });
+  assert.equal(await check(copy.r), false);
+  assert.equal(readFileSync(join(dir, 'big-copy'), 'utf8'), big);
+  assert.equal(await check(copy.r), true);
+});
+
+test('created files and directories get exactly their mode: bits the umask would strip, set-uid, set-gid and sticky', async () => {
+  const old = process.umask(0o077);
+  try {
+    const cases: Array<[string, string, number]> = [
+      ['shared', '0666', 0o666],
+      ['suid', '4755', 0o4755],
+      ['sticky', '1644', 0o1644],
+      ['sgid-dir/', '2775', 0o2775],
+      ['tmp-dir/', '1777', 0o1777],
+    ];
+    for (const [name, mode, want] of cases) {
+      const p = join(dir, name);
+      assert.equal(await check(make({ path: p, state: 'exists', mode, ...(name.endsWith('/') ? {} : { content: name }) }).r), false);
+      assert.equal(modeOf(p), want, `${name} ${mode}`);
+    }
+    // A rewrite of the content keeps the mode too.
+    const f = join(dir, 'shared');
+    assert.equal(await check(make({ path: f, state: 'exists', content: 'new', mode: '0666' }).r), false);
+    assert.equal(readFileSync(f, 'utf8'), 'new');
+    assert.equal(modeOf(f), 0o666);
+  } finally {
+    process.umask(old);
+  }
+});
+
+test('a missing parent is only looked at when the create fails: named for files, directories and symlinks', async () => {
+  const plain = join(dir, 'plain');
+  writeFileSync(plain, 'x');
+  await assert.rejects(check(make({ path: join(plain, 'f'), state: 'exists', content: 'x' }).r), new RegExp(`parent ${plain} is not a directory`));
+  await assert.rejects(check(make({ path: `${join(plain, 'd')}/`, state: 'exists' }).r), new RegExp(`parent ${plain} is not a directory`));
+  await assert.rejects(check(make({ path: join(plain, 'f'), state: 'exists', content: 'x' }).r, { apply: false }), /is not a directory/);
+
+  const missing = join(dir, 'm', 'n');
+  const why = new RegExp(`parent directory ${missing} does not exist; manage it .* or set recurse: true`);
+  await assert.rejects(check(make({ path: `${missing}/d/`, state: 'exists' }).r), why);
+  await assert.rejects(check(make({ path: `${missing}/l`, state: 'exists', symlink: true, source: 'x' }).r), why);
+  await assert.rejects(check(make({ path: `${missing}/f`, state: 'exists', content: 'y'.repeat(SYNC_MAX_BYTES + 1) }).r), why);
+  assert.equal(existsSync(join(dir, 'm')), false);
+
+  const noop = make({ path: `${missing}/f`, state: 'exists', content: 'x', recurse: true });
+  assert.equal(await check(noop.r, { apply: false }), false);
+  assert.ok(noop.ctx.lines.includes(`info: would create parent directories ${missing}`), noop.ctx.lines.join('\n'));
+  assert.ok(noop.ctx.lines.includes('info: would create file'), noop.ctx.lines.join('\n'));
+  assert.equal(existsSync(join(dir, 'm')), false, 'noop creates nothing');
+
+  const d = make({ path: `${missing}/d/`, state: 'exists', recurse: true });
+  assert.equal(await check(d.r), false);
+  assert.ok(lstatSync(`${missing}/d`).isDirectory());
+  assert.deepEqual(d.ctx.lines, [`info: created parent directories ${missing}`, 'info: created directory (mode 0755)']);
+  const other = join(dir, 'o', 'p');
+  const l = make({ path: `${other}/l`, state: 'exists', symlink: true, source: 'x', recurse: true });
+  assert.equal(await check(l.r), false);
+  assert.equal(readlinkSync(`${other}/l`), 'x');
+  const big = join(dir, 'q', 'r', 'big');
+  assert.equal(await check(make({ path: big, state: 'exists', content: 'z'.repeat(SYNC_MAX_BYTES + 1), recurse: true }).r), false);
+  assert.equal(statSync(big).size, SYNC_MAX_BYTES + 1);
+});
+
+test('atomicWriteSync: same rules as atomicWrite (symlink replaced, mode and owner kept or given), temp names unique', () => {
+  const victim = join(dir, 'victim');
+  const link = join(dir, 'link');
+  writeFileSync(victim, 'precious');
+  symlinkSync(victim, link);
+  atomicWriteSync(link, 'new', { mode: 0o600 });
+  assert.ok(lstatSync(link).isFile());
+  assert.equal(modeOf(link), 0o600);
+  assert.equal(readFileSync(victim, 'utf8'), 'precious');
+
+  const kept = join(dir, 'kept');
+  writeFileSync(kept, 'a');
+  chmodSync(kept, 0o640);
+  chownSync(kept, 65534, 65534);
+  atomicWriteSync(kept, 'b');
+  assert.equal(readFileSync(kept, 'utf8'), 'b');
+  assert.equal(modeOf(kept), 0o640);
+  assert.equal(lstatSync(kept).uid, 65534);
+  assert.equal(lstatSync(kept).gid, 65534);
+  // existing: what the caller knows is there; null: a new file (default mode, the process's owner), no lstat.
+  atomicWriteSync(kept, 'c', { existing: { mode: 0o604, uid: 65534, gid: 0 } });
+  assert.equal(modeOf(kept), 0o604);
+  assert.equal(lstatSync(kept).gid, 0);
+  atomicWriteSync(kept, 'd', { existing: null });
+  assert.equal(modeOf(kept), 0o644);
+  assert.equal(lstatSync(kept).uid, process.getuid?.() ?? 0);
+
+  const sub = join(dir, 'sub');
+  mkdirSync(join(sub, 'occupied'), { recursive: true });
+  writeFileSync(join(sub, 'occupied', 'x'), 'x');
+  assert.throws(() => atomicWriteSync(join(sub, 'occupied'), 'data'));
+  assert.deepEqual(readdirSync(sub), ['occupied'], 'the temp file is removed after a failed rename');
+  assert.throws(() => atomicWriteSync(join(dir, 'no', 'such', 'f'), 'x'), (e: NodeJS.ErrnoException) => e.code === 'ENOENT' && e.path !== join(dir, 'no', 'such', 'f'));
+
+  const names = new Set<string>();
+  for (let i = 0; i < 1000; i++) names.add(tempPathFor(join(dir, 'motd')));
+  assert.equal(names.size, 1000);
+  for (const n of names) assert.ok(n.startsWith(join(dir, '.motd.mgmt-')), n);
+  const long = tempPathFor(join(dir, 'é'.repeat(127)));
+  assert.ok(Buffer.byteLength(long.slice(dir.length + 1)) <= 255, 'temp names stay under NAME_MAX');
+});
+
+test('thousands of files created at once: no watch event is lost (the sync work leaves the loop time to read them)', async () => {
+  const n = 5000; // ~25,000 inotify events: more than the kernel queues (16,384 by default) if nobody reads them
+  const sub = join(dir, 'many');
+  mkdirSync(sub);
+  const rs = Array.from({ length: n }, (_, i) => make({ path: join(sub, `f${i}`), state: 'exists', content: `content ${i}\n` }).r);
+  const ws = rs.map((r) => startWatch(r));
+  try {
+    for (const w of ws) await waitEvents(w, 1);
+    const before = ws.map((w) => w.events());
+    const results = await Promise.all(rs.map((r) => check(r)));
+    assert.ok(results.every((ok) => ok === false));
+    for (let i = 0; i < n; i++) await waitEvents(ws[i]!, before[i]! + 1, 5000);
+    assert.equal(readFileSync(join(sub, `f${n - 1}`), 'utf8'), `content ${n - 1}\n`);
+  } finally {
+    await Promise.all(ws.map((w) => w.stop()));
   }
 });
 
