@@ -86,20 +86,43 @@ function isGone(e: unknown): boolean {
 
 function identityOf(dir: string): string | undefined {
   try {
-    const st = statSync(dir, { bigint: true });
-    return st.isDirectory() ? `${st.dev}:${st.ino}` : undefined;
+    // throwIfNoEntry: a missing path is common here (10,000 files waiting for their directory) and must not
+    // cost an Error object each.
+    const st = statSync(dir, { bigint: true, throwIfNoEntry: false });
+    return st?.isDirectory() ? `${st.dev}:${st.ino}` : undefined;
   } catch {
     return undefined;
   }
 }
 
+/**
+ * Directories just found missing. Subscribing 10,000 files whose directory does not exist yet would stat that
+ * directory 10,000 times; a missing answer is remembered until the event loop moves on or any watch event
+ * arrives (which may be the directory appearing), so no stale answer outlives the work that asked.
+ */
+let absent = new Set<string>();
+let absentClearing = false;
+function forgetAbsent(): void {
+  if (absent.size > 0) absent = new Set();
+}
+
 function isDir(p: string): boolean {
-  return identityOf(p) !== undefined;
+  if (absent.has(p)) return false;
+  if (identityOf(p) !== undefined) return true;
+  absent.add(p);
+  if (!absentClearing) {
+    absentClearing = true;
+    setImmediate(() => {
+      absentClearing = false;
+      forgetAbsent();
+    });
+  }
+  return false;
 }
 
 function isRealDir(p: string): boolean {
   try {
-    return lstatSync(p).isDirectory();
+    return lstatSync(p, { throwIfNoEntry: false })?.isDirectory() ?? false;
   } catch {
     return false;
   }
@@ -107,7 +130,8 @@ function isRealDir(p: string): boolean {
 
 function signatureOf(p: string): string {
   try {
-    const s = lstatSync(p, { bigint: true });
+    const s = lstatSync(p, { bigint: true, throwIfNoEntry: false });
+    if (!s) return '-';
     return `${s.ino}:${s.mode}:${s.size}:${s.mtimeNs}:${s.ctimeNs}:${s.uid}:${s.gid}:${s.nlink}`;
   } catch {
     return '-';
@@ -283,6 +307,7 @@ class DirWatch {
   }
 
   private onRaw(name: string | null, type: string): void {
+    forgetAbsent();
     if (this.dead) return;
     if (name === null) {
       const everyone = [...this.all];
