@@ -13,9 +13,9 @@
  * zombie (see `isRunning`).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
+import { groupGoneWithin, groupRunning, signalGroup, within } from './proc-table.js';
 
 /** What libuv searches when the child's environment has no PATH. */
 export const DEFAULT_CHILD_PATH = '/usr/bin:/bin';
@@ -129,20 +129,7 @@ export function outputTail(r: ProcessResult, n = 5): string {
   return `${name}: ${lines.slice(-n).join(' | ')}`;
 }
 
-/**
- * Whether a process is still running: it exists and is not a zombie. `process.kill(pid, 0)` alone also
- * succeeds for zombies, which linger until their parent (pid 1 for orphans) reaps them.
- */
-export function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  const state = procState(pid);
-  if (state === undefined) return !existsSync('/proc/self'); // gone meanwhile; or no /proc, so trust kill()
-  return state.state !== 'Z' && state.state !== 'X';
-}
+export { isRunning } from './proc-table.js';
 
 interface Launched {
   readonly pid: number;
@@ -259,72 +246,9 @@ function supervise(child: ChildProcess, pid: number, opts: ProcessOptions, tails
 async function terminateGroup(pgid: number, first: NodeJS.Signals, graceMs: number): Promise<void> {
   if (!groupRunning(pgid)) return;
   signalGroup(pgid, first);
-  if (await groupGoneWithin(pgid, graceMs)) return;
+  if (await groupGoneWithin(pgid, graceMs, POLL_MS)) return;
   signalGroup(pgid, 'SIGKILL');
-  await groupGoneWithin(pgid, AFTER_KILL_MS);
-}
-
-function signalGroup(pgid: number, sig: NodeJS.Signals): void {
-  try {
-    process.kill(-pgid, sig);
-  } catch {
-    // ESRCH: the group is already gone.
-  }
-}
-
-async function groupGoneWithin(pgid: number, ms: number): Promise<boolean> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    if (!groupRunning(pgid)) return true;
-    if (Date.now() >= deadline) return false;
-    await new Promise((r) => setTimeout(r, POLL_MS));
-  }
-}
-
-/** Whether some member of the process group is running (zombies do not count; see the module comment). */
-function groupRunning(pgid: number): boolean {
-  try {
-    process.kill(-pgid, 0);
-  } catch {
-    return false;
-  }
-  let entries: string[];
-  try {
-    entries = readdirSync('/proc');
-  } catch {
-    return true; // no /proc: trust kill()
-  }
-  for (const e of entries) {
-    if (!/^\d+$/.test(e)) continue;
-    const s = procState(Number(e));
-    if (s && s.pgrp === pgid && s.state !== 'Z' && s.state !== 'X') return true;
-  }
-  return false;
-}
-
-/** State letter and process group of a process, from /proc/<pid>/stat; undefined when unreadable. */
-function procState(pid: number): { state: string; pgrp: number } | undefined {
-  let text: string;
-  try {
-    text = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  } catch {
-    return undefined;
-  }
-  // "pid (comm) S ppid pgrp ..."; comm may contain spaces and parentheses, so split after the last ')'.
-  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
-  const state = fields[0];
-  const pgrp = Number(fields[2]);
-  return state === undefined || Number.isNaN(pgrp) ? undefined : { state, pgrp };
-}
-
-function within(p: Promise<void>, ms: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const t = setTimeout(() => resolve(false), ms);
-    void p.then(() => {
-      clearTimeout(t);
-      resolve(true);
-    });
-  });
+  await groupGoneWithin(pgid, AFTER_KILL_MS, POLL_MS);
 }
 
 function isTimeoutReason(reason: unknown): boolean {

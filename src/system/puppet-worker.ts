@@ -28,7 +28,7 @@
  * closes (it exits on EOF).
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readlink, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -36,6 +36,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from '../resources/resource.js';
 import { logger } from '../observe/log.js';
+import { descendants, groupGoneWithin, groupRunning, isRunning, signalGroup, signalPid, within } from './proc-table.js';
 
 export type WorkerOp = 'ping' | 'compile' | 'check' | 'apply' | 'refresh';
 
@@ -534,15 +535,15 @@ export class PuppetWorker {
    */
   private async killTree(pid: number, graceMs: number): Promise<void> {
     const tree = [pid, ...descendants(pid)];
-    const running = () => groupRunning(pid) || tree.some((p) => isAlive(p));
+    const running = () => groupRunning(pid) || tree.some((p) => isRunning(p));
     signalGroup(pid, 'SIGTERM');
-    for (const p of tree) signal(p, 'SIGTERM');
+    for (const p of tree) signalPid(p, 'SIGTERM');
     const deadline = Date.now() + graceMs;
     while (running() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
     if (!running()) return;
     this.log().warn(`the Puppet worker (pid ${pid}) or what it runs survived SIGTERM: sending SIGKILL`);
     signalGroup(pid, 'SIGKILL');
-    for (const p of tree) signal(p, 'SIGKILL');
+    for (const p of tree) signalPid(p, 'SIGKILL');
     const end = Date.now() + AFTER_KILL_MS;
     while (running() && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
   }
@@ -591,125 +592,4 @@ function findModuleDir(): string {
     dir = dirname(dir);
   }
   throw new Error('the mgmtgraph Puppet module (puppet-module/) was not found next to mgmt-ts; set moduleDir');
-}
-
-function within(p: Promise<void>, ms: number): Promise<boolean> {
-  return new Promise((resolvePromise) => {
-    const t = setTimeout(() => resolvePromise(false), ms);
-    void p.then(() => {
-      clearTimeout(t);
-      resolvePromise(true);
-    });
-  });
-}
-
-function signalGroup(pgid: number, sig: NodeJS.Signals): void {
-  try {
-    process.kill(-pgid, sig);
-  } catch {
-    // ESRCH: already gone
-  }
-}
-
-async function groupGoneWithin(pgid: number, ms: number): Promise<boolean> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    if (!groupRunning(pgid)) return true;
-    if (Date.now() >= deadline) return false;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
-function signal(pid: number, sig: NodeJS.Signals): void {
-  try {
-    process.kill(pid, sig);
-  } catch {
-    // ESRCH: already gone
-  }
-}
-
-interface ProcInfo {
-  readonly state: string;
-  readonly ppid: number;
-  readonly pgrp: number;
-}
-
-/** State, parent and process group of a process from /proc/<pid>/stat. */
-function procInfo(pid: number): ProcInfo | undefined {
-  let text: string;
-  try {
-    text = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  } catch {
-    return undefined;
-  }
-  // "pid (comm) S ppid pgrp ..."; comm may contain spaces and parentheses.
-  const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
-  return { state: f[0] ?? '?', ppid: Number(f[1]), pgrp: Number(f[2]) };
-}
-
-function allProcs(): Map<number, ProcInfo> {
-  const out = new Map<number, ProcInfo>();
-  let entries: string[];
-  try {
-    entries = readdirSync('/proc');
-  } catch {
-    return out;
-  }
-  for (const e of entries) {
-    if (!/^\d+$/.test(e)) continue;
-    const info = procInfo(Number(e));
-    if (info) out.set(Number(e), info);
-  }
-  return out;
-}
-
-/** Every process below `pid`, from /proc (empty without /proc). */
-function descendants(pid: number): number[] {
-  const children = new Map<number, number[]>();
-  for (const [p, info] of allProcs()) {
-    const list = children.get(info.ppid) ?? [];
-    list.push(p);
-    children.set(info.ppid, list);
-  }
-  const out: number[] = [];
-  const todo = [pid];
-  while (todo.length > 0) {
-    for (const c of children.get(todo.pop()!) ?? []) {
-      out.push(c);
-      todo.push(c);
-    }
-  }
-  return out;
-}
-
-/** Exists and is not a zombie. */
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  const info = procInfo(pid);
-  return info !== undefined && info.state !== 'Z' && info.state !== 'X';
-}
-
-/** Whether a member of the group runs (zombies do not count: orphans may wait long for pid 1 to reap them). */
-function groupRunning(pgid: number): boolean {
-  try {
-    process.kill(-pgid, 0);
-  } catch {
-    return false;
-  }
-  let entries: string[];
-  try {
-    entries = readdirSync('/proc');
-  } catch {
-    return true;
-  }
-  for (const e of entries) {
-    if (!/^\d+$/.test(e)) continue;
-    const info = procInfo(Number(e));
-    if (info && info.pgrp === pgid && info.state !== 'Z' && info.state !== 'X') return true;
-  }
-  return false;
 }
