@@ -16,6 +16,7 @@ import { DEBIAN_MODULES } from '../puppet/face.js';
 import { formatReport } from '../puppet/report.js';
 import { translateCatalog } from '../puppet/translate.js';
 import { configurePuppet, getPuppetWorker, PuppetWorkerError, shutdownPuppetWorker } from '../system/puppet-worker.js';
+import { checkPuppetFlags, puppetFlagOptions } from './puppet-flags.js';
 import { resolveRunFlags, runFlagOptions, runFlagsHelp } from './run-flags.js';
 import { type GraphSource, runEngine } from './run.js';
 import { EXIT_FAILED, EXIT_OK, UsageError } from './usage.js';
@@ -45,19 +46,7 @@ ${runFlagsHelp}`;
 export async function puppetRunCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
-    options: {
-      ...runFlagOptions,
-      catalog: { type: 'string' },
-      manifest: { type: 'string' },
-      code: { type: 'string' },
-      facts: { type: 'string' },
-      modulepath: { type: 'string' },
-      'puppet-bin': { type: 'string' },
-      node: { type: 'string' },
-      runinterval: { type: 'string' },
-      strict: { type: 'boolean' },
-      report: { type: 'string' },
-    },
+    options: { ...runFlagOptions, ...puppetFlagOptions },
     allowPositionals: true,
   });
   if (values.help) {
@@ -65,13 +54,7 @@ export async function puppetRunCommand(argv: string[]): Promise<number> {
     return EXIT_OK;
   }
   if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
-  const inputs = [values.catalog, values.manifest, values.code].filter((v) => v !== undefined);
-  if (inputs.length !== 1) throw new UsageError('give exactly one of --manifest FILE, --code TEXT or --catalog FILE');
-  let runinterval: number | undefined;
-  if (values.runinterval !== undefined) {
-    runinterval = Number(values.runinterval);
-    if (!Number.isInteger(runinterval) || runinterval <= 0) throw new UsageError('--runinterval takes a positive number of seconds');
-  }
+  const { runinterval } = checkPuppetFlags(values);
   const flags = await resolveRunFlags(values);
   if (flags.verbose) setLogLevel('debug');
   const modulepath = (values.modulepath ?? '').split(':').filter(Boolean).map((d) => resolve(d));

@@ -6,6 +6,7 @@ import { compileCatalog } from '../puppet/face.js';
 import { graphYaml } from '../puppet/output.js';
 import { formatReport } from '../puppet/report.js';
 import { translateCatalog } from '../puppet/translate.js';
+import { checkPuppetFlags, puppetFlagOptions } from './puppet-flags.js';
 import { puppetRunCommand, puppetRunHelp } from './puppet-run.js';
 import { EXIT_FAILED, EXIT_OK, UsageError } from './usage.js';
 
@@ -45,17 +46,8 @@ async function translateCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     options: {
-      catalog: { type: 'string' },
-      manifest: { type: 'string' },
-      code: { type: 'string' },
+      ...puppetFlagOptions,
       output: { type: 'string', short: 'o' },
-      report: { type: 'string' },
-      strict: { type: 'boolean' },
-      facts: { type: 'string' },
-      modulepath: { type: 'string' },
-      'puppet-bin': { type: 'string' },
-      node: { type: 'string' },
-      runinterval: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     allowPositionals: false,
@@ -65,13 +57,7 @@ async function translateCommand(argv: string[]): Promise<number> {
     return EXIT_OK;
   }
   void positionals;
-  const inputs = [values.catalog, values.manifest, values.code].filter((v) => v !== undefined);
-  if (inputs.length !== 1) throw new UsageError('give exactly one of --catalog FILE, --manifest FILE or --code TEXT');
-  let runinterval: number | undefined;
-  if (values.runinterval !== undefined) {
-    runinterval = Number(values.runinterval);
-    if (!Number.isInteger(runinterval) || runinterval <= 0) throw new UsageError('--runinterval takes a positive number of seconds');
-  }
+  const { runinterval } = checkPuppetFlags(values);
 
   let catalog: Catalog;
   try {
