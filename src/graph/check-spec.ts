@@ -6,6 +6,7 @@
 import type { Diagnostic } from './diagnostics.js';
 import { sortDiagnostics } from './diagnostics.js';
 import { validateDocument } from './schema.js';
+import { valueMessage } from './schema-messages.js';
 import { type GraphSpec, type Pos, type ResourceSpec, vertexId } from './spec.js';
 import { validateGraph } from './validate.js';
 
@@ -29,10 +30,10 @@ export function checkSpec(spec: GraphSpec): Diagnostic[] {
     const m = /^\/resources\/([^/]+)(?:\/(\d+)(?:\/(.*))?)?$/.exec(err.instancePath);
     const r = m?.[2] !== undefined ? byKind.get(m[1]!)?.[Number(m[2])] : undefined;
     const extra = (err.params as { additionalProperty?: string }).additionalProperty;
-    const subject = m?.[3] ? `parameter \`${m[3].replace(/\//g, '.')}\`: ` : extra ? `parameter \`${extra}\`: ` : '';
+    const subject = m?.[3] ? `parameter \`${m[3].replace(/\//g, '.')}\`: ` : '';
     ds.push({
       severity: 'error',
-      message: `${subject}${extra ? 'unknown parameter' : (err.message ?? 'is invalid')}`,
+      message: extra !== undefined ? `${subject}unknown ${subject ? 'key' : 'parameter'} \`${extra}\`` : valueMessage(err, subject, ''),
       ...(r ? { where: vertexId(r) } : {}),
       ...(r ? posOf(r) : {}),
     });

@@ -10,6 +10,7 @@ import { coerce, isNullScalar, toPlain, UNSET } from './coerce.js';
 import { type Diagnostic, suggest } from './diagnostics.js';
 import { metaParams } from './metaparams.js';
 import { validateDocument } from './schema.js';
+import { valueMessage } from './schema-messages.js';
 import type { CollectSpec, EdgeSpec, GraphSpec, Pos, ResourceSpec } from './spec.js';
 import { LineIndex, parseYamlTree, YamlSyntaxError, type YNode } from './yaml-tree.js';
 
@@ -302,35 +303,8 @@ function describeSchemaError(err: ErrorObject, root: YNode, doc: Doc, at: (o: nu
       }
       break;
     }
-    case 'required':
-      message = `${prefix}missing \`${(err.params as { missingProperty: string }).missingProperty}\``;
-      break;
-    case 'type':
-      message = `${prefix}must be ${article((err.params as { type: string | string[] }).type)}${got}`;
-      break;
-    case 'enum':
-      message = `${prefix}must be one of ${((err.params as { allowedValues: unknown[] }).allowedValues ?? [])
-        .map((v) => JSON.stringify(v))
-        .join(', ')}${got}`;
-      break;
-    case 'pattern':
-      message = `${prefix}does not match ${(err.params as { pattern: string }).pattern}${got}`;
-      break;
-    case 'minimum':
-      message = `${prefix}must be >= ${(err.params as { limit: number }).limit}${got}`;
-      break;
-    case 'minLength':
-      message = `${prefix}must not be empty`;
-      break;
     default:
-      message = `${prefix}${err.message ?? 'is invalid'}${got}`;
+      message = valueMessage(err, prefix, got);
   }
   return { severity: 'error', message, pos: at(offset), ...(where ? { where } : {}) };
-}
-
-function article(type: string | string[]): string {
-  const names = (Array.isArray(type) ? type : type.split(',')).filter((t) => t !== 'null');
-  const word = (t: string) =>
-    ({ string: 'a string', boolean: 'a boolean (true/false)', integer: 'an integer', number: 'a number', array: 'a list', object: 'a map' })[t] ?? t;
-  return names.map(word).join(' or ');
 }
