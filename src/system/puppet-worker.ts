@@ -531,22 +531,29 @@ export class PuppetWorker {
   /**
    * Kills the worker, its process group, and every process below it right now: Puppet runs commands in a new
    * session (`setsid`), outside our group, and the command being cancelled must die with the worker. Daemons that
-   * were started earlier (a `Service`) have left the tree, so they survive. SIGTERM, then SIGKILL after `graceMs`.
+   * were started earlier (a `Service`) have left the tree, so they survive. The worker is stopped and killed at
+   * once; what it runs gets SIGTERM, then SIGKILL after `graceMs`.
    */
   private async killTree(pid: number, graceMs: number): Promise<void> {
-    const tree = [pid, ...descendants(pid)];
+    // Freeze the worker first: a stopped process cannot start anything new, so the snapshot of what it runs
+    // stays complete (a command it spawned after a snapshot would otherwise outlive it, reparented to pid 1).
+    signalPid(pid, 'SIGSTOP');
+    let tree = [pid, ...descendants(pid)];
     const running = () => groupRunning(pid) || tree.some((p) => isRunning(p));
     signalGroup(pid, 'SIGTERM');
     for (const p of tree) signalPid(p, 'SIGTERM');
+    signalPid(pid, 'SIGKILL'); // stopped, it would never act on SIGTERM
     const deadline = Date.now() + graceMs;
     while (running() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
     if (!running()) return;
     this.log().warn(`the Puppet worker (pid ${pid}) or what it runs survived SIGTERM: sending SIGKILL`);
+    tree = [...new Set([...tree, ...tree.flatMap((p) => descendants(p))])];
     signalGroup(pid, 'SIGKILL');
     for (const p of tree) signalPid(p, 'SIGKILL');
     const end = Date.now() + AFTER_KILL_MS;
     while (running() && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
   }
+
 }
 
 const defaultLog = logger('puppet');
