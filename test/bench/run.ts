@@ -16,6 +16,7 @@ import { type Bench, type BenchResult, failed, killAll, markdownTable, REPO, row
 import { drift } from './drift.js';
 import { oneshot } from './oneshot.js';
 import { parallelism } from './parallelism.js';
+import { puppet } from './puppet.js';
 import { swap } from './swap.js';
 
 const BENCHES: ReadonlyArray<readonly [string, Bench]> = [
@@ -23,6 +24,7 @@ const BENCHES: ReadonlyArray<readonly [string, Bench]> = [
   ['drift', drift],
   ['oneshot', oneshot],
   ['swap', swap],
+  ['puppet', puppet],
 ];
 
 const usage = `usage: npm run bench [-- [--write-doc] [NAME...]]

@@ -1,0 +1,359 @@
+/**
+ * Benchmark 5, the Puppet cross-compiler: (1) `mgmt puppet --manifest` against `puppet apply` of the same
+ * manifests (1 file; 1,000 files), cold, end to end; (2) recompile-and-swap after editing the 1,000-file manifest
+ * of a running `mgmt puppet`, from the save to the changed file on disk; (3) translation alone (reading the
+ * catalog document and translating it, in process) of a synthetic 10,000-resource catalog.
+ */
+import { spawnSync } from 'node:child_process';
+import { accessSync, constants, existsSync, mkdtempSync, readFileSync, rmSync, watch, writeFileSync } from 'node:fs';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { readCatalog } from '../../src/puppet/catalog.js';
+import { translateCatalog } from '../../src/puppet/translate.js';
+import { type BenchContext, type BenchResult, fmtMs, median, row, type Row, start, startMgmt, type Tracked, waitExit } from './common.js';
+
+const PUPPET = '/usr/bin/puppet';
+const SIZES = [1, 1000] as const;
+const RUNS = 3;
+const EDITS = 5;
+const TRANSLATE_N = 10_000;
+const TRANSLATE_RUNS = 5;
+
+const content = (i: number) => `file ${i}\n`;
+const fname = (i: number) => `f${String(i).padStart(5, '0')}.txt`;
+const sq = (s: string) => `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+const FACTS = JSON.stringify({ kernel: 'Linux', os: { family: 'Debian' } });
+
+/** The managed directory plus n files; `changed` replaces the content of one file. */
+function manifest(dir: string, n: number, changed?: { i: number; text: string }): string {
+  const out = [`file { ${sq(dir)}: ensure => directory, mode => '0755' }`];
+  for (let i = 1; i <= n; i++) {
+    const text = changed && changed.i === i ? changed.text : content(i);
+    out.push(`file { ${sq(join(dir, fname(i)))}: ensure => file, content => ${JSON.stringify(text)}, mode => '0644' }`);
+  }
+  return out.join('\n') + '\n';
+}
+
+/** Checks that `dir` holds exactly files 1..n with the right content and mode 0644. */
+async function verify(dir: string, n: number): Promise<string | undefined> {
+  let names: string[];
+  try {
+    names = (await readdir(dir)).filter((x) => !x.startsWith('.'));
+  } catch (e) {
+    return (e as Error).message;
+  }
+  if (names.length !== n) return `${names.length} entries instead of ${n}`;
+  for (let i = 1; i <= n; i++) {
+    const p = join(dir, fname(i));
+    if ((await readFile(p, 'utf8')) !== content(i)) return `${p}: wrong content`;
+  }
+  return undefined;
+}
+
+/** A tmpfs (/dev/shm) when there is one, as in oneshot.ts: this VM's disk makes file-creation cost vary 6x between runs. */
+function fastRoot(fallback: string): { dir: string; onTmpfs: boolean; cleanup: () => void } {
+  try {
+    accessSync('/dev/shm', constants.W_OK);
+    const dir = mkdtempSync('/dev/shm/mgmt-bench-');
+    return { dir, onTmpfs: true, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+  } catch {
+    return { dir: fallback, onTmpfs: false, cleanup: () => {} };
+  }
+}
+
+/** `mgmt puppet --manifest M --facts F --converged-timeout 0 --tmp-prefix`, files absent at start; wall from spawn to exit. */
+async function runMgmt(root: string, n: number, tag: string): Promise<number> {
+  const base = join(root, tag);
+  const managed = join(base, 'managed');
+  await mkdir(base, { recursive: true });
+  const site = join(base, 'site.pp');
+  const facts = join(base, 'facts.json');
+  await writeFile(site, manifest(managed, n));
+  await writeFile(facts, FACTS);
+  const t0 = performance.now();
+  const p = startMgmt(['puppet', '--manifest', site, '--facts', facts, '--converged-timeout', '0', '--tmp-prefix'], base);
+  const r = await waitExit(p, 180_000, `mgmt puppet (${n} files)`);
+  const wall = r.at - t0;
+  if (r.code !== 0) throw new Error(`mgmt puppet (${n} files) exited with ${r.code ?? r.signal}; output tail:\n${p.output().slice(-2000)}`);
+  const bad = await verify(managed, n);
+  if (bad) throw new Error(`mgmt puppet (${n} files) did not converge correctly: ${bad}`);
+  return wall;
+}
+
+/** `puppet apply` of the same manifest with every Puppet directory inside the temp dir (as oneshot.ts). */
+async function runPuppet(root: string, n: number, tag: string): Promise<number | string> {
+  const base = join(root, tag);
+  const managed = join(base, 'managed');
+  const pdir = join(base, 'puppet-state');
+  for (const d of ['var/state', 'conf', 'code', 'log', 'run', 'public', 'ssl', 'ca', 'home']) await mkdir(join(pdir, d), { recursive: true });
+  const site = join(base, 'site.pp');
+  await writeFile(site, manifest(managed, n));
+  const dirFlags = ['vardir:var', 'confdir:conf', 'codedir:code', 'logdir:log', 'rundir:run', 'publicdir:public', 'ssldir:ssl', 'cadir:ca'].flatMap((x) => {
+    const [flag, sub] = x.split(':') as [string, string];
+    return [`--${flag}`, join(pdir, sub)];
+  });
+  const args = ['apply', '--color=false', '--log_level', 'warning', ...dirFlags, site];
+  const env = { ...process.env, HOME: join(pdir, 'home'), TMPDIR: base };
+  const t0 = performance.now();
+  const p = start(PUPPET, args, { env });
+  const r = await waitExit(p, 300_000, `puppet apply (${n} files)`);
+  const wall = r.at - t0;
+  if (r.code !== 0) return `puppet apply exited with ${r.code ?? r.signal}: ${p.output().slice(-500)}`;
+  const bad = await verify(managed, n);
+  if (bad) return `puppet apply did not produce the files: ${bad}`;
+  return wall;
+}
+
+/** Resolves with performance.now() when `re` appears in the child's output (stdout or stderr), at most `ms`. */
+function onLog(t: Tracked, re: RegExp, ms: number, what: string): Promise<number> {
+  return new Promise<number>((res, rej) => {
+    let buf = '';
+    const listener = (b: Buffer) => {
+      const at = performance.now();
+      buf = (buf + b.toString()).slice(-8192);
+      if (re.test(buf)) {
+        done();
+        res(at);
+      }
+    };
+    const timer = setTimeout(() => {
+      done();
+      rej(new Error(`${what}: no ${re} within ${ms / 1000} s; output tail:\n${t.output().slice(-2000)}`));
+    }, ms);
+    const done = () => {
+      clearTimeout(timer);
+      t.child.stdout?.off('data', listener);
+      t.child.stderr?.off('data', listener);
+    };
+    t.child.stdout?.on('data', listener);
+    t.child.stderr?.on('data', listener);
+  });
+}
+
+/** Resolves with performance.now() at the first fs.watch event on `dir` after which `file` reads `want` (at most `ms`). */
+function whenContent(dir: string, file: string, want: string, ms: number, what: string): { ready: Promise<number>; close: () => void } {
+  let w: ReturnType<typeof watch> | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  const close = () => {
+    clearTimeout(timer);
+    w?.close();
+  };
+  const ready = new Promise<number>((res, rej) => {
+    let checking = false;
+    let again = false;
+    const check = () => {
+      if (checking) {
+        again = true;
+        return;
+      }
+      checking = true;
+      const at = performance.now();
+      let got: string | undefined;
+      try {
+        got = readFileSync(file, 'utf8');
+      } catch {
+        /* between unlink and rename */
+      }
+      checking = false;
+      if (got === want) {
+        close();
+        res(at);
+      } else if (again) {
+        again = false;
+        check();
+      }
+    };
+    w = watch(dir, check);
+    timer = setTimeout(() => {
+      close();
+      rej(new Error(`${what}: ${file} did not get the new content within ${ms / 1000} s`));
+    }, ms);
+  });
+  return { ready, close };
+}
+
+/** A synthetic catalog in the face's document format (what the Puppet worker returns), 90% files and 10% execs in classes. */
+function syntheticCatalogText(n: number): string {
+  const r = (type: string, title: string, parameters: Record<string, unknown> = {}) => ({
+    type, title, file: 'site.pp', line: 1, tags: [type.toLowerCase()], exported: false, parameters,
+  });
+  const resources = [r('Stage', 'main'), r('Class', 'main')];
+  const edges = [{ source: 'Stage[main]', target: 'Class[main]' }];
+  for (let c = 0; c < n / 10; c++) {
+    resources.push(r('Class', `C${c}`, c > 0 ? { require: `Class[C${c - 1}]` } : {}));
+    edges.push({ source: 'Stage[main]', target: `Class[C${c}]` });
+    for (let i = 0; i < 10; i++) {
+      const k = c * 10 + i;
+      const x =
+        i === 9
+          ? r('Exec', `e${k}`, { command: `/bin/echo ${k}`, path: ['/bin'] })
+          : r('File', `/srv/bench/f${k}`, { ensure: 'file', content: `${k}\n`, mode: '0644' });
+      resources.push(x);
+      edges.push({ source: `Class[C${c}]`, target: `${x.type}[${x.title}]` });
+    }
+  }
+  return JSON.stringify({ format: 'mgmtgraph-catalog', version: 1, node: 'bench', resources, edges, collectors: [] });
+}
+
+export async function puppet(ctx: BenchContext): Promise<BenchResult> {
+  const fast = fastRoot(ctx.dir);
+  try {
+    return await puppetIn(fast.dir, fast.onTmpfs);
+  } finally {
+    fast.cleanup();
+  }
+}
+
+async function puppetIn(root: string, onTmpfs: boolean): Promise<BenchResult> {
+  const rows: Row[] = [];
+  const notes: string[] = [];
+  const where = onTmpfs ? 'tmpfs' : 'disk';
+  if (!existsSync(PUPPET)) throw new Error('puppet is not installed (/usr/bin/puppet missing; `node scripts/system-deps.mjs --bench` installs it as root); mgmt puppet needs it too');
+  const v = spawnSync(PUPPET, ['--version'], { encoding: 'utf8', timeout: 60_000 });
+  const version = v.status === 0 ? v.stdout.trim() : 'unknown';
+
+  // (1) Cold end to end. One discarded warm-up run each (1,000 files), then per size RUNS runs of each,
+  // interleaved (mgmt, puppet, mgmt, ...) so that a drift of the VM's speed hits both alike.
+  await runMgmt(root, 1000, 'warmup-mgmt');
+  const warm = await runPuppet(root, 1000, 'warmup-puppet');
+  if (typeof warm === 'string') notes.push(`Puppet warm-up failed: ${warm}`);
+  for (const n of SIZES) {
+    const label = n === 1 ? '1 file' : '1,000 files';
+    const m: number[] = [];
+    const p: number[] = [];
+    let skipped: string | undefined;
+    for (let k = 1; k <= RUNS; k++) {
+      m.push(await runMgmt(root, n, `mgmt-${n}-${k}`));
+      if (!skipped) {
+        const r = await runPuppet(root, n, `puppet-${n}-${k}`);
+        if (typeof r === 'string') skipped = r;
+        else p.push(r);
+      }
+    }
+    const mMed = median(m);
+    rows.push(row(`mgmt puppet, ${label} (${where}): wall (median of ${RUNS})`, fmtMs(mMed)));
+    rows.push(row(`mgmt puppet, ${label}: the walls`, m.map(fmtMs).join(', ')));
+    if (skipped || p.length === 0) {
+      rows.push(row(`puppet apply, ${label}`, 'skipped'));
+      rows.push(row(`speed-up vs puppet apply, ${label}`, 'n/a (puppet apply failed)', '>= 2x', false));
+      notes.push(`puppet apply (${label}) failed: ${skipped ?? 'no run'}`);
+      continue;
+    }
+    const pMed = median(p);
+    const ratio = pMed / mMed;
+    rows.push(row(`puppet ${version} apply, ${label} (${where}): wall (median of ${RUNS})`, fmtMs(pMed)));
+    rows.push(row(`puppet apply, ${label}: the walls`, p.map(fmtMs).join(', ')));
+    rows.push(row(`speed-up vs puppet apply, ${label} (median puppet wall / median mgmt wall)`, `${ratio.toFixed(2)}x`, '>= 2x', ratio >= 2));
+  }
+
+  // (2) Recompile-and-swap on the running CLI.
+  {
+    const n = 1000;
+    const base = join(root, 'swap');
+    const managed = join(base, 'managed');
+    await mkdir(base, { recursive: true });
+    const site = join(base, 'site.pp');
+    const facts = join(base, 'facts.json');
+    await writeFile(site, manifest(managed, n));
+    await writeFile(facts, FACTS);
+    const t0 = performance.now();
+    const c = startMgmt(['puppet', '--manifest', site, '--facts', facts, '--tmp-prefix'], base);
+    try {
+      await onLog(c, /graph \S+: \d+ resources/, 180_000, 'mgmt puppet (running)');
+      // Applied: every file present with its content. Checked on fs.watch events of the directory, then once
+      // more after the watcher is up (the files may all be there already).
+      await new Promise<void>((res, rej) => {
+        let busy = false;
+        let pending = false;
+        const w = watch(managed, () => void check());
+        const timer = setTimeout(() => {
+          w.close();
+          rej(new Error('mgmt puppet (running): the 1,000 files were not all applied within 60 s'));
+        }, 60_000);
+        const check = async () => {
+          if (busy) {
+            pending = true;
+            return;
+          }
+          busy = true;
+          const bad = await verify(managed, n);
+          busy = false;
+          if (!bad) {
+            clearTimeout(timer);
+            w.close();
+            res();
+          } else if (pending) {
+            pending = false;
+            void check();
+          }
+        };
+        void check();
+      });
+      rows.push(row('recompile-and-swap: first compile and apply of 1,000 files (spawn to applied)', fmtMs(performance.now() - t0)));
+
+      const target = 500;
+      const targetPath = join(managed, fname(target));
+      const total: number[] = [];
+      const toTranslated: number[] = [];
+      const toSwapped: number[] = [];
+      for (let k = 1; k <= EDITS; k++) {
+        const text = `changed ${k}\n`;
+        const next = manifest(managed, n, { i: target, text });
+        const translated = onLog(c, /translated \d+ resources/, 30_000, `edit ${k}`);
+        const swapped = onLog(c, /swapped in \(/, 30_000, `edit ${k}`);
+        const landed = whenContent(managed, targetPath, text, 30_000, `edit ${k}`);
+        const ts = performance.now();
+        writeFileSync(site, next);
+        try {
+          const tf = await landed.ready;
+          const [tt, tw] = await Promise.all([translated, swapped]);
+          total.push(tf - ts);
+          toTranslated.push(tt - ts);
+          toSwapped.push(tw - ts);
+        } finally {
+          landed.close();
+        }
+      }
+      const med = median(total);
+      const max = Math.max(...total);
+      rows.push(row(`recompile-and-swap, one file changed (${where}): save to file on disk, median of ${EDITS}`, fmtMs(med), '<= 1.000 s', med <= 1000));
+      rows.push(row('recompile-and-swap: max', fmtMs(max), '<= 1.000 s', max <= 1000));
+      rows.push(row('recompile-and-swap: the walls', total.map(fmtMs).join(', ')));
+      rows.push(row('  of which save to `translated` logged (watch debounce + compile + translate), median', fmtMs(median(toTranslated))));
+      rows.push(row('  of which save to `swapped in` logged (+ check + swap), median', fmtMs(median(toSwapped))));
+    } finally {
+      c.child.kill('SIGTERM');
+      const r = await waitExit(c, 30_000, 'mgmt puppet after SIGTERM');
+      if (r.code !== 0) notes.push(`mgmt puppet exited with ${r.code ?? r.signal} after SIGTERM (expected 0)`);
+    }
+  }
+
+  // (3) Translation alone, in process.
+  {
+    const text = syntheticCatalogText(TRANSLATE_N);
+    const once = () => {
+      const t0 = performance.now();
+      const cat = readCatalog(text, 'bench.json');
+      const t1 = performance.now();
+      const { spec } = translateCatalog(cat);
+      const t2 = performance.now();
+      return { read: t1 - t0, translate: t2 - t1, resources: spec.resources.length, edges: spec.edges.length, catalog: cat.resources.length };
+    };
+    once(); // warm-up
+    const runs = Array.from({ length: TRANSLATE_RUNS }, once);
+    const both = median(runs.map((r) => r.read + r.translate));
+    const last = runs[runs.length - 1]!;
+    rows.push(row(`translation, ${TRANSLATE_N.toLocaleString('en-US')}-resource catalog (${last.catalog.toLocaleString('en-US')} with stage and classes): read + translate, median of ${TRANSLATE_RUNS}`, fmtMs(both), '<= 0.500 s', both <= 500));
+    rows.push(row('translation: read (JSON.parse + shape) / translateCatalog, medians', `${fmtMs(median(runs.map((r) => r.read)))} / ${fmtMs(median(runs.map((r) => r.translate)))}`));
+    rows.push(row('translation: output resources / edges', `${last.resources.toLocaleString('en-US')} / ${last.edges.toLocaleString('en-US')}`));
+  }
+
+  notes.push(
+    `Cold end to end: \`node bin/mgmt.js puppet --manifest site.pp --facts facts.json --converged-timeout 0 --tmp-prefix\` against \`puppet apply --color=false --log_level warning site.pp\` (vardir, confdir, codedir, logdir, rundir, publicdir, ssldir, cadir and HOME in the temp dir, var/state pre-created), both writing to ${onTmpfs ? 'a tmpfs (/dev/shm)' : 'the disk (no writable /dev/shm)'}. The manifest is one managed directory (mode 0755) plus N files (ensure => file, short content, mode '0644'). Wall runs from spawn to exit; every run uses a new directory (files absent) and is checked for every file's content afterwards.`,
+    `One discarded warm-up run each (1,000 files), then ${RUNS} runs per size and tool, interleaved mgmt / puppet; the ratio is median puppet wall / median mgmt wall.`,
+    'mgmt gets stub facts (`--facts`, a two-fact JSON), so its Puppet compile does not run Facter; `puppet apply` has no such flag and runs Facter itself. mgmt\'s wall includes starting Node, starting its long-lived Puppet worker (Ruby) and compiling in it, translating, the apply and shutting the worker down.',
+    `Recompile-and-swap: \`mgmt puppet --manifest site.pp --facts facts.json --tmp-prefix\` (no converged timeout) on the 1,000-file manifest; once every file is applied, the manifest is rewritten in place ${EDITS} times with ONE file's content changed. Measured from just before the write to the fs.watch event on the managed directory after which that file reads the new content (no polling); the break-down rows are when the CLI's \`translated N resources\` and \`swapped in\` log lines reach the bench. The CLI is stopped with SIGTERM.`,
+    `Translation: in process from dist/src/puppet, a synthetic ${TRANSLATE_N.toLocaleString('en-US')}-resource catalog in the face's document format (the shape of src/puppet/bench.ts: classes of 9 files and 1 exec, each class requiring the previous, with containment edges), as JSON text; readCatalog + translateCatalog timed together, one warm-up then the median of ${TRANSLATE_RUNS}.`,
+  );
+  return { name: 'puppet', title: 'the Puppet cross-compiler: mgmt puppet vs puppet apply, recompile-and-swap, translation', rows, notes };
+}
