@@ -1,16 +1,15 @@
 /** The `mgmt` command: dispatches to one file per subcommand. */
 import { readFileSync } from 'node:fs';
-import { puppetCommand } from './puppet.js';
-import { runCommand, runHelp } from './run.js';
 import { EXIT_OK, EXIT_USAGE, UsageError } from './usage.js';
-import { validateCommand } from './validate.js';
+
+// Each command's module is loaded only when that command runs: `mgmt run` does not pay for the Puppet bridge.
 
 const help = `usage: mgmt <command> [flags]
 
 commands:
   run       run a graph and keep it converged (mgmt run --yaml FILE)
   validate  check a graph file and apply nothing (mgmt validate FILE)
-  puppet    translate Puppet code or a catalog into a graph (mgmt puppet translate --manifest FILE)
+  puppet    compile, translate and run Puppet code (mgmt puppet --manifest FILE; mgmt puppet translate ...)
   help      show this help, or a command's: mgmt help run
 
 Run \`mgmt <command> --help\` for a command's flags.`;
@@ -20,11 +19,11 @@ export async function main(argv: string[]): Promise<number> {
   try {
     switch (cmd) {
       case 'run':
-        return await runCommand(rest);
+        return await (await import('./run.js')).runCommand(rest);
       case 'validate':
-        return await validateCommand(rest);
+        return await (await import('./validate.js')).validateCommand(rest);
       case 'puppet':
-        return await puppetCommand(rest);
+        return await (await import('./puppet.js')).puppetCommand(rest);
       case 'version':
       case '--version': {
         const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -35,7 +34,7 @@ export async function main(argv: string[]): Promise<number> {
       case 'help':
       case '--help':
       case '-h':
-        process.stdout.write((rest[0] === 'run' ? runHelp : help) + '\n');
+        process.stdout.write((rest[0] === 'run' ? (await import('./run.js')).runHelp : help) + '\n');
         return EXIT_OK;
       default:
         throw new UsageError(`unknown command ${JSON.stringify(cmd)}`);
