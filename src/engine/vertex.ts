@@ -221,7 +221,10 @@ export class Vertex {
       this.host.activity();
     }
     this.timestamp = this.host.nextStamp();
-    for (const e of this.children) e.to.poke();
+    // Wake the children that have something to do: those not known good (waiting for this vertex, or never
+    // run) and those with a refresh pending on this edge. A known-good child would only skip and stamp, and
+    // poking all of them made every re-check of a directory cost one poke per file below it.
+    for (const e of this.children) if (!e.to.cachedOk || e.refresh) e.to.poke();
   }
 
   private async checkApply(apply: boolean, refresh: boolean): Promise<boolean> {
