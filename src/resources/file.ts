@@ -142,6 +142,11 @@ const params = {
     default: false,
     doc: 'Allow replacing an object of another type at the path (a regular file, directory or symlink) and removing a directory when absent.',
   },
+  replacenondir: {
+    type: 'boolean',
+    default: false,
+    doc: 'Replace a regular file or symlink of another type at the path without `force` (Puppet’s rule); replacing a directory still needs `force`.',
+  },
   purge: {
     type: 'boolean',
     default: false,
@@ -393,6 +398,8 @@ export const fileKind = defineKind({
     const state = p.state === '' ? undefined : p.state;
     const recurse = p.recurse === true;
     const force = p.force === true;
+    /** Whether an object of type `t` at the path may be replaced by one of another type. */
+    const mayReplace = (t: FsType) => force || (p.replacenondir === true && t !== 'directory');
     const isSymlink = p.symlink === true;
     const source = p.source === '' ? undefined : p.source;
     const copySource = isSymlink ? undefined : source;
@@ -642,7 +649,7 @@ export const fileKind = defineKind({
       // 1. Existence and type.
       if (cur && wanted && typeOf(cur) !== wanted) {
         const type = typeOf(cur);
-        if (!force) {
+        if (!mayReplace(type)) {
           throw new Error(`${fsPath} is ${describe(type)}, not ${describe(wanted)}; set force: true to replace it`);
         }
         ch.note(`removed ${type} (to replace it with ${describe(wanted)})`, `would replace ${type} with ${describe(wanted)}`);

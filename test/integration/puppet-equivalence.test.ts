@@ -25,11 +25,7 @@ const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const fixtures = join(repo, 'fixtures', 'puppet', 'equivalence');
 
 /** Cases whose difference is a known translator/engine bug: file name → the bug (the case is reported as todo). */
-const KNOWN_BUGS: Record<string, string> = {
-  '09-replace-types.pp':
-    'bug: a file resource whose path holds another type (a regular file under ensure => link or directory, a symlink ' +
-    'under ensure => file) fails with "set force: true to replace it"; Puppet replaces files and links without force',
-};
+const KNOWN_BUGS: Record<string, string> = {};
 
 // ---------------------------------------------------------------------------------------------------------------
 // puppet apply, hermetic, killed by pid at the end

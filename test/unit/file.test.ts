@@ -593,3 +593,31 @@ async function waitEvents(w: { events: () => number }, atLeast: number, ms = 200
     await new Promise((res) => setTimeout(res, 2));
   }
 }
+
+test('replacenondir replaces a file or symlink of another type without force, but never a directory', async () => {
+  const asLink = join(dir, 'was-file');
+  writeFileSync(asLink, 'plain');
+  const a = make({ path: asLink, state: 'exists', symlink: true, source: 'target', replacenondir: true });
+  assert.equal(await check(a.r), false);
+  assert.equal(readlinkSync(asLink), 'target');
+
+  const asFile = join(dir, 'was-link');
+  writeFileSync(join(dir, 'real'), 'real content');
+  symlinkSync('real', asFile);
+  const b = make({ path: asFile, state: 'exists', content: 'now a file\n', replacenondir: true });
+  assert.equal(await check(b.r), false);
+  assert.equal(lstatSync(asFile).isFile(), true);
+  assert.equal(readFileSync(join(dir, 'real'), 'utf8'), 'real content', 'the link target was not written through');
+
+  const asDir = join(dir, 'was-file-2');
+  writeFileSync(asDir, 'plain');
+  const c = make({ path: `${asDir}/`, state: 'exists', replacenondir: true });
+  assert.equal(await check(c.r), false);
+  assert.equal(statSync(asDir).isDirectory(), true);
+
+  const keepDir = join(dir, 'a-dir');
+  mkdirSync(keepDir);
+  const d = make({ path: keepDir, state: 'exists', content: 'x', replacenondir: true });
+  await assert.rejects(check(d.r), /is a directory, not a regular file; set force: true to replace it/);
+  assert.equal(statSync(keepDir).isDirectory(), true);
+});

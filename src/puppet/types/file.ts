@@ -122,5 +122,7 @@ export const fileRules: TypeRules = {
     const full = dir && path !== '/' ? withSlash(path) : path;
     ctx.set('path', full, typeof rawPath === 'string' ? 'path' : []);
     if (state) ctx.set('state', state, 'ensure');
+    // Puppet replaces a file or link of another type without `force`; only a directory needs it.
+    if (state === 'exists') ctx.set('replacenondir', true, 'ensure');
   },
 };
