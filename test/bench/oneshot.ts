@@ -4,10 +4,10 @@
  * files as the anchor.
  */
 import { spawnSync } from 'node:child_process';
-import { accessSync, closeSync, constants, existsSync, mkdtempSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
-import { mkdirSync } from 'node:fs';
+import { closeSync, constants, existsSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { fastRoot, fileContent, fileName, puppetManifest, verifyFiles } from './managed-files.js';
 import {
   type BenchContext,
   type BenchResult,
@@ -25,35 +25,13 @@ import {
   waitExit,
 } from './common.js';
 
-const content = (i: number) => `file ${i}\n`;
-const fname = (i: number) => `f${String(i).padStart(5, '0')}.txt`;
 
 function mgmtYaml(dir: string, n: number): string {
   const out = ['graph: bench-oneshot', 'resources:', '  file:', `  - name: ${q(dir + '/')}`, '    state: exists', '    mode: "0755"'];
   for (let i = 1; i <= n; i++) {
-    out.push(`  - name: ${q(join(dir, fname(i)))}`, '    state: exists', `    content: ${q(content(i))}`, '    mode: "0644"');
+    out.push(`  - name: ${q(join(dir, fileName(i)))}`, '    state: exists', `    content: ${q(fileContent(i))}`, '    mode: "0644"');
   }
   return out.join('\n') + '\n';
-}
-
-function puppetManifest(dir: string, n: number): string {
-  const sq = (s: string) => `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
-  const out = [`file { ${sq(dir)}: ensure => directory, mode => '0755' }`];
-  for (let i = 1; i <= n; i++) {
-    out.push(`file { ${sq(join(dir, fname(i)))}: ensure => file, content => "file ${i}\\n", mode => '0644' }`);
-  }
-  return out.join('\n') + '\n';
-}
-
-/** Checks that `dir` holds exactly files 1..n with the right content and mode 0644. */
-async function verify(dir: string, n: number): Promise<string | undefined> {
-  const names = (await readdir(dir)).filter((x) => !x.startsWith('.'));
-  if (names.length !== n) return `${names.length} entries instead of ${n}`;
-  for (let i = 1; i <= n; i++) {
-    const p = join(dir, fname(i));
-    if ((await readFile(p, 'utf8')) !== content(i)) return `${p}: wrong content`;
-  }
-  return undefined;
 }
 
 /** GNU time gives the peak RSS; install it (Debian package `time`) when missing and running as root. */
@@ -104,7 +82,7 @@ async function runMgmt(root: string, n: number, tag: string): Promise<MgmtRun> {
   const r = await waitExit(p, 120_000, `mgmt run (${n} files)`);
   const wallMs = r.at - t0;
   if (r.code !== 0) throw new Error(`mgmt run (${n} files) exited with ${r.code ?? r.signal}; output tail:\n${p.output().slice(-2000)}`);
-  const bad = await verify(managed, n);
+  const bad = await verifyFiles(managed, n);
   if (bad) throw new Error(`mgmt run (${n} files) did not converge correctly: ${bad}`);
   if (hwm) return { wallMs, rssKb: hwm() };
   const lines = (await readFile(timeOut, 'utf8')).trim().split('\n');
@@ -159,33 +137,18 @@ async function runPuppet(root: string, n: number): Promise<PuppetRun | string> {
   const r = await waitExit(p, 300_000, 'puppet apply');
   const wallMs = r.at - t0;
   if (r.code !== 0) return `puppet apply exited with ${r.code ?? r.signal}: ${p.output().slice(-500)}`;
-  const bad = await verify(managed, n);
+  const bad = await verifyFiles(managed, n);
   if (bad) return `puppet apply did not produce the files: ${bad}`;
   return { version: v.stdout.trim(), wallMs };
-}
-
-/**
- * Where the judged runs write: a tmpfs (/dev/shm) when there is one, so that the figures measure the engine and
- * Puppet rather than this VM's disk, whose file-creation cost was seen to vary 6x between runs (10,000 creates:
- * 0.5 s to 3.4 s, shared ext4 with discard). The disk figure is reported beside it.
- */
-function fastRoot(fallback: string): { dir: string; onTmpfs: boolean; cleanup: () => void } {
-  try {
-    accessSync('/dev/shm', constants.W_OK);
-    const dir = mkdtempSync('/dev/shm/mgmt-bench-');
-    return { dir, onTmpfs: true, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
-  } catch {
-    return { dir: fallback, onTmpfs: false, cleanup: () => {} };
-  }
 }
 
 /** The floor of the medium: creating n small files (temp file, write, rename) synchronously from this process. */
 function createFloorMs(dir: string, n: number): number {
   const t0 = performance.now();
   for (let i = 0; i < n; i++) {
-    const p = join(dir, fname(i));
+    const p = join(dir, fileName(i));
     const fd = openSync(`${p}.tmp`, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o644);
-    writeSync(fd, content(i));
+    writeSync(fd, fileContent(i));
     closeSync(fd);
     renameSync(`${p}.tmp`, p);
   }

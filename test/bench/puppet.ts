@@ -5,11 +5,12 @@
  * catalog document and translating it, in process) of a synthetic 10,000-resource catalog.
  */
 import { spawnSync } from 'node:child_process';
-import { accessSync, constants, existsSync, mkdtempSync, readFileSync, rmSync, watch, writeFileSync } from 'node:fs';
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { existsSync, readFileSync, watch, writeFileSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readCatalog } from '../../src/puppet/catalog.js';
 import { translateCatalog } from '../../src/puppet/translate.js';
+import { fastRoot, fileName, puppetManifest, verifyFiles } from './managed-files.js';
 import { type BenchContext, type BenchResult, fmtMs, median, row, type Row, start, startMgmt, type Tracked, waitExit } from './common.js';
 
 const PUPPET = '/usr/bin/puppet';
@@ -19,63 +20,29 @@ const EDITS = 5;
 const TRANSLATE_N = 10_000;
 const TRANSLATE_RUNS = 5;
 
-const content = (i: number) => `file ${i}\n`;
-const fname = (i: number) => `f${String(i).padStart(5, '0')}.txt`;
-const sq = (s: string) => `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 const FACTS = JSON.stringify({ kernel: 'Linux', os: { family: 'Debian' } });
 
-/** The managed directory plus n files; `changed` replaces the content of one file. */
-function manifest(dir: string, n: number, changed?: { i: number; text: string }): string {
-  const out = [`file { ${sq(dir)}: ensure => directory, mode => '0755' }`];
-  for (let i = 1; i <= n; i++) {
-    const text = changed && changed.i === i ? changed.text : content(i);
-    out.push(`file { ${sq(join(dir, fname(i)))}: ensure => file, content => ${JSON.stringify(text)}, mode => '0644' }`);
-  }
-  return out.join('\n') + '\n';
-}
-
-/** Checks that `dir` holds exactly files 1..n with the right content and mode 0644. */
-async function verify(dir: string, n: number): Promise<string | undefined> {
-  let names: string[];
-  try {
-    names = (await readdir(dir)).filter((x) => !x.startsWith('.'));
-  } catch (e) {
-    return (e as Error).message;
-  }
-  if (names.length !== n) return `${names.length} entries instead of ${n}`;
-  for (let i = 1; i <= n; i++) {
-    const p = join(dir, fname(i));
-    if ((await readFile(p, 'utf8')) !== content(i)) return `${p}: wrong content`;
-  }
-  return undefined;
-}
-
-/** A tmpfs (/dev/shm) when there is one, as in oneshot.ts: this VM's disk makes file-creation cost vary 6x between runs. */
-function fastRoot(fallback: string): { dir: string; onTmpfs: boolean; cleanup: () => void } {
-  try {
-    accessSync('/dev/shm', constants.W_OK);
-    const dir = mkdtempSync('/dev/shm/mgmt-bench-');
-    return { dir, onTmpfs: true, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
-  } catch {
-    return { dir: fallback, onTmpfs: false, cleanup: () => {} };
-  }
-}
-
-/** `mgmt puppet --manifest M --facts F --converged-timeout 0 --tmp-prefix`, files absent at start; wall from spawn to exit. */
-async function runMgmt(root: string, n: number, tag: string): Promise<number> {
+/** A fresh `<root>/<tag>/` with the n-file manifest and the stub facts mgmt compiles with. */
+async function writeSite(root: string, tag: string, n: number): Promise<{ base: string; managed: string; site: string; facts: string }> {
   const base = join(root, tag);
   const managed = join(base, 'managed');
   await mkdir(base, { recursive: true });
   const site = join(base, 'site.pp');
   const facts = join(base, 'facts.json');
-  await writeFile(site, manifest(managed, n));
+  await writeFile(site, puppetManifest(managed, n));
   await writeFile(facts, FACTS);
+  return { base, managed, site, facts };
+}
+
+/** `mgmt puppet --manifest M --facts F --converged-timeout 0 --tmp-prefix`, files absent at start; wall from spawn to exit. */
+async function runMgmt(root: string, n: number, tag: string): Promise<number> {
+  const { base, managed, site, facts } = await writeSite(root, tag, n);
   const t0 = performance.now();
   const p = startMgmt(['puppet', '--manifest', site, '--facts', facts, '--converged-timeout', '0', '--tmp-prefix'], base);
   const r = await waitExit(p, 180_000, `mgmt puppet (${n} files)`);
   const wall = r.at - t0;
   if (r.code !== 0) throw new Error(`mgmt puppet (${n} files) exited with ${r.code ?? r.signal}; output tail:\n${p.output().slice(-2000)}`);
-  const bad = await verify(managed, n);
+  const bad = await verifyFiles(managed, n);
   if (bad) throw new Error(`mgmt puppet (${n} files) did not converge correctly: ${bad}`);
   return wall;
 }
@@ -87,7 +54,7 @@ async function runPuppet(root: string, n: number, tag: string): Promise<number |
   const pdir = join(base, 'puppet-state');
   for (const d of ['var/state', 'conf', 'code', 'log', 'run', 'public', 'ssl', 'ca', 'home']) await mkdir(join(pdir, d), { recursive: true });
   const site = join(base, 'site.pp');
-  await writeFile(site, manifest(managed, n));
+  await writeFile(site, puppetManifest(managed, n));
   const dirFlags = ['vardir:var', 'confdir:conf', 'codedir:code', 'logdir:log', 'rundir:run', 'publicdir:public', 'ssldir:ssl', 'cadir:ca'].flatMap((x) => {
     const [flag, sub] = x.split(':') as [string, string];
     return [`--${flag}`, join(pdir, sub)];
@@ -99,7 +66,7 @@ async function runPuppet(root: string, n: number, tag: string): Promise<number |
   const r = await waitExit(p, 300_000, `puppet apply (${n} files)`);
   const wall = r.at - t0;
   if (r.code !== 0) return `puppet apply exited with ${r.code ?? r.signal}: ${p.output().slice(-500)}`;
-  const bad = await verify(managed, n);
+  const bad = await verifyFiles(managed, n);
   if (bad) return `puppet apply did not produce the files: ${bad}`;
   return wall;
 }
@@ -249,13 +216,7 @@ async function puppetIn(root: string, onTmpfs: boolean): Promise<BenchResult> {
   // (2) Recompile-and-swap on the running CLI.
   {
     const n = 1000;
-    const base = join(root, 'swap');
-    const managed = join(base, 'managed');
-    await mkdir(base, { recursive: true });
-    const site = join(base, 'site.pp');
-    const facts = join(base, 'facts.json');
-    await writeFile(site, manifest(managed, n));
-    await writeFile(facts, FACTS);
+    const { base, managed, site, facts } = await writeSite(root, 'swap', n);
     const t0 = performance.now();
     const c = startMgmt(['puppet', '--manifest', site, '--facts', facts, '--tmp-prefix'], base);
     try {
@@ -276,7 +237,7 @@ async function puppetIn(root: string, onTmpfs: boolean): Promise<BenchResult> {
             return;
           }
           busy = true;
-          const bad = await verify(managed, n);
+          const bad = await verifyFiles(managed, n);
           busy = false;
           if (!bad) {
             clearTimeout(timer);
@@ -292,13 +253,13 @@ async function puppetIn(root: string, onTmpfs: boolean): Promise<BenchResult> {
       rows.push(row('recompile-and-swap: first compile and apply of 1,000 files (spawn to applied)', fmtMs(performance.now() - t0)));
 
       const target = 500;
-      const targetPath = join(managed, fname(target));
+      const targetPath = join(managed, fileName(target));
       const total: number[] = [];
       const toTranslated: number[] = [];
       const toSwapped: number[] = [];
       for (let k = 1; k <= EDITS; k++) {
         const text = `changed ${k}\n`;
-        const next = manifest(managed, n, { i: target, text });
+        const next = puppetManifest(managed, n, { i: target, text });
         const translated = onLog(c, /translated \d+ resources/, 30_000, `edit ${k}`);
         const swapped = onLog(c, /swapped in \(/, 30_000, `edit ${k}`);
         const landed = whenContent(managed, targetPath, text, 30_000, `edit ${k}`);
