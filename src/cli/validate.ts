@@ -1,7 +1,7 @@
 /** `mgmt validate FILE`: checks a graph completely (including cycles through automatic edges); applies nothing. */
 import { parseArgs } from 'node:util';
 import { autoEdges } from '../engine/autoedges.js';
-import { findCycles } from '../graph/cycles.js';
+import { cycleDiagnostics } from '../graph/cycles.js';
 import { formatDiagnostic, hasErrors } from '../graph/diagnostics.js';
 import { readGraphFile } from '../graph/read.js';
 import { vertexId } from '../graph/spec.js';
@@ -30,9 +30,9 @@ export async function validateCommand(argv: string[]): Promise<number> {
   if (loaded.spec && !values['no-autoedges']) {
     const auto = autoEdges(loaded.spec.resources, loaded.spec.edges);
     edges += auto.length;
-    for (const c of findCycles(loaded.spec.resources.map((r) => vertexId(r)), [...loaded.spec.edges, ...auto])) {
-      diagnostics.push({ severity: 'error', pos: c.edge.pos, message: `dependency cycle (with automatic edges): ${c.path.join(' -> ')}` });
-    }
+    // Cycles of written edges alone were reported by the loader; add those that run through automatic edges.
+    const ids = loaded.spec.resources.map((r) => vertexId(r));
+    diagnostics.push(...cycleDiagnostics(ids, [...loaded.spec.edges, ...auto], { onlyThroughAutoEdges: true }));
   }
   for (const d of diagnostics) process.stderr.write(formatDiagnostic(d) + '\n');
   if (!loaded.spec || hasErrors(diagnostics)) {

@@ -4,7 +4,7 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { findCycles } from '../graph/cycles.js';
+import { cycleDiagnostics } from '../graph/cycles.js';
 import type { Diagnostic } from '../graph/diagnostics.js';
 import { type EdgeSpec, type GraphSpec, type ResourceSpec, sameResource, sameValue, vertexId } from '../graph/spec.js';
 import { logger } from '../observe/log.js';
@@ -112,20 +112,8 @@ export class Engine implements VertexHost {
         break;
       }
     }
-    const cycles = novel ? findCycles(ids, edgeSpecs) : [];
-    if (cycles.length > 0) {
-      const diagnostics: Diagnostic[] = cycles.map((c) => {
-        const auto = edgeSpecs.some((e) => e.auto && c.path.includes(vertexId(e.from)) && c.path.includes(vertexId(e.to)));
-        return {
-          severity: 'error',
-          pos: c.edge.pos,
-          message: `dependency cycle: ${c.path.join(' -> ')}${
-            auto ? ' (includes automatic edges: set meta: {autoedge: false} on one resource, or run with --no-autoedges)' : ''
-          }`,
-        };
-      });
-      return { diagnostics, added: 0, removed: 0, kept: 0, ms: performance.now() - t0 };
-    }
+    const diagnostics = novel ? cycleDiagnostics(ids, edgeSpecs) : [];
+    if (diagnostics.length > 0) return { diagnostics, added: 0, removed: 0, kept: 0, ms: performance.now() - t0 };
     if (this.stopped) return { diagnostics: [], added: 0, removed: 0, kept: 0, ms: 0 };
 
     const next = new Map<string, Vertex>();

@@ -1,4 +1,5 @@
 /** Finds dependency cycles and names each one by its path: `file[a] -> exec[b] -> file[a]`. */
+import type { Diagnostic } from './diagnostics.js';
 import type { EdgeSpec } from './spec.js';
 import { vertexId } from './spec.js';
 
@@ -96,4 +97,26 @@ function cycleIn(scc: Set<string>, out: Map<string, EdgeSpec[]>): Cycle {
     }
   }
   throw new Error(`internal: no cycle found in component of ${start}`);
+}
+
+/**
+ * Every cycle as an error placed at its first edge. A cycle that runs through an automatic edge says how to
+ * break it; with `onlyThroughAutoEdges`, cycles made of written edges alone are left out (reported already).
+ */
+export function cycleDiagnostics(
+  vertices: Iterable<string>,
+  edges: readonly EdgeSpec[],
+  opts: { onlyThroughAutoEdges?: boolean } = {},
+): Diagnostic[] {
+  const cycles = findCycles(vertices, edges);
+  if (cycles.length === 0) return [];
+  const auto = new Set(edges.filter((e) => e.auto).map((e) => `${vertexId(e.from)}\n${vertexId(e.to)}`));
+  const out: Diagnostic[] = [];
+  for (const c of cycles) {
+    const throughAuto = c.path.slice(1).some((to, i) => auto.has(`${c.path[i]}\n${to}`));
+    if (opts.onlyThroughAutoEdges && !throughAuto) continue;
+    const hint = throughAuto ? ' (includes automatic edges: set meta: {autoedge: false} on one resource, or run with --no-autoedges)' : '';
+    out.push({ severity: 'error', ...(c.edge.pos ? { pos: c.edge.pos } : {}), message: `dependency cycle: ${c.path.join(' -> ')}${hint}` });
+  }
+  return out;
 }

@@ -4,7 +4,7 @@
  * Every problem is returned at once, placed at its source position.
  */
 import { lookupKind } from '../resources/registry.js';
-import { findCycles } from './cycles.js';
+import { cycleDiagnostics } from './cycles.js';
 import { type Diagnostic, suggest } from './diagnostics.js';
 import { type GraphSpec, type ResourceSpec, vertexId } from './spec.js';
 
@@ -60,9 +60,7 @@ export function validateGraph(spec: GraphSpec, invalid: ReadonlySet<string> = ne
     }
     if (ok) goodEdges.push(e);
   }
-  for (const c of findCycles(byId.keys(), goodEdges)) {
-    ds.push({ severity: 'error', pos: c.edge.pos, message: `dependency cycle: ${c.path.join(' -> ')}` });
-  }
+  ds.push(...cycleDiagnostics(byId.keys(), goodEdges));
   return ds;
 }
 

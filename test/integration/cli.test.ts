@@ -82,6 +82,7 @@ edges:
       assert.match(r.stderr, /bad\.yaml:5:\d+: error: file\[typo\]: unknown parameter `contnet` \(did you mean `content`\?\)/);
       assert.match(r.stderr, /bad\.yaml:9:3: error: unknown resource kind `bogus`/);
       assert.match(r.stderr, /bad\.yaml:\d+:\d+: error: dependency cycle: exec\[a\] -> exec\[b\] -> exec\[a\]/);
+      assert.equal(r.stderr.match(/dependency cycle/g)?.length, 1, 'the cycle is reported once');
       assert.match(r.stderr, /bad\.yaml:14:3: error: edge `e3`: its `to` exec\[missing\] is not in the graph/);
       assert.equal(existsSync(`${dir}/should-not-exist`), false);
     }
@@ -95,6 +96,17 @@ edges:
     const m = await mgmtRun(['validate', join(dir, 'nope.yaml')]);
     assert.equal(m.code, 1);
     assert.match(m.stderr, /cannot read graph .*nope\.yaml: no such file/);
+  });
+
+  it('validate reports a cycle made by automatic edges, with how to break it', async () => {
+    const g = write(
+      'g.yaml',
+      `graph: g\nresources:\n  file:\n  - {name: d, path: ${dir}/sub/, state: exists}\n  - {name: f, path: ${dir}/sub/f, state: exists}\nedges:\n- {name: e1, from: {kind: file, name: f}, to: {kind: file, name: d}}\n`,
+    );
+    const r = await mgmtRun(['validate', g]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /dependency cycle: file\[d\] -> file\[f\] -> file\[d\] \(includes automatic edges: set meta: \{autoedge: false\}/);
+    assert.equal((await mgmtRun(['validate', g, '--no-autoedges'])).code, 0);
   });
 
   it('validate prints a summary and exits 0 for a good graph; usage errors exit 2', async () => {
