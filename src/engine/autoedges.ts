@@ -1,6 +1,7 @@
 /**
- * Automatic edges from the paths resources manage: a file comes after its nearest managed ancestor
- * directory; an exec comes after the managed directory named as its `cwd`. One hash lookup per ancestor, so a
+ * Automatic edges from what resources manage and need: a file comes after its nearest managed ancestor
+ * directory; an exec comes after the managed directory named as its `cwd`; a service after its unit file (with
+ * refresh); a user after its groups. Explicit edges win: an autoedge is not added where the user wrote one. One hash lookup per ancestor, so a
  * 10,000-file tree costs a few tens of thousands of map lookups.
  */
 import { type EdgeSpec, type ResourceSpec, vertexId } from '../graph/spec.js';
@@ -25,25 +26,31 @@ export function autoEdges(
   });
   const seen = new Set(explicit.map((e) => `${vertexId(e.from)}\n${vertexId(e.to)}`));
   const out: EdgeSpec[] = [];
-  const add = (from: ResourceSpec | undefined, to: ResourceSpec) => {
+  const byId = new Map<string, ResourceSpec>();
+  if (hints.some((h) => h?.afterVertex?.length)) for (const r of resources) byId.set(vertexId(r), r);
+  const add = (from: ResourceSpec | undefined, to: ResourceSpec, notify = false) => {
     if (!from || from === to) return;
     const key = `${vertexId(from)}\n${vertexId(to)}`;
     if (seen.has(key)) return;
     seen.add(key);
     const f = { kind: from.kind, name: from.name };
     const t = { kind: to.kind, name: to.name };
-    out.push({ name: `${vertexId(f)} -> ${vertexId(t)}`, from: f, to: t, notify: false, auto: true });
+    out.push({ name: `${vertexId(f)} -> ${vertexId(t)}`, from: f, to: t, notify, auto: true });
   };
   resources.forEach((r, i) => {
     const h = hints[i];
     if (!h) return;
     for (const p of h.afterNearestAncestor ?? []) add(nearestManagedAncestor(p, managers, r), r);
-    for (const p of h.afterPath ?? []) {
-      const bare = p.length > 1 && p.endsWith('/') ? p.slice(0, -1) : p;
-      add(managers.get(bare) ?? managers.get(`${bare}/`), r);
-    }
+    for (const p of h.refreshAfterPath ?? []) add(managerOf(p, managers), r, true);
+    for (const p of h.afterPath ?? []) add(managerOf(p, managers), r);
+    for (const ref of h.afterVertex ?? []) add(byId.get(vertexId(ref)), r);
   });
   return out;
+}
+
+function managerOf(path: string, managers: Map<string, ResourceSpec>): ResourceSpec | undefined {
+  const bare = path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
+  return managers.get(bare) ?? managers.get(`${bare}/`);
 }
 
 function nearestManagedAncestor(path: string, managers: Map<string, ResourceSpec>, self: ResourceSpec): ResourceSpec | undefined {

@@ -67,6 +67,27 @@ export interface AutoEdgeHints {
   readonly afterNearestAncestor?: readonly string[];
   /** Come after the resource that manages exactly this path (either as a file or as a directory). */
   readonly afterPath?: readonly string[];
+  /** Like `afterPath`, and a change there refreshes this resource (a unit file before its service). */
+  readonly refreshAfterPath?: readonly string[];
+  /** Come after these vertices when the graph has them (a user after its groups). */
+  readonly afterVertex?: readonly { readonly kind: string; readonly name: string }[];
+}
+
+/** One resource of a group (see `ResourceKind.autogroup`). */
+export interface GroupMember<T extends ParamTable = ParamTable> {
+  readonly name: string;
+  readonly params: KindParams<T>;
+}
+
+/**
+ * Autogroup: vertices of one kind whose `key` is equal, and with no path between them in the graph, are run as
+ * one vertex (ten packages in one PackageKit transaction). The group's vertex is named after its first member.
+ */
+export interface AutoGroup<T extends ParamTable> {
+  /** Resources with the same key can be grouped; undefined: this one is never grouped. */
+  key(name: string, params: KindParams<T>): string | undefined;
+  /** The resource that manages every member at once; `ctx.log` names the group. */
+  create(members: readonly GroupMember<T>[], ctx: ResourceContext): Resource;
 }
 
 /** A problem found by a kind's own cross-parameter checks; `param` points the position at that parameter. */
@@ -90,6 +111,7 @@ export interface ResourceKind<T extends ParamTable = ParamTable> {
   /** Pure checks across parameters: no system access, no side effects. */
   validate?(name: string, params: KindParams<T>): Problem[];
   autoEdges?(name: string, params: KindParams<T>): AutoEdgeHints;
+  autogroup?: AutoGroup<T>;
   create(name: string, params: KindParams<T>, ctx: ResourceContext): Resource;
 }
 
