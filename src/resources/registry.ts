@@ -4,11 +4,12 @@ import { execKind } from './exec.js';
 import { fileKind } from './file.js';
 import { msgKind } from './msg.js';
 import { noopKind } from './noop.js';
+import { pkgKind } from './pkg.js';
 import { puppetKind } from './puppet.js';
 import { timerKind } from './timer.js';
 
 const kinds = new Map<string, ResourceKind>(
-  [execKind, fileKind, msgKind, noopKind, puppetKind, timerKind].map((k) => [k.kind, k] as const),
+  [execKind, fileKind, msgKind, noopKind, pkgKind, puppetKind, timerKind].map((k) => [k.kind, k] as const),
 );
 
 export function lookupKind(kind: string): ResourceKind | undefined {
