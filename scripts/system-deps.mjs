@@ -3,7 +3,7 @@
 // command is already present is skipped, and apt-get runs only when something is missing.
 // Usage: node scripts/system-deps.mjs [--bench]
 import { spawnSync } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
+import { accessSync, constants, readdirSync } from 'node:fs';
 
 // what proves the package is there (a command on PATH, or an absolute path) -> Debian package
 const test = [
@@ -18,6 +18,11 @@ const test = [
   ['/usr/share/puppet/modules/sshkeys_core', 'puppet-module-puppetlabs-sshkeys-core'],
   ['/usr/share/puppet/modules/concat', 'puppet-module-puppetlabs-concat'],
   ['/usr/share/puppet/modules/inifile', 'puppet-module-puppetlabs-inifile'],
+  // the pkg kind's tests: a system bus the harness starts, and PackageKit activated on it
+  ['dbus-daemon', 'dbus-daemon'],
+  ['/usr/share/dbus-1/system.conf', 'dbus-system-bus-common'],
+  ['/usr/libexec/packagekitd', 'packagekit'],
+  ['dpkg-query', 'dpkg'],
 ];
 const bench = [['/usr/bin/time', 'time']];
 
@@ -43,14 +48,27 @@ const onPath = (cmd) =>
     }
   });
 const missing = [...new Set(wanted.filter(([what]) => !present(what)).map(([, pkg]) => pkg))];
-if (missing.length === 0) process.exit(0);
+// PackageKit resolves package names from apt's lists; a fresh machine may have none (the pkg tests install sl).
+const listsEmpty = () => {
+  try {
+    return !readdirSync('/var/lib/apt/lists').some((f) => f.includes('_Packages'));
+  } catch {
+    return false; // not an apt system
+  }
+};
+if (missing.length === 0 && !listsEmpty()) process.exit(0);
 if (process.getuid?.() !== 0) {
   console.error(`system-deps: missing packages ${missing.join(' ')}; install them as root: apt-get install -y ${missing.join(' ')}`);
   process.exit(1);
 }
-console.error(`system-deps: installing ${missing.join(' ')} with apt-get`);
 const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
 const run = (args) => spawnSync('apt-get', args, { stdio: 'inherit', env }).status === 0;
+if (listsEmpty()) {
+  console.error('system-deps: apt has no package lists; running apt-get update');
+  if (!run(['update', '-q'])) console.error('system-deps: apt-get update failed; the pkg tests will skip if PackageKit cannot resolve their packages');
+}
+if (missing.length === 0) process.exit(0);
+console.error(`system-deps: installing ${missing.join(' ')} with apt-get`);
 if (!run(['install', '-y', '-q', ...missing]) && !(run(['update', '-q']) && run(['install', '-y', '-q', ...missing]))) {
   console.error(`system-deps: apt-get could not install ${missing.join(' ')}`);
   process.exit(1);

@@ -310,7 +310,7 @@ export class PackageKit {
       } catch (e) {
         throw callError(e, `${what}: subscribing to the transaction's signals`);
       }
-      timer = setTimeout(() => settle(new PackageKitError(`${what}: no result within ${(timeoutMs / 1000).toFixed(0)} s; the transaction was cancelled`, 'timeout')), left());
+      timer = setTimeout(() => settle(new PackageKitError(`${what}: no result within ${timeoutMs < 1000 ? `${timeoutMs} ms` : `${Math.round(timeoutMs / 1000)} s`}; the transaction was cancelled`, 'timeout')), left());
       signal?.addEventListener('abort', onAbort, { once: true });
       if (signal?.aborted) onAbort();
       try {
