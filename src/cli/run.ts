@@ -76,6 +76,7 @@ export function runEngine(spec: GraphSpec, flags: RunFlags, source?: GraphSource
       noop: flags.noop,
       ...(flags.sema !== undefined ? { sema: flags.sema } : {}),
       autoEdges: flags.autoEdges,
+      autoGroup: flags.autoGroup,
       ...(flags.convergedTimeout !== undefined ? { convergedTimeout: flags.convergedTimeout } : {}),
       onConverged: (failed) => {
         if (failed.length > 0) {
