@@ -15,7 +15,7 @@ import { type Catalog, CatalogError, catalogFromData, readCatalog } from '../pup
 import { DEBIAN_MODULES } from '../puppet/face.js';
 import { formatReport } from '../puppet/report.js';
 import { translateCatalog } from '../puppet/translate.js';
-import { configurePuppet, getPuppetWorker, PuppetWorkerError, shutdownPuppetWorker } from '../system/puppet-worker.js';
+import { configurePuppet, getPuppetWorker, PuppetWorkerError, setPuppetWorkerLog, shutdownPuppetWorker } from '../system/puppet-worker.js';
 import { checkPuppetFlags, puppetFlagOptions } from './puppet-flags.js';
 import { resolveRunFlags, runFlagOptions, runFlagsHelp } from './run-flags.js';
 import { type GraphSource, runEngine } from './run.js';
@@ -64,6 +64,7 @@ export async function puppetRunCommand(argv: string[]): Promise<number> {
     ...(values['puppet-bin'] !== undefined ? { puppetBin: values['puppet-bin'] } : {}),
   });
   const log = logger('puppet');
+  setPuppetWorkerLog(log);
   const manifest = values.manifest !== undefined ? resolve(values.manifest) : undefined;
   const catalogFile = values.catalog !== undefined ? resolve(values.catalog) : undefined;
   const facts = values.facts !== undefined ? resolve(values.facts) : undefined;
