@@ -10,12 +10,12 @@ import { parseArgs } from 'node:util';
 import { checkSpec } from '../graph/check-spec.js';
 import { type Diagnostic, formatDiagnostic, hasErrors } from '../graph/diagnostics.js';
 import type { Loaded } from '../graph/yaml-loader.js';
-import { logger, setLogLevel } from '../observe/log.js';
+import { flushLog, logger, setLogLevel } from '../observe/log.js';
 import { type Catalog, CatalogError, catalogFromData, readCatalog } from '../puppet/catalog.js';
 import { DEBIAN_MODULES } from '../puppet/face.js';
 import { formatReport } from '../puppet/report.js';
 import { translateCatalog } from '../puppet/translate.js';
-import { configurePuppet, getPuppetWorker, PuppetWorkerError, shutdownPuppetWorker } from '../system/puppet-worker.js';
+import { configurePuppet, getPuppetWorker, PuppetWorkerError, setPuppetWorkerLog, shutdownPuppetWorker } from '../system/puppet-worker.js';
 import { checkPuppetFlags, puppetFlagOptions } from './puppet-flags.js';
 import { resolveRunFlags, runFlagOptions, runFlagsHelp } from './run-flags.js';
 import { type GraphSource, runEngine } from './run.js';
@@ -64,6 +64,7 @@ export async function puppetRunCommand(argv: string[]): Promise<number> {
     ...(values['puppet-bin'] !== undefined ? { puppetBin: values['puppet-bin'] } : {}),
   });
   const log = logger('puppet');
+  setPuppetWorkerLog(log);
   const manifest = values.manifest !== undefined ? resolve(values.manifest) : undefined;
   const catalogFile = values.catalog !== undefined ? resolve(values.catalog) : undefined;
   const facts = values.facts !== undefined ? resolve(values.facts) : undefined;
@@ -94,7 +95,10 @@ export async function puppetRunCommand(argv: string[]): Promise<number> {
       throw e;
     }
     const { spec, report } = translateCatalog(catalog, runinterval !== undefined ? { runinterval } : {});
-    if (first) process.stderr.write(formatReport(report));
+    if (first) {
+      flushLog();
+      process.stderr.write(formatReport(report));
+    }
     else log.info(`translated ${report.coverage.total.total} resources (${report.coverage.total.degraded} degraded, ${report.coverage.total.fallback} fallback)`);
     first = false;
     if (values.report !== undefined) await writeFile(values.report, JSON.stringify(report, null, 2) + '\n');

@@ -13,6 +13,7 @@ export const runFlagOptions = {
   sema: { type: 'string' },
   graphviz: { type: 'string' },
   'no-autoedges': { type: 'boolean' },
+  'no-autogroup': { type: 'boolean' },
   'tmp-prefix': { type: 'boolean' },
   prefix: { type: 'string' },
   verbose: { type: 'boolean', short: 'v' },
@@ -26,6 +27,7 @@ export const runFlagsHelp = `  --hostname NAME           this host's name (defau
   --sema N                  at most N resources check/apply at the same time
   --graphviz FILE           write the running graph as DOT to FILE (after each graph swap)
   --no-autoedges            do not add automatic edges (file after its directory, exec after its cwd)
+  --no-autogroup            run every resource as its own vertex (no grouping of packages into one transaction)
   --prefix DIR              state directory (default: /var/lib/mgmt as root, else ~/.local/state/mgmt)
   --tmp-prefix              use a new temporary state directory
   -v, --verbose             debug logging (events, pokes, timings)`;
@@ -37,6 +39,7 @@ export interface RunFlags {
   readonly sema: number | undefined;
   readonly graphviz: string | undefined;
   readonly autoEdges: boolean;
+  readonly autoGroup: boolean;
   readonly prefix: string;
   readonly verbose: boolean;
 }
@@ -58,6 +61,7 @@ export async function resolveRunFlags(v: Values): Promise<RunFlags> {
     sema: v.sema === undefined ? undefined : number('--sema', v.sema, 1),
     graphviz: v.graphviz,
     autoEdges: !v['no-autoedges'],
+    autoGroup: !v['no-autogroup'],
     prefix,
     verbose: v.verbose ?? false,
   };

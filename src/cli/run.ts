@@ -10,6 +10,7 @@ import type { GraphSpec } from '../graph/spec.js';
 import type { Loaded } from '../graph/yaml-loader.js';
 import { logger, setLogLevel } from '../observe/log.js';
 import { watchPath } from '../system/path-watcher.js';
+import { setPuppetWorkerLog } from '../system/puppet-worker.js';
 import { resolveRunFlags, runFlagOptions, runFlagsHelp, type RunFlags } from './run-flags.js';
 import { EXIT_FAILED, EXIT_OK, UsageError } from './usage.js';
 
@@ -67,6 +68,7 @@ export interface GraphSource {
  */
 export function runEngine(spec: GraphSpec, flags: RunFlags, source?: GraphSource): Promise<number> {
   const log = logger('main');
+  setPuppetWorkerLog(logger('puppet'));
   return new Promise<number>((resolveExit) => {
     let exiting = false;
     let unwatch: (() => void) | undefined;
@@ -76,6 +78,7 @@ export function runEngine(spec: GraphSpec, flags: RunFlags, source?: GraphSource
       noop: flags.noop,
       ...(flags.sema !== undefined ? { sema: flags.sema } : {}),
       autoEdges: flags.autoEdges,
+      autoGroup: flags.autoGroup,
       ...(flags.convergedTimeout !== undefined ? { convergedTimeout: flags.convergedTimeout } : {}),
       onConverged: (failed) => {
         if (failed.length > 0) {

@@ -12,6 +12,7 @@ import { lookupKind } from '../resources/registry.js';
 import type { AutoEdgeHints, ResourceContext } from '../resources/resource.js';
 import { sleep } from '../system/abort.js';
 import { autoEdges, hintsFor } from './autoedges.js';
+import { autogroup, groupKey } from './autogroup.js';
 import { Semaphores } from './semaphores.js';
 import { Edge, Vertex, type VertexHost } from './vertex.js';
 
@@ -23,6 +24,8 @@ export interface EngineOptions {
   /** `--sema N`: at most N check/applies at a time across the whole graph. */
   readonly sema?: number;
   readonly autoEdges?: boolean;
+  /** Merge groupable resources into one vertex (default true; `--no-autogroup`). */
+  readonly autoGroup?: boolean;
   /** Seconds without change after which `onConverged` fires (undefined: never). */
   readonly convergedTimeout?: number;
   readonly onConverged?: (failed: readonly Vertex[]) => void;
@@ -47,6 +50,8 @@ export class Engine implements VertexHost {
   /** Each live vertex's autoedge hints, computed once when it is created. */
   private readonly hints = new WeakMap<Vertex, AutoEdgeHints | undefined>();
   private current: GraphSpec | undefined;
+  /** Member `kind[name]` → its group's vertex id, for resources merged by autogroup. */
+  private leaderOf: ReadonlyMap<string, string> = new Map();
   private clock = 0;
   private busyCount = 0;
   private lastActivity = performance.now();
@@ -68,8 +73,9 @@ export class Engine implements VertexHost {
     };
   }
 
+  /** The live vertex of `kind[name]` (for a grouped resource: its group's vertex). */
   vertex(id: string): Vertex | undefined {
-    return this.vertices.get(id);
+    return this.vertices.get(this.leaderOf.get(id) ?? id);
   }
 
   /**
@@ -85,20 +91,36 @@ export class Engine implements VertexHost {
   private async doSwap(spec: GraphSpec): Promise<SwapResult> {
     const t0 = performance.now();
     const old = this.vertices;
-    // Decide which live vertices stay: same kind, name, parameters and metaparams.
-    const ids = spec.resources.map((r) => vertexId(r));
+    // Autogroup needs every edge first, so a graph with groupable resources always takes the full path.
+    let resources = spec.resources;
+    let edgeSpecs: EdgeSpec[] | undefined;
+    let leaderOf: ReadonlyMap<string, string> = new Map();
+    if (this.opts.autoGroup !== false && spec.resources.some((r) => groupKey(r) !== undefined)) {
+      const all = this.opts.autoEdges === false ? [...spec.edges] : [...spec.edges, ...autoEdges(spec.resources, spec.edges)];
+      const cycles = cycleDiagnostics(
+        spec.resources.map((r) => vertexId(r)),
+        all,
+      );
+      if (cycles.length > 0) return { diagnostics: cycles, added: 0, removed: 0, kept: 0, ms: performance.now() - t0 };
+      const g = autogroup(spec.resources, all);
+      resources = g.resources;
+      edgeSpecs = g.edges;
+      leaderOf = g.leaderOf;
+    }
+    // Decide which live vertices stay: same kind, name, parameters and metaparams (and group members).
+    const ids = resources.map((r) => vertexId(r));
     const keep = new Map<string, Vertex>();
-    spec.resources.forEach((r, i) => {
+    resources.forEach((r, i) => {
       const prev = old.get(ids[i]!);
       if (prev && !(prev.failed && r.meta.rewatch) && sameResource(prev.spec, r)) keep.set(ids[i]!, prev);
     });
-    if (this.sameStructure(spec, ids, keep)) return this.replaceVertices(spec, ids, keep, t0);
+    if (!edgeSpecs && this.leaderOf.size === 0 && this.sameStructure(spec, ids, keep)) return this.replaceVertices(spec, ids, keep, t0);
     // Edges: the explicit ones plus automatic ones (a kept vertex's hints are reused, not recomputed).
     const hintsOf = (r: ResourceSpec) => {
       const v = keep.get(vertexId(r));
       return v ? this.hints.get(v) : hintsFor(r);
     };
-    const edgeSpecs = this.opts.autoEdges === false ? [...spec.edges] : [...spec.edges, ...autoEdges(spec.resources, spec.edges, hintsOf)];
+    edgeSpecs ??= this.opts.autoEdges === false ? [...spec.edges] : [...spec.edges, ...autoEdges(spec.resources, spec.edges, hintsOf)];
     const wanted = new Map<string, EdgeSpec>();
     for (const es of edgeSpecs) {
       const k = edgeKey(es.name, vertexId(es.from), vertexId(es.to), es.notify);
@@ -118,7 +140,7 @@ export class Engine implements VertexHost {
 
     const next = new Map<string, Vertex>();
     const fresh: Vertex[] = [];
-    spec.resources.forEach((r, i) => {
+    resources.forEach((r, i) => {
       const id = ids[i]!;
       let v = keep.get(id);
       if (!v) {
@@ -167,7 +189,12 @@ export class Engine implements VertexHost {
     }
     this.edgeByKey = edgeByKey;
     this.vertices = next;
-    this.current = spec;
+    this.current = resources === spec.resources ? spec : { ...spec, resources };
+    this.leaderOf = leaderOf;
+    for (const v of fresh) {
+      const m = v.spec.members;
+      if (m) this.log.info(`autogroup: ${v.id} runs ${m.length} ${v.spec.kind} resources together: ${m.map((r) => r.name).join(', ')}`);
+    }
     this.lastActivity = performance.now();
     for (const v of fresh) v.start();
     const ms = performance.now() - t0;
@@ -257,7 +284,9 @@ export class Engine implements VertexHost {
         return dir;
       },
     };
-    const v = new Vertex(r, kind, kind.create(r.name, r.params, ctx), this, log);
+    const resource =
+      r.members && kind.autogroup ? kind.autogroup.create(r.members.map((m) => ({ name: m.name, params: m.params })), ctx) : kind.create(r.name, r.params, ctx);
+    const v = new Vertex(r, kind, resource, this, log);
     this.hints.set(v, hintsFor(r));
     return v;
   }

@@ -227,15 +227,20 @@ export class Vertex {
     for (const e of this.children) if (!e.to.cachedOk || e.refresh) e.to.poke();
   }
 
+  /** See CheckApplyContext.reading: events so far are covered by the running check. */
+  private readonly reading = (): void => {
+    if (this.processing) this.eventPending = false;
+  };
+
   private async checkApply(apply: boolean, refresh: boolean): Promise<boolean> {
     const timeoutMs = this.spec.meta.timeout ?? 0;
     // Without a deadline the vertex's own cancel signal is enough: no controller per call (10,000-vertex runs
     // made hundreds of thousands of abort listeners and signals otherwise).
-    if (timeoutMs <= 0) return this.resource.checkApply({ apply, refresh, signal: this.applyAbort.signal });
+    if (timeoutMs <= 0) return this.resource.checkApply({ apply, refresh, signal: this.applyAbort.signal, reading: this.reading });
     const ac = new AbortController();
     const onCancel = () => ac.abort(this.applyAbort.signal.reason);
     this.applyAbort.signal.addEventListener('abort', onCancel, { once: true });
-    const run = this.resource.checkApply({ apply, refresh, signal: ac.signal });
+    const run = this.resource.checkApply({ apply, refresh, signal: ac.signal, reading: this.reading });
     run.catch(() => {}); // a late rejection after a timeout must not crash the process
     let timer: NodeJS.Timeout | undefined;
     try {

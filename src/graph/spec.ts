@@ -30,6 +30,8 @@ export interface ResourceSpec {
   readonly origin?: Origin;
   /** Parameters holding Sensitive values (`content`, or `parameters.content` one level down): printers redact them. */
   readonly sensitive?: readonly string[];
+  /** Set by the engine's autogroup only: the resources this vertex runs together, itself first. */
+  readonly members?: readonly ResourceSpec[];
 }
 
 export interface VertexRef {
@@ -79,7 +81,11 @@ export function vertexId(r: VertexRef): string {
  * origin do not count). A graph swap keeps such a vertex running untouched.
  */
 export function sameResource(a: ResourceSpec, b: ResourceSpec): boolean {
-  return a.kind === b.kind && a.name === b.name && sameValue(a.params, b.params) && sameValue(a.meta, b.meta);
+  if (a.kind !== b.kind || a.name !== b.name || !sameValue(a.params, b.params) || !sameValue(a.meta, b.meta)) return false;
+  if (!a.members && !b.members) return true;
+  const am = a.members ?? [a];
+  const bm = b.members ?? [b];
+  return am.length === bm.length && am.every((m, i) => sameResource(m, bm[i]!));
 }
 
 /** Deep equality of JSON-like values; key order does not matter. */

@@ -57,7 +57,7 @@ import { untilAborted } from '../system/abort.js';
 import { atomicSymlink, atomicSymlinkSync, atomicWrite, atomicWriteSync, type AtomicWriteOptions } from '../system/atomic-write.js';
 import { applyMode, formatMode, parseMode, type ModeSpec } from '../system/file-mode.js';
 import { groupName, resolveGroup, resolveUser, userName } from '../system/ids.js';
-import { watchPath } from '../system/path-watcher.js';
+import { openPathWatch, type PathWatch, watchPath } from '../system/path-watcher.js';
 
 /** Content up to this size is read, compared and written with sync calls; larger content goes through fs/promises. */
 export const SYNC_MAX_BYTES = 1024 * 1024;
@@ -292,11 +292,6 @@ async function removeAny(p: string, type: FsType): Promise<void> {
 }
 
 /** Writes small content with the sync calls and big content through fs/promises (see the module comment). */
-async function writeContent(p: string, data: Buffer, opts: AtomicWriteOptions): Promise<void> {
-  if (data.length > SYNC_MAX_BYTES) await atomicWrite(p, data, opts);
-  else atomicWriteSync(p, data, opts);
-}
-
 /** Records what a check found and logs it: `done` when applying, `would` under noop. */
 class Changes {
   ok = true;
@@ -394,6 +389,8 @@ export const fileKind = defineKind({
   create: (name, p, ctx) => {
     const path = p.path ?? name;
     const fsPath = fsPathOf(path);
+    /** The watch on fsPath while watching: told about our own atomic renames so that their echo is not a new event. */
+    let ownWatch: PathWatch | undefined;
     const isDirPath = path.endsWith('/');
     const state = p.state === '' ? undefined : p.state;
     const recurse = p.recurse === true;
@@ -529,7 +526,10 @@ export const fileKind = defineKind({
       // existing: null, the path was just seen missing: no lstat for the defaults (the owner is `meta`'s, or ours).
       const opts: AtomicWriteOptions = { mode, uid: meta.uid, gid: meta.gid, existing: null };
       if (data.length > SYNC_MAX_BYTES) await inParentAsync(ch, () => atomicWrite(fsPath, data, opts));
-      else inParent(ch, () => atomicWriteSync(fsPath, data, opts));
+      else {
+        inParent(ch, () => atomicWriteSync(fsPath, data, opts));
+        ownWatch?.expectOwnRename();
+      }
       return `created (mode ${formatMode(mode)})`;
     }
 
@@ -702,7 +702,12 @@ export const fileKind = defineKind({
         if (!same) {
           ch.note('content changed', 'would change content');
           if (apply) {
-            await writeContent(fsPath, data, { mode: targetMode ?? before.mode, uid: uid ?? before.uid, gid: gid ?? before.gid });
+            const meta = { mode: targetMode ?? before.mode, uid: uid ?? before.uid, gid: gid ?? before.gid };
+            if (data.length > SYNC_MAX_BYTES) await atomicWrite(fsPath, data, meta);
+            else {
+              atomicWriteSync(fsPath, data, meta);
+              ownWatch?.expectOwnRename();
+            }
             rewritten = true;
           }
         }
@@ -747,7 +752,12 @@ export const fileKind = defineKind({
         const unsubscribe: Array<() => void> = [];
         try {
           const treeWatch = isDirPath && recurse && copySource !== undefined;
-          unsubscribe.push(watchPath(fsPath, () => w.event(), { recursive: treeWatch }));
+          const own = openPathWatch(fsPath, () => w.event(), { recursive: treeWatch });
+          ownWatch = own;
+          unsubscribe.push(() => {
+            if (ownWatch === own) ownWatch = undefined;
+            own.close();
+          });
           if (copySource !== undefined) unsubscribe.push(watchPath(copySource, () => w.event(), { recursive: recurse }));
           w.event();
           await untilAborted(w.signal);
@@ -758,6 +768,7 @@ export const fileKind = defineKind({
       async checkApply(c) {
         const turn = fsTurn();
         if (turn) await turn;
+        c.reading?.();
         // Another process may remove or replace the path between two steps of a check (lstat, then open):
         // that is drift racing with the repair, not a failure of this resource, so check again from the start.
         for (let attempt = 1; ; attempt++) {

@@ -40,6 +40,12 @@ export interface CheckApplyContext {
   readonly refresh: boolean;
   /** Aborted on the `timeout` metaparam's deadline or on a hard shutdown. */
   readonly signal: AbortSignal;
+  /**
+   * A check that first waits for something of its own (the file resource's time slices) calls this when it
+   * starts reading the managed state: the watch events received until then are covered by this check and do not
+   * cause another one. Events after the call do.
+   */
+  reading?(): void;
 }
 
 export interface Resource {

@@ -156,6 +156,8 @@ interface Listener {
 
 interface Attachment {
   detach(): void;
+  /** The directory is watched through inotify (not polled) and the watch is alive. */
+  live(): boolean;
 }
 
 const registry = new Map<string, DirWatch>();
@@ -173,6 +175,10 @@ class DirWatch {
   private pollNames = new Map<string, string>();
   private pollAll: Map<string, string> | undefined;
   private readonly selfName: string;
+
+  get inotify(): boolean {
+    return !this.dead && this.handle !== undefined;
+  }
 
   private constructor(
     readonly dir: string,
@@ -388,6 +394,7 @@ function attach(dir: string, name: string | null, l: Listener): Attachment {
       done = true;
       target.remove(name, l);
     },
+    live: () => !done && target.inotify,
   };
 }
 
@@ -480,6 +487,8 @@ class PathSub implements Listener {
   private closed = false;
   private retry: NodeJS.Timeout | undefined;
   private readonly parent: string;
+  /** `rename` events of our own atomic renames onto the path, still to come (see expectOwnRename). */
+  private ownRenames = 0;
   readonly tree: Tree | undefined;
 
   constructor(
@@ -491,16 +500,34 @@ class PathSub implements Listener {
     this.tree = recursive ? new Tree(target, onChange) : undefined;
   }
 
-  event(): void {
+  event(_name: string | null, type: string): void {
     if (this.closed) return;
+    if (type === 'rename' && this.ownRenames > 0) {
+      this.ownRenames--;
+      return;
+    }
     this.onChange();
     if (this.closed) return;
     if (this.atDir !== this.parent) this.resolve();
     this.tree?.syncRoot();
   }
 
+  /**
+   * The caller has just renamed a file onto the path itself (an atomic write), synchronously, in this turn of the
+   * event loop: the one `rename` event the kernel queued for it need not be reported. Honoured only while the
+   * path's own parent directory is watched through inotify, so that the event is certain to come; returns
+   * whether it was. Any earlier `rename` still queued is swallowed instead, which is equally right: it described
+   * a state the rename has replaced, and the later one is then reported.
+   */
+  expectOwnRename(): boolean {
+    if (this.closed || !this.at || this.atDir !== this.parent || !this.at.live()) return false;
+    this.ownRenames++;
+    return true;
+  }
+
   invalidated(): void {
     if (this.closed) return;
+    this.ownRenames = 0;
     this.at = undefined;
     this.atDir = '';
     this.onChange();
@@ -526,6 +553,7 @@ class PathSub implements Listener {
       }
       this.at?.detach();
       this.at = next;
+      this.ownRenames = 0;
       this.atDir = d;
       this.atName = name;
       if (d === this.parent || name === null || !isDir(join(d, name))) return;
@@ -556,6 +584,19 @@ class PathSub implements Listener {
  * when it is a directory. The path need not exist. Returns the unsubscribe function.
  */
 export function watchPath(path: string, onChange: () => void, opts: WatchPathOptions = {}): () => void {
+  const w = openPathWatch(path, onChange, opts);
+  return () => w.close();
+}
+
+/** A subscription made by `openPathWatch`. */
+export interface PathWatch {
+  close(): void;
+  /** See PathSub.expectOwnRename: call right after a synchronous rename onto the path; true if honoured. */
+  expectOwnRename(): boolean;
+}
+
+/** `watchPath` for a writer of the path, which can tell the watch about its own atomic renames. */
+export function openPathWatch(path: string, onChange: () => void, opts: WatchPathOptions = {}): PathWatch {
   const sub = new PathSub(resolvePath(path), onChange, opts.recursive === true);
   try {
     sub.resolve();
@@ -564,7 +605,7 @@ export function watchPath(path: string, onChange: () => void, opts: WatchPathOpt
     sub.close();
     throw e;
   }
-  return () => sub.close();
+  return { close: () => sub.close(), expectOwnRename: () => sub.expectOwnRename() };
 }
 
 /** The number of open fs.watch handles (one per watched directory, shared by all its subscribers). */

@@ -34,9 +34,28 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import type { Logger } from '../resources/resource.js';
-import { logger } from '../observe/log.js';
 import { descendants, groupGoneWithin, groupRunning, isRunning, signalGroup, signalPid, within } from './proc-table.js';
+
+/** Where the worker's messages go (the process log's shape; this layer does not import it). */
+export interface WorkerLog {
+  debug(msg: string): void;
+  info(msg: string): void;
+  warn(msg: string): void;
+  error(msg: string): void;
+}
+
+/** Until the CLI hands over the process log (setPuppetWorkerLog), messages go straight to stderr. */
+let processLog: WorkerLog = {
+  debug: () => {},
+  info: (m) => process.stderr.write(`puppet: ${m}\n`),
+  warn: (m) => process.stderr.write(`puppet: warning: ${m}\n`),
+  error: (m) => process.stderr.write(`puppet: error: ${m}\n`),
+};
+
+/** Sets where the worker logs when its configuration names no log of its own. */
+export function setPuppetWorkerLog(log: WorkerLog): void {
+  processLog = log;
+}
 
 export type WorkerOp = 'ping' | 'compile' | 'check' | 'apply' | 'refresh';
 
@@ -55,8 +74,8 @@ export interface PuppetConfig {
   readonly stateDir: string;
   /** More arguments for `puppet mgmtgraph worker` (e.g. `--certname`, `--storeconfigs`). */
   readonly args?: readonly string[];
-  /** Where the worker's messages go. Default: the process log with prefix `puppet`. */
-  readonly log?: Logger;
+  /** Where the worker's messages go. Default: the one given to setPuppetWorkerLog. */
+  readonly log?: WorkerLog;
   /** The puppet-module directory; default: the one shipped next to this code. */
   readonly moduleDir?: string;
   /** After closing stdin, how long to wait for the worker to exit before signalling it. Default 3000 ms. */
@@ -312,8 +331,8 @@ export class PuppetWorker {
     return out;
   }
 
-  private log(): Logger {
-    return this.getConfig()?.log ?? defaultLog;
+  private log(): WorkerLog {
+    return this.getConfig()?.log ?? processLog;
   }
 
   // --- the process ---------------------------------------------------------------------------------------------
@@ -376,7 +395,7 @@ export class PuppetWorker {
     ];
   }
 
-  private spawnWorker(argv: string[], log: Logger): Promise<Proc> {
+  private spawnWorker(argv: string[], log: WorkerLog): Promise<Proc> {
     return new Promise<Proc>((resolvePromise, reject) => {
       const child = spawn(argv[0]!, argv.slice(1), { detached: true, stdio: ['pipe', 'pipe', 'pipe'] });
       let started = false;
@@ -453,7 +472,7 @@ export class PuppetWorker {
     else this.log().debug(`ignoring a late Puppet worker reply to request ${String(reply.id)}`);
   }
 
-  private onStderr(proc: Proc, raw: string, log: Logger): void {
+  private onStderr(proc: Proc, raw: string, log: WorkerLog): void {
     const line = redact(raw.replace(/\x1b\[[0-9;]*m/g, ''), this.secrets());
     if (line.trim() === '') return;
     proc.stderrTail.push(line.length > 1000 ? `${line.slice(0, 1000)}...` : line);
@@ -556,7 +575,6 @@ export class PuppetWorker {
 
 }
 
-const defaultLog = logger('puppet');
 
 /** `check Cron[backup]`, `compile`. */
 function describeRequest(op: WorkerOp, fields: Readonly<Record<string, unknown>>): string {
