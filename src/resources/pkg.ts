@@ -40,11 +40,6 @@ const DID_YOU_MEAN: Readonly<Record<string, string>> = {
 };
 
 const params = {
-  name: {
-    type: 'string',
-    pattern: PKG_NAME_PATTERN,
-    doc: 'The package name; defaults to the resource name. `name:arch` picks an architecture (`libc6:i386`).',
-  },
   state: {
     type: 'string',
     default: 'installed',
@@ -109,7 +104,7 @@ const flagsOf = (p: PkgParams): Flags => ({
   allowunsupported: p.allowunsupported ?? true,
 });
 
-const memberOf = (name: string, p: PkgParams): Member => ({ vertex: name, pkg: p.name ?? name, state: p.state ?? 'installed' });
+const memberOf = (name: string, p: PkgParams): Member => ({ vertex: name, pkg: name, state: p.state ?? 'installed' });
 
 /** The problems with one state value, or [] (exported for the Puppet translation's checks and the tests). */
 export function stateProblems(state: string): Problem[] {
@@ -131,15 +126,13 @@ export function pkgGroupKey(_name: string, p: PkgParams): string {
 
 export const pkgKind = defineKind({
   kind: 'pkg',
-  doc: "A package, through PackageKit on the D-Bus system bus (the daemon is started on demand by D-Bus activation). States: installed, uninstalled, newest, or an exact version. dpkg's database decides whether the state is right, so a check needs PackageKit only when something must change or the state is newest. pkg vertices that install (installed, newest, a version) with the same flags, and have no path between them in the graph, run as one vertex and one PackageKit transaction; removals group the same way. If a grouped transaction fails, each package is retried alone; an unknown name fails its group's vertex after the other packages were applied. Watches dpkg's status file (so a `dpkg -r` by hand is repaired) and PackageKit's change signals.",
+  doc: "A package, named by the resource's name (`name:arch` picks an architecture), through PackageKit on the D-Bus system bus (the daemon is started on demand by D-Bus activation). States: installed, uninstalled, newest, or an exact version. dpkg's database decides whether the state is right, so a check needs PackageKit only when something must change or the state is newest. pkg vertices that install (installed, newest, a version) with the same flags, and have no path between them in the graph, run as one vertex and one PackageKit transaction; removals group the same way. If a grouped transaction fails, each package is retried alone; an unknown name fails its group's vertex after the other packages were applied. Watches dpkg's status file (so a `dpkg -r` by hand is repaired) and PackageKit's change signals.",
   params,
-  nameParam: 'name',
   refreshable: false,
   validate: (name, p) => {
     const out: Problem[] = [];
-    const pkg = p.name ?? name;
-    if (!new RegExp(PKG_NAME_PATTERN).test(pkg)) {
-      out.push({ param: 'name', message: `'${pkg}' is not a package name (letters, digits, + . _ -, optionally :arch)` });
+    if (!new RegExp(PKG_NAME_PATTERN).test(name)) {
+      out.push({ message: `'${name}' is not a package name (letters, digits, + . _ -, optionally :arch)` });
     }
     out.push(...stateProblems(p.state ?? 'installed'));
     return out;
@@ -229,6 +222,7 @@ class PkgSet implements Resource {
   }
 
   async checkApply(c: CheckApplyContext): Promise<boolean> {
+    c.reading?.();
     const local = hasDpkg() ? await this.dpkgLocal(c.signal) : undefined;
     const open = this.members.filter((m) => m.state === 'newest' || !local || !satisfied(m, local.get(m.pkg)!));
     if (open.length === 0) return true;

@@ -258,12 +258,16 @@ export class PackageKit {
     const signal = opts.signal;
     if (signal?.aborted) throw new PackageKitError(`${what}: cancelled before it started`, 'cancelled');
 
+    const within = () => (timeoutMs < 1000 ? `${timeoutMs} ms` : `${Math.round(timeoutMs / 1000)} s`);
     let tid: string;
     try {
       const [path] = await this.bus.call({ destination: PK_NAME, path: PK_PATH, interface: PK_IFACE, member: 'CreateTransaction', timeoutMs: Math.min(left(), 30_000) });
       if (typeof path !== 'string') throw new PackageKitError(`${what}: CreateTransaction returned no transaction path`, 'failed');
       tid = path;
     } catch (e) {
+      if (e instanceof DBusTimeoutError && Date.now() >= deadline) {
+        throw new PackageKitError(`${what}: no result within ${within()} (PackageKit had not yet created the transaction)`, 'timeout');
+      }
       throw callError(e, `${what}: CreateTransaction`);
     }
     ownTids.add(tid);
@@ -308,14 +312,19 @@ export class PackageKit {
         unsubs.push(await this.bus.subscribe({ sender: PK_NAME, path: tid, interface: TX_IFACE }, onSignal, Math.min(left(), 10_000)));
         unsubs.push(await this.bus.subscribe({ sender: 'org.freedesktop.DBus', interface: 'org.freedesktop.DBus', member: 'NameOwnerChanged' }, onOwner, Math.min(left(), 10_000)));
       } catch (e) {
+        if (e instanceof DBusTimeoutError && Date.now() >= deadline) throw new PackageKitError(`${what}: no result within ${within()}`, 'timeout');
         throw callError(e, `${what}: subscribing to the transaction's signals`);
       }
-      timer = setTimeout(() => settle(new PackageKitError(`${what}: no result within ${timeoutMs < 1000 ? `${timeoutMs} ms` : `${Math.round(timeoutMs / 1000)} s`}; the transaction was cancelled`, 'timeout')), left());
+      timer = setTimeout(() => settle(new PackageKitError(`${what}: no result within ${within()}; the transaction was cancelled`, 'timeout')), left());
       signal?.addEventListener('abort', onAbort, { once: true });
       if (signal?.aborted) onAbort();
       try {
         await this.bus.call({ destination: PK_NAME, path: tid, interface: TX_IFACE, member, signature, body, timeoutMs: Math.min(left(), 30_000) });
       } catch (e) {
+        if (e instanceof DBusTimeoutError && Date.now() >= deadline) {
+          await this.cancel(tid, ended);
+          throw new PackageKitError(`${what}: no result within ${within()}; the transaction was cancelled`, 'timeout');
+        }
         throw callError(e, what);
       }
       const end = await ended;
