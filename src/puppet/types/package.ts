@@ -1,0 +1,66 @@
+/**
+ * Puppet `package` → `pkg`. The vertex is `pkg[<namevar>]`: the package name (`name`) wins over the title, so
+ * `package{'cs': name=>'cowsay'}` manages cowsay (the older translator's fallback applied package `cs`, bug 4);
+ * the origin keeps `Package[cs]`.
+ * - ensure: installed/present (Puppet's default) → installed; absent → uninstalled; purged → uninstalled, degraded
+ *   (configuration files are kept); latest → newest; a version → that version; held → fallback.
+ * - provider: apt, dpkg, aptitude, or unset → native (we go through PackageKit, whatever the compiling host would
+ *   have picked); any other provider (gem, pip, ...) → fallback. The same name under two providers (bug 5)
+ *   therefore becomes one pkg vertex and one fallback vertex; two native packages with one name are refused by
+ *   the translator's duplicate check, naming both origins.
+ * - source, install_options, uninstall_options, responsefile, mark => hold → fallback.
+ */
+import { REFUSED, type TypeRules, truthy } from '../rules.js';
+import { stateProblems } from '../../resources/pkg.js';
+
+/** Providers that manage Debian packages the way PackageKit's apt backend does. */
+const NATIVE_PROVIDERS = new Set(['apt', 'aptitude', 'dpkg', 'default']);
+
+const ENSURE: Readonly<Record<string, string>> = {
+  present: 'installed',
+  installed: 'installed',
+  absent: 'uninstalled',
+  purged: 'uninstalled',
+  latest: 'newest',
+};
+
+export const packageRules: TypeRules = {
+  type: 'Package',
+  kind: 'pkg',
+  doc: 'A Debian package, installed through PackageKit. The vertex is `pkg[<name>]` (the `name` attribute, else the title).',
+  name: (r) => (typeof r.parameters.name === 'string' && r.parameters.name !== '' ? r.parameters.name : r.title),
+  attributes: {
+    name: { do: 'use', doc: 'the vertex name (the package); default: the title' },
+    ensure: {
+      do: 'map',
+      to: 'state',
+      fn: (v, ctx) => {
+        const s = String(v);
+        if (s === 'purged') ctx.note('ensure', 'purged removes the package but keeps its configuration files');
+        const mapped = ENSURE[s];
+        if (mapped) return mapped;
+        if (s === 'held') ctx.refuse('ensure', 'ensure => held (a dpkg hold) is not supported');
+        else if (typeof v !== 'string' || stateProblems(s).length > 0) ctx.refuse('ensure', 'this ensure value is not a package version');
+        else return s;
+        return REFUSED;
+      },
+      doc: 'installed/present → installed, absent → uninstalled, purged → uninstalled (degraded: configuration files are kept), latest → newest, a version → that version; held → fallback',
+    },
+    provider: {
+      do: 'refuse',
+      reason: 'only the apt, aptitude and dpkg providers are translated; this provider is applied by Puppet',
+      accept: (v) => NATIVE_PROVIDERS.has(String(v)),
+    },
+    source: { do: 'refuse', reason: 'installing from a package file (source) is not supported' },
+    install_options: { do: 'refuse', reason: 'install_options are not supported' },
+    uninstall_options: { do: 'refuse', reason: 'uninstall_options are not supported' },
+    responsefile: { do: 'refuse', reason: 'debconf response files are not supported' },
+    mark: { do: 'refuse', reason: 'mark => hold is not supported', accept: (v) => v === 'none' },
+    configfiles: { do: 'refuse', reason: 'configfiles => replace is not supported', accept: (v) => v === 'keep' },
+    reinstall_on_refresh: { do: 'refuse', reason: 'reinstall_on_refresh is not supported', accept: (v) => !truthy(v) },
+    allow_virtual: { do: 'drop', doc: 'PackageKit resolves the name as apt does' },
+  },
+  finish: (ctx) => {
+    if (!ctx.has('ensure')) ctx.set('state', 'installed', []);
+  },
+};
