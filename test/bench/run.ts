@@ -16,6 +16,7 @@ import { type Bench, type BenchResult, failed, killAll, markdownTable, REPO, row
 import { drift } from './drift.js';
 import { oneshot } from './oneshot.js';
 import { parallelism } from './parallelism.js';
+import { pkg } from './pkg.js';
 import { puppet } from './puppet.js';
 import { swap } from './swap.js';
 
@@ -25,6 +26,7 @@ const BENCHES: ReadonlyArray<readonly [string, Bench]> = [
   ['oneshot', oneshot],
   ['swap', swap],
   ['puppet', puppet],
+  ['pkg', pkg],
 ];
 
 const usage = `usage: npm run bench [-- [--write-doc] [NAME...]]
