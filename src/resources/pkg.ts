@@ -227,22 +227,22 @@ class PkgSet implements Resource {
     const open = this.members.filter((m) => m.state === 'newest' || !local || !satisfied(m, local.get(m.pkg)!));
     if (open.length === 0) return true;
 
-    const failures: string[] = [];
+    const failures = new Failures();
     let pk: PackageKit;
     try {
       pk = await PackageKit.connect();
     } catch (e) {
-      throw this.failure([`${this.describe(open)}: ${errText(e)}`]);
+      throw new Error(`${this.describe(open)}: ${errText(e)}`);
     }
     try {
       const steps = await this.plan(pk, open, local, failures, c.signal);
       if (steps.length === 0) {
-        if (failures.length) throw this.failure(failures);
+        if (failures.any) throw this.failure(failures);
         return true;
       }
       if (!c.apply) {
         for (const s of steps) this.ctx.log.info(`would ${describeStep(s)}`);
-        if (failures.length) throw this.failure(failures);
+        if (failures.any) throw this.failure(failures);
         return false;
       }
       const installs = steps.filter((s) => s.action !== 'remove');
@@ -251,7 +251,7 @@ class PkgSet implements Resource {
       if (installs.length) done.push(...(await this.transact(pk, 'install', installs, failures, c.signal)));
       if (removes.length) done.push(...(await this.transact(pk, 'remove', removes, failures, c.signal)));
       await this.verify(done, failures, c.signal);
-      if (failures.length) throw this.failure(failures);
+      if (failures.any) throw this.failure(failures);
       return false;
     } finally {
       pk.release();
@@ -259,9 +259,9 @@ class PkgSet implements Resource {
   }
 
   /** One error for what went wrong; in a group it says how many members failed. */
-  private failure(failures: string[]): Error {
-    if (!this.grouped) return new Error(failures.join('; '));
-    return new Error(`${failures.length} of ${this.names.length} packages failed: ${failures.join('; ')}`);
+  private failure(failures: Failures): Error {
+    if (!this.grouped) return new Error(failures.text());
+    return new Error(`${failures.count} of ${this.names.length} packages failed: ${failures.text()}`);
   }
 
   private describe(ms: readonly Member[]): string {
@@ -273,7 +273,7 @@ class PkgSet implements Resource {
   }
 
   /** Resolves the packages not yet in their state and decides, per package, what to do. */
-  private async plan(pk: PackageKit, open: readonly Member[], dpkg: Map<string, Local> | undefined, failures: string[], signal: AbortSignal): Promise<Step[]> {
+  private async plan(pk: PackageKit, open: readonly Member[], dpkg: Map<string, Local> | undefined, failures: Failures, signal: AbortSignal): Promise<Step[]> {
     const removing = open.every((m) => m.state === 'uninstalled');
     const names = [...new Set(open.map((m) => m.pkg))];
     const restrict = (this.flags.allownonfree ? 0n : Filter.FREE) | (this.flags.allowunsupported ? 0n : Filter.SUPPORTED);
@@ -302,7 +302,7 @@ class PkgSet implements Resource {
       }
       if (available.length === 0 && !local.installed) {
         const v = entries[0]!.version;
-        failures.push(`${m.pkg}: PackageKit lists only an installed ${v}, but dpkg says the package is not installed (PackageKit and dpkg disagree; see mgmt #988)`);
+        failures.add([m.pkg], `PackageKit lists only an installed ${v}, but dpkg says the package is not installed (PackageKit and dpkg disagree; see mgmt #988)`);
         continue;
       }
       if (m.state === 'installed' || m.state === 'newest') {
@@ -317,40 +317,41 @@ class PkgSet implements Resource {
       const exact = entries.find((e) => e.version === m.state);
       if (!exact) {
         const offered = [...new Set(entries.map((e) => e.version))].join(', ');
-        failures.push(`${m.pkg}: version ${m.state} is not available (the repositories offer ${offered || 'nothing'})`);
+        failures.add([m.pkg], `version ${m.state} is not available (the repositories offer ${offered || 'nothing'})`);
         continue;
       }
       const action: Action = !local.installed ? 'install' : (await compareVersions(m.state, local.version, signal)) < 0 ? 'downgrade' : 'update';
       if (action === 'downgrade' && !this.flags.allowdowngrade) {
-        failures.push(`${m.pkg}: version ${m.state} is older than the installed ${local.version}; set allowdowngrade: true to downgrade`);
+        failures.add([m.pkg], `version ${m.state} is older than the installed ${local.version}; set allowdowngrade: true to downgrade`);
         continue;
       }
       steps.push({ member: m, action, id: exact.id, to: exact.version, from: local.installed ? local.version : undefined });
     }
-    if (unknown.length) failures.push(...(await this.explainUnknown(pk, unknown, restrict, signal)));
+    if (unknown.length) for (const [name, why] of await this.explainUnknown(pk, unknown, restrict, signal)) failures.add([name], why);
     return steps;
   }
 
   /** Why PackageKit did not find these: unknown, or refused by the free/supported filters. */
-  private async explainUnknown(pk: PackageKit, unknown: readonly Member[], restrict: bigint, signal: AbortSignal): Promise<string[]> {
+  private async explainUnknown(pk: PackageKit, unknown: readonly Member[], restrict: bigint, signal: AbortSignal): Promise<Array<[string, string]>> {
     let filtered = new Set<string>();
     if (restrict !== 0n) {
       const all = await pk.resolve([...new Set(unknown.map((m) => m.pkg))], Filter.NONE, { signal }).catch(() => []);
       filtered = new Set(all.map((e) => e.name));
     }
     const refusing = [!this.flags.allownonfree && 'allownonfree: false', !this.flags.allowunsupported && 'allowunsupported: false'].filter(Boolean).join(' and ');
-    return unknown.map((m) =>
+    return unknown.map((m) => [
+      m.pkg,
       filtered.has(splitArch(m.pkg).base)
-        ? `${m.pkg}: the package exists, but ${refusing} refuses it (it is non-free or from outside the supported archive)`
-        : `${m.pkg}: no such package in the package lists (check the name, or refresh the lists with apt-get update)`,
-    );
+        ? `the package exists, but ${refusing} refuses it (it is non-free or from outside the supported archive)`
+        : 'no such package in the package lists (check the name, or refresh the lists with apt-get update)',
+    ]);
   }
 
   /**
    * Runs the steps as one transaction; when a transaction of several packages fails for a reason that is about
    * the packages (not the daemon, the lock or the deadline), runs each package alone. Returns the steps applied.
    */
-  private async transact(pk: PackageKit, change: 'install' | 'remove', steps: readonly Step[], failures: string[], signal: AbortSignal): Promise<Step[]> {
+  private async transact(pk: PackageKit, change: 'install' | 'remove', steps: readonly Step[], failures: Failures, signal: AbortSignal): Promise<Step[]> {
     const run = (ids: string[]) =>
       this.retrying(change === 'install' ? 'InstallPackages' : 'RemovePackages', () =>
         change === 'install'
@@ -367,7 +368,7 @@ class PkgSet implements Resource {
       return [...steps];
     } catch (e) {
       if (ids.length === 1 || !(e instanceof PackageKitError) || ['timeout', 'cancelled', 'unreachable', 'locked'].includes(e.reason)) {
-        failures.push(`${this.describe(steps.map((s) => s.member))}: ${errText(e)}`);
+        failures.add([...new Set(steps.map((s) => s.member.pkg))], errText(e));
         return [];
       }
       this.ctx.log.warn(`the transaction for ${ids.length} packages failed (${e.message}); trying each package alone`);
@@ -379,7 +380,7 @@ class PkgSet implements Resource {
         this.ctx.log.info(pastTense(s));
         done.push(s);
       } catch (e) {
-        failures.push(`${s.member.pkg}: ${errText(e)}`);
+        failures.add([s.member.pkg], errText(e));
         if (signal.aborted) break;
       }
     }
@@ -393,15 +394,16 @@ class PkgSet implements Resource {
   }
 
   /** After a transaction, dpkg must agree that every package reached its state. */
-  private async verify(done: readonly Step[], failures: string[], signal: AbortSignal): Promise<void> {
+  private async verify(done: readonly Step[], failures: Failures, signal: AbortSignal): Promise<void> {
     if (done.length === 0 || !hasDpkg()) return;
     const now = await dpkgStatus([...new Set(done.map((s) => s.member.pkg))], signal);
     for (const s of done) {
       const l = now.get(s.member.pkg)!;
       const ok = s.action === 'remove' ? !l.installed : l.installed && (s.member.state === 'installed' || l.version === s.to);
       if (!ok) {
-        failures.push(
-          `${s.member.pkg}: PackageKit reported success, but dpkg says it is ${l.installed ? `installed at ${l.version}` : l.status} (PackageKit and dpkg disagree; see mgmt #988)`,
+        failures.add(
+          [s.member.pkg],
+          `PackageKit reported success, but dpkg says it is ${l.installed ? `installed at ${l.version}` : l.status} (PackageKit and dpkg disagree; see mgmt #988)`,
         );
       }
     }
@@ -419,6 +421,30 @@ class PkgSet implements Resource {
         await sleep(ms, signal);
       }
     }
+  }
+}
+
+/** What went wrong, per package (a failed transaction of several packages is one entry naming them all). */
+class Failures {
+  private readonly names = new Set<string>();
+  private readonly lines: string[] = [];
+
+  add(names: readonly string[], message: string): void {
+    for (const n of names) this.names.add(n);
+    this.lines.push(`${names.join(', ')}: ${message}`);
+  }
+
+  get any(): boolean {
+    return this.lines.length > 0;
+  }
+
+  /** How many packages failed. */
+  get count(): number {
+    return this.names.size;
+  }
+
+  text(): string {
+    return this.lines.join('; ');
   }
 }
 
