@@ -35,7 +35,7 @@ const params = {
     emptyIsUnset: true,
     doc: "The primary group by name (a number is taken as a gid; not with `gid`). Unset: useradd's default when created (on Debian, a new group named after the user), not checked after.",
   },
-  groups: { type: 'string[]', doc: 'Supplementary groups by name; what happens to other memberships depends on `membership`.' },
+  groups: { type: 'string[]', doc: 'Supplementary groups, by name; what happens to other memberships depends on `membership`.' },
   membership: {
     type: 'string',
     enum: ['minimum', 'inclusive'],
@@ -88,7 +88,7 @@ export function validateUser(name: string, raw: UserParams): Problem[] {
     }
   }
   for (const g of p.groups ?? []) {
-    const why = invalidAccountName(g);
+    const why = numeric(g) ? 'is a number: give supplementary groups by name' : invalidAccountName(g);
     if (why) out.push({ param: 'groups', message: `the group name '${g}' ${why}` });
   }
   if (p.home !== undefined && p.homedir !== undefined && p.home !== p.homedir) {
@@ -152,7 +152,8 @@ export function createUser(name: string, raw: UserParams, ctx: ResourceContext, 
       (g, i, all) => all.indexOf(g) === i && !groups.some((x) => x.name === g),
     );
     if (missing.length === 0) return '';
-    return `${missing.length === 1 ? 'group' : 'groups'} ${missing.map((g) => `'${g}'`).join(', ')} ${missing.length === 1 ? 'does' : 'do'} not exist`;
+    const one = missing.length === 1;
+    return `${one ? 'group' : 'groups'} ${missing.map((g) => `'${g}'`).join(', ')} ${one ? 'does' : 'do'} not exist`;
   };
 
   return {
@@ -192,7 +193,9 @@ export function createUser(name: string, raw: UserParams, ctx: ResourceContext, 
       }
       const missing = missingGroups(groups);
       const unlessMissing = (what: string) => {
-        if (c.apply) throw new Error(`cannot ${what}: ${missing} (in ${files.group}); create it first (a \`group\` resource in the graph is ordered before this user)`);
+        if (c.apply) {
+          throw new Error(`cannot ${what}: ${missing} (in ${files.group}); create ${missing.startsWith('groups') ? 'them' : 'it'} first (a \`group\` resource in the graph is ordered before this user)`);
+        }
       };
 
       if (!cur) {

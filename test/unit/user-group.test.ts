@@ -33,9 +33,10 @@ describe('user and group validation', () => {
       "shell: `shell` must be an absolute path, got 'sh'",
     ]);
     assert.deepEqual(messages(userKind, 'bob', { comment: 'a:b' }), ["comment: `comment` cannot contain ':' or a newline"]);
-    assert.deepEqual(messages(userKind, 'bob', { groups: ['ok', 'a b'], group: '-x' }), [
+    assert.deepEqual(messages(userKind, 'bob', { groups: ['ok', 'a b', '100'], group: '-x' }), [
       "group: the group name '-x' starts with '-', '+' or '#'",
       "groups: the group name 'a b' contains a colon, comma, slash or white space",
+      "groups: the group name '100' is a number: give supplementary groups by name",
     ]);
     assert.deepEqual(messages(userKind, '1234', {}), [": the user name '1234' is a number, which tools would take for a uid"]);
     assert.deepEqual(messages(userKind, 'x'.repeat(33), { uid: 2 ** 32 }), [
@@ -263,7 +264,7 @@ describe('user check and apply (scratch root)', () => {
       const u = createUser('erin', { state: 'exists', group: 'nog', groups: ['a', 'nog2'] }, ctx, files);
       assert.equal(await check(u, { apply: false }), false);
       assert.deepEqual(ctx.lines, ["info: would create the user (group nog, groups a,nog2), but groups 'nog', 'a', 'nog2' do not exist (yet)"]);
-      await assert.rejects(check(u), /cannot create the user \(group nog, groups a,nog2\): groups 'nog', 'a', 'nog2' do not exist \(in \S+\/etc\/group\); create it first/);
+      await assert.rejects(check(u), /cannot create the user \(group nog, groups a,nog2\): groups 'nog', 'a', 'nog2' do not exist \(in \S+\/etc\/group\); create them first/);
 
       await runShadowTool('useradd', ['--uid', '6001', 'fred'], { root: root.dir });
       await assert.rejects(check(createUser('erin', { state: 'exists', uid: 6001 }, recordingContext(), files)), /uid 6001 is already used by user 'fred': choose another uid, or set allowduplicateuid/);
