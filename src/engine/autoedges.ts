@@ -1,7 +1,7 @@
 /**
  * Automatic edges from what resources manage and need: a file comes after its nearest managed ancestor
  * directory; an exec comes after the managed directory named as its `cwd`; a service after its unit file (with
- * refresh); a user after its groups. Explicit edges win: an autoedge is not added where the user wrote one. One hash lookup per ancestor, so a
+ * refresh); a user after its groups (before them when it is removed). Explicit edges win: an autoedge is not added where the user wrote one. One hash lookup per ancestor, so a
  * 10,000-file tree costs a few tens of thousands of map lookups.
  */
 import { type EdgeSpec, type ResourceSpec, vertexId } from '../graph/spec.js';
@@ -27,7 +27,7 @@ export function autoEdges(
   const seen = new Set(explicit.map((e) => `${vertexId(e.from)}\n${vertexId(e.to)}`));
   const out: EdgeSpec[] = [];
   const byId = new Map<string, ResourceSpec>();
-  if (hints.some((h) => h?.afterVertex?.length)) for (const r of resources) byId.set(vertexId(r), r);
+  if (hints.some((h) => h?.afterVertex?.length || h?.beforeVertex?.length)) for (const r of resources) byId.set(vertexId(r), r);
   const add = (from: ResourceSpec | undefined, to: ResourceSpec, notify = false) => {
     if (!from || from === to) return;
     const key = `${vertexId(from)}\n${vertexId(to)}`;
@@ -44,6 +44,10 @@ export function autoEdges(
     for (const p of h.refreshAfterPath ?? []) add(managerOf(p, managers), r, true);
     for (const p of h.afterPath ?? []) add(managerOf(p, managers), r);
     for (const ref of h.afterVertex ?? []) add(byId.get(vertexId(ref)), r);
+    for (const ref of h.beforeVertex ?? []) {
+      const to = byId.get(vertexId(ref));
+      if (to) add(r, to);
+    }
   });
   return out;
 }

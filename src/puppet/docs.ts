@@ -62,7 +62,7 @@ export function puppetMarkdown(): string {
     '',
     '### Every other type',
     '',
-    'service, package, user, group, mount, cron, host, concat_file, file_line, ini_setting, ssh_authorized_key and any',
+    'service, package, mount, cron, host, concat_file, file_line, ini_setting, ssh_authorized_key and any',
     'other type: fallback ("no native translation yet"), vertex `puppet[<Type>[<title>]]`.',
     '',
   );

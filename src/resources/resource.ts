@@ -77,6 +77,8 @@ export interface AutoEdgeHints {
   readonly refreshAfterPath?: readonly string[];
   /** Come after these vertices when the graph has them (a user after its groups). */
   readonly afterVertex?: readonly { readonly kind: string; readonly name: string }[];
+  /** Come before these vertices when the graph has them (a user being removed before its groups). */
+  readonly beforeVertex?: readonly { readonly kind: string; readonly name: string }[];
 }
 
 /** One resource of a group (see `ResourceKind.autogroup`). */

@@ -3,10 +3,12 @@ import type { TypeRules } from '../rules.js';
 import { anchorRules } from './anchor.js';
 import { execRules } from './exec.js';
 import { fileRules } from './file.js';
+import { groupRules } from './group.js';
 import { notifyRules } from './notify.js';
+import { userRules } from './user.js';
 
 export { metaparamRules } from './metaparams.js';
 
 export const typeRules: ReadonlyMap<string, TypeRules> = new Map(
-  [anchorRules, execRules, fileRules, notifyRules].map((t) => [t.type, t] as const),
+  [anchorRules, execRules, fileRules, groupRules, notifyRules, userRules].map((t) => [t.type, t] as const),
 );
