@@ -2,13 +2,16 @@
 import type { ResourceKind } from './resource.js';
 import { execKind } from './exec.js';
 import { fileKind } from './file.js';
+import { hostKind } from './host.js';
+import { mountKind } from './mount.js';
 import { msgKind } from './msg.js';
 import { noopKind } from './noop.js';
 import { puppetKind } from './puppet.js';
+import { sshAuthorizedKeyKind } from './ssh-authorized-key.js';
 import { timerKind } from './timer.js';
 
 const kinds = new Map<string, ResourceKind>(
-  [execKind, fileKind, msgKind, noopKind, puppetKind, timerKind].map((k) => [k.kind, k] as const),
+  [execKind, fileKind, hostKind, mountKind, msgKind, noopKind, puppetKind, sshAuthorizedKeyKind, timerKind].map((k) => [k.kind, k] as const),
 );
 
 export function lookupKind(kind: string): ResourceKind | undefined {
