@@ -10,7 +10,7 @@ import { defineKind, type Problem } from './resource.js';
 import { untilAborted } from '../system/abort.js';
 import { planHosts, type HostWant } from '../system/hosts.js';
 import { watchPath } from '../system/path-watcher.js';
-import { readTextIfExists, writeText } from '../system/text-lines.js';
+import { readTextIfExists, withFileLock, writeText } from '../system/text-lines.js';
 
 export const DEFAULT_HOSTS = '/etc/hosts';
 
@@ -67,14 +67,15 @@ export const hostKind = defineKind({
           stop();
         }
       },
-      async checkApply(c) {
-        const text = await readTextIfExists(target);
-        const plan = planHosts(text ?? '', name, want, target);
-        if (plan.changes.length === 0) return true;
-        for (const change of plan.changes) ctx.log.info(c.apply ? change : `would ${change}`);
-        if (c.apply) await writeText(target, plan.text, text === undefined ? { mode: 0o644 } : {});
-        return false;
-      },
+      checkApply: (c) =>
+        withFileLock(target, async () => {
+          const text = await readTextIfExists(target);
+          const plan = planHosts(text ?? '', name, want, target);
+          if (plan.changes.length === 0) return true;
+          for (const change of plan.changes) ctx.log.info(c.apply ? change : `would ${change}`);
+          if (c.apply) await writeText(target, plan.text, text === undefined ? { mode: 0o644 } : {});
+          return false;
+        }),
     };
   },
 });

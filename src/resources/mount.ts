@@ -16,7 +16,7 @@ import { untilAborted } from '../system/abort.js';
 import { formatOptions, planFstab, type FstabWant } from '../system/fstab.js';
 import { mount, mountedAt, remount, umount, watchMountPoint } from '../system/mount-table.js';
 import { watchPath } from '../system/path-watcher.js';
-import { readTextIfExists, writeText } from '../system/text-lines.js';
+import { readTextIfExists, withFileLock, writeText } from '../system/text-lines.js';
 
 export const DEFAULT_FSTAB = '/etc/fstab';
 
@@ -97,14 +97,15 @@ export const mountKind = defineKind({
           };
 
     /** Makes the fstab right; returns the changes (made, or that would be made). */
-    const syncFstab = async (apply: boolean): Promise<readonly string[]> => {
-      const text = await readTextIfExists(fstab);
-      const plan = planFstab(text ?? '', name, want, fstab);
-      if (plan.changes.length === 0) return [];
-      for (const c of plan.changes) ctx.log.info(apply ? c : `would ${c}`);
-      if (apply) await writeText(fstab, plan.text, text === undefined ? { mode: 0o644 } : {});
-      return plan.changes;
-    };
+    const syncFstab = (apply: boolean): Promise<readonly string[]> =>
+      withFileLock(fstab, async () => {
+        const text = await readTextIfExists(fstab);
+        const plan = planFstab(text ?? '', name, want, fstab);
+        if (plan.changes.length === 0) return [];
+        for (const c of plan.changes) ctx.log.info(apply ? c : `would ${c}`);
+        if (apply) await writeText(fstab, plan.text, text === undefined ? { mode: 0o644 } : {});
+        return plan.changes;
+      });
 
     const isMounted = async () => (await mountedAt(name)) !== undefined;
 

@@ -18,12 +18,13 @@ import { constants } from 'node:fs';
 import { lstat, mkdir, open, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, posix } from 'node:path';
 import type { ParamsOf } from './params.js';
-import { defineKind, type Problem } from './resource.js';
+import { defineKind, type CheckApplyContext, type Problem } from './resource.js';
 import { untilAborted } from '../system/abort.js';
 import { atomicWrite } from '../system/atomic-write.js';
 import { KEY_TYPE_PATTERN, OPTION_PATTERN, planKeys, type KeyWant } from '../system/authorized-keys.js';
 import { PASSWD_FILE, passwdEntry, type PasswdEntry } from '../system/ids.js';
 import { watchPath } from '../system/path-watcher.js';
+import { withFileLock } from '../system/text-lines.js';
 
 const params = {
   state: { type: 'string', enum: ['exists', 'absent'], default: 'exists', doc: '`exists` adds or updates the key; `absent` removes every key with this comment.' },
@@ -117,6 +118,44 @@ export const sshAuthorizedKeyKind = defineKind({
       return posix.join(u.home, '.ssh', 'authorized_keys');
     };
 
+    /** Makes the file right (under the file's lock); true when it already was. */
+    const syncKeys = async (c: CheckApplyContext, user: PasswdEntry | undefined, target: string): Promise<boolean> => {
+      const dir = dirname(target);
+      let dh = await openDir(dir);
+      if (!dh) {
+        if (want === null) return true;
+        if (!c.apply) {
+          ctx.log.info(`would create ${dir} (0700) and add the key "${name}" to ${target}`);
+          return false;
+        }
+        try {
+          await mkdir(dir, { mode: 0o700 });
+        } catch (e) {
+          if (errno(e) === 'ENOENT') throw new Error(`cannot create ${dir}: ${dirname(dir)} does not exist`);
+          if (errno(e) !== 'EEXIST') throw e;
+        }
+        dh = await openDir(dir);
+        if (!dh) throw new Error(`${dir} vanished after it was created`);
+        await dh.chmod(0o700);
+        if (user) await dh.chown(user.uid, user.gid);
+        ctx.log.info(`created ${dir}`);
+      }
+      try {
+        const at = `/proc/self/fd/${dh.fd}/${basename(target)}`;
+        const cur = await readKeys(at, target);
+        const plan = planKeys(cur?.text ?? '', name, want, target);
+        if (plan.changes.length === 0) return true;
+        for (const change of plan.changes) ctx.log.info(c.apply ? change : `would ${change}`);
+        if (!c.apply) return false;
+        const uid = cur?.uid ?? user?.uid ?? process.getuid?.() ?? 0;
+        const gid = cur?.gid ?? user?.gid ?? process.getgid?.() ?? 0;
+        await atomicWrite(at, plan.text, { mode: 0o600, uid, gid });
+        return false;
+      } finally {
+        await dh.close();
+      }
+    };
+
     return {
       async watch(w) {
         let target: string | undefined;
@@ -154,40 +193,7 @@ export const sshAuthorizedKeyKind = defineKind({
       async checkApply(c) {
         const user = await account();
         const target = targetOf(user);
-        const dir = dirname(target);
-        let dh = await openDir(dir);
-        if (!dh) {
-          if (want === null) return true;
-          if (!c.apply) {
-            ctx.log.info(`would create ${dir} (0700) and add the key "${name}" to ${target}`);
-            return false;
-          }
-          try {
-            await mkdir(dir, { mode: 0o700 });
-          } catch (e) {
-            if (errno(e) === 'ENOENT') throw new Error(`cannot create ${dir}: ${dirname(dir)} does not exist`);
-            if (errno(e) !== 'EEXIST') throw e;
-          }
-          dh = await openDir(dir);
-          if (!dh) throw new Error(`${dir} vanished after it was created`);
-          await dh.chmod(0o700);
-          if (user) await dh.chown(user.uid, user.gid);
-          ctx.log.info(`created ${dir}`);
-        }
-        try {
-          const at = `/proc/self/fd/${dh.fd}/${basename(target)}`;
-          const cur = await readKeys(at, target);
-          const plan = planKeys(cur?.text ?? '', name, want, target);
-          if (plan.changes.length === 0) return true;
-          for (const change of plan.changes) ctx.log.info(c.apply ? change : `would ${change}`);
-          if (!c.apply) return false;
-          const uid = cur?.uid ?? user?.uid ?? process.getuid?.() ?? 0;
-          const gid = cur?.gid ?? user?.gid ?? process.getgid?.() ?? 0;
-          await atomicWrite(at, plan.text, { mode: 0o600, uid, gid });
-          return false;
-        } finally {
-          await dh.close();
-        }
+        return withFileLock(target, () => syncKeys(c, user, target));
       },
     };
   },

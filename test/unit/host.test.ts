@@ -51,6 +51,16 @@ describe('host', () => {
     assert.equal(readFileSync(target, 'utf8'), '2.2.2.2 kept gone-alias\n');
   });
 
+  it('resources editing one file at the same time lose no edit', async () => {
+    writeFileSync(target, '# shared\n');
+    const names = Array.from({ length: 12 }, (_, i) => `h${i}`);
+    const results = await Promise.all(names.map((n, i) => check(make(n, { ip: `10.0.1.${i}`, target }).r)));
+    assert.deepEqual(results, names.map(() => false));
+    const lines = readFileSync(target, 'utf8').split('\n');
+    for (const [i, n] of names.entries()) assert.ok(lines.includes(`10.0.1.${i}\t${n}`), `${n} is in the file`);
+    assert.equal(lines.length, names.length + 2);
+  });
+
   it('says that an ip is needed to create the entry', async () => {
     await assert.rejects(check(make('x', { target }).r), new RegExp(`${target} has no entry for x, and \`ip\` must be set to create one`));
   });
