@@ -173,7 +173,7 @@ describe('mount (real tmpfs, temp fstab)', () => {
     if (skip) return t.skip(skip);
     const graph = (state: string) =>
       `graph: g\nresources:\n  mount:\n  - name: ${mp}\n    state: ${state}\n    device: tmpfs\n    type: tmpfs\n    options: {size: 1m}\n    fstab: ${fstab}\n`;
-    const running = await startGraph(graph('exists'));
+    const running = await startGraph(graph('exists'), { prefix: join(base, `engine${n}`) });
     try {
       assert.deepEqual(await running.converged(), []);
       assert.equal(await isMounted(), true);
