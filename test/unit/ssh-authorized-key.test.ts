@@ -6,6 +6,8 @@ import { chownSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, sta
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
+import { checkGraphText } from '../../src/graph/read.js';
+import { vertexId } from '../../src/graph/spec.js';
 import { sshAuthorizedKeyKind } from '../../src/resources/ssh-authorized-key.js';
 import { passwdEntry } from '../../src/system/ids.js';
 import { check, recordingContext, startWatch } from '../harness/resource-context.js';
@@ -145,5 +147,32 @@ describe('ssh:authorized_key in a real user’s home', { skip: process.getuid?.(
 
   it('says when the user does not exist', async () => {
     await assert.rejects(check(make('k', { user: 'mgmt-no-such-user', type: 'ssh-rsa', key: K2 }).r), /no such user 'mgmt-no-such-user' \(in \/etc\/passwd\)/);
+  });
+});
+
+describe('a kind name with a colon', () => {
+  it('loads from YAML (as a key and in edges), validates, and names its vertex', () => {
+    const yaml = [
+      'graph: g',
+      'resources:',
+      '  ssh:authorized_key:',
+      '  - name: me@laptop',
+      '    user: root',
+      '    type: ssh-ed25519',
+      `    key: ${K1}`,
+      '  file:',
+      '  - name: /root/.ssh/',
+      '    state: exists',
+      'edges:',
+      '- from: {kind: file, name: /root/.ssh/}',
+      '  to: {kind: ssh:authorized_key, name: me@laptop}',
+      '',
+    ].join('\n');
+    const { spec, diagnostics } = checkGraphText(yaml, 'g.yaml');
+    assert.deepEqual(diagnostics, []);
+    assert.deepEqual(spec!.resources.map((r) => vertexId(r)).sort(), ['file[/root/.ssh/]', 'ssh:authorized_key[me@laptop]']);
+    assert.equal(vertexId(spec!.edges[0]!.to), 'ssh:authorized_key[me@laptop]');
+    const bad = checkGraphText(yaml.replace('type: ssh-ed25519', 'type: nope'), 'g.yaml').diagnostics;
+    assert.match(bad.map((d) => d.message).join('\n'), /parameter `type`: does not match/);
   });
 });
