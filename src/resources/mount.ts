@@ -7,7 +7,8 @@
  * Mounting is done with mount(8)/umount(8) (src/system/mount-table.ts), with `--fstab` so that a table other than
  * /etc/fstab works too. "Mounted" means anything is mounted at the mount point, whatever its device, as Puppet
  * decides. The fstab is watched through its directory, the mount table through `findmnt --poll`, so an unmount by
- * hand or an edit of the table is repaired at once.
+ * hand or an edit of the table is repaired at once. Automatic edges put the mount after its mount point directory
+ * and its fstab (when managed), and before every resource whose path lies below the mount point.
  */
 import { isAbsolute, posix } from 'node:path';
 import type { ParamsOf } from './params.js';
@@ -80,7 +81,10 @@ export const mountKind = defineKind({
   validate,
   autoEdges: (name, p) => {
     const fstab = p.fstab ?? DEFAULT_FSTAB;
-    return { afterPath: [`${name === '/' ? '' : name}/`, fstab], afterNearestAncestor: [name] };
+    const dir = `${name === '/' ? '' : name}/`;
+    // After the mount point directory, the table and managed ancestors; before whatever lies below the mount
+    // point (as Puppet's autobefore; also when absent: the files then belong on the file system underneath).
+    return { afterPath: [dir, fstab], afterNearestAncestor: [name], beforeBelow: [dir] };
   },
   create: (name, p, ctx) => {
     const fstab = p.fstab ?? DEFAULT_FSTAB;
@@ -111,14 +115,14 @@ export const mountKind = defineKind({
 
     return {
       async watch(w) {
-        const stops: Array<() => void> = [];
+        const stops: Array<() => unknown> = [];
         try {
           stops.push(watchPath(fstab, () => w.event()));
           stops.push(await watchMountPoint(name, () => w.event()));
           w.event();
           await untilAborted(w.signal);
         } finally {
-          for (const stop of stops) stop();
+          await Promise.all(stops.map((stop) => stop()));
         }
       },
 

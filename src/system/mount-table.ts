@@ -219,13 +219,15 @@ class TableWatcher {
     }, config.pollIntervalMs);
   }
 
-  stop(): void {
+  /** Stops polling, or kills findmnt and waits until it is gone (reaped). */
+  async stop(): Promise<void> {
     this.stopped = true;
     this.markReady();
     if (this.timer) clearInterval(this.timer);
     if (this.restartTimer) clearTimeout(this.restartTimer);
-    void this.proc?.stop();
+    const p = this.proc;
     this.proc = undefined;
+    await p?.stop();
   }
 }
 
@@ -236,9 +238,9 @@ function notifyAll(): void {
 /**
  * Calls `onChange` whenever something is mounted on, unmounted from or remounted at `mountPoint` (and, after the
  * watcher had to restart or when polling, on any change of the table). Resolves with the unsubscribe function once
- * the watch runs.
+ * the watch runs; unsubscribing the last subscriber stops findmnt, and its promise resolves once findmnt is gone.
  */
-export async function watchMountPoint(mountPoint: string, onChange: () => void): Promise<() => void> {
+export async function watchMountPoint(mountPoint: string, onChange: () => void): Promise<() => Promise<void>> {
   let set = byTarget.get(mountPoint);
   if (!set) byTarget.set(mountPoint, (set = new Set()));
   const l: Listener = () => onChange();
@@ -250,14 +252,15 @@ export async function watchMountPoint(mountPoint: string, onChange: () => void):
   const running = watcher!;
   await running.ready;
   let done = false;
-  return () => {
+  return async () => {
     if (done) return;
     done = true;
     set.delete(l);
     if (set.size === 0) byTarget.delete(mountPoint);
     if (--subscribers === 0) {
-      watcher?.stop();
+      const w = watcher;
       watcher = undefined;
+      await w?.stop();
     }
   };
 }

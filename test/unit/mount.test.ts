@@ -7,6 +7,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync }
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
+import { autoEdges } from '../../src/engine/autoedges.js';
 import { mountKind } from '../../src/resources/mount.js';
 import { configureMountWatch, mountedAt, parseMountinfo, umount } from '../../src/system/mount-table.js';
 import { specOf, startGraph } from '../harness/engine-run.js';
@@ -207,7 +208,43 @@ describe('mount validation', () => {
     assert.match(v('none', { state: 'exists', type: 'swap' }).join(' '), /swap is not mounted/);
     assert.deepEqual(v('/swap', { state: 'defined', type: 'swap', device: '/swapfile' }), []);
   });
-  it('orders itself after the mount point directory, the fstab file and managed ancestors', () => {
-    assert.deepEqual(mountKind.autoEdges!('/mnt/x', { state: 'exists' }), { afterPath: ['/mnt/x/', '/etc/fstab'], afterNearestAncestor: ['/mnt/x'] });
+  it('comes after the mount point directory, the fstab and parent mounts, and before what lies below it', () => {
+    assert.deepEqual(mountKind.autoEdges!('/mnt/x', { state: 'exists' }), {
+      afterPath: ['/mnt/x/', '/etc/fstab'],
+      afterNearestAncestor: ['/mnt/x'],
+      beforeBelow: ['/mnt/x/'],
+    });
+    const spec = specOf(
+      [
+        'graph: g',
+        'resources:',
+        '  file:',
+        '  - {name: /mnt/x/, state: exists}',
+        '  - {name: /mnt/x/data/hello, state: exists, content: hi}',
+        '  - {name: /mnt/other, state: exists, content: hi}',
+        '  exec:',
+        '  - {name: ls, cwd: /mnt/x/data}',
+        '  mount:',
+        '  - {name: /mnt/x, state: exists, device: tmpfs, type: tmpfs}',
+        '  - {name: /mnt/x/inner, state: exists, device: tmpfs, type: tmpfs}',
+        '  - {name: /, state: defined}',
+        '',
+      ].join('\n'),
+    );
+    const edges = autoEdges(spec.resources).map((e) => e.name).sort();
+    assert.deepEqual(edges, [
+      'file[/mnt/x/] -> file[/mnt/x/data/hello]',
+      'file[/mnt/x/] -> mount[/mnt/x/inner]',
+      'file[/mnt/x/] -> mount[/mnt/x]',
+      'mount[/] -> exec[ls]',
+      'mount[/] -> file[/mnt/other]',
+      'mount[/] -> file[/mnt/x/]',
+      'mount[/] -> file[/mnt/x/data/hello]',
+      'mount[/] -> mount[/mnt/x/inner]',
+      'mount[/] -> mount[/mnt/x]',
+      'mount[/mnt/x] -> exec[ls]',
+      'mount[/mnt/x] -> file[/mnt/x/data/hello]',
+      'mount[/mnt/x] -> mount[/mnt/x/inner]',
+    ]);
   });
 });
