@@ -1,7 +1,8 @@
 /**
  * Automatic edges from what resources manage and need: a file comes after its nearest managed ancestor
  * directory; an exec comes after the managed directory named as its `cwd`; a service after its unit file (with
- * refresh); a user after its groups (before them when it is removed). Explicit edges win: an autoedge is not added where the user wrote one. One hash lookup per ancestor, so a
+ * refresh); a user after its groups (before them when it is removed); whatever lies below a mount point after
+ * the mount. Explicit edges win: an autoedge is not added where the user wrote one. One hash lookup per ancestor, so a
  * 10,000-file tree costs a few tens of thousands of map lookups.
  */
 import { type EdgeSpec, type ResourceSpec, vertexId } from '../graph/spec.js';
@@ -49,7 +50,40 @@ export function autoEdges(
       if (to) add(r, to);
     }
   });
+  addBelowEdges(resources, hints, add);
   return out;
+}
+
+/** `beforeBelow`: each resource with a path strictly below such a directory comes after the resource naming it. */
+function addBelowEdges(
+  resources: readonly ResourceSpec[],
+  hints: readonly (AutoEdgeHints | undefined)[],
+  add: (from: ResourceSpec | undefined, to: ResourceSpec) => void,
+): void {
+  const below = new Map<string, ResourceSpec[]>();
+  resources.forEach((r, i) => {
+    for (const d of hints[i]?.beforeBelow ?? []) {
+      const dir = d.endsWith('/') ? d : `${d}/`;
+      let l = below.get(dir);
+      if (!l) below.set(dir, (l = []));
+      l.push(r);
+    }
+  });
+  if (below.size === 0) return;
+  resources.forEach((r, i) => {
+    const h = hints[i];
+    if (!h) return;
+    for (const p of [...(h.manages ?? []), ...(h.afterPath ?? []), ...(h.refreshAfterPath ?? []), ...(h.afterNearestAncestor ?? [])]) {
+      // every directory strictly above p (p itself, even as a directory, is not below itself)
+      let end = p.endsWith('/') ? p.length - 1 : p.length;
+      while (end > 0) {
+        const slash = p.lastIndexOf('/', end - 1);
+        if (slash < 0) break;
+        for (const m of below.get(p.slice(0, slash + 1)) ?? []) add(m, r);
+        end = slash;
+      }
+    }
+  });
 }
 
 function managerOf(path: string, managers: Map<string, ResourceSpec>): ResourceSpec | undefined {

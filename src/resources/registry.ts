@@ -3,14 +3,19 @@ import type { ResourceKind } from './resource.js';
 import { execKind } from './exec.js';
 import { fileKind } from './file.js';
 import { groupKind } from './group.js';
+import { hostKind } from './host.js';
+import { mountKind } from './mount.js';
 import { msgKind } from './msg.js';
 import { noopKind } from './noop.js';
 import { puppetKind } from './puppet.js';
+import { sshAuthorizedKeyKind } from './ssh-authorized-key.js';
 import { timerKind } from './timer.js';
 import { userKind } from './user.js';
 
 const kinds = new Map<string, ResourceKind>(
-  [execKind, fileKind, groupKind, msgKind, noopKind, puppetKind, timerKind, userKind].map((k) => [k.kind, k] as const),
+  [execKind, fileKind, groupKind, hostKind, mountKind, msgKind, noopKind, puppetKind, sshAuthorizedKeyKind, timerKind, userKind].map(
+    (k) => [k.kind, k] as const,
+  ),
 );
 
 export function lookupKind(kind: string): ResourceKind | undefined {
