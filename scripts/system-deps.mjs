@@ -9,6 +9,10 @@ import { accessSync, constants, readdirSync } from 'node:fs';
 const test = [
   ['sh', 'dash'],
   ['sleep', 'coreutils'],
+  // the mount kind: mount(8)/umount(8), and findmnt --poll to watch the mount table
+  ['mount', 'mount'],
+  ['umount', 'mount'],
+  ['findmnt', 'util-linux'],
   ['puppet', 'puppet'],
   // the module types real manifests use (Debian keeps them in /usr/share/puppet/modules)
   ['/usr/share/puppet/modules/stdlib', 'puppet-module-puppetlabs-stdlib'],

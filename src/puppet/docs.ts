@@ -5,9 +5,10 @@
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_RUNINTERVAL_S, REFRESHABLE_PUPPET_TYPES } from './fallback.js';
+import { lookupKind } from '../resources/registry.js';
 import { REDACTED } from './redact.js';
 import { describeRule, type Rule } from './rules.js';
-import { metaparamRules, typeRules } from './types/index.js';
+import { fallbackReasons, metaparamRules, typeRules } from './types/index.js';
 
 const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 
@@ -15,6 +16,13 @@ function ruleTable(attrs: Readonly<Record<string, Rule>>): string {
   const rows = ['| attribute | translation |', '|---|---|'];
   for (const name of Object.keys(attrs).sort()) rows.push(`| \`${name}\` | ${cell(describeRule(attrs[name]!))} |`);
   return rows.join('\n');
+}
+
+/** Our kinds that Puppet types translate to and that react to refreshes. */
+function refreshableKinds(): string[] {
+  const kinds = new Set<string>();
+  for (const t of typeRules.values()) if (t.kind !== null && lookupKind(t.kind)?.refreshable) kinds.add(t.kind);
+  return [...kinds].sort();
 }
 
 export function puppetMarkdown(): string {
@@ -33,7 +41,7 @@ export function puppetMarkdown(): string {
     '- before/require/notify/subscribe (and `->`/`~>`) become edges between the resources they name; a class,',
     '  define instance or stage stands for every resource it contains, recursively (`contain` contains,',
     '  `include` does not). Classes, stages, define instances and anchors get no vertex.',
-    '- notify/subscribe become `notify: true` edges when the target reacts to refreshes (exec, msg, and the',
+    `- notify/subscribe become \`notify: true\` edges when the target reacts to refreshes (${refreshableKinds().join(', ')}, and the`,
     `  fallback for ${[...REFRESHABLE_PUPPET_TYPES].sort().join(', ')}); otherwise the edge only orders.`,
     '- An empty class or an anchor is bridged: its predecessors come before its successors.',
     '',
@@ -62,8 +70,12 @@ export function puppetMarkdown(): string {
     '',
     '### Every other type',
     '',
-    'service, package, user, group, mount, cron, host, concat_file, file_line, ini_setting, ssh_authorized_key and any',
-    'other type: fallback ("no native translation yet"), vertex `puppet[<Type>[<title>]]`.',
+    'A type without a table above goes to the fallback: vertex `puppet[<Type>[<title>]]`, applied by Puppet, with',
+    'the reason "no native translation yet", except for these:',
+    '',
+    '| type | reason |',
+    '|---|---|',
+    ...[...fallbackReasons].sort(([a], [b]) => (a < b ? -1 : 1)).map(([t, r]) => `| ${t} | ${cell(r)} |`),
     '',
   );
   return out.join('\n');

@@ -10,7 +10,7 @@ import { DEFAULT_RUNINTERVAL_S, FALLBACK_KIND, fallbackVertex, REFRESHABLE_PUPPE
 import { flattenRelationships } from './relationships.js';
 import { buildReport, MSG_NO_NATIVE, type ResourceReport, type TranslationReport } from './report.js';
 import { applyRules, type Note } from './rules.js';
-import { metaparamRules, typeRules } from './types/index.js';
+import { fallbackReasons, metaparamRules, typeRules } from './types/index.js';
 
 export interface TranslateOptions {
   /** Seconds between polls of fallback vertices (Puppet's runinterval). */
@@ -60,7 +60,7 @@ function translateOne(r: CatalogResource, runinterval: number): Translated {
   };
   const rules = typeRules.get(r.type);
   let notes: Note[] = [];
-  let reason = MSG_NO_NATIVE;
+  let reason = fallbackReasons.get(r.type) ?? MSG_NO_NATIVE;
   if (rules && rules.kind !== null) {
     const res = applyRules(rules, metaparamRules, r);
     if (res.refusals.length === 0) {

@@ -26,9 +26,13 @@ const params = {
   user: {
     type: 'string',
     emptyIsUnset: true,
-    doc: "User name or uid that runs `cmd` and the guard and watch commands (needs root); without `group`, the user's primary group is used.",
+    doc: "User name or uid that runs `cmd` and the guard and watch commands (needs root); without `group`, the user's primary group is used. A `user` resource of that name is applied first.",
   },
-  group: { type: 'string', emptyIsUnset: true, doc: 'Group name or gid that runs `cmd` and the guard and watch commands (needs root).' },
+  group: {
+    type: 'string',
+    emptyIsUnset: true,
+    doc: 'Group name or gid that runs `cmd` and the guard and watch commands (needs root). A `group` resource of that name is applied first.',
+  },
   ifcmd: {
     type: 'string',
     emptyIsUnset: true,
@@ -120,10 +124,19 @@ export const execKind = defineKind({
     return out;
   },
   autoEdges: (_name, raw) => {
-    const { cwd } = unsetEmpty(raw);
-    if (cwd === undefined) return {};
-    const dir = posix.normalize(cwd);
-    return { afterPath: [dir.endsWith('/') ? dir : `${dir}/`] };
+    const { cwd, user, group } = unsetEmpty(raw);
+    const hints: { afterPath?: string[]; afterVertex?: { kind: string; name: string }[] } = {};
+    if (cwd !== undefined) {
+      const dir = posix.normalize(cwd);
+      hints.afterPath = [dir.endsWith('/') ? dir : `${dir}/`];
+    }
+    // After the user and group it runs as, when the graph manages them by name (Puppet's autorequire).
+    const vertices = [
+      ...(user !== undefined && !/^[0-9]+$/.test(user) ? [{ kind: 'user', name: user }] : []),
+      ...(group !== undefined && !/^[0-9]+$/.test(group) ? [{ kind: 'group', name: group }] : []),
+    ];
+    if (vertices.length) hints.afterVertex = vertices;
+    return hints;
   },
   create: (name, raw, ctx) => {
     const p = unsetEmpty(raw);

@@ -77,6 +77,13 @@ export interface AutoEdgeHints {
   readonly refreshAfterPath?: readonly string[];
   /** Come after these vertices when the graph has them (a user after its groups). */
   readonly afterVertex?: readonly { readonly kind: string; readonly name: string }[];
+  /** Come before these vertices when the graph has them (a user being removed before its groups). */
+  readonly beforeVertex?: readonly { readonly kind: string; readonly name: string }[];
+  /**
+   * Directories (ending with `/`) this resource must come before everything below: every resource whose paths
+   * (any of the hints above) lie strictly below one of them comes after this one (a mount before the files on it).
+   */
+  readonly beforeBelow?: readonly string[];
 }
 
 /** One resource of a group (see `ResourceKind.autogroup`). */

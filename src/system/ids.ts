@@ -11,6 +11,8 @@ export const GROUP_FILE = '/etc/group';
 interface IdTable {
   readonly byName: ReadonlyMap<string, number>;
   readonly byId: ReadonlyMap<number, string>;
+  /** The first line's fields for each name (for passwd: the primary gid and the home directory). */
+  readonly fields: ReadonlyMap<string, readonly string[]>;
 }
 
 interface CacheEntry {
@@ -28,16 +30,20 @@ async function load(file: string): Promise<IdTable> {
   if (hit && hit.key === key) return hit.table;
   const byName = new Map<string, number>();
   const byId = new Map<number, string>();
+  const fields = new Map<string, readonly string[]>();
   for (const line of (await readFile(file, 'utf8')).split('\n')) {
     if (line === '' || line.startsWith('#') || line.startsWith('+') || line.startsWith('-')) continue;
-    const fields = line.split(':');
-    const name = fields[0];
-    const id = Number(fields[2]);
+    const f = line.split(':');
+    const name = f[0];
+    const id = Number(f[2]);
     if (!name || !Number.isInteger(id)) continue;
-    if (!byName.has(name)) byName.set(name, id);
+    if (!byName.has(name)) {
+      byName.set(name, id);
+      fields.set(name, f);
+    }
     if (!byId.has(id)) byId.set(id, name);
   }
-  const table: IdTable = { byName, byId };
+  const table: IdTable = { byName, byId, fields };
   cache.set(file, { key, table });
   return table;
 }
@@ -83,4 +89,27 @@ export function userName(uid: number, passwdFile: string = PASSWD_FILE): Promise
 /** The group name for a gid, or the number as a string when it has no name (for messages). */
 export function groupName(gid: number, groupFile: string = GROUP_FILE): Promise<string> {
   return nameOf(gid, groupFile);
+}
+
+/** A user's passwd entry: uid, primary gid and home directory. */
+export interface PasswdEntry {
+  readonly name: string;
+  readonly uid: number;
+  readonly gid: number;
+  readonly home: string;
+}
+
+/**
+ * The passwd entry of a user name (read now, so a user created earlier in the run is found). Throws "no such user
+ * 'x' (in /etc/passwd)" for unknown names; a numeric string is looked up as a uid.
+ */
+export async function passwdEntry(nameOrId: string, passwdFile: string = PASSWD_FILE): Promise<PasswdEntry> {
+  const t = await load(passwdFile);
+  const n = numeric(nameOrId);
+  const name = n !== undefined ? t.byId.get(n) : nameOrId;
+  const f = name !== undefined ? t.fields.get(name) : undefined;
+  if (name === undefined || f === undefined) throw new Error(`no such user '${nameOrId}' (in ${passwdFile})`);
+  const gid = Number(f[3]);
+  if (!Number.isInteger(gid)) throw new Error(`user '${name}' has no valid primary group id in ${passwdFile}`);
+  return { name, uid: t.byName.get(name)!, gid, home: f[5] ?? '' };
 }

@@ -26,9 +26,10 @@ export async function startGraph(yaml: string, opts: Partial<EngineOptions> = {}
   let pending: readonly Vertex[] | undefined;
   const engine = new Engine({
     hostname: 'test',
-    prefix: await mkdtemp(join(tmpdir(), 'mgmt-engine-')),
     convergedTimeout: 0,
     ...opts,
+    // A temp prefix only when the caller gives none (the caller removes its own).
+    prefix: opts.prefix ?? (await mkdtemp(join(tmpdir(), 'mgmt-engine-'))),
     onConverged: (failed) => {
       if (waiter) {
         const w = waiter;

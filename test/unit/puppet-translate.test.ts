@@ -194,3 +194,33 @@ describe('scale', () => {
     assert.ok(ms < 2000, `translating 10,000 resources took ${ms.toFixed(0)} ms`);
   });
 });
+
+describe('mount, host and ssh_authorized_key rules', () => {
+  it('mount: the vertex is the namevar without trailing slashes; ensure values; options map; target → fstab', () => {
+    const t = one(res('Mount', 'm', { name: '/mnt/data//', ensure: 'present', device: 'd', fstype: 'ext4', options: 'ro,uid=0', target: '/tmp/fstab' }));
+    const r = t.spec.resources[0]!;
+    assert.equal(`${r.kind}[${r.name}]`, 'mount[/mnt/data]');
+    assert.deepEqual(r.params, { state: 'defined', device: 'd', type: 'ext4', options: { ro: '', uid: '0' }, freq: 0, passno: 0, fstab: '/tmp/fstab' });
+    assert.equal(one(res('Mount', '/', { ensure: 'mounted', device: 'd', fstype: 'ext4' })).spec.resources[0]!.name, '/');
+    const fb = (p: Record<string, unknown>) => one(res('Mount', '/m', p)).report.resources[0]!;
+    assert.match(fb({ device: 'd' }).reason!, /without ensure/);
+    assert.match(fb({ ensure: 'mounted', remounts: false }).reason!, /remounts => false/);
+    assert.match(fb({ ensure: 'mounted', fstype: 'swap' }).reason!, /swapon/);
+    assert.match(fb({ ensure: 'mounted', dump: 'x' }).reason!, /non-negative integer/);
+    assert.equal(fb({ ensure: 'mounted', remounts: 'true', provider: 'parsed' }).status, 'native');
+  });
+
+  it('host and ssh_authorized_key default to present; key type aliases are spelled out', () => {
+    assert.deepEqual(one(res('Host', 'h', { ip: '1.2.3.4', host_aliases: 'a' })).spec.resources[0]!.params, { state: 'exists', ip: '1.2.3.4', aliases: ['a'] });
+    const k = one(res('Ssh_authorized_key', 'c', { user: 'u', type: 'ed25519', key: 'AAAA', options: 'absent' })).spec.resources[0]!;
+    assert.equal(k.kind, 'ssh:authorized_key');
+    assert.deepEqual(k.params, { state: 'exists', user: 'u', type: 'ssh-ed25519', key: 'AAAA', options: [] });
+    assert.match(one(res('Ssh_authorized_key', 'c', { type: 'rsa', key: 'AAAA' })).report.resources[0]!.reason!, /neither user nor target/);
+  });
+
+  it('Cron stays on the fallback, and the report says why', () => {
+    const r = one(res('Cron', 'c', { command: '/bin/true', hour: 2 })).report.resources[0]!;
+    assert.equal(r.status, 'fallback');
+    assert.match(r.reason!, /crontab .* mgmt's cron kind is a systemd timer, a different mechanism/);
+  });
+});

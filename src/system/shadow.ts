@@ -1,0 +1,276 @@
+/**
+ * Local accounts: reading /etc/passwd and /etc/group into records, and changing them through the shadow tools
+ * (useradd, usermod, userdel, groupadd, groupmod, groupdel) from Debian's `passwd` package. We never edit the
+ * files ourselves: the tools keep /etc/shadow and /etc/gshadow in step, take the system's locks and write by
+ * rename.
+ *
+ * The files' root is `/` unless a caller passes another one (tests use a scratch root); the tools then get
+ * `--root <dir>`, which makes them chroot there.
+ *
+ * Tool runs in this process are serialised: the tools lock the account files with a retry loop of about 15 s, and
+ * ten parallel resources would otherwise contend for that lock. Each run has a deadline (`TOOL_TIMEOUT_MS`).
+ * NSS sources other than the local files (LDAP, sssd) are not consulted.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describeOutcome, run, SpawnError } from './process.js';
+
+/** One line of /etc/passwd. */
+export interface PasswdEntry {
+  readonly name: string;
+  readonly uid: number;
+  readonly gid: number;
+  /** The GECOS field, whole (commas included). */
+  readonly comment: string;
+  readonly home: string;
+  readonly shell: string;
+}
+
+/** One line of /etc/group. */
+export interface GroupEntry {
+  readonly name: string;
+  readonly gid: number;
+  /** Supplementary members, as listed on the line (users whose primary group this is are not listed). */
+  readonly members: readonly string[];
+}
+
+/** Where the account files are. */
+export interface AccountFiles {
+  /** `/` for the real system; another directory for a scratch root (the tools get `--root`). */
+  readonly root: string;
+  readonly passwd: string;
+  readonly group: string;
+}
+
+export function accountFiles(root = '/'): AccountFiles {
+  return { root, passwd: join(root, 'etc/passwd'), group: join(root, 'etc/group') };
+}
+
+/** The real system's files. */
+export const SYSTEM_ACCOUNTS: AccountFiles = accountFiles('/');
+
+/** The largest valid uid/gid: (uid_t)-1 means "no change" to the kernel. */
+export const MAX_ID = 0xfffffffe;
+/** The longest user or group name the tools accept here (Debian 12). */
+export const MAX_NAME_LENGTH = 32;
+
+/** Lines that are not entries: blank, comments, NIS `+`/`-` includes. */
+const skipped = (line: string) => line === '' || line.startsWith('#') || line.startsWith('+') || line.startsWith('-');
+
+const idOf = (s: string | undefined): number | undefined => (s !== undefined && /^[0-9]+$/.test(s) && Number(s) <= MAX_ID ? Number(s) : undefined);
+
+/** Parses /etc/passwd text; malformed lines are skipped. */
+export function parsePasswd(text: string): PasswdEntry[] {
+  const out: PasswdEntry[] = [];
+  for (const line of text.split('\n')) {
+    if (skipped(line)) continue;
+    const f = line.split(':');
+    if (f.length !== 7 || f[0] === '') continue;
+    const uid = idOf(f[2]);
+    const gid = idOf(f[3]);
+    if (uid === undefined || gid === undefined) continue;
+    out.push({ name: f[0]!, uid, gid, comment: f[4]!, home: f[5]!, shell: f[6]! });
+  }
+  return out;
+}
+
+/** Parses /etc/group text; malformed lines are skipped. */
+export function parseGroup(text: string): GroupEntry[] {
+  const out: GroupEntry[] = [];
+  for (const line of text.split('\n')) {
+    if (skipped(line)) continue;
+    const f = line.split(':');
+    if (f.length !== 4 || f[0] === '') continue;
+    const gid = idOf(f[2]);
+    if (gid === undefined) continue;
+    out.push({ name: f[0]!, gid, members: f[3] === '' ? [] : f[3]!.split(',').filter((m) => m !== '') });
+  }
+  return out;
+}
+
+/** A snapshot of both files. */
+export interface Accounts {
+  readonly users: readonly PasswdEntry[];
+  readonly groups: readonly GroupEntry[];
+}
+
+async function readOrExplain(path: string): Promise<string> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new Error(`cannot read ${path}${code ? ` (${code})` : ''}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+  }
+}
+
+export async function readUsers(files: AccountFiles = SYSTEM_ACCOUNTS): Promise<PasswdEntry[]> {
+  return parsePasswd(await readOrExplain(files.passwd));
+}
+
+export async function readGroups(files: AccountFiles = SYSTEM_ACCOUNTS): Promise<GroupEntry[]> {
+  return parseGroup(await readOrExplain(files.group));
+}
+
+export async function readAccounts(files: AccountFiles = SYSTEM_ACCOUNTS): Promise<Accounts> {
+  const [users, groups] = await Promise.all([readUsers(files), readGroups(files)]);
+  return { users, groups };
+}
+
+/** The supplementary groups whose member lists name `user`, sorted. */
+export function supplementaryGroups(groups: readonly GroupEntry[], user: string): string[] {
+  return groups
+    .filter((g) => g.members.includes(user))
+    .map((g) => g.name)
+    .sort();
+}
+
+/**
+ * Why a name is not a valid user or group name for the tools, or undefined when it is. Only what is always
+ * wrong is refused here (the tools' own rules, which distributions patch, decide the rest at apply time).
+ */
+export function invalidAccountName(name: string): string | undefined {
+  if (name === '') return 'is empty';
+  if (name.length > MAX_NAME_LENGTH) return `is longer than ${MAX_NAME_LENGTH} characters`;
+  if (/[:,\s/]/.test(name)) return 'contains a colon, comma, slash or white space';
+  if (/^[-+#]/.test(name)) return "starts with '-', '+' or '#'";
+  if (name === '.' || name === '..') return "is '.' or '..'";
+  return undefined;
+}
+
+export type ShadowTool = 'useradd' | 'usermod' | 'userdel' | 'groupadd' | 'groupmod' | 'groupdel';
+
+/** The deadline of one tool run: the tools' own lock retries take up to about 15 s. */
+export const TOOL_TIMEOUT_MS = 120_000;
+
+/** Where the tools are looked up (they live in /usr/sbin, outside the default child PATH). */
+export const TOOL_PATH = '/usr/sbin:/usr/bin:/sbin:/bin';
+
+/** The exit codes documented in the tools' manual pages (shadow 4.13). */
+const EXIT_MEANINGS: Readonly<Record<ShadowTool, Readonly<Record<number, string>>>> = {
+  useradd: {
+    1: 'could not update the password file',
+    2: 'invalid command syntax',
+    3: 'invalid argument to an option (a name the tool refuses, a bad shell or path...)',
+    4: 'the uid is already in use (set allowduplicateuid to allow it)',
+    6: 'a group given does not exist (create it first; a group resource in the graph is ordered before the user)',
+    9: 'the user name is already in use',
+    10: 'could not update the group file',
+    12: 'could not create the home directory',
+    14: 'could not update the SELinux user mapping',
+  },
+  usermod: {
+    1: 'could not update the password file',
+    2: 'invalid command syntax',
+    3: 'invalid argument to an option',
+    4: 'the uid is already in use (set allowduplicateuid to allow it)',
+    6: 'the user or a group given does not exist',
+    8: 'the user is logged in or has running processes (stop them first)',
+    10: 'could not update the group file',
+    11: 'not enough space to move the home directory',
+    12: 'could not move the home directory',
+  },
+  userdel: {
+    1: 'could not update the password file',
+    2: 'invalid command syntax',
+    6: 'the user does not exist',
+    8: 'the user is logged in or has running processes (stop them first)',
+    10: 'could not update the group file',
+    12: 'could not remove the home directory',
+  },
+  groupadd: {
+    2: 'invalid command syntax',
+    3: 'invalid argument to an option (a name the tool refuses...)',
+    4: 'the gid is already in use',
+    9: 'the group name is already in use',
+    10: 'could not update the group file',
+  },
+  groupmod: {
+    2: 'invalid command syntax',
+    3: 'invalid argument to an option',
+    4: 'the gid is already in use',
+    6: 'the group does not exist',
+    9: 'the group name is already in use',
+    10: 'could not update the group file',
+  },
+  groupdel: {
+    2: 'invalid command syntax',
+    6: 'the group does not exist',
+    8: "it is a user's primary group (remove or change that user first)",
+    10: 'could not update the group file',
+  },
+};
+
+/** What an exit code of a tool means, per its manual page; undefined for codes it does not document. */
+export function exitMeaning(tool: ShadowTool, code: number): string | undefined {
+  return EXIT_MEANINGS[tool][code];
+}
+
+/** A tool failed: the message names the command line, the exit code and its meaning, and the tool's stderr. */
+export class ShadowToolError extends Error {
+  override readonly name = 'ShadowToolError';
+  constructor(
+    message: string,
+    readonly tool: ShadowTool,
+    /** The exit code; null when the tool did not exit by itself (killed, timed out, not started). */
+    readonly code: number | null,
+    readonly stderr: readonly string[],
+  ) {
+    super(message);
+  }
+}
+
+export interface ToolOptions {
+  /** The files' root; `/` (the default) is the real system. */
+  readonly root?: string;
+  /** Cancels the run (the tool's process group is killed). */
+  readonly signal?: AbortSignal;
+  /** Default `TOOL_TIMEOUT_MS`. */
+  readonly timeoutMs?: number;
+}
+
+let queue: Promise<unknown> = Promise.resolve();
+
+/** Runs `fn` after every earlier tool run of this process has finished. */
+function serialised<T>(fn: () => Promise<T>): Promise<T> {
+  const next = queue.then(fn, fn);
+  queue = next.catch(() => undefined);
+  return next;
+}
+
+/** `usermod -s /bin/sh u`, with arguments quoted where needed (for messages). */
+export function commandLine(tool: ShadowTool, args: readonly string[]): string {
+  return [tool, ...args].map((a) => (/^[A-Za-z0-9_\/.,:=+@%-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');
+}
+
+/**
+ * Runs one shadow tool to completion. Resolves with what it printed on stderr despite succeeding (warnings such
+ * as "missing or non-executable shell"); rejects with a ShadowToolError otherwise.
+ */
+export function runShadowTool(tool: ShadowTool, args: readonly string[], opts: ToolOptions = {}): Promise<string[]> {
+  const root = opts.root ?? '/';
+  const argv = root === '/' ? [...args] : ['--root', root, ...args];
+  const shown = commandLine(tool, argv);
+  return serialised(async () => {
+    if (opts.signal?.aborted) throw new ShadowToolError(`${shown} was cancelled before it started`, tool, null, []);
+    const deadline = AbortSignal.timeout(opts.timeoutMs ?? TOOL_TIMEOUT_MS);
+    const signal = opts.signal ? AbortSignal.any([opts.signal, deadline]) : deadline;
+    let r;
+    try {
+      r = await run({ command: { argv: [tool, ...argv] }, env: { PATH: TOOL_PATH, LC_ALL: 'C' }, signal });
+    } catch (e) {
+      if (e instanceof SpawnError && e.code === 'ENOENT') {
+        throw new ShadowToolError(`${tool} is not installed (searched ${TOOL_PATH}); install the Debian package "passwd"`, tool, null, []);
+      }
+      throw new ShadowToolError(`${shown}: ${e instanceof Error ? e.message : String(e)}`, tool, null, []);
+    }
+    const stderr = [...r.stderrTail];
+    if (r.code === 0 && !r.aborted) return stderr;
+    const said = stderr.length ? `: ${stderr.join(' | ')}` : '';
+    if (r.aborted) {
+      const why = r.timedOut && !opts.signal?.aborted ? `timed out after ${(opts.timeoutMs ?? TOOL_TIMEOUT_MS) / 1000} s` : describeOutcome(r);
+      throw new ShadowToolError(`${shown} ${why}; it was killed${said}`, tool, null, stderr);
+    }
+    const meaning = r.code !== null ? exitMeaning(tool, r.code) : undefined;
+    throw new ShadowToolError(`${shown} ${describeOutcome(r)}${meaning ? ` (${meaning})` : ''}${said}`, tool, r.code, stderr);
+  });
+}

@@ -1,0 +1,91 @@
+/**
+ * Line-oriented text files (fstab, hosts, authorized_keys): split into lines and joined back byte for byte, so an
+ * edit that touches one line leaves every other line, and a missing final newline, exactly as they were.
+ * Written atomically (temp file + rename); a file that is itself a mount point (a container's bind-mounted
+ * /etc/hosts, where rename fails with EBUSY) is rewritten in place instead.
+ *
+ * Several resources edit one file (ten hosts in /etc/hosts), and the engine runs them in parallel: each one's
+ * read-modify-write runs under `withFileLock`, so no edit is lost to another resource of this process. (Another
+ * process writing at the same time can still win the race; the watch then reports the file, and the next check
+ * repairs it.)
+ */
+import { readFile, writeFile } from 'node:fs/promises';
+import { atomicWrite, type AtomicWriteOptions } from './atomic-write.js';
+
+export interface Lines {
+  /** The lines without their `\n` (a `\r` of a CRLF file stays part of its line). */
+  readonly lines: string[];
+  /** Whether the last line ended with a newline (true for an empty text). */
+  readonly eol: boolean;
+}
+
+export function splitLines(text: string): Lines {
+  if (text === '') return { lines: [], eol: true };
+  const lines = text.split('\n');
+  const eol = lines[lines.length - 1] === '';
+  if (eol) lines.pop();
+  return { lines, eol };
+}
+
+/** The inverse of splitLines; an empty list is the empty text. */
+export function joinLines(l: Lines): string {
+  if (l.lines.length === 0) return '';
+  return l.lines.join('\n') + (l.eol ? '\n' : '');
+}
+
+/**
+ * Replaces, removes and appends lines by index. `replace` maps an index to its new text; `remove` lists indices;
+ * `append` lines go at the end, and the text then ends with a newline.
+ */
+export function editLines(l: Lines, edits: { replace?: ReadonlyMap<number, string>; remove?: ReadonlySet<number>; append?: readonly string[] }): Lines {
+  const out: string[] = [];
+  l.lines.forEach((line, i) => {
+    if (edits.remove?.has(i)) return;
+    out.push(edits.replace?.get(i) ?? line);
+  });
+  const append = edits.append ?? [];
+  out.push(...append);
+  return { lines: out, eol: append.length > 0 ? true : l.eol };
+}
+
+/** The file's text, or undefined when it does not exist. */
+export async function readTextIfExists(path: string): Promise<string | undefined> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return undefined;
+    throw e;
+  }
+}
+
+/**
+ * Replaces the file's text atomically, keeping its mode and owner (`opts` for a new file). When the path is a mount
+ * point (rename gives EBUSY), the file is rewritten in place: readers may then see a partial file for a moment.
+ */
+export async function writeText(path: string, text: string, opts: AtomicWriteOptions = {}): Promise<void> {
+  try {
+    await atomicWrite(path, text, opts);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EBUSY') throw e;
+    await writeFile(path, text);
+  }
+}
+
+const locks = new Map<string, Promise<void>>();
+
+/** Runs `fn` once every earlier `withFileLock(path, ...)` of this process has finished (FIFO, per path). */
+export async function withFileLock<T>(path: string, fn: () => Promise<T>): Promise<T> {
+  const previous = locks.get(path) ?? Promise.resolve();
+  let release: () => void = () => undefined;
+  const mine = new Promise<void>((resolve) => (release = resolve));
+  const tail = previous.then(() => mine);
+  locks.set(path, tail);
+  await previous;
+  try {
+    return await fn();
+  } finally {
+    release();
+    if (locks.get(path) === tail) locks.delete(path);
+  }
+}

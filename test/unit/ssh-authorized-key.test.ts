@@ -1,0 +1,178 @@
+// The ssh:authorized_key kind against real files, and (as root) a real user created with useradd and removed with
+// userdel in cleanup.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { chownSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
+import { checkGraphText } from '../../src/graph/read.js';
+import { vertexId } from '../../src/graph/spec.js';
+import { sshAuthorizedKeyKind } from '../../src/resources/ssh-authorized-key.js';
+import { passwdEntry } from '../../src/system/ids.js';
+import { check, recordingContext, startWatch } from '../harness/resource-context.js';
+
+const K1 = 'AAAAC3NzaC1lZDI1NTE5AAAAIBx';
+const K2 = 'AAAAB3NzaC1yc2EAAAADAQABAAABAQ';
+
+let dir = '';
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'mgmt-sshkey-'));
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+const make = (name: string, params: Record<string, unknown>) => {
+  assert.deepEqual(sshAuthorizedKeyKind.validate!(name, params), []);
+  const ctx = recordingContext(`ssh:authorized_key[${name}]`);
+  return { r: sshAuthorizedKeyKind.create(name, params, ctx), ctx };
+};
+const modeOf = (p: string) => statSync(p).mode & 0o7777;
+
+describe('ssh:authorized_key with a target', () => {
+  it('adds the key (noop first), keeps other lines, writes mode 0600, then is OK', async () => {
+    const target = join(dir, 'authorized_keys');
+    const before = `# keys\nssh-rsa ${K2} other@host`;
+    writeFileSync(target, before, { mode: 0o644 });
+    const { r, ctx } = make('me@laptop', { user: 'root', type: 'ssh-ed25519', key: K1, options: ['no-pty', 'command="echo hi"'], target });
+    assert.equal(await check(r, { apply: false }), false);
+    assert.equal(readFileSync(target, 'utf8'), before);
+    assert.equal(await check(r), false);
+    assert.equal(readFileSync(target, 'utf8'), `${before}\nno-pty,command="echo hi" ssh-ed25519 ${K1} me@laptop\n`);
+    assert.equal(modeOf(target), 0o600);
+    assert.equal(await check(r), true);
+    assert.deepEqual(ctx.lines, [`info: would add the key "me@laptop" to ${target}`, `info: add the key "me@laptop" to ${target}`]);
+  });
+
+  it('creates the missing directory 0700 and file 0600', async () => {
+    const target = join(dir, 'ssh', 'keys');
+    assert.equal(await check(make('k', { type: 'ssh-rsa', key: K2, target }).r), false);
+    assert.equal(modeOf(join(dir, 'ssh')), 0o700);
+    assert.equal(modeOf(target), 0o600);
+    assert.equal(readFileSync(target, 'utf8'), `ssh-rsa ${K2} k\n`);
+  });
+
+  it('absent removes every key with the comment; a missing directory is fine', async () => {
+    assert.equal(await check(make('k', { state: 'absent', target: join(dir, 'none', 'keys') }).r), true);
+    const target = join(dir, 'keys');
+    writeFileSync(target, `ssh-rsa ${K2} k\nssh-rsa ${K2} keep\nssh-ed25519 ${K1} k\n`);
+    assert.equal(await check(make('k', { state: 'absent', target }).r), false);
+    assert.equal(readFileSync(target, 'utf8'), `ssh-rsa ${K2} keep\n`);
+  });
+
+  it('refuses to follow a symlink at the file or at its directory', async () => {
+    const elsewhere = join(dir, 'elsewhere');
+    mkdirSync(elsewhere);
+    writeFileSync(join(elsewhere, 'keys'), 'secret\n');
+    symlinkSync(join(elsewhere, 'keys'), join(dir, 'keys'));
+    await assert.rejects(check(make('k', { type: 'ssh-rsa', key: K2, target: join(dir, 'keys') }).r), /keys is a symlink; not following it/);
+    symlinkSync(elsewhere, join(dir, 'linkdir'));
+    await assert.rejects(check(make('k', { type: 'ssh-rsa', key: K2, target: join(dir, 'linkdir', 'keys') }).r), /linkdir is a symlink; not following it/);
+    assert.equal(readFileSync(join(elsewhere, 'keys'), 'utf8'), 'secret\n', 'nothing was written through the links');
+    assert.ok(lstatSync(join(dir, 'keys')).isSymbolicLink());
+  });
+
+  it('the watch reports an edit by hand', async () => {
+    const target = join(dir, 'keys');
+    const { r } = make('k', { type: 'ssh-rsa', key: K2, target });
+    const w = startWatch(r);
+    try {
+      await w.next();
+      assert.equal(await check(r), false);
+      writeFileSync(target, '# emptied\n');
+      await w.next();
+      assert.equal(await check(r), false);
+    } finally {
+      await w.stop();
+    }
+  });
+
+  it('validates: user or target, type and key when present, options, comment', () => {
+    const v = (name: string, p: Record<string, unknown>) => sshAuthorizedKeyKind.validate!(name, p).map((x) => x.message).join('\n');
+    assert.match(v('k', { type: 'ssh-rsa', key: K2 }), /set `user`.*or `target`/);
+    assert.match(v('k', { user: 'u' }), /`type` is required[^]*`key` is required/);
+    assert.equal(v('k', { user: 'u', state: 'absent' }), '');
+    assert.match(v(' k', { user: 'u', state: 'absent' }), /must not start or end with blanks/);
+    assert.match(v('k', { target: 'rel/keys', state: 'absent' }), /absolute, normalized path/);
+    assert.deepEqual(sshAuthorizedKeyKind.autoEdges!('k', { user: 'u' }), { afterVertex: [{ kind: 'user', name: 'u' }] });
+    assert.deepEqual(sshAuthorizedKeyKind.autoEdges!('k', { user: 'u', target: '/srv/k' }), {
+      afterVertex: [{ kind: 'user', name: 'u' }],
+      afterPath: ['/srv/k'],
+      afterNearestAncestor: ['/srv/k'],
+    });
+  });
+});
+
+describe('ssh:authorized_key in a real user’s home', { skip: process.getuid?.() !== 0 && 'needs root to create a user' }, () => {
+  const user = `mgmtak${process.pid % 100000}`;
+  let home = '';
+  let base = '';
+  before(() => {
+    base = mkdtempSync(join(tmpdir(), 'mgmt-sshkey-home-'));
+    home = join(base, user);
+    const r = spawnSync('useradd', ['--no-create-home', '--home-dir', home, '--shell', '/usr/sbin/nologin', '--user-group', user], { encoding: 'utf8' });
+    assert.equal(r.status, 0, `useradd: ${r.stderr}`);
+  });
+  after(() => {
+    spawnSync('userdel', [user]);
+    spawnSync('groupdel', [user]);
+    rmSync(base, { recursive: true, force: true });
+  });
+
+  it('finds the home in /etc/passwd and creates ~/.ssh (0700) and the file (0600) owned by the user', async () => {
+    mkdirSync(home);
+    const pw = await passwdEntry(user);
+    chownSync(home, pw.uid, pw.gid);
+    const { r } = make('me@laptop', { user, type: 'ssh-ed25519', key: K1 });
+    assert.equal(await check(r), false);
+    const ssh = join(home, '.ssh');
+    const file = join(ssh, 'authorized_keys');
+    assert.equal(readFileSync(file, 'utf8'), `ssh-ed25519 ${K1} me@laptop\n`);
+    for (const [p, mode] of [[ssh, 0o700], [file, 0o600]] as const) {
+      const st = statSync(p);
+      assert.equal(st.mode & 0o7777, mode, p);
+      assert.deepEqual([st.uid, st.gid], [pw.uid, pw.gid], p);
+    }
+    assert.equal(await check(r), true);
+  });
+
+  it('refuses a ~/.ssh that the user made a symlink (to /root/.ssh, say)', async () => {
+    const ssh = join(home, '.ssh');
+    rmSync(ssh, { recursive: true, force: true });
+    const decoy = join(base, 'decoy');
+    mkdirSync(decoy, { recursive: true });
+    symlinkSync(decoy, ssh);
+    await assert.rejects(check(make('me@laptop', { user, type: 'ssh-ed25519', key: K1 }).r), /\.ssh is a symlink; not following it/);
+    assert.throws(() => statSync(join(decoy, 'authorized_keys')), /ENOENT/);
+  });
+
+  it('says when the user does not exist', async () => {
+    await assert.rejects(check(make('k', { user: 'mgmt-no-such-user', type: 'ssh-rsa', key: K2 }).r), /no such user 'mgmt-no-such-user' \(in \/etc\/passwd\)/);
+  });
+});
+
+describe('a kind name with a colon', () => {
+  it('loads from YAML (as a key and in edges), validates, and names its vertex', () => {
+    const yaml = [
+      'graph: g',
+      'resources:',
+      '  ssh:authorized_key:',
+      '  - name: me@laptop',
+      '    user: root',
+      '    type: ssh-ed25519',
+      `    key: ${K1}`,
+      '  file:',
+      '  - name: /root/.ssh/',
+      '    state: exists',
+      'edges:',
+      '- from: {kind: file, name: /root/.ssh/}',
+      '  to: {kind: ssh:authorized_key, name: me@laptop}',
+      '',
+    ].join('\n');
+    const { spec, diagnostics } = checkGraphText(yaml, 'g.yaml');
+    assert.deepEqual(diagnostics, []);
+    assert.deepEqual(spec!.resources.map((r) => vertexId(r)).sort(), ['file[/root/.ssh/]', 'ssh:authorized_key[me@laptop]']);
+    assert.equal(vertexId(spec!.edges[0]!.to), 'ssh:authorized_key[me@laptop]');
+    const bad = checkGraphText(yaml.replace('type: ssh-ed25519', 'type: nope'), 'g.yaml').diagnostics;
+    assert.match(bad.map((d) => d.message).join('\n'), /parameter `type`: does not match/);
+  });
+});
