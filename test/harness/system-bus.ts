@@ -17,7 +17,7 @@
  * reason, and tests skip with it.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, readlinkSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readlinkSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { connectBus } from '../../src/system/dbus.js';
 import { PackageKit, Filter } from '../../src/system/packagekit.js';
@@ -84,9 +84,16 @@ async function withLock<T>(fn: () => Promise<T>): Promise<T> {
       break;
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-      const holder = Number(readFileSync(`${LOCK}/pid`, 'utf8').trim() || '0');
+      let holder = 0;
+      try {
+        holder = Number(readFileSync(`${LOCK}/pid`, 'utf8').trim() || '0');
+      } catch {
+        // just created, its pid not written yet; or left by a process that died in between (old enough: stale)
+        const age = Date.now() - (statSync(LOCK, { throwIfNoEntry: false })?.mtimeMs ?? Date.now());
+        if (age > 5000) rmSync(LOCK, { recursive: true, force: true });
+      }
       if (holder && !isRunning(holder)) rmSync(LOCK, { recursive: true, force: true });
-      else if (Date.now() > deadline) throw new Error(`system-bus harness: ${LOCK} is held by pid ${holder} for 30 s`);
+      else if (Date.now() > deadline) throw new Error(`system-bus harness: ${LOCK} is held by pid ${holder || '?'} for 30 s`);
       await sleep(10);
     }
   }
