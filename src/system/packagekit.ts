@@ -274,8 +274,12 @@ export class PackageKit {
 
     const packages: PackageInfo[] = [];
     const errors: { code: string; details: string }[] = [];
+    // `ended`: the first of Finished, the daemon going away, the deadline or an abort; `finished`: PackageKit itself
+    // is done with the transaction (what a cancel waits for).
     let settle!: (v: { exit: string; runtimeMs: number } | Error) => void;
     const ended = new Promise<{ exit: string; runtimeMs: number } | Error>((r) => (settle = r));
+    let done!: () => void;
+    const finished = new Promise<void>((r) => (done = r));
     const onSignal = (s: Signal) => {
       switch (s.member) {
         case 'Package': {
@@ -294,14 +298,18 @@ export class PackageKit {
           break;
         case 'Finished':
           settle({ exit: EXIT[Number(s.body[0])] ?? `exit-${String(s.body[0])}`, runtimeMs: Number(s.body[1] ?? 0) });
+          done();
           break;
         case 'Destroy':
           settle(new PackageKitError(`${what}: the transaction was destroyed before it finished`, 'failed'));
+          done();
           break;
       }
     };
     const onOwner = (s: Signal) => {
-      if (s.body[0] === PK_NAME && s.body[2] === '') settle(new PackageKitError(`${what}: packagekitd left the bus mid-transaction (crashed or was stopped)`, 'failed'));
+      if (s.body[0] !== PK_NAME || s.body[2] !== '') return;
+      settle(new PackageKitError(`${what}: packagekitd left the bus mid-transaction (crashed or was stopped)`, 'failed'));
+      done();
     };
 
     const unsubs: Array<() => Promise<void>> = [];
@@ -322,14 +330,14 @@ export class PackageKit {
         await this.bus.call({ destination: PK_NAME, path: tid, interface: TX_IFACE, member, signature, body, timeoutMs: Math.min(left(), 30_000) });
       } catch (e) {
         if (e instanceof DBusTimeoutError && Date.now() >= deadline) {
-          await this.cancel(tid, ended);
+          await this.cancel(tid, finished);
           throw new PackageKitError(`${what}: no result within ${within()}; the transaction was cancelled`, 'timeout');
         }
         throw callError(e, what);
       }
       const end = await ended;
       if (end instanceof Error) {
-        if (end instanceof PackageKitError && (end.reason === 'timeout' || end.reason === 'cancelled')) await this.cancel(tid, ended);
+        if (end instanceof PackageKitError && (end.reason === 'timeout' || end.reason === 'cancelled')) await this.cancel(tid, finished);
         throw end;
       }
       if (end.exit !== 'success') throw transactionError(what, end.exit, errors);
@@ -373,10 +381,12 @@ export class PackageKit {
     };
   }
 
-  /** Asks PackageKit to cancel a transaction and waits (briefly) for it to finish. */
-  private async cancel(tid: string, ended: Promise<unknown>): Promise<void> {
+  /** Asks PackageKit to cancel a transaction and waits (at most CANCEL_GRACE_MS) until it says it finished. */
+  private async cancel(tid: string, finished: Promise<void>): Promise<void> {
     await this.bus.call({ destination: PK_NAME, path: tid, interface: TX_IFACE, member: 'Cancel', timeoutMs: CANCEL_GRACE_MS }).catch(() => undefined);
-    await Promise.race([ended, new Promise((r) => setTimeout(r, CANCEL_GRACE_MS).unref())]);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([finished, new Promise((r) => (timer = setTimeout(r, CANCEL_GRACE_MS)))]);
+    clearTimeout(timer);
   }
 }
 
