@@ -5,10 +5,11 @@ import { fileKind } from './file.js';
 import { msgKind } from './msg.js';
 import { noopKind } from './noop.js';
 import { puppetKind } from './puppet.js';
+import { svcKind } from './svc.js';
 import { timerKind } from './timer.js';
 
 const kinds = new Map<string, ResourceKind>(
-  [execKind, fileKind, msgKind, noopKind, puppetKind, timerKind].map((k) => [k.kind, k] as const),
+  [execKind, fileKind, msgKind, noopKind, puppetKind, svcKind, timerKind].map((k) => [k.kind, k] as const),
 );
 
 export function lookupKind(kind: string): ResourceKind | undefined {
