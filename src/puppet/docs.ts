@@ -33,7 +33,7 @@ export function puppetMarkdown(): string {
     '- before/require/notify/subscribe (and `->`/`~>`) become edges between the resources they name; a class,',
     '  define instance or stage stands for every resource it contains, recursively (`contain` contains,',
     '  `include` does not). Classes, stages, define instances and anchors get no vertex.',
-    '- notify/subscribe become `notify: true` edges when the target reacts to refreshes (exec, msg, and the',
+    '- notify/subscribe become `notify: true` edges when the target reacts to refreshes (exec, msg, svc, and the',
     `  fallback for ${[...REFRESHABLE_PUPPET_TYPES].sort().join(', ')}); otherwise the edge only orders.`,
     '- An empty class or an anchor is bridged: its predecessors come before its successors.',
     '',
@@ -62,7 +62,7 @@ export function puppetMarkdown(): string {
     '',
     '### Every other type',
     '',
-    'service, package, user, group, mount, cron, host, concat_file, file_line, ini_setting, ssh_authorized_key and any',
+    'package, user, group, mount, cron, host, concat_file, file_line, ini_setting, ssh_authorized_key and any',
     'other type: fallback ("no native translation yet"), vertex `puppet[<Type>[<title>]]`.',
     '',
   );

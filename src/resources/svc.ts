@@ -57,7 +57,7 @@ const isActive = (s: UnitState) => s.activeState === 'active' || s.activeState =
 
 export const svcKind = defineKind({
   kind: 'svc',
-  doc: "A systemd unit kept running or stopped (`state`) and enabled or disabled (`startup`), through systemd's manager over D-Bus: the system manager, or the user's manager with `session: true`. The unit is `<name>.service` unless the name already ends with a unit suffix (`.socket`, `.timer`, ...). Enabling/disabling comes first, then the start/stop job, whose result is waited for (a failed job is an error naming the unit's state). A unit file changed on disk is reloaded (daemon-reload) before a start or restart. It is refreshable: a refresh with no start/stop done runs reload-or-try-restart. The unit file (`/etc/systemd/system/<unit>`, or `~/.config/systemd/user/<unit>` with `session`) is an automatic dependency: a `file` resource managing it comes first, and a change to it refreshes the unit. Watches the unit's state and the manager's unit-file and reload signals, so a unit stopped or disabled by hand is put back.",
+  doc: "A systemd unit kept running or stopped (`state`) and enabled or disabled (`startup`), through systemd's manager over D-Bus: the system manager, or the user's manager with `session: true`. The unit is `<name>.service` unless the name already ends with a unit suffix (`.socket`, `.timer`, ...). A unit with no unit file is an error when it must run or be enabled (and already stopped and disabled otherwise). Enabling/disabling comes first, then the start/stop job, whose result is waited for (a failed job is an error naming the unit's state). A unit file changed on disk is reloaded (daemon-reload) before a start or restart. It is refreshable: a refresh with no start/stop done runs reload-or-try-restart. The unit file (`/etc/systemd/system/<unit>`, or `~/.config/systemd/user/<unit>` with `session`) is an automatic dependency: a `file` resource managing it comes first, and a change to it refreshes the unit. Watches the unit's state and the manager's unit-file and reload signals, so a unit stopped or disabled by hand is put back.",
   params,
   refreshable: true,
   validate: (name) => {
@@ -119,8 +119,14 @@ export const svcKind = defineKind({
 
       async checkApply(c) {
         const sd = await systemd();
-        let st = await sd.unitState(unit);
+        const fromDisk = p.startup !== undefined;
+        let st = await sd.unitState(unit, fromDisk);
         loadProblem(st, p, session);
+        if (st.loadState === 'not-found') {
+          // Nothing needs the unit to exist: a missing unit is stopped and has no links (as Puppet sees it).
+          log.debug(`${unit} does not exist, so it is neither running nor enabled`);
+          return true;
+        }
 
         const wantActive = p.state === undefined ? undefined : p.state === 'running';
         const stateOK = wantActive === undefined || wantActive === isActive(st);
@@ -157,7 +163,7 @@ export const svcKind = defineKind({
             await daemonReload(`after disabling ${unit}`);
             log.info(`disabled ${unit} (was ${st.unitFileState})`);
           }
-          st = await sd.unitState(unit);
+          st = await sd.unitState(unit, fromDisk);
         }
 
         let acted = false;
@@ -202,6 +208,7 @@ function loadProblem(st: UnitState, p: SvcParams, session: boolean): void {
     case 'loaded':
       return;
     case 'not-found':
+      if (p.state !== 'running' && p.startup !== 'enabled') return;
       throw new Error(
         `unit ${st.unit} not found (LoadState not-found) in ${mgr}: write its unit file to ${unitFileDir(session)}/${st.unit} (a \`file\` resource there is ordered before this one and refreshes it), or install the package that provides it`,
       );

@@ -264,15 +264,18 @@ export class Systemd {
     return String(path);
   }
 
-  /** Loads the unit and reads its states in one GetAll; UnitFileState comes from disk (GetUnitFileState). */
-  async unitState(unit: string): Promise<UnitState> {
+  /**
+   * Loads the unit and reads its states in one GetAll. With `fileStateFromDisk`, UnitFileState comes from the
+   * manager's GetUnitFileState, which reads the links on disk (one more round trip), where the unit's own property
+   * is cached and lags behind links made without a daemon-reload.
+   */
+  async unitState(unit: string, fileStateFromDisk = true): Promise<UnitState> {
     const path = await this.loadUnit(unit);
     const [all] = await this.conn.call({ destination: DEST, path, interface: PROPS, member: 'GetAll', signature: 's', body: [UNIT], timeoutMs: CALL_TIMEOUT_MS });
     const p = (all ?? {}) as Record<string, unknown>;
     const loadState = str(p.LoadState);
     let unitFileState = str(p.UnitFileState);
-    if (loadState === 'loaded') {
-      // The unit's cached UnitFileState can lag behind links made without a daemon-reload; the manager reads disk.
+    if (loadState === 'loaded' && fileStateFromDisk) {
       unitFileState = await this.call('GetUnitFileState', 's', [unit]).then(
         ([s]) => String(s),
         () => unitFileState,

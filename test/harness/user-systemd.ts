@@ -46,7 +46,7 @@ export interface UserSystemd {
   readonly busAddress: string;
   /** The manager's PID. */
   readonly pid: number;
-  /** Runs `systemctl --user ARGS` against this manager (bounded: 10 s). */
+  /** Runs `systemctl --user ARGS` against this manager, as on a machine booted with systemd (bounded: 10 s). */
   systemctl(...args: string[]): { code: number; stdout: string; stderr: string };
   /** Reads a property of the Manager or of a unit interface over D-Bus. */
   unitProperty(unit: string, prop: string, iface?: string): Promise<unknown>;
@@ -274,7 +274,9 @@ export async function startUserSystemd(): Promise<UserSystemd> {
     busAddress,
     pid,
     systemctl: (...args) => {
-      const r = spawnSync('systemctl', ['--user', ...args], { env: { ...process.env, ...env }, encoding: 'utf8', timeout: 10_000 });
+      // Inside the manager's mount namespace, where /run/systemd/system exists: outside it systemctl thinks systemd
+      // is offline and edits enable links itself, without telling the manager (as it would on a real machine).
+      const r = spawnSync('nsenter', ['--target', String(pid), '--mount', 'systemctl', '--user', ...args], { env: { ...process.env, ...env }, encoding: 'utf8', timeout: 10_000 });
       return { code: r.status ?? -1, stdout: r.stdout ?? '', stderr: r.stderr ?? (r.error?.message ?? '') };
     },
     unitProperty: async (unit, prop, iface = 'org.freedesktop.systemd1.Unit') => {
