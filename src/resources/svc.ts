@@ -154,16 +154,22 @@ export const svcKind = defineKind({
         const job = (method: JobMethod, verb: string) => sd.job(method, unit, { mode: 'replace', signal: c.signal, onSlow: slow(verb) });
 
         if (!startupOK) {
-          if (p.startup === 'enabled') {
-            await sd.enableUnitFiles([unit]);
-            await daemonReload(`after enabling ${unit}`);
-            log.info(`enabled ${unit} (was ${st.unitFileState || 'unknown'})`);
-          } else {
-            await sd.disableUnitFiles([unit], st.unitFileState === 'enabled-runtime');
-            await daemonReload(`after disabling ${unit}`);
-            log.info(`disabled ${unit} (was ${st.unitFileState})`);
+          const was = st.unitFileState || 'unknown';
+          const enable = p.startup === 'enabled';
+          try {
+            if (enable) await sd.enableUnitFiles([unit]);
+            else await sd.disableUnitFiles([unit], st.unitFileState === 'enabled-runtime');
+          } catch (err) {
+            throw new Error(`cannot ${p.startup === 'enabled' ? 'enable' : 'disable'} ${unit}: ${(err as Error).message}`);
           }
+          await daemonReload(`after ${enable ? 'enabling' : 'disabling'} ${unit}`);
           st = await sd.unitState(unit, fromDisk);
+          // Checked here, or the next event would enable again, forever.
+          if (enable && !ENABLED_STATES.has(st.unitFileState)) {
+            throw new Error(`enabling ${unit} made no links (UnitFileState is still ${st.unitFileState || 'unknown'}): its [Install] section needs WantedBy= or RequiredBy=`);
+          }
+          if (!enable && LINKED_STATES.has(st.unitFileState)) throw new Error(`disabling ${unit} left it ${st.unitFileState}`);
+          log.info(`${enable ? 'enabled' : 'disabled'} ${unit} (was ${was})`);
         }
 
         let acted = false;

@@ -110,7 +110,8 @@ export class SystemdUnavailableError extends Error {}
 export class SystemdJobError extends Error {
   constructor(
     message: string,
-    readonly result: JobResult | 'deadline',
+    /** The job's result; `deadline`: no result in time; `refused`: systemd refused to queue the job. */
+    readonly result: JobResult | 'deadline' | 'refused',
   ) {
     super(message);
   }
@@ -309,7 +310,14 @@ export class Systemd {
   async job(method: JobMethod, unit: string, opts: JobOptions = {}): Promise<JobResult> {
     const verb = JOB_VERB[method];
     const results = await this.jobResults();
-    const [job] = await this.call(method, 'ss', [unit, opts.mode ?? 'replace']);
+    let job: unknown;
+    try {
+      [job] = await this.call(method, 'ss', [unit, opts.mode ?? 'replace']);
+    } catch (err) {
+      if (!(err instanceof DBusCallError)) throw err;
+      const now = await this.unitState(unit, false).catch(() => undefined);
+      throw new SystemdJobError(`cannot ${verb} ${unit}${now ? ` (it is ${now.activeState}/${now.subState})` : ''}: systemd says ${err.message.replace(/^.*?: /, '')}`, 'refused');
+    }
     const timeoutMs = opts.timeoutMs ?? JOB_TIMEOUT_MS;
     const t0 = Date.now();
     let expire!: () => void;

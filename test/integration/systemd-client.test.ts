@@ -73,6 +73,18 @@ describe('systemd client against a real user manager', () => {
     await r.c.job('StopUnit', 'c4.service');
   });
 
+  it('a job systemd refuses to queue says why', async (t) => {
+    const r = ready(t);
+    if (!r) return;
+    writeUnit(r.s, 'c6.service', '[Unit]\nRefuseManualStart=yes\n[Service]\nExecStart=/bin/sleep 1000\n');
+    await assert.rejects(r.c.job('StartUnit', 'c6.service'), (e: unknown) => {
+      assert.ok(e instanceof SystemdJobError);
+      assert.equal(e.result, 'refused');
+      assert.match(e.message, /^cannot start c6\.service \(it is inactive\/dead\): systemd says Operation refused/);
+      return true;
+    });
+  });
+
   it('a failed job names the result and the state after it', async (t) => {
     const r = ready(t);
     if (!r) return;
