@@ -17,13 +17,20 @@
  * both variants, the first left an unreachable daemon behind, the second never answered. So the bus is the
  * manager's, it stops with the manager, and everything the manager started is its child.
  *
+ * Its own cgroup: every manager runs in a fresh cgroup `mgmt-test-<random>` at the root of each cgroup hierarchy (the
+ * shell moves itself there before it execs the manager). Without it, managers started from the same cgroup (two test
+ * files at once, or another worktree's tests) create the same `/app.slice/<unit>` and `/session.slice/dbus.service`
+ * cgroups, and one manager stopping a unit kills the other's processes in it: measured here, stopping one manager
+ * killed the other's dbus-daemon and its units (the other tests then saw EPIPE on connect). stop() removes the cgroups.
+ *
  * Ready: the manager answers Properties.Get(Manager.SystemState) with running or degraded, within a deadline.
  * stop(): SIGTERM to the manager by PID (it stops its units and the bus, ~0.03-0.3 s), SIGKILL after a deadline, then
  * SIGKILL to any process of its tree still alive (by the PIDs recorded before the SIGTERM), then the temp dirs go.
  * A process 'exit' hook does the same synchronously, so a crashed test leaves nothing behind.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -46,6 +53,8 @@ export interface UserSystemd {
   readonly busAddress: string;
   /** The manager's PID. */
   readonly pid: number;
+  /** The manager's own cgroups (one per hierarchy), removed by stop(). */
+  readonly cgroups: readonly string[];
   /** Runs `systemctl --user ARGS` against this manager, as on a machine booted with systemd (bounded: 10 s). */
   systemctl(...args: string[]): { code: number; stdout: string; stderr: string };
   /** Reads a property of the Manager or of a unit interface over D-Bus. */
@@ -77,7 +86,66 @@ function probe(): string | undefined {
   });
   if (r.error) return `cannot run unshare: ${r.error.message}`;
   if (r.status !== 0) return `a private mount namespace with a tmpfs on /run/systemd is not permitted here (unshare -m, mount): ${(r.stderr || '').trim() || `exit ${r.status}`}`;
+  if (cgroupMounts().length === 0) return 'no cgroup hierarchy is mounted (systemd --user needs one)';
+  try {
+    removeCgroups(makeCgroups(`mgmt-test-probe-${process.pid}`));
+  } catch (e) {
+    return `cannot create a cgroup for the manager (${(e as Error).message})`;
+  }
   return undefined;
+}
+
+/** Mount points of every cgroup hierarchy (v1 controllers, name=systemd, the v2 unified one). */
+function cgroupMounts(): string[] {
+  return readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .filter((l) => / - cgroup2? /.test(l))
+    .map((l) => l.split(' ')[4]!)
+    .filter((mp) => existsSync(join(mp, 'cgroup.procs')));
+}
+
+/** Creates `name` under the root of every cgroup hierarchy; returns the directories. */
+function makeCgroups(name: string): string[] {
+  const dirs: string[] = [];
+  try {
+    for (const mp of cgroupMounts()) {
+      const d = join(mp, name);
+      mkdirSync(d);
+      dirs.push(d);
+      // A v1 cpuset takes no process until it has CPUs and memory nodes: the root's.
+      for (const f of ['cpuset.cpus', 'cpuset.mems']) {
+        if (existsSync(join(d, f)) && readFileSync(join(d, f), 'utf8').trim() === '') writeFileSync(join(d, f), readFileSync(join(mp, f), 'utf8'));
+      }
+    }
+  } catch (e) {
+    removeCgroups(dirs);
+    throw e;
+  }
+  return dirs;
+}
+
+/** Removes cgroup directories bottom-up; a process still inside (only ours can be) is killed by PID first. */
+function removeCgroups(dirs: readonly string[]): void {
+  const rm = (d: string, attempt = 0): void => {
+    let entries: string[] = [];
+    try {
+      entries = readdirSync(d, { withFileTypes: true })
+        .filter((e) => e.isDirectory())
+        .map((e) => e.name);
+    } catch {
+      return; // gone
+    }
+    for (const e of entries) rm(join(d, e));
+    try {
+      rmdirSync(d);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EBUSY' || attempt >= 50) return;
+      for (const pid of readFileSync(join(d, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean)) kill(Number(pid), 'SIGKILL');
+      sleepSync(10);
+      rm(d, attempt + 1);
+    }
+  };
+  for (const d of dirs) rm(d);
 }
 
 /** PIDs of `root` and its descendants, each with its start time (so a recycled PID is never killed). */
@@ -171,15 +239,27 @@ export async function startUserSystemd(): Promise<UserSystemd> {
   const busAddress = `unix:path=${runtimeDir}/bus`;
   const env = { XDG_RUNTIME_DIR: runtimeDir, DBUS_SESSION_BUS_ADDRESS: busAddress, HOME: home };
 
+  const cgroups = makeCgroups(`mgmt-test-${randomBytes(6).toString('hex')}`);
   const child: ChildProcess = spawn(
     'unshare',
-    ['-m', '--propagation', 'private', 'sh', '-c', `mount -t tmpfs tmpfs /run/systemd && mkdir -p /run/systemd/system && exec ${SYSTEMD} --user`],
-    { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C.UTF-8', USER: 'root', LOGNAME: 'root', ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
+    [
+      '-m',
+      '--propagation',
+      'private',
+      'sh',
+      '-c',
+      `for d in $MGMT_TEST_CGROUPS; do echo $$ > "$d/cgroup.procs" || exit 1; done; mount -t tmpfs tmpfs /run/systemd && mkdir -p /run/systemd/system && exec ${SYSTEMD} --user`,
+    ],
+    {
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C.UTF-8', USER: 'root', LOGNAME: 'root', MGMT_TEST_CGROUPS: cgroups.join(' '), ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
   );
   const pid = child.pid;
   if (pid === undefined) {
     rmSync(runtimeDir, { recursive: true, force: true });
     rmSync(home, { recursive: true, force: true });
+    removeCgroups(cgroups);
     throw new Error('cannot start unshare for the systemd user manager');
   }
   let log = '';
@@ -207,6 +287,7 @@ export async function startUserSystemd(): Promise<UserSystemd> {
       if (alive(pid)) kill(pid, 'SIGKILL');
     }
     for (const [p, start] of tree) if (alive(p, start)) kill(p, 'SIGKILL');
+    removeCgroups(cgroups);
     rmSync(runtimeDir, { recursive: true, force: true });
     rmSync(home, { recursive: true, force: true });
   };
@@ -273,6 +354,7 @@ export async function startUserSystemd(): Promise<UserSystemd> {
     unitDir,
     busAddress,
     pid,
+    cgroups,
     systemctl: (...args) => {
       // Inside the manager's mount namespace, where /run/systemd/system exists: outside it systemctl thinks systemd
       // is offline and edits enable links itself, without telling the manager (as it would on a real machine).

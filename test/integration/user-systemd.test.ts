@@ -34,6 +34,32 @@ describe('user systemd harness', () => {
     assert.equal(existsSync(sd.home), false);
     assert.equal(existsSync(sd.env.XDG_RUNTIME_DIR!), false);
     assert.equal(hostRunSystemdTouched(), before, 'nothing left on the host’s /run/systemd');
+    assert.ok(sd.cgroups.length > 0);
+    for (const d of sd.cgroups) assert.equal(existsSync(d), false, `cgroup ${d} removed`);
     await sd.stop(); // idempotent
+  });
+
+  it('two managers are isolated: stopping one leaves the other’s bus and units running', async (t) => {
+    const reason = unavailableReason();
+    if (reason) {
+      t.skip(reason);
+      return;
+    }
+    const [a, b] = await Promise.all([startUserSystemd(), startUserSystemd()]);
+    try {
+      for (const s of [a, b]) {
+        writeUnit(s, 'twin.service', '[Service]\nExecStart=/bin/sleep 1000\n');
+        assert.equal(s.systemctl('start', 'twin.service').code, 0);
+      }
+      const unitPid = Number(await b.unitProperty('twin.service', 'MainPID', 'org.freedesktop.systemd1.Service'));
+      const busPid = Number(await b.unitProperty('dbus.service', 'MainPID', 'org.freedesktop.systemd1.Service'));
+      await a.stop();
+      assert.ok(existsSync(`/proc/${unitPid}`), 'the other manager’s unit still runs');
+      assert.equal(Number(await b.unitProperty('dbus.service', 'MainPID', 'org.freedesktop.systemd1.Service')), busPid, 'the other manager’s bus was not restarted');
+      assert.equal(await b.unitProperty('twin.service', 'ActiveState'), 'active');
+    } finally {
+      await a.stop();
+      await b.stop();
+    }
   });
 });
