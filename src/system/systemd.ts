@@ -316,7 +316,8 @@ export class Systemd {
     } catch (err) {
       if (!(err instanceof DBusCallError)) throw err;
       const now = await this.unitState(unit, false).catch(() => undefined);
-      throw new SystemdJobError(`cannot ${verb} ${unit}${now ? ` (it is ${now.activeState}/${now.subState})` : ''}: systemd says ${err.message.replace(/^.*?: /, '')}`, 'refused');
+      const root = !this.session && /AccessDenied|InteractiveAuthorizationRequired/.test(err.dbusName) ? ' (managing system units needs root)' : '';
+      throw new SystemdJobError(`cannot ${verb} ${unit}${now ? ` (it is ${now.activeState}/${now.subState})` : ''}: systemd says ${err.message.replace(/^.*?: /, '')}${root}`, 'refused');
     }
     const timeoutMs = opts.timeoutMs ?? JOB_TIMEOUT_MS;
     const t0 = Date.now();
