@@ -22,6 +22,13 @@ const test = [
   ['/usr/share/puppet/modules/sshkeys_core', 'puppet-module-puppetlabs-sshkeys-core'],
   ['/usr/share/puppet/modules/concat', 'puppet-module-puppetlabs-concat'],
   ['/usr/share/puppet/modules/inifile', 'puppet-module-puppetlabs-inifile'],
+  // svc: a real systemd user manager in a private mount namespace (test/harness/user-systemd.ts), with its session bus
+  ['/lib/systemd/systemd', 'systemd'],
+  ['systemctl', 'systemd'],
+  ['dbus-daemon', 'dbus'],
+  ['/usr/lib/systemd/user/dbus.socket', 'dbus-user-session'],
+  ['unshare', 'util-linux'],
+  ['nsenter', 'util-linux'],
 ];
 const bench = [['/usr/bin/time', 'time']];
 

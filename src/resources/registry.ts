@@ -9,11 +9,12 @@ import { msgKind } from './msg.js';
 import { noopKind } from './noop.js';
 import { puppetKind } from './puppet.js';
 import { sshAuthorizedKeyKind } from './ssh-authorized-key.js';
+import { svcKind } from './svc.js';
 import { timerKind } from './timer.js';
 import { userKind } from './user.js';
 
 const kinds = new Map<string, ResourceKind>(
-  [execKind, fileKind, groupKind, hostKind, mountKind, msgKind, noopKind, puppetKind, sshAuthorizedKeyKind, timerKind, userKind].map(
+  [execKind, fileKind, groupKind, hostKind, mountKind, msgKind, noopKind, puppetKind, sshAuthorizedKeyKind, svcKind, timerKind, userKind].map(
     (k) => [k.kind, k] as const,
   ),
 );

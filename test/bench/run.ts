@@ -1,7 +1,7 @@
 /**
  * The benchmark suite: `npm run bench [-- NAME... ] [-- --write-doc]`.
  *
- * Runs parallelism, drift, oneshot and swap in that order (or the named subset), prints one table per benchmark
+ * Runs parallelism, drift, oneshot, swap, puppet and svc in that order (or the named subset), prints one table per benchmark
  * with its goals and PASS/FAIL, and exits 1 if a goal is missed or a benchmark fails. With --write-doc (full run
  * only) it regenerates docs/performance.md from the figures of this run.
  *
@@ -17,6 +17,7 @@ import { drift } from './drift.js';
 import { oneshot } from './oneshot.js';
 import { parallelism } from './parallelism.js';
 import { puppet } from './puppet.js';
+import { svc } from './svc.js';
 import { swap } from './swap.js';
 
 const BENCHES: ReadonlyArray<readonly [string, Bench]> = [
@@ -25,6 +26,7 @@ const BENCHES: ReadonlyArray<readonly [string, Bench]> = [
   ['oneshot', oneshot],
   ['swap', swap],
   ['puppet', puppet],
+  ['svc', svc],
 ];
 
 const usage = `usage: npm run bench [-- [--write-doc] [NAME...]]

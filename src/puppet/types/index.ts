@@ -8,13 +8,14 @@ import { groupRules } from './group.js';
 import { hostRules } from './host.js';
 import { mountRules } from './mount.js';
 import { notifyRules } from './notify.js';
+import { serviceRules } from './service.js';
 import { sshAuthorizedKeyRules } from './ssh_authorized_key.js';
 import { userRules } from './user.js';
 
 export { metaparamRules } from './metaparams.js';
 
 export const typeRules: ReadonlyMap<string, TypeRules> = new Map(
-  [anchorRules, execRules, fileRules, groupRules, hostRules, mountRules, notifyRules, sshAuthorizedKeyRules, userRules].map(
+  [anchorRules, execRules, fileRules, groupRules, hostRules, mountRules, notifyRules, serviceRules, sshAuthorizedKeyRules, userRules].map(
     (t) => [t.type, t] as const,
   ),
 );
