@@ -2,13 +2,15 @@
 import type { ResourceKind } from './resource.js';
 import { execKind } from './exec.js';
 import { fileKind } from './file.js';
+import { iniKind } from './ini.js';
+import { lineKind } from './line.js';
 import { msgKind } from './msg.js';
 import { noopKind } from './noop.js';
 import { puppetKind } from './puppet.js';
 import { timerKind } from './timer.js';
 
 const kinds = new Map<string, ResourceKind>(
-  [execKind, fileKind, msgKind, noopKind, puppetKind, timerKind].map((k) => [k.kind, k] as const),
+  [execKind, fileKind, iniKind, lineKind, msgKind, noopKind, puppetKind, timerKind].map((k) => [k.kind, k] as const),
 );
 
 export function lookupKind(kind: string): ResourceKind | undefined {
