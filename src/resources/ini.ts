@@ -11,7 +11,7 @@ import { posix } from 'node:path';
 import type { ParamsOf } from './params.js';
 import { defineKind, type Problem } from './resource.js';
 import { untilAborted } from '../system/abort.js';
-import { EditedFileWatch, readEdited, writeEdited } from '../system/edited-file.js';
+import { EditedFileWatch, readEdited, withEditLock, writeEdited } from '../system/edited-file.js';
 import { editIni, iniProblems, type IniFormat, type IniWant } from '../system/ini-file.js';
 
 const params = {
@@ -103,21 +103,23 @@ export const iniKind = defineKind({
           watching = undefined;
         }
       },
-      async checkApply(c) {
-        const file = await readEdited(path);
-        watching?.follow(file.real);
-        if (file.data === undefined && want.state === 'absent') return true;
-        const edit = editIni(file.data?.toString('latin1') ?? '', want, format);
-        if (edit.inSync) return true;
-        const what = Buffer.from(edit.what, 'latin1').toString('utf8');
-        const created = file.data === undefined ? ' (new file)' : '';
-        if (!c.apply) {
-          ctx.log.info(`would edit ${path}${created}: ${what}`);
+      checkApply(c) {
+        return withEditLock(path, async () => {
+          const file = await readEdited(path);
+          watching?.follow(file.real);
+          if (file.data === undefined && want.state === 'absent') return true;
+          const edit = editIni(file.data?.toString('latin1') ?? '', want, format);
+          if (edit.inSync) return true;
+          const what = Buffer.from(edit.what, 'latin1').toString('utf8');
+          const created = file.data === undefined ? ' (new file)' : '';
+          if (!c.apply) {
+            ctx.log.info(`would edit ${path}${created}: ${what}`);
+            return false;
+          }
+          await writeEdited(file, Buffer.from(edit.text, 'latin1'));
+          ctx.log.info(`edited ${path}${created}: ${what}`);
           return false;
-        }
-        await writeEdited(file, Buffer.from(edit.text, 'latin1'));
-        ctx.log.info(`edited ${path}${created}: ${what}`);
-        return false;
+        });
       },
     };
   },

@@ -8,7 +8,7 @@ import { posix } from 'node:path';
 import type { ParamsOf } from './params.js';
 import { defineKind, type Problem } from './resource.js';
 import { untilAborted } from '../system/abort.js';
-import { EditedFileWatch, readEdited, writeEdited } from '../system/edited-file.js';
+import { EditedFileWatch, readEdited, withEditLock, writeEdited } from '../system/edited-file.js';
 import { editLines, lineRulesProblems, type LineRules } from '../system/file-lines.js';
 
 const params = {
@@ -145,26 +145,28 @@ export const lineKind = defineKind({
           watching = undefined;
         }
       },
-      async checkApply(c) {
-        const file = await readEdited(path);
-        watching?.follow(file.real);
-        if (file.data === undefined) {
-          if (rules.state === 'absent') return true;
+      checkApply(c) {
+        return withEditLock(path, async () => {
+          const file = await readEdited(path);
+          watching?.follow(file.real);
+          if (file.data === undefined) {
+            if (rules.state === 'absent') return true;
+            if (!c.apply) {
+              ctx.log.info(`would add the line to ${path}, which does not exist (yet)`);
+              return false;
+            }
+            throw new Error(`${path} does not exist; a line is added to an existing file: manage the file (a file resource with state: exists) or create it`);
+          }
+          const edit = editLines(decode(file.data), rules, path);
+          if (edit.inSync) return true;
           if (!c.apply) {
-            ctx.log.info(`would add the line to ${path}, which does not exist (yet)`);
+            ctx.log.info(`would edit ${path}: ${edit.what}`);
             return false;
           }
-          throw new Error(`${path} does not exist; a line is added to an existing file: manage the file (a file resource with state: exists) or create it`);
-        }
-        const edit = editLines(decode(file.data), rules, path);
-        if (edit.inSync) return true;
-        if (!c.apply) {
-          ctx.log.info(`would edit ${path}: ${edit.what}`);
+          await writeEdited(file, Buffer.from(edit.text, latin1 ? 'latin1' : 'utf8'));
+          ctx.log.info(`edited ${path}: ${edit.what}`);
           return false;
-        }
-        await writeEdited(file, Buffer.from(edit.text, latin1 ? 'latin1' : 'utf8'));
-        ctx.log.info(`edited ${path}: ${edit.what}`);
-        return false;
+        });
       },
     };
   },

@@ -84,3 +84,24 @@ export class EditedFileWatch {
     this.stopPath();
   }
 }
+
+const locks = new Map<string, Promise<void>>();
+
+/**
+ * Runs `fn` (a read, edit and write of `path`) after every earlier one for the same path has finished: several
+ * resources editing one file in this process would otherwise read the same old content and overwrite each
+ * other's edits (the watch would repair that, after a round of needless rewrites).
+ */
+export async function withEditLock<T>(path: string, fn: () => Promise<T>): Promise<T> {
+  const previous = locks.get(path) ?? Promise.resolve();
+  let release!: () => void;
+  const mine = previous.then(() => new Promise<void>((resolve) => (release = resolve)));
+  locks.set(path, mine);
+  await previous;
+  try {
+    return await fn();
+  } finally {
+    release();
+    if (locks.get(path) === mine) locks.delete(path);
+  }
+}

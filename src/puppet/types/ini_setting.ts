@@ -1,7 +1,6 @@
 /**
  * puppetlabs-inifile's `ini_setting` → `ini`. The vertex is `ini[<title>]` (titles are arbitrary) with an
- * explicit `path`. Values are munged as inifile does: `setting` and `value` are stripped, booleans and integers
- * become strings. A setting that would not read back as written (inifile would rewrite it on every run), a bare
+ * explicit `path`. Values are munged as inifile does: `value` is stripped, booleans and integers become strings. A setting that would not read back as written (inifile would rewrite it on every run), a bare
  * section (no `setting`) and `refreshonly` go to the fallback.
  */
 import { iniProblems, rubyStrip } from '../../system/ini-file.js';
@@ -37,7 +36,7 @@ export const iniSettingRules: TypeRules = {
     ensure: { do: 'map', to: 'state', values: { present: 'exists', absent: 'absent' } },
     path: { do: 'use', doc: '`path`; required' },
     section: { do: 'map', to: 'section', fn: text('section'), doc: '(a non-string section is never found again by inifile → fallback)' },
-    setting: { do: 'use', doc: '`setting`, stripped; without it (a bare section) → fallback' },
+    setting: { do: 'use', doc: '`setting`; without it (a bare section), or with whitespace around it (inifile 5.4 fails on it) → fallback' },
     value: { do: 'map', to: 'value', fn: iniValue, doc: 'stripped; booleans and numbers as strings' },
     key_val_separator: { do: 'map', to: 'separator', fn: text('key_val_separator') },
     section_prefix: { do: 'map', to: 'sectionprefix', fn: text('section_prefix') },
@@ -65,7 +64,8 @@ export const iniSettingRules: TypeRules = {
     const setting = ctx.value('setting');
     if (setting === undefined) ctx.refuse('setting', 'an ini_setting without setting (a bare section) is not supported');
     else if (typeof setting !== 'string') ctx.refuse('setting', 'setting is not a string');
-    else ctx.set('setting', rubyStrip(setting), 'setting');
+    else if (rubyStrip(setting) !== setting) ctx.refuse('setting', 'a setting with whitespace around it makes inifile fail');
+    else ctx.set('setting', setting, 'setting');
     const str = (k: string) => (typeof ctx.get(k) === 'string' ? (ctx.get(k) as string) : undefined);
     const state = ctx.get('state') === 'absent' ? 'absent' : 'exists';
     const problems = iniProblems(
