@@ -84,7 +84,7 @@ export function rubyRegexpToJs(src: string): Converted {
       i += m[0].length;
       return `\\k<${m[1]}>`;
     }
-    if (/[A-Za-z]/.test(c)) return fail(`the escape \\${c} is not supported`);
+    if (/[A-Za-z]/.test(c)) return fail('escapes without a JavaScript equivalent (\\z, \\G, \\K, \\R, \\X, \\p...) are not supported');
     // An escaped punctuation or space character: a literal in both.
     return `\\${c}`;
   };
@@ -127,7 +127,7 @@ export function rubyRegexpToJs(src: string): Converted {
           if (!m) return fail('nested character classes are not supported');
           if (m[1]) return fail('negated POSIX classes are not supported');
           const range = POSIX[m[2]!];
-          if (range === undefined) return fail(`the POSIX class [:${m[2]}:] has a Unicode meaning in Ruby; it is not supported`);
+          if (range === undefined) return fail('POSIX classes with a Unicode meaning in Ruby (alpha, alnum, word, upper, lower, punct...) are not supported');
           cls += range;
           i += m[0].length;
           continue;
@@ -180,7 +180,7 @@ export function rubyRegexpToJs(src: string): Converted {
   try {
     new RegExp(out, 's');
   } catch (e) {
-    return fail(`the converted pattern is not valid: ${(e as Error).message}`);
+    return fail('the converted pattern is not a valid JavaScript regular expression');
   }
   return { ok: true, source: out };
 }
