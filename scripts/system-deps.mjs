@@ -22,8 +22,14 @@ const test = [
   ['/usr/share/puppet/modules/sshkeys_core', 'puppet-module-puppetlabs-sshkeys-core'],
   ['/usr/share/puppet/modules/concat', 'puppet-module-puppetlabs-concat'],
   ['/usr/share/puppet/modules/inifile', 'puppet-module-puppetlabs-inifile'],
+  // svc: a real systemd user manager in a private mount namespace (test/harness/user-systemd.ts), with its session bus
+  ['/lib/systemd/systemd', 'systemd'],
+  ['systemctl', 'systemd'],
+  ['dbus-daemon', 'dbus'],
+  ['/usr/lib/systemd/user/dbus.socket', 'dbus-user-session'],
+  ['unshare', 'util-linux'],
+  ['nsenter', 'util-linux'],
   // the pkg kind's tests: a system bus the harness starts, and PackageKit activated on it
-  ['dbus-daemon', 'dbus-daemon'],
   ['/usr/share/dbus-1/system.conf', 'dbus-system-bus-common'],
   ['/usr/libexec/packagekitd', 'packagekit'],
   ['dpkg-query', 'dpkg'],

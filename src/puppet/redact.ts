@@ -1,7 +1,7 @@
 /**
  * Sensitive values are applied but never printed. A spec keeps the clear values (the engine needs them) and
- * lists the sensitive parameters in `ResourceSpec.sensitive` (`content`, or `parameters.content` one level down);
- * printers call `redactSpec` first.
+ * lists the sensitive parameters in `ResourceSpec.sensitive` (`content`, `parameters.content` one level down, or
+ * `companions.0.parameters.content` in a fallback's companions); printers call `redactSpec` first.
  */
 import type { GraphSpec, ResourceSpec } from '../graph/spec.js';
 
@@ -14,21 +14,33 @@ function redactValue(v: unknown): unknown {
   return REDACTED;
 }
 
+/** The value with the part at `path` (keys and list indexes) redacted; a path that leads nowhere changes nothing. */
+function redactAt(v: unknown, path: readonly string[]): unknown {
+  if (path.length === 0) return redactValue(v);
+  const [head, ...rest] = path as [string, ...string[]];
+  if (Array.isArray(v)) {
+    const i = /^\d+$/.test(head) ? Number(head) : -1;
+    if (i < 0 || i >= v.length) return v;
+    const out = [...v];
+    out[i] = redactAt(v[i], rest);
+    return out;
+  }
+  if (typeof v !== 'object' || v === null || !(head in v)) return v;
+  return { ...(v as Record<string, unknown>), [head]: redactAt((v as Record<string, unknown>)[head], rest) };
+}
+
+/** `a.b.c` as keys; the last key of a Puppet `parameters` map is taken whole (a parameter name could hold a dot). */
+function pathKeys(path: string): string[] {
+  const parts = path.split('.');
+  const at = parts.indexOf('parameters');
+  return at < 0 || at === parts.length - 1 ? parts : [...parts.slice(0, at + 1), parts.slice(at + 1).join('.')];
+}
+
 export function redactResource(r: ResourceSpec): ResourceSpec {
   if (!r.sensitive?.length) return r;
-  const params: Record<string, unknown> = { ...r.params };
-  for (const path of r.sensitive) {
-    const [head, ...rest] = path.split('.');
-    if (head === undefined || !(head in params)) continue;
-    if (rest.length === 0) params[head] = redactValue(params[head]);
-    else {
-      const inner = params[head];
-      if (typeof inner !== 'object' || inner === null) continue;
-      const key = rest.join('.');
-      if (key in inner) params[head] = { ...(inner as Record<string, unknown>), [key]: redactValue((inner as Record<string, unknown>)[key]) };
-    }
-  }
-  return { ...r, params };
+  let params: unknown = r.params;
+  for (const path of r.sensitive) params = redactAt(params, pathKeys(path));
+  return { ...r, params: params as Record<string, unknown> };
 }
 
 /** The spec as it may be printed: Sensitive values replaced by the marker. */

@@ -25,6 +25,11 @@ export interface FlattenOptions {
   readonly local: (r: CatalogResource) => boolean;
   /** Whether a leaf's vertex reacts to refreshes (otherwise notify edges stay plain). */
   readonly refreshable: (index: number) => boolean;
+  /**
+   * A resource without a vertex of its own that stands for these leaves in relationships (a concat fragment for
+   * its concat files); an empty list bridges it like an empty container.
+   */
+  readonly standsFor?: (index: number) => readonly number[] | undefined;
 }
 
 /** Types that only group or order other resources. */
@@ -75,7 +80,7 @@ export function refsIn(v: unknown): string[] {
 
 export interface Flattened {
   readonly edges: FlatEdge[];
-  /** Per resource index: whether it is a container (no vertex of its own). */
+  /** Per resource index: whether it is a container or stands for others (no vertex of its own). */
   readonly container: boolean[];
 }
 
@@ -107,7 +112,11 @@ export function flattenRelationships(catalog: Catalog, opts: FlattenOptions): Fl
     }
     children[s]!.push(t);
   }
-  const container = rs.map((r, i) => isContainer(r, children[i]!.length > 0));
+  const merged = rs.map((_, i) => opts.standsFor?.(i));
+  merged.forEach((m, i) => {
+    if (m) children[i]!.push(...m);
+  });
+  const container = rs.map((r, i) => merged[i] !== undefined || isContainer(r, children[i]!.length > 0));
   const local = rs.map((r) => opts.local(r));
 
   const leafMemo: (number[] | undefined)[] = new Array(n);
@@ -180,6 +189,7 @@ export function flattenRelationships(catalog: Catalog, opts: FlattenOptions): Fl
     const ts = targetsOf(rel.to);
     for (const s of ss) {
       for (const t of ts) {
+        if (s.node === t.node) continue; // a fragment and its own file
         const notify = rel.notify && s.notify && t.notify && opts.refreshable(t.node);
         const key = s.node * n + t.node;
         const k = seen.get(key);

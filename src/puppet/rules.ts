@@ -57,7 +57,7 @@ export type Rule =
 export interface TypeRules {
   /** The Puppet type, capitalised as in catalogs: `File`. */
   readonly type: string;
-  /** Our kind; `null`: ordering only, no vertex (anchor). */
+  /** Our kind; `null`: no vertex of its own (an anchor only orders; a concat fragment is merged into its file). */
   readonly kind: string | null;
   readonly doc: string;
   /** The vertex name: the title for file/exec/notify; the namevar for kinds whose name is the object. */

@@ -9,6 +9,7 @@ import { type Catalog, CatalogError, type CatalogResource, refOf } from './catal
 import { DEFAULT_RUNINTERVAL_S, FALLBACK_KIND, fallbackVertex, REFRESHABLE_PUPPET_TYPES } from './fallback.js';
 import { flattenRelationships } from './relationships.js';
 import { buildReport, MSG_NO_NATIVE, type ResourceReport, type TranslationReport } from './report.js';
+import { assembleConcat, CONCAT_FILE, checkFragment, groupConcat } from './concat.js';
 import { applyRules, type Note } from './rules.js';
 import { fallbackReasons, metaparamRules, typeRules } from './types/index.js';
 
@@ -31,6 +32,10 @@ interface Translated {
 
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
+const MSG_FRAGMENT_REFUSED = 'a fragment of this file cannot be translated: Puppet assembles the file';
+const MSG_FILE_FALLBACK = 'its concat_file goes to the fallback: Puppet assembles the file';
+const MSG_ORPHAN_FRAGMENT = 'no concat_file in the catalog takes this fragment: it has no effect (Puppet only warns)';
+
 /** Orders params as the kind's parameter table does, so output reads naturally and stays stable. */
 function ordered(kind: string, params: Record<string, unknown>): Record<string, unknown> {
   const table = lookupKind(kind)?.params;
@@ -48,7 +53,11 @@ function orderedMeta(meta: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(Object.keys(meta).sort().map((k) => [k, meta[k]]));
 }
 
-function translateOne(r: CatalogResource, runinterval: number): Translated {
+/**
+ * One leaf. A concat_file comes with its fragments (`parts`): they give it its content, and when any of them
+ * cannot be translated, the file goes to the fallback with them as companions.
+ */
+function translateOne(r: CatalogResource, runinterval: number, parts?: readonly CatalogResource[]): Translated {
   const ref = refOf(r);
   const origin = { ref, ...(r.file !== undefined ? { file: r.file } : {}), ...(r.line !== undefined ? { line: r.line } : {}) };
   const base = {
@@ -63,22 +72,37 @@ function translateOne(r: CatalogResource, runinterval: number): Translated {
   let reason = fallbackReasons.get(r.type) ?? MSG_NO_NATIVE;
   if (rules && rules.kind !== null) {
     const res = applyRules(rules, metaparamRules, r);
-    if (res.refusals.length === 0) {
+    const refusals = [...res.refusals];
+    const sensitiveParams = [...res.sensitiveParams];
+    if (r.type === CONCAT_FILE && !parts) refusals.push({ attribute: 'tag', message: 'an exported concat_file is assembled where it is collected' });
+    if (parts) {
+      const fragmentRefusals = parts.flatMap((p) => checkFragment(p).refusals);
+      if (fragmentRefusals.length) refusals.push({ attribute: 'fragment', message: MSG_FRAGMENT_REFUSED });
+      else if (res.params.state === 'exists') {
+        const a = assembleConcat(r, parts);
+        if (!a.ok) refusals.push(...a.refusals);
+        else {
+          res.params.content = a.content;
+          if (a.sensitive) sensitiveParams.push('content');
+        }
+      }
+    }
+    if (refusals.length === 0) {
       const spec: ResourceSpec = {
         kind: res.kind!,
         name: res.name,
         params: ordered(res.kind!, res.params),
         meta: orderedMeta(res.meta),
         origin,
-        ...(res.sensitiveParams.length ? { sensitive: res.sensitiveParams } : {}),
+        ...(sensitiveParams.length ? { sensitive: sensitiveParams.sort() } : {}),
       };
       const status = res.notes.length ? 'degraded' : 'native';
       return { spec, report: { ...base, status, kind: spec.kind, name: spec.name, notes: res.notes } };
     }
-    notes = res.refusals;
-    reason = res.refusals[0]!.message;
+    notes = refusals;
+    reason = refusals[0]!.message;
   }
-  const fb = fallbackVertex(r, runinterval);
+  const fb = fallbackVertex(r, runinterval, parts);
   const spec: ResourceSpec = {
     kind: FALLBACK_KIND,
     name: fb.name,
@@ -88,6 +112,26 @@ function translateOne(r: CatalogResource, runinterval: number): Translated {
     ...(fb.sensitive.length ? { sensitive: fb.sensitive } : {}),
   };
   return { spec, report: { ...base, status: 'fallback', kind: FALLBACK_KIND, name: fb.name, notes, reason } };
+}
+
+/** A fragment's report line: it follows its (first) file, which holds its content; no file takes it: no effect. */
+function fragmentReport(r: CatalogResource, file: Translated | undefined): ResourceReport {
+  const base = {
+    ref: refOf(r),
+    ...(r.file !== undefined ? { file: r.file } : {}),
+    ...(r.line !== undefined ? { line: r.line } : {}),
+    ...(r.sensitive.length ? { sensitive: [...r.sensitive].sort() } : {}),
+  };
+  const own = checkFragment(r);
+  if (!file) {
+    return { ...base, status: 'degraded', kind: 'none', name: '', notes: [{ attribute: 'target', message: MSG_ORPHAN_FRAGMENT }] };
+  }
+  const { kind, name } = file.spec;
+  if (file.report.status === 'fallback') {
+    const notes = own.refusals.length ? own.refusals : [{ attribute: 'target', message: MSG_FILE_FALLBACK }];
+    return { ...base, status: 'fallback', kind, name, notes, reason: notes[0]!.message };
+  }
+  return { ...base, status: own.notes.length ? 'degraded' : 'native', kind, name, notes: own.notes };
 }
 
 const exportedOnly = (r: CatalogResource) => r.exported && r.virtual;
@@ -100,15 +144,28 @@ function refreshable(s: ResourceSpec): boolean {
 export function translateCatalog(catalog: Catalog, opts: TranslateOptions = {}): Translation {
   const runinterval = opts.runinterval ?? DEFAULT_RUNINTERVAL_S;
   const rs = catalog.resources;
+  const concat = groupConcat(rs, (r) => !exportedOnly(r));
   const done: (Translated | undefined)[] = new Array(rs.length);
-  const get = (i: number): Translated => (done[i] ??= translateOne(rs[i]!, runinterval));
-  const flat = flattenRelationships(catalog, { local: (r) => !exportedOnly(r), refreshable: (i) => refreshable(get(i).spec) });
+  const get = (i: number): Translated =>
+    (done[i] ??= translateOne(rs[i]!, runinterval, concat.partsOf.get(i)?.map((j) => rs[j]!)));
+  const flat = flattenRelationships(catalog, {
+    local: (r) => !exportedOnly(r),
+    refreshable: (i) => refreshable(get(i).spec),
+    standsFor: (i) => concat.filesOf.get(i),
+  });
 
   const resources: Translated[] = [];
   const exports: Translated[] = [];
+  const merged: ResourceReport[] = [];
   const byId = new Map<string, CatalogResource>();
   let containers = 0;
   rs.forEach((r, i) => {
+    const files = concat.filesOf.get(i);
+    if (files) {
+      const first = files[0];
+      merged.push(fragmentReport(r, first === undefined ? undefined : get(first)));
+      return;
+    }
     if (flat.container[i]) {
       containers++;
       return;
@@ -156,6 +213,6 @@ export function translateCatalog(catalog: Catalog, opts: TranslateOptions = {}):
     collect,
     source: catalog.source,
   };
-  const report = buildReport(catalog.node, catalog.source, [...resources, ...exports].map((t) => t.report), containers, edges.length);
+  const report = buildReport(catalog.node, catalog.source, [...[...resources, ...exports].map((t) => t.report), ...merged], containers, edges.length);
   return { spec, report };
 }

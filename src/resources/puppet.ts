@@ -21,13 +21,17 @@ const params = {
     doc: 'The explicit Puppet parameters as a JSON object, values as in the catalog document (`{"__binary": ...}` for binary data); relationship metaparams (`before`, `require`, `notify`, `subscribe`, `stage`) are not allowed: they are edges.',
   },
   sensitive: { type: 'string[]', doc: 'Names of the parameters whose values are Sensitive: Puppet redacts them, and mgmt never logs their values.' },
+  companions: {
+    type: 'json',
+    doc: 'Other resources applied in the same Puppet catalog, each `{type, title, parameters, sensitive}`, for a resource that only works together with them (a `Concat_file` with its `Concat_fragment`s); what the resources generate counts as this resource’s state.',
+  },
 } as const;
 
 export type PuppetParams = ParamsOf<typeof params>;
 
 const RELATIONSHIP_METAPARAMS = ['before', 'require', 'notify', 'subscribe', 'stage'];
 /** Types whose RAL resource has `refresh` (for noop's "would refresh"; under apply the worker tells). */
-const REFRESHABLE_TYPES = new Set(['exec', 'service', 'mount', 'package']);
+const REFRESHABLE_TYPES = new Set(['exec', 'service', 'mount', 'package', 'ini_setting']);
 /** Shorter sensitive strings are not redacted from free text (they would garble it); values are never printed. */
 const MIN_SECRET_LENGTH = 3;
 const VALUE_MAX = 200;
@@ -54,6 +58,10 @@ export const puppetKind = defineKind({
         }
       }
     }
+    if (p.companions !== undefined) {
+      const ok = Array.isArray(p.companions) && p.companions.every((c) => isObject(c) && typeof c.type === 'string' && typeof c.title === 'string');
+      if (!ok) out.push({ param: 'companions', message: '`companions` must be a list of {type, title, parameters, sensitive} objects' });
+    }
     return out;
   },
   create: (_name, p, ctx) => {
@@ -63,7 +71,12 @@ export const puppetKind = defineKind({
     const sensitive = new Set(p.sensitive ?? []);
     const resource = { type, title, parameters, sensitive: [...sensitive] };
     const ref = `${type}[${title}]`;
-    const secrets = [...sensitive].flatMap((k) => stringsIn(parameters[k])).filter((s) => s.length >= MIN_SECRET_LENGTH);
+    const companions = Array.isArray(p.companions) ? p.companions.filter(isObject) : [];
+    const companionSecrets = companions.flatMap((c) => {
+      const params = isObject(c.parameters) ? c.parameters : {};
+      return (Array.isArray(c.sensitive) ? c.sensitive : []).flatMap((k) => stringsIn(params[String(k)]));
+    });
+    const secrets = [...[...sensitive].flatMap((k) => stringsIn(parameters[k])), ...companionSecrets].filter((s) => s.length >= MIN_SECRET_LENGTH);
     const clean = (text: string) => redact(text, secrets);
     const timeoutMs = requestTimeout(type, parameters);
     const worker = getPuppetWorker();
@@ -74,7 +87,7 @@ export const puppetKind = defineKind({
 
     const call = async (op: WorkerOp, signal: AbortSignal): Promise<WorkerReply> => {
       try {
-        return await worker.request(op, { resource }, { signal, secrets, timeoutMs });
+        return await worker.request(op, companions.length ? { resource, companions } : { resource }, { signal, secrets, timeoutMs });
       } catch (e) {
         throw new Error(clean(e instanceof Error ? e.message : String(e)), { cause: e });
       }

@@ -4,19 +4,36 @@ import { execKind } from './exec.js';
 import { fileKind } from './file.js';
 import { groupKind } from './group.js';
 import { hostKind } from './host.js';
+import { iniKind } from './ini.js';
+import { lineKind } from './line.js';
 import { mountKind } from './mount.js';
 import { msgKind } from './msg.js';
 import { noopKind } from './noop.js';
 import { pkgKind } from './pkg.js';
 import { puppetKind } from './puppet.js';
 import { sshAuthorizedKeyKind } from './ssh-authorized-key.js';
+import { svcKind } from './svc.js';
 import { timerKind } from './timer.js';
 import { userKind } from './user.js';
 
 const kinds = new Map<string, ResourceKind>(
-  [execKind, fileKind, groupKind, hostKind, mountKind, msgKind, noopKind, pkgKind, puppetKind, sshAuthorizedKeyKind, timerKind, userKind].map(
-    (k) => [k.kind, k] as const,
-  ),
+  [
+    execKind,
+    fileKind,
+    groupKind,
+    hostKind,
+    iniKind,
+    lineKind,
+    mountKind,
+    msgKind,
+    noopKind,
+    pkgKind,
+    puppetKind,
+    sshAuthorizedKeyKind,
+    svcKind,
+    timerKind,
+    userKind,
+  ].map((k) => [k.kind, k] as const),
 );
 
 export function lookupKind(kind: string): ResourceKind | undefined {

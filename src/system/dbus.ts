@@ -62,6 +62,9 @@ export class BusConnection {
   private dead: Error | undefined;
   private readonly pending = new Set<(err: Error) => void>();
   private readonly handlers = new Set<(s: Signal) => void>();
+  private markClosed!: (err: Error) => void;
+  /** Resolves with the error that closed this connection (a bus failure, or the last user's release). */
+  readonly closed: Promise<Error> = new Promise((resolve) => (this.markClosed = resolve));
 
   constructor(
     readonly scope: BusScope,
@@ -96,6 +99,7 @@ export class BusConnection {
   private fail(err: Error): void {
     if (this.dead) return;
     this.dead = err;
+    this.markClosed(err);
     this.onClose();
     for (const reject of this.pending) reject(err);
     this.pending.clear();

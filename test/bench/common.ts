@@ -146,8 +146,8 @@ export function killAll(): void {
 }
 
 /** Runs the mgmt CLI with TMPDIR pointing into `tmp`, so `--tmp-prefix` state lands inside the bench's temp root. */
-export function startMgmt(args: readonly string[], tmp: string, opts: { timeRss?: string } = {}): Tracked {
-  const env = { ...process.env, TMPDIR: tmp };
+export function startMgmt(args: readonly string[], tmp: string, opts: { timeRss?: string; env?: Readonly<Record<string, string>> } = {}): Tracked {
+  const env = { ...process.env, TMPDIR: tmp, ...opts.env };
   if (opts.timeRss && existsSync(GNU_TIME)) {
     return start(GNU_TIME, ['-f', '%M %U %S', '-o', opts.timeRss, process.execPath, MGMT, ...args], { env });
   }

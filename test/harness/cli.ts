@@ -16,8 +16,15 @@ export interface Cli {
   waitForLog(re: RegExp, timeoutMs?: number): Promise<void>;
 }
 
-export function mgmt(args: string[], opts: { cwd?: string } = {}): Cli {
-  const child = spawn(process.execPath, [BIN, ...args], { cwd: opts.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+export interface CliOptions {
+  readonly cwd?: string;
+  /** Added to (and overriding) this process's environment. */
+  readonly env?: Readonly<Record<string, string>>;
+}
+
+export function mgmt(args: string[], opts: CliOptions = {}): Cli {
+  const env = opts.env ? { ...process.env, ...opts.env } : undefined;
+  const child = spawn(process.execPath, [BIN, ...args], { cwd: opts.cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
   live.add(child);
   let err = '';
   let out = '';
@@ -58,8 +65,8 @@ export function mgmt(args: string[], opts: { cwd?: string } = {}): Cli {
 }
 
 /** Runs to completion and returns the exit code and output. */
-export async function mgmtRun(args: string[]): Promise<{ code: number; stderr: string; stdout: string }> {
-  const c = mgmt(args);
+export async function mgmtRun(args: string[], opts: CliOptions = {}): Promise<{ code: number; stderr: string; stdout: string }> {
+  const c = mgmt(args, opts);
   const code = await c.exited;
   return { code, stderr: c.stderr(), stdout: c.stdout() };
 }

@@ -51,11 +51,24 @@ describe('mgmt puppet (compile, translate, run)', () => {
   });
 
   it('--strict refuses a manifest with a fallback resource and applies nothing', async () => {
-    writeFileSync(join(dir, 'site.pp'), `${site('x')}\nservice { 'nosuch': ensure => running }\n`);
+    writeFileSync(join(dir, 'site.pp'), `${site('x')}\nservice { 'nosuch': ensure => running, enable => mask }\n`);
     const r = await mgmtRun(['puppet', '--manifest', join(dir, 'site.pp'), '--facts', join(dir, 'facts.json'), '--strict', '--converged-timeout', '0', '--tmp-prefix']);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /--strict: 0 degraded and 1 fallback/);
     assert.equal(existsSync(join(dir, 'out')), false);
+  });
+
+  it('a service is native svc on any host; without systemd as PID 1 it fails with the reason, the rest applies', async (t) => {
+    if (existsSync('/run/systemd/system')) {
+      t.skip('this machine runs systemd as PID 1: the service would really be started');
+      return;
+    }
+    writeFileSync(join(dir, 'site.pp'), `${site('svc')}\nservice { 'web': name => 'mgmt-test-nosuch', ensure => running, enable => true }\n`);
+    const r = await mgmtRun(['puppet', '--manifest', join(dir, 'site.pp'), '--facts', join(dir, 'facts.json'), '--converged-timeout', '0', '--tmp-prefix']);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /5 resources: 5 native/);
+    assert.match(r.stderr, /svc\[mgmt-test-nosuch\]: .*systemd is not the init system on this machine/);
+    assert.equal(readFileSync(join(dir, 'out/app.conf'), 'utf8'), 'svc\n');
   });
 
   it('while running: an edit recompiles and swaps; a compile error keeps the running graph', async () => {

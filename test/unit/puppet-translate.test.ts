@@ -182,16 +182,14 @@ export function bigCatalog(n: number): Catalog {
 }
 
 describe('scale', () => {
-  it('1,000 resources: edges stay linear; 10,000 translate quickly', () => {
+  it('edges stay linear in the number of resources (timing is the benchmark\'s job: npm run bench -- puppet)', () => {
     const small = translateCatalog(bigCatalog(1000));
     // Class[Ci] require Class[Ci-1]: 10 x 10 leaf edges per pair, plus one notify per class.
     assert.equal(small.spec.edges.length, 99 * 100 + 100);
     assert.equal(small.spec.resources.length, 1000);
-    const t0 = performance.now();
     const big = translateCatalog(bigCatalog(10000));
-    const ms = performance.now() - t0;
     assert.equal(big.spec.resources.length, 10000);
-    assert.ok(ms < 2000, `translating 10,000 resources took ${ms.toFixed(0)} ms`);
+    assert.equal(big.spec.edges.length, 999 * 100 + 1000);
   });
 });
 

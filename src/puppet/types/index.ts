@@ -1,23 +1,42 @@
 /** Every Puppet type with a native translation, by catalog type name. Others go to the fallback. */
 import type { TypeRules } from '../rules.js';
 import { anchorRules } from './anchor.js';
+import { concatFileRules } from './concat_file.js';
+import { concatFragmentRules } from './concat_fragment.js';
 import { CRON_FALLBACK_REASON } from './cron.js';
 import { execRules } from './exec.js';
 import { fileRules } from './file.js';
+import { fileLineRules } from './file_line.js';
 import { groupRules } from './group.js';
 import { hostRules } from './host.js';
+import { iniSettingRules } from './ini_setting.js';
 import { mountRules } from './mount.js';
 import { notifyRules } from './notify.js';
 import { packageRules } from './package.js';
+import { serviceRules } from './service.js';
 import { sshAuthorizedKeyRules } from './ssh_authorized_key.js';
 import { userRules } from './user.js';
 
 export { metaparamRules } from './metaparams.js';
 
 export const typeRules: ReadonlyMap<string, TypeRules> = new Map(
-  [anchorRules, execRules, fileRules, groupRules, hostRules, mountRules, notifyRules, packageRules, sshAuthorizedKeyRules, userRules].map(
-    (t) => [t.type, t] as const,
-  ),
+  [
+    anchorRules,
+    concatFileRules,
+    concatFragmentRules,
+    execRules,
+    fileRules,
+    fileLineRules,
+    groupRules,
+    hostRules,
+    iniSettingRules,
+    mountRules,
+    notifyRules,
+    packageRules,
+    serviceRules,
+    sshAuthorizedKeyRules,
+    userRules,
+  ].map((t) => [t.type, t] as const),
 );
 
 /** Why a Puppet type without rules goes to the fallback, where there is more to say than "no native translation yet". */

@@ -27,10 +27,16 @@ module PuppetX
       end
 
       # @param stub [Hash, nil] stub facts; nil means ask facter through Puppet's facts indirection
+      # Stub facts get the facts Puppet itself adds to every node's (clientversion, clientcert, clientnoop,
+      # implementation) unless the stub has them: modules test them (concat::fragment needs clientversion).
       def self.for_node(name, stub)
-        return Puppet::Node::Facts.new(name, stub.dup) if stub
+        return Puppet::Node::Facts.indirection.find(name) unless stub
 
-        Puppet::Node::Facts.indirection.find(name)
+        facts = Puppet::Node::Facts.new(name, stub.dup)
+        local = Puppet::Node::Facts.new(name, {})
+        local.add_local_facts
+        local.values.each { |k, v| facts.values[k] = v unless facts.values.key?(k) }
+        facts
       end
     end
   end

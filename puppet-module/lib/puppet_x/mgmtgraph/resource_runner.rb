@@ -5,13 +5,15 @@ require_relative 'json_encoder'
 module PuppetX
   module Mgmtgraph
     # Applies ONE resource through Puppet's RAL, the fallback path for resources mgmt-ts cannot translate.
-    # Input is a resource as the catalog has it: {type, title, parameters, sensitive}. Results are read from
-    # the transaction report, never from log output.
+    # Input is a resource as the catalog has it: {type, title, parameters, sensitive}, plus optional companions
+    # (resources of the same shape that the resource needs in its catalog, like a concat_file's fragments).
+    # Results are read from the transaction report, never from log output: the resource's status and those of
+    # the resources Puppet generated for it (a concat_file's file, a recursive file's children).
     class ResourceRunner
       RELATIONSHIP_METAPARAMS = %w[before require notify subscribe stage].freeze
       REDACTED = '[redacted]'
 
-      def initialize(spec)
+      def initialize(spec, companions = nil)
         raise ArgumentError, 'resource must be an object' unless spec.is_a?(Hash)
 
         @type = spec['type'].to_s
@@ -23,30 +25,38 @@ module PuppetX
 
         @params = JsonDecoder.decode(params)
         @sensitive = Array(spec['sensitive']).map(&:to_s)
+        raise ArgumentError, 'companions must be a list' unless companions.nil? || companions.is_a?(Array)
+
+        @companions = Array(companions).map { |c| ResourceRunner.new(c) }
       end
 
       # Noop run: is the resource in sync, and what would change?
       def check
-        status = run(noop: true)
-        changes = status.events.map do |event|
-          { 'property' => event.property.to_s,
-            'previous' => value_of(event, event.previous_value),
-            'desired' => value_of(event, event.desired_value) }
+        statuses = run(noop: true)
+        changes = statuses.flat_map do |status|
+          status.events.map do |event|
+            { 'property' => property_of(status, event),
+              'previous' => value_of(event, event.previous_value),
+              'desired' => value_of(event, event.desired_value) }
+          end
         end
-        { 'in_sync' => !status.out_of_sync && !status.failed, 'changes' => changes,
-          'failed' => status.failed ? true : false, 'error' => failure_message(status) }
+        failed = statuses.any?(&:failed)
+        { 'in_sync' => statuses.none? { |s| s.out_of_sync || s.failed }, 'changes' => changes,
+          'failed' => failed, 'error' => failure_message(statuses) }
       end
 
       def apply
-        status = run(noop: false)
-        events = status.events.map do |event|
-          { 'property' => event.property.to_s, 'status' => event.status.to_s,
-            'message' => event.redacted || sensitive?(event.property) ? nil : event.message,
-            'previous' => value_of(event, event.previous_value),
-            'desired' => value_of(event, event.desired_value) }
+        statuses = run(noop: false)
+        events = statuses.flat_map do |status|
+          status.events.map do |event|
+            { 'property' => property_of(status, event), 'status' => event.status.to_s,
+              'message' => event.redacted || sensitive?(event.property) ? nil : event.message,
+              'previous' => value_of(event, event.previous_value),
+              'desired' => value_of(event, event.desired_value) }
+          end
         end
-        { 'changed' => status.changed ? true : false, 'failed' => status.failed ? true : false,
-          'error' => failure_message(status), 'events' => events }
+        { 'changed' => statuses.any?(&:changed), 'failed' => statuses.any?(&:failed),
+          'error' => failure_message(statuses), 'events' => events }
       end
 
       # What Puppet's event manager does when a refresh event arrives.
@@ -60,7 +70,7 @@ module PuppetX
         { 'refreshed' => true, 'error' => nil }
       end
 
-      private
+      protected
 
       def ref
         @ref ||= Puppet::Resource.new(@type, @title).ref
@@ -83,17 +93,28 @@ module PuppetX
         res
       end
 
+      private
+
+      # A generated resource's events are named after it: `File[/etc/x] content`.
+      def property_of(status, event)
+        status.resource == ref ? event.property.to_s : "#{status.resource} #{event.property}"
+      end
+
       def ral_catalog(noop: false)
         catalog = Puppet::Resource::Catalog.new('mgmtgraph-worker', Puppet.lookup(:current_environment))
         catalog.host_config = false
         catalog.add_resource(resource(noop: noop))
+        @companions.each { |c| catalog.add_resource(c.resource(noop: noop)) }
         catalog.to_ral
       end
 
+      # The resource's status first, then those of what was generated for it (companions are left out).
       def run(noop:)
         catalog = ral_catalog(noop: noop)
         @report = catalog.apply.report
-        @report.resource_statuses[ref] or raise Puppet::Error, "No status for #{ref} in the report"
+        main = @report.resource_statuses[ref] or raise Puppet::Error, "No status for #{ref} in the report"
+        skip = [ref, *@companions.map { |c| c.ref }]
+        [main, *@report.resource_statuses.reject { |r, _| skip.include?(r) }.values]
       end
 
       def sensitive?(property)
@@ -106,10 +127,11 @@ module PuppetX
         JsonEncoder.encode(value)
       end
 
-      def failure_message(status)
-        return nil unless status.failed
+      def failure_message(statuses)
+        failed = statuses.select(&:failed)
+        return nil if failed.empty?
 
-        failure = status.events.find { |e| e.status.to_s == 'failure' }
+        failure = failed.flat_map(&:events).find { |e| e.status.to_s == 'failure' }
         message = failure&.message || @report.logs.select { |l| l.level == :err }.map(&:message).last
         { 'message' => message || "#{ref} failed" }
       end

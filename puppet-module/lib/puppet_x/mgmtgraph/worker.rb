@@ -74,7 +74,7 @@ module PuppetX
         when 'compile' then compile(request)
         when 'check', 'apply', 'refresh'
           warm_up
-          ResourceRunner.new(request['resource']).public_send(request['op'])
+          ResourceRunner.new(request['resource'], request['companions']).public_send(request['op'])
         else raise ArgumentError, "unknown op #{request['op'].inspect} (ping, compile, check, apply, refresh)"
         end
       end

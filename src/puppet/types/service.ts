@@ -1,0 +1,77 @@
+/**
+ * Puppet `service` → `svc`. The vertex is `svc[<namevar>]` (the `name` attribute when given, else the title: the
+ * unit is what the vertex names), and the origin stays `Service[<title>]`.
+ * - ensure running/true → `state: running`, stopped/false → `state: stopped`; enable true/false → `startup:
+ *   enabled/disabled`. `enable => mask` and the Windows modes `manual`/`delayed` go to the fallback (the old
+ *   translator silently made them `disabled`).
+ * - The provider resolved on the compiling host never matters (the old translator's bug 6): only an explicit
+ *   provider other than systemd sends the resource to the fallback.
+ * - hasstatus/hasrestart mean nothing under systemd and are dropped; custom commands (start, stop, restart, status)
+ *   and process matching (binary, pattern) go to the fallback.
+ * - A refresh runs reload-or-try-restart (svc's semantics): a unit with ExecReload is reloaded where Puppet's
+ *   systemd provider would restart it.
+ */
+import { svcKind } from '../../resources/svc.js';
+import { REFUSED, type TypeRules } from '../rules.js';
+
+const ENSURE: Readonly<Record<string, string>> = { running: 'running', true: 'running', stopped: 'stopped', false: 'stopped' };
+const ENABLE: Readonly<Record<string, string>> = { true: 'enabled', false: 'disabled' };
+
+const CUSTOM_COMMAND = 'custom service commands are not supported (systemd runs the unit)';
+const PROCESS_MATCH = 'finding the service by its process is not supported (systemd knows the unit)';
+const OTHER_PROVIDER = 'attribute of a provider other than systemd';
+
+export const serviceRules: TypeRules = {
+  type: 'Service',
+  kind: 'svc',
+  doc: 'A systemd unit, whatever init system the compiling host has. The vertex is `svc[<name>]` (the `name` attribute, else the title), so the unit is `<name>.service` unless the name has a unit suffix; the origin stays `Service[<title>]`. A refresh runs reload-or-try-restart: a unit that can reload is reloaded where Puppet would restart it.',
+  name: (r) => (typeof r.parameters.name === 'string' && r.parameters.name !== '' ? r.parameters.name : r.title),
+  attributes: {
+    name: { do: 'use', doc: 'the vertex name (the unit)' },
+    ensure: {
+      do: 'map',
+      to: 'state',
+      fn: (v, ctx) => {
+        const s = ENSURE[String(v)];
+        if (s !== undefined) return s;
+        ctx.refuse('ensure', 'ensure must be running or stopped');
+        return REFUSED;
+      },
+      doc: 'running/true → `running`, stopped/false → `stopped`',
+    },
+    enable: {
+      do: 'map',
+      to: 'startup',
+      fn: (v, ctx) => {
+        const s = ENABLE[String(v)];
+        if (s !== undefined) return s;
+        if (v === 'mask') ctx.refuse('enable', 'enable => mask is not supported (svc does not mask units)');
+        else if (v === 'manual' || v === 'delayed') ctx.refuse('enable', 'enable => manual/delayed are Windows start modes');
+        else ctx.refuse('enable', 'enable must be true or false');
+        return REFUSED;
+      },
+      doc: 'true → `enabled`, false → `disabled`; mask, manual, delayed → fallback',
+    },
+    provider: { do: 'refuse', reason: 'only the systemd provider is supported', accept: (v) => v === 'systemd' },
+    hasstatus: { do: 'drop', doc: 'meaningless under systemd' },
+    hasrestart: { do: 'drop', doc: 'meaningless under systemd' },
+    path: { do: 'drop', doc: 'the init-script search path, unused under systemd' },
+    start: { do: 'refuse', reason: CUSTOM_COMMAND },
+    stop: { do: 'refuse', reason: CUSTOM_COMMAND },
+    restart: { do: 'refuse', reason: CUSTOM_COMMAND },
+    status: { do: 'refuse', reason: CUSTOM_COMMAND },
+    binary: { do: 'refuse', reason: PROCESS_MATCH },
+    pattern: { do: 'refuse', reason: PROCESS_MATCH },
+    control: { do: 'refuse', reason: OTHER_PROVIDER },
+    manifest: { do: 'refuse', reason: OTHER_PROVIDER },
+    flags: { do: 'refuse', reason: OTHER_PROVIDER },
+    logonaccount: { do: 'refuse', reason: OTHER_PROVIDER },
+    logonpassword: { do: 'refuse', reason: OTHER_PROVIDER },
+    timeout: { do: 'note', message: 'timeout is not supported (the unit’s own systemd timeouts apply)' },
+  },
+  finish: (ctx) => {
+    const name = serviceRules.name(ctx.resource);
+    const problem = svcKind.validate?.(name, {})[0];
+    if (problem) ctx.refuse(ctx.has('name') ? 'name' : 'title', 'not a valid systemd unit name');
+  },
+};

@@ -1,0 +1,173 @@
+/**
+ * The line resource: one line of a text file that is present (appended, inserted after a line, or replacing the
+ * lines a regular expression finds) or absent. The rules are those of Puppet stdlib's `file_line`
+ * (src/system/file-lines.ts); several line resources may edit the same file. Event-driven: the file is watched,
+ * and edits are written atomically with the file's mode and owner kept.
+ */
+import { posix } from 'node:path';
+import type { ParamsOf } from './params.js';
+import { defineKind, type Problem } from './resource.js';
+import { untilAborted } from '../system/abort.js';
+import { EditedFileWatch, readEdited, withEditLock, writeEdited } from '../system/edited-file.js';
+import { editLines, lineRulesProblems, type LineRules } from '../system/file-lines.js';
+
+const params = {
+  path: { type: 'string', doc: 'Absolute path of the file to edit; required. The file must exist (a symlink is followed).' },
+  line: {
+    type: 'string',
+    doc: 'The whole line, without its line ending; required unless `state: absent` with `match`. A file line equals it when it does once its `\\n`, `\\r\\n` or `\\r` is removed.',
+  },
+  state: {
+    type: 'string',
+    enum: ['exists', 'absent'],
+    default: 'exists',
+    doc: '`exists`: the line is in the file; `absent`: it is not (every line equal to `line` is removed, or with `match`, every line `match` finds).',
+  },
+  match: {
+    type: 'string',
+    doc: 'A JavaScript regular expression (flag `s`), tested against each line without its `\\n`: with `exists`, the lines it finds are replaced by `line`; with `absent`, they are removed.',
+  },
+  after: {
+    type: 'string',
+    doc: 'A JavaScript regular expression (like `match`): a new line goes right after the line it finds (after each one with `multiple`); nothing found: at the end.',
+  },
+  multiple: {
+    type: 'boolean',
+    default: false,
+    doc: 'Allow `match` (or `after`) to find more than one line; otherwise that is an error.',
+  },
+  replace: {
+    type: 'boolean',
+    default: true,
+    doc: 'With `match`: replace what it finds; false: a line found by `match` is enough, and nothing is changed.',
+  },
+  replaceall: {
+    type: 'boolean',
+    default: false,
+    doc: 'With `match`: replace every line `match` finds that is not `line`, even when `line` is already in the file (Puppet’s `replace_all_matches_not_matching_line`; several such lines need `multiple`).',
+  },
+  appendonnomatch: {
+    type: 'boolean',
+    default: true,
+    doc: 'With `match`: when it finds nothing (and `line` is not there), append `line`; false: leave the file alone then.',
+  },
+  encoding: {
+    type: 'string',
+    enum: ['utf-8', 'latin1'],
+    default: 'utf-8',
+    doc: 'How the file is read and written: `utf-8` (a file that is not valid UTF-8 is an error) or `latin1` (ISO-8859-1: every byte is one character, so any file is edited byte for byte).',
+  },
+} as const;
+
+type LineParams = ParamsOf<typeof params>;
+
+function regexOf(src: string | undefined): RegExp | undefined {
+  return src === undefined ? undefined : new RegExp(src, 's');
+}
+
+function validate(_name: string, p: LineParams): Problem[] {
+  const out: Problem[] = [];
+  const path = p.path;
+  if (path === undefined || path === '') out.push({ param: 'path', message: '`path` is required: the absolute path of the file to edit' });
+  else if (!path.startsWith('/')) out.push({ param: 'path', message: `path "${path}" is not absolute; it must start with "/"` });
+  else if (path.endsWith('/')) out.push({ param: 'path', message: `path "${path}" ends with "/": a line lives in a file, not a directory` });
+  else if (posix.normalize(path) !== path) out.push({ param: 'path', message: `path "${path}" is not normalized; write "${posix.normalize(path)}"` });
+  for (const k of ['match', 'after'] as const) {
+    try {
+      regexOf(p[k]);
+    } catch (e) {
+      out.push({ param: k, message: `\`${k}\` is not a valid JavaScript regular expression: ${(e as Error).message}` });
+    }
+  }
+  for (const message of lineRulesProblems(rulesOf(p, true))) out.push({ message });
+  if (p.encoding === 'latin1' && p.line !== undefined && /[^\0-\xff]/.test(p.line)) {
+    out.push({ param: 'line', message: '`line` has characters that ISO-8859-1 cannot write; use encoding: utf-8' });
+  }
+  return out;
+}
+
+/** `lenient`: regexes that do not compile are left out (validate reports them). */
+function rulesOf(p: LineParams, lenient = false): LineRules {
+  const re = (s: string | undefined) => {
+    try {
+      return regexOf(s);
+    } catch (e) {
+      if (lenient) return undefined;
+      throw e;
+    }
+  };
+  const match = re(p.match);
+  const after = re(p.after);
+  return {
+    ...(p.line !== undefined ? { line: p.line } : {}),
+    state: p.state === 'absent' ? 'absent' : 'exists',
+    ...(match ? { match } : {}),
+    ...(after ? { after } : {}),
+    multiple: p.multiple === true,
+    replace: p.replace !== false,
+    replaceall: p.replaceall === true,
+    appendonnomatch: p.appendonnomatch !== false,
+  };
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+export const lineKind = defineKind({
+  kind: 'line',
+  doc: "Ensures one line of an existing text file is present or absent, with the rules of Puppet stdlib's `file_line`: a present line is appended, inserted after the line `after` finds, or replaces the lines `match` finds; an absent line is removed (or every line `match` finds). A line already in the file is left where it is, and every other line is kept as it is. Several line resources may edit one file. The file is watched; edits are written atomically and keep its mode and owner; a symlink is followed. The name is free: `path` says which file.",
+  params,
+  refreshable: false,
+  validate,
+  autoEdges: (_name, p) => (p.path ? { afterPath: [p.path], afterNearestAncestor: [p.path] } : {}),
+  create: (_name, p, ctx) => {
+    const path = p.path ?? '';
+    const rules = rulesOf(p);
+    const latin1 = p.encoding === 'latin1';
+    let watching: EditedFileWatch | undefined;
+
+    const decode = (data: Buffer): string => {
+      if (latin1) return data.toString('latin1');
+      try {
+        return utf8.decode(data);
+      } catch {
+        throw new Error(`${path} is not valid UTF-8; set encoding: latin1 to edit it byte for byte`);
+      }
+    };
+
+    return {
+      async watch(w) {
+        watching = new EditedFileWatch(path, () => w.event());
+        try {
+          w.event();
+          await untilAborted(w.signal);
+        } finally {
+          watching.close();
+          watching = undefined;
+        }
+      },
+      checkApply(c) {
+        return withEditLock(path, async () => {
+          const file = await readEdited(path);
+          watching?.follow(file.real);
+          if (file.data === undefined) {
+            if (rules.state === 'absent') return true;
+            if (!c.apply) {
+              ctx.log.info(`would add the line to ${path}, which does not exist (yet)`);
+              return false;
+            }
+            throw new Error(`${path} does not exist; a line is added to an existing file: manage the file (a file resource with state: exists) or create it`);
+          }
+          const edit = editLines(decode(file.data), rules, path);
+          if (edit.inSync) return true;
+          if (!c.apply) {
+            ctx.log.info(`would edit ${path}: ${edit.what}`);
+            return false;
+          }
+          await writeEdited(file, Buffer.from(edit.text, latin1 ? 'latin1' : 'utf8'));
+          ctx.log.info(`edited ${path}: ${edit.what}`);
+          return false;
+        });
+      },
+    };
+  },
+});

@@ -1,0 +1,229 @@
+/**
+ * The svc resource: a systemd unit (a service unless the name says otherwise) kept running or stopped, and
+ * enabled or disabled, through systemd's manager over D-Bus (src/system/systemd.ts): the system manager, or with
+ * `session` the user's manager. Semantics follow mgmt's svc (graph-format-and-engine.md, "svc"), with the job
+ * results waited for, a daemon-reload when the unit file changed on disk, and a refresh that reloads or restarts.
+ */
+import { posix } from 'node:path';
+import type { ParamsOf } from './params.js';
+import { defineKind, type Problem } from './resource.js';
+import { untilAborted } from '../system/abort.js';
+import { managerName, Systemd, unitFileDir, unitName, unitNameProblem, type JobMethod, type UnitState } from '../system/systemd.js';
+
+const params = {
+  state: {
+    type: 'string',
+    enum: ['running', 'stopped', ''],
+    emptyIsUnset: true,
+    doc: '`running` starts the unit when it is not active, `stopped` stops it when it is; unset leaves it alone.',
+  },
+  startup: {
+    type: 'string',
+    enum: ['enabled', 'disabled', ''],
+    emptyIsUnset: true,
+    doc: '`enabled` enables the unit file (its `[Install]` links, as `systemctl enable`), `disabled` removes them; unset leaves them alone.',
+  },
+  session: {
+    type: 'boolean',
+    default: false,
+    doc: "Manage the unit in the user's manager (`systemd --user`, reached over the session bus) instead of the system manager.",
+  },
+} as const;
+
+export type SvcParams = ParamsOf<typeof params>;
+
+/** UnitFileStates that `systemctl is-enabled` counts as enabled (exit 0): nothing to do for `startup: enabled`. */
+const ENABLED_STATES = new Set(['enabled', 'enabled-runtime', 'alias', 'static', 'indirect', 'generated', 'transient']);
+/** UnitFileStates that `startup: disabled` must undo (static, generated... units have no links to remove). */
+const LINKED_STATES = new Set(['enabled', 'enabled-runtime']);
+
+function unsetEmpty(p: SvcParams): SvcParams {
+  const out: SvcParams = { ...p };
+  if (out.state === '') delete out.state;
+  if (out.startup === '') delete out.startup;
+  return out;
+}
+
+/** The unit files an administrator (or mgmt) writes for this unit, first the one that takes precedence. */
+export function unitFilePaths(unit: string, session: boolean): string[] {
+  const dirs = session ? [unitFileDir(true)] : ['/etc/systemd/system', '/lib/systemd/system', '/usr/lib/systemd/system'];
+  const names = [unit];
+  const at = unit.indexOf('@');
+  if (at > 0 && unit.charAt(at + 1) !== '.') names.push(`${unit.slice(0, at + 1)}${unit.slice(unit.lastIndexOf('.'))}`); // foo@bar.service → foo@.service
+  return dirs.flatMap((d) => names.map((n) => posix.join(d, n)));
+}
+
+const isActive = (s: UnitState) => s.activeState === 'active' || s.activeState === 'reloading';
+
+export const svcKind = defineKind({
+  kind: 'svc',
+  doc: "A systemd unit kept running or stopped (`state`) and enabled or disabled (`startup`), through systemd's manager over D-Bus: the system manager, or the user's manager with `session: true`. The unit is `<name>.service` unless the name already ends with a unit suffix (`.socket`, `.timer`, ...). A unit with no unit file is an error when it must run or be enabled (and already stopped and disabled otherwise). Enabling/disabling comes first, then the start/stop job, whose result is waited for (a failed job is an error naming the unit's state). A unit file changed on disk is reloaded (daemon-reload) before a start or restart. It is refreshable: a refresh with no start/stop done runs reload-or-try-restart. The unit file (`/etc/systemd/system/<unit>`, or `~/.config/systemd/user/<unit>` with `session`) is an automatic dependency: a `file` resource managing it comes first, and a change to it refreshes the unit. Watches the unit's state and the manager's unit-file and reload signals, so a unit stopped or disabled by hand is put back.",
+  params,
+  refreshable: true,
+  validate: (name) => {
+    const out: Problem[] = [];
+    const problem = unitNameProblem(unitName(name));
+    if (problem) out.push({ message: problem });
+    return out;
+  },
+  autoEdges: (name, raw) => {
+    const p = unsetEmpty(raw);
+    return { refreshAfterPath: unitFilePaths(unitName(name), p.session ?? false) };
+  },
+  create: (name, raw, ctx) => {
+    const p = unsetEmpty(raw);
+    const unit = unitName(name);
+    const session = p.session ?? false;
+    const log = ctx.log;
+    let client: Systemd | undefined;
+    let connecting: Promise<Systemd> | undefined;
+
+    /** The client shared by watch and check; reconnects when its bus connection has gone. */
+    const systemd = async (): Promise<Systemd> => {
+      if (client && !client.conn.error) return client;
+      if (!connecting) {
+        const old = client;
+        client = undefined;
+        old?.release();
+        connecting = Systemd.connect(session).then(
+          (c) => {
+            client = c;
+            connecting = undefined;
+            return c;
+          },
+          (err: unknown) => {
+            connecting = undefined;
+            throw err;
+          },
+        );
+      }
+      return connecting;
+    };
+
+    return {
+      async watch(w) {
+        const sd = await systemd();
+        const stop = await sd.watchUnit(unit, (why) => {
+          log.debug(`event: ${why}`);
+          w.event();
+        });
+        try {
+          w.event();
+          const lost = sd.conn.closed.then((err) => err);
+          const r = await Promise.race([untilAborted(w.signal).then(() => undefined), lost]);
+          if (r !== undefined && !w.signal.aborted) throw new Error(`lost the connection to ${managerName(session)}: ${r.message}`);
+        } finally {
+          await stop();
+        }
+      },
+
+      async checkApply(c) {
+        const sd = await systemd();
+        const fromDisk = p.startup !== undefined;
+        let st = await sd.unitState(unit, fromDisk);
+        loadProblem(st, p, session);
+        if (st.loadState === 'not-found') {
+          // Nothing needs the unit to exist: a missing unit is stopped and has no links (as Puppet sees it).
+          log.debug(`${unit} does not exist, so it is neither running nor enabled`);
+          return true;
+        }
+
+        const wantActive = p.state === undefined ? undefined : p.state === 'running';
+        const stateOK = wantActive === undefined || wantActive === isActive(st);
+        const startupOK =
+          p.startup === undefined || (p.startup === 'enabled' ? ENABLED_STATES.has(st.unitFileState) : !LINKED_STATES.has(st.unitFileState));
+        if (stateOK && startupOK && !c.refresh) return true;
+        const now = `${st.activeState}/${st.subState}, ${st.unitFileState || 'no unit file state'}`;
+
+        if (!c.apply) {
+          const would: string[] = [];
+          if (!startupOK) would.push(p.startup === 'enabled' ? 'enable' : 'disable');
+          if (!stateOK) would.push(wantActive ? 'start' : 'stop');
+          else if (c.refresh) would.push('reload or restart (refresh)');
+          log.info(`would ${would.join(' and ')} ${unit} (now ${now})`);
+          return false;
+        }
+
+        let reloaded = false;
+        const daemonReload = async (why: string) => {
+          log.info(`daemon-reload (${why})`);
+          await sd.reload();
+          reloaded = true;
+        };
+        const slow = (verb: string) => (ms: number) => log.info(`still waiting for the ${verb} job of ${unit} (${Math.round(ms / 1000)} s)`);
+        const job = (method: JobMethod, verb: string) => sd.job(method, unit, { mode: 'replace', signal: c.signal, onSlow: slow(verb) });
+
+        if (!startupOK) {
+          const was = st.unitFileState || 'unknown';
+          const enable = p.startup === 'enabled';
+          try {
+            if (enable) await sd.enableUnitFiles([unit]);
+            else await sd.disableUnitFiles([unit], st.unitFileState === 'enabled-runtime');
+          } catch (err) {
+            throw new Error(`cannot ${p.startup === 'enabled' ? 'enable' : 'disable'} ${unit}: ${(err as Error).message}`);
+          }
+          await daemonReload(`after ${enable ? 'enabling' : 'disabling'} ${unit}`);
+          st = await sd.unitState(unit, fromDisk);
+          // Checked here, or the next event would enable again, forever.
+          if (enable && !ENABLED_STATES.has(st.unitFileState)) {
+            throw new Error(`enabling ${unit} made no links (UnitFileState is still ${st.unitFileState || 'unknown'}): its [Install] section needs WantedBy= or RequiredBy=`);
+          }
+          if (!enable && LINKED_STATES.has(st.unitFileState)) throw new Error(`disabling ${unit} left it ${st.unitFileState}`);
+          log.info(`${enable ? 'enabled' : 'disabled'} ${unit} (was ${was})`);
+        }
+
+        let acted = false;
+        if (!stateOK) {
+          if (wantActive) {
+            if (st.needDaemonReload && !reloaded) await daemonReload(`${unit} changed on disk`);
+            await job('StartUnit', 'start');
+            log.info(`started ${unit} (was ${st.activeState}/${st.subState})`);
+          } else {
+            await job('StopUnit', 'stop');
+            log.info(`stopped ${unit} (was ${st.activeState}/${st.subState})`);
+          }
+          if (c.refresh) log.info('refresh: no reload or restart needed after the start/stop');
+          acted = true;
+        }
+
+        if (c.refresh && !acted) {
+          if (st.needDaemonReload && !reloaded) await daemonReload(`${unit} changed on disk`);
+          if (!isActive(st) && st.activeState !== 'activating') {
+            log.info(`refresh: ${unit} is not running (${st.activeState}/${st.subState}); nothing to reload or restart`);
+            return stateOK && startupOK && !reloaded;
+          }
+          await job('ReloadOrTryRestartUnit', 'reload-or-try-restart');
+          log.info(`refresh: reloaded or restarted ${unit}`);
+        }
+        return false;
+      },
+
+      async cleanup() {
+        const c = client ?? (await connecting?.catch(() => undefined));
+        client = undefined;
+        c?.release();
+      },
+    };
+  },
+});
+
+/** Throws when the unit cannot be managed as asked: no unit file, a masked unit to start or enable, a broken unit file. */
+function loadProblem(st: UnitState, p: SvcParams, session: boolean): void {
+  const mgr = managerName(session);
+  switch (st.loadState) {
+    case 'loaded':
+      return;
+    case 'not-found':
+      if (p.state !== 'running' && p.startup !== 'enabled') return;
+      throw new Error(
+        `unit ${st.unit} not found (LoadState not-found) in ${mgr}: write its unit file to ${unitFileDir(session)}/${st.unit} (a \`file\` resource there is ordered before this one and refreshes it), or install the package that provides it`,
+      );
+    case 'masked':
+      if (p.state === 'running' || p.startup === 'enabled') {
+        throw new Error(`unit ${st.unit} is masked in ${mgr}, so it cannot be started or enabled: unmask it (\`systemctl${session ? ' --user' : ''} unmask ${st.unit}\`)`);
+      }
+      return;
+    default:
+      throw new Error(`unit ${st.unit} could not be loaded by ${mgr} (LoadState ${st.loadState}${st.loadError ? `: ${st.loadError}` : ''}); fix its unit file${st.fragmentPath ? ` ${st.fragmentPath}` : ''}`);
+  }
+}

@@ -1,0 +1,107 @@
+/**
+ * A text file that a resource edits in place (a line, an INI setting): read it, and write the edited bytes back
+ * atomically (temp file + rename) with the mode, owner and group it had. Like Puppet's file_line and ini_setting,
+ * a symlink at the path is followed: the file it points to is edited, and the link stays.
+ */
+import { lstat, realpath, readFile, stat } from 'node:fs/promises';
+import { realpathSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { atomicWrite, type FileMeta } from './atomic-write.js';
+import { watchPath } from './path-watcher.js';
+
+export interface EditedFile {
+  /** The path given. */
+  readonly path: string;
+  /** The file that is read and written: `path` with its symlinks resolved (`path` itself when missing). */
+  readonly real: string;
+  /** The content; undefined when there is no file. */
+  readonly data?: Buffer;
+  /** Mode, owner and group of the existing file. */
+  readonly meta?: FileMeta;
+}
+
+function errno(e: unknown): string | undefined {
+  return e instanceof Error ? (e as NodeJS.ErrnoException).code : undefined;
+}
+
+/** Reads the file at `path`; throws an actionable Error when the path is something else than a regular file. */
+export async function readEdited(path: string): Promise<EditedFile> {
+  let real: string;
+  try {
+    real = await realpath(path);
+  } catch (e) {
+    const code = errno(e);
+    if (code !== 'ENOENT' && code !== 'ENOTDIR') throw e;
+    const link = await lstat(path).catch(() => undefined);
+    if (link?.isSymbolicLink()) throw new Error(`${path} is a symlink to a missing file; create that file or remove the link`);
+    return { path, real: path };
+  }
+  const st = await stat(real);
+  if (!st.isFile()) throw new Error(`${path}${real !== path ? ` (${real})` : ''} is not a regular file`);
+  const data = await readFile(real);
+  return { path, real, data, meta: { mode: st.mode & 0o7777, uid: st.uid, gid: st.gid } };
+}
+
+/** Replaces the file's content atomically, keeping its mode and owner; a new file gets mode 0644 and our owner. */
+export async function writeEdited(file: EditedFile, data: Buffer): Promise<void> {
+  try {
+    await atomicWrite(file.real, data, file.meta ? { existing: file.meta } : { mode: 0o644, existing: null });
+  } catch (e) {
+    if (file.meta || (errno(e) !== 'ENOENT' && errno(e) !== 'ENOTDIR')) throw e;
+    throw new Error(`cannot create ${file.real}: its directory ${dirname(file.real)} does not exist; manage it (a file resource with a path ending in "/" and state: exists) or create it`);
+  }
+}
+
+/**
+ * Watches `path` and, when it is a symlink, the file it leads to: an edit of the target changes nothing at `path`
+ * itself. `follow` moves the second watch when the link is found to lead elsewhere.
+ */
+export class EditedFileWatch {
+  private readonly stopPath: () => void;
+  private target: { readonly real: string; readonly stop: () => void } | undefined;
+
+  constructor(
+    private readonly path: string,
+    private readonly onChange: () => void,
+  ) {
+    this.stopPath = watchPath(path, onChange);
+    try {
+      this.follow(realpathSync(path));
+    } catch {
+      // missing: nothing to follow yet
+    }
+  }
+
+  follow(real: string): void {
+    if (real === (this.target?.real ?? this.path)) return;
+    this.target?.stop();
+    this.target = real === this.path ? undefined : { real, stop: watchPath(real, this.onChange) };
+  }
+
+  close(): void {
+    this.target?.stop();
+    this.target = undefined;
+    this.stopPath();
+  }
+}
+
+const locks = new Map<string, Promise<void>>();
+
+/**
+ * Runs `fn` (a read, edit and write of `path`) after every earlier one for the same path has finished: several
+ * resources editing one file in this process would otherwise read the same old content and overwrite each
+ * other's edits (the watch would repair that, after a round of needless rewrites).
+ */
+export async function withEditLock<T>(path: string, fn: () => Promise<T>): Promise<T> {
+  const previous = locks.get(path) ?? Promise.resolve();
+  let release!: () => void;
+  const mine = previous.then(() => new Promise<void>((resolve) => (release = resolve)));
+  locks.set(path, mine);
+  await previous;
+  try {
+    return await fn();
+  } finally {
+    release();
+    if (locks.get(path) === mine) locks.delete(path);
+  }
+}
