@@ -4,7 +4,16 @@
  * match rule, and errors that name the bus address tried. No introspection round trips: callers give the
  * signature, which is what systemd's and PackageKit's documented APIs fix anyway.
  */
-import * as dbus from 'dbus-next';
+import type * as DBus from 'dbus-next';
+
+/**
+ * dbus-next, loaded on the first connection: it and its XML parser cost ~25 ms of start-up, which every run
+ * would pay even with no svc or pkg in its graph.
+ */
+let dbus: typeof DBus;
+async function loadDBus(): Promise<void> {
+  dbus ??= await import('dbus-next');
+}
 
 export type BusScope = 'system' | 'session';
 
@@ -69,11 +78,11 @@ export class BusConnection {
   constructor(
     readonly scope: BusScope,
     readonly address: string,
-    private readonly bus: dbus.MessageBus,
+    private readonly bus: DBus.MessageBus,
     private readonly onClose: () => void,
   ) {
     bus.on('error', (err: unknown) => this.fail(new Error(`D-Bus ${scope} bus at ${address}: ${errText(err)}`)));
-    bus.on('message', (msg: dbus.Message) => {
+    bus.on('message', (msg: DBus.Message) => {
       if (msg.type !== dbus.MessageType.SIGNAL) return;
       const s: Signal = { sender: msg.sender, path: msg.path, interface: msg.interface, member: msg.member, body: msg.body };
       for (const h of this.handlers) h(s);
@@ -219,12 +228,13 @@ export async function connectBus(scope: BusScope, timeoutMs = 5_000): Promise<Bu
   return opening;
 }
 
-function open(scope: BusScope, address: string, timeoutMs: number, onClose: () => void): Promise<BusConnection> {
+async function open(scope: BusScope, address: string, timeoutMs: number, onClose: () => void): Promise<BusConnection> {
   if (scope === 'session' && !process.env.DBUS_SESSION_BUS_ADDRESS) {
-    return Promise.reject(new Error('cannot reach the D-Bus session bus: DBUS_SESSION_BUS_ADDRESS is not set'));
+    throw new Error('cannot reach the D-Bus session bus: DBUS_SESSION_BUS_ADDRESS is not set');
   }
+  await loadDBus();
   return new Promise((resolve, reject) => {
-    let bus: dbus.MessageBus;
+    let bus: DBus.MessageBus;
     try {
       bus = scope === 'system' ? dbus.systemBus() : dbus.sessionBus({ busAddress: address });
     } catch (err) {
