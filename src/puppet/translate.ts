@@ -50,7 +50,12 @@ function orderedMeta(meta: Record<string, unknown>): Record<string, unknown> {
 
 function translateOne(r: CatalogResource, runinterval: number): Translated {
   const ref = refOf(r);
-  const origin = { ref, ...(r.file !== undefined ? { file: r.file } : {}), ...(r.line !== undefined ? { line: r.line } : {}) };
+  const origin = {
+    ref,
+    ...(r.file !== undefined ? { file: r.file } : {}),
+    ...(r.line !== undefined ? { line: r.line } : {}),
+    ...(r.exported ? queryable(r) : {}),
+  };
   const base = {
     ref,
     ...(r.file !== undefined ? { file: r.file } : {}),
@@ -91,6 +96,16 @@ function translateOne(r: CatalogResource, runinterval: number): Translated {
 }
 
 const exportedOnly = (r: CatalogResource) => r.exported && r.virtual;
+
+const RELATIONSHIPS = new Set(['before', 'require', 'notify', 'subscribe']);
+
+/** What collectors on other hosts query an exported resource by: its tags (`tag` values included) and parameters (no Sensitive values, no relationships). */
+function queryable(r: CatalogResource): { tags: string[]; parameters: Record<string, unknown> } {
+  const tag = r.parameters.tag;
+  const tags = new Set([...r.tags, ...(Array.isArray(tag) ? tag : tag !== undefined ? [tag] : []).map((t) => String(t).toLowerCase())]);
+  const parameters = Object.fromEntries(Object.entries(r.parameters).filter(([k]) => !RELATIONSHIPS.has(k) && !r.sensitive.includes(k)));
+  return { tags: [...tags], parameters };
+}
 
 function refreshable(s: ResourceSpec): boolean {
   if (s.kind === FALLBACK_KIND) return REFRESHABLE_PUPPET_TYPES.has(String(s.params.type));
@@ -142,7 +157,7 @@ export function translateCatalog(catalog: Catalog, opts: TranslateOptions = {}):
 
   const collect: CollectSpec[] = catalog.collectors.map((c) => {
     const rules = typeRules.get(c.type);
-    return { kind: rules?.kind ?? FALLBACK_KIND, pattern: '', query: c.query };
+    return { kind: rules?.kind ?? FALLBACK_KIND, pattern: '', query: c.query, type: c.type };
   });
 
   const bySpec = (a: Translated, b: Translated) => cmp(a.spec.kind, b.spec.kind) || cmp(a.spec.name, b.spec.name);
