@@ -1,7 +1,7 @@
 /**
  * The benchmark suite: `npm run bench [-- NAME... ] [-- --write-doc]`.
  *
- * Runs parallelism, drift, oneshot and swap in that order (or the named subset), prints one table per benchmark
+ * Runs parallelism, drift, oneshot, swap, puppet and world in that order (or the named subset), prints one table per benchmark
  * with its goals and PASS/FAIL, and exits 1 if a goal is missed or a benchmark fails. With --write-doc (full run
  * only) it regenerates docs/performance.md from the figures of this run.
  *
@@ -18,6 +18,7 @@ import { oneshot } from './oneshot.js';
 import { parallelism } from './parallelism.js';
 import { puppet } from './puppet.js';
 import { swap } from './swap.js';
+import { world } from './world.js';
 
 const BENCHES: ReadonlyArray<readonly [string, Bench]> = [
   ['parallelism', parallelism],
@@ -25,6 +26,7 @@ const BENCHES: ReadonlyArray<readonly [string, Bench]> = [
   ['oneshot', oneshot],
   ['swap', swap],
   ['puppet', puppet],
+  ['world', world],
 ];
 
 const usage = `usage: npm run bench [-- [--write-doc] [NAME...]]

@@ -1,0 +1,206 @@
+/**
+ * Exported and collected resources between mgmt processes, over a real etcd (Debian's etcd-server) on loopback
+ * that the harness starts and stops by PID. Each "host" is an `mgmt run` process with its own --hostname and
+ * directory, exporting one file and collecting every exported file into its directory.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, afterEach, beforeEach, describe, it } from 'node:test';
+import type { Etcd3 } from 'etcd3';
+import { isRunning } from '../../src/system/process.js';
+import { type Cli, killAll, mgmt, waitUntil } from '../harness/cli.js';
+import { cleanupAllEtcd, etcdMissing, freePort, startTestEtcd, type TestEtcd } from '../harness/etcd.js';
+
+const require = createRequire(import.meta.url);
+const TTL = 2;
+const skip = etcdMissing();
+
+let dir: string;
+let etcd: TestEtcd | undefined;
+const clients: Etcd3[] = [];
+const orphanPids: number[] = [];
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'mgmt-world-test-'));
+});
+afterEach(async () => {
+  killAll();
+  for (const c of clients.splice(0)) c.close();
+  for (const pid of orphanPids.splice(0)) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }
+  await cleanupAllEtcd();
+  etcd = undefined;
+  await rm(dir, { recursive: true, force: true });
+});
+after(killAll);
+
+/** A host's graph: exports `from-<h>`, collects files into its own directory. */
+function hostGraph(h: string, extra = ''): string {
+  const file = join(dir, `${h}.yaml`);
+  writeFileSync(
+    file,
+    `graph: host${h}
+resources:
+  file:
+  - {name: "@@from-${h}", path: /shared/from-${h}, state: exists, content: "hello from ${h}\\n"}
+  - {name: "${dir}/${h}/", state: exists}
+${extra}collect:
+- {kind: file, pattern: ${dir}/${h}/}
+`,
+  );
+  return file;
+}
+
+function startHost(h: string, seeds: string, more: string[] = []): Cli {
+  return mgmt(['run', '--yaml', hostGraph(h), '--tmp-prefix', '--hostname', h, '--seeds', seeds, '--etcd-lease-ttl', String(TTL), ...more]);
+}
+
+const files = (h: string) => (existsSync(join(dir, h)) ? readdirSync(join(dir, h)).sort() : []);
+
+function client(url: string): Etcd3 {
+  const { Etcd3: C } = require('etcd3') as typeof import('etcd3');
+  const c = new C({ hosts: url });
+  clients.push(c);
+  return c;
+}
+
+describe('export and collect over etcd', { skip }, () => {
+  it('three hosts: every directory ends with all three files; exports vanish with their host', async (t) => {
+    etcd = await startTestEtcd();
+    const hosts = ['A', 'B', 'C'];
+    const procs = new Map<string, Cli>();
+    let lastStart = 0;
+    for (const h of hosts) {
+      lastStart = performance.now();
+      procs.set(h, startHost(h, etcd.url));
+      await procs.get(h)!.waitForLog(/connected to etcd/, 15_000);
+    }
+    const all = ['from-A', 'from-B', 'from-C'];
+    await waitUntil(() => hosts.every((h) => files(h).join() === all.join()), 10_000, 'every host to collect all three files');
+    t.diagnostic(`last start to all converged: ${(performance.now() - lastStart).toFixed(0)} ms (includes the last process's start-up)`);
+    assert.equal(readFileSync(join(dir, 'B', 'from-A'), 'utf8'), 'hello from A\n');
+    for (const h of hosts) assert.match(procs.get(h)!.stderr(), /collected file\[from-A@A\] from host A/);
+
+    // A host that dies (SIGKILL: no goodbye) stops exporting after its lease TTL.
+    const killed = performance.now();
+    procs.get('A')!.child.kill('SIGKILL');
+    await Promise.all(['B', 'C'].map((h) => procs.get(h)!.waitForLog(/file\[from-A@A\]: no longer exported by host A/, (TTL + 5) * 1000)));
+    const gone = performance.now() - killed;
+    t.diagnostic(`lease expiry: A's export left B's and C's graphs ${gone.toFixed(0)} ms after A was killed (TTL ${TTL} s)`);
+    assert.ok(gone < (TTL + 3) * 1000, `took ${gone} ms`);
+    // The collected file stays on disk; only the resource left the graph.
+    assert.ok(existsSync(join(dir, 'B', 'from-A')));
+
+    // A host that exits cleanly revokes its lease: its exports go at once.
+    const stopped = performance.now();
+    procs.get('B')!.child.kill('SIGTERM');
+    assert.equal(await procs.get('B')!.exited, 0);
+    await procs.get('C')!.waitForLog(/file\[from-B@B\]: no longer exported by host B/, 5000);
+    t.diagnostic(`clean exit: B's export left C's graph ${(performance.now() - stopped).toFixed(0)} ms after SIGTERM`);
+    assert.ok(performance.now() - stopped < TTL * 1000);
+  });
+
+  it('etcd down at start: the local graph converges, the host connects later', async () => {
+    etcd = await startTestEtcd();
+    await etcd.stop();
+    const a = startHost('A', etcd.url);
+    await waitUntil(() => existsSync(join(dir, 'A')), 10_000, 'the local directory');
+    await a.waitForLog(/warning: etcd http:\/\/127\.0\.0\.1:\d+: .*local resources keep running/, 10_000);
+    assert.deepEqual(files('A'), []);
+    await etcd.start();
+    await a.waitForLog(/reachable again after/, 15_000);
+    await waitUntil(() => files('A').join() === 'from-A', 5000, 'A to collect its own export');
+  });
+
+  it('etcd restart that loses its data: nothing collected is deleted, exports are re-published', async () => {
+    etcd = await startTestEtcd();
+    const a = startHost('A', etcd.url);
+    const b = startHost('B', etcd.url);
+    await waitUntil(() => ['A', 'B'].every((h) => files(h).join() === 'from-A,from-B'), 15_000, 'A and B to collect both files');
+    await etcd.stop();
+    await a.waitForLog(/etcd .*local resources keep running/, 10_000);
+    // Still managed while etcd is away: a deleted collected file comes back, a local one too.
+    unlinkSync(join(dir, 'A', 'from-B'));
+    unlinkSync(join(dir, 'B', 'from-A'));
+    await waitUntil(() => existsSync(join(dir, 'A', 'from-B')) && existsSync(join(dir, 'B', 'from-A')), 5000, 'the collected files to be repaired during the outage');
+    rmSync(join(etcd.dataDir, 'data'), { recursive: true, force: true });
+    await etcd.start();
+    await Promise.all([a, b].map((p) => p.waitForLog(/reachable again after/, 15_000)));
+    const c = client(etcd.url);
+    const keys = async () => (await c.getAll().prefix('/_mgmt/exported/').keys()).sort();
+    const t0 = Date.now();
+    while ((await keys()).length < 2 && Date.now() - t0 < 5000) await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual(await keys(), ['/_mgmt/exported/A/resources/file/from-A', '/_mgmt/exported/B/resources/file/from-B']);
+    // Neither host dropped a collected resource at any time.
+    for (const p of [a, b]) assert.doesNotMatch(p.stderr(), /no longer exported/);
+  });
+
+  it('a collected resource that tries to leave its pattern is rejected and logged with its host', async () => {
+    etcd = await startTestEtcd();
+    const a = startHost('A', etcd.url);
+    await a.waitForLog(/connected to etcd/, 15_000);
+    const c = client(etcd.url);
+    await c.put('/_mgmt/exported/evil/resources/file/x').value(JSON.stringify({ params: { path: '/a/../../etc/evil', content: 'x' }, meta: {} }));
+    await c.put('/_mgmt/exported/evil/resources/file/y').value(JSON.stringify({ params: { path: '/y', source: '/etc/shadow' }, meta: {} }));
+    await c.put('/_mgmt/exported/evil/resources/exec/z').value(JSON.stringify({ params: { cmd: 'touch /tmp/pwned-by-mgmt-test' }, meta: {} }));
+    await c.put('/_mgmt/exported/nice/resources/file/ok').value(JSON.stringify({ params: { path: '/x/ok', state: 'exists', content: 'ok\n' }, meta: {} }));
+    await a.waitForLog(/not collected: file\[x\] exported by host evil: its path "\/a\/\.\.\/\.\.\/etc\/evil" is not normalized/, 5000);
+    await a.waitForLog(/not collected: file\[y\] exported by host evil: it copies the local `source`/, 5000);
+    await waitUntil(() => files('A').join() === 'from-A,ok', 5000, 'the good export to be collected');
+    assert.ok(!existsSync('/etc/evil'));
+    assert.doesNotMatch(a.stderr(), /exec\[z/, 'exec is not collected by a file collector');
+    assert.ok(!existsSync('/tmp/pwned-by-mgmt-test'));
+  });
+
+  it('--etcd-server starts a local etcd in the state directory and stops it on exit', async () => {
+    const prefix = join(dir, 'prefix');
+    let port = await freePort();
+    let a: Cli | undefined;
+    for (let attempt = 0; attempt < 3 && !a; attempt++) {
+      const p = mgmt(['run', '--yaml', hostGraph('A'), '--prefix', prefix, '--hostname', 'A', '--etcd-server', '--etcd-server-port', String(port), '--etcd-lease-ttl', String(TTL)]);
+      const ok = await p.waitForLog(/connected to etcd/, 15_000).then(
+        () => true,
+        () => false,
+      );
+      if (ok) a = p;
+      else {
+        p.child.kill('SIGTERM');
+        await p.exited;
+        port = await freePort();
+      }
+    }
+    assert.ok(a, 'mgmt with --etcd-server did not connect');
+    const pid = Number(/etcd server \(pid (\d+)\)/.exec(a.stderr())![1]);
+    orphanPids.push(pid);
+    assert.ok(isRunning(pid));
+    assert.ok(existsSync(join(prefix, 'etcd', 'member')), 'etcd data in PREFIX/etcd');
+    const b = startHost('B', `http://127.0.0.1:${port}`);
+    await waitUntil(() => ['A', 'B'].every((h) => files(h).join() === 'from-A,from-B'), 15_000, 'A and B to collect both files');
+    b.child.kill('SIGTERM');
+    await b.exited;
+    a.child.kill('SIGTERM');
+    assert.equal(await a.exited, 0);
+    assert.ok(!isRunning(pid), 'etcd is stopped when mgmt exits');
+    assert.match(a.stderr(), new RegExp(`etcd server \\(pid ${pid}\\) stopped`));
+  });
+});
+
+describe('export and collect without etcd (the embedded local world)', () => {
+  it('a graph collects its own exports', async () => {
+    const g = hostGraph('A');
+    const p = mgmt(['run', '--yaml', g, '--tmp-prefix', '--hostname', 'A', '--converged-timeout', '1']);
+    assert.equal(await p.exited, 0, p.stderr());
+    assert.deepEqual(files('A'), ['from-A']);
+    assert.match(p.stderr(), /collected file\[from-A@A\] from host A/);
+    assert.doesNotMatch(p.stderr(), /etcd/);
+  });
+});
