@@ -90,7 +90,7 @@ export class WorldLink {
       if (!hasErrors(r.diagnostics)) this.noteRunning(new Map());
       return r;
     }
-    const c = collectResources(local.collect, this.collected, local.resources);
+    const c = collectResources(local.collect, this.collected, local.resources, this.flags.hostname);
     for (const x of c.rejected) {
       const key = `${x.host}\0${x.kind}\0${x.name}\0${x.reason}`;
       if (this.reported.has(key)) continue;

@@ -1,6 +1,7 @@
 /**
  * Catalog → GraphSpec + TranslationReport. Leaves become vertices (native, degraded or fallback), containers
- * become edges (relationships.ts), exported-only resources become exports, collectors become collect entries.
+ * become edges (relationships.ts), exported resources become exports (those also collected here stay local too),
+ * collectors become collect entries.
  * Output is deterministic: resources sorted by kind then name, edges by name.
  */
 import type { CollectSpec, EdgeSpec, GraphSpec, ResourceSpec } from '../graph/spec.js';
@@ -121,6 +122,8 @@ export function translateCatalog(catalog: Catalog, opts: TranslateOptions = {}):
 
   const resources: Translated[] = [];
   const exports: Translated[] = [];
+  /** Exported and collected on this node (the face's `virtual: false`): applied here and exported too. */
+  const alsoExported: Translated[] = [];
   const byId = new Map<string, CatalogResource>();
   let containers = 0;
   rs.forEach((r, i) => {
@@ -141,6 +144,7 @@ export function translateCatalog(catalog: Catalog, opts: TranslateOptions = {}):
     }
     byId.set(id, r);
     resources.push(t);
+    if (r.exported) alsoExported.push(t);
   });
 
   const edges: EdgeSpec[] = flat.edges.map((e) => {
@@ -166,7 +170,7 @@ export function translateCatalog(catalog: Catalog, opts: TranslateOptions = {}):
   const spec: GraphSpec = {
     graph: opts.graphName ?? catalog.node,
     resources: resources.map((t) => t.spec),
-    exports: exports.map((t) => t.spec),
+    exports: [...exports, ...alsoExported].sort(bySpec).map((t) => t.spec),
     edges,
     collect,
     source: catalog.source,

@@ -121,9 +121,10 @@ export function entryMatches(c: CollectSpec, e: Exported): boolean {
 
 /**
  * Turns the exports the world delivered into resources for this host's graph. `local` is the local graph's
- * resources (they win every conflict). Deterministic: exports are taken in host, kind, name order.
+ * resources (they win every conflict); `self` is this host's name. Deterministic: exports are taken in host,
+ * kind, name order.
  */
-export function collectResources(collect: readonly CollectSpec[], exported: readonly Exported[], local: readonly ResourceSpec[]): Collection {
+export function collectResources(collect: readonly CollectSpec[], exported: readonly Exported[], local: readonly ResourceSpec[], self?: string): Collection {
   const usable = collect.filter((c) => lookupKind(c.kind) && !patternProblem(c) && (c.query === undefined || !checkQuery(c.query)));
   const resources: ResourceSpec[] = [];
   const from = new Map<string, Exported>();
@@ -138,6 +139,8 @@ export function collectResources(collect: readonly CollectSpec[], exported: read
   for (const e of order) {
     const entry = usable.find((c) => entryMatches(c, e));
     if (!entry) continue;
+    // This host's own export that its graph also applies (Puppet: exported and collected here): nothing to add.
+    if (e.host === self && ids.get(vertexId(e)) === 'the local graph') continue;
     const reject = (reason: string) => rejected.push({ host: e.host, kind: e.kind, name: e.name, reason });
     const made = toCollected(entry, e);
     if (typeof made === 'string') {

@@ -204,3 +204,27 @@ describe('export and collect without etcd (the embedded local world)', () => {
     assert.doesNotMatch(p.stderr(), /etcd/);
   });
 });
+
+describe('Puppet exported resources and collectors over etcd', { skip }, () => {
+  it('`File <<| tag == s |>>` on one host collects the matching @@file of another', async () => {
+    etcd = await startTestEtcd();
+    writeFileSync(join(dir, 'facts.json'), JSON.stringify({ kernel: 'Linux', os: { family: 'Debian' } }));
+    writeFileSync(
+      join(dir, 'a.pp'),
+      `@@file { '${dir}/shared/h': content => "from A\\n", tag => 's' }\n@@file { '${dir}/shared/other': content => "not for B\\n" }\n`,
+    );
+    writeFileSync(join(dir, 'b.pp'), `file { '${dir}/shared': ensure => directory }\nFile <<| tag == 's' |>>\n`);
+    const run = (h: string) =>
+      mgmt(['puppet', '--manifest', join(dir, `${h.toLowerCase()}.pp`), '--facts', join(dir, 'facts.json'), '--tmp-prefix', '--hostname', h, '--seeds', etcd!.url, '--etcd-lease-ttl', String(TTL)]);
+    const a = run('A');
+    const b = run('B');
+    await waitUntil(() => existsSync(join(dir, 'shared', 'h')), 60_000, 'B to collect A’s tagged file').catch((e: Error) => {
+      throw new Error(`${e.message}\n--- A:\n${a.stderr()}\n--- B:\n${b.stderr()}`);
+    });
+    assert.equal(readFileSync(join(dir, 'shared', 'h'), 'utf8'), 'from A\n');
+    await b.waitForLog(new RegExp(`collected file\\[${dir}/shared/h@A\\] from host A`), 5000);
+    // Exported only: A does not apply it; B does not collect what its query does not match.
+    assert.ok(!existsSync(join(dir, 'shared', 'other')));
+    assert.doesNotMatch(a.stderr(), /file\[.*shared\/h\]: created/);
+  });
+});
