@@ -82,6 +82,8 @@ export function runEngine(spec: GraphSpec, flags: RunFlags, source?: GraphSource
       autoGroup: flags.autoGroup,
       ...(flags.convergedTimeout !== undefined ? { convergedTimeout: flags.convergedTimeout } : {}),
       onConverged: (failed) => {
+        // A collection still on its way: the swap that brings it checks convergence again.
+        if (world.pending()) return;
         if (failed.length > 0) {
           log.error(`${failed.length} resource(s) failed: ${failed.map((v) => v.id).join(', ')}`);
         }

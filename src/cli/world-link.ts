@@ -18,10 +18,12 @@ import { type EtcdServer, startEtcdServer } from '../system/etcd-server.js';
 import { checkCollect, collectResources } from '../world/collect.js';
 import { LocalWorld } from '../world/local-world.js';
 import { ThreadedWorld } from '../world/threaded-world.js';
-import type { Exported, World } from '../world/world.js';
+import { type Exported, toExported, type World } from '../world/world.js';
 import type { RunFlags } from './run-flags.js';
 
 const DEBOUNCE_MS = 25;
+/** How long convergence waits for etcd's first collection (then it goes on without it). */
+const FIRST_COLLECTION_MS = 10_000;
 
 export class WorldLink {
   private readonly log = logger('world');
@@ -38,6 +40,11 @@ export class WorldLink {
   private checkedCollect: string | undefined;
   private timer: NodeJS.Timeout | undefined;
   private queue: Promise<unknown> = Promise.resolve();
+  private queued = 0;
+  /** etcd: the graph collects, and the world has not delivered a collection yet (until the deadline). */
+  private firstDeadline: number | undefined;
+  private firstTimer: NodeJS.Timeout | undefined;
+  private gotFirst = false;
   /** Collected ids in the running graph → source host. */
   private running = new Map<string, string>();
   private readonly reported = new Set<string>();
@@ -50,9 +57,19 @@ export class WorldLink {
     if (flags.world.seeds.length > 0 || flags.world.server) void this.open();
   }
 
+  /**
+   * Whether a collection is on its way (a swap waiting or running, or etcd's first collection not yet read):
+   * convergence waits for it, since the swap that brings it checks convergence again.
+   */
+  pending(): boolean {
+    return this.timer !== undefined || this.queued > 0 || (this.firstDeadline !== undefined && Date.now() < this.firstDeadline);
+  }
+
   /** Swaps in a new local graph (with the current collection); on success publishes its exports. */
   swapLocal(next: GraphSpec): Promise<SwapResult> {
     return this.enqueue(async () => {
+      // The embedded world holds only this graph's exports: collect them in the same swap.
+      if (this.isLocal() && next.collect.length > 0) this.collected = this.flags.noop ? [] : next.exports.map((r) => toExported(this.flags.hostname, r));
       const r = await this.swapCombined(next, 'local');
       if (!hasErrors(r.diagnostics)) this.accepted(next);
       return r;
@@ -62,6 +79,7 @@ export class WorldLink {
   async close(): Promise<void> {
     this.closed = true;
     clearTimeout(this.timer);
+    clearTimeout(this.firstTimer);
     this.unwatch?.();
     await this.opening?.catch(() => {});
     await this.world?.close();
@@ -78,9 +96,21 @@ export class WorldLink {
   }
 
   private enqueue<T>(f: () => Promise<T>): Promise<T> {
-    const next = this.queue.then(f);
+    this.queued++;
+    const next = this.queue.then(f).finally(() => this.queued--);
     this.queue = next.catch(() => {});
     return next;
+  }
+
+  private isLocal(): boolean {
+    return this.flags.world.seeds.length === 0 && !this.flags.world.server;
+  }
+
+  /** Re-swaps the current graph (nothing changes), so that the engine checks convergence again. */
+  private kick(): void {
+    void this.enqueue(async () => {
+      if (this.local && !this.closed) await this.swapCombined(this.local, 'collected');
+    });
   }
 
   /** Swaps local + collected; when the collected part is what breaks it, swaps the local graph alone. */
@@ -143,6 +173,15 @@ export class WorldLink {
     const kinds = [...new Set(next.collect.map((c) => c.kind))].sort().join(',');
     const needWorld = (exportsKey !== 'noop' && next.exports.length > 0) || kinds !== '' || this.world !== undefined || this.flags.world.seeds.length > 0 || this.flags.world.server !== undefined;
     if (!needWorld) return;
+    if (kinds && !this.isLocal() && !this.gotFirst && this.firstDeadline === undefined) {
+      this.firstDeadline = Date.now() + FIRST_COLLECTION_MS;
+      this.firstTimer = setTimeout(() => {
+        if (this.firstDeadline === undefined) return;
+        this.firstDeadline = undefined;
+        this.log.warn(`no collection from etcd within ${FIRST_COLLECTION_MS / 1000} s; convergence goes on without it (collected resources join when etcd answers)`);
+        this.kick();
+      }, FIRST_COLLECTION_MS);
+    }
     void this.open().then(() => {
       const w = this.world;
       if (!w || this.closed) return;
@@ -160,10 +199,18 @@ export class WorldLink {
   }
 
   private onCollected(list: readonly Exported[]): void {
-    if (sameExports(list, this.collected)) return;
+    const first = this.firstDeadline !== undefined;
+    this.gotFirst = true;
+    this.firstDeadline = undefined;
+    clearTimeout(this.firstTimer);
+    if (sameExports(list, this.collected)) {
+      if (first) this.kick();
+      return;
+    }
     this.collected = list;
     clearTimeout(this.timer);
     this.timer = setTimeout(() => {
+      this.timer = undefined;
       void this.enqueue(async () => {
         const local = this.local;
         if (!local || this.closed) return;

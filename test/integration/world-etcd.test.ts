@@ -109,6 +109,15 @@ describe('export and collect over etcd', { skip }, () => {
     assert.ok(performance.now() - stopped < TTL * 1000);
   });
 
+  it('--converged-timeout 0 exits only after the first collection from etcd is applied', async () => {
+    etcd = await startTestEtcd();
+    const b = startHost('B', etcd.url);
+    await b.waitForLog(/connected to etcd/, 15_000);
+    const a = mgmt(['run', '--yaml', hostGraph('A'), '--tmp-prefix', '--hostname', 'A', '--seeds', etcd.url, '--converged-timeout', '0']);
+    assert.equal(await a.exited, 0, a.stderr());
+    assert.deepEqual(files('A'), ['from-A', 'from-B']);
+  });
+
   it('etcd down at start: the local graph converges, the host connects later', async () => {
     etcd = await startTestEtcd();
     await etcd.stop();
@@ -195,6 +204,20 @@ describe('export and collect over etcd', { skip }, () => {
 });
 
 describe('export and collect without etcd (the embedded local world)', () => {
+  it('--converged-timeout 0 waits for the graph’s own collection', async () => {
+    const g = hostGraph('A');
+    const p = mgmt(['run', '--yaml', g, '--tmp-prefix', '--hostname', 'A', '--converged-timeout', '0']);
+    assert.equal(await p.exited, 0, p.stderr());
+    assert.deepEqual(files('A'), ['from-A']);
+  });
+  it('--noop publishes nothing, so nothing of its own is collected', async () => {
+    const g = hostGraph('A');
+    const p = mgmt(['run', '--yaml', g, '--tmp-prefix', '--hostname', 'A', '--converged-timeout', '0', '--noop']);
+    assert.equal(await p.exited, 0, p.stderr());
+    assert.match(p.stderr(), /--noop: 1 exported resource\(s\) not published/);
+    assert.doesNotMatch(p.stderr(), /collected/);
+  });
+
   it('a graph collects its own exports', async () => {
     const g = hostGraph('A');
     const p = mgmt(['run', '--yaml', g, '--tmp-prefix', '--hostname', 'A', '--converged-timeout', '1']);
