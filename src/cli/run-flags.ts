@@ -80,6 +80,7 @@ export async function resolveRunFlags(v: Values): Promise<RunFlags> {
   const bad = checkHostname(hostname);
   if (bad) throw new UsageError(`--hostname ${JSON.stringify(hostname)}: ${bad}`);
   if (v['tmp-prefix'] && v.prefix) throw new UsageError('--tmp-prefix and --prefix exclude each other: choose one');
+  const world = worldFlags(v); // before a temporary prefix is made, so that a usage error leaves nothing behind
   const prefix = v['tmp-prefix']
     ? await mkdtemp(join(tmpdir(), 'mgmt-'))
     : (v.prefix ?? (process.getuid?.() === 0 ? '/var/lib/mgmt' : join(process.env.XDG_STATE_HOME ?? join(homedir(), '.local', 'state'), 'mgmt')));
@@ -93,7 +94,7 @@ export async function resolveRunFlags(v: Values): Promise<RunFlags> {
     autoGroup: !v['no-autogroup'],
     prefix,
     verbose: v.verbose ?? false,
-    world: worldFlags(v),
+    world,
   };
 }
 

@@ -227,7 +227,10 @@ export class EtcdWorld implements World {
     lease.on('lost', (err: Error) => s.fail(new Error(`lease lost: ${err.message}`)));
     s.leaseId = await bounded(lease.grant(), CALL_MS + 500);
     if (s.done) throw new Error('session ended while starting');
-    await this.sync(s);
+    // Through the queue, like every write: two syncs in flight could land in the wrong order.
+    const first = this.syncing.then(() => this.sync(s));
+    this.syncing = first.catch(() => {});
+    await first;
     const r = await this.client.kv.range({ key: Buffer.from(ROOT), range_end: prefixEnd(ROOT) }, { deadline: Date.now() + CALL_MS });
     if (s.done) throw new Error('session ended while starting');
     this.replaceAll(r.kvs, reconnect);
