@@ -400,6 +400,10 @@ function once(w: Watcher, event: 'connected'): Promise<void> {
 }
 
 function describe(e: unknown): string {
-  const m = e instanceof Error ? e.message : String(e);
-  return m.replace(/\s+/g, ' ').trim() || 'unknown error';
+  const m = (e instanceof Error ? e.message : String(e)).replace(/\s+/g, ' ').trim() || 'unknown error';
+  if (/user name is empty|authentication failed|invalid auth token|permission denied/i.test(m)) {
+    return `${m} (etcd wants a user: set MGMT_ETCD_USER and MGMT_ETCD_PASSWORD)`;
+  }
+  if (/certificate|handshake|SSL|TLS/i.test(m)) return `${m} (check --etcd-cacert, --etcd-cert and --etcd-key)`;
+  return m;
 }

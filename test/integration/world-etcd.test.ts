@@ -4,7 +4,7 @@
  * directory, exporting one file and collecting every exported file into its directory.
  */
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -13,7 +13,7 @@ import { after, afterEach, beforeEach, describe, it } from 'node:test';
 import type { Etcd3 } from 'etcd3';
 import { isRunning } from '../../src/system/process.js';
 import { type Cli, killAll, mgmt, waitUntil } from '../harness/cli.js';
-import { cleanupAllEtcd, etcdMissing, freePort, startTestEtcd, type TestEtcd } from '../harness/etcd.js';
+import { cleanupAllEtcd, etcdMissing, freePort, makePki, opensslMissing, startTestEtcd, startTlsEtcd, type TestEtcd } from '../harness/etcd.js';
 
 const require = createRequire(import.meta.url);
 const TTL = 2;
@@ -225,6 +225,53 @@ describe('export and collect without etcd (the embedded local world)', () => {
     assert.deepEqual(files('A'), ['from-A']);
     assert.match(p.stderr(), /collected file\[from-A@A\] from host A/);
     assert.doesNotMatch(p.stderr(), /etcd/);
+  });
+});
+
+describe('etcd authentication and TLS', { skip }, () => {
+  it('user and password from MGMT_ETCD_USER / MGMT_ETCD_PASSWORD; without them the host keeps retrying', async () => {
+    etcd = await startTestEtcd();
+    const c = client(etcd.url);
+    await c.role('root').create();
+    await c.user('root').create('s3cret');
+    await c.user('root').addRole('root');
+    await c.auth.authEnable({});
+    const withEnv = (user: string | undefined, pw: string | undefined, f: () => Cli): Cli => {
+      const saved = [process.env.MGMT_ETCD_USER, process.env.MGMT_ETCD_PASSWORD];
+      const set = (k: string, v: string | undefined) => (v === undefined ? delete process.env[k] : (process.env[k] = v));
+      set('MGMT_ETCD_USER', user);
+      set('MGMT_ETCD_PASSWORD', pw);
+      try {
+        return f();
+      } finally {
+        set('MGMT_ETCD_USER', saved[0]);
+        set('MGMT_ETCD_PASSWORD', saved[1]);
+      }
+    };
+    const anon = withEnv(undefined, undefined, () => startHost('B', etcd!.url));
+    await waitUntil(() => existsSync(join(dir, 'B')), 10_000, 'B’s local graph');
+    await anon.waitForLog(/warning: etcd http:\/\/127\.0\.0\.1:\d+: .*(user name is empty|permission denied|not capable|auth)/i, 10_000);
+    const a = withEnv('root', 's3cret', () => startHost('A', etcd!.url));
+    await a.waitForLog(/connected to etcd/, 15_000);
+    await waitUntil(() => files('A').join() === 'from-A', 5000, 'A to collect over an authenticated connection');
+    assert.doesNotMatch(a.stderr(), /s3cret/);
+  });
+
+  it('https seeds with --etcd-cacert, --etcd-cert and --etcd-key', { skip: opensslMissing() }, async () => {
+    const pkiDir = join(dir, 'pki');
+    mkdirSync(pkiDir);
+    const pki = makePki(pkiDir);
+    const tls = await startTlsEtcd(pki);
+    const tlsFlags = ['--etcd-cacert', pki.ca, '--etcd-cert', pki.clientCert, '--etcd-key', pki.clientKey];
+    const a = startHost('A', tls.url, tlsFlags);
+    const b = startHost('B', tls.url, tlsFlags);
+    await waitUntil(() => ['A', 'B'].every((h) => files(h).join() === 'from-A,from-B'), 20_000, 'A and B to collect over TLS').catch((e: Error) => {
+      throw new Error(`${e.message}\n--- A:\n${a.stderr()}`);
+    });
+    // Without the client certificate etcd refuses the connection; the host says so and keeps its local graph.
+    const c = startHost('C', tls.url, ['--etcd-cacert', pki.ca]);
+    await c.waitForLog(/warning: etcd https:\/\/127\.0\.0\.1:\d+: /, 15_000);
+    assert.ok(existsSync(join(dir, 'C')));
   });
 });
 
