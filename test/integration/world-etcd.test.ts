@@ -4,7 +4,7 @@
  * directory, exporting one file and collecting every exported file into its directory.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -209,6 +209,17 @@ describe('export and collect without etcd (the embedded local world)', () => {
     const p = mgmt(['run', '--yaml', g, '--tmp-prefix', '--hostname', 'A', '--converged-timeout', '0']);
     assert.equal(await p.exited, 0, p.stderr());
     assert.deepEqual(files('A'), ['from-A']);
+  });
+  it('a symlink planted in the pattern directory is not followed by a collected file', async () => {
+    mkdirSync(join(dir, 'A'));
+    writeFileSync(join(dir, 'outside'), 'precious\n');
+    symlinkSync(join(dir, 'outside'), join(dir, 'A', 'from-A'));
+    const p = mgmt(['run', '--yaml', hostGraph('A'), '--tmp-prefix', '--hostname', 'A', '--converged-timeout', '0']);
+    await p.exited;
+    assert.equal(readFileSync(join(dir, 'outside'), 'utf8'), 'precious\n');
+    // Without force the file resource refuses to replace the symlink, and says so.
+    assert.ok(lstatSync(join(dir, 'A', 'from-A')).isSymbolicLink());
+    assert.match(p.stderr(), /file\[from-A@A\]: .*symlink/);
   });
   it('--noop publishes nothing, so nothing of its own is collected', async () => {
     const g = hostGraph('A');
