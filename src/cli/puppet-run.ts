@@ -12,7 +12,7 @@ import { type Diagnostic, formatDiagnostic, hasErrors } from '../graph/diagnosti
 import type { Loaded } from '../graph/yaml-loader.js';
 import { flushLog, logger, setLogLevel } from '../observe/log.js';
 import { type Catalog, CatalogError, catalogFromData, readCatalog } from '../puppet/catalog.js';
-import { DEBIAN_MODULES } from '../puppet/face.js';
+import { DEBIAN_MODULES, STORECONFIGS } from '../puppet/face.js';
 import { formatReport } from '../puppet/report.js';
 import { translateCatalog } from '../puppet/translate.js';
 import { configurePuppet, getPuppetWorker, PuppetWorkerError, setPuppetWorkerLog, shutdownPuppetWorker } from '../system/puppet-worker.js';
@@ -61,6 +61,8 @@ export async function puppetRunCommand(argv: string[]): Promise<number> {
   configurePuppet({
     stateDir: join(flags.prefix, 'puppet'),
     modulepath,
+    // Collectors (`File <<| tag == 's' |>>`) reach our storeconfigs backend, so they become collect entries.
+    args: STORECONFIGS,
     ...(values['puppet-bin'] !== undefined ? { puppetBin: values['puppet-bin'] } : {}),
   });
   const log = logger('puppet');

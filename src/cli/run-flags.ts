@@ -16,6 +16,13 @@ export const runFlagOptions = {
   'no-autogroup': { type: 'boolean' },
   'tmp-prefix': { type: 'boolean' },
   prefix: { type: 'string' },
+  seeds: { type: 'string' },
+  'etcd-server': { type: 'boolean' },
+  'etcd-server-port': { type: 'string' },
+  'etcd-cacert': { type: 'string' },
+  'etcd-cert': { type: 'string' },
+  'etcd-key': { type: 'string' },
+  'etcd-lease-ttl': { type: 'string' },
   verbose: { type: 'boolean', short: 'v' },
   help: { type: 'boolean', short: 'h' },
 } as const satisfies ParseArgsConfig['options'];
@@ -30,6 +37,15 @@ export const runFlagsHelp = `  --hostname NAME           this host's name (defau
   --no-autogroup            run every resource as its own vertex (no grouping of packages into one transaction)
   --prefix DIR              state directory (default: /var/lib/mgmt as root, else ~/.local/state/mgmt)
   --tmp-prefix              use a new temporary state directory
+  --seeds URL[,URL...]      share exported (@@) resources through this etcd cluster (default: no network;
+                            exports are collected by this host only). User and password for etcd come from
+                            MGMT_ETCD_USER and MGMT_ETCD_PASSWORD
+  --etcd-server             start a local etcd (loopback, data in PREFIX/etcd) and use it; stopped on exit
+  --etcd-server-port N      its client port (default 2379; the peer port is N+1)
+  --etcd-cacert FILE        PEM CA certificate to trust for https:// seeds
+  --etcd-cert FILE          PEM client certificate (with --etcd-key)
+  --etcd-key FILE           PEM client key
+  --etcd-lease-ttl N        seconds after which a host that died stops exporting (default 10)
   -v, --verbose             debug logging (events, pokes, timings)`;
 
 export interface RunFlags {
@@ -42,6 +58,19 @@ export interface RunFlags {
   readonly autoGroup: boolean;
   readonly prefix: string;
   readonly verbose: boolean;
+  readonly world: WorldFlags;
+}
+
+/** Where exported resources are shared (see src/world/). */
+export interface WorldFlags {
+  /** etcd client URLs; empty: the embedded local world (unless `server` is set). */
+  readonly seeds: readonly string[];
+  /** `--etcd-server`: the local etcd to start. */
+  readonly server?: { readonly clientPort: number; readonly peerPort: number };
+  readonly tls?: { readonly cacert?: string; readonly cert?: string; readonly key?: string };
+  readonly auth?: { readonly username: string; readonly password: string };
+  /** Lease TTL in seconds. */
+  readonly ttl: number;
 }
 
 type Values = { [K in keyof typeof runFlagOptions]?: (typeof runFlagOptions)[K]['type'] extends 'boolean' ? boolean : string };
@@ -51,6 +80,7 @@ export async function resolveRunFlags(v: Values): Promise<RunFlags> {
   const bad = checkHostname(hostname);
   if (bad) throw new UsageError(`--hostname ${JSON.stringify(hostname)}: ${bad}`);
   if (v['tmp-prefix'] && v.prefix) throw new UsageError('--tmp-prefix and --prefix exclude each other: choose one');
+  const world = worldFlags(v); // before a temporary prefix is made, so that a usage error leaves nothing behind
   const prefix = v['tmp-prefix']
     ? await mkdtemp(join(tmpdir(), 'mgmt-'))
     : (v.prefix ?? (process.getuid?.() === 0 ? '/var/lib/mgmt' : join(process.env.XDG_STATE_HOME ?? join(homedir(), '.local', 'state'), 'mgmt')));
@@ -64,6 +94,46 @@ export async function resolveRunFlags(v: Values): Promise<RunFlags> {
     autoGroup: !v['no-autogroup'],
     prefix,
     verbose: v.verbose ?? false,
+    world,
+  };
+}
+
+function worldFlags(v: Values): WorldFlags {
+  const seeds = (v.seeds ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  for (const s of seeds) {
+    let u: URL | undefined;
+    try {
+      u = new URL(s);
+    } catch {
+      u = undefined;
+    }
+    if (!u || !['http:', 'https:'].includes(u.protocol) || !u.hostname || !u.port) {
+      throw new UsageError(`--seeds ${JSON.stringify(s)}: expected an etcd client URL such as http://10.0.0.1:2379`);
+    }
+  }
+  if (v['etcd-server'] && seeds.length > 0) {
+    throw new UsageError('--etcd-server starts its own single-member etcd and uses it; other hosts connect to it with --seeds. Drop --seeds here');
+  }
+  if (!v['etcd-server'] && v['etcd-server-port'] !== undefined) throw new UsageError('--etcd-server-port needs --etcd-server');
+  const clientPort = v['etcd-server-port'] === undefined ? 2379 : number('--etcd-server-port', v['etcd-server-port'], 1);
+  if (!Number.isInteger(clientPort) || clientPort > 65534) throw new UsageError(`--etcd-server-port ${clientPort}: expected a port from 1 to 65534`);
+  const tls = { cacert: v['etcd-cacert'], cert: v['etcd-cert'], key: v['etcd-key'] };
+  if ((tls.cert === undefined) !== (tls.key === undefined)) throw new UsageError('--etcd-cert and --etcd-key go together: give both');
+  const hasTls = Object.values(tls).some((x) => x !== undefined);
+  if (hasTls && seeds.length === 0) throw new UsageError('--etcd-cacert/--etcd-cert/--etcd-key need --seeds');
+  const username = process.env.MGMT_ETCD_USER;
+  const password = process.env.MGMT_ETCD_PASSWORD;
+  if ((username === undefined) !== (password === undefined)) {
+    throw new UsageError('set both MGMT_ETCD_USER and MGMT_ETCD_PASSWORD for etcd authentication, or neither');
+  }
+  const ttl = v['etcd-lease-ttl'] === undefined ? 10 : number('--etcd-lease-ttl', v['etcd-lease-ttl'], 1);
+  if (!Number.isInteger(ttl)) throw new UsageError(`--etcd-lease-ttl ${ttl}: expected whole seconds`);
+  return {
+    seeds,
+    ...(v['etcd-server'] ? { server: { clientPort, peerPort: clientPort + 1 } } : {}),
+    ...(hasTls ? { tls: Object.fromEntries(Object.entries(tls).filter(([, x]) => x !== undefined)) } : {}),
+    ...(username !== undefined && password !== undefined ? { auth: { username, password } } : {}),
+    ttl,
   };
 }
 

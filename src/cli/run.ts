@@ -13,6 +13,7 @@ import { watchPath } from '../system/path-watcher.js';
 import { setPuppetWorkerLog } from '../system/puppet-worker.js';
 import { resolveRunFlags, runFlagOptions, runFlagsHelp, type RunFlags } from './run-flags.js';
 import { EXIT_FAILED, EXIT_OK, UsageError } from './usage.js';
+import { WorldLink } from './world-link.js';
 
 export const runHelp = `usage: mgmt run --yaml FILE [flags]      (also: mgmt run yaml FILE)
 
@@ -81,6 +82,8 @@ export function runEngine(spec: GraphSpec, flags: RunFlags, source?: GraphSource
       autoGroup: flags.autoGroup,
       ...(flags.convergedTimeout !== undefined ? { convergedTimeout: flags.convergedTimeout } : {}),
       onConverged: (failed) => {
+        // A collection still on its way: the swap that brings it checks convergence again.
+        if (world.pending()) return;
         if (failed.length > 0) {
           log.error(`${failed.length} resource(s) failed: ${failed.map((v) => v.id).join(', ')}`);
         }
@@ -88,10 +91,17 @@ export function runEngine(spec: GraphSpec, flags: RunFlags, source?: GraphSource
         void finish(failed.length > 0 ? EXIT_FAILED : EXIT_OK);
       },
     });
+    // Exports and collected resources: every swap goes through the world link (local + collected).
+    const world = new WorldLink(flags, async (g) => {
+      const r = await engine.swap(g);
+      if (!hasErrors(r.diagnostics)) writeDot();
+      return r;
+    });
     const finish = async (code: number) => {
       if (exiting) return;
       exiting = true;
       unwatch?.();
+      await world.close();
       await engine.shutdown();
       await dotWritten;
       process.off('SIGINT', onSignal);
@@ -108,6 +118,7 @@ export function runEngine(spec: GraphSpec, flags: RunFlags, source?: GraphSource
       } else {
         log.warn(`${sig} again: aborting`);
         engine.abort();
+        world.abort();
         resolveExit(130);
       }
     };
@@ -126,19 +137,13 @@ export function runEngine(spec: GraphSpec, flags: RunFlags, source?: GraphSource
     };
 
     const swapIn = async (next: GraphSpec, first: boolean): Promise<boolean> => {
-      if (next.exports.length > 0 || next.collect.length > 0) {
-        log.warn(
-          `${next.exports.length} exported (@@) resource(s) and ${next.collect.length} collect entr${next.collect.length === 1 ? 'y' : 'ies'} are not applied: exchanging resources between hosts needs the distributed layer, which is not built yet`,
-        );
-      }
-      const r = await engine.swap(next);
+      const r = await world.swapLocal(next);
       for (const d of r.diagnostics) log.error(formatDiagnostic(d));
       if (hasErrors(r.diagnostics)) {
         log.error(first ? 'the graph has errors; nothing was applied' : 'new graph rejected; the running graph is unchanged');
         return false;
       }
       log.info(`graph ${next.graph}: ${next.resources.length} resources${first ? '' : ` swapped in (${r.added} added, ${r.removed} removed, ${r.kept} unchanged)`}`);
-      writeDot();
       return true;
     };
 

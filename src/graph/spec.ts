@@ -16,6 +16,10 @@ export interface Origin {
   readonly ref: string;
   readonly file?: string;
   readonly line?: number;
+  /** Exported Puppet resources: their tags (what a collector's `tag == x` matches). */
+  readonly tags?: readonly string[];
+  /** Exported Puppet resources: their Puppet parameters, without Sensitive values (what collector queries compare). */
+  readonly parameters?: Readonly<Record<string, unknown>>;
 }
 
 export interface ResourceSpec {
@@ -55,6 +59,8 @@ export interface CollectSpec {
   readonly pattern: string;
   /** The front door's own query, carried as is (a Puppet collector's infix array). */
   readonly query?: unknown;
+  /** The front door's type (a Puppet collector's `File`): only exports of that type are collected. */
+  readonly type?: string;
   readonly pos?: Pos;
 }
 

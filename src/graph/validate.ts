@@ -87,7 +87,7 @@ function checkResource(r: ResourceSpec, ds: Diagnostic[]): void {
 }
 
 /** The path a resource manages, if its kind manages paths (directories are compared without `/`). */
-function managedPath(r: ResourceSpec): string | undefined {
+export function managedPath(r: ResourceSpec): string | undefined {
   const hints = lookupKind(r.kind)?.autoEdges?.(r.name, r.params);
   if (!hints?.manages?.[0]) return undefined;
   const p = hints.manages[0];

@@ -29,6 +29,9 @@ export interface FaceCommand {
   readonly args: string[];
 }
 
+/** Puppet settings that send exported-resource collectors to our module's storeconfigs backend (puppet-module/README.md). */
+export const STORECONFIGS: readonly string[] = ['--storeconfigs', '--storeconfigs_backend', 'mgmtgraph'];
+
 /** The command line, given the temp dir that holds the hermetic Puppet dirs and our module's symlink. */
 export function faceCommand(input: FaceInput, tmp: string): FaceCommand {
   const modulepath = [join(tmp, 'modules'), ...(input.modulepath ?? []), DEBIAN_MODULES].join(':');
@@ -43,6 +46,7 @@ export function faceCommand(input: FaceInput, tmp: string): FaceCommand {
     '--vardir', join(tmp, 'var'),
     '--codedir', join(tmp, 'code'),
     '--log_level', 'warning',
+    ...STORECONFIGS,
   );
   return { bin: input.puppetBin ?? 'puppet', args };
 }

@@ -1,6 +1,7 @@
 /**
  * Catalog → GraphSpec + TranslationReport. Leaves become vertices (native, degraded or fallback), containers
- * become edges (relationships.ts), exported-only resources become exports, collectors become collect entries.
+ * become edges (relationships.ts), exported resources become exports (those also collected here stay local too),
+ * collectors become collect entries.
  * Output is deterministic: resources sorted by kind then name, edges by name.
  */
 import type { CollectSpec, EdgeSpec, GraphSpec, ResourceSpec } from '../graph/spec.js';
@@ -59,7 +60,12 @@ function orderedMeta(meta: Record<string, unknown>): Record<string, unknown> {
  */
 function translateOne(r: CatalogResource, runinterval: number, parts?: readonly CatalogResource[]): Translated {
   const ref = refOf(r);
-  const origin = { ref, ...(r.file !== undefined ? { file: r.file } : {}), ...(r.line !== undefined ? { line: r.line } : {}) };
+  const origin = {
+    ref,
+    ...(r.file !== undefined ? { file: r.file } : {}),
+    ...(r.line !== undefined ? { line: r.line } : {}),
+    ...(r.exported ? queryable(r) : {}),
+  };
   const base = {
     ref,
     ...(r.file !== undefined ? { file: r.file } : {}),
@@ -136,6 +142,16 @@ function fragmentReport(r: CatalogResource, file: Translated | undefined): Resou
 
 const exportedOnly = (r: CatalogResource) => r.exported && r.virtual;
 
+const RELATIONSHIPS = new Set(['before', 'require', 'notify', 'subscribe']);
+
+/** What collectors on other hosts query an exported resource by: its tags (`tag` values included) and parameters (no Sensitive values, no relationships). */
+function queryable(r: CatalogResource): { tags: string[]; parameters: Record<string, unknown> } {
+  const tag = r.parameters.tag;
+  const tags = new Set([...r.tags, ...(Array.isArray(tag) ? tag : tag !== undefined ? [tag] : []).map((t) => String(t).toLowerCase())]);
+  const parameters = Object.fromEntries(Object.entries(r.parameters).filter(([k]) => !RELATIONSHIPS.has(k) && !r.sensitive.includes(k)));
+  return { tags: [...tags], parameters };
+}
+
 function refreshable(s: ResourceSpec): boolean {
   if (s.kind === FALLBACK_KIND) return REFRESHABLE_PUPPET_TYPES.has(String(s.params.type));
   return lookupKind(s.kind)?.refreshable ?? false;
@@ -157,6 +173,8 @@ export function translateCatalog(catalog: Catalog, opts: TranslateOptions = {}):
   const resources: Translated[] = [];
   const exports: Translated[] = [];
   const merged: ResourceReport[] = [];
+  /** Exported and collected on this node (the face's `virtual: false`): applied here and exported too. */
+  const alsoExported: Translated[] = [];
   const byId = new Map<string, CatalogResource>();
   let containers = 0;
   rs.forEach((r, i) => {
@@ -183,6 +201,7 @@ export function translateCatalog(catalog: Catalog, opts: TranslateOptions = {}):
     }
     byId.set(id, r);
     resources.push(t);
+    if (r.exported) alsoExported.push(t);
   });
 
   const edges: EdgeSpec[] = flat.edges.map((e) => {
@@ -199,7 +218,7 @@ export function translateCatalog(catalog: Catalog, opts: TranslateOptions = {}):
 
   const collect: CollectSpec[] = catalog.collectors.map((c) => {
     const rules = typeRules.get(c.type);
-    return { kind: rules?.kind ?? FALLBACK_KIND, pattern: '', query: c.query };
+    return { kind: rules?.kind ?? FALLBACK_KIND, pattern: '', query: c.query, type: c.type };
   });
 
   const bySpec = (a: Translated, b: Translated) => cmp(a.spec.kind, b.spec.kind) || cmp(a.spec.name, b.spec.name);
@@ -208,7 +227,7 @@ export function translateCatalog(catalog: Catalog, opts: TranslateOptions = {}):
   const spec: GraphSpec = {
     graph: opts.graphName ?? catalog.node,
     resources: resources.map((t) => t.spec),
-    exports: exports.map((t) => t.spec),
+    exports: [...exports, ...alsoExported].sort(bySpec).map((t) => t.spec),
     edges,
     collect,
     source: catalog.source,

@@ -1,7 +1,7 @@
 /**
  * The benchmark suite: `npm run bench [-- NAME... ] [-- --write-doc]`.
  *
- * Runs parallelism, drift, oneshot, swap, puppet, pkg and svc in that order (or the named subset), prints one table per benchmark
+ * Runs parallelism, drift, oneshot, swap, puppet, pkg, svc and world in that order (or the named subset), prints one table per benchmark
  * with its goals and PASS/FAIL, and exits 1 if a goal is missed or a benchmark fails. With --write-doc (full run
  * only) it regenerates docs/performance.md from the figures of this run.
  *
@@ -20,6 +20,7 @@ import { pkg } from './pkg.js';
 import { puppet } from './puppet.js';
 import { svc } from './svc.js';
 import { swap } from './swap.js';
+import { world } from './world.js';
 
 const BENCHES: ReadonlyArray<readonly [string, Bench]> = [
   ['parallelism', parallelism],
@@ -29,6 +30,7 @@ const BENCHES: ReadonlyArray<readonly [string, Bench]> = [
   ['puppet', puppet],
   ['pkg', pkg],
   ['svc', svc],
+  ['world', world],
 ];
 
 const usage = `usage: npm run bench [-- [--write-doc] [NAME...]]

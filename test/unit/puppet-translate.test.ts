@@ -124,8 +124,8 @@ describe('rule tables', () => {
   it('collectors become collect entries carrying the query', () => {
     const c: Catalog = { ...cat([]), collectors: [{ type: 'File', query: ['tag', '==', 's'] }, { type: 'Cron', query: null }] };
     assert.deepEqual(translateCatalog(c).spec.collect, [
-      { kind: 'file', pattern: '', query: ['tag', '==', 's'] },
-      { kind: 'puppet', pattern: '', query: null },
+      { kind: 'file', pattern: '', query: ['tag', '==', 's'], type: 'File' },
+      { kind: 'puppet', pattern: '', query: null, type: 'Cron' },
     ]);
   });
   it('the runinterval sets meta.poll of fallbacks', () => {

@@ -1,0 +1,270 @@
+/**
+ * Joins a running graph to the world: after each accepted local graph, this host's exports are published; when
+ * the exports of the kinds the graph collects change, the graph is rebuilt as local + collected resources and
+ * swapped in (unchanged vertices keep running). Changes within DEBOUNCE_MS make one swap. Every swap, local
+ * or collected, goes through one queue, so the graph always combines the newest local graph with the newest
+ * collection.
+ *
+ * The world opens in the background (with `--etcd-server`, after starting etcd): the local graph never waits
+ * for it. A collected resource that leaves the collection leaves the graph; what it managed stays as it is
+ * (a collected file is not deleted).
+ */
+import { join } from 'node:path';
+import type { SwapResult } from '../engine/engine.js';
+import { formatDiagnostic, hasErrors } from '../graph/diagnostics.js';
+import { type GraphSpec, sameValue, vertexId } from '../graph/spec.js';
+import { logger } from '../observe/log.js';
+import { type EtcdServer, startEtcdServer } from '../system/etcd-server.js';
+import { checkCollect, collectResources } from '../world/collect.js';
+import { LocalWorld } from '../world/local-world.js';
+import { ThreadedWorld } from '../world/threaded-world.js';
+import { type Exported, toExported, type World } from '../world/world.js';
+import type { RunFlags } from './run-flags.js';
+
+const DEBOUNCE_MS = 25;
+/** How long convergence waits for etcd's first collection (then it goes on without it). */
+const FIRST_COLLECTION_MS = 10_000;
+
+export class WorldLink {
+  private readonly log = logger('world');
+  private world: World | undefined;
+  private server: EtcdServer | undefined;
+  private opening: Promise<void> | undefined;
+  private closed = false;
+  /** The newest accepted local graph. */
+  private local: GraphSpec | undefined;
+  private collected: readonly Exported[] = [];
+  private watchedKinds = '';
+  private unwatch: (() => void) | undefined;
+  private published: string | undefined;
+  private checkedCollect: string | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private queue: Promise<unknown> = Promise.resolve();
+  private queued = 0;
+  /** etcd: the graph collects, and the world has not delivered a collection yet (until the deadline). */
+  private firstDeadline: number | undefined;
+  private firstTimer: NodeJS.Timeout | undefined;
+  private gotFirst = false;
+  /** Collected ids in the running graph → source host. */
+  private running = new Map<string, string>();
+  private readonly reported = new Set<string>();
+
+  constructor(
+    private readonly flags: RunFlags,
+    private readonly swap: (spec: GraphSpec) => Promise<SwapResult>,
+  ) {
+    // etcd: start the client's thread (and a local server) now, while the local graph loads and applies.
+    if (flags.world.seeds.length > 0 || flags.world.server) void this.open();
+  }
+
+  /**
+   * Whether a collection is on its way (a swap waiting or running, or etcd's first collection not yet read):
+   * convergence waits for it, since the swap that brings it checks convergence again.
+   */
+  pending(): boolean {
+    return this.timer !== undefined || this.queued > 0 || (this.firstDeadline !== undefined && Date.now() < this.firstDeadline);
+  }
+
+  /** Swaps in a new local graph (with the current collection); on success publishes its exports. */
+  swapLocal(next: GraphSpec): Promise<SwapResult> {
+    return this.enqueue(async () => {
+      // The embedded world holds only this graph's exports: collect them in the same swap.
+      if (this.isLocal() && next.collect.length > 0) this.collected = this.flags.noop ? [] : next.exports.map((r) => toExported(this.flags.hostname, r));
+      const r = await this.swapCombined(next, 'local');
+      if (!hasErrors(r.diagnostics)) this.accepted(next);
+      return r;
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.timer);
+    clearTimeout(this.firstTimer);
+    this.unwatch?.();
+    await this.opening?.catch(() => {});
+    await this.world?.close();
+    if (this.server) {
+      await this.server.stop();
+      this.log.info(`etcd server (pid ${this.server.pid}) stopped`);
+    }
+  }
+
+  /** A second signal: no waiting; a local etcd server gets SIGTERM (by PID) and is left to exit. */
+  abort(): void {
+    this.closed = true;
+    this.server?.kill();
+  }
+
+  private enqueue<T>(f: () => Promise<T>): Promise<T> {
+    this.queued++;
+    const next = this.queue.then(f).finally(() => this.queued--);
+    this.queue = next.catch(() => {});
+    return next;
+  }
+
+  private isLocal(): boolean {
+    return this.flags.world.seeds.length === 0 && !this.flags.world.server;
+  }
+
+  /** Re-swaps the current graph (nothing changes), so that the engine checks convergence again. */
+  private kick(): void {
+    void this.enqueue(async () => {
+      if (this.local && !this.closed) await this.swapCombined(this.local, 'collected');
+    });
+  }
+
+  /** Swaps local + collected; when the collected part is what breaks it, swaps the local graph alone. */
+  private async swapCombined(local: GraphSpec, why: 'local' | 'collected'): Promise<SwapResult> {
+    if (local.collect.length === 0 || this.collected.length === 0) {
+      const r = await this.swap(local);
+      if (!hasErrors(r.diagnostics)) this.noteRunning(new Map());
+      return r;
+    }
+    const c = collectResources(local.collect, this.collected, local.resources, this.flags.hostname);
+    for (const x of c.rejected) {
+      const key = `${x.host}\0${x.kind}\0${x.name}\0${x.reason}`;
+      if (this.reported.has(key)) continue;
+      this.reported.add(key);
+      this.log.warn(`not collected: ${x.kind}[${x.name}] exported by host ${x.host}: ${x.reason}`);
+    }
+    const full: GraphSpec = c.resources.length ? { ...local, resources: [...local.resources, ...c.resources] } : local;
+    const r = await this.swap(full);
+    if (!hasErrors(r.diagnostics)) {
+      this.noteRunning(new Map([...c.from].map(([id, e]) => [id, e.host])), c.from);
+      return r;
+    }
+    if (full === local) return r;
+    for (const d of r.diagnostics) this.log.error(`with the collected resources: ${formatDiagnostic(d)}`);
+    this.log.error(`the ${c.resources.length} collected resource(s) break the graph; running ${why === 'local' ? 'the new' : 'the'} local graph without them`);
+    const alone = await this.swap(local);
+    if (!hasErrors(alone.diagnostics)) this.noteRunning(new Map());
+    return alone;
+  }
+
+  /** Logs collected resources that joined or left the running graph. */
+  private noteRunning(now: Map<string, string>, from?: ReadonlyMap<string, Exported>): void {
+    for (const [id, host] of now) {
+      if (this.running.has(id)) continue;
+      const e = from?.get(id);
+      const at = e?.origin?.file ? ` (${e.origin.file}:${e.origin.line ?? '?'})` : '';
+      this.log.info(`collected ${id} from host ${host}${at}`);
+    }
+    for (const [id, host] of this.running) {
+      if (!now.has(id)) this.log.info(`${id}: no longer exported by host ${host}; removed from the graph (what it managed is left as it is)`);
+    }
+    this.running = now;
+  }
+
+  /** After a local graph was accepted: publish its exports and watch what it collects. */
+  private accepted(next: GraphSpec): void {
+    this.local = next;
+    const collectKey = JSON.stringify(next.collect.map((c) => [c.kind, c.pattern, c.query, c.type]));
+    if (collectKey !== this.checkedCollect) {
+      this.checkedCollect = collectKey;
+      const { errors, warnings } = checkCollect(next.collect);
+      for (const m of errors) this.log.error(m);
+      for (const m of warnings) this.log.warn(m);
+    }
+    if (this.flags.noop) {
+      if (next.exports.length > 0 && this.published !== 'noop') this.log.info(`--noop: ${next.exports.length} exported resource(s) not published`);
+      this.published = 'noop';
+    }
+    const exportsKey = this.flags.noop ? 'noop' : JSON.stringify(next.exports.map((r) => [r.kind, r.name, r.params, r.meta]));
+    const kinds = [...new Set(next.collect.map((c) => c.kind))].sort().join(',');
+    const needWorld = (exportsKey !== 'noop' && next.exports.length > 0) || kinds !== '' || this.world !== undefined || this.flags.world.seeds.length > 0 || this.flags.world.server !== undefined;
+    if (!needWorld) return;
+    if (kinds && !this.isLocal() && !this.gotFirst && this.firstDeadline === undefined) {
+      this.firstDeadline = Date.now() + FIRST_COLLECTION_MS;
+      this.firstTimer = setTimeout(() => {
+        if (this.firstDeadline === undefined) return;
+        this.firstDeadline = undefined;
+        this.log.warn(`no collection from etcd within ${FIRST_COLLECTION_MS / 1000} s; convergence goes on without it (collected resources join when etcd answers)`);
+        this.kick();
+      }, FIRST_COLLECTION_MS);
+    }
+    void this.open().then(() => {
+      const w = this.world;
+      if (!w || this.closed) return;
+      if (exportsKey !== this.published) {
+        this.published = exportsKey;
+        if (!this.flags.noop) w.publish(next.exports);
+      }
+      if (kinds !== this.watchedKinds) {
+        this.watchedKinds = kinds;
+        this.unwatch?.();
+        this.unwatch = kinds ? w.watch(kinds.split(','), (list) => this.onCollected(list)) : undefined;
+        if (!kinds && this.collected.length) this.onCollected([]);
+      }
+    });
+  }
+
+  private onCollected(list: readonly Exported[]): void {
+    const first = this.firstDeadline !== undefined;
+    this.gotFirst = true;
+    this.firstDeadline = undefined;
+    clearTimeout(this.firstTimer);
+    if (sameExports(list, this.collected)) {
+      if (first) this.kick();
+      return;
+    }
+    this.collected = list;
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.enqueue(async () => {
+        const local = this.local;
+        if (!local || this.closed) return;
+        const r = await this.swapCombined(local, 'collected');
+        for (const d of r.diagnostics) this.log.error(formatDiagnostic(d));
+      });
+    }, DEBOUNCE_MS);
+  }
+
+  private open(): Promise<void> {
+    return (this.opening ??= this.doOpen().catch((e: Error) => {
+      this.log.error(`${e.message}; exported resources are neither published nor collected`);
+    }));
+  }
+
+  private async doOpen(): Promise<void> {
+    const wf = this.flags.world;
+    if (wf.seeds.length === 0 && !wf.server) {
+      this.world = new LocalWorld(this.flags.hostname);
+      return;
+    }
+    const world = new ThreadedWorld(this.flags.hostname, this.log);
+    this.world = world;
+    let seeds = wf.seeds;
+    if (wf.server) {
+      const dataDir = join(this.flags.prefix, 'etcd');
+      const etcdLog = logger('etcd-server');
+      this.server = await startEtcdServer({
+        dataDir,
+        name: this.flags.hostname,
+        clientPort: wf.server.clientPort,
+        peerPort: wf.server.peerPort,
+        onLine: (line) => etcdLog.warn(line),
+      });
+      this.log.info(`etcd server (pid ${this.server.pid}) listening on ${this.server.url}, data in ${dataDir}`);
+      seeds = [this.server.url];
+      if (this.closed) return;
+    }
+    world.start({
+      seeds,
+      ttl: wf.ttl,
+      ...(wf.tls ? { tls: wf.tls } : {}),
+      ...(wf.auth ? { auth: wf.auth } : {}),
+    });
+  }
+}
+
+/** Same exports (host, kind, name, content), in any order. */
+function sameExports(a: readonly Exported[], b: readonly Exported[]): boolean {
+  if (a.length !== b.length) return false;
+  const key = (e: Exported) => `${e.host}\0${vertexId(e)}`;
+  const m = new Map(b.map((e) => [key(e), e]));
+  return a.every((e) => {
+    const o = m.get(key(e));
+    return o !== undefined && sameValue(e.params, o.params) && sameValue(e.meta, o.meta) && sameValue(e.origin, o.origin);
+  });
+}

@@ -1,0 +1,89 @@
+/**
+ * The etcd key layout of exported resources, and the values stored under them:
+ *
+ *   /_mgmt/exported/<host>/resources/<kind>/<name>  =  {"params": {...}, "meta": {...}, "origin": {...}}
+ *
+ * (mgmt 0.0.12-0.0.21's layout; the value is JSON with sorted keys instead of base64 Go encoding). The host is a
+ * checked hostname and the kind a kind name, so neither contains `/`; the name is everything after the kind and
+ * may contain `/` (file paths). Values are canonical JSON, so equal resources give equal bytes and a host can
+ * tell from the stored value whether a key needs writing.
+ */
+import type { Origin } from '../graph/spec.js';
+import type { Exported } from './world.js';
+
+export const ROOT = '/_mgmt/exported/';
+
+/** The prefix of one host's exports. */
+export function hostPrefix(host: string): string {
+  return `${ROOT}${host}/resources/`;
+}
+
+export function exportKey(host: string, kind: string, name: string): string {
+  return `${hostPrefix(host)}${kind}/${name}`;
+}
+
+export interface ParsedKey {
+  readonly host: string;
+  readonly kind: string;
+  readonly name: string;
+}
+
+/** Splits an export key; undefined for anything else under the root (never trusted blindly). */
+export function parseKey(key: string): ParsedKey | undefined {
+  if (!key.startsWith(ROOT)) return undefined;
+  const rest = key.slice(ROOT.length);
+  const m = /^([^/]+)\/resources\/([^/]+)\/(.+)$/s.exec(rest);
+  if (!m) return undefined;
+  return { host: m[1]!, kind: m[2]!, name: m[3]! };
+}
+
+/** JSON with object keys sorted at every level (arrays keep their order). */
+export function canonicalJson(v: unknown): string {
+  return JSON.stringify(sortKeys(v));
+}
+
+function sortKeys(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(sortKeys);
+  if (typeof v !== 'object' || v === null) return v;
+  const o = v as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(o).sort()) if (o[k] !== undefined) out[k] = sortKeys(o[k]);
+  return out;
+}
+
+/** The stored value of an export. */
+export function encodeValue(e: Exported): string {
+  return canonicalJson({
+    params: e.params,
+    meta: e.meta,
+    ...(e.origin ? { origin: e.origin } : {}),
+    ...(e.sensitive?.length ? { sensitive: e.sensitive } : {}),
+  });
+}
+
+const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Reads a stored export back; an error message for a value no host of ours wrote. */
+export function decodeValue(k: ParsedKey, value: string): Exported | string {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(value);
+  } catch (e) {
+    return `the value is not JSON (${(e as Error).message})`;
+  }
+  if (!isObj(doc) || !isObj(doc.params)) return 'the value has no `params` map';
+  if (doc.meta !== undefined && !isObj(doc.meta)) return '`meta` is not a map';
+  const origin = doc.origin;
+  if (origin !== undefined && (!isObj(origin) || typeof origin.ref !== 'string')) return '`origin` has no `ref`';
+  const sensitive = doc.sensitive;
+  if (sensitive !== undefined && (!Array.isArray(sensitive) || !sensitive.every((s) => typeof s === 'string'))) return '`sensitive` is not a list of names';
+  return {
+    host: k.host,
+    kind: k.kind,
+    name: k.name,
+    params: doc.params,
+    meta: (doc.meta ?? {}) as Exported['meta'],
+    ...(origin !== undefined ? { origin: origin as unknown as Origin } : {}),
+    ...(sensitive !== undefined ? { sensitive: sensitive as string[] } : {}),
+  };
+}

@@ -1,0 +1,216 @@
+/**
+ * A real etcd (Debian's etcd-server) on loopback for tests: free ports, a data directory under /dev/shm when it
+ * has room (a fresh data directory takes about 123 MB) or else os.tmpdir(), stopped by PID (waiting until it is
+ * gone), data removed at cleanup. `restart()` stops it and starts it again on the same ports and data.
+ */
+import { spawnSync } from 'node:child_process';
+import { accessSync, constants, readFileSync, statfsSync, writeFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { request as httpsRequest } from 'node:https';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type EtcdServer, startEtcdServer } from '../../src/system/etcd-server.js';
+import { isRunning, type LineProcess, startLines } from '../../src/system/process.js';
+
+export interface TestEtcd {
+  readonly url: string;
+  readonly clientPort: number;
+  readonly dataDir: string;
+  pid(): number | undefined;
+  /** Stops it (by PID, waiting for exit); the data stays. */
+  stop(): Promise<void>;
+  /** Starts it again on the same ports and data. */
+  start(): Promise<void>;
+  /** Stops it and removes its data. */
+  cleanup(): Promise<void>;
+}
+
+const ETCD_BYTES = 300 * 1024 * 1024;
+
+/** Where etcd data goes: /dev/shm when it has room for it, else the temp directory. */
+export function etcdDataRoot(): string {
+  try {
+    const s = statfsSync('/dev/shm');
+    if (s.bavail * s.bsize > ETCD_BYTES) return '/dev/shm';
+  } catch {
+    /* no /dev/shm */
+  }
+  return tmpdir();
+}
+
+/** Whether the etcd binary is installed (else tests skip, saying so). */
+export function etcdMissing(): string | undefined {
+  for (const d of ['/usr/bin', '/bin', '/usr/local/bin']) {
+    if (isExecutable(join(d, 'etcd'))) return undefined;
+  }
+  return 'etcd is not installed (Debian package etcd-server; scripts/system-deps.mjs installs it)';
+}
+
+function isExecutable(p: string): boolean {
+  try {
+    accessSync(p, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A free TCP port on 127.0.0.1 (the OS picks it; a tiny window remains until etcd binds it). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const a = srv.address();
+      const port = typeof a === 'object' && a ? a.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+const live = new Set<TestEtcd>();
+
+export async function startTestEtcd(name = 'test'): Promise<TestEtcd> {
+  const dataDir = await mkdtemp(join(etcdDataRoot(), 'mgmt-etcd-test-'));
+  const clientPort = await freePort();
+  let peerPort = await freePort();
+  while (peerPort === clientPort) peerPort = await freePort();
+  let server: EtcdServer | undefined;
+  const t: TestEtcd = {
+    url: `http://127.0.0.1:${clientPort}`,
+    clientPort,
+    dataDir,
+    pid: () => server?.pid,
+    start: async () => {
+      if (server) return;
+      server = await startEtcdServer({ dataDir: join(dataDir, 'data'), name, clientPort, peerPort });
+    },
+    stop: async () => {
+      const s = server;
+      server = undefined;
+      if (!s) return;
+      await s.stop();
+      if (isRunning(s.pid)) throw new Error(`etcd pid ${s.pid} still running after stop`);
+    },
+    cleanup: async () => {
+      live.delete(t);
+      await t.stop();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+  live.add(t);
+  try {
+    await t.start();
+  } catch (e) {
+    await t.cleanup();
+    throw e;
+  }
+  return t;
+}
+
+/** Stops every etcd a test left running and removes its data. */
+export async function cleanupAllEtcd(): Promise<void> {
+  await Promise.all([...live].map((t) => t.cleanup()));
+}
+
+/** PEM files of a throwaway CA, an etcd server certificate for 127.0.0.1, and a client certificate. */
+export interface TestPki {
+  readonly ca: string;
+  readonly serverCert: string;
+  readonly serverKey: string;
+  readonly clientCert: string;
+  readonly clientKey: string;
+}
+
+/** Makes a CA, a server and a client certificate with openssl (P-256, valid one day) in `dir`. */
+export function makePki(dir: string): TestPki {
+  const run = (...args: string[]) => {
+    const r = spawnSync('openssl', args, { cwd: dir, encoding: 'utf8', timeout: 30_000 });
+    if (r.status !== 0) throw new Error(`openssl ${args.join(' ')} failed: ${r.stderr || r.error?.message}`);
+  };
+  const key = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+  run('req', '-x509', ...key, '-keyout', 'ca-key.pem', '-out', 'ca.pem', '-days', '1', '-subj', '/CN=mgmt-test-ca');
+  writeFileSync(join(dir, 'server.ext'), 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\n');
+  writeFileSync(join(dir, 'client.ext'), 'extendedKeyUsage=clientAuth\n');
+  for (const [name, cn] of [['server', '127.0.0.1'], ['client', 'mgmt-client']] as const) {
+    run('req', ...key, '-keyout', `${name}-key.pem`, '-out', `${name}.csr`, '-subj', `/CN=${cn}`);
+    run('x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca-key.pem', '-CAcreateserial', '-out', `${name}.pem`, '-days', '1', '-extfile', `${name}.ext`);
+  }
+  const p = (f: string) => join(dir, f);
+  return { ca: p('ca.pem'), serverCert: p('server.pem'), serverKey: p('server-key.pem'), clientCert: p('client.pem'), clientKey: p('client-key.pem') };
+}
+
+/** Whether openssl is there (for the TLS test). */
+export function opensslMissing(): string | undefined {
+  return spawnSync('openssl', ['version'], { timeout: 10_000 }).status === 0 ? undefined : 'openssl is not installed';
+}
+
+/**
+ * An etcd that serves clients over TLS only and requires a client certificate signed by the test CA. Stopped
+ * by PID at cleanup like the others.
+ */
+export async function startTlsEtcd(pki: TestPki): Promise<TestEtcd & { readonly pki: TestPki }> {
+  const dataDir = await mkdtemp(join(etcdDataRoot(), 'mgmt-etcd-tls-test-'));
+  const clientPort = await freePort();
+  let peerPort = await freePort();
+  while (peerPort === clientPort) peerPort = await freePort();
+  const url = `https://127.0.0.1:${clientPort}`;
+  const peer = `http://127.0.0.1:${peerPort}`;
+  const argv = [
+    'etcd', '--name', 'tls', '--data-dir', join(dataDir, 'data'), '--logger', 'zap', '--log-level', 'warn',
+    '--listen-client-urls', url, '--advertise-client-urls', url,
+    '--listen-peer-urls', peer, '--initial-advertise-peer-urls', peer, '--initial-cluster', `tls=${peer}`,
+    '--heartbeat-interval', '10', '--election-timeout', '100',
+    '--cert-file', pki.serverCert, '--key-file', pki.serverKey, '--trusted-ca-file', pki.ca, '--client-cert-auth',
+  ];
+  let proc: LineProcess | undefined;
+  const healthy = () =>
+    new Promise<boolean>((resolve) => {
+      const req = httpsRequest(
+        { host: '127.0.0.1', port: clientPort, path: '/health', timeout: 500, ca: readFileSync(pki.ca), cert: readFileSync(pki.clientCert), key: readFileSync(pki.clientKey) },
+        (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode === 200));
+        },
+      );
+      req.on('timeout', () => req.destroy());
+      req.on('error', () => resolve(false));
+      req.end();
+    });
+  const t = {
+    url,
+    clientPort,
+    dataDir,
+    pki,
+    pid: () => proc?.pid,
+    start: async () => {
+      if (proc) return;
+      proc = await startLines({ command: { argv }, env: { PATH: '/usr/bin:/bin:/usr/local/bin' }, killGraceMs: 5000 }, () => {}, () => {});
+      const deadline = Date.now() + 10_000;
+      while (!(await healthy())) {
+        if (Date.now() > deadline) throw new Error('the TLS etcd did not become healthy within 10 s');
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    },
+    stop: async () => {
+      const p = proc;
+      proc = undefined;
+      if (p) await p.stop();
+    },
+    cleanup: async () => {
+      live.delete(t);
+      await t.stop();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+  live.add(t);
+  try {
+    await t.start();
+  } catch (e) {
+    await t.cleanup();
+    throw e;
+  }
+  return t;
+}

@@ -1,0 +1,166 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { CollectSpec, ResourceSpec } from '../../src/graph/spec.js';
+import { checkCollect, collectResources, entryMatches, placeFile } from '../../src/world/collect.js';
+import { canonicalJson, decodeValue, encodeValue, exportKey, parseKey } from '../../src/world/keys.js';
+import { checkQuery, matchQuery } from '../../src/world/puppet-query.js';
+import { LocalWorld } from '../../src/world/local-world.js';
+import type { Exported } from '../../src/world/world.js';
+
+const file = (host: string, name: string, params: Record<string, unknown> = {}, extra: Partial<Exported> = {}): Exported => ({
+  host,
+  kind: 'file',
+  name,
+  params: { path: `/shared/${name}`, state: 'exists', content: `${name} from ${host}\n`, ...params },
+  meta: {},
+  ...extra,
+});
+const dir: CollectSpec = { kind: 'file', pattern: '/srv/collected/' };
+
+describe('world keys', () => {
+  it('builds and parses /_mgmt/exported/<host>/resources/<kind>/<name>, names may contain /', () => {
+    const k = exportKey('web1', 'file', '/etc/motd');
+    assert.equal(k, '/_mgmt/exported/web1/resources/file//etc/motd');
+    assert.deepEqual(parseKey(k), { host: 'web1', kind: 'file', name: '/etc/motd' });
+    assert.equal(parseKey('/_mgmt/exported/web1/other/file/x'), undefined);
+    assert.equal(parseKey('/_mgmt/exported/web1/resources/file/'), undefined);
+    assert.equal(parseKey('/elsewhere/x'), undefined);
+  });
+  it('stores canonical JSON (sorted keys), so equal resources give equal bytes', () => {
+    assert.equal(canonicalJson({ b: 1, a: { d: [2, { z: 1, y: 2 }], c: null } }), '{"a":{"c":null,"d":[2,{"y":2,"z":1}]},"b":1}');
+    const a = encodeValue(file('A', 'x', { mode: '0644', state: 'exists' }));
+    const b = encodeValue({ ...file('A', 'x'), params: { mode: '0644', ...file('A', 'x').params } });
+    assert.equal(a, b);
+  });
+  it('decodes what it encodes, and explains values no host of ours wrote', () => {
+    const e = file('A', 'x', {}, { origin: { ref: 'file[x]', file: '/g.yaml', line: 3 }, sensitive: ['content'] });
+    const k = parseKey(exportKey('A', 'file', 'x'))!;
+    assert.deepEqual(decodeValue(k, encodeValue(e)), e);
+    assert.match(decodeValue(k, 'nope') as string, /not JSON/);
+    assert.match(decodeValue(k, '{"meta":{}}') as string, /no `params`/);
+    assert.match(decodeValue(k, '{"params":{},"origin":{}}') as string, /origin/);
+  });
+});
+
+describe('Puppet collector queries', () => {
+  const t = { title: '/tmp/a', tags: ['file', 'shared', 'class'], params: { owner: 'root', group: ['adm', 'wheel'] } };
+  it('tag, title and parameter equality; arrays match any element; != negates', () => {
+    assert.ok(matchQuery(null, t));
+    assert.ok(matchQuery(['tag', '==', 'Shared'], t));
+    assert.ok(!matchQuery(['tag', '==', 'other'], t));
+    assert.ok(matchQuery(['title', '==', '/tmp/a'], t));
+    assert.ok(matchQuery(['owner', '==', 'root'], t));
+    assert.ok(matchQuery(['group', '==', 'wheel'], t));
+    assert.ok(matchQuery(['owner', '!=', 'nobody'], t));
+    assert.ok(matchQuery(['mode', '!=', '0644'], t), 'an unset parameter is != anything');
+    assert.ok(!matchQuery(['mode', '==', '0644'], t));
+  });
+  it('and / or, nested', () => {
+    assert.ok(matchQuery([['tag', '==', 'shared'], 'and', ['owner', '==', 'root']], t));
+    assert.ok(!matchQuery([['tag', '==', 'shared'], 'and', ['owner', '==', 'x']], t));
+    assert.ok(matchQuery([['title', '==', 'x'], 'or', [['tag', '==', 'y'], 'or', ['tag', '==', 'file']]], t));
+  });
+  it('refuses shapes it cannot evaluate', () => {
+    assert.equal(checkQuery(null), undefined);
+    assert.equal(checkQuery([['tag', '==', 's'], 'or', ['title', '!=', 'x']]), undefined);
+    assert.match(checkQuery(['tag', '=~', 's'])!, /unknown operator/);
+    assert.match(checkQuery(['tag', '=='])!, /expected/);
+    assert.match(checkQuery(['tag', '==', { a: 1 }])!, /must be a string/);
+  });
+});
+
+describe('collect rules', () => {
+  it('a file lands in the pattern directory under its own base name, named <name>@<host>', () => {
+    const c = collectResources([dir], [file('B', 'x'), file('A', 'y')], []);
+    assert.deepEqual(c.rejected, []);
+    assert.deepEqual(
+      c.resources.map((r) => [r.name, r.params.path]),
+      [
+        ['y@A', '/srv/collected/y'],
+        ['x@B', '/srv/collected/x'],
+      ],
+    );
+    assert.equal(c.from.get('file[x@B]')?.host, 'B');
+    assert.match(c.resources[0]!.origin!.ref, /exported by host A/);
+  });
+  it('the path defaults to the exported name (the kind’s name parameter)', () => {
+    const e: Exported = { host: 'A', kind: 'file', name: '/shared/z', params: { state: 'exists', content: 'z' }, meta: {} };
+    assert.equal(collectResources([dir], [e], []).resources[0]!.params.path, '/srv/collected/z');
+  });
+  it('only kinds named in collect are applied: exec is never collected through a file entry', () => {
+    const ex: Exported = { host: 'B', kind: 'exec', name: 'pwn', params: { cmd: 'touch /tmp/pwned' }, meta: {} };
+    assert.deepEqual(collectResources([dir], [ex], []).resources, []);
+    assert.deepEqual(collectResources([], [ex, file('A', 'x')], []).resources, []);
+    // named explicitly: collected, with a warning about what that means
+    assert.equal(collectResources([{ kind: 'exec', pattern: '' }], [ex], []).resources.length, 1);
+    assert.match(checkCollect([{ kind: 'exec', pattern: '' }]).warnings[0]!, /run commands/);
+  });
+  it('rejects escapes: .., relative paths, local sources, symlinks, a pattern that is not absolute', () => {
+    assert.match((placeFile('/srv/c/', { path: '/shared/..' }) as { error: string }).error, /not normalized/);
+    assert.match((placeFile('/srv/c/', { path: '/a/../../etc/passwd' }) as { error: string }).error, /not normalized/);
+    assert.match((placeFile('/srv/c/', { path: '../etc/passwd' }) as { error: string }).error, /not absolute/);
+    assert.match((placeFile('/srv/c/', { path: '/x', source: '/etc/shadow' }) as { error: string }).error, /source/);
+    assert.match((placeFile('/srv/c/', { path: '/x', symlink: true, source: '/etc' }) as { error: string }).error, /source|symlink/);
+    assert.match((placeFile('/srv/c/', { path: '/' }) as { error: string }).error, /no file name/);
+    assert.deepEqual(placeFile('/srv/c/', { path: '/a/b/d/' }), { path: '/srv/c/d/' });
+    assert.deepEqual(placeFile('/srv/c', { path: '/a/f' }), { path: '/srv/c/f' });
+    assert.deepEqual(placeFile('/', { path: '/a/f' }), { path: '/f' });
+    // An empty pattern (Puppet's collectors) keeps the exported path.
+    assert.deepEqual(placeFile('', { path: '/etc/motd' }), { path: '/etc/motd' });
+    assert.match(checkCollect([{ kind: 'file', pattern: 'relative/' }]).errors[0]!, /absolute directory/);
+    assert.match(checkCollect([{ kind: 'file', pattern: '/a/../b/' }]).errors[0]!, /normalized/);
+    assert.match(checkCollect([{ kind: 'nosuch', pattern: '' }]).errors[0]!, /unknown resource kind/);
+    const c = collectResources([dir], [file('evil', 'x', { path: '/a/../../etc/passwd' })], []);
+    assert.deepEqual(c.resources, []);
+    assert.equal(c.rejected[0]!.host, 'evil');
+    assert.match(c.rejected[0]!.reason, /not normalized/);
+  });
+  it('a collected resource must pass the kind’s checks', () => {
+    const c = collectResources([dir], [file('B', 'x', { state: 'bogus' })], []);
+    assert.deepEqual(c.resources, []);
+    assert.match(c.rejected[0]!.reason, /state/);
+  });
+  it('local resources win conflicts, then hosts in name order', () => {
+    const local: ResourceSpec[] = [{ kind: 'file', name: 'mine', params: { path: '/srv/collected/x', content: 'local' }, meta: {} }];
+    const c = collectResources([dir], [file('B', 'x'), file('A', 'x'), file('C', 'y')], local);
+    assert.deepEqual(
+      c.resources.map((r) => r.name),
+      ['y@C'],
+    );
+    assert.ok(c.rejected.every((r) => /already managed by file\[mine\]/.test(r.reason)));
+    const c2 = collectResources([dir], [file('B', 'x'), file('A', 'x')], []);
+    assert.deepEqual(c2.resources.map((r) => r.name), ['x@A']);
+    assert.match(c2.rejected[0]!.reason, /already managed by file\[x@A\]/);
+  });
+  it('Puppet collectors: the query and the Puppet type decide', () => {
+    const tagged = file('A', '/tmp/shared/h', { path: '/tmp/shared/h' }, { origin: { ref: 'File[/tmp/shared/h]', tags: ['file', 's'], parameters: { content: 'x', tag: 's' } } });
+    const other = file('B', '/tmp/shared/k', { path: '/tmp/shared/k' }, { origin: { ref: 'File[/tmp/shared/k]', tags: ['file'], parameters: {} } });
+    const coll: CollectSpec = { kind: 'file', pattern: '', query: ['tag', '==', 's'], type: 'File' };
+    const c = collectResources([coll], [tagged, other], []);
+    assert.deepEqual(c.resources.map((r) => [r.name, r.params.path]), [['/tmp/shared/h@A', '/tmp/shared/h']]);
+    // Resources Puppet applies: the type must match, so `Cron <<| |>>` does not collect an Exec.
+    const fallbackExec: Exported = { host: 'B', kind: 'puppet', name: 'Exec[x]', params: { type: 'Exec', title: 'x', parameters: {} }, meta: {} };
+    assert.ok(!entryMatches({ kind: 'puppet', pattern: '', query: null, type: 'Cron' }, fallbackExec));
+    assert.ok(entryMatches({ kind: 'puppet', pattern: '', query: null, type: 'Exec' }, fallbackExec));
+    // a YAML export (no Puppet origin) is matched by its name and params
+    assert.ok(entryMatches({ kind: 'file', pattern: '', query: ['title', '==', 'x'], type: 'File' }, file('A', 'x')));
+  });
+});
+
+describe('local world', () => {
+  it('delivers this host’s exports to its own watchers, filtered by kind, never inside publish()', async () => {
+    const w = new LocalWorld('me');
+    const seen: Exported[][] = [];
+    w.watch(['file'], (l) => seen.push([...l]));
+    w.publish([
+      { kind: 'file', name: 'a', params: { path: '/a' }, meta: {}, pos: { file: '/g.yaml', line: 2, col: 3 } },
+      { kind: 'msg', name: 'm', params: {}, meta: {} },
+    ]);
+    assert.equal(seen.length, 0);
+    await new Promise((r) => setImmediate(r));
+    const last = seen.at(-1)!;
+    assert.deepEqual(last.map((e) => [e.host, e.kind, e.name]), [['me', 'file', 'a']]);
+    assert.deepEqual(last[0]!.origin, { ref: 'file[a]', file: '/g.yaml', line: 2 });
+    await w.close();
+  });
+});
