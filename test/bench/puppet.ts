@@ -77,8 +77,11 @@ function onLog(t: Tracked, re: RegExp, ms: number, what: string): Promise<number
     let buf = '';
     const listener = (b: Buffer) => {
       const at = performance.now();
-      buf = (buf + b.toString()).slice(-8192);
-      if (re.test(buf)) {
+      // Test before trimming: one chunk can hold the line followed by more than the kept tail (the log is
+      // written once per event-loop turn).
+      const text = buf + b.toString();
+      buf = text.slice(-8192);
+      if (re.test(text)) {
         done();
         res(at);
       }
