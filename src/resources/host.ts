@@ -10,7 +10,8 @@ import { defineKind, type Problem } from './resource.js';
 import { untilAborted } from '../system/abort.js';
 import { planHosts, type HostWant } from '../system/hosts.js';
 import { watchPath } from '../system/path-watcher.js';
-import { readTextIfExists, withFileLock, writeText } from '../system/text-lines.js';
+import { withFileLock } from '../system/file-lock.js';
+import { readTextIfExists, writeText } from '../system/text-lines.js';
 
 export const DEFAULT_HOSTS = '/etc/hosts';
 

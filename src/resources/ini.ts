@@ -10,8 +10,8 @@
 import { posix } from 'node:path';
 import type { ParamsOf } from './params.js';
 import { defineKind, type Problem } from './resource.js';
-import { untilAborted } from '../system/abort.js';
-import { EditedFileWatch, readEdited, withEditLock, writeEdited } from '../system/edited-file.js';
+import { EditedFileWatching, readEdited, writeEdited } from '../system/edited-file.js';
+import { withFileLock } from '../system/file-lock.js';
 import { editIni, iniProblems, type IniFormat, type IniWant } from '../system/ini-file.js';
 
 const params = {
@@ -91,22 +91,13 @@ export const iniKind = defineKind({
     const path = p.path ?? '';
     const want = wantOf(p);
     const format = formatOf(p);
-    let watching: EditedFileWatch | undefined;
+    const watching = new EditedFileWatching(path);
     return {
-      async watch(w) {
-        watching = new EditedFileWatch(path, () => w.event());
-        try {
-          w.event();
-          await untilAborted(w.signal);
-        } finally {
-          watching.close();
-          watching = undefined;
-        }
-      },
+      watch: (w) => watching.run(w),
       checkApply(c) {
-        return withEditLock(path, async () => {
+        return withFileLock(path, async () => {
           const file = await readEdited(path);
-          watching?.follow(file.real);
+          watching.follow(file.real);
           if (file.data === undefined && want.state === 'absent') return true;
           const edit = editIni(file.data?.toString('latin1') ?? '', want, format);
           if (edit.inSync) return true;

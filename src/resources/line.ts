@@ -7,8 +7,8 @@
 import { posix } from 'node:path';
 import type { ParamsOf } from './params.js';
 import { defineKind, type Problem } from './resource.js';
-import { untilAborted } from '../system/abort.js';
-import { EditedFileWatch, readEdited, withEditLock, writeEdited } from '../system/edited-file.js';
+import { EditedFileWatching, readEdited, writeEdited } from '../system/edited-file.js';
+import { withFileLock } from '../system/file-lock.js';
 import { editLines, lineRulesProblems, type LineRules } from '../system/file-lines.js';
 
 const params = {
@@ -123,7 +123,7 @@ export const lineKind = defineKind({
     const path = p.path ?? '';
     const rules = rulesOf(p);
     const latin1 = p.encoding === 'latin1';
-    let watching: EditedFileWatch | undefined;
+    const watching = new EditedFileWatching(path);
 
     const decode = (data: Buffer): string => {
       if (latin1) return data.toString('latin1');
@@ -135,20 +135,11 @@ export const lineKind = defineKind({
     };
 
     return {
-      async watch(w) {
-        watching = new EditedFileWatch(path, () => w.event());
-        try {
-          w.event();
-          await untilAborted(w.signal);
-        } finally {
-          watching.close();
-          watching = undefined;
-        }
-      },
+      watch: (w) => watching.run(w),
       checkApply(c) {
-        return withEditLock(path, async () => {
+        return withFileLock(path, async () => {
           const file = await readEdited(path);
-          watching?.follow(file.real);
+          watching.follow(file.real);
           if (file.data === undefined) {
             if (rules.state === 'absent') return true;
             if (!c.apply) {

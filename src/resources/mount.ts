@@ -17,7 +17,8 @@ import { untilAborted } from '../system/abort.js';
 import { formatOptions, planFstab, type FstabWant } from '../system/fstab.js';
 import { mount, mountedAt, remount, umount, watchMountPoint } from '../system/mount-table.js';
 import { watchPath } from '../system/path-watcher.js';
-import { readTextIfExists, withFileLock, writeText } from '../system/text-lines.js';
+import { withFileLock } from '../system/file-lock.js';
+import { readTextIfExists, writeText } from '../system/text-lines.js';
 
 export const DEFAULT_FSTAB = '/etc/fstab';
 

@@ -24,7 +24,7 @@ import { atomicWrite } from '../system/atomic-write.js';
 import { KEY_TYPE_PATTERN, OPTION_PATTERN, planKeys, type KeyWant } from '../system/authorized-keys.js';
 import { PASSWD_FILE, passwdEntry, type PasswdEntry } from '../system/ids.js';
 import { watchPath } from '../system/path-watcher.js';
-import { withFileLock } from '../system/text-lines.js';
+import { withFileLock } from '../system/file-lock.js';
 
 const params = {
   state: { type: 'string', enum: ['exists', 'absent'], default: 'exists', doc: '`exists` adds or updates the key; `absent` removes every key with this comment.' },

@@ -7,6 +7,7 @@ import { lstat, realpath, readFile, stat } from 'node:fs/promises';
 import { realpathSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { atomicWrite, type FileMeta } from './atomic-write.js';
+import { untilAborted } from './abort.js';
 import { watchPath } from './path-watcher.js';
 
 export interface EditedFile {
@@ -85,23 +86,28 @@ export class EditedFileWatch {
   }
 }
 
-const locks = new Map<string, Promise<void>>();
-
 /**
- * Runs `fn` (a read, edit and write of `path`) after every earlier one for the same path has finished: several
- * resources editing one file in this process would otherwise read the same old content and overwrite each
- * other's edits (the watch would repair that, after a round of needless rewrites).
+ * A resource's watch of the file it edits: `run` watches until the signal aborts (reporting once at once, then on
+ * every change); `follow` tells the running watch where a check found the symlink to lead.
  */
-export async function withEditLock<T>(path: string, fn: () => Promise<T>): Promise<T> {
-  const previous = locks.get(path) ?? Promise.resolve();
-  let release!: () => void;
-  const mine = previous.then(() => new Promise<void>((resolve) => (release = resolve)));
-  locks.set(path, mine);
-  await previous;
-  try {
-    return await fn();
-  } finally {
-    release();
-    if (locks.get(path) === mine) locks.delete(path);
+export class EditedFileWatching {
+  private live: EditedFileWatch | undefined;
+
+  constructor(private readonly path: string) {}
+
+  async run(w: { readonly signal: AbortSignal; event(): void }): Promise<void> {
+    const live = new EditedFileWatch(this.path, () => w.event());
+    this.live = live;
+    try {
+      w.event();
+      await untilAborted(w.signal);
+    } finally {
+      live.close();
+      if (this.live === live) this.live = undefined;
+    }
+  }
+
+  follow(real: string): void {
+    this.live?.follow(real);
   }
 }

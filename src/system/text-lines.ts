@@ -3,11 +3,7 @@
  * edit that touches one line leaves every other line, and a missing final newline, exactly as they were.
  * Written atomically (temp file + rename); a file that is itself a mount point (a container's bind-mounted
  * /etc/hosts, where rename fails with EBUSY) is rewritten in place instead.
- *
- * Several resources edit one file (ten hosts in /etc/hosts), and the engine runs them in parallel: each one's
- * read-modify-write runs under `withFileLock`, so no edit is lost to another resource of this process. (Another
- * process writing at the same time can still win the race; the watch then reports the file, and the next check
- * repairs it.)
+ * Editors take `withFileLock` (file-lock.ts) around each read-modify-write.
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { atomicWrite, type AtomicWriteOptions } from './atomic-write.js';
@@ -31,6 +27,21 @@ export function splitLines(text: string): Lines {
 export function joinLines(l: Lines): string {
   if (l.lines.length === 0) return '';
   return l.lines.join('\n') + (l.eol ? '\n' : '');
+}
+
+/** The lines that parse as an entry of the table and satisfy `match`, with their indices, in file order. */
+export function findEntries<E>(l: Lines, parse: (line: string) => E | undefined, match: (entry: E) => boolean): { index: number; entry: E }[] {
+  const found: { index: number; entry: E }[] = [];
+  l.lines.forEach((line, index) => {
+    const entry = parse(line);
+    if (entry && match(entry)) found.push({ index, entry });
+  });
+  return found;
+}
+
+/** Equal string lists, in order (aliases, key options). */
+export function sameStrings(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
 /**
@@ -69,23 +80,5 @@ export async function writeText(path: string, text: string, opts: AtomicWriteOpt
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'EBUSY') throw e;
     await writeFile(path, text);
-  }
-}
-
-const locks = new Map<string, Promise<void>>();
-
-/** Runs `fn` once every earlier `withFileLock(path, ...)` of this process has finished (FIFO, per path). */
-export async function withFileLock<T>(path: string, fn: () => Promise<T>): Promise<T> {
-  const previous = locks.get(path) ?? Promise.resolve();
-  let release: () => void = () => undefined;
-  const mine = new Promise<void>((resolve) => (release = resolve));
-  const tail = previous.then(() => mine);
-  locks.set(path, tail);
-  await previous;
-  try {
-    return await fn();
-  } finally {
-    release();
-    if (locks.get(path) === tail) locks.delete(path);
   }
 }
