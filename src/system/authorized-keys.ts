@@ -5,7 +5,7 @@
  * that makes a file hold the wanted key for one comment (Puppet's identity of an ssh_authorized_key). Lines are
  * written as Puppet writes them (`options type key comment`, single spaces); every other line is kept byte for byte.
  */
-import { editLines, joinLines, splitLines } from './text-lines.js';
+import { editLines, findEntries, joinLines, sameStrings, splitLines } from './text-lines.js';
 
 /** Key types Puppet's ssh_authorized_key knows; other `ssh-`, `ecdsa-` and `sk-` types are recognised too. */
 export const KEY_TYPES: readonly string[] = [
@@ -106,7 +106,6 @@ export function formatKeyLine(e: KeyEntry): string {
   return parts.join(' ');
 }
 
-const same = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((x, i) => x === b[i]);
 
 /**
  * Plans the edit that makes the file hold `want` as the key commented `name` (null: no key with that comment).
@@ -115,11 +114,7 @@ const same = (a: readonly string[], b: readonly string[]) => a.length === b.leng
  */
 export function planKeys(text: string, name: string, want: KeyWant | null, file = 'the authorized_keys file'): KeysPlan {
   const l = splitLines(text);
-  const matches: { index: number; entry: KeyEntry }[] = [];
-  l.lines.forEach((line, index) => {
-    const entry = parseKeyLine(line);
-    if (entry && entry.comment === name) matches.push({ index, entry });
-  });
+  const matches = findEntries(l, parseKeyLine, (e) => e.comment === name);
   const changes: string[] = [];
   const remove = new Set<number>();
   const replace = new Map<number, string>();
@@ -140,7 +135,7 @@ export function planKeys(text: string, name: string, want: KeyWant | null, file 
       const diffs: string[] = [];
       if (cur.type !== want.type) diffs.push(`type ${cur.type} → ${want.type}`);
       if (cur.key !== want.key) diffs.push('key');
-      if (!same(cur.options, want.options)) diffs.push(`options [${cur.options.join(',')}] → [${want.options.join(',')}]`);
+      if (!sameStrings(cur.options, want.options)) diffs.push(`options [${cur.options.join(',')}] → [${want.options.join(',')}]`);
       if (diffs.length > 0) {
         replace.set(m.index, line);
         changes.push(`update the key "${name}" in ${file} (line ${m.index + 1}): ${diffs.join(', ')}`);

@@ -8,7 +8,7 @@
  * entry for one mount point. Lines are written the way Puppet's mount provider writes them (fields joined with
  * tabs), and every line the edit does not concern is kept byte for byte.
  */
-import { editLines, joinLines, splitLines } from './text-lines.js';
+import { editLines, findEntries, joinLines, splitLines } from './text-lines.js';
 
 export interface FstabEntry {
   /** Unescaped. */
@@ -91,11 +91,7 @@ export function formatFstabLine(e: { device: string; mountPoint: string; type: s
 export function planFstab(text: string, mountPoint: string, want: FstabWant | null, fstab = 'the fstab'): FstabPlan {
   const l = splitLines(text);
   const mp = normalizeMountPoint(mountPoint);
-  const matches: { index: number; entry: FstabEntry }[] = [];
-  l.lines.forEach((line, index) => {
-    const entry = parseFstabLine(line);
-    if (entry && entry.mountPoint === mp) matches.push({ index, entry });
-  });
+  const matches = findEntries(l, parseFstabLine, (e) => e.mountPoint === mp);
   const changes: string[] = [];
   const remove = new Set<number>();
   const replace = new Map<number, string>();

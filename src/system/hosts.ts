@@ -4,7 +4,7 @@
  * makes a table hold the wanted entry for one canonical name. Lines are written as Puppet's host provider writes
  * them (`ip<TAB>name[<TAB>aliases joined by spaces][<TAB># comment]`); every other line is kept byte for byte.
  */
-import { editLines, joinLines, splitLines } from './text-lines.js';
+import { editLines, findEntries, joinLines, sameStrings, splitLines } from './text-lines.js';
 
 export interface HostEntry {
   readonly ip: string;
@@ -44,7 +44,6 @@ export function formatHostsLine(e: HostEntry): string {
   return s;
 }
 
-const same = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((x, i) => x === b[i]);
 
 /**
  * Plans the edit that makes the table's entry for the canonical `name` match `want` (null: no entry with that
@@ -54,11 +53,7 @@ const same = (a: readonly string[], b: readonly string[]) => a.length === b.leng
  */
 export function planHosts(text: string, name: string, want: HostWant | null, file = 'the hosts file'): HostsPlan {
   const l = splitLines(text);
-  const matches: { index: number; entry: HostEntry }[] = [];
-  l.lines.forEach((line, index) => {
-    const entry = parseHostsLine(line);
-    if (entry && entry.name === name) matches.push({ index, entry });
-  });
+  const matches = findEntries(l, parseHostsLine, (e) => e.name === name);
   const changes: string[] = [];
   const remove = new Set<number>();
   const replace = new Map<number, string>();
@@ -79,7 +74,7 @@ export function planHosts(text: string, name: string, want: HostWant | null, fil
     const next: HostEntry = { ip: want.ip ?? cur.ip, name, aliases: want.aliases ?? cur.aliases, comment: want.comment ?? cur.comment };
     const diffs: string[] = [];
     if (next.ip !== cur.ip) diffs.push(`ip ${cur.ip} → ${next.ip}`);
-    if (!same(next.aliases, cur.aliases)) diffs.push(`aliases [${cur.aliases.join(' ')}] → [${next.aliases.join(' ')}]`);
+    if (!sameStrings(next.aliases, cur.aliases)) diffs.push(`aliases [${cur.aliases.join(' ')}] → [${next.aliases.join(' ')}]`);
     if (next.comment !== cur.comment) diffs.push(`comment ${JSON.stringify(cur.comment)} → ${JSON.stringify(next.comment)}`);
     if (diffs.length > 0) {
       replace.set(m.index, formatHostsLine(next));

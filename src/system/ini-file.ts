@@ -22,6 +22,7 @@
  * Deliberate difference: inifile rewrites a file with a repeated section header by writing the last copy twice
  * and dropping the first (data loss); here every line is kept and only the last copy is edited.
  */
+import { splitLines } from './file-lines.js';
 
 export interface IniFormat {
   /** Written between a new setting's key and value; its stripped form separates keys from values when reading. */
@@ -103,17 +104,6 @@ interface Section {
   /** The smallest indentation of the section's settings, as read. */
   readonly indentation?: number;
   readonly added: Array<[string, string]>;
-}
-
-function splitLines(text: string): string[] {
-  const out: string[] = [];
-  let start = 0;
-  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', start)) {
-    out.push(text.slice(start, i + 1));
-    start = i + 1;
-  }
-  if (start < text.length) out.push(text.slice(start));
-  return out;
 }
 
 function parse(text: string, syn: Syntax): Section[] {
