@@ -40,6 +40,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   if (!file) throw new UsageError('which graph? give --yaml FILE');
   const flags = await resolveRunFlags(values);
   if (flags.verbose) setLogLevel('debug');
+  setPuppetWorkerLog(logger('puppet')); // for the puppet kind (Puppet applies it) in a YAML graph
   return runGraphFile(resolve(file), flags);
 }
 
@@ -69,7 +70,6 @@ export interface GraphSource {
  */
 export function runEngine(spec: GraphSpec, flags: RunFlags, source?: GraphSource): Promise<number> {
   const log = logger('main');
-  setPuppetWorkerLog(logger('puppet'));
   return new Promise<number>((resolveExit) => {
     let exiting = false;
     let unwatch: (() => void) | undefined;

@@ -95,6 +95,9 @@ export class Engine implements VertexHost {
     let resources = spec.resources;
     let edgeSpecs: EdgeSpec[] | undefined;
     let leaderOf: ReadonlyMap<string, string> = new Map();
+    // Grouping checks cycles on the ungrouped edges (so that a cycle is named by its own resources); merging
+    // vertices with no path between them cannot add one, so that check stands for the grouped graph too.
+    let cyclesChecked = false;
     if (this.opts.autoGroup !== false && spec.resources.some((r) => groupKey(r) !== undefined)) {
       const all = this.opts.autoEdges === false ? [...spec.edges] : [...spec.edges, ...autoEdges(spec.resources, spec.edges)];
       const cycles = cycleDiagnostics(
@@ -106,6 +109,7 @@ export class Engine implements VertexHost {
       resources = g.resources;
       edgeSpecs = g.edges;
       leaderOf = g.leaderOf;
+      cyclesChecked = true;
     }
     // Decide which live vertices stay: same kind, name, parameters and metaparams (and group members).
     const ids = resources.map((r) => vertexId(r));
@@ -134,7 +138,7 @@ export class Engine implements VertexHost {
         break;
       }
     }
-    const diagnostics = novel ? cycleDiagnostics(ids, edgeSpecs) : [];
+    const diagnostics = novel && !cyclesChecked ? cycleDiagnostics(ids, edgeSpecs) : [];
     if (diagnostics.length > 0) return { diagnostics, added: 0, removed: 0, kept: 0, ms: performance.now() - t0 };
     if (this.stopped) return { diagnostics: [], added: 0, removed: 0, kept: 0, ms: 0 };
 
