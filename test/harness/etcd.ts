@@ -100,6 +100,11 @@ export async function startTestEtcd(name = 'test'): Promise<TestEtcd> {
       await rm(dataDir, { recursive: true, force: true });
     },
   };
+  return started(t);
+}
+
+/** Tracks `t` for cleanupAllEtcd and starts it; a failed start cleans up. */
+async function started<T extends TestEtcd>(t: T): Promise<T> {
   live.add(t);
   try {
     await t.start();
@@ -205,12 +210,5 @@ export async function startTlsEtcd(pki: TestPki): Promise<TestEtcd & { readonly 
       await rm(dataDir, { recursive: true, force: true });
     },
   };
-  live.add(t);
-  try {
-    await t.start();
-  } catch (e) {
-    await t.cleanup();
-    throw e;
-  }
-  return t;
+  return started(t);
 }

@@ -2,25 +2,13 @@
 // translator got wrong (puppet.md §7 bugs 4 and 5). The golden catalogs P18/P19 show whole outputs.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { Catalog, CatalogResource } from '../../src/puppet/catalog.js';
+import type { CatalogResource } from '../../src/puppet/catalog.js';
 import { translateCatalog } from '../../src/puppet/translate.js';
+import { catalogOf, catalogResource, translateOne } from '../harness/catalog.js';
 
-const pkg = (title: string, parameters: Record<string, unknown> = {}, line = 1): CatalogResource => ({
-  type: 'Package',
-  title,
-  file: 'site.pp',
-  line,
-  tags: [],
-  exported: false,
-  virtual: false,
-  parameters,
-  sensitive: [],
-});
-const cat = (resources: CatalogResource[]): Catalog => ({ node: 'n', resources, edges: [], collectors: [], source: 'test' });
-const one = (parameters: Record<string, unknown>, title = 'p') => {
-  const t = translateCatalog(cat([pkg(title, parameters)]));
-  return { spec: t.spec.resources[0]!, report: t.report.resources[0]! };
-};
+const pkg = (title: string, parameters: Record<string, unknown> = {}, line = 1) => catalogResource('Package', title, parameters, { line });
+const cat = (resources: CatalogResource[]) => catalogOf(resources);
+const one = (parameters: Record<string, unknown>, title = 'p') => translateOne(pkg(title, parameters));
 
 describe('Puppet package', () => {
   it('names the vertex by the package name, not the title (bug 4), and keeps the title as origin', () => {

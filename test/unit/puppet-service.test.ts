@@ -2,25 +2,13 @@
 // to the fallback, and a refresh reaching a translated service. Goldens P16/P17 cover the same with real catalogs.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { Catalog, CatalogResource } from '../../src/puppet/catalog.js';
+import type { CatalogResource } from '../../src/puppet/catalog.js';
 import { translateCatalog } from '../../src/puppet/translate.js';
+import { catalogOf, catalogResource, translateOne } from '../harness/catalog.js';
 
-const svc = (title: string, parameters: Record<string, unknown> = {}): CatalogResource => ({
-  type: 'Service',
-  title,
-  file: 'site.pp',
-  line: 1,
-  tags: [],
-  exported: false,
-  virtual: false,
-  parameters,
-  sensitive: [],
-});
-const cat = (resources: CatalogResource[]): Catalog => ({ node: 'n', resources, edges: [], collectors: [], source: 'test' });
-const one = (r: CatalogResource) => {
-  const t = translateCatalog(cat([r]));
-  return { spec: t.spec.resources[0]!, report: t.report.resources[0]! };
-};
+const svc = (title: string, parameters: Record<string, unknown> = {}) => catalogResource('Service', title, parameters);
+const cat = (resources: CatalogResource[]) => catalogOf(resources);
+const one = translateOne;
 
 describe('puppet service → svc', () => {
   it('P16: the name wins over the title; the origin keeps the title', () => {

@@ -9,26 +9,10 @@ import { graphYaml } from '../../src/puppet/output.js';
 import { REDACTED } from '../../src/puppet/redact.js';
 import { normalizeRef } from '../../src/puppet/relationships.js';
 import { translateCatalog } from '../../src/puppet/translate.js';
+import { catalogOf, catalogResource } from '../harness/catalog.js';
 
-const res = (type: string, title: string, parameters: Record<string, unknown> = {}, extra: Partial<CatalogResource> = {}): CatalogResource => ({
-  type,
-  title,
-  file: 'site.pp',
-  line: 1,
-  tags: [],
-  exported: false,
-  virtual: false,
-  parameters,
-  sensitive: [],
-  ...extra,
-});
-const cat = (resources: CatalogResource[], edges: { source: string; target: string }[] = []): Catalog => ({
-  node: 'n',
-  resources,
-  edges,
-  collectors: [],
-  source: 'test',
-});
+const res = catalogResource;
+const cat = catalogOf;
 const one = (r: CatalogResource) => translateCatalog(cat([r]));
 const edgeSet = (c: Catalog) => translateCatalog(c).spec.edges.map((e) => `${e.name}${e.notify ? ' ~' : ''}`);
 

@@ -6,23 +6,11 @@ import { describe, it } from 'node:test';
 import { autoEdges } from '../../src/engine/autoedges.js';
 import type { CatalogResource } from '../../src/puppet/catalog.js';
 import { translateCatalog } from '../../src/puppet/translate.js';
+import { catalogOf, catalogResource, translateOne } from '../harness/catalog.js';
 
-const res = (type: string, title: string, parameters: Record<string, unknown> = {}): CatalogResource => ({
-  type,
-  title,
-  file: 'site.pp',
-  line: 1,
-  tags: [],
-  exported: false,
-  virtual: false,
-  parameters,
-  sensitive: [],
-});
-const translate = (...resources: CatalogResource[]) => translateCatalog({ node: 'n', resources, edges: [], collectors: [], source: 'test' });
-const one = (r: CatalogResource) => {
-  const t = translate(r);
-  return { spec: t.spec.resources[0]!, report: t.report.resources[0]! };
-};
+const res = (type: string, title: string, parameters: Record<string, unknown> = {}) => catalogResource(type, title, parameters);
+const translate = (...resources: CatalogResource[]) => translateCatalog(catalogOf(resources));
+const one = translateOne;
 
 describe('puppet user', () => {
   it('P21: properties without ensure create the user (Puppet defaults ensure then); gid by name → group', () => {
