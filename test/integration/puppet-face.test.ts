@@ -145,12 +145,14 @@ before(async () => {
   mkdirSync(mp);
   symlinkSync(moduleDir, join(mp, 'mgmtgraph'));
   modulepath = `${mp}:/usr/share/puppet/modules`;
-  // A custom fact that leaves a mark when facter resolves the node's facts: proves that a run with stub
-  // facts never gathers facts from facter.
+  // A custom fact that leaves a mark when facter resolves the node's facts (MGMT_FACTER_MARK), and another when
+  // its file is merely loaded (MGMT_FACTER_LOAD_MARK): proves that a run with stub facts never gathers facts
+  // from facter, and does not even load the custom facts (which costs ~1 s with stdlib's).
   factpath = join(dir, 'factpath');
   mkdirSync(factpath);
   writeFileSync(
     join(factpath, 'mgmt_mark.rb'),
+    "File.write(ENV['MGMT_FACTER_LOAD_MARK'], 'loaded') if ENV['MGMT_FACTER_LOAD_MARK']\n" +
     "Facter.add(:mgmt_mark) do\n  setcode do\n    File.write(ENV['MGMT_FACTER_MARK'], 'resolved') if ENV['MGMT_FACTER_MARK']\n    'x'\n  end\nend\n",
   );
   factsFile = write('facts.yaml', 'stubfact: from-stub\nnetworking:\n  domain: example.test\n');
@@ -292,6 +294,18 @@ Class['app'] -> Notify['fact']
     assert.equal(c.line, 2);
     assert.equal(doc.node, 'other.example.test');
     assert.deepEqual(find(doc, 'Notify[bin]').parameters.message, { __binary: '/w==' }, 'binary data is base64-encoded');
+  });
+
+  it("with stub facts, loads no custom fact: the stub's domain stands in for Facter's in $settings::srv_domain", async () => {
+    const code = 'notify { \'srv\': message => "srv ${settings::srv_domain}" }';
+    const stubMark = join(dir, 'facter-load-mark-stub');
+    const stub = parseCatalog(await catalogRun(['--code', code, '--facts', factsFile], { MGMT_FACTER_LOAD_MARK: stubMark }));
+    assert.equal(find(stub, 'Notify[srv]').parameters.message, 'srv example.test');
+    assert.equal(existsSync(stubMark), false, 'no custom fact may be loaded when a facts file is given');
+    // The probe works: without a stub, facter runs and loads the custom facts (srv_domain is the host's domain).
+    const facterMark = join(dir, 'facter-load-mark-facter');
+    parseCatalog(await catalogRun(['--code', code], { MGMT_FACTER_LOAD_MARK: facterMark }));
+    assert.equal(existsSync(facterMark), true, 'facter loads the custom facts when there is no stub');
   });
 
   it('records exported resources and collector queries with --storeconfigs', async () => {

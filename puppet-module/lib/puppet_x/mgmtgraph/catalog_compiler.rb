@@ -53,6 +53,7 @@ module PuppetX
       def compile
         check_manifest
         with_code do
+          Facts.stand_in_for_facter(@facts)
           env = fresh_environment
           node = find_node(env)
           catalog = Puppet.override({ current_environment: env,
