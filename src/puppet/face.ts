@@ -39,7 +39,8 @@ export function faceCommand(input: FaceInput, tmp: string): FaceCommand {
   if (input.manifest !== undefined) args.push(input.manifest);
   if (input.code !== undefined) args.push('--code', input.code);
   if (input.facts !== undefined) args.push('--facts', input.facts);
-  if (input.node !== undefined) args.push('--node', input.node);
+  // The node is Puppet's certname too, as with `puppet apply --certname` (mgmt puppet's worker does the same).
+  if (input.node !== undefined) args.push('--node', input.node, '--certname', input.node);
   args.push(
     '--modulepath', modulepath,
     '--confdir', join(tmp, 'conf'),

@@ -20,7 +20,13 @@ const EDITS = 5;
 const TRANSLATE_N = 10_000;
 const TRANSLATE_RUNS = 5;
 
-const FACTS = JSON.stringify({ kernel: 'Linux', os: { family: 'Debian' } });
+/**
+ * How both tools get the node's facts: `stub` (judged) gives mgmt and `puppet apply` the SAME stub facts and node
+ * name, so neither runs Facter; `facter` (information) lets both gather the host's facts with Facter.
+ */
+type FactSource = 'stub' | 'facter';
+const NODE = 'mgmt-bench.example.test';
+const STUB_FACTS: Readonly<Record<string, string>> = { kernel: 'Linux', osfamily: 'Debian', mgmt_bench_stub: 'yes' };
 
 /** A fresh `<root>/<tag>/` with the n-file manifest and the stub facts mgmt compiles with. */
 async function writeSite(root: string, tag: string, n: number): Promise<{ base: string; managed: string; site: string; facts: string }> {
@@ -30,15 +36,16 @@ async function writeSite(root: string, tag: string, n: number): Promise<{ base: 
   const site = join(base, 'site.pp');
   const facts = join(base, 'facts.json');
   await writeFile(site, puppetManifest(managed, n));
-  await writeFile(facts, FACTS);
+  await writeFile(facts, JSON.stringify(STUB_FACTS));
   return { base, managed, site, facts };
 }
 
-/** `mgmt puppet --manifest M --facts F --converged-timeout 0 --tmp-prefix`, files absent at start; wall from spawn to exit. */
-async function runMgmt(root: string, n: number, tag: string): Promise<number> {
+/** `mgmt puppet --manifest M [--facts F --node N] --converged-timeout 0 --tmp-prefix`, files absent at start; wall from spawn to exit. */
+async function runMgmt(root: string, n: number, tag: string, source: FactSource): Promise<number> {
   const { base, managed, site, facts } = await writeSite(root, tag, n);
+  const factFlags = source === 'stub' ? ['--facts', facts, '--node', NODE] : [];
   const t0 = performance.now();
-  const p = startMgmt(['puppet', '--manifest', site, '--facts', facts, '--converged-timeout', '0', '--tmp-prefix'], base);
+  const p = startMgmt(['puppet', '--manifest', site, ...factFlags, '--converged-timeout', '0', '--tmp-prefix'], base);
   const r = await waitExit(p, 180_000, `mgmt puppet (${n} files)`);
   const wall = r.at - t0;
   if (r.code !== 0) throw new Error(`mgmt puppet (${n} files) exited with ${r.code ?? r.signal}; output tail:\n${p.output().slice(-2000)}`);
@@ -47,25 +54,36 @@ async function runMgmt(root: string, n: number, tag: string): Promise<number> {
   return wall;
 }
 
-/** `puppet apply` of the same manifest with every Puppet directory inside the temp dir (as oneshot.ts). */
-async function runPuppet(root: string, n: number, tag: string): Promise<number | string> {
+/**
+ * `puppet apply` of the same manifest with every Puppet directory inside the temp dir (as oneshot.ts). Stub facts
+ * reach it the way Puppet reads cached facts: `--facts_terminus yaml` finds `<vardir>/client_yaml/facts/<certname>.yaml`
+ * (a missing file would silently give EMPTY facts, so the warm-up proves the stub was read: `probe`).
+ */
+async function runPuppet(root: string, n: number, tag: string, source: FactSource, probe = false): Promise<number | string> {
   const base = join(root, tag);
   const managed = join(base, 'managed');
   const pdir = join(base, 'puppet-state');
-  for (const d of ['var/state', 'conf', 'code', 'log', 'run', 'public', 'ssl', 'ca', 'home']) await mkdir(join(pdir, d), { recursive: true });
+  for (const d of ['var/state', 'var/client_yaml/facts', 'conf', 'code', 'log', 'run', 'public', 'ssl', 'ca', 'home']) await mkdir(join(pdir, d), { recursive: true });
   const site = join(base, 'site.pp');
-  await writeFile(site, puppetManifest(managed, n));
+  await writeFile(site, puppetManifest(managed, n) + (probe ? "notify { \"stub facts: ${facts['mgmt_bench_stub']}\": }\n" : ''));
   const dirFlags = ['vardir:var', 'confdir:conf', 'codedir:code', 'logdir:log', 'rundir:run', 'publicdir:public', 'ssldir:ssl', 'cadir:ca'].flatMap((x) => {
     const [flag, sub] = x.split(':') as [string, string];
     return [`--${flag}`, join(pdir, sub)];
   });
-  const args = ['apply', '--color=false', '--log_level', 'warning', ...dirFlags, site];
+  let factFlags: string[] = [];
+  if (source === 'stub') {
+    const values = Object.entries(STUB_FACTS).map(([k, v]) => `  ${k}: ${v}\n`).join('');
+    await writeFile(join(pdir, 'var/client_yaml/facts', `${NODE}.yaml`), `--- !ruby/object:Puppet::Node::Facts\nname: ${NODE}\nvalues:\n${values}`);
+    factFlags = ['--facts_terminus', 'yaml', '--certname', NODE];
+  }
+  const args = ['apply', '--color=false', '--log_level', probe ? 'notice' : 'warning', ...dirFlags, ...factFlags, site];
   const env = { ...process.env, HOME: join(pdir, 'home'), TMPDIR: base };
   const t0 = performance.now();
   const p = start(PUPPET, args, { env });
   const r = await waitExit(p, 300_000, `puppet apply (${n} files)`);
   const wall = r.at - t0;
   if (r.code !== 0) return `puppet apply exited with ${r.code ?? r.signal}: ${p.output().slice(-500)}`;
+  if (probe && source === 'stub' && !p.output().includes('stub facts: yes')) return `puppet apply did not read the stub facts (--facts_terminus yaml): ${p.output().slice(-500)}`;
   const bad = await verifyFiles(managed, n);
   if (bad) return `puppet apply did not produce the files: ${bad}`;
   return wall;
@@ -182,38 +200,43 @@ async function puppetIn(root: string, onTmpfs: boolean): Promise<BenchResult> {
   const v = spawnSync(PUPPET, ['--version'], { encoding: 'utf8', timeout: 60_000 });
   const version = v.status === 0 ? v.stdout.trim() : 'unknown';
 
-  // (1) Cold end to end. One discarded warm-up run each (1,000 files), then per size RUNS runs of each,
-  // interleaved (mgmt, puppet, mgmt, ...) so that a drift of the VM's speed hits both alike.
-  await runMgmt(root, 1000, 'warmup-mgmt');
-  const warm = await runPuppet(root, 1000, 'warmup-puppet');
-  if (typeof warm === 'string') notes.push(`Puppet warm-up failed: ${warm}`);
-  for (const n of SIZES) {
-    const label = n === 1 ? '1 file' : '1,000 files';
-    const m: number[] = [];
-    const p: number[] = [];
-    let skipped: string | undefined;
-    for (let k = 1; k <= RUNS; k++) {
-      m.push(await runMgmt(root, n, `mgmt-${n}-${k}`));
-      if (!skipped) {
-        const r = await runPuppet(root, n, `puppet-${n}-${k}`);
-        if (typeof r === 'string') skipped = r;
-        else p.push(r);
+  // (1) Cold end to end, per fact source. One discarded warm-up run each (1,000 files), then per size RUNS runs
+  // of each, interleaved (mgmt, puppet, mgmt, ...) so that a drift of the VM's speed hits both alike.
+  for (const source of ['stub', 'facter'] as const) {
+    const judged = source === 'stub';
+    const facts = judged ? 'same stub facts' : 'both run Facter';
+    await runMgmt(root, 1000, `warmup-mgmt-${source}`, source);
+    const warm = await runPuppet(root, 1000, `warmup-puppet-${source}`, source, true);
+    if (typeof warm === 'string') notes.push(`Puppet warm-up (${facts}) failed: ${warm}`);
+    for (const n of SIZES) {
+      const label = `${n === 1 ? '1 file' : '1,000 files'}, ${facts}`;
+      const m: number[] = [];
+      const p: number[] = [];
+      let skipped = typeof warm === 'string' ? warm : undefined;
+      for (let k = 1; k <= RUNS; k++) {
+        m.push(await runMgmt(root, n, `mgmt-${source}-${n}-${k}`, source));
+        if (!skipped) {
+          const r = await runPuppet(root, n, `puppet-${source}-${n}-${k}`, source);
+          if (typeof r === 'string') skipped = r;
+          else p.push(r);
+        }
       }
+      const mMed = median(m);
+      rows.push(row(`mgmt puppet, ${label} (${where}): wall (median of ${RUNS})`, fmtMs(mMed)));
+      rows.push(row(`mgmt puppet, ${label}: the walls`, m.map(fmtMs).join(', ')));
+      const ratioLabel = `speed-up vs puppet apply, ${label} (median puppet wall / median mgmt wall)`;
+      if (skipped || p.length === 0) {
+        rows.push(row(`puppet apply, ${label}`, 'skipped'));
+        rows.push(judged ? row(ratioLabel, 'n/a (puppet apply failed)', '>= 2x', false) : row(ratioLabel, 'n/a (puppet apply failed)'));
+        notes.push(`puppet apply (${label}) failed: ${skipped ?? 'no run'}`);
+        continue;
+      }
+      const pMed = median(p);
+      const ratio = pMed / mMed;
+      rows.push(row(`puppet ${version} apply, ${label} (${where}): wall (median of ${RUNS})`, fmtMs(pMed)));
+      rows.push(row(`puppet apply, ${label}: the walls`, p.map(fmtMs).join(', ')));
+      rows.push(judged ? row(ratioLabel, `${ratio.toFixed(2)}x`, '>= 2x', ratio >= 2) : row(ratioLabel, `${ratio.toFixed(2)}x`));
     }
-    const mMed = median(m);
-    rows.push(row(`mgmt puppet, ${label} (${where}): wall (median of ${RUNS})`, fmtMs(mMed)));
-    rows.push(row(`mgmt puppet, ${label}: the walls`, m.map(fmtMs).join(', ')));
-    if (skipped || p.length === 0) {
-      rows.push(row(`puppet apply, ${label}`, 'skipped'));
-      rows.push(row(`speed-up vs puppet apply, ${label}`, 'n/a (puppet apply failed)', '>= 2x', false));
-      notes.push(`puppet apply (${label}) failed: ${skipped ?? 'no run'}`);
-      continue;
-    }
-    const pMed = median(p);
-    const ratio = pMed / mMed;
-    rows.push(row(`puppet ${version} apply, ${label} (${where}): wall (median of ${RUNS})`, fmtMs(pMed)));
-    rows.push(row(`puppet apply, ${label}: the walls`, p.map(fmtMs).join(', ')));
-    rows.push(row(`speed-up vs puppet apply, ${label} (median puppet wall / median mgmt wall)`, `${ratio.toFixed(2)}x`, '>= 2x', ratio >= 2));
   }
 
   // (2) Recompile-and-swap on the running CLI.
@@ -221,7 +244,7 @@ async function puppetIn(root: string, onTmpfs: boolean): Promise<BenchResult> {
     const n = 1000;
     const { base, managed, site, facts } = await writeSite(root, 'swap', n);
     const t0 = performance.now();
-    const c = startMgmt(['puppet', '--manifest', site, '--facts', facts, '--tmp-prefix'], base);
+    const c = startMgmt(['puppet', '--manifest', site, '--facts', facts, '--node', NODE, '--tmp-prefix'], base);
     try {
       await onLog(c, /graph \S+: \d+ resources/, 180_000, 'mgmt puppet (running)');
       // Applied: every file present with its content. Checked on fs.watch events of the directory, then once
@@ -313,10 +336,10 @@ async function puppetIn(root: string, onTmpfs: boolean): Promise<BenchResult> {
   }
 
   notes.push(
-    `Cold end to end: \`node bin/mgmt.js puppet --manifest site.pp --facts facts.json --converged-timeout 0 --tmp-prefix\` against \`puppet apply --color=false --log_level warning site.pp\` (vardir, confdir, codedir, logdir, rundir, publicdir, ssldir, cadir and HOME in the temp dir, var/state pre-created), both writing to ${onTmpfs ? 'a tmpfs (/dev/shm)' : 'the disk (no writable /dev/shm)'}. The manifest is one managed directory (mode 0755) plus N files (ensure => file, short content, mode '0644'). Wall runs from spawn to exit; every run uses a new directory (files absent) and is checked for every file's content afterwards.`,
-    `One discarded warm-up run each (1,000 files), then ${RUNS} runs per size and tool, interleaved mgmt / puppet; the ratio is median puppet wall / median mgmt wall.`,
-    'mgmt gets stub facts (`--facts`, a two-fact JSON), so its Puppet compile does not run Facter; `puppet apply` has no such flag and runs Facter itself. mgmt\'s wall includes starting Node, starting its long-lived Puppet worker (Ruby) and compiling in it, translating, the apply and shutting the worker down.',
-    `Recompile-and-swap: \`mgmt puppet --manifest site.pp --facts facts.json --tmp-prefix\` (no converged timeout) on the 1,000-file manifest; once every file is applied, the manifest is rewritten in place ${EDITS} times with ONE file's content changed. Measured from just before the write to the fs.watch event on the managed directory after which that file reads the new content (no polling); the break-down rows are when the CLI's \`translated N resources\` and \`swapped in\` log lines reach the bench. The CLI is stopped with SIGTERM.`,
+    `Cold end to end: \`node bin/mgmt.js puppet --manifest site.pp --converged-timeout 0 --tmp-prefix\` against \`puppet apply --color=false --log_level warning site.pp\` (vardir, confdir, codedir, logdir, rundir, publicdir, ssldir, cadir and HOME in the temp dir, var/state pre-created), both writing to ${onTmpfs ? 'a tmpfs (/dev/shm)' : 'the disk (no writable /dev/shm)'}. The manifest is one managed directory (mode 0755) plus N files (ensure => file, short content, mode '0644'). Wall runs from spawn to exit; every run uses a new directory (files absent) and is checked for every file's content afterwards.`,
+    `Facts, the same for both tools in each comparison. Judged: the same stub facts and node name (${Object.keys(STUB_FACTS).length} facts): mgmt gets \`--facts facts.json --node ${NODE}\`, puppet apply \`--facts_terminus yaml --certname ${NODE}\` with the facts in <vardir>/client_yaml/facts/${NODE}.yaml (Puppet's cached-facts format; its warm-up run proves they were read). Information: neither gets stub facts, so both run Facter, which with Debian's stdlib on the module path loads and resolves every custom fact (stdlib's package_provider and service_provider facts load Puppet's package and service types with all their providers, ~1 s).`,
+    `One discarded warm-up run each (1,000 files) per fact source, then ${RUNS} runs per size and tool, interleaved mgmt / puppet; the ratio is median puppet wall / median mgmt wall. mgmt's wall includes starting Node, starting its long-lived Puppet worker (Ruby) and compiling in it, translating, the apply and stopping the worker.`,
+    `Recompile-and-swap: \`mgmt puppet --manifest site.pp --facts facts.json --node ${NODE} --tmp-prefix\` (no converged timeout) on the 1,000-file manifest; once every file is applied, the manifest is rewritten in place ${EDITS} times with ONE file's content changed. Measured from just before the write to the fs.watch event on the managed directory after which that file reads the new content (no polling); the break-down rows are when the CLI's \`translated N resources\` and \`swapped in\` log lines reach the bench. The CLI is stopped with SIGTERM.`,
     `Translation: in process from dist/src/puppet, a synthetic ${TRANSLATE_N.toLocaleString('en-US')}-resource catalog in the face's document format (classes of 9 files and 1 exec, each class requiring the previous, with containment edges), as JSON text; readCatalog + translateCatalog timed together, one warm-up then the median of ${TRANSLATE_RUNS}.`,
   );
   return { name: 'puppet', title: 'the Puppet cross-compiler: mgmt puppet vs puppet apply, recompile-and-swap, translation', rows, notes };

@@ -1,0 +1,97 @@
+/** `mgmt puppet translate`: compiles (or reads) a Puppet catalog and prints the graph YAML and the report. */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { CatalogError, type Catalog, readCatalog } from '../puppet/catalog.js';
+import { compileCatalog } from '../puppet/face.js';
+import { graphYaml } from '../puppet/output.js';
+import { formatReport } from '../puppet/report.js';
+import { translateCatalog } from '../puppet/translate.js';
+import { checkPuppetFlags, puppetFlagOptions } from './puppet-flags.js';
+import { EXIT_FAILED, EXIT_OK, UsageError } from './usage.js';
+
+export const puppetTranslateHelp = `usage: mgmt puppet translate (--catalog FILE | --manifest FILE | --code TEXT) [flags]
+
+Translates Puppet code (compiled locally by the mgmtgraph face) or a catalog (the face's document, Puppet's
+catalog JSON, or a PuppetDB export) into a mgmt graph. The graph YAML goes to stdout (or -o FILE), the
+translation report's summary to stderr. Sensitive values are redacted in every printed output.
+
+flags:
+  --catalog FILE       read a catalog (JSON or YAML; - for stdin) instead of compiling
+  --manifest FILE      compile this manifest (or directory of manifests)
+  --code TEXT          compile this Puppet code
+  -o, --output FILE    write the graph YAML to FILE
+  --report FILE        write the full report as JSON to FILE
+  --strict             exit 1 (and write no graph) if any resource is degraded or a fallback
+  --facts FILE         stub facts (YAML or JSON) instead of facter
+  --modulepath DIRS    colon-separated module directories (Debian's /usr/share/puppet/modules is appended)
+  --puppet-bin BIN     the Puppet executable (default: puppet)
+  --node NAME          the node to compile for (Puppet's certname, as puppet apply --certname)
+  --runinterval SECS   polling interval of fallback resources (default: 1800, Puppet's runinterval)
+
+Exit status: 0 ok, 1 failure (compile error, bad catalog, --strict), 2 usage.`;
+
+export async function translateCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    options: {
+      ...puppetFlagOptions,
+      output: { type: 'string', short: 'o' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    allowPositionals: false,
+  });
+  if (values.help) {
+    process.stdout.write(puppetTranslateHelp + '\n');
+    return EXIT_OK;
+  }
+  void positionals;
+  const { runinterval } = checkPuppetFlags(values);
+
+  let catalog: Catalog;
+  try {
+    if (values.catalog !== undefined) {
+      const name = values.catalog === '-' ? '<stdin>' : values.catalog;
+      let text: string;
+      try {
+        text = readFileSync(values.catalog === '-' ? 0 : values.catalog, 'utf8');
+      } catch (e) {
+        process.stderr.write(`mgmt puppet: cannot read catalog ${name}: ${(e as Error).message}\n`);
+        return EXIT_FAILED;
+      }
+      catalog = readCatalog(text, name);
+    } else {
+      const res = await compileCatalog({
+        ...(values.manifest !== undefined ? { manifest: values.manifest } : {}),
+        ...(values.code !== undefined ? { code: values.code } : {}),
+        ...(values.facts !== undefined ? { facts: values.facts } : {}),
+        ...(values.node !== undefined ? { node: values.node } : {}),
+        ...(values.modulepath !== undefined ? { modulepath: values.modulepath.split(':').filter(Boolean) } : {}),
+        ...(values['puppet-bin'] !== undefined ? { puppetBin: values['puppet-bin'] } : {}),
+      });
+      process.stderr.write(res.stderr.trim() ? res.stderr.replace(/\n*$/, '\n') : '');
+      if (!res.ok) {
+        process.stderr.write(`mgmt puppet: compiling ${values.manifest ?? '--code'} failed (exit ${res.code ?? 'n/a'})\n`);
+        return EXIT_FAILED;
+      }
+      catalog = readCatalog(res.catalog, values.manifest ?? '<code>');
+    }
+    const { spec, report } = translateCatalog(catalog, runinterval !== undefined ? { runinterval } : {});
+    process.stderr.write(formatReport(report));
+    if (values.report !== undefined) writeFileSync(values.report, JSON.stringify(report, null, 2) + '\n');
+    const t = report.coverage.total;
+    if (values.strict && t.degraded + t.fallback > 0) {
+      process.stderr.write(`mgmt puppet: --strict: ${t.degraded} degraded and ${t.fallback} fallback resources; no graph written\n`);
+      return EXIT_FAILED;
+    }
+    const yaml = graphYaml(spec);
+    if (values.output !== undefined) writeFileSync(values.output, yaml);
+    else process.stdout.write(yaml);
+    return EXIT_OK;
+  } catch (e) {
+    if (e instanceof CatalogError) {
+      process.stderr.write(`mgmt puppet: ${e.message}\n`);
+      return EXIT_FAILED;
+    }
+    throw e;
+  }
+}
