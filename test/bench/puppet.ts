@@ -26,7 +26,7 @@ const TRANSLATE_RUNS = 5;
  */
 type FactSource = 'stub' | 'facter';
 const NODE = 'mgmt-bench.example.test';
-const STUB_FACTS: Readonly<Record<string, string>> = { kernel: 'Linux', osfamily: 'Debian', mgmt_bench_stub: 'yes' };
+const STUB_FACTS: Readonly<Record<string, string>> = { kernel: 'Linux', osfamily: 'Debian', mgmt_bench_stub: 'from-the-stub' };
 
 /** A fresh `<root>/<tag>/` with the n-file manifest and the stub facts mgmt compiles with. */
 async function writeSite(root: string, tag: string, n: number): Promise<{ base: string; managed: string; site: string; facts: string }> {
@@ -72,7 +72,7 @@ async function runPuppet(root: string, n: number, tag: string, source: FactSourc
   });
   let factFlags: string[] = [];
   if (source === 'stub') {
-    const values = Object.entries(STUB_FACTS).map(([k, v]) => `  ${k}: ${v}\n`).join('');
+    const values = Object.entries(STUB_FACTS).map(([k, v]) => `  ${k}: ${JSON.stringify(v)}\n`).join('');
     await writeFile(join(pdir, 'var/client_yaml/facts', `${NODE}.yaml`), `--- !ruby/object:Puppet::Node::Facts\nname: ${NODE}\nvalues:\n${values}`);
     factFlags = ['--facts_terminus', 'yaml', '--certname', NODE];
   }
@@ -83,7 +83,7 @@ async function runPuppet(root: string, n: number, tag: string, source: FactSourc
   const r = await waitExit(p, 300_000, `puppet apply (${n} files)`);
   const wall = r.at - t0;
   if (r.code !== 0) return `puppet apply exited with ${r.code ?? r.signal}: ${p.output().slice(-500)}`;
-  if (probe && source === 'stub' && !p.output().includes('stub facts: yes')) return `puppet apply did not read the stub facts (--facts_terminus yaml): ${p.output().slice(-500)}`;
+  if (probe && source === 'stub' && !p.output().includes(`stub facts: ${STUB_FACTS.mgmt_bench_stub}`)) return `puppet apply did not read the stub facts (--facts_terminus yaml): ${p.output().slice(-500)}`;
   const bad = await verifyFiles(managed, n);
   if (bad) return `puppet apply did not produce the files: ${bad}`;
   return wall;
