@@ -21,6 +21,11 @@ export interface CatalogResource {
   readonly sensitive: readonly string[];
   /** Puppet's `compilable_type`, `defined_type`, `class` or `unknown` (classes), when known. */
   readonly kind?: string;
+  /**
+   * Files only, from the face: where its `puppet:///modules/...` sources are on the host that compiled the catalog
+   * (source URI → absolute path), for the sources that resolved there.
+   */
+  readonly sourcePaths?: Readonly<Record<string, string>>;
 }
 
 /** `source` contains `target` (refs as `Type[title]`). */
@@ -125,8 +130,12 @@ function resource(r: Json, sensitiveKey: string, src: string, i: number): Catalo
     parameters: params,
     sensitive: Array.isArray(sens) ? sens.map(String) : [],
     ...(typeof r.kind === 'string' ? { kind: r.kind } : {}),
+    ...(isObj(r.source_paths) ? { sourcePaths: stringsOf(r.source_paths) } : {}),
   };
 }
+
+const stringsOf = (o: Json): Record<string, string> =>
+  Object.fromEntries(Object.entries(o).filter((e): e is [string, string] => typeof e[1] === 'string'));
 
 function containment(doc: Json, src: string): ContainmentEdge[] {
   const edges = doc.edges ?? [];

@@ -13,6 +13,8 @@
 //   # pre: dir REL
 //   # pre: file REL "JSON string content" [octal mode]     (@ROOT@ is replaced in the content too)
 //   # pre: link REL TARGET
+//   # expect: no fallback      (mgmt must translate every resource natively: the report says "0 fallback")
+// Both tools get fixtures/puppet/equivalence/modules on their module path (puppet:///modules/ sources).
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { chmodSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -27,6 +29,7 @@ const PUPPET = process.env.PUPPET_BIN ?? 'puppet';
 // dist/test/integration/ -> repository root
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const fixtures = join(repo, 'fixtures', 'puppet', 'equivalence');
+const modules = join(fixtures, 'modules');
 
 /** Cases whose difference is a known translator/engine bug: file name → the bug (the case is reported as todo). */
 const KNOWN_BUGS: Record<string, string> = {};
@@ -59,7 +62,7 @@ function killPuppets(): void {
 async function puppetApply(work: string, manifest: string): Promise<{ code: number; out: string }> {
   const p = join(work, 'puppet');
   for (const d of ['var/state', 'conf', 'code', 'log', 'run', 'public', 'ssl', 'ca', 'home', 'tmp']) mkdirSync(join(p, d), { recursive: true });
-  const args = ['apply', '--color=false', '--log_level', 'warning'];
+  const args = ['apply', '--color=false', '--log_level', 'warning', '--modulepath', `${modules}:/usr/share/puppet/modules`];
   const dirs: Array<[string, string]> = [
     ['vardir', 'var'],
     ['confdir', 'conf'],
@@ -213,12 +216,13 @@ describe('mgmt puppet leaves the same tree as puppet apply', () => {
       }
       const [p, m] = await Promise.all([
         puppetApply(base, `${sides.puppet}.pp`),
-        mgmtRun(['puppet', '--manifest', `${sides.mgmt}.pp`, '--facts', facts, '--converged-timeout', '0', '--tmp-prefix']),
+        mgmtRun(['puppet', '--manifest', `${sides.mgmt}.pp`, '--modulepath', modules, '--facts', facts, '--converged-timeout', '0', '--tmp-prefix']),
       ]);
       const d = diff(snapshot(sides.puppet), snapshot(sides.mgmt));
       const trees = d.length ? `the trees differ (${d.length} paths):\n${d.join('\n')}` : 'the trees are identical';
       assert.equal(p.code, 0, `puppet apply exited ${p.code}:\n${p.out}\n${trees}`);
       assert.equal(m.code, 0, `mgmt puppet exited ${m.code}:\n${m.stderr}\n${trees}`);
+      if (/^#\s*expect:\s*no fallback\s*$/m.test(text)) assert.match(m.stderr, /\b0 fallback\b/, `${file}: every resource must be native:\n${m.stderr}`);
       assert.ok(d.length === 0, `${file}: the trees differ (${d.length} paths):\n${d.join('\n')}\n--- mgmt stderr ---\n${m.stderr}`);
     });
   }

@@ -7,10 +7,13 @@ import { REFUSED, type RuleContext, type TypeRules, truthy } from '../rules.js';
 
 const MSG_NO_BACKUP = 'no filebucket: backups are not made';
 
+const MODULES = 'puppet:///modules/';
+
 function localSource(v: unknown, ctx: RuleContext): string | typeof REFUSED {
   const list = Array.isArray(v) ? v : [v];
+  if (list.length > 0 && list.every((s) => typeof s === 'string' && s.startsWith(MODULES))) return moduleSource(list as string[], ctx);
   if (list.length !== 1 || typeof list[0] !== 'string') {
-    ctx.refuse('source', 'several sources (first found wins) are not supported');
+    ctx.refuse('source', 'several sources (first found wins) are not supported unless all are puppet:///modules/ sources');
     return REFUSED;
   }
   const s = list[0];
@@ -18,8 +21,24 @@ function localSource(v: unknown, ctx: RuleContext): string | typeof REFUSED {
     const p = decodeURI(s.replace(/^file:\/\/(localhost)?/, ''));
     if (p.startsWith('/')) return p;
   } else if (s.startsWith('/')) return s;
-  if (s.startsWith('puppet:')) ctx.refuse('source', 'puppet:/// sources need the Puppet file server');
+  if (s.startsWith('puppet:')) ctx.refuse('source', 'only puppet:///modules/<module>/<path> sources are copied natively; Puppet serves other mounts and named servers');
   else ctx.refuse('source', 'only local sources (a path or file:///) are supported');
+  return REFUSED;
+}
+
+/**
+ * `puppet:///modules/<module>/<path>` is the module's `files/<path>` on the host that compiled the catalog, as
+ * `puppet apply` serves it; the face resolved it (`sourcePaths`). Of several, the first that exists wins, as in
+ * Puppet (its default sourceselect).
+ */
+function moduleSource(list: readonly string[], ctx: RuleContext): string | typeof REFUSED {
+  const paths = ctx.resource.sourcePaths ?? {};
+  const found = list.find((s) => paths[s] !== undefined);
+  if (found !== undefined) return paths[found]!;
+  ctx.refuse(
+    'source',
+    'no module file found for it: puppet:///modules/ sources resolve only in a catalog the mgmtgraph face compiled on this host, to files that exist in the module path',
+  );
   return REFUSED;
 }
 
@@ -35,7 +54,7 @@ export const fileRules: TypeRules = {
     ensure: { do: 'use', doc: '`state`: file/present → exists, directory → exists with a `/` path, absent → absent, link → `symlink` + `source: <target>`' },
     target: { do: 'use', doc: 'with ensure => link: `source` (the link target); otherwise ignored with a note' },
     content: { do: 'carry', doc: 'also sets `state: exists` when ensure is not given' },
-    source: { do: 'use', doc: '`source` from a local path or file:/// URL (puppet:/// → fallback); also sets `state: exists` when ensure is not given' },
+    source: { do: 'use', doc: '`source` from a local path or file:/// URL, or `puppet:///modules/<module>/<path>` as the module\'s file on the compiling host (of several such sources, the first that exists); other puppet:/// sources → fallback; also sets `state: exists` when ensure is not given' },
     owner: { do: 'map', to: 'owner', fn: (v) => String(v) },
     group: { do: 'map', to: 'group', fn: (v) => String(v) },
     mode: { do: 'map', to: 'mode', fn: (v) => String(v) },

@@ -1,6 +1,7 @@
 # frozen_string_literal: true
 
 require_relative 'json_encoder'
+require_relative 'module_files'
 
 module PuppetX
   module Mgmtgraph
@@ -18,15 +19,16 @@ module PuppetX
           'version' => VERSION,
           'node' => catalog.name,
           'environment' => catalog.environment.to_s,
-          'resources' => catalog.resources.map { |r| resource(r, collection.origin_of(r.ref)) },
+          'resources' => catalog.resources.map { |r| resource(r, collection.origin_of(r.ref), catalog.environment_instance) },
           'edges' => catalog.edges.map { |e| { 'source' => e.source.ref, 'target' => e.target.ref } },
           'classes' => catalog.classes.map(&:to_s),
           'collectors' => collection.queries,
         }
       end
 
-      def self.resource(res, collected_from)
+      def self.resource(res, collected_from, env = nil)
         params, sensitive = parameters(res)
+        sources = ModuleFiles.source_paths(res, env)
         data = {
           'type' => res.type,
           'title' => JsonEncoder.encode(res.title),
@@ -40,6 +42,7 @@ module PuppetX
           'sensitive' => sensitive,
         }
         data['collected_from'] = collected_from if collected_from
+        data['source_paths'] = sources unless sources.empty?
         data
       end
 
