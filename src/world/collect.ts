@@ -32,7 +32,7 @@ import { checkQuery, matchQuery, type QueryTarget } from './puppet-query.js';
 import type { Exported } from './world.js';
 
 /** Kinds that run commands or change the system beyond a file; collecting them gets a warning. */
-export const DANGEROUS_KINDS: ReadonlySet<string> = new Set(['exec', 'puppet', 'svc', 'pkg', 'user', 'group', 'cron', 'mount']);
+export const DANGEROUS_KINDS: ReadonlySet<string> = new Set(['exec', 'puppet', 'svc', 'pkg', 'user', 'group', 'cron', 'crontab:entry', 'mount']);
 
 /** The kind whose resources Puppet applies itself (src/puppet/fallback.ts); its `type` parameter is the Puppet type. */
 const PUPPET_KIND = 'puppet';
