@@ -5,7 +5,8 @@
  * ourselves: crontab(1) validates the text, sets the owner and mode, and tells the daemon.
  *
  * Every run has a deadline (CRONTAB_TIMEOUT_MS) and an environment of its own (PATH, LC_ALL=C, so that its
- * messages can be recognised). The text is read whole, byte for byte (a lone `\r` in a command is kept).
+ * messages can be recognised). The text is read whole, byte for byte (a lone `\r` in a command is kept); a crontab
+ * that is not UTF-8 is refused rather than rewritten with replacement characters.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -64,7 +65,14 @@ function failure(user: string, shown: string, r: ProcessResult, signal: AbortSig
 export async function readCrontab(user: string, signal?: AbortSignal): Promise<string> {
   const args = ['-l', '-u', user];
   const r = await crontab(args, signal, true);
-  if (r.code === 0 && !r.aborted) return (r.stdout ?? Buffer.alloc(0)).toString('utf8');
+  if (r.code === 0 && !r.aborted) {
+    try {
+      return new TextDecoder('utf-8', { fatal: true }).decode(r.stdout ?? Buffer.alloc(0));
+    } catch {
+      // rewriting it would turn the bytes that are not UTF-8 into U+FFFD
+      throw new Error(`${user}'s crontab is not valid UTF-8, so it is not edited; convert it (crontab -l -u ${user} | iconv -f latin1 -t utf-8 | crontab -u ${user} -)`);
+    }
+  }
   if (!r.aborted && r.stderrTail.some((l) => /^no crontab for /.test(l))) return '';
   throw failure(user, `crontab ${args.join(' ')}`, r, signal);
 }

@@ -119,6 +119,25 @@ ${extra.replaceAll('@USER@', user)}`;
     assert.equal(crontabL(user), `${OTHERS}${BLOCKS[1]!.replace('MAILTO=root\n', '')}`);
   });
 
+  it('refuses to rewrite a crontab that is not UTF-8, and says what to do', async () => {
+    const user = newUser();
+    const f = join(dir, 'latin1');
+    writeFileSync(f, Buffer.from('* * * * * /bin/echo caf\xe9\n', 'latin1'));
+    assert.equal(spawnSync('crontab', ['-u', user, f]).status, 0);
+    const g = join(dir, 'latin1.yaml');
+    writeFileSync(g, graph(user, `  - {name: c, user: '@USER@', command: /bin/true}\n`));
+    try {
+      const r = await mgmtRun(['run', '--yaml', g, '--converged-timeout', '0']);
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(r.stderr, new RegExp(`${user}'s crontab is not valid UTF-8, so it is not edited; convert it`));
+      assert.deepEqual(readFileSync(join(CRONTAB_SPOOL, user)).subarray(-5), Buffer.from('caf\xe9\n', 'latin1'));
+    } finally {
+      // Puppet's cron provider reads every crontab of the machine, and one that is not UTF-8 makes it skip every
+      // cron resource ("provider prefetch failed"): do not leave it for the Puppet tests below.
+      spawnSync('crontab', ['-r', '-u', user]);
+    }
+  });
+
   it('repairs an entry removed by hand (crontab -u USER FILE) while it runs, and its own install does not loop', async () => {
     const user = newUser();
     install(user, OTHERS);
@@ -244,6 +263,7 @@ describe('crontab:entry and Puppet’s cron', { skip }, () => {
     install(mu, BEFORE.replaceAll('@USER@', mu));
     const [p, m] = await Promise.all([puppetApply(join(work, 'p'), manifestFor(pu)), mgmtPuppet(manifestFor(mu))]);
     assert.equal(p.code, 0, p.out);
+    assert.doesNotMatch(p.out, /Skipping|could not read/, p.out);
     assert.equal(m.code, 0, m.stderr);
     assert.doesNotMatch(m.stderr, /puppet\[/, 'nothing went to the Puppet fallback');
     const byPuppet = split(crontabL(pu));
