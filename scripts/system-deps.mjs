@@ -35,6 +35,8 @@ const test = [
   ['dpkg-query', 'dpkg'],
   // exported and collected resources between hosts (test/harness/etcd.ts)
   ['etcd', 'etcd-server'],
+  // the crontab:entry kind: crontab(1) reads and installs users' crontabs (the cron daemon need not run)
+  ['crontab', 'cron'],
 ];
 const bench = [['/usr/bin/time', 'time']];
 

@@ -52,7 +52,7 @@ export function coerce(n: YNode, type: ParamType): unknown {
         return text;
     }
   }
-  if (type === 'string[]' && n.kind === 'seq') {
+  if ((type === 'string[]' || type === 'string|string[]') && n.kind === 'seq') {
     return n.items.map((i) => (i.kind === 'scalar' && !isNullScalar(i) ? (i.value ?? '') : toPlain(i)));
   }
   if (type === 'map' && n.kind === 'map') {

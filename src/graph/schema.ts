@@ -79,8 +79,11 @@ export function schemaHash(schema: unknown): string {
   return createHash('sha256').update(JSON.stringify(schema)).digest('hex');
 }
 
-/** Options shared by the runtime compile and the build-time (precompiled) one. */
-export const AJV_OPTIONS = { allErrors: true, strict: true } as const;
+/**
+ * Options shared by the runtime compile and the build-time (precompiled) one. allowUnionTypes: a `string|string[]`
+ * parameter is `type: [string, array]` (params.ts).
+ */
+export const AJV_OPTIONS = { allErrors: true, strict: true, allowUnionTypes: true } as const;
 
 /**
  * `npm run build` precompiles the validator (scripts/gen-validator.ts) because compiling it at start-up costs

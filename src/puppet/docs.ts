@@ -8,7 +8,7 @@ import { DEFAULT_RUNINTERVAL_S, REFRESHABLE_PUPPET_TYPES } from './fallback.js';
 import { lookupKind } from '../resources/registry.js';
 import { REDACTED } from './redact.js';
 import { describeRule, type Rule } from './rules.js';
-import { fallbackReasons, metaparamRules, typeRules } from './types/index.js';
+import { metaparamRules, typeRules } from './types/index.js';
 
 const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 
@@ -77,6 +77,26 @@ export function puppetMarkdown(): string {
     '  edited; inifile would write that copy twice and lose the first). Both kinds are checked against the real',
     '  types on over 400 cases (test/integration/puppet-edit-differential.test.ts).',
     '',
+    '## cron',
+    '',
+    "Puppet's `cron` becomes `crontab:entry`, an entry of the user's crontab run by cron(8), as Puppet writes it:",
+    '`# Puppet Name: <name>`, the environment lines, then the schedule and the command. It is **not** mgmt’s `cron`',
+    'kind, which is a systemd timer. Entries a Puppet agent wrote are found by that comment and taken over. Known',
+    'differences:',
+    '',
+    '- An attribute left out is `*` (time fields) or none (special, environment): the graph describes the whole',
+    '  entry, and a hand edit of any part is repaired. Puppet leaves an attribute it is not given as it is in an',
+    '  existing entry. The same manifest writes the same entry; they differ only on an entry that was edited or',
+    '  written from other values.',
+    '- We write no `# HEADER:` lines (Puppet puts four, with a time stamp, at the top of every crontab it writes) and',
+    '  keep every line that is not the entry as it is; Puppet rewrites the whole crontab in its own layout.',
+    '- An unnamed entry with the same schedule and command is taken as the entry, as Puppet does; when it must',
+    '  change (its environment), we write it with its name comment, where Puppet writes the environment lines',
+    '  without one (and again on every run).',
+    '- `TZ=` in `environment` stays with its entry; Puppet moves the first `TZ=` line of the crontab to its top when',
+    '  it writes, and so finds the entry changed and writes the line again on its next run.',
+    '- `environment => absent` writes no line; Puppet writes a literal `absent` line, which crontab(1) refuses.',
+    '',
     '## Types',
     '',
   ];
@@ -91,11 +111,7 @@ export function puppetMarkdown(): string {
     '### Every other type',
     '',
     'A type without a table above goes to the fallback: vertex `puppet[<Type>[<title>]]`, applied by Puppet, with',
-    'the reason "no native translation yet", except for these:',
-    '',
-    '| type | reason |',
-    '|---|---|',
-    ...[...fallbackReasons].sort(([a], [b]) => (a < b ? -1 : 1)).map(([t, r]) => `| ${t} | ${cell(r)} |`),
+    'the reason "no native translation yet".',
     '',
   );
   return out.join('\n');

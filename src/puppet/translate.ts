@@ -12,7 +12,7 @@ import { flattenRelationships } from './relationships.js';
 import { buildReport, MSG_NO_NATIVE, type ResourceReport, type TranslationReport } from './report.js';
 import { assembleConcat, CONCAT_FILE, checkFragment, groupConcat } from './concat.js';
 import { applyRules, type Note } from './rules.js';
-import { fallbackReasons, metaparamRules, typeRules } from './types/index.js';
+import { metaparamRules, typeRules } from './types/index.js';
 
 export interface TranslateOptions {
   /** Seconds between polls of fallback vertices (Puppet's runinterval). */
@@ -75,7 +75,7 @@ function translateOne(r: CatalogResource, runinterval: number, parts?: readonly 
   };
   const rules = typeRules.get(r.type);
   let notes: Note[] = [];
-  let reason = fallbackReasons.get(r.type) ?? MSG_NO_NATIVE;
+  let reason = MSG_NO_NATIVE;
   if (rules && rules.kind !== null) {
     const res = applyRules(rules, metaparamRules, r);
     const refusals = [...res.refusals];

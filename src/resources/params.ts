@@ -4,8 +4,11 @@
  * parameters and the generated reference docs.
  */
 
-/** `json`: any JSON value (used by the Puppet fallback kind, whose parameters are Puppet's own). */
-export type ParamType = 'string' | 'boolean' | 'integer' | 'number' | 'string[]' | 'map' | 'json';
+/**
+ * `json`: any JSON value (used by the Puppet fallback kind, whose parameters are Puppet's own).
+ * `string|string[]`: one string or a list of them (a crontab time field: `hour: 2` or `hour: [2, 14]`).
+ */
+export type ParamType = 'string' | 'boolean' | 'integer' | 'number' | 'string[]' | 'string|string[]' | 'map' | 'json';
 
 export interface ParamDef {
   readonly type: ParamType;
@@ -42,7 +45,9 @@ type ValueOf<D extends ParamDef> = D['type'] extends 'string'
       ? number
       : D['type'] extends 'string[]'
         ? string[]
-        : D['type'] extends 'map'
+        : D['type'] extends 'string|string[]'
+          ? string | string[]
+          : D['type'] extends 'map'
           ? Record<string, string>
           : D['type'] extends 'json'
             ? unknown
@@ -71,6 +76,12 @@ export function paramJsonSchema(def: ParamDef): Record<string, unknown> {
     case 'string[]':
       s.type = 'array';
       s.items = def.pattern ? { type: 'string', pattern: def.pattern } : { type: 'string' };
+      break;
+    case 'string|string[]':
+      // `items` applies to arrays only; a pattern (if any) applies to the string and to each item
+      s.type = ['string', 'array'];
+      s.items = def.pattern ? { type: 'string', pattern: def.pattern } : { type: 'string' };
+      if (def.pattern) s.pattern = def.pattern;
       break;
     case 'map':
       s.type = 'object';

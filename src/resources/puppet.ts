@@ -13,7 +13,7 @@ const params = {
   type: {
     type: 'string',
     pattern: '^[A-Za-z][A-Za-z0-9_]*(::[A-Za-z][A-Za-z0-9_]*)*$',
-    doc: 'The Puppet resource type, as the catalog spells it (`Cron`, `Mgmt::Thing`); required.',
+    doc: 'The Puppet resource type, as the catalog spells it (`Tidy`, `Mgmt::Thing`); required.',
   },
   title: { type: 'string', doc: "The resource's Puppet title; Puppet fills the namevar from it when `parameters` leaves it out; required." },
   parameters: {
@@ -43,7 +43,7 @@ export const puppetKind = defineKind({
   refreshable: true,
   validate: (_name, p) => {
     const out: Problem[] = [];
-    if (p.type === undefined || p.type.trim() === '') out.push({ param: 'type', message: 'the Puppet resource `type` is required (e.g. Cron)' });
+    if (p.type === undefined || p.type.trim() === '') out.push({ param: 'type', message: 'the Puppet resource `type` is required (e.g. Tidy)' });
     if (p.title === undefined || p.title === '') out.push({ param: 'title', message: 'the Puppet resource `title` is required' });
     if (p.parameters !== undefined) {
       if (!isObject(p.parameters)) {

@@ -1,5 +1,6 @@
 /** Every resource kind the engine knows, by name. The engine and the graph layer reach kinds only here. */
 import type { ResourceKind } from './resource.js';
+import { crontabEntryKind } from './crontab-entry.js';
 import { execKind } from './exec.js';
 import { fileKind } from './file.js';
 import { groupKind } from './group.js';
@@ -18,6 +19,7 @@ import { userKind } from './user.js';
 
 const kinds = new Map<string, ResourceKind>(
   [
+    crontabEntryKind,
     execKind,
     fileKind,
     groupKind,

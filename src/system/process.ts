@@ -44,6 +44,12 @@ export interface ProcessOptions {
   readonly killSignal?: NodeJS.Signals;
   /** How many last lines of each stream to keep. Default 20. */
   readonly tailLines?: number;
+  /**
+   * Keep stdout whole and byte for byte in `ProcessResult.stdout` (for commands whose output is data, such as
+   * `crontab -l`: line splitting would lose a lone `\r` and whether the text ends with a newline). stdout is then
+   * not split into lines: `onLine` and `stdoutTail` get nothing from it.
+   */
+  readonly captureStdout?: boolean;
 }
 
 export interface ProcessResult {
@@ -57,6 +63,8 @@ export interface ProcessResult {
   readonly timedOut: boolean;
   readonly stdoutTail: readonly string[];
   readonly stderrTail: readonly string[];
+  /** The whole stdout, with `captureStdout`. */
+  readonly stdout?: Buffer;
 }
 
 /** The command could not be started at all (not found, not executable, bad working directory...). */
@@ -168,7 +176,9 @@ function launch(opts: ProcessOptions, onLine: OnLine | undefined): Promise<Launc
       onLine?.(stream, line);
     });
   };
-  read('stdout', child.stdout);
+  const captured: Buffer[] | undefined = opts.captureStdout ? [] : undefined;
+  if (captured) child.stdout?.on('data', (d: Buffer) => captured.push(d));
+  else read('stdout', child.stdout);
   read('stderr', child.stderr);
 
   return new Promise<Launched>((resolve, reject) => {
@@ -182,13 +192,13 @@ function launch(opts: ProcessOptions, onLine: OnLine | undefined): Promise<Launc
       started = true;
       const pid = child.pid;
       if (pid === undefined) return reject(new SpawnError(`cannot run '${file}': no pid`, 'EUNKNOWN'));
-      resolve(supervise(child, pid, opts, tails));
+      resolve(supervise(child, pid, opts, tails, captured));
     });
   });
 }
 
 /** Watches a running child: kills its group on abort, and after it exits kills what it left behind. */
-function supervise(child: ChildProcess, pid: number, opts: ProcessOptions, tails: Record<OutputStream, string[]>): Launched {
+function supervise(child: ChildProcess, pid: number, opts: ProcessOptions, tails: Record<OutputStream, string[]>, captured: Buffer[] | undefined): Launched {
   const local = new AbortController();
   let exitInfo: { code: number | null; signal: NodeJS.Signals | null } | undefined;
   let aborted = false;
@@ -235,6 +245,7 @@ function supervise(child: ChildProcess, pid: number, opts: ProcessOptions, tails
       timedOut: aborted && isTimeoutReason(abortReason),
       stdoutTail: [...tails.stdout],
       stderrTail: [...tails.stderr],
+      ...(captured ? { stdout: Buffer.concat(captured) } : {}),
     };
   })();
 

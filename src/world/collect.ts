@@ -7,7 +7,7 @@
  *   it, and then a warning says what that means.
  * - A Puppet collector (`File <<| tag == 's' |>>`) carries its query; it collects the exported resources of its
  *   Puppet type that match the query (puppet-query.ts). For the `puppet` kind (resources Puppet applies itself)
- *   the Puppet type must match too, so `Cron <<| |>>` never collects an exported Exec.
+ *   the Puppet type must match too, so `Tidy <<| |>>` never collects an exported Exec.
  * - A collected resource is named `<name>@<host>`: every log line about it names the host it came from, and two
  *   hosts exporting the same name do not collide. The kind's name parameter (a file's `path`, an exec's `cmd`)
  *   keeps the original name.
@@ -32,7 +32,7 @@ import { checkQuery, matchQuery, type QueryTarget } from './puppet-query.js';
 import type { Exported } from './world.js';
 
 /** Kinds that run commands or change the system beyond a file; collecting them gets a warning. */
-export const DANGEROUS_KINDS: ReadonlySet<string> = new Set(['exec', 'puppet', 'svc', 'pkg', 'user', 'group', 'cron', 'mount']);
+export const DANGEROUS_KINDS: ReadonlySet<string> = new Set(['exec', 'puppet', 'svc', 'pkg', 'user', 'group', 'cron', 'crontab:entry', 'mount']);
 
 /** The kind whose resources Puppet applies itself (src/puppet/fallback.ts); its `type` parameter is the Puppet type. */
 const PUPPET_KIND = 'puppet';

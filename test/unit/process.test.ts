@@ -78,6 +78,17 @@ test('shell: runs [shell, -c, cmd], stdout and stderr separately, final line wit
   assert.deepEqual(r.stderrTail, ['err']);
 });
 
+test('captureStdout: stdout whole and byte for byte (a lone \\r, no final newline), not split into lines', async () => {
+  const c = collect();
+  const r = await run({ command: { shell: 'sh', cmd: "printf 'a\\rb\\r\\n\\nc'; printf err >&2" }, captureStdout: true }, c.onLine);
+  assert.equal(r.code, 0);
+  assert.deepEqual(r.stdout, Buffer.from('a\rb\r\n\nc'));
+  assert.deepEqual(r.stdoutTail, []);
+  assert.deepEqual(c.lines, [['stderr', 'err']]);
+  const plain = await run({ command: { argv: ['echo', 'x'] } });
+  assert.equal(plain.stdout, undefined);
+});
+
 test('env: empty by default (programs still found on /usr/bin:/bin), or exactly the given map', async () => {
   const empty = collect();
   await run({ command: { shell: 'sh', cmd: 'echo "[$HOME][$USER][$FOO]"; env | wc -l' } }, empty.onLine);

@@ -107,16 +107,17 @@ describe('rule tables', () => {
     assert.throws(() => translateCatalog(c), /File\[\/a\] \(site\.pp:9\) and File\[\/a\] \(site\.pp:1\) both become file\[\/a\]/);
   });
   it('collectors become collect entries carrying the query', () => {
-    const c: Catalog = { ...cat([]), collectors: [{ type: 'File', query: ['tag', '==', 's'] }, { type: 'Cron', query: null }] };
+    const c: Catalog = { ...cat([]), collectors: [{ type: 'File', query: ['tag', '==', 's'] }, { type: 'Cron', query: null }, { type: 'Tidy', query: null }] };
     assert.deepEqual(translateCatalog(c).spec.collect, [
       { kind: 'file', pattern: '', query: ['tag', '==', 's'], type: 'File' },
-      { kind: 'puppet', pattern: '', query: null, type: 'Cron' },
+      { kind: 'crontab:entry', pattern: '', query: null, type: 'Cron' },
+      { kind: 'puppet', pattern: '', query: null, type: 'Tidy' },
     ]);
   });
   it('the runinterval sets meta.poll of fallbacks', () => {
-    const { spec } = translateCatalog(cat([res('Cron', 'c', { command: '/bin/true', before: 'File[/a]' }), res('File', '/a')]), { runinterval: 60 });
+    const { spec } = translateCatalog(cat([res('Tidy', '/tmp/t', { age: '1w', before: 'File[/a]' }), res('File', '/a')]), { runinterval: 60 });
     assert.deepEqual(spec.resources.find((r) => r.kind === 'puppet')!.meta, { poll: 60 });
-    assert.deepEqual(spec.resources.find((r) => r.kind === 'puppet')!.params.parameters, { command: '/bin/true' });
+    assert.deepEqual(spec.resources.find((r) => r.kind === 'puppet')!.params.parameters, { age: '1w' });
   });
 });
 
@@ -201,9 +202,25 @@ describe('mount, host and ssh_authorized_key rules', () => {
     assert.match(one(res('Ssh_authorized_key', 'c', { type: 'rsa', key: 'AAAA' })).report.resources[0]!.reason!, /neither user nor target/);
   });
 
-  it('Cron stays on the fallback, and the report says why', () => {
-    const r = one(res('Cron', 'c', { command: '/bin/true', hour: 2 })).report.resources[0]!;
-    assert.equal(r.status, 'fallback');
-    assert.match(r.reason!, /crontab .* mgmt's cron kind is a systemd timer, a different mechanism/);
+  it('Cron becomes crontab:entry (not mgmt\'s cron, a systemd timer): name wins over title, values as strings', () => {
+    const c = one(res('Cron', 'c', { command: ' /bin/true ', hour: 2, minute: [0, 'absent'], weekday: 'absent', special: 'absent' }));
+    assert.equal(c.report.resources[0]!.status, 'fallback', '"*" cannot be combined with other values');
+    const r = one(res('Cron', 'c', { name: 'nightly', command: ' /bin/true ', hour: 2, minute: [0, 30], weekday: 'absent', special: 'absent', target: 'app' }));
+    assert.equal(r.report.resources[0]!.status, 'native');
+    const spec = r.spec.resources[0]!;
+    assert.equal(spec.kind, 'crontab:entry');
+    assert.equal(spec.name, 'nightly');
+    assert.deepEqual(spec.params, { state: 'exists', user: 'app', command: '/bin/true', minute: ['0', '30'], hour: '2', weekday: '*' });
+  });
+
+  it('Cron: a target other than the user, no command, or an invalid field go to the fallback with the reason', () => {
+    const reason = (p: Record<string, unknown>) => one(res('Cron', 'c', p)).report.resources[0]!.reason;
+    assert.match(reason({ command: '/bin/x', user: 'a', target: 'b' })!, /target differs from user/);
+    assert.match(reason({ hour: 1 })!, /without command/);
+    assert.match(reason({ command: '/bin/x', month: 13 })!, /not a valid value/);
+    assert.match(reason({ command: '/bin/x', special: 'daily', minute: 5 })!, /special and a time field/);
+    assert.match(reason({ command: '/bin/x', environment: ['not an assignment'] })!, /NAME=value/);
+    assert.match(reason({ command: '/bin/x', provider: 'other' })!, /only the crontab provider/);
+    assert.equal(reason({ command: '/bin/x', special: 'daily', minute: '*', provider: 'crontab', user: 'u', target: 'u' }), undefined);
   });
 });

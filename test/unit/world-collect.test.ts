@@ -138,9 +138,9 @@ describe('collect rules', () => {
     const coll: CollectSpec = { kind: 'file', pattern: '', query: ['tag', '==', 's'], type: 'File' };
     const c = collectResources([coll], [tagged, other], []);
     assert.deepEqual(c.resources.map((r) => [r.name, r.params.path]), [['/tmp/shared/h@A', '/tmp/shared/h']]);
-    // Resources Puppet applies: the type must match, so `Cron <<| |>>` does not collect an Exec.
+    // Resources Puppet applies: the type must match, so `Tidy <<| |>>` does not collect an Exec.
     const fallbackExec: Exported = { host: 'B', kind: 'puppet', name: 'Exec[x]', params: { type: 'Exec', title: 'x', parameters: {} }, meta: {} };
-    assert.ok(!entryMatches({ kind: 'puppet', pattern: '', query: null, type: 'Cron' }, fallbackExec));
+    assert.ok(!entryMatches({ kind: 'puppet', pattern: '', query: null, type: 'Tidy' }, fallbackExec));
     assert.ok(entryMatches({ kind: 'puppet', pattern: '', query: null, type: 'Exec' }, fallbackExec));
     // a YAML export (no Puppet origin) is matched by its name and params
     assert.ok(entryMatches({ kind: 'file', pattern: '', query: ['title', '==', 'x'], type: 'File' }, file('A', 'x')));

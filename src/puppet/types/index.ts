@@ -3,7 +3,7 @@ import type { TypeRules } from '../rules.js';
 import { anchorRules } from './anchor.js';
 import { concatFileRules } from './concat_file.js';
 import { concatFragmentRules } from './concat_fragment.js';
-import { CRON_FALLBACK_REASON } from './cron.js';
+import { cronRules } from './cron.js';
 import { execRules } from './exec.js';
 import { fileRules } from './file.js';
 import { fileLineRules } from './file_line.js';
@@ -24,6 +24,7 @@ export const typeRules: ReadonlyMap<string, TypeRules> = new Map(
     anchorRules,
     concatFileRules,
     concatFragmentRules,
+    cronRules,
     execRules,
     fileRules,
     fileLineRules,
@@ -38,6 +39,3 @@ export const typeRules: ReadonlyMap<string, TypeRules> = new Map(
     userRules,
   ].map((t) => [t.type, t] as const),
 );
-
-/** Why a Puppet type without rules goes to the fallback, where there is more to say than "no native translation yet". */
-export const fallbackReasons: ReadonlyMap<string, string> = new Map([['Cron', CRON_FALLBACK_REASON]]);
