@@ -4,29 +4,31 @@
 // and by `mgmt puppet` for another leaves the same entries; mgmt takes over what Puppet wrote without duplicates,
 // and Puppet finds what mgmt wrote in sync.
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { CRONTAB_SPOOL } from '../../src/system/crontab.js';
 import { killAll, mgmt, mgmtRun, waitUntil } from '../harness/cli.js';
+import { killPuppetApplies, PUPPET, puppetApply as hermeticApply } from '../harness/puppet-apply.js';
 import { realUser, whyNoRealUsers, type RealUser } from '../harness/scratch-accounts.js';
 
-const PUPPET = process.env.PUPPET_BIN ?? 'puppet';
+/** `puppet apply` logging changes (notice). */
+const puppetApply = (work: string, manifest: string) => hermeticApply(work, manifest, { logLevel: 'notice' });
+
 const skip = whyNoRealUsers() ?? (spawnSync('crontab', ['-V']).error ? 'crontab is not installed (Debian package "cron"; npm test installs it)' : undefined);
 
 const users: RealUser[] = [];
 let dir = '';
-const live = new Set<ChildProcess>();
 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'mgmt-crontab-'));
 });
 after(async () => {
   killAll();
-  for (const c of live) if (c.pid) c.kill('SIGKILL');
+  killPuppetApplies();
   for (const u of users.splice(0)) u.remove();
   if (dir) await rm(dir, { recursive: true, force: true });
 });
@@ -172,37 +174,6 @@ ${extra.replaceAll('@USER@', user)}`;
 
 // ---------------------------------------------------------------------------------------------------------------
 // Puppet
-
-function run(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; out: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    live.add(child);
-    let out = '';
-    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-    child.on('error', (e) => {
-      live.delete(child);
-      reject(e);
-    });
-    child.on('exit', (code, sig) => {
-      live.delete(child);
-      resolve({ code: code ?? 128 + (sig === 'SIGKILL' ? 9 : 15), out });
-    });
-  });
-}
-
-/** `puppet apply`, hermetic (every Puppet directory and HOME in a temp dir), logging changes (notice). */
-async function puppetApply(work: string, manifest: string): Promise<{ code: number; out: string }> {
-  const p = join(work, 'puppet');
-  const args = ['apply', '--color=false', '--log_level', 'notice'];
-  for (const d of ['vardir', 'confdir', 'codedir', 'logdir', 'rundir', 'publicdir', 'ssldir']) {
-    mkdirSync(join(p, d), { recursive: true });
-    args.push(`--${d}`, join(p, d));
-  }
-  mkdirSync(join(p, 'home'), { recursive: true });
-  args.push(manifest);
-  return run(PUPPET, args, { ...process.env, HOME: join(p, 'home') });
-}
 
 /** A crontab split into the blocks named `# Puppet Name: X` (with their environment lines and entry) and every other line, in order. */
 function split(text: string): { blocks: Map<string, string>; others: string[]; headers: string[] } {

@@ -16,7 +16,7 @@
 //   # expect: no fallback      (mgmt must translate every resource natively: the report says "0 fallback")
 // Both tools get fixtures/puppet/equivalence/modules on their module path (puppet:///modules/ sources).
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { chmodSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -24,8 +24,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { killAll, mgmtRun } from '../harness/cli.js';
+import { killPuppetApplies, PUPPET, puppetApply } from '../harness/puppet-apply.js';
 
-const PUPPET = process.env.PUPPET_BIN ?? 'puppet';
 // dist/test/integration/ -> repository root
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const fixtures = join(repo, 'fixtures', 'puppet', 'equivalence');
@@ -33,50 +33,6 @@ const modules = join(fixtures, 'modules');
 
 /** Cases whose difference is a known translator/engine bug: file name → the bug (the case is reported as todo). */
 const KNOWN_BUGS: Record<string, string> = {};
-
-// ---------------------------------------------------------------------------------------------------------------
-// puppet apply, hermetic, killed by pid at the end
-
-const live = new Set<ChildProcess>();
-function run(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; out: string }> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    live.add(child);
-    let out = '';
-    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-    child.on('error', (e) => {
-      live.delete(child);
-      reject(e);
-    });
-    child.on('exit', (code, sig) => {
-      live.delete(child);
-      resolvePromise({ code: code ?? 128 + (sig === 'SIGKILL' ? 9 : 15), out });
-    });
-  });
-}
-function killPuppets(): void {
-  for (const c of live) if (c.pid) c.kill('SIGKILL');
-}
-
-async function puppetApply(work: string, manifest: string): Promise<{ code: number; out: string }> {
-  const p = join(work, 'puppet');
-  for (const d of ['var/state', 'conf', 'code', 'log', 'run', 'public', 'ssl', 'ca', 'home', 'tmp']) mkdirSync(join(p, d), { recursive: true });
-  const args = ['apply', '--color=false', '--log_level', 'warning', '--modulepath', `${modules}:/usr/share/puppet/modules`];
-  const dirs: Array<[string, string]> = [
-    ['vardir', 'var'],
-    ['confdir', 'conf'],
-    ['codedir', 'code'],
-    ['logdir', 'log'],
-    ['rundir', 'run'],
-    ['publicdir', 'public'],
-    ['ssldir', 'ssl'],
-    ['cadir', 'ca'],
-  ];
-  for (const [opt, d] of dirs) args.push(`--${opt}`, join(p, d));
-  args.push(manifest);
-  return run(PUPPET, args, { ...process.env, HOME: join(p, 'home'), TMPDIR: join(p, 'tmp') });
-}
 
 // ---------------------------------------------------------------------------------------------------------------
 // fixtures
@@ -189,7 +145,7 @@ before(async () => {
 });
 after(async () => {
   killAll();
-  killPuppets();
+  killPuppetApplies();
   // MGMT_EQUIV_KEEP=1 keeps the trees for inspection
   if (work && !process.env.MGMT_EQUIV_KEEP) await rm(work, { recursive: true, force: true });
   else if (work) console.log(`# trees kept in ${work}`);
@@ -215,7 +171,7 @@ describe('mgmt puppet leaves the same tree as puppet apply', () => {
         writeFileSync(`${root}.pp`, text.replaceAll('@ROOT@', root));
       }
       const [p, m] = await Promise.all([
-        puppetApply(base, `${sides.puppet}.pp`),
+        puppetApply(base, `${sides.puppet}.pp`, { modulepath: [modules] }),
         mgmtRun(['puppet', '--manifest', `${sides.mgmt}.pp`, '--modulepath', modules, '--facts', facts, '--converged-timeout', '0', '--tmp-prefix']),
       ]);
       const d = diff(snapshot(sides.puppet), snapshot(sides.mgmt));
