@@ -34,8 +34,9 @@ export function mgmt(args: string[], opts: CliOptions = {}): Cli {
     for (const l of listeners) l();
   });
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  // 'close', not 'exit': by then stdout and stderr are read to their end, so stderr() holds every line.
   const exited = new Promise<number>((resolve) =>
-    child.on('exit', (code, sig) => {
+    child.on('close', (code, sig) => {
       live.delete(child);
       resolve(code ?? 128 + (sig === 'SIGKILL' ? 9 : sig === 'SIGTERM' ? 15 : 2));
     }),
