@@ -40,6 +40,17 @@ describe('mgmt puppet (compile, translate, run)', () => {
     assert.match(r.stderr, /4 resources: 4 native/);
   });
 
+  it('--node names the node and is Puppet’s certname ($trusted), as puppet apply --certname', async () => {
+    writeFileSync(join(dir, 'node.pp'), `notify { 'who': message => "\${trusted['certname']} \${facts['clientcert']}" }\n`);
+    const common = ['--facts', join(dir, 'facts.json'), '--node', 'web1.example.test'];
+    const r = await mgmtRun(['puppet', '--manifest', join(dir, 'node.pp'), ...common, '--converged-timeout', '0', '--tmp-prefix']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /msg\[who\]: web1\.example\.test web1\.example\.test/);
+    const t = await mgmtRun(['puppet', 'translate', '--manifest', join(dir, 'node.pp'), ...common]);
+    assert.equal(t.code, 0, t.stderr);
+    assert.match(t.stdout, /body: "web1\.example\.test web1\.example\.test"/);
+  });
+
   it('a compile error: Puppet’s message with file and line, exit 1, nothing applied', async () => {
     writeFileSync(join(dir, 'bad.pp'), `file { '${dir}/never': content => 'x' }\nfile { '${dir}/never': content => 'y' }\n`);
     const r = await mgmtRun(['puppet', '--manifest', join(dir, 'bad.pp'), '--facts', join(dir, 'facts.json'), '--converged-timeout', '0', '--tmp-prefix']);
