@@ -24,10 +24,11 @@ import {
   nameProblem,
   normalizeField,
   planCrontab,
+  resolveEntry,
   SPECIALS,
   TIME_FIELDS,
   type CronWant,
-  type Schedule,
+  type WantSchedule,
 } from '../system/crontab-text.js';
 import { withFileLock } from '../system/file-lock.js';
 import { PASSWD_FILE } from '../system/ids.js';
@@ -36,8 +37,7 @@ import { watchPath } from '../system/path-watcher.js';
 const field = (what: string, names = '') =>
   ({
     type: 'string|string[]',
-    default: '*',
-    doc: `The ${what}: a number${names}, a range \`1-5\`, a step \`*/15\` or \`1-9/2\`, \`*\`, or a list of these (\`[0, 30]\` or \`"0,30"\`). Unset is \`*\`.`,
+    doc: `The ${what}: a number${names}, a range \`1-5\`, a step \`*/15\` or \`1-9/2\`, \`*\`, or a list of these (\`[0, 30]\` or \`"0,30"\`). Unset: not managed (an existing entry keeps its value, a new one gets \`*\`), as in Puppet.`,
   }) as const;
 
 const params = {
@@ -59,24 +59,26 @@ const params = {
   },
   environment: {
     type: 'string[]',
-    doc: 'Lines `NAME=value` written between the name comment and the entry, in order (cron applies them to the entries below them too). Unset means none.',
+    doc: 'Lines `NAME=value` written between the name comment and the entry, in order (cron applies them to the entries below them too). `[]` means none; unset: not managed (an existing entry keeps its lines, a new one has none).',
   },
 } as const;
 
 export type CrontabEntryParams = ParamsOf<typeof params>;
 
-/** The five fields as written in the crontab, or a problem per invalid field. */
-function schedule(p: CrontabEntryParams): { schedule: Schedule; problems: Problem[] } {
+/** The fields as written in the crontab (undefined: not managed), or a problem per invalid field. */
+function schedule(p: CrontabEntryParams): { schedule: WantSchedule; problems: Problem[] } {
   const problems: Problem[] = [];
   const time = TIME_FIELDS.map((f) => {
-    const r = normalizeField(f, p[f] ?? '*');
+    const v = p[f];
+    if (v === undefined) return undefined;
+    const r = normalizeField(f, v);
     if (r.ok) return r.text;
     problems.push({ param: f, message: r.message });
     return '';
   });
   if (p.special === undefined) return { schedule: { time }, problems };
   TIME_FIELDS.forEach((f, i) => {
-    if (p[f] !== undefined && time[i] !== '*') {
+    if (time[i] !== undefined && time[i] !== '*') {
       problems.push({ param: f, message: `\`special: ${p.special}\` replaces the time fields: unset \`${f}\` (or make it "*")` });
     }
   });
@@ -116,7 +118,7 @@ export const crontabEntryKind = defineKind({
         ? p.command !== undefined
           ? { state: 'absent', match: { schedule: sched, command: p.command } }
           : { state: 'absent' }
-        : { state: 'exists', entry: { schedule: sched, command: p.command ?? '', environment: p.environment ?? [] } };
+        : { state: 'exists', entry: { schedule: sched, command: p.command ?? '', ...(p.environment !== undefined ? { environment: p.environment } : {}) } };
     const where = `${user}'s crontab`;
 
     return {
@@ -141,7 +143,7 @@ export const crontabEntryKind = defineKind({
             if (!(e instanceof UnknownCrontabUser)) throw e;
             if (want.state === 'absent') return true;
             if (!c.apply) {
-              ctx.log.info(`would add the entry "${name}" to ${where}: ${formatSchedule(sched)} (the user does not exist yet)`);
+              ctx.log.info(`would add the entry "${name}" to ${where}: ${formatSchedule(resolveEntry(want.entry).schedule)} (the user does not exist yet)`);
               return false;
             }
             throw e;

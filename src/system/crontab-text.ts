@@ -230,8 +230,42 @@ export interface CrontabPlan {
   readonly changes: readonly string[];
 }
 
+/**
+ * A schedule as a resource asks for it: a time field left undefined is not managed, as in Puppet ("the cron type
+ * will not reset parameters that are removed from a manifest"): an existing entry keeps it, a new one gets `*`.
+ */
+export type WantSchedule = { readonly special: string } | { readonly time: readonly (string | undefined)[] };
+
+/** An entry as a resource asks for it; `environment` undefined is not managed (kept; none for a new entry). */
+export interface WantEntry {
+  readonly schedule: WantSchedule;
+  readonly command: string;
+  readonly environment?: readonly string[];
+}
+
 /** What the crontab must hold for one name: the entry, or none (`match`: also an unnamed entry like this one). */
-export type CronWant = { readonly state: 'exists'; readonly entry: CronEntry } | { readonly state: 'absent'; readonly match?: { readonly schedule: Schedule; readonly command: string } };
+export type CronWant = { readonly state: 'exists'; readonly entry: WantEntry } | { readonly state: 'absent'; readonly match?: { readonly schedule: WantSchedule; readonly command: string } };
+
+/**
+ * The entry `want` makes of the current one (`cur`; undefined for a new entry). A special wins; with no time field
+ * managed the current schedule stays (special or not); otherwise the managed fields replace the current entry's
+ * (whose special, if it had one, is gone: the resource asks for a time), and the others stay or are `*`.
+ */
+export function resolveEntry(want: WantEntry, cur?: { readonly schedule: Schedule; readonly environment: readonly string[] }): CronEntry {
+  const environment = want.environment ?? cur?.environment ?? [];
+  const s = want.schedule;
+  if ('special' in s) return { schedule: s, command: want.command, environment };
+  if (cur && s.time.every((t) => t === undefined)) return { schedule: cur.schedule, command: want.command, environment };
+  const base = cur && 'time' in cur.schedule ? cur.schedule.time : [];
+  return { schedule: { time: TIME_FIELDS.map((_, i) => s.time[i] ?? base[i] ?? '*') }, command: want.command, environment };
+}
+
+/** Whether a schedule is what `want` asks for, on the fields it manages. */
+function scheduleMatches(have: Schedule, want: WantSchedule): boolean {
+  if ('special' in want) return 'special' in have && have.special === want.special;
+  if (want.time.every((t) => t === undefined)) return true;
+  return 'time' in have && want.time.every((t, i) => t === undefined || t === have.time[i]);
+}
 
 const quote = (s: string) => JSON.stringify(s);
 const lines = (n: number) => `${n} line${n === 1 ? '' : 's'}`;
@@ -288,33 +322,34 @@ export function planCrontab(text: string, name: string, want: CronWant, where = 
     const m = want.match;
     if (m) {
       for (const e of table.entries) {
-        if (e.name !== undefined || e.command !== m.command || !sameSchedule(e.schedule, m.schedule)) continue;
+        if (e.name !== undefined || e.command !== m.command || !scheduleMatches(e.schedule, m.schedule)) continue;
         remove.add(e.index);
         changes.push(`remove the unnamed entry with this schedule and command from ${where} (line ${e.index + 1}): it is the entry "${name}"`);
       }
     }
   } else {
-    const w = want.entry;
-    const block = formatEntry(name, w).join('\n');
+    const asked = want.entry;
     const keep = mine[mine.length - 1];
     for (const e of mine.slice(0, -1)) {
       removeEntry(e);
       changes.push(`remove a second entry named "${name}" from ${where} (line ${e.index + 1})`);
     }
     if (keep) {
+      const w = resolveEntry(asked, { schedule: keep.schedule, environment: envOf(keep) });
       const diffs = describeDiff(keep, envOf(keep), w);
       if (diffs.length > 0) {
         removeEntry(keep);
         remove.delete(keep.index);
-        replace.set(keep.index, block);
+        replace.set(keep.index, formatEntry(name, w).join('\n'));
         changes.push(`update the entry "${name}" in ${where} (line ${keep.index + 1}): ${diffs.join(', ')}`);
       }
     } else {
-      const adopt = table.entries.find((e) => e.name === undefined && e.command === w.command && sameSchedule(e.schedule, w.schedule));
+      const adopt = table.entries.find((e) => e.name === undefined && e.command === asked.command && scheduleMatches(e.schedule, asked.schedule));
+      const w = resolveEntry(asked, adopt && { schedule: adopt.schedule, environment: [] });
       if (adopt && w.environment.length === 0) {
         // right as it is: Puppet leaves such an entry unnamed too
       } else if (adopt) {
-        replace.set(adopt.index, block);
+        replace.set(adopt.index, formatEntry(name, w).join('\n'));
         changes.push(`write the unnamed entry with this schedule and command in ${where} (line ${adopt.index + 1}) as the entry "${name}", with its environment (${lines(w.environment.length)})`);
       } else {
         append.push(...formatEntry(name, w));

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { crontabEntryKind } from '../../src/resources/crontab-entry.js';
 import { lookupKind } from '../../src/resources/registry.js';
-import { formatEntry, normalizeField, parseCronLine, planCrontab, readTable, type CronEntry, type CronWant } from '../../src/system/crontab-text.js';
+import { formatEntry, normalizeField, parseCronLine, planCrontab, readTable, resolveEntry, type CronEntry, type CronWant, type WantEntry } from '../../src/system/crontab-text.js';
 
 const ok = (f: Parameters<typeof normalizeField>[0], v: string | string[]) => {
   const r = normalizeField(f, v);
@@ -144,6 +144,37 @@ describe('crontab edits', () => {
     const absent: CronWant = { state: 'absent', match: { schedule: { time: ['*', '2', '*', '*', '*'] }, command: '/bin/true' } };
     assert.equal(planCrontab(text, 'c', absent).text, others);
     assert.equal(planCrontab(text, 'c', { state: 'absent' }).text, text);
+  });
+
+  it('what the resource leaves unset is not managed: an existing entry keeps it, a new one gets * and no environment', () => {
+    const want = (schedule: WantEntry['schedule'], environment?: string[]): CronWant => ({
+      state: 'exists',
+      entry: { schedule, command: '/bin/true', ...(environment ? { environment } : {}) },
+    });
+    const hour2 = want({ time: [undefined, '2', undefined, undefined, undefined] });
+    // the minute someone set by hand stays; the managed hour is right: nothing to do
+    const edited = '# Puppet Name: c\nA=1\n5 2 * * 1 /bin/true\n';
+    assert.deepEqual(planCrontab(edited, 'c', hour2), { text: edited, changes: [] });
+    // only the managed field changes; the environment (unset) stays
+    const p = planCrontab('# Puppet Name: c\nA=1\n5 3 * * 1 /bin/true\n', 'c', hour2);
+    assert.equal(p.text, edited);
+    assert.deepEqual(p.changes, ['update the entry "c" in the crontab (line 3): hour "3" → "2"']);
+    // environment [] removes the lines
+    assert.equal(planCrontab(edited, 'c', want({ time: [undefined, '2', undefined, undefined, undefined] }, [])).text, '# Puppet Name: c\n5 2 * * 1 /bin/true\n');
+    // a new entry: * for every unset field
+    assert.equal(planCrontab('', 'c', hour2).text, '# Puppet Name: c\n* 2 * * * /bin/true\n');
+    // no time field and no special: the schedule stays, @special included; a time field makes it numeric
+    const daily = '# Puppet Name: c\n@daily /bin/true\n';
+    assert.deepEqual(planCrontab(daily, 'c', want({ time: [undefined, undefined, undefined, undefined, undefined] })).changes, []);
+    assert.equal(planCrontab(daily, 'c', hour2).text, '# Puppet Name: c\n* 2 * * * /bin/true\n');
+    assert.deepEqual(resolveEntry({ schedule: { special: 'hourly' }, command: '/x' }, { schedule: { time: ['1', '2', '3', '4', '5'] }, environment: ['A=1'] }), {
+      schedule: { special: 'hourly' },
+      command: '/x',
+      environment: ['A=1'],
+    });
+    // an unnamed entry matches on the managed fields only, and is then right as it is
+    assert.deepEqual(planCrontab('7 2 * * * /bin/true\n', 'c', hour2).changes, []);
+    assert.equal(planCrontab('7 3 * * * /bin/true\n', 'c', hour2).changes.length, 1);
   });
 
   it('an entry named otherwise is left alone', () => {

@@ -222,5 +222,11 @@ describe('mount, host and ssh_authorized_key rules', () => {
     assert.match(reason({ command: '/bin/x', environment: ['not an assignment'] })!, /NAME=value/);
     assert.match(reason({ command: '/bin/x', provider: 'other' })!, /only the crontab provider/);
     assert.equal(reason({ command: '/bin/x', special: 'daily', minute: '*', provider: 'crontab', user: 'u', target: 'u' }), undefined);
+    assert.match(reason({ command: '/bin/x', special: 'absent' })!, /special => absent without a time field/);
+  });
+
+  it('Cron: an attribute left out is left out (our kind leaves that part of an existing entry alone, as Puppet)', () => {
+    const spec = one(res('Cron', 'c', { command: '/bin/x', hour: 2 })).spec.resources[0]!;
+    assert.deepEqual(spec.params, { state: 'exists', command: '/bin/x', hour: '2' });
   });
 });

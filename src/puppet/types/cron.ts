@@ -3,14 +3,15 @@
  * vertex is `crontab:entry[<name>]`: the namevar (default the title), which Puppet writes as `# Puppet Name:`.
  * - ensure present (the default) → exists, absent → absent; command (stripped, as Puppet munges it), user carried.
  * - minute, hour, monthday, month, weekday: numbers become strings, a list stays a list, `absent` is `*`; a value
- *   Puppet or crontab(1) refuses goes to the fallback (where Puppet reports it). special `absent` is no special.
+ *   Puppet or crontab(1) refuses goes to the fallback (where Puppet reports it). An attribute left out is left out:
+ *   our kind then leaves that part of an existing entry alone, as Puppet does ("the cron type will not reset
+ *   parameters that are removed from a manifest"), and a new entry gets `*` / no environment.
+ * - special `absent` with a time field: no special (the time fields make the entry numeric); alone (revert an
+ *   @special entry to a numeric one) → fallback.
  * - environment: a string is one line, `absent` is none (Puppet writes a literal `absent` line, which crontab(1)
  *   refuses).
  * - target is the crontab's user for this provider: equal to user (or alone: then it is the user) it is consumed;
  *   different from user → fallback (Puppet documents that combination as undefined behaviour).
- * Known difference: an attribute left out is `*` (time fields) or none (special, environment) in our entry, while
- * Puppet leaves it as it is in an existing entry. The same manifest writes the same entry; they differ only on an
- * entry that was edited by hand or written from other values.
  */
 import { commandProblem, environmentProblem, nameProblem, normalizeField, SPECIALS, TIME_FIELDS, type TimeField } from '../../system/crontab-text.js';
 import { REFUSED, type Rule, type RuleContext, type TypeRules } from '../rules.js';
@@ -31,13 +32,13 @@ const timeRule = (field: TimeField): Rule => ({
   do: 'map',
   to: field,
   fn: (v, ctx) => timeField(field, v, ctx),
-  doc: 'a string or a list; `absent` → `*`; unset → `*`',
+  doc: 'a string or a list; `absent` → `*`; unset: not managed (an existing entry keeps it; `*` for a new one)',
 });
 
 export const cronRules: TypeRules = {
   type: 'Cron',
   kind: 'crontab:entry',
-  doc: 'One entry of a user’s crontab, run by cron(8) (not mgmt’s `cron` kind, a systemd timer). The vertex is `crontab:entry[<name>]` (the namevar, default the title: the `# Puppet Name:` comment). An attribute left out is `*` (time fields) or none (special, environment), where Puppet leaves an existing entry’s value alone.',
+  doc: 'One entry of a user’s crontab, run by cron(8) (not mgmt’s `cron` kind, a systemd timer). The vertex is `crontab:entry[<name>]` (the namevar, default the title: the `# Puppet Name:` comment). An attribute left out is not managed: an existing entry keeps that part, as with Puppet.',
   name: (r) => (typeof r.parameters.name === 'string' ? r.parameters.name : r.title),
   attributes: {
     name: { do: 'use', doc: 'the vertex name and the `# Puppet Name:` comment (default: the title)' },
@@ -62,7 +63,7 @@ export const cronRules: TypeRules = {
         ctx.refuse('special', 'not a special schedule Puppet knows');
         return REFUSED;
       },
-      doc: '`absent` → unset',
+      doc: '`absent` → unset (with a time field; alone → fallback)',
     },
     environment: {
       do: 'map',
@@ -88,6 +89,9 @@ export const cronRules: TypeRules = {
       else if (ctx.get('user') !== target) ctx.refuse('target', 'target differs from user (Puppet documents this as undefined behaviour)');
     }
     if (ctx.get('state') === 'exists' && !ctx.get('command')) ctx.refuse('command', 'a cron without command is not supported (Puppet cannot create it either)');
+    if (ctx.value('special') === 'absent' && TIME_FIELDS.every((f) => ctx.get(f) === undefined)) {
+      ctx.refuse('special', 'special => absent without a time field (revert an @special entry to a numeric schedule) is not supported');
+    }
     if (ctx.get('special') !== undefined) {
       for (const f of TIME_FIELDS) {
         const v = ctx.get(f);
