@@ -308,6 +308,27 @@ Class['app'] -> Notify['fact']
     assert.equal(existsSync(facterMark), true, 'facter loads the custom facts when there is no stub');
   });
 
+  it('resolves puppet:///modules/ sources of local files to the module files on this host (source_paths)', async () => {
+    const mods = join(dir, 'srcmods');
+    mkdirSync(join(mods, 'demo', 'files', 'tree'), { recursive: true });
+    writeFileSync(join(mods, 'demo', 'files', 'motd'), 'hi\n');
+    const code = [
+      "file { '/tmp/one': source => 'puppet:///modules/demo/motd' }",
+      "file { '/tmp/first': source => ['puppet:///modules/demo/nosuch', 'puppet:///modules/demo//tree'], recurse => true }",
+      "file { '/tmp/up': source => 'puppet:///modules/demo/../demo/motd' }",
+      "file { '/tmp/server': source => 'puppet://puppet.example.test/modules/demo/motd' }",
+      "@@file { '/tmp/exported': source => 'puppet:///modules/demo/motd' }",
+    ].join('\n');
+    const args = ['--code', code, '--facts', factsFile, '--storeconfigs', '--storeconfigs_backend', 'mgmtgraph'];
+    const doc = parseCatalog(await puppet(['mgmtgraph', 'catalog', ...common.map((a) => (a === modulepath ? `${mods}:${modulepath}` : a)), ...args]));
+    const paths = (title: string) => (find(doc, `File[${title}]`) as CatalogResource & { source_paths?: Record<string, string> }).source_paths;
+    assert.deepEqual(paths('/tmp/one'), { 'puppet:///modules/demo/motd': join(mods, 'demo', 'files', 'motd') });
+    assert.deepEqual(paths('/tmp/first'), { 'puppet:///modules/demo//tree': join(mods, 'demo', 'files', 'tree') });
+    assert.equal(paths('/tmp/up'), undefined, '.. is never resolved');
+    assert.equal(paths('/tmp/server'), undefined, 'a named server is Puppet’s');
+    assert.equal(paths('/tmp/exported'), undefined, 'exported resources are applied where they are collected');
+  });
+
   it('records exported resources and collector queries with --storeconfigs', async () => {
     const root = join(dir, 'exported');
     const collected = write(

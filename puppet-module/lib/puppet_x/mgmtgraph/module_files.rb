@@ -6,7 +6,8 @@ module PuppetX
     # environment's modules without a server: `puppet:///modules/<module>/<path>` is `<module>/files/<path>`. The
     # same lookup here lets mgmt copy such files natively when it runs where the catalog was compiled.
     # Only the `modules` mount without a server name is resolved; a source that does not resolve (another mount,
-    # `puppet://<server>/...`, no such module or file, `..` in the path) is left out, and stays Puppet's.
+    # `puppet://<server>/...`, no such module or file, `..` in the path) is left out, and stays Puppet's. Exported
+    # resources are left out too: they are applied on the hosts that collect them, where this path means nothing.
     module ModuleFiles
       PREFIX = 'puppet:///modules/'
 
@@ -14,7 +15,7 @@ module PuppetX
       # @param env [Puppet::Node::Environment, nil]
       # @return [Hash{String => String}] source URI => absolute path, for the sources that resolve
       def self.source_paths(res, env)
-        return {} unless env && res.type == 'File'
+        return {} unless env && res.type == 'File' && !res.exported?
 
         Array(res[:source]).each_with_object({}) do |uri, found|
           path = uri.is_a?(String) && resolve(uri, env)
