@@ -7,7 +7,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { type Diagnostic, formatDiagnostic, hasErrors } from '../graph/diagnostics.js';
+import { type Diagnostic, diagnosticLogText, hasErrors } from '../graph/diagnostics.js';
 import type { Loaded } from '../graph/yaml-loader.js';
 import { flushLog, logger, setLogLevel } from '../observe/log.js';
 import { type Catalog, CatalogError, catalogFromData, readCatalog } from '../puppet/catalog.js';
@@ -129,7 +129,7 @@ export async function puppetRunCommand(argv: string[]): Promise<number> {
     };
 
     const loaded = await load();
-    for (const d of loaded.diagnostics) log[d.severity === 'error' ? 'error' : 'warn'](formatDiagnostic(d));
+    for (const d of loaded.diagnostics) log[d.severity === 'error' ? 'error' : 'warn'](diagnosticLogText(d));
     if (!loaded.spec) {
       log.error(`${name}: nothing was applied`);
       return EXIT_FAILED;

@@ -3,7 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Engine } from '../engine/engine.js';
-import { formatDiagnostic, hasErrors } from '../graph/diagnostics.js';
+import { diagnosticLogText, hasErrors } from '../graph/diagnostics.js';
 import { toDot } from '../graph/graphviz.js';
 import { readGraphFile } from '../graph/read.js';
 import type { GraphSpec } from '../graph/spec.js';
@@ -47,7 +47,7 @@ export async function runCommand(argv: string[]): Promise<number> {
 async function runGraphFile(file: string, flags: RunFlags): Promise<number> {
   const log = logger('main');
   const loaded = await readGraphFile(file);
-  for (const d of loaded.diagnostics) log[d.severity === 'error' ? 'error' : 'warn'](formatDiagnostic(d));
+  for (const d of loaded.diagnostics) log[d.severity === 'error' ? 'error' : 'warn'](diagnosticLogText(d));
   if (!loaded.spec || hasErrors(loaded.diagnostics)) {
     log.error(`${file}: the graph has errors; nothing was applied`);
     return EXIT_FAILED;
@@ -138,7 +138,7 @@ export function runEngine(spec: GraphSpec, flags: RunFlags, source?: GraphSource
 
     const swapIn = async (next: GraphSpec, first: boolean): Promise<boolean> => {
       const r = await world.swapLocal(next);
-      for (const d of r.diagnostics) log.error(formatDiagnostic(d));
+      for (const d of r.diagnostics) log.error(diagnosticLogText(d));
       if (hasErrors(r.diagnostics)) {
         log.error(first ? 'the graph has errors; nothing was applied' : 'new graph rejected; the running graph is unchanged');
         return false;
@@ -166,7 +166,7 @@ function watchSource(source: GraphSource, swapIn: (g: GraphSpec, first: boolean)
       const key = JSON.stringify(loaded.spec ?? loaded.diagnostics);
       if (key === last) return;
       last = key;
-      for (const d of loaded.diagnostics) log[d.severity === 'error' ? 'error' : 'warn'](formatDiagnostic(d));
+      for (const d of loaded.diagnostics) log[d.severity === 'error' ? 'error' : 'warn'](diagnosticLogText(d));
       if (!loaded.spec || hasErrors(loaded.diagnostics)) {
         log.error(`${source.name} changed but has errors; the running graph is unchanged`);
         return;

@@ -11,7 +11,7 @@
  */
 import { join } from 'node:path';
 import type { SwapResult } from '../engine/engine.js';
-import { formatDiagnostic, hasErrors } from '../graph/diagnostics.js';
+import { diagnosticLogText, hasErrors } from '../graph/diagnostics.js';
 import { type GraphSpec, sameValue, vertexId } from '../graph/spec.js';
 import { logger } from '../observe/log.js';
 import { type EtcdServer, startEtcdServer } from '../system/etcd-server.js';
@@ -134,7 +134,7 @@ export class WorldLink {
       return r;
     }
     if (full === local) return r;
-    for (const d of r.diagnostics) this.log.error(`with the collected resources: ${formatDiagnostic(d)}`);
+    for (const d of r.diagnostics) this.log.error(`with the collected resources: ${diagnosticLogText(d)}`);
     this.log.error(`the ${c.resources.length} collected resource(s) break the graph; running ${why === 'local' ? 'the new' : 'the'} local graph without them`);
     const alone = await this.swap(local);
     if (!hasErrors(alone.diagnostics)) this.noteRunning(new Map());
@@ -215,7 +215,7 @@ export class WorldLink {
         const local = this.local;
         if (!local || this.closed) return;
         const r = await this.swapCombined(local, 'collected');
-        for (const d of r.diagnostics) this.log.error(formatDiagnostic(d));
+        for (const d of r.diagnostics) this.log.error(diagnosticLogText(d));
       });
     }, DEBOUNCE_MS);
   }

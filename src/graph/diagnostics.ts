@@ -18,6 +18,14 @@ export function formatDiagnostic(d: Diagnostic): string {
   return `${at}${d.severity}: ${who}${d.message}`;
 }
 
+/**
+ * For a log line, whose level already names the severity: with a position it keeps the `file:line:col: error: ...`
+ * form (editors parse it); without one the severity is left out, so that the line does not read "error: error: ...".
+ */
+export function diagnosticLogText(d: Diagnostic): string {
+  return d.pos ? formatDiagnostic(d) : `${d.where ? `${d.where}: ` : ''}${d.message}`;
+}
+
 export function hasErrors(ds: readonly Diagnostic[]): boolean {
   return ds.some((d) => d.severity === 'error');
 }

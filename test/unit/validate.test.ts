@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { findCycles } from '../../src/graph/cycles.js';
-import { formatDiagnostic } from '../../src/graph/diagnostics.js';
+import { diagnosticLogText, formatDiagnostic } from '../../src/graph/diagnostics.js';
 import { checkGraphText } from '../../src/graph/read.js';
 import type { EdgeSpec } from '../../src/graph/spec.js';
 
@@ -82,5 +82,14 @@ resources:
     const cycles = findCycles(ids, edges);
     assert.equal(cycles.length, 1);
     assert.equal(cycles[0]!.path.length, n + 1);
+  });
+});
+
+describe('diagnostics in log lines', () => {
+  it('keep file:line:col: error: (editors parse it), and leave the severity to the log level otherwise', () => {
+    const pos = { file: 'g.yaml', line: 3, col: 5 };
+    assert.equal(diagnosticLogText({ severity: 'error', message: 'bad', pos }), 'g.yaml:3:5: error: bad');
+    assert.equal(diagnosticLogText({ severity: 'error', message: 'bad', where: 'file[a]' }), 'file[a]: bad');
+    assert.equal(formatDiagnostic({ severity: 'error', message: 'bad' }), 'error: bad');
   });
 });
