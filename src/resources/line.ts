@@ -9,7 +9,7 @@ import type { ParamsOf } from './params.js';
 import { defineKind, type Problem } from './resource.js';
 import { EditedFileWatching, readEdited, writeEdited } from '../system/edited-file.js';
 import { withFileLock } from '../system/file-lock.js';
-import { editLines, lineRulesProblems, type LineRules } from '../system/file-lines.js';
+import { editFileLine, lineRulesProblems, type LineRules } from '../system/file-lines.js';
 
 const params = {
   path: { type: 'string', doc: 'Absolute path of the file to edit; required. The file must exist (a symlink is followed).' },
@@ -148,7 +148,7 @@ export const lineKind = defineKind({
             }
             throw new Error(`${path} does not exist; a line is added to an existing file: manage the file (a file resource with state: exists) or create it`);
           }
-          const edit = editLines(decode(file.data), rules, path);
+          const edit = editFileLine(decode(file.data), rules, path);
           if (edit.inSync) return true;
           if (!c.apply) {
             ctx.log.info(`would edit ${path}: ${edit.what}`);

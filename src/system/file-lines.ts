@@ -37,7 +37,7 @@ export type LineEdit =
   | { readonly inSync: false; readonly text: string; readonly what: string };
 
 /** Ruby's File.readlines: pieces that end after each "\n"; an empty text has no lines. */
-export function splitLines(text: string): string[] {
+export function readlines(text: string): string[] {
   const out: string[] = [];
   let start = 0;
   for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', start)) {
@@ -80,8 +80,8 @@ export function lineRulesProblems(r: LineRules): string[] {
  * The edit `rules` make to `text`. Throws an Error when more lines match than allowed (`multiple` unset), as
  * file_line fails then; `path` is only used in that message.
  */
-export function editLines(text: string, rules: LineRules, path: string): LineEdit {
-  const lines = splitLines(text);
+export function editFileLine(text: string, rules: LineRules, path: string): LineEdit {
+  const lines = readlines(text);
   const want = rules.line;
   const isLine = (l: string) => want !== undefined && chomp(l) === want;
   const countMatches = (re: RegExp) => lines.filter((l) => test(re, l) && !(rules.replaceall && isLine(l))).length;

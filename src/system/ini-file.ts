@@ -22,7 +22,7 @@
  * Deliberate difference: inifile rewrites a file with a repeated section header by writing the last copy twice
  * and dropping the first (data loss); here every line is kept and only the last copy is edited.
  */
-import { splitLines } from './file-lines.js';
+import { readlines } from './file-lines.js';
 
 export interface IniFormat {
   /** Written between a new setting's key and value; its stripped form separates keys from values when reading. */
@@ -118,7 +118,7 @@ function parse(text: string, syn: Syntax): Section[] {
       ...(cur.indentation !== undefined ? { indentation: cur.indentation } : {}),
       added: [],
     });
-  for (const line of splitLines(text)) {
+  for (const line of readlines(text)) {
     const name = headerOf(syn, line);
     if (name !== undefined) {
       close();

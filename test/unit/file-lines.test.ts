@@ -1,21 +1,21 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { chomp, editLines, lineRulesProblems, splitLines, type LineRules } from '../../src/system/file-lines.js';
+import { chomp, editFileLine, lineRulesProblems, readlines, type LineRules } from '../../src/system/file-lines.js';
 
 const base: LineRules = { state: 'exists', multiple: false, replace: true, replaceall: false, appendonnomatch: true };
 const rules = (r: Partial<LineRules>): LineRules => ({ ...base, ...r });
 /** The new text, or null when in sync. */
 function edit(text: string, r: Partial<LineRules>): string | null {
-  const e = editLines(text, rules(r), '/f');
+  const e = editFileLine(text, rules(r), '/f');
   return e.inSync ? null : e.text;
 }
 
-describe('splitLines and chomp (Ruby readlines / chomp)', () => {
+describe('readlines and chomp (Ruby readlines / chomp)', () => {
   it('cuts after each newline and keeps a last line without one', () => {
-    assert.deepEqual(splitLines(''), []);
-    assert.deepEqual(splitLines('a'), ['a']);
-    assert.deepEqual(splitLines('a\nb'), ['a\n', 'b']);
-    assert.deepEqual(splitLines('a\r\n\nb\n'), ['a\r\n', '\n', 'b\n']);
+    assert.deepEqual(readlines(''), []);
+    assert.deepEqual(readlines('a'), ['a']);
+    assert.deepEqual(readlines('a\nb'), ['a\n', 'b']);
+    assert.deepEqual(readlines('a\r\n\nb\n'), ['a\r\n', '\n', 'b\n']);
   });
   it('removes one line ending', () => {
     assert.equal(chomp('a\r\n'), 'a');
@@ -25,7 +25,7 @@ describe('splitLines and chomp (Ruby readlines / chomp)', () => {
   });
 });
 
-describe('editLines: present, no match', () => {
+describe('editFileLine: present, no match', () => {
   it('appends to an empty file, a file with and without a final newline', () => {
     assert.equal(edit('', { line: 'x' }), 'x\n');
     assert.equal(edit('a\n', { line: 'x' }), 'a\nx\n');
@@ -46,7 +46,7 @@ describe('editLines: present, no match', () => {
   });
 });
 
-describe('editLines: after', () => {
+describe('editFileLine: after', () => {
   it('inserts after the line that matches, else appends', () => {
     assert.equal(edit('a\nb\nc\n', { line: 'x', after: /^b$/ }), 'a\nb\nx\nc\n');
     assert.equal(edit('a\nc\n', { line: 'x', after: /^b$/ }), 'a\nc\nx\n');
@@ -60,7 +60,7 @@ describe('editLines: after', () => {
   });
 });
 
-describe('editLines: match', () => {
+describe('editFileLine: match', () => {
   it('replaces the matching line in place', () => {
     assert.equal(edit('a\nk=1\nb\n', { line: 'k=2', match: /^k=/ }), 'a\nk=2\nb\n');
   });
@@ -94,7 +94,7 @@ describe('editLines: match', () => {
   });
 });
 
-describe('editLines: absent', () => {
+describe('editFileLine: absent', () => {
   it('removes every line equal to line, keeping the rest byte for byte', () => {
     assert.equal(edit('x\na\nx\r\nb', { state: 'absent', line: 'x' }), 'a\nb');
     assert.equal(edit('a\nb', { state: 'absent', line: 'x' }), null);
