@@ -37,24 +37,32 @@ export interface EtcdServer {
   kill(): void;
 }
 
+/**
+ * The command line of a single-member etcd on loopback: `clientUrl` and `peerUrl` as given (http, or https when the
+ * caller adds TLS flags), warnings and errors only, and a fast heartbeat and election (one member, no network).
+ */
+export function etcdArgv(o: { readonly bin?: string; readonly name: string; readonly dataDir: string; readonly clientUrl: string; readonly peerUrl: string }): string[] {
+  return [
+    o.bin ?? 'etcd',
+    '--name', o.name,
+    '--data-dir', o.dataDir,
+    '--logger', 'zap',
+    '--log-level', 'warn',
+    '--listen-client-urls', o.clientUrl,
+    '--advertise-client-urls', o.clientUrl,
+    '--listen-peer-urls', o.peerUrl,
+    '--initial-advertise-peer-urls', o.peerUrl,
+    '--initial-cluster', `${o.name}=${o.peerUrl}`,
+    '--heartbeat-interval', '10',
+    '--election-timeout', '100',
+  ];
+}
+
 export async function startEtcdServer(opts: EtcdServerOptions): Promise<EtcdServer> {
   await mkdir(opts.dataDir, { recursive: true, mode: 0o700 });
   const client = `http://127.0.0.1:${opts.clientPort}`;
   const peer = `http://127.0.0.1:${opts.peerPort}`;
-  const argv = [
-    opts.bin ?? 'etcd',
-    '--name', opts.name,
-    '--data-dir', opts.dataDir,
-    '--logger', 'zap',
-    '--log-level', 'warn',
-    '--listen-client-urls', client,
-    '--advertise-client-urls', client,
-    '--listen-peer-urls', peer,
-    '--initial-advertise-peer-urls', peer,
-    '--initial-cluster', `${opts.name}=${peer}`,
-    '--heartbeat-interval', '10',
-    '--election-timeout', '100',
-  ];
+  const argv = etcdArgv({ ...(opts.bin !== undefined ? { bin: opts.bin } : {}), name: opts.name, dataDir: opts.dataDir, clientUrl: client, peerUrl: peer });
   let proc: LineProcess;
   try {
     proc = await startLines(

@@ -10,7 +10,7 @@ import { request as httpsRequest } from 'node:https';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type EtcdServer, startEtcdServer } from '../../src/system/etcd-server.js';
+import { type EtcdServer, etcdArgv, startEtcdServer } from '../../src/system/etcd-server.js';
 import { isRunning, type LineProcess, startLines } from '../../src/system/process.js';
 
 export interface TestEtcd {
@@ -164,10 +164,7 @@ export async function startTlsEtcd(pki: TestPki): Promise<TestEtcd & { readonly 
   const url = `https://127.0.0.1:${clientPort}`;
   const peer = `http://127.0.0.1:${peerPort}`;
   const argv = [
-    'etcd', '--name', 'tls', '--data-dir', join(dataDir, 'data'), '--logger', 'zap', '--log-level', 'warn',
-    '--listen-client-urls', url, '--advertise-client-urls', url,
-    '--listen-peer-urls', peer, '--initial-advertise-peer-urls', peer, '--initial-cluster', `tls=${peer}`,
-    '--heartbeat-interval', '10', '--election-timeout', '100',
+    ...etcdArgv({ name: 'tls', dataDir: join(dataDir, 'data'), clientUrl: url, peerUrl: peer }),
     '--cert-file', pki.serverCert, '--key-file', pki.serverKey, '--trusted-ca-file', pki.ca, '--client-cert-auth',
   ];
   let proc: LineProcess | undefined;
