@@ -5,7 +5,7 @@
  * that makes a file hold the wanted key for one comment (Puppet's identity of an ssh_authorized_key). Lines are
  * written as Puppet writes them (`options type key comment`, single spaces); every other line is kept byte for byte.
  */
-import { editLines, findEntries, joinLines, sameStrings, splitLines } from './text-lines.js';
+import { findEntries, LineEdits, sameStrings } from './text-lines.js';
 
 /** Key types Puppet's ssh_authorized_key knows; other `ssh-`, `ecdsa-` and `sk-` types are recognised too. */
 export const KEY_TYPES: readonly string[] = [
@@ -113,12 +113,9 @@ export function formatKeyLine(e: KeyEntry): string {
  * last (the one Puppet edits); the others are left alone. Absent removes every key with that comment.
  */
 export function planKeys(text: string, name: string, want: KeyWant | null, file = 'the authorized_keys file'): KeysPlan {
-  const l = splitLines(text);
+  const edits = new LineEdits(text);
+  const { lines: l, changes, remove, replace, append } = edits;
   const matches = findEntries(l, parseKeyLine, (e) => e.comment === name);
-  const changes: string[] = [];
-  const remove = new Set<number>();
-  const replace = new Map<number, string>();
-  const append: string[] = [];
   if (want === null) {
     for (const m of matches) {
       remove.add(m.index);
@@ -142,6 +139,5 @@ export function planKeys(text: string, name: string, want: KeyWant | null, file 
       }
     }
   }
-  if (changes.length === 0) return { text, changes };
-  return { text: joinLines(editLines(l, { replace, remove, append })), changes };
+  return edits.result();
 }

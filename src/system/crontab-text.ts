@@ -29,7 +29,7 @@
  * as it is; a change rewrites it with the name), so that a job created by hand, or adopted by Puppet that way, is
  * not run twice.
  */
-import { editLines, joinLines, splitLines } from './text-lines.js';
+import { LineEdits } from './text-lines.js';
 
 export const TIME_FIELDS = ['minute', 'hour', 'monthday', 'month', 'weekday'] as const;
 export type TimeField = (typeof TIME_FIELDS)[number];
@@ -295,13 +295,10 @@ function describeDiff(cur: FoundEntry, curEnv: readonly string[], want: CronEntr
  * name comment and environment lines are removed; a new entry is appended. Every other line stays byte for byte.
  */
 export function planCrontab(text: string, name: string, want: CronWant, where = 'the crontab'): CrontabPlan {
-  const l = splitLines(text);
+  const edits = new LineEdits(text);
+  const { lines: l, changes, remove, replace, append } = edits;
   const table = readTable(l.lines);
   const mine = table.entries.filter((e) => e.name === name);
-  const changes: string[] = [];
-  const remove = new Set<number>();
-  const replace = new Map<number, string>();
-  const append: string[] = [];
   const removeEntry = (e: FoundEntry) => {
     if (e.header !== undefined) remove.add(e.header);
     for (const i of e.environment) remove.add(i);
@@ -357,6 +354,5 @@ export function planCrontab(text: string, name: string, want: CronWant, where = 
       }
     }
   }
-  if (changes.length === 0) return { text, changes };
-  return { text: joinLines(editLines(l, { replace, remove, append })), changes };
+  return edits.result();
 }

@@ -8,7 +8,7 @@
  * entry for one mount point. Lines are written the way Puppet's mount provider writes them (fields joined with
  * tabs), and every line the edit does not concern is kept byte for byte.
  */
-import { editLines, findEntries, joinLines, splitLines } from './text-lines.js';
+import { findEntries, LineEdits } from './text-lines.js';
 
 export interface FstabEntry {
   /** Unescaped. */
@@ -89,13 +89,10 @@ export function formatFstabLine(e: { device: string; mountPoint: string; type: s
  * but `want` lacks the device or the type.
  */
 export function planFstab(text: string, mountPoint: string, want: FstabWant | null, fstab = 'the fstab'): FstabPlan {
-  const l = splitLines(text);
+  const edits = new LineEdits(text);
+  const { lines: l, changes, remove, replace, append } = edits;
   const mp = normalizeMountPoint(mountPoint);
   const matches = findEntries(l, parseFstabLine, (e) => e.mountPoint === mp);
-  const changes: string[] = [];
-  const remove = new Set<number>();
-  const replace = new Map<number, string>();
-  const append: string[] = [];
 
   if (want === null) {
     for (const m of matches) {
@@ -141,8 +138,7 @@ export function planFstab(text: string, mountPoint: string, want: FstabWant | nu
       changes.push(`update the entry for ${mp} in ${fstab} (line ${keep.index + 1}): ${diffs.join(', ')}`);
     }
   }
-  if (changes.length === 0) return { text, changes };
-  return { text: joinLines(editLines(l, { replace, remove, append })), changes };
+  return edits.result();
 }
 
 /** The options field for an options map (`{noatime: '', errors: 'panic'}` → `noatime,errors=panic`), in map order. */

@@ -4,7 +4,7 @@
  * makes a table hold the wanted entry for one canonical name. Lines are written as Puppet's host provider writes
  * them (`ip<TAB>name[<TAB>aliases joined by spaces][<TAB># comment]`); every other line is kept byte for byte.
  */
-import { editLines, findEntries, joinLines, sameStrings, splitLines } from './text-lines.js';
+import { findEntries, LineEdits, sameStrings } from './text-lines.js';
 
 export interface HostEntry {
   readonly ip: string;
@@ -52,12 +52,9 @@ export function formatHostsLine(e: HostEntry): string {
  * every line with that canonical name. Throws when an entry must be created but `want` has no ip.
  */
 export function planHosts(text: string, name: string, want: HostWant | null, file = 'the hosts file'): HostsPlan {
-  const l = splitLines(text);
+  const edits = new LineEdits(text);
+  const { lines: l, changes, remove, replace, append } = edits;
   const matches = findEntries(l, parseHostsLine, (e) => e.name === name);
-  const changes: string[] = [];
-  const remove = new Set<number>();
-  const replace = new Map<number, string>();
-  const append: string[] = [];
   if (want === null) {
     for (const m of matches) {
       remove.add(m.index);
@@ -81,6 +78,5 @@ export function planHosts(text: string, name: string, want: HostWant | null, fil
       changes.push(`update the entry for ${name} in ${file} (line ${m.index + 1}): ${diffs.join(', ')}`);
     }
   }
-  if (changes.length === 0) return { text, changes };
-  return { text: joinLines(editLines(l, { replace, remove, append })), changes };
+  return edits.result();
 }

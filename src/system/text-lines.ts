@@ -59,6 +59,27 @@ export function editLines(l: Lines, edits: { replace?: ReadonlyMap<number, strin
   return { lines: out, eol: append.length > 0 ? true : l.eol };
 }
 
+/**
+ * One plan's edits of a text's lines, with one log line per change. `result()` is the edited text, or the text
+ * itself, byte for byte, when nothing changes.
+ */
+export class LineEdits {
+  readonly lines: Lines;
+  readonly changes: string[] = [];
+  readonly remove = new Set<number>();
+  readonly replace = new Map<number, string>();
+  readonly append: string[] = [];
+
+  constructor(private readonly text: string) {
+    this.lines = splitLines(text);
+  }
+
+  result(): { text: string; changes: string[] } {
+    if (this.changes.length === 0) return { text: this.text, changes: this.changes };
+    return { text: joinLines(editLines(this.lines, this)), changes: this.changes };
+  }
+}
+
 /** The file's text, or undefined when it does not exist. */
 export async function readTextIfExists(path: string): Promise<string | undefined> {
   try {
