@@ -17,8 +17,22 @@ function table(params: ParamTable, nameParam?: string): string {
 }
 
 function type(d: ParamDef): string {
-  const base = { string: 'string', boolean: 'bool', integer: 'int', number: 'number', 'string[]': 'list of strings', 'string|string[]': 'string or list of strings', map: 'map of strings', json: 'any JSON value' }[d.type];
-  return d.enum ? `${base}: ${d.enum.filter((v) => v !== '').map((v) => `\`${v}\``).join(' \\| ')}` : base;
+  const base = {
+    string: 'string',
+    boolean: 'bool',
+    integer: 'int',
+    number: 'number',
+    'string[]': 'list of strings',
+    'string|string[]': 'string or list of strings',
+    map: 'map of strings',
+    json: 'any JSON value',
+  }[d.type];
+  return d.enum
+    ? `${base}: ${d.enum
+        .filter((v) => v !== '')
+        .map((v) => `\`${v}\``)
+        .join(' \\| ')}`
+    : base;
 }
 
 function dflt(name: string, d: ParamDef, nameParam?: string): string {

@@ -87,8 +87,14 @@ console.error(`system-deps: installing ${missing.join(' ')} with apt-get`);
 const WITHOUT_RECOMMENDS = new Set(['cron']);
 const install = (pkgs, extra) => pkgs.length === 0 || run(['install', '-y', '-q', ...extra, ...pkgs]);
 const installAll = () =>
-  install(missing.filter((p) => !WITHOUT_RECOMMENDS.has(p)), []) &&
-  install(missing.filter((p) => WITHOUT_RECOMMENDS.has(p)), ['--no-install-recommends']);
+  install(
+    missing.filter((p) => !WITHOUT_RECOMMENDS.has(p)),
+    [],
+  ) &&
+  install(
+    missing.filter((p) => WITHOUT_RECOMMENDS.has(p)),
+    ['--no-install-recommends'],
+  );
 if (!installAll() && !(run(['update', '-q']) && installAll())) {
   console.error(`system-deps: apt-get could not install ${missing.join(' ')}`);
   process.exit(1);

@@ -11,8 +11,8 @@ import { type Diagnostic, diagnosticLogText, hasErrors } from '../graph/diagnost
 import type { Loaded } from '../graph/yaml-loader.js';
 import { flushLog, logger, setLogLevel } from '../observe/log.js';
 import { type Catalog, CatalogError, catalogFromData, readCatalog } from '../puppet/catalog.js';
-import { DEBIAN_MODULES, STORECONFIGS } from '../puppet/face.js';
-import { configurePuppet, getPuppetWorker, PuppetWorkerError, type WorkerReply, setPuppetWorkerLog, shutdownPuppetWorker } from '../system/puppet-worker.js';
+import { DEBIAN_MODULES, STORECONFIGS } from '../puppet/runtime/face-runner.js';
+import { configurePuppet, getPuppetWorker, PuppetWorkerError, type WorkerReply, setPuppetWorkerLog, shutdownPuppetWorker } from '../puppet/runtime/worker.js';
 import { checkPuppetFlags, puppetFlagOptions } from './puppet-flags.js';
 import { resolveRunFlags, runFlagOptions, runFlagsHelp } from './run-flags.js';
 import type { GraphSource } from './run.js';
@@ -54,7 +54,10 @@ export async function puppetRunCommand(argv: string[]): Promise<number> {
   const { runinterval } = checkPuppetFlags(values);
   const flags = await resolveRunFlags(values);
   if (flags.verbose) setLogLevel('debug');
-  const modulepath = (values.modulepath ?? '').split(':').filter(Boolean).map((d) => resolve(d));
+  const modulepath = (values.modulepath ?? '')
+    .split(':')
+    .filter(Boolean)
+    .map((d) => resolve(d));
   configurePuppet({
     stateDir: join(flags.prefix, 'puppet'),
     modulepath,
@@ -116,8 +119,10 @@ export async function puppetRunCommand(argv: string[]): Promise<number> {
       if (first) {
         flushLog();
         process.stderr.write(formatReport(report));
-      }
-      else log.info(`translated ${report.coverage.total.total} resources (${report.coverage.total.degraded} degraded, ${report.coverage.total.fallback} fallback)`);
+      } else
+        log.info(
+          `translated ${report.coverage.total.total} resources (${report.coverage.total.degraded} degraded, ${report.coverage.total.fallback} fallback)`,
+        );
       first = false;
       if (values.report !== undefined) await writeFile(values.report, JSON.stringify(report, null, 2) + '\n');
       const diagnostics = checkSpec(spec);

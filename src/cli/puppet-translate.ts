@@ -2,7 +2,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { CatalogError, type Catalog, readCatalog } from '../puppet/catalog.js';
-import { compileCatalog } from '../puppet/face.js';
+import { compileCatalog } from '../puppet/runtime/face-runner.js';
 import { graphYaml } from '../puppet/output.js';
 import { formatReport } from '../puppet/report.js';
 import { translateCatalog } from '../puppet/translate.js';

@@ -3,7 +3,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ParseArgsConfig } from 'node:util';
-import { checkHostname, defaultHostname } from '../system/hostname.js';
+import { checkHostname, defaultHostname } from '../system/tools/hostname.js';
 import { UsageError } from './usage.js';
 
 export const runFlagOptions = {
@@ -99,7 +99,10 @@ export async function resolveRunFlags(v: Values): Promise<RunFlags> {
 }
 
 function worldFlags(v: Values): WorldFlags {
-  const seeds = (v.seeds ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  const seeds = (v.seeds ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   for (const s of seeds) {
     let u: URL | undefined;
     try {

@@ -9,11 +9,11 @@ import { readGraphFile } from '../graph/read.js';
 import type { GraphSpec } from '../graph/spec.js';
 import type { Loaded } from '../graph/yaml-loader.js';
 import { logger, setLogLevel } from '../observe/log.js';
-import { watchPath } from '../system/path-watcher.js';
-import { setPuppetWorkerLog } from '../system/puppet-worker.js';
+import { watchPath } from '../system/fs/path-watcher.js';
+import { setPuppetWorkerLog } from '../puppet/runtime/worker.js';
 import { resolveRunFlags, runFlagOptions, runFlagsHelp, type RunFlags } from './run-flags.js';
 import { EXIT_FAILED, EXIT_OK, UsageError } from './usage.js';
-import { WorldLink } from './world-link.js';
+import { WorldLink } from '../world/world-link.js';
 
 export const runHelp = `usage: mgmt run --yaml FILE [flags]      (also: mgmt run yaml FILE)
 
@@ -131,9 +131,7 @@ export function runEngine(spec: GraphSpec, flags: RunFlags, source?: GraphSource
       if (!flags.graphviz || !g.spec) return;
       const text = toDot(g.spec.graph, g.spec.resources, g.edges);
       const target = flags.graphviz;
-      dotWritten = dotWritten.then(() =>
-        writeFile(target, text).catch((e: Error) => log.warn(`cannot write --graphviz ${target}: ${e.message}`)),
-      );
+      dotWritten = dotWritten.then(() => writeFile(target, text).catch((e: Error) => log.warn(`cannot write --graphviz ${target}: ${e.message}`)));
     };
 
     const swapIn = async (next: GraphSpec, first: boolean): Promise<boolean> => {
@@ -143,7 +141,9 @@ export function runEngine(spec: GraphSpec, flags: RunFlags, source?: GraphSource
         log.error(first ? 'the graph has errors; nothing was applied' : 'new graph rejected; the running graph is unchanged');
         return false;
       }
-      log.info(`graph ${next.graph}: ${next.resources.length} resources${first ? '' : ` swapped in (${r.added} added, ${r.removed} removed, ${r.kept} unchanged)`}`);
+      log.info(
+        `graph ${next.graph}: ${next.resources.length} resources${first ? '' : ` swapped in (${r.added} added, ${r.removed} removed, ${r.kept} unchanged)`}`,
+      );
       return true;
     };
 

@@ -27,11 +27,7 @@ export function groupKey(r: ResourceSpec): string | undefined {
 }
 
 /** `keyOf` is the kinds' own grouping rule unless a caller (a unit test) gives another. */
-export function autogroup(
-  resources: readonly ResourceSpec[],
-  edges: readonly EdgeSpec[],
-  keyOf: (r: ResourceSpec) => string | undefined = groupKey,
-): Grouping {
+export function autogroup(resources: readonly ResourceSpec[], edges: readonly EdgeSpec[], keyOf: (r: ResourceSpec) => string | undefined = groupKey): Grouping {
   const keys = resources.map(keyOf);
   if (!keys.some((k) => k !== undefined)) return { resources: [...resources], edges: [...edges], leaderOf: new Map() };
 
@@ -103,8 +99,6 @@ export function autogroup(
     const r = resources[index.get(l)!]!;
     return { kind: r.kind, name: r.name };
   };
-  const movedEdges = edges.map((e) =>
-    leaderOf.has(vertexId(e.from)) || leaderOf.has(vertexId(e.to)) ? { ...e, from: moved(e.from), to: moved(e.to) } : e,
-  );
+  const movedEdges = edges.map((e) => (leaderOf.has(vertexId(e.from)) || leaderOf.has(vertexId(e.to)) ? { ...e, from: moved(e.from), to: moved(e.to) } : e));
   return { resources: grouped, edges: movedEdges, leaderOf };
 }

@@ -10,7 +10,7 @@ import { type EdgeSpec, type GraphSpec, type ResourceSpec, sameResource, sameVal
 import { logger } from '../observe/log.js';
 import { lookupKind } from '../resources/registry.js';
 import type { AutoEdgeHints, ResourceContext } from '../resources/resource.js';
-import { sleep } from '../system/abort.js';
+import { sleep } from '../system/proc/abort.js';
 import { autoEdges, hintsFor } from './autoedges.js';
 import { autogroup, groupKey } from './autogroup.js';
 import { Semaphores } from './semaphores.js';
@@ -289,7 +289,12 @@ export class Engine implements VertexHost {
       },
     };
     const resource =
-      r.members && kind.autogroup ? kind.autogroup.create(r.members.map((m) => ({ name: m.name, params: m.params })), ctx) : kind.create(r.name, r.params, ctx);
+      r.members && kind.autogroup
+        ? kind.autogroup.create(
+            r.members.map((m) => ({ name: m.name, params: m.params })),
+            ctx,
+          )
+        : kind.create(r.name, r.params, ctx);
     const v = new Vertex(r, kind, resource, this, log);
     this.hints.set(v, hintsFor(r));
     return v;

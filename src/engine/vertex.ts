@@ -5,8 +5,9 @@
  * sema, timeout, noop, hidden).
  */
 import type { ResourceSpec } from '../graph/spec.js';
-import type { Logger, Resource, ResourceKind, WatchContext } from '../resources/resource.js';
-import { sleep, untilAborted } from '../system/abort.js';
+import type { Logger } from '../observe/logger.js';
+import type { Resource, ResourceKind, WatchContext } from '../resources/resource.js';
+import { sleep, untilAborted } from '../system/proc/abort.js';
 import { RateLimiter } from './rate-limiter.js';
 import type { Semaphores } from './semaphores.js';
 
@@ -142,9 +143,7 @@ export class Vertex {
 
   private updateBusy(): void {
     const want =
-      !this.stopping &&
-      !this.failure &&
-      (this.eventPending || this.pokePending || this.processing || this.waitingForToken || this.retryTimer !== undefined);
+      !this.stopping && !this.failure && (this.eventPending || this.pokePending || this.processing || this.waitingForToken || this.retryTimer !== undefined);
     if (want !== this.isBusy) {
       this.isBusy = want;
       this.host.busy(want ? 1 : -1);

@@ -99,7 +99,8 @@ export function parseInteger(text: string): number | undefined {
   if (body.startsWith('0x')) v = parseInt(body.slice(2), 16);
   else if (body.startsWith('0o')) v = parseInt(body.slice(2), 8);
   else if (body.startsWith('0b')) v = parseInt(body.slice(2), 2);
-  else if (body.length > 1 && body.startsWith('0')) v = parseInt(body.slice(1), 8); // YAML 1.1 octal
+  else if (body.length > 1 && body.startsWith('0'))
+    v = parseInt(body.slice(1), 8); // YAML 1.1 octal
   else v = parseInt(body, 10);
   return Number.isSafeInteger(v) ? sign * v : undefined;
 }

@@ -103,11 +103,7 @@ function cycleIn(scc: Set<string>, out: Map<string, EdgeSpec[]>): Cycle {
  * Every cycle as an error placed at its first edge. A cycle that runs through an automatic edge says how to
  * break it; with `onlyThroughAutoEdges`, cycles made of written edges alone are left out (reported already).
  */
-export function cycleDiagnostics(
-  vertices: Iterable<string>,
-  edges: readonly EdgeSpec[],
-  opts: { onlyThroughAutoEdges?: boolean } = {},
-): Diagnostic[] {
+export function cycleDiagnostics(vertices: Iterable<string>, edges: readonly EdgeSpec[], opts: { onlyThroughAutoEdges?: boolean } = {}): Diagnostic[] {
   const cycles = findCycles(vertices, edges);
   if (cycles.length === 0) return [];
   const auto = new Set(edges.filter((e) => e.auto).map((e) => `${vertexId(e.from)}\n${vertexId(e.to)}`));

@@ -39,7 +39,11 @@ export const metaParams = {
   reset: { type: 'boolean', default: false, doc: 'Forget the retry count when the resource’s parameters change.' },
   rewatch: { type: 'boolean', default: false, doc: 'On a graph swap, restart this resource if it had failed permanently.' },
   autoedge: { type: 'boolean', default: true, doc: 'Let this resource take part in automatic edges.' },
-  autogroup: { type: 'boolean', default: true, doc: 'Let this resource be merged with others of its kind into one vertex where the kind supports it (pkg: one transaction).' },
+  autogroup: {
+    type: 'boolean',
+    default: true,
+    doc: 'Let this resource be merged with others of its kind into one vertex where the kind supports it (pkg: one transaction).',
+  },
   hidden: { type: 'boolean', default: false, doc: 'Keep the resource in the graph but never watch or apply it.' },
 } as const;
 

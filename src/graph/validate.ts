@@ -45,7 +45,10 @@ export function validateGraph(spec: GraphSpec, invalid: ReadonlySet<string> = ne
   const goodEdges = [];
   for (const e of spec.edges) {
     let ok = true;
-    for (const [end, ref] of [['from', e.from], ['to', e.to]] as const) {
+    for (const [end, ref] of [
+      ['from', e.from],
+      ['to', e.to],
+    ] as const) {
       const id = vertexId(ref);
       if (byId.has(id)) continue;
       ok = false;

@@ -83,10 +83,7 @@ function typeDocument(
       const resources: Doc = {};
       for (const [kind, e] of n.entries) {
         const k = lookupKind(kind);
-        resources[kind] =
-          k && e.value.kind === 'seq'
-            ? e.value.items.map((item) => typeResource(kind, k.params, item, at, obsolete))
-            : toPlain(e.value);
+        resources[kind] = k && e.value.kind === 'seq' ? e.value.items.map((item) => typeResource(kind, k.params, item, at, obsolete)) : toPlain(e.value);
       }
       doc.resources = resources;
     } else if (key === 'edges' && n.kind === 'seq') {
@@ -174,14 +171,7 @@ function typeEdge(node: YNode, at: (o: number) => Pos, diagnostics: Diagnostic[]
   return out;
 }
 
-function buildSpec(
-  doc: Doc,
-  root: YNode,
-  at: (o: number) => Pos,
-  file: string,
-  bad: ReadonlySet<string>,
-  invalid: Set<string>,
-): GraphSpec {
+function buildSpec(doc: Doc, root: YNode, at: (o: number) => Pos, file: string, bad: ReadonlySet<string>, invalid: Set<string>): GraphSpec {
   const resources: ResourceSpec[] = [];
   const exports: ResourceSpec[] = [];
   const resNode = child(root, 'resources');
@@ -250,7 +240,10 @@ function child(n: YNode | undefined, key: string): YNode | undefined {
 
 /** Turns one ajv error into a message a user can act on, placed at the offending key or value. */
 function describeSchemaError(err: ErrorObject, root: YNode, doc: Doc, at: (o: number) => Pos): Diagnostic {
-  const path = err.instancePath.split('/').slice(1).map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+  const path = err.instancePath
+    .split('/')
+    .slice(1)
+    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
   // Walk down the YAML tree as far as the path goes; remember the key position of the last map entry.
   let node: YNode | undefined = root;
   let offset = root.start;
@@ -287,7 +280,10 @@ function describeSchemaError(err: ErrorObject, root: YNode, doc: Doc, at: (o: nu
       const e = node?.kind === 'map' ? node.entries.get(extra) : undefined;
       if (e) offset = e.keyStart;
       if (path.length === 1 && path[0] === 'resources') {
-        const hint = suggest(extra, allKinds().map((k) => k.kind));
+        const hint = suggest(
+          extra,
+          allKinds().map((k) => k.kind),
+        );
         message = `unknown resource kind \`${extra}\`${hint ? ` (did you mean \`${hint}\`?)` : ''}; known kinds: ${allKinds()
           .map((k) => k.kind)
           .join(', ')}`;

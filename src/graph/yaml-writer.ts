@@ -33,7 +33,10 @@ const isEmpty = (v: object) => (Array.isArray(v) ? v.length === 0 : Object.keys(
 /** A flow form for nested lists (JSON with YAML-safe strings). */
 function flow(v: unknown): string {
   if (Array.isArray(v)) return `[${v.map(flow).join(', ')}]`;
-  if (isCollection(v)) return `{${Object.entries(v).map(([k, x]) => `${yamlString(k)}: ${flow(x)}`).join(', ')}}`;
+  if (isCollection(v))
+    return `{${Object.entries(v)
+      .map(([k, x]) => `${yamlString(k)}: ${flow(x)}`)
+      .join(', ')}}`;
   return scalar(v);
 }
 
@@ -88,7 +91,10 @@ export function writeGraphYaml(spec: GraphSpec, opts: WriteOptions = {}): string
   out.push(`graph: ${yamlString(spec.graph)}`);
   if (spec.comment !== undefined) out.push(`comment: ${yamlString(spec.comment)}`);
   const byKind = new Map<string, { r: ResourceSpec; name: string }[]>();
-  for (const [list, prefix] of [[spec.resources, ''], [spec.exports, '@@']] as const) {
+  for (const [list, prefix] of [
+    [spec.resources, ''],
+    [spec.exports, '@@'],
+  ] as const) {
     for (const r of list) {
       let l = byKind.get(r.kind);
       if (!l) byKind.set(r.kind, (l = []));

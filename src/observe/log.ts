@@ -2,7 +2,7 @@
  * The process log: stderr, `HH:MM:SS prefix: message`. Quiet by default (changes, warnings, errors);
  * `-v` adds debug lines (events, pokes, timings).
  */
-import type { Logger } from '../resources/resource.js';
+import type { Logger } from './logger.js';
 
 export type Level = 'debug' | 'info' | 'warn' | 'error';
 const RANK: Record<Level, number> = { debug: 0, info: 1, warn: 2, error: 3 };
@@ -70,7 +70,14 @@ function emit(level: Level, prefix: string, msg: string): void {
   if (RANK[level] < RANK[threshold]) return;
   const tag = level === 'warn' ? 'warning: ' : level === 'error' ? 'error: ' : '';
   const head = `${stamp()} ${prefix ? `${prefix}: ` : ''}${tag}`;
-  sink.write(msg.includes('\n') ? msg.split('\n').map((l) => head + l + '\n').join('') : `${head}${msg}\n`);
+  sink.write(
+    msg.includes('\n')
+      ? msg
+          .split('\n')
+          .map((l) => head + l + '\n')
+          .join('')
+      : `${head}${msg}\n`,
+  );
 }
 
 /** A logger whose lines start with `prefix:` (`main`, `engine`, `file[/etc/motd]`...). */

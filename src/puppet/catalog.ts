@@ -105,7 +105,7 @@ function describe(v: unknown): string {
 function resourceList(doc: Json, src: string): Json[] {
   if (!Array.isArray(doc.resources)) throw new CatalogError(`${src}: \`resources\` must be a list`);
   return doc.resources.map((r, i) => {
-    if (!isObj(r) || typeof r.type !== 'string' || typeof r.title !== 'string' && typeof r.title !== 'number') {
+    if (!isObj(r) || typeof r.type !== 'string' || (typeof r.title !== 'string' && typeof r.title !== 'number')) {
       throw new CatalogError(`${src}: resources[${i}] needs a string \`type\` and \`title\``);
     }
     return r;
@@ -134,8 +134,7 @@ function resource(r: Json, sensitiveKey: string, src: string, i: number): Catalo
   };
 }
 
-const stringsOf = (o: Json): Record<string, string> =>
-  Object.fromEntries(Object.entries(o).filter((e): e is [string, string] => typeof e[1] === 'string'));
+const stringsOf = (o: Json): Record<string, string> => Object.fromEntries(Object.entries(o).filter((e): e is [string, string] => typeof e[1] === 'string'));
 
 function containment(doc: Json, src: string): ContainmentEdge[] {
   const edges = doc.edges ?? [];

@@ -66,7 +66,8 @@ export function checkFragment(r: CatalogResource): { notes: Note[]; refusals: No
   const res = applyRules(concatFragmentRules, fragmentMetaparamRules, r);
   const refusals = [...res.refusals];
   const content = r.parameters.content;
-  if (content === undefined && r.parameters.source === undefined) refusals.push({ attribute: 'content', message: 'a fragment needs content (Puppet fails without it)' });
+  if (content === undefined && r.parameters.source === undefined)
+    refusals.push({ attribute: 'content', message: 'a fragment needs content (Puppet fails without it)' });
   else if (content !== undefined && typeof content !== 'string' && !refusals.some((n) => n.attribute === 'content')) {
     refusals.push({ attribute: 'content', message: 'content is not a string' });
   }
@@ -78,8 +79,7 @@ export function checkFragment(r: CatalogResource): { notes: Note[]; refusals: No
 }
 
 export type Assembly =
-  | { readonly ok: true; readonly content: string; readonly sensitive: boolean }
-  | { readonly ok: false; readonly refusals: readonly Note[] };
+  { readonly ok: true; readonly content: string; readonly sensitive: boolean } | { readonly ok: false; readonly refusals: readonly Note[] };
 
 type Part = bigint | Buffer;
 

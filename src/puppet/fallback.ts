@@ -41,9 +41,6 @@ export function fallbackVertex(r: CatalogResource, runinterval: number, companio
     name: `${r.type}[${r.title}]`,
     params: { ...main, ...(others.length ? { companions: others } : {}) },
     meta: { poll: runinterval },
-    sensitive: [
-      ...main.sensitive.map((s) => `parameters.${s}`),
-      ...others.flatMap((c, i) => c.sensitive.map((s) => `companions.${i}.parameters.${s}`)),
-    ],
+    sensitive: [...main.sensitive.map((s) => `parameters.${s}`), ...others.flatMap((c, i) => c.sensitive.map((s) => `companions.${i}.parameters.${s}`))],
   };
 }

@@ -94,7 +94,10 @@ export function buildReport(node: string, source: string, resources: ResourceRep
     }
   }
   const attributes = [...groups.values()]
-    .map((g) => ({ ...g, text: `${g.count}x ${g.type}[...] ${g.attribute ? `${g.attribute}: ` : ''}${g.message}${g.status === 'fallback' ? ' (fallback)' : ''}` }))
+    .map((g) => ({
+      ...g,
+      text: `${g.count}x ${g.type}[...] ${g.attribute ? `${g.attribute}: ` : ''}${g.message}${g.status === 'fallback' ? ' (fallback)' : ''}`,
+    }))
     .sort((a, b) => b.count - a.count || (a.text < b.text ? -1 : a.text > b.text ? 1 : 0));
   return {
     node,

@@ -80,7 +80,7 @@ export function rubyRegexpToJs(src: string): Converted {
     }
     if (!inClass && c === 'k') {
       const m = /^<([A-Za-z_][A-Za-z0-9_]*)>/.exec(src.slice(i));
-      if (!m) return fail("only \\k<name> backreferences are supported");
+      if (!m) return fail('only \\k<name> backreferences are supported');
       i += m[0].length;
       return `\\k<${m[1]}>`;
     }

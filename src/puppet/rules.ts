@@ -199,7 +199,13 @@ export function describeRule(rule: Rule): string {
     case 'rename':
       return `\`${rule.to}\`${rule.doc ? `: ${rule.doc}` : ''}`;
     case 'map':
-      return `\`${rule.to}\`${rule.values ? ` (${Object.entries(rule.values).map(([k, v]) => `${k} → ${String(v)}`).join(', ')})` : ''}${rule.doc ? `: ${rule.doc}` : ''}`;
+      return `\`${rule.to}\`${
+        rule.values
+          ? ` (${Object.entries(rule.values)
+              .map(([k, v]) => `${k} → ${String(v)}`)
+              .join(', ')})`
+          : ''
+      }${rule.doc ? `: ${rule.doc}` : ''}`;
     case 'toMeta':
       return `\`meta.${rule.meta}\`${rule.doc ? `: ${rule.doc}` : ''}`;
     case 'drop':

@@ -51,7 +51,11 @@ function ordered(kind: string, params: Record<string, unknown>): Record<string, 
 }
 
 function orderedMeta(meta: Record<string, unknown>): Record<string, unknown> {
-  return Object.fromEntries(Object.keys(meta).sort().map((k) => [k, meta[k]]));
+  return Object.fromEntries(
+    Object.keys(meta)
+      .sort()
+      .map((k) => [k, meta[k]]),
+  );
 }
 
 /**
@@ -163,7 +167,11 @@ export function translateCatalog(catalog: Catalog, opts: TranslateOptions = {}):
   const concat = groupConcat(rs, (r) => !exportedOnly(r));
   const done: (Translated | undefined)[] = new Array(rs.length);
   const get = (i: number): Translated =>
-    (done[i] ??= translateOne(rs[i]!, runinterval, concat.partsOf.get(i)?.map((j) => rs[j]!)));
+    (done[i] ??= translateOne(
+      rs[i]!,
+      runinterval,
+      concat.partsOf.get(i)?.map((j) => rs[j]!),
+    ));
   const flat = flattenRelationships(catalog, {
     local: (r) => !exportedOnly(r),
     refreshable: (i) => refreshable(get(i).spec),

@@ -15,8 +15,8 @@
  */
 import type { ParamsOf } from './params.js';
 import { defineKind, type Problem } from './resource.js';
-import { untilAborted } from '../system/abort.js';
-import { readCrontab, spoolFile, UnknownCrontabUser, writeCrontab } from '../system/crontab.js';
+import { untilAborted } from '../system/proc/abort.js';
+import { readCrontab, spoolFile, UnknownCrontabUser, writeCrontab } from '../system/tools/crontab.js';
 import {
   commandProblem,
   environmentProblem,
@@ -29,10 +29,10 @@ import {
   TIME_FIELDS,
   type CronWant,
   type WantSchedule,
-} from '../system/crontab-text.js';
-import { withFileLock } from '../system/file-lock.js';
-import { PASSWD_FILE } from '../system/ids.js';
-import { watchPath } from '../system/path-watcher.js';
+} from '../system/formats/crontab-text.js';
+import { withFileLock } from '../system/fs/file-lock.js';
+import { PASSWD_FILE } from '../system/tools/ids.js';
+import { watchPath } from '../system/fs/path-watcher.js';
 
 const field = (what: string, names = '') =>
   ({
@@ -89,7 +89,8 @@ function validate(name: string, p: CrontabEntryParams): Problem[] {
   const out: Problem[] = [];
   const n = nameProblem(name);
   if (n) out.push({ message: `${n} (the name is written as "# Puppet Name: <name>" above the entry)` });
-  if (p.user !== undefined && (p.user === '' || p.user.startsWith('-') || /[\s/:]/.test(p.user))) out.push({ param: 'user', message: `"${p.user}" is not a user name` });
+  if (p.user !== undefined && (p.user === '' || p.user.startsWith('-') || /[\s/:]/.test(p.user)))
+    out.push({ param: 'user', message: `"${p.user}" is not a user name` });
   if (p.command !== undefined) {
     const c = commandProblem(p.command);
     if (c) out.push({ param: 'command', message: c });

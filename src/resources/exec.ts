@@ -6,10 +6,20 @@ import { readFile, stat } from 'node:fs/promises';
 import { isAbsolute, posix } from 'node:path';
 import { defineKind, type Problem } from './resource.js';
 import type { ParamsOf } from './params.js';
-import { untilAborted } from '../system/abort.js';
-import { PASSWD_FILE, resolveGroup, resolveUser } from '../system/ids.js';
-import { watchPath } from '../system/path-watcher.js';
-import { describeOutcome, outputTail, run, startLines, type Command, type LineProcess, type OnLine, type ProcessOptions, type ProcessResult } from '../system/process.js';
+import { untilAborted } from '../system/proc/abort.js';
+import { PASSWD_FILE, resolveGroup, resolveUser } from '../system/tools/ids.js';
+import { watchPath } from '../system/fs/path-watcher.js';
+import {
+  describeOutcome,
+  outputTail,
+  run,
+  startLines,
+  type Command,
+  type LineProcess,
+  type OnLine,
+  type ProcessOptions,
+  type ProcessResult,
+} from '../system/proc/launcher.js';
 
 const params = {
   cmd: {

@@ -52,12 +52,13 @@ import {
 import { lstat, mkdir, open, readFile, readdir, readlink, rm } from 'node:fs/promises';
 import { dirname, isAbsolute, join, posix } from 'node:path';
 import type { ParamsOf } from './params.js';
-import { defineKind, type Logger, type Problem } from './resource.js';
-import { untilAborted } from '../system/abort.js';
-import { atomicSymlink, atomicSymlinkSync, atomicWrite, atomicWriteSync, type AtomicWriteOptions } from '../system/atomic-write.js';
-import { applyMode, formatMode, parseMode, type ModeSpec } from '../system/file-mode.js';
-import { groupName, resolveGroup, resolveUser, userName } from '../system/ids.js';
-import { openPathWatch, type PathWatch, watchPath } from '../system/path-watcher.js';
+import type { Logger } from '../observe/logger.js';
+import { defineKind, type Problem } from './resource.js';
+import { untilAborted } from '../system/proc/abort.js';
+import { atomicSymlink, atomicSymlinkSync, atomicWrite, atomicWriteSync, type AtomicWriteOptions } from '../system/fs/atomic-write.js';
+import { applyMode, formatMode, parseMode, type ModeSpec } from '../system/fs/file-mode.js';
+import { groupName, resolveGroup, resolveUser, userName } from '../system/tools/ids.js';
+import { openPathWatch, type PathWatch, watchPath } from '../system/fs/path-watcher.js';
 
 /** Content up to this size is read, compared and written with sync calls; larger content goes through fs/promises. */
 export const SYNC_MAX_BYTES = 1024 * 1024;
@@ -337,7 +338,10 @@ function validate(name: string, p: FileParams): Problem[] {
     }
   }
   if (isDirPath && hasContent) {
-    out.push({ param: 'content', message: `path "${path}" ends with "/" (a directory), which cannot take \`content\`; remove the trailing "/" or \`content\`` });
+    out.push({
+      param: 'content',
+      message: `path "${path}" ends with "/" (a directory), which cannot take \`content\`; remove the trailing "/" or \`content\``,
+    });
   }
   if (p.symlink) {
     if (!hasSource) out.push({ param: 'symlink', message: '`symlink: true` needs `source` (the link target)' });
@@ -659,7 +663,9 @@ export const fileKind = defineKind({
       } else if (!cur) {
         if (state !== 'exists') {
           if (!managesSomething) return true;
-          throw new Error(`${fsPath} does not exist; set state: exists to create it (without it, content, source, owner and mode only apply to an existing path)`);
+          throw new Error(
+            `${fsPath} does not exist; set state: exists to create it (without it, content, source, owner and mode only apply to an existing path)`,
+          );
         }
       }
       if (!cur) {
@@ -697,8 +703,7 @@ export const fileKind = defineKind({
       } else if (type === 'file' && (content !== undefined || copySource !== undefined)) {
         const data = content ?? (await sourceData(srcStat));
         // Sizes differ: different content, nothing to read. Same size: the bytes are compared, every time.
-        const same =
-          cur.size === data.length && (data.length > SYNC_MAX_BYTES ? await sameContent(fsPath, cur, data) : sameContentSync(fsPath, data));
+        const same = cur.size === data.length && (data.length > SYNC_MAX_BYTES ? await sameContent(fsPath, cur, data) : sameContentSync(fsPath, data));
         if (!same) {
           ch.note('content changed', 'would change content');
           if (apply) {

@@ -5,9 +5,9 @@
  */
 import { defineKind, type Problem, type Resource, type ResourceContext } from './resource.js';
 import type { ParamsOf } from './params.js';
-import { untilAborted } from '../system/abort.js';
-import { watchPath } from '../system/path-watcher.js';
-import { type AccountFiles, invalidAccountName, MAX_ID, readGroups, runShadowTool, SYSTEM_ACCOUNTS } from '../system/shadow.js';
+import { untilAborted } from '../system/proc/abort.js';
+import { watchPath } from '../system/fs/path-watcher.js';
+import { type AccountFiles, invalidAccountName, MAX_ID, readGroups, runShadowTool, SYSTEM_ACCOUNTS } from '../system/tools/shadow.js';
 
 const params = {
   state: {

@@ -7,16 +7,21 @@ import { isIP } from 'node:net';
 import { isAbsolute } from 'node:path';
 import type { ParamsOf } from './params.js';
 import { defineKind, type Problem } from './resource.js';
-import { untilAborted } from '../system/abort.js';
-import { planHosts, type HostWant } from '../system/hosts.js';
-import { watchPath } from '../system/path-watcher.js';
-import { withFileLock } from '../system/file-lock.js';
-import { readTextIfExists, writeText } from '../system/text-lines.js';
+import { untilAborted } from '../system/proc/abort.js';
+import { planHosts, type HostWant } from '../system/formats/hosts-text.js';
+import { watchPath } from '../system/fs/path-watcher.js';
+import { withFileLock } from '../system/fs/file-lock.js';
+import { readTextIfExists, writeText } from '../system/fs/text-file.js';
 
 export const DEFAULT_HOSTS = '/etc/hosts';
 
 const params = {
-  state: { type: 'string', enum: ['exists', 'absent'], default: 'exists', doc: '`exists` adds or updates the entry; `absent` removes every line with this canonical name.' },
+  state: {
+    type: 'string',
+    enum: ['exists', 'absent'],
+    default: 'exists',
+    doc: '`exists` adds or updates the entry; `absent` removes every line with this canonical name.',
+  },
   ip: { type: 'string', doc: 'The IPv4 or IPv6 address. Needed to create the entry; unset keeps the address of an existing entry.' },
   aliases: {
     type: 'string[]',
@@ -41,7 +46,8 @@ function validate(name: string, p: HostParams): Problem[] {
     if (a === '' || /[\s#]/.test(a)) out.push({ param: 'aliases', message: `alias "${a}" is empty or contains a blank or "#"` });
   }
   if (p.comment !== undefined && /[\r\n]/.test(p.comment)) out.push({ param: 'comment', message: '`comment` contains a line break' });
-  if (p.target !== undefined && (!isAbsolute(p.target) || p.target.endsWith('/'))) out.push({ param: 'target', message: `\`target\` must be the absolute path of a file, got "${p.target}"` });
+  if (p.target !== undefined && (!isAbsolute(p.target) || p.target.endsWith('/')))
+    out.push({ param: 'target', message: `\`target\` must be the absolute path of a file, got "${p.target}"` });
   return out;
 }
 

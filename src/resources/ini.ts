@@ -1,6 +1,6 @@
 /**
  * The ini resource: one setting of an INI file, present with a value or absent, with the rules of
- * puppetlabs-inifile's `ini_setting` (src/system/ini-file.ts). Everything else in the file is kept byte for byte.
+ * puppetlabs-inifile's `ini_setting` (src/system/formats/ini-text.ts). Everything else in the file is kept byte for byte.
  * Event-driven: the file is watched, and edits are written atomically with the file's mode and owner kept.
  *
  * The file is handled as bytes (decoded as ISO-8859-1, one character per byte) and the wanted strings as their
@@ -10,9 +10,9 @@
 import { posix } from 'node:path';
 import type { ParamsOf } from './params.js';
 import { defineKind, type Problem } from './resource.js';
-import { EditedFileWatching, readEdited, writeEdited } from '../system/edited-file.js';
-import { withFileLock } from '../system/file-lock.js';
-import { editIni, iniProblems, type IniFormat, type IniWant } from '../system/ini-file.js';
+import { EditedFileWatching, readEdited, writeEdited } from '../system/fs/edited-file.js';
+import { withFileLock } from '../system/fs/file-lock.js';
+import { editIni, iniProblems, type IniFormat, type IniWant } from '../system/formats/ini-text.js';
 
 const params = {
   path: { type: 'string', doc: 'Absolute path of the INI file; required. A missing file is created (mode 0644); a symlink is followed.' },

@@ -1,15 +1,15 @@
 /**
  * The line resource: one line of a text file that is present (appended, inserted after a line, or replacing the
  * lines a regular expression finds) or absent. The rules are those of Puppet stdlib's `file_line`
- * (src/system/file-lines.ts); several line resources may edit the same file. Event-driven: the file is watched,
+ * (src/system/formats/file-line-text.ts); several line resources may edit the same file. Event-driven: the file is watched,
  * and edits are written atomically with the file's mode and owner kept.
  */
 import { posix } from 'node:path';
 import type { ParamsOf } from './params.js';
 import { defineKind, type Problem } from './resource.js';
-import { EditedFileWatching, readEdited, writeEdited } from '../system/edited-file.js';
-import { withFileLock } from '../system/file-lock.js';
-import { editFileLine, lineRulesProblems, type LineRules } from '../system/file-lines.js';
+import { EditedFileWatching, readEdited, writeEdited } from '../system/fs/edited-file.js';
+import { withFileLock } from '../system/fs/file-lock.js';
+import { editFileLine, lineRulesProblems, type LineRules } from '../system/formats/file-line-text.js';
 
 const params = {
   path: { type: 'string', doc: 'Absolute path of the file to edit; required. The file must exist (a symlink is followed).' },

@@ -4,7 +4,7 @@
  * and `defined` states, remounting on refresh and after the entry changed while mounted, `fstab` = Puppet's
  * `target`).
  *
- * Mounting is done with mount(8)/umount(8) (src/system/mount-table.ts), with `--fstab` so that a table other than
+ * Mounting is done with mount(8)/umount(8) (src/system/tools/mount-table.ts), with `--fstab` so that a table other than
  * /etc/fstab works too. "Mounted" means anything is mounted at the mount point, whatever its device, as Puppet
  * decides. The fstab is watched through its directory, the mount table through `findmnt --poll`, so an unmount by
  * hand or an edit of the table is repaired at once. Automatic edges put the mount after its mount point directory
@@ -13,12 +13,12 @@
 import { isAbsolute, posix } from 'node:path';
 import type { ParamsOf } from './params.js';
 import { defineKind, type Problem } from './resource.js';
-import { untilAborted } from '../system/abort.js';
-import { formatOptions, planFstab, type FstabWant } from '../system/fstab.js';
-import { mount, mountedAt, remount, umount, watchMountPoint } from '../system/mount-table.js';
-import { watchPath } from '../system/path-watcher.js';
-import { withFileLock } from '../system/file-lock.js';
-import { readTextIfExists, writeText } from '../system/text-lines.js';
+import { untilAborted } from '../system/proc/abort.js';
+import { formatOptions, planFstab, type FstabWant } from '../system/formats/fstab-text.js';
+import { mount, mountedAt, remount, umount, watchMountPoint } from '../system/tools/mount-table.js';
+import { watchPath } from '../system/fs/path-watcher.js';
+import { withFileLock } from '../system/fs/file-lock.js';
+import { readTextIfExists, writeText } from '../system/fs/text-file.js';
 
 export const DEFAULT_FSTAB = '/etc/fstab';
 
@@ -40,7 +40,12 @@ const params = {
     doc: 'Mount options, in order: `{noatime: "", errors: panic}` is `noatime,errors=panic`; unset keeps the options of an existing entry, and a new entry gets `defaults`.',
   },
   freq: { type: 'integer', minimum: 0, default: 0, doc: 'The dump frequency (fifth field).' },
-  passno: { type: 'integer', minimum: 0, default: 0, doc: 'The fsck pass number (sixth field): 0 skips the check, 1 is for the root file system, 2 for the others.' },
+  passno: {
+    type: 'integer',
+    minimum: 0,
+    default: 0,
+    doc: 'The fsck pass number (sixth field): 0 skips the check, 1 is for the root file system, 2 for the others.',
+  },
   fstab: {
     type: 'string',
     default: DEFAULT_FSTAB,
@@ -57,7 +62,9 @@ function validate(name: string, p: MountParams): Problem[] {
   const out: Problem[] = [];
   if (!name.startsWith('/')) out.push({ message: `the name must be the absolute mount point, got "${name}"` });
   else if (posix.normalize(name) !== name || (name.length > 1 && name.endsWith('/'))) {
-    out.push({ message: `the mount point "${name}" is not normalized (no "//", "/./", "/../" or trailing "/"); write "${posix.normalize(name).replace(/(.)\/$/, '$1')}"` });
+    out.push({
+      message: `the mount point "${name}" is not normalized (no "//", "/./", "/../" or trailing "/"); write "${posix.normalize(name).replace(/(.)\/$/, '$1')}"`,
+    });
   }
   if (/[\n\0]/.test(name)) out.push({ message: 'the mount point contains a newline or NUL byte' });
   if (p.state === undefined) out.push({ param: 'state', message: 'mount needs `state`: exists, unmounted, defined or absent' });
@@ -65,9 +72,11 @@ function validate(name: string, p: MountParams): Problem[] {
   if (p.type !== undefined && (p.type === '' || /\s/.test(p.type))) out.push({ param: 'type', message: `\`type\` "${p.type}" is empty or contains blanks` });
   for (const [k, v] of Object.entries(p.options ?? {})) {
     if (!OPTION_KEY.test(k)) out.push({ param: 'options', message: `option name "${k}" is empty or contains a blank, comma, "=" or quote` });
-    if (!OPTION_VALUE.test(v)) out.push({ param: 'options', message: `the value of option "${k}" contains a blank or an unquoted comma (quote it: "\\"a,b\\"")` });
+    if (!OPTION_VALUE.test(v))
+      out.push({ param: 'options', message: `the value of option "${k}" contains a blank or an unquoted comma (quote it: "\\"a,b\\"")` });
   }
-  if (p.fstab !== undefined && (!isAbsolute(p.fstab) || p.fstab.endsWith('/'))) out.push({ param: 'fstab', message: `\`fstab\` must be the absolute path of a file, got "${p.fstab}"` });
+  if (p.fstab !== undefined && (!isAbsolute(p.fstab) || p.fstab.endsWith('/')))
+    out.push({ param: 'fstab', message: `\`fstab\` must be the absolute path of a file, got "${p.fstab}"` });
   if (p.type === 'swap' && (p.state === 'exists' || p.state === 'unmounted')) {
     out.push({ param: 'state', message: 'swap is not mounted (it is enabled with swapon); use state: defined to manage its fstab entry' });
   }

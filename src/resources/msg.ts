@@ -1,6 +1,6 @@
 /** The msg resource: logs a message once (and again on each refresh). Target of Puppet's `notify`. */
 import { defineKind } from './resource.js';
-import { untilAborted } from '../system/abort.js';
+import { untilAborted } from '../system/proc/abort.js';
 
 const PRIORITIES = ['Emerg', 'Alert', 'Crit', 'Err', 'Warning', 'Notice', 'Info', 'Debug'] as const;
 

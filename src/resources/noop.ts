@@ -1,6 +1,6 @@
 /** The noop resource: a vertex that does nothing, useful to group and order other resources. */
 import { defineKind } from './resource.js';
-import { untilAborted } from '../system/abort.js';
+import { untilAborted } from '../system/proc/abort.js';
 
 const params = {
   comment: { type: 'string', doc: 'Free text, ignored.' },

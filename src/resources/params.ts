@@ -48,10 +48,10 @@ type ValueOf<D extends ParamDef> = D['type'] extends 'string'
         : D['type'] extends 'string|string[]'
           ? string | string[]
           : D['type'] extends 'map'
-          ? Record<string, string>
-          : D['type'] extends 'json'
-            ? unknown
-            : never;
+            ? Record<string, string>
+            : D['type'] extends 'json'
+              ? unknown
+              : never;
 
 /** The TypeScript type of a kind's parameters, derived from its table: every parameter is optional. */
 export type ParamsOf<T extends ParamTable> = { -readonly [K in keyof T]?: ValueOf<T[K]> };

@@ -1,6 +1,6 @@
 /**
  * The pkg resource: a package installed, removed, kept at the newest version, or held at one version, through
- * PackageKit on the D-Bus system bus (src/system/packagekit.ts).
+ * PackageKit on the D-Bus system bus (src/system/dbus/packagekit.ts).
  *
  * Check: dpkg's own database answers "is it installed, which version" (one `dpkg-query` for every package of the
  * vertex); PackageKit is asked (Resolve) only when something must change or the state is `newest`, so a host
@@ -18,10 +18,19 @@
  */
 import type { ParamsOf } from './params.js';
 import { type CheckApplyContext, defineKind, type GroupMember, type Problem, type Resource, type ResourceContext, type WatchContext } from './resource.js';
-import { sleep, untilAborted } from '../system/abort.js';
-import { compareVersions, dpkgArchitecture, dpkgStatus, DPKG_STATUS_FILE, hasDpkg, splitArch } from '../system/dpkg.js';
-import { Filter, Info, type PackageInfo, PackageKit, PackageKitError, type PackageKitWatch, TransactionFlag, watchPackageKit } from '../system/packagekit.js';
-import { watchPath } from '../system/path-watcher.js';
+import { sleep, untilAborted } from '../system/proc/abort.js';
+import { compareVersions, dpkgArchitecture, dpkgStatus, DPKG_STATUS_FILE, hasDpkg, splitArch } from '../system/tools/dpkg.js';
+import {
+  Filter,
+  Info,
+  type PackageInfo,
+  PackageKit,
+  PackageKitError,
+  type PackageKitWatch,
+  TransactionFlag,
+  watchPackageKit,
+} from '../system/dbus/packagekit.js';
+import { watchPath } from '../system/fs/path-watcher.js';
 
 /** Debian-style package names, optionally `:arch`; no glob characters, blanks or `;` (PackageKit's id separator). */
 export const PKG_NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9+._-]*(:[A-Za-z0-9_-]+)?$';
@@ -48,7 +57,7 @@ const params = {
   allowuntrusted: {
     type: 'boolean',
     default: false,
-    doc: 'Install packages that no trusted key signed (without it the transaction carries PackageKit\'s only-trusted flag).',
+    doc: "Install packages that no trusted key signed (without it the transaction carries PackageKit's only-trusted flag).",
   },
   allowdowngrade: { type: 'boolean', default: false, doc: 'Allow a version state to install a version older than the installed one.' },
   allownonfree: {
@@ -121,7 +130,12 @@ export function stateProblems(state: string): Problem[] {
 export function pkgGroupKey(_name: string, p: PkgParams): string {
   const f = flagsOf(p);
   const change = (p.state ?? 'installed') === 'uninstalled' ? 'remove' : 'install';
-  return [change, ...Object.entries(f).filter(([, v]) => v).map(([k]) => k)].join(' ');
+  return [
+    change,
+    ...Object.entries(f)
+      .filter(([, v]) => v)
+      .map(([k]) => k),
+  ].join(' ');
 }
 
 export const pkgKind = defineKind({
@@ -302,7 +316,10 @@ class PkgSet implements Resource {
       }
       if (available.length === 0 && !local.installed) {
         const v = entries[0]!.version;
-        failures.add([m.pkg], `PackageKit lists only an installed ${v}, but dpkg says the package is not installed (PackageKit and dpkg disagree; see mgmt #988)`);
+        failures.add(
+          [m.pkg],
+          `PackageKit lists only an installed ${v}, but dpkg says the package is not installed (PackageKit and dpkg disagree; see mgmt #988)`,
+        );
         continue;
       }
       if (m.state === 'installed' || m.state === 'newest') {
@@ -338,7 +355,9 @@ class PkgSet implements Resource {
       const all = await pk.resolve([...new Set(unknown.map((m) => m.pkg))], Filter.NONE, { signal }).catch(() => []);
       filtered = new Set(all.map((e) => e.name));
     }
-    const refusing = [!this.flags.allownonfree && 'allownonfree: false', !this.flags.allowunsupported && 'allowunsupported: false'].filter(Boolean).join(' and ');
+    const refusing = [!this.flags.allownonfree && 'allownonfree: false', !this.flags.allowunsupported && 'allowunsupported: false']
+      .filter(Boolean)
+      .join(' and ');
     return unknown.map((m) => [
       m.pkg,
       filtered.has(splitArch(m.pkg).base)
@@ -353,10 +372,9 @@ class PkgSet implements Resource {
    */
   private async transact(pk: PackageKit, change: 'install' | 'remove', steps: readonly Step[], failures: Failures, signal: AbortSignal): Promise<Step[]> {
     const run = (ids: string[]) =>
-      this.retrying(change === 'install' ? 'InstallPackages' : 'RemovePackages', () =>
-        change === 'install'
-          ? pk.install(ids, this.installFlags(steps), { signal })
-          : pk.remove(ids, TransactionFlag.NONE, true, false, { signal }),
+      this.retrying(
+        change === 'install' ? 'InstallPackages' : 'RemovePackages',
+        () => (change === 'install' ? pk.install(ids, this.installFlags(steps), { signal }) : pk.remove(ids, TransactionFlag.NONE, true, false, { signal })),
         signal,
       );
     const ids = [...new Set(steps.map((s) => s.id))];

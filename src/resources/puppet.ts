@@ -1,13 +1,13 @@
 /**
  * The `puppet` fallback kind: a Puppet resource that mgmt-ts cannot translate natively, checked and applied by
- * Puppet itself through the shared long-lived worker (src/system/puppet-worker.ts). It keeps its edges like any
+ * Puppet itself through the shared long-lived worker (src/puppet/runtime/worker.ts). It keeps its edges like any
  * vertex; it has no native watch, so after the first check it is re-checked on the `meta.poll` ticks (the
  * translator sets Puppet's runinterval).
  */
 import { defineKind, type Problem } from './resource.js';
 import type { ParamsOf } from './params.js';
-import { untilAborted } from '../system/abort.js';
-import { getPuppetWorker, redact, type WorkerOp, type WorkerReply } from '../system/puppet-worker.js';
+import { untilAborted } from '../system/proc/abort.js';
+import { getPuppetWorker, redact, type WorkerOp, type WorkerReply } from '../puppet/runtime/worker.js';
 
 const params = {
   type: {

@@ -3,15 +3,8 @@
  * apply its state. Nothing else: ordering, retries, rate limits, refresh propagation and convergence are the
  * engine's job.
  */
+import type { Logger } from '../observe/logger.js';
 import type { ParamTable, ParamsOf } from './params.js';
-
-/** Leveled logging, already prefixed with `kind[name]:` by the engine. */
-export interface Logger {
-  debug(msg: string): void;
-  info(msg: string): void;
-  warn(msg: string): void;
-  error(msg: string): void;
-}
 
 export interface ResourceContext {
   /** `kind[name]`, for messages. */

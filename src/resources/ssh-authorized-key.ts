@@ -19,15 +19,20 @@ import { lstat, mkdir, open, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, posix } from 'node:path';
 import type { ParamsOf } from './params.js';
 import { defineKind, type CheckApplyContext, type Problem } from './resource.js';
-import { untilAborted } from '../system/abort.js';
-import { atomicWrite } from '../system/atomic-write.js';
-import { KEY_TYPE_PATTERN, OPTION_PATTERN, planKeys, type KeyWant } from '../system/authorized-keys.js';
-import { PASSWD_FILE, passwdEntry, type PasswdEntry } from '../system/ids.js';
-import { watchPath } from '../system/path-watcher.js';
-import { withFileLock } from '../system/file-lock.js';
+import { untilAborted } from '../system/proc/abort.js';
+import { atomicWrite } from '../system/fs/atomic-write.js';
+import { KEY_TYPE_PATTERN, OPTION_PATTERN, planKeys, type KeyWant } from '../system/formats/authorized-keys-text.js';
+import { PASSWD_FILE, passwdEntry, type PasswdEntry } from '../system/tools/ids.js';
+import { watchPath } from '../system/fs/path-watcher.js';
+import { withFileLock } from '../system/fs/file-lock.js';
 
 const params = {
-  state: { type: 'string', enum: ['exists', 'absent'], default: 'exists', doc: '`exists` adds or updates the key; `absent` removes every key with this comment.' },
+  state: {
+    type: 'string',
+    enum: ['exists', 'absent'],
+    default: 'exists',
+    doc: '`exists` adds or updates the key; `absent` removes every key with this comment.',
+  },
   user: {
     type: 'string',
     doc: 'The account whose `~/.ssh/authorized_keys` holds the key (home directory from /etc/passwd), and who owns a directory or file created for it. Required unless `target` is set.',
@@ -46,8 +51,10 @@ export type SshAuthorizedKeyParams = ParamsOf<typeof params>;
 
 function validate(name: string, p: SshAuthorizedKeyParams): Problem[] {
   const out: Problem[] = [];
-  if (name.trim() !== name || /[\r\n]/.test(name)) out.push({ message: `the name (the key's comment) must not start or end with blanks or contain a line break: "${name}"` });
-  if (p.user === undefined && p.target === undefined) out.push({ param: 'user', message: 'set `user` (the account whose ~/.ssh/authorized_keys to edit) or `target`' });
+  if (name.trim() !== name || /[\r\n]/.test(name))
+    out.push({ message: `the name (the key's comment) must not start or end with blanks or contain a line break: "${name}"` });
+  if (p.user === undefined && p.target === undefined)
+    out.push({ param: 'user', message: 'set `user` (the account whose ~/.ssh/authorized_keys to edit) or `target`' });
   if (p.user !== undefined && (p.user === '' || /[:\s/]/.test(p.user))) out.push({ param: 'user', message: `"${p.user}" is not a user name or uid` });
   if (p.target !== undefined && (!isAbsolute(p.target) || p.target.endsWith('/') || posix.normalize(p.target) !== p.target)) {
     out.push({ param: 'target', message: `\`target\` must be the absolute, normalized path of a file, got "${p.target}"` });

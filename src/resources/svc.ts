@@ -1,14 +1,14 @@
 /**
  * The svc resource: a systemd unit (a service unless the name says otherwise) kept running or stopped, and
- * enabled or disabled, through systemd's manager over D-Bus (src/system/systemd.ts): the system manager, or with
+ * enabled or disabled, through systemd's manager over D-Bus (src/system/dbus/systemd.ts): the system manager, or with
  * `session` the user's manager. Semantics follow mgmt's svc (graph-format-and-engine.md, "svc"), with the job
  * results waited for, a daemon-reload when the unit file changed on disk, and a refresh that reloads or restarts.
  */
 import { posix } from 'node:path';
 import type { ParamsOf } from './params.js';
 import { defineKind, type Problem } from './resource.js';
-import { untilAborted } from '../system/abort.js';
-import { managerName, Systemd, unitFileDir, unitName, unitNameProblem, type JobMethod, type UnitState } from '../system/systemd.js';
+import { untilAborted } from '../system/proc/abort.js';
+import { managerName, Systemd, unitFileDir, unitName, unitNameProblem, type JobMethod, type UnitState } from '../system/dbus/systemd.js';
 
 const params = {
   state: {
@@ -130,8 +130,7 @@ export const svcKind = defineKind({
 
         const wantActive = p.state === undefined ? undefined : p.state === 'running';
         const stateOK = wantActive === undefined || wantActive === isActive(st);
-        const startupOK =
-          p.startup === undefined || (p.startup === 'enabled' ? ENABLED_STATES.has(st.unitFileState) : !LINKED_STATES.has(st.unitFileState));
+        const startupOK = p.startup === undefined || (p.startup === 'enabled' ? ENABLED_STATES.has(st.unitFileState) : !LINKED_STATES.has(st.unitFileState));
         if (stateOK && startupOK && !c.refresh) return true;
         const now = `${st.activeState}/${st.subState}, ${st.unitFileState || 'no unit file state'}`;
 
@@ -166,7 +165,9 @@ export const svcKind = defineKind({
           st = await sd.unitState(unit, fromDisk);
           // Checked here, or the next event would enable again, forever.
           if (enable && !ENABLED_STATES.has(st.unitFileState)) {
-            throw new Error(`enabling ${unit} made no links (UnitFileState is still ${st.unitFileState || 'unknown'}): its [Install] section needs WantedBy= or RequiredBy=`);
+            throw new Error(
+              `enabling ${unit} made no links (UnitFileState is still ${st.unitFileState || 'unknown'}): its [Install] section needs WantedBy= or RequiredBy=`,
+            );
           }
           if (!enable && LINKED_STATES.has(st.unitFileState)) throw new Error(`disabling ${unit} left it ${st.unitFileState}`);
           log.info(`${enable ? 'enabled' : 'disabled'} ${unit} (was ${was})`);
@@ -220,10 +221,14 @@ function loadProblem(st: UnitState, p: SvcParams, session: boolean): void {
       );
     case 'masked':
       if (p.state === 'running' || p.startup === 'enabled') {
-        throw new Error(`unit ${st.unit} is masked in ${mgr}, so it cannot be started or enabled: unmask it (\`systemctl${session ? ' --user' : ''} unmask ${st.unit}\`)`);
+        throw new Error(
+          `unit ${st.unit} is masked in ${mgr}, so it cannot be started or enabled: unmask it (\`systemctl${session ? ' --user' : ''} unmask ${st.unit}\`)`,
+        );
       }
       return;
     default:
-      throw new Error(`unit ${st.unit} could not be loaded by ${mgr} (LoadState ${st.loadState}${st.loadError ? `: ${st.loadError}` : ''}); fix its unit file${st.fragmentPath ? ` ${st.fragmentPath}` : ''}`);
+      throw new Error(
+        `unit ${st.unit} could not be loaded by ${mgr} (LoadState ${st.loadState}${st.loadError ? `: ${st.loadError}` : ''}); fix its unit file${st.fragmentPath ? ` ${st.fragmentPath}` : ''}`,
+      );
   }
 }

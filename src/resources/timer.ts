@@ -1,6 +1,6 @@
 /** The timer resource: sends an event every `interval` seconds; a refresh restarts the ticker. */
 import { defineKind, type Problem } from './resource.js';
-import { untilAborted } from '../system/abort.js';
+import { untilAborted } from '../system/proc/abort.js';
 
 const params = {
   interval: { type: 'integer', minimum: 1, doc: 'Seconds between ticks (required).' },

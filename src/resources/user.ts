@@ -9,8 +9,8 @@
 import { isAbsolute } from 'node:path';
 import { defineKind, type AutoEdgeHints, type Problem, type Resource, type ResourceContext } from './resource.js';
 import type { ParamsOf } from './params.js';
-import { untilAborted } from '../system/abort.js';
-import { watchPath } from '../system/path-watcher.js';
+import { untilAborted } from '../system/proc/abort.js';
+import { watchPath } from '../system/fs/path-watcher.js';
 import {
   type AccountFiles,
   type GroupEntry,
@@ -20,7 +20,7 @@ import {
   runShadowTool,
   supplementaryGroups,
   SYSTEM_ACCOUNTS,
-} from '../system/shadow.js';
+} from '../system/tools/shadow.js';
 
 const params = {
   state: {
@@ -99,7 +99,7 @@ export function validateUser(name: string, raw: UserParams): Problem[] {
     if (v !== undefined && !isAbsolute(v)) out.push({ param: key, message: `\`${key}\` must be an absolute path, got '${v}'` });
     if (v !== undefined && /[:\n]/.test(v)) out.push({ param: key, message: `\`${key}\` cannot contain ':' or a newline` });
   }
-  if (p.comment !== undefined && /[:\n]/.test(p.comment)) out.push({ param: 'comment', message: '`comment` cannot contain \':\' or a newline' });
+  if (p.comment !== undefined && /[:\n]/.test(p.comment)) out.push({ param: 'comment', message: "`comment` cannot contain ':' or a newline" });
   return out;
 }
 
@@ -194,7 +194,9 @@ export function createUser(name: string, raw: UserParams, ctx: ResourceContext, 
       const missing = missingGroups(groups);
       const unlessMissing = (what: string) => {
         if (c.apply) {
-          throw new Error(`cannot ${what}: ${missing} (in ${files.group}); create ${missing.startsWith('groups') ? 'them' : 'it'} first (a \`group\` resource in the graph is ordered before this user)`);
+          throw new Error(
+            `cannot ${what}: ${missing} (in ${files.group}); create ${missing.startsWith('groups') ? 'them' : 'it'} first (a \`group\` resource in the graph is ordered before this user)`,
+          );
         }
       };
 
@@ -266,10 +268,14 @@ export function createUser(name: string, raw: UserParams, ctx: ResourceContext, 
         }
       }
       if (home !== undefined && cur.home !== home) {
-        changes.push({ args: ['--home', home, ...(p.managehome === true ? ['--move-home'] : [])], text: `home ${cur.home} -> ${home}${p.managehome === true ? ' (moved)' : ''}` });
+        changes.push({
+          args: ['--home', home, ...(p.managehome === true ? ['--move-home'] : [])],
+          text: `home ${cur.home} -> ${home}${p.managehome === true ? ' (moved)' : ''}`,
+        });
       }
       if (p.shell !== undefined && cur.shell !== p.shell) changes.push({ args: ['--shell', p.shell], text: `shell ${cur.shell || '(default)'} -> ${p.shell}` });
-      if (p.comment !== undefined && cur.comment !== p.comment) changes.push({ args: ['--comment', p.comment], text: `comment '${cur.comment}' -> '${p.comment}'` });
+      if (p.comment !== undefined && cur.comment !== p.comment)
+        changes.push({ args: ['--comment', p.comment], text: `comment '${cur.comment}' -> '${p.comment}'` });
       if (changes.length === 0) return true;
 
       const text = changes.map((x) => x.text).join(', ');

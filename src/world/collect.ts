@@ -70,7 +70,9 @@ export function checkCollect(collect: readonly CollectSpec[]): { errors: string[
       if (q) errors.push(`${what}: the collector query cannot be evaluated: ${q}; nothing is collected through it`);
     }
     if (DANGEROUS_KINDS.has(c.kind)) {
-      warnings.push(`${what}: collecting \`${c.kind}\` resources lets any host that can write to the world change this host beyond files (run commands, manage services or accounts)`);
+      warnings.push(
+        `${what}: collecting \`${c.kind}\` resources lets any host that can write to the world change this host beyond files (run commands, manage services or accounts)`,
+      );
     }
   }
   return { errors, warnings };
@@ -208,7 +210,8 @@ export function placeFile(pattern: string, params: Readonly<Record<string, unkno
   const isDir = path.endsWith('/');
   // No host of ours exports such a path (its own checks refuse them): a value like this was written by hand.
   if (!path.startsWith('/')) return { error: `its path ${JSON.stringify(path)} is not absolute` };
-  if (path.split('/').includes('..') || posix.normalize(path) !== path) return { error: `its path ${JSON.stringify(path)} is not normalized (\`..\`, \`.\` or \`//\`)` };
+  if (path.split('/').includes('..') || posix.normalize(path) !== path)
+    return { error: `its path ${JSON.stringify(path)} is not normalized (\`..\`, \`.\` or \`//\`)` };
   if (pattern === '') return { path };
   const base = trimSlash(path).split('/').pop()!;
   if (base === '' || base === '.' || base === '..') return { error: `its path ${JSON.stringify(path)} has no file name to place in ${pattern}` };

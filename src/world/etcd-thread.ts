@@ -6,7 +6,7 @@
  */
 import { parentPort } from 'node:worker_threads';
 import type { ResourceSpec } from '../graph/spec.js';
-import type { Logger } from '../resources/resource.js';
+import type { Logger } from '../observe/logger.js';
 import { EtcdWorld, type EtcdWorldOptions, loadClient } from './etcd-world.js';
 import type { Exported } from './world.js';
 

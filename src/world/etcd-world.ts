@@ -23,9 +23,9 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { Etcd3, IKeyValue, IOptions, IRequestOp, Lease, Watcher } from 'etcd3';
 import type { ResourceSpec } from '../graph/spec.js';
-import type { Logger } from '../resources/resource.js';
-import { sleep } from '../system/abort.js';
-import { checkHostname } from '../system/hostname.js';
+import type { Logger } from '../observe/logger.js';
+import { sleep } from '../system/proc/abort.js';
+import { checkHostname } from '../system/tools/hostname.js';
 import { decodeValue, encodeValue, exportKey, hostPrefix, parseKey, ROOT } from './keys.js';
 import { type Exported, ofKinds, toExported, type World } from './world.js';
 
@@ -259,9 +259,7 @@ export class EtcdWorld implements World {
   }
 
   private queueSync(s: Session): void {
-    this.syncing = this.syncing
-      .then(() => (s.done ? undefined : this.sync(s)))
-      .catch((e: unknown) => s.fail(e instanceof Error ? e : new Error(String(e))));
+    this.syncing = this.syncing.then(() => (s.done ? undefined : this.sync(s))).catch((e: unknown) => s.fail(e instanceof Error ? e : new Error(String(e))));
   }
 
   /** Writes what differs between this host's keys in etcd and its exports, in one transaction. */
@@ -334,20 +332,23 @@ export class EtcdWorld implements World {
   private scheduleStale(): void {
     clearTimeout(this.staleTimer);
     const next = Math.min(...this.stale.values());
-    this.staleTimer = setTimeout(() => {
-      const now = Date.now();
-      let dropped = 0;
-      for (const [key, until] of this.stale) {
-        if (until > now) continue;
-        this.stale.delete(key);
-        if (this.all.delete(key)) dropped++;
-      }
-      if (dropped > 0) {
-        this.log.info(`etcd: ${dropped} export(s) missing since the reconnection were not re-published within the lease TTL; dropped`);
-        this.notify();
-      }
-      if (this.stale.size > 0) this.scheduleStale();
-    }, Math.max(0, next - Date.now()) + 10);
+    this.staleTimer = setTimeout(
+      () => {
+        const now = Date.now();
+        let dropped = 0;
+        for (const [key, until] of this.stale) {
+          if (until > now) continue;
+          this.stale.delete(key);
+          if (this.all.delete(key)) dropped++;
+        }
+        if (dropped > 0) {
+          this.log.info(`etcd: ${dropped} export(s) missing since the reconnection were not re-published within the lease TTL; dropped`);
+          this.notify();
+        }
+        if (this.stale.size > 0) this.scheduleStale();
+      },
+      Math.max(0, next - Date.now()) + 10,
+    );
     this.staleTimer.unref();
   }
 

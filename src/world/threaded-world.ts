@@ -6,7 +6,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { ResourceSpec } from '../graph/spec.js';
-import type { Logger } from '../resources/resource.js';
+import type { Logger } from '../observe/logger.js';
 import type { EtcdWorldOptions } from './etcd-world.js';
 import type { FromThread, ToThread } from './etcd-thread.js';
 import { type Exported, ofKinds, toExported, type World } from './world.js';
@@ -34,7 +34,9 @@ export class ThreadedWorld implements World {
     this.worker.on('message', (m: FromThread) => this.onMessage(m));
     this.worker.on('error', (e) => {
       this.dead = true;
-      this.log.error(`the etcd thread failed: ${e.stack ?? e.message}; exported resources are neither published nor collected from now on (collected ones stay)`);
+      this.log.error(
+        `the etcd thread failed: ${e.stack ?? e.message}; exported resources are neither published nor collected from now on (collected ones stay)`,
+      );
     });
   }
 
@@ -47,7 +49,14 @@ export class ThreadedWorld implements World {
     // Plain data only (positions and parameter positions stay here).
     const plain = resources.map((r) => {
       const e = toExported(this.hostname, r);
-      return { kind: e.kind, name: e.name, params: e.params, meta: e.meta, ...(e.origin ? { origin: e.origin } : {}), ...(e.sensitive ? { sensitive: e.sensitive } : {}) };
+      return {
+        kind: e.kind,
+        name: e.name,
+        params: e.params,
+        meta: e.meta,
+        ...(e.origin ? { origin: e.origin } : {}),
+        ...(e.sensitive ? { sensitive: e.sensitive } : {}),
+      };
     });
     this.send({ type: 'publish', resources: plain });
   }

@@ -45,8 +45,7 @@ export interface World {
 
 /** The exported form of a spec: what is shared with other hosts (no positions, origin kept or made from the position). */
 export function toExported(host: string, r: ResourceSpec): Exported {
-  const origin: Origin | undefined =
-    r.origin ?? (r.pos ? { ref: `${r.kind}[${r.name}]`, file: r.pos.file, line: r.pos.line } : undefined);
+  const origin: Origin | undefined = r.origin ?? (r.pos ? { ref: `${r.kind}[${r.name}]`, file: r.pos.file, line: r.pos.line } : undefined);
   return {
     host,
     kind: r.kind,

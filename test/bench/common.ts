@@ -161,7 +161,11 @@ export function table(r: BenchResult): string {
   const head = ['metric', 'value', 'goal', 'result'];
   const body = r.rows.map((x) => [x.metric, x.value, x.goal ?? '', x.goal === undefined ? 'info' : x.pass ? 'PASS' : 'FAIL']);
   const w = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(w[i]!)).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(w[i]!))
+      .join('  ')
+      .trimEnd();
   const rule = w.map((n) => '-'.repeat(n)).join('  ');
   return [`== ${r.name}: ${r.title}`, line(head), rule, ...body.map(line), ...r.notes.map((n) => `  * ${n}`)].join('\n');
 }

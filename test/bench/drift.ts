@@ -130,7 +130,7 @@ export async function drift(ctx: BenchContext): Promise<BenchResult> {
     rows.push(row('repairs missed (no repair within 2 s)', String(missed), '0', missed === 0));
     if (floor.length) {
       const f50 = percentile(floor, 50);
-      rows.push(row('floor: fs.watch event of the bench\'s own change, p50', fmtMs(f50)));
+      rows.push(row("floor: fs.watch event of the bench's own change, p50", fmtMs(f50)));
       rows.push(row('repair p50 / floor p50', `${(p50 / f50).toFixed(1)}x`));
     }
     if (del.length) rows.push(row('delete trials: p50 / p99', `${fmtMs(percentile(del, 50))} / ${fmtMs(percentile(del, 99))}`));
@@ -162,7 +162,7 @@ export async function drift(ctx: BenchContext): Promise<BenchResult> {
     notes: [
       `${TRIALS} trials alternate unlink and overwrite (writeFileSync) of the managed file, ${SETTLE_MS} ms apart so that the previous repair's own events settle.`,
       'Latency runs from just before the unlink/write to the fs.watch event (on the parent directory) after which a read returns the managed content; it includes the event delivery to the benchmark process and one read.',
-      "The floor is the same process seeing the first fs.watch event of its own unlink/write (event delivery only): the repair cannot be observed faster than that.",
+      'The floor is the same process seeing the first fs.watch event of its own unlink/write (event delivery only): the repair cannot be observed faster than that.',
       'A trial with no repair within 2 s counts 2 s. At the end the CLI gets SIGTERM by PID and must exit within 1 s.',
     ],
   };

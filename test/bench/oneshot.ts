@@ -25,7 +25,6 @@ import {
   waitExit,
 } from './common.js';
 
-
 function mgmtYaml(dir: string, n: number): string {
   const out = ['graph: bench-oneshot', 'resources:', '  file:', `  - name: ${q(dir + '/')}`, '    state: exists', '    mode: "0755"'];
   for (let i = 1; i <= n; i++) {

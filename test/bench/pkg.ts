@@ -49,10 +49,12 @@ async function timedRun(graph: string, dir: string, grouped: boolean): Promise<n
   const p = startMgmt(args, dir);
   const r = await waitExit(p, RUN_TIMEOUT_MS, `mgmt run (${grouped ? 'grouped' : 'separate'})`);
   const ms = r.at - t0;
-  if (r.code !== 0) throw new Error(`mgmt run (${grouped ? 'grouped' : 'separate'}) exited with ${r.code ?? r.signal}; output tail:\n${p.output().slice(-2000)}`);
+  if (r.code !== 0)
+    throw new Error(`mgmt run (${grouped ? 'grouped' : 'separate'}) exited with ${r.code ?? r.signal}; output tail:\n${p.output().slice(-2000)}`);
   const missing = PACKAGES.filter((x) => !installedOnes().includes(x));
   if (missing.length) throw new Error(`after the ${grouped ? 'grouped' : 'separate'} run, not installed: ${missing.join(', ')}`);
-  if (grouped && !/one PackageKit transaction for 10 packages/.test(p.output())) throw new Error(`the grouped run did not use one transaction; output tail:\n${p.output().slice(-2000)}`);
+  if (grouped && !/one PackageKit transaction for 10 packages/.test(p.output()))
+    throw new Error(`the grouped run did not use one transaction; output tail:\n${p.output().slice(-2000)}`);
   return ms;
 }
 

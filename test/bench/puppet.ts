@@ -63,16 +63,19 @@ async function runPuppet(root: string, n: number, tag: string, source: FactSourc
   const base = join(root, tag);
   const managed = join(base, 'managed');
   const pdir = join(base, 'puppet-state');
-  for (const d of ['var/state', 'var/client_yaml/facts', 'conf', 'code', 'log', 'run', 'public', 'ssl', 'ca', 'home']) await mkdir(join(pdir, d), { recursive: true });
+  for (const d of ['var/state', 'var/client_yaml/facts', 'conf', 'code', 'log', 'run', 'public', 'ssl', 'ca', 'home'])
+    await mkdir(join(pdir, d), { recursive: true });
   const site = join(base, 'site.pp');
-  await writeFile(site, puppetManifest(managed, n) + (probe ? "notify { \"stub facts: ${facts['mgmt_bench_stub']}\": }\n" : ''));
+  await writeFile(site, puppetManifest(managed, n) + (probe ? 'notify { "stub facts: ${facts[\'mgmt_bench_stub\']}": }\n' : ''));
   const dirFlags = ['vardir:var', 'confdir:conf', 'codedir:code', 'logdir:log', 'rundir:run', 'publicdir:public', 'ssldir:ssl', 'cadir:ca'].flatMap((x) => {
     const [flag, sub] = x.split(':') as [string, string];
     return [`--${flag}`, join(pdir, sub)];
   });
   let factFlags: string[] = [];
   if (source === 'stub') {
-    const values = Object.entries(STUB_FACTS).map(([k, v]) => `  ${k}: ${JSON.stringify(v)}\n`).join('');
+    const values = Object.entries(STUB_FACTS)
+      .map(([k, v]) => `  ${k}: ${JSON.stringify(v)}\n`)
+      .join('');
     await writeFile(join(pdir, 'var/client_yaml/facts', `${NODE}.yaml`), `--- !ruby/object:Puppet::Node::Facts\nname: ${NODE}\nvalues:\n${values}`);
     factFlags = ['--facts_terminus', 'yaml', '--certname', NODE];
   }
@@ -83,7 +86,8 @@ async function runPuppet(root: string, n: number, tag: string, source: FactSourc
   const r = await waitExit(p, 300_000, `puppet apply (${n} files)`);
   const wall = r.at - t0;
   if (r.code !== 0) return `puppet apply exited with ${r.code ?? r.signal}: ${p.output().slice(-500)}`;
-  if (probe && source === 'stub' && !p.output().includes(`stub facts: ${STUB_FACTS.mgmt_bench_stub}`)) return `puppet apply did not read the stub facts (--facts_terminus yaml): ${p.output().slice(-500)}`;
+  if (probe && source === 'stub' && !p.output().includes(`stub facts: ${STUB_FACTS.mgmt_bench_stub}`))
+    return `puppet apply did not read the stub facts (--facts_terminus yaml): ${p.output().slice(-500)}`;
   const bad = await verifyFiles(managed, n);
   if (bad) return `puppet apply did not produce the files: ${bad}`;
   return wall;
@@ -163,7 +167,13 @@ function whenContent(dir: string, file: string, want: string, ms: number, what: 
 /** A synthetic catalog in the face's document format (what the Puppet worker returns), 90% files and 10% execs in classes. */
 function syntheticCatalogText(n: number): string {
   const r = (type: string, title: string, parameters: Record<string, unknown> = {}) => ({
-    type, title, file: 'site.pp', line: 1, tags: [type.toLowerCase()], exported: false, parameters,
+    type,
+    title,
+    file: 'site.pp',
+    line: 1,
+    tags: [type.toLowerCase()],
+    exported: false,
+    parameters,
   });
   const resources = [r('Stage', 'main'), r('Class', 'main')];
   const edges = [{ source: 'Stage[main]', target: 'Class[main]' }];
@@ -196,7 +206,8 @@ async function puppetIn(root: string, onTmpfs: boolean): Promise<BenchResult> {
   const rows: Row[] = [];
   const notes: string[] = [];
   const where = onTmpfs ? 'tmpfs' : 'disk';
-  if (!existsSync(PUPPET)) throw new Error('puppet is not installed (/usr/bin/puppet missing; `node scripts/system-deps.mjs --bench` installs it as root); mgmt puppet needs it too');
+  if (!existsSync(PUPPET))
+    throw new Error('puppet is not installed (/usr/bin/puppet missing; `node scripts/system-deps.mjs --bench` installs it as root); mgmt puppet needs it too');
   const v = spawnSync(PUPPET, ['--version'], { encoding: 'utf8', timeout: 60_000 });
   const version = v.status === 0 ? v.stdout.trim() : 'unknown';
 
@@ -330,8 +341,20 @@ async function puppetIn(root: string, onTmpfs: boolean): Promise<BenchResult> {
     const runs = Array.from({ length: TRANSLATE_RUNS }, once);
     const both = median(runs.map((r) => r.read + r.translate));
     const last = runs[runs.length - 1]!;
-    rows.push(row(`translation, ${TRANSLATE_N.toLocaleString('en-US')}-resource catalog (${last.catalog.toLocaleString('en-US')} with stage and classes): read + translate, median of ${TRANSLATE_RUNS}`, fmtMs(both), '<= 0.500 s', both <= 500));
-    rows.push(row('translation: read (JSON.parse + shape) / translateCatalog, medians', `${fmtMs(median(runs.map((r) => r.read)))} / ${fmtMs(median(runs.map((r) => r.translate)))}`));
+    rows.push(
+      row(
+        `translation, ${TRANSLATE_N.toLocaleString('en-US')}-resource catalog (${last.catalog.toLocaleString('en-US')} with stage and classes): read + translate, median of ${TRANSLATE_RUNS}`,
+        fmtMs(both),
+        '<= 0.500 s',
+        both <= 500,
+      ),
+    );
+    rows.push(
+      row(
+        'translation: read (JSON.parse + shape) / translateCatalog, medians',
+        `${fmtMs(median(runs.map((r) => r.read)))} / ${fmtMs(median(runs.map((r) => r.translate)))}`,
+      ),
+    );
     rows.push(row('translation: output resources / edges', `${last.resources.toLocaleString('en-US')} / ${last.edges.toLocaleString('en-US')}`));
   }
 

@@ -11,7 +11,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { join } from 'node:path';
 import { writeFile } from 'node:fs/promises';
-import { Systemd } from '../../src/system/systemd.js';
+import { Systemd } from '../../src/system/dbus/systemd.js';
 import { startUserSystemd, unavailableReason, writeUnit } from '../harness/user-systemd.js';
 import { type BenchContext, type BenchResult, fmtMs, percentile, q, row, type Row, startMgmt, type Tracked, waitExit } from './common.js';
 
@@ -90,7 +90,14 @@ export async function svc(ctx: BenchContext): Promise<BenchResult> {
       });
       const start = performance.now();
       void c.conn
-        .call({ destination: 'org.freedesktop.systemd1', path: '/org/freedesktop/systemd1', interface: 'org.freedesktop.systemd1.Manager', member: 'StopUnit', signature: 'ss', body: [UNIT, 'replace'] })
+        .call({
+          destination: 'org.freedesktop.systemd1',
+          path: '/org/freedesktop/systemd1',
+          interface: 'org.freedesktop.systemd1.Manager',
+          member: 'StopUnit',
+          signature: 'ss',
+          body: [UNIT, 'replace'],
+        })
         .catch(() => {});
       const at = await Promise.race([done, delay(TRIAL_TIMEOUT_MS).then(() => NaN)]);
       onState = undefined;

@@ -33,7 +33,13 @@ function treeYaml(root: string, changed?: { d: number; f: number; content: strin
 
 function mustSpec(text: string, file: string): GraphSpec {
   const loaded = checkGraphText(text, file);
-  if (!loaded.spec) throw new Error(`generated graph rejected: ${loaded.diagnostics.slice(0, 3).map((d) => d.message).join('; ')}`);
+  if (!loaded.spec)
+    throw new Error(
+      `generated graph rejected: ${loaded.diagnostics
+        .slice(0, 3)
+        .map((d) => d.message)
+        .join('; ')}`,
+    );
   return loaded.spec;
 }
 

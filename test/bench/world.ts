@@ -129,7 +129,12 @@ export async function world(ctx: BenchContext): Promise<BenchResult> {
     const re = `no longer exported by host ${victim.name}`;
     const tk = performance.now();
     process.kill(victim.p!.pid, 'SIGKILL');
-    const tg = await until(() => others.every((h) => h.p!.output().includes(re)), (TTL + 10) * 1000, 'the killed host’s export to leave every graph', meshHosts);
+    const tg = await until(
+      () => others.every((h) => h.p!.output().includes(re)),
+      (TTL + 10) * 1000,
+      'the killed host’s export to leave every graph',
+      meshHosts,
+    );
     rows.push(row(`lease expiry (TTL ${TTL} s): SIGKILL to the export gone from 9 graphs`, fmtMs(tg - tk), `<= ${TTL + 1} s`, tg - tk <= (TTL + 1) * 1000));
     // A clean exit revokes the lease at once.
     const leaver = meshHosts[1]!;
@@ -137,7 +142,12 @@ export async function world(ctx: BenchContext): Promise<BenchResult> {
     const re2 = `no longer exported by host ${leaver.name}`;
     const ts = performance.now();
     process.kill(leaver.p!.pid, 'SIGTERM');
-    const tl = await until(() => rest.every((h) => h.p!.output().includes(re2)), (TTL + 10) * 1000, 'the leaving host’s export to leave every graph', meshHosts);
+    const tl = await until(
+      () => rest.every((h) => h.p!.output().includes(re2)),
+      (TTL + 10) * 1000,
+      'the leaving host’s export to leave every graph',
+      meshHosts,
+    );
     rows.push(row('clean exit (SIGTERM): to the export gone from 8 graphs', fmtMs(tl - ts)));
     await stopAll(meshHosts);
 

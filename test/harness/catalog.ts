@@ -5,12 +5,7 @@ import type { ResourceReport } from '../../src/puppet/report.js';
 import { translateCatalog } from '../../src/puppet/translate.js';
 
 /** A resource as the face reports it, declared at site.pp:1 unless `extra` says otherwise. */
-export function catalogResource(
-  type: string,
-  title: string,
-  parameters: Record<string, unknown> = {},
-  extra: Partial<CatalogResource> = {},
-): CatalogResource {
+export function catalogResource(type: string, title: string, parameters: Record<string, unknown> = {}, extra: Partial<CatalogResource> = {}): CatalogResource {
   return { type, title, file: 'site.pp', line: 1, tags: [], exported: false, virtual: false, parameters, sensitive: [], ...extra };
 }
 

@@ -10,8 +10,8 @@ import { request as httpsRequest } from 'node:https';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type EtcdServer, etcdArgv, startEtcdServer } from '../../src/system/etcd-server.js';
-import { isRunning, type LineProcess, startLines } from '../../src/system/process.js';
+import { type EtcdServer, etcdArgv, startEtcdServer } from '../../src/world/etcd-server.js';
+import { isRunning, type LineProcess, startLines } from '../../src/system/proc/launcher.js';
 
 export interface TestEtcd {
   readonly url: string;
@@ -139,9 +139,28 @@ export function makePki(dir: string): TestPki {
   run('req', '-x509', ...key, '-keyout', 'ca-key.pem', '-out', 'ca.pem', '-days', '1', '-subj', '/CN=mgmt-test-ca');
   writeFileSync(join(dir, 'server.ext'), 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\n');
   writeFileSync(join(dir, 'client.ext'), 'extendedKeyUsage=clientAuth\n');
-  for (const [name, cn] of [['server', '127.0.0.1'], ['client', 'mgmt-client']] as const) {
+  for (const [name, cn] of [
+    ['server', '127.0.0.1'],
+    ['client', 'mgmt-client'],
+  ] as const) {
     run('req', ...key, '-keyout', `${name}-key.pem`, '-out', `${name}.csr`, '-subj', `/CN=${cn}`);
-    run('x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca-key.pem', '-CAcreateserial', '-out', `${name}.pem`, '-days', '1', '-extfile', `${name}.ext`);
+    run(
+      'x509',
+      '-req',
+      '-in',
+      `${name}.csr`,
+      '-CA',
+      'ca.pem',
+      '-CAkey',
+      'ca-key.pem',
+      '-CAcreateserial',
+      '-out',
+      `${name}.pem`,
+      '-days',
+      '1',
+      '-extfile',
+      `${name}.ext`,
+    );
   }
   const p = (f: string) => join(dir, f);
   return { ca: p('ca.pem'), serverCert: p('server.pem'), serverKey: p('server-key.pem'), clientCert: p('client.pem'), clientKey: p('client-key.pem') };
@@ -165,13 +184,27 @@ export async function startTlsEtcd(pki: TestPki): Promise<TestEtcd & { readonly 
   const peer = `http://127.0.0.1:${peerPort}`;
   const argv = [
     ...etcdArgv({ name: 'tls', dataDir: join(dataDir, 'data'), clientUrl: url, peerUrl: peer }),
-    '--cert-file', pki.serverCert, '--key-file', pki.serverKey, '--trusted-ca-file', pki.ca, '--client-cert-auth',
+    '--cert-file',
+    pki.serverCert,
+    '--key-file',
+    pki.serverKey,
+    '--trusted-ca-file',
+    pki.ca,
+    '--client-cert-auth',
   ];
   let proc: LineProcess | undefined;
   const healthy = () =>
     new Promise<boolean>((resolve) => {
       const req = httpsRequest(
-        { host: '127.0.0.1', port: clientPort, path: '/health', timeout: 500, ca: readFileSync(pki.ca), cert: readFileSync(pki.clientCert), key: readFileSync(pki.clientKey) },
+        {
+          host: '127.0.0.1',
+          port: clientPort,
+          path: '/health',
+          timeout: 500,
+          ca: readFileSync(pki.ca),
+          cert: readFileSync(pki.clientCert),
+          key: readFileSync(pki.clientKey),
+        },
         (res) => {
           res.resume();
           res.on('end', () => resolve(res.statusCode === 200));
@@ -189,7 +222,11 @@ export async function startTlsEtcd(pki: TestPki): Promise<TestEtcd & { readonly 
     pid: () => proc?.pid,
     start: async () => {
       if (proc) return;
-      proc = await startLines({ command: { argv }, env: { PATH: '/usr/bin:/bin:/usr/local/bin' }, killGraceMs: 5000 }, () => {}, () => {});
+      proc = await startLines(
+        { command: { argv }, env: { PATH: '/usr/bin:/bin:/usr/local/bin' }, killGraceMs: 5000 },
+        () => {},
+        () => {},
+      );
       const deadline = Date.now() + 10_000;
       while (!(await healthy())) {
         if (Date.now() > deadline) throw new Error('the TLS etcd did not become healthy within 10 s');

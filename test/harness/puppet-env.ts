@@ -9,8 +9,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Logger } from '../../src/resources/resource.js';
-import { configurePuppet, getPuppetWorker, shutdownPuppetWorker, type PuppetConfig } from '../../src/system/puppet-worker.js';
+import type { Logger } from '../../src/observe/logger.js';
+import { configurePuppet, getPuppetWorker, shutdownPuppetWorker, type PuppetConfig } from '../../src/puppet/runtime/worker.js';
 
 export const PUPPET = process.env.PUPPET_BIN ?? 'puppet';
 // dist/test/harness/ -> repository root

@@ -10,7 +10,7 @@ import { existsSync, rmSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { TOOL_PATH } from '../../src/system/shadow.js';
+import { TOOL_PATH } from '../../src/system/tools/shadow.js';
 
 export interface ScratchRoot {
   readonly dir: string;

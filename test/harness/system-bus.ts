@@ -19,9 +19,9 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readlinkSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
-import { connectBus } from '../../src/system/dbus.js';
-import { PackageKit, Filter } from '../../src/system/packagekit.js';
-import { allProcs, isRunning } from '../../src/system/proc-table.js';
+import { connectBus } from '../../src/system/dbus/bus.js';
+import { PackageKit, Filter } from '../../src/system/dbus/packagekit.js';
+import { allProcs, isRunning } from '../../src/system/proc/proc-table.js';
 
 const DBUS_DAEMON = '/usr/bin/dbus-daemon';
 const PID_FILE = '/run/dbus/pid';
@@ -172,7 +172,8 @@ export async function useSystemBus(): Promise<Bus> {
     const busPid = Number(out.trim().split('\n')[0]);
     const deadline = Date.now() + 5000;
     while (!(await socketAlive())) {
-      if (Date.now() > deadline) return { skip: `dbus-daemon --system (pid ${busPid}) did not open ${SOCKET} within 5 s`, ours: false, release: async () => {} };
+      if (Date.now() > deadline)
+        return { skip: `dbus-daemon --system (pid ${busPid}) did not open ${SOCKET} within 5 s`, ours: false, release: async () => {} };
       await sleep(5);
     }
     writeFileSync(STATE, JSON.stringify({ busPid, busStart: startTime(busPid) ?? 0, users: [process.pid] } satisfies State));
@@ -202,7 +203,15 @@ async function activatedPids(state: State): Promise<Set<number>> {
   if (conn) {
     for (const name of ACTIVATED_NAMES) {
       const [pid] = await conn
-        .call({ destination: 'org.freedesktop.DBus', path: '/org/freedesktop/DBus', interface: 'org.freedesktop.DBus', member: 'GetConnectionUnixProcessID', signature: 's', body: [name], timeoutMs: 2000 })
+        .call({
+          destination: 'org.freedesktop.DBus',
+          path: '/org/freedesktop/DBus',
+          interface: 'org.freedesktop.DBus',
+          member: 'GetConnectionUnixProcessID',
+          signature: 's',
+          body: [name],
+          timeoutMs: 2000,
+        })
         .catch(() => [undefined]);
       if (typeof pid === 'number' && pid > 0) pids.add(pid);
     }

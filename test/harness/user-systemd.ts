@@ -85,7 +85,8 @@ function probe(): string | undefined {
     timeout: 10_000,
   });
   if (r.error) return `cannot run unshare: ${r.error.message}`;
-  if (r.status !== 0) return `a private mount namespace with a tmpfs on /run/systemd is not permitted here (unshare -m, mount): ${(r.stderr || '').trim() || `exit ${r.status}`}`;
+  if (r.status !== 0)
+    return `a private mount namespace with a tmpfs on /run/systemd is not permitted here (unshare -m, mount): ${(r.stderr || '').trim() || `exit ${r.status}`}`;
   if (cgroupMounts().length === 0) return 'no cgroup hierarchy is mounted (systemd --user needs one)';
   try {
     removeCgroups(makeCgroups(`mgmt-test-probe-${process.pid}`));
@@ -204,7 +205,9 @@ function sleepSync(ms: number): void {
 
 function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let t: NodeJS.Timeout | undefined;
-  return Promise.race([p, new Promise<never>((_, rej) => (t = setTimeout(() => rej(new Error(`${what}: no answer within ${ms} ms`)), ms)))]).finally(() => clearTimeout(t));
+  return Promise.race([p, new Promise<never>((_, rej) => (t = setTimeout(() => rej(new Error(`${what}: no answer within ${ms} ms`)), ms)))]).finally(() =>
+    clearTimeout(t),
+  );
 }
 
 /** One D-Bus call on a short-lived connection to `address` (the harness does not share the code under test's client). */
@@ -318,10 +321,26 @@ export async function startUserSystemd(): Promise<UserSystemd> {
   };
 
   const managerCall = (member: string, signature: string, body: unknown[]) =>
-    busCall(busAddress, { destination: 'org.freedesktop.systemd1', path: '/org/freedesktop/systemd1', interface: 'org.freedesktop.systemd1.Manager', member, signature, body });
+    busCall(busAddress, {
+      destination: 'org.freedesktop.systemd1',
+      path: '/org/freedesktop/systemd1',
+      interface: 'org.freedesktop.systemd1.Manager',
+      member,
+      signature,
+      body,
+    });
   const getProp = async (path: string, iface: string, prop: string) =>
     unwrap(
-      (await busCall(busAddress, { destination: 'org.freedesktop.systemd1', path, interface: 'org.freedesktop.DBus.Properties', member: 'Get', signature: 'ss', body: [iface, prop] }))[0],
+      (
+        await busCall(busAddress, {
+          destination: 'org.freedesktop.systemd1',
+          path,
+          interface: 'org.freedesktop.DBus.Properties',
+          member: 'Get',
+          signature: 'ss',
+          body: [iface, prop],
+        })
+      )[0],
     );
 
   // Ready: the socket exists, then the manager answers on it.
@@ -358,8 +377,12 @@ export async function startUserSystemd(): Promise<UserSystemd> {
     systemctl: (...args) => {
       // Inside the manager's mount namespace, where /run/systemd/system exists: outside it systemctl thinks systemd
       // is offline and edits enable links itself, without telling the manager (as it would on a real machine).
-      const r = spawnSync('nsenter', ['--target', String(pid), '--mount', 'systemctl', '--user', ...args], { env: { ...process.env, ...env }, encoding: 'utf8', timeout: 10_000 });
-      return { code: r.status ?? -1, stdout: r.stdout ?? '', stderr: r.stderr ?? (r.error?.message ?? '') };
+      const r = spawnSync('nsenter', ['--target', String(pid), '--mount', 'systemctl', '--user', ...args], {
+        env: { ...process.env, ...env },
+        encoding: 'utf8',
+        timeout: 10_000,
+      });
+      return { code: r.status ?? -1, stdout: r.stdout ?? '', stderr: r.stderr ?? r.error?.message ?? '' };
     },
     unitProperty: async (unit, prop, iface = 'org.freedesktop.systemd1.Unit') => {
       const [path] = await managerCall('LoadUnit', 's', [unit]);

@@ -4,7 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, beforeEach, describe, it } from 'node:test';
-import { isRunning } from '../../src/system/process.js';
+import { isRunning } from '../../src/system/proc/launcher.js';
 import { killAll, mgmt, mgmtRun, waitUntil } from '../harness/cli.js';
 
 let dir: string;
@@ -47,10 +47,7 @@ resources:
   });
 
   it('exits 1 when a resource fails, after the rest converged', async () => {
-    const g = write(
-      'g.yaml',
-      `graph: g\nresources:\n  exec: [{name: bad, cmd: 'false'}]\n  file: [{name: f, path: ${dir}/f, state: exists}]\n`,
-    );
+    const g = write('g.yaml', `graph: g\nresources:\n  exec: [{name: bad, cmd: 'false'}]\n  file: [{name: f, path: ${dir}/f, state: exists}]\n`);
     const r = await mgmtRun(['run', '--yaml', g, '--converged-timeout', '0', '--tmp-prefix']);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /1 resource\(s\) failed: exec\[bad\]/);
@@ -76,7 +73,10 @@ edges:
 - {name: e3, from: {kind: exec, name: a}, to: {kind: exec, name: missing}}
 `,
     );
-    for (const args of [['run', '--yaml', g, '--converged-timeout', '0', '--tmp-prefix'], ['validate', g]]) {
+    for (const args of [
+      ['run', '--yaml', g, '--converged-timeout', '0', '--tmp-prefix'],
+      ['validate', g],
+    ]) {
       const r = await mgmtRun(args);
       assert.equal(r.code, 1);
       assert.match(r.stderr, /bad\.yaml:5:\d+: error: file\[typo\]: unknown parameter `contnet` \(did you mean `content`\?\)/);

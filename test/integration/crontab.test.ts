@@ -10,7 +10,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { CRONTAB_SPOOL } from '../../src/system/crontab.js';
+import { CRONTAB_SPOOL } from '../../src/system/tools/crontab.js';
 import { killAll, mgmt, mgmtRun, waitUntil } from '../harness/cli.js';
 import { killPuppetApplies, PUPPET, puppetApply as hermeticApply } from '../harness/puppet-apply.js';
 import { realUser, whyNoRealUsers, type RealUser } from '../harness/scratch-accounts.js';
@@ -78,7 +78,11 @@ ${extra.replaceAll('@USER@', user)}`;
     environment: [MAILTO=root, PATH=/bin]
   - {name: sp, user: '@USER@', command: /bin/date, special: daily}
 `;
-  const BLOCKS = ['# Puppet Name: c\n* 2 * * * /bin/true\n', '# Puppet Name: env\nMAILTO=root\nPATH=/bin\n0,30 * * 1 1,5 /bin/echo hi\n', '# Puppet Name: sp\n@daily /bin/date\n'];
+  const BLOCKS = [
+    '# Puppet Name: c\n* 2 * * * /bin/true\n',
+    '# Puppet Name: env\nMAILTO=root\nPATH=/bin\n0,30 * * 1 1,5 /bin/echo hi\n',
+    '# Puppet Name: sp\n@daily /bin/date\n',
+  ];
 
   it('noop changes nothing; apply adds the entries after the other lines; a second run writes nothing; change and absent edit only the entry', async () => {
     const user = newUser();
@@ -168,7 +172,9 @@ ${extra.replaceAll('@USER@', user)}`;
     c.child.kill('SIGTERM');
     assert.equal(await c.exited, 0);
     latencies.sort((a, b) => a - b);
-    console.log(`# crontab drift repair latency (crontab -u by hand → entry back in the spool file), 5 runs: median ${latencies[2]!.toFixed(1)} ms, min ${latencies[0]!.toFixed(1)} ms, max ${latencies[4]!.toFixed(1)} ms`);
+    console.log(
+      `# crontab drift repair latency (crontab -u by hand → entry back in the spool file), 5 runs: median ${latencies[2]!.toFixed(1)} ms, min ${latencies[0]!.toFixed(1)} ms, max ${latencies[4]!.toFixed(1)} ms`,
+    );
   });
 });
 
@@ -211,7 +217,8 @@ describe('crontab:entry and Puppet’s cron', { skip }, () => {
   let facts = '';
   before(async () => {
     const probe = spawnSync(PUPPET, ['--version'], { encoding: 'utf8' });
-    if (probe.error || probe.status !== 0) throw new Error(`puppet is not available (${probe.error?.message ?? probe.stderr}); install the Debian package "puppet"`);
+    if (probe.error || probe.status !== 0)
+      throw new Error(`puppet is not available (${probe.error?.message ?? probe.stderr}); install the Debian package "puppet"`);
     if (!existsSync('/usr/share/puppet/modules/cron_core')) throw new Error('cron_core is not installed (Debian package "puppet-module-puppetlabs-cron-core")');
     work = await mkdtemp(join(tmpdir(), 'mgmt-crontab-puppet-'));
     facts = join(work, 'facts.json');

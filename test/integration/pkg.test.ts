@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { pkgKind } from '../../src/resources/pkg.js';
-import { Filter, PackageKitError } from '../../src/system/packagekit.js';
+import { Filter, PackageKitError } from '../../src/system/dbus/packagekit.js';
 import { killAll, mgmt, mgmtRun, waitUntil } from '../harness/cli.js';
 import { check, recordingContext } from '../harness/resource-context.js';
 import { type PackageKitEnv, usePackageKit } from '../harness/system-bus.js';
@@ -131,7 +131,7 @@ describe('pkg through PackageKit', () => {
     assert.doesNotMatch(again.stderr, /removed/);
   });
 
-  it('an unknown package fails with a clear error; its group\'s other package and the rest of the graph converge', async (t) => {
+  it("an unknown package fails with a clear error; its group's other package and the rest of the graph converge", async (t) => {
     if (skip) return t.skip(skip);
     const g = write(
       'unknown.yaml',
@@ -141,7 +141,9 @@ describe('pkg through PackageKit', () => {
     assert.equal(r.code, 1, r.stderr);
     assert.match(
       r.stderr,
-      new RegExp(`pkg\\[${UNKNOWN}\\]: error: check/apply failed: 1 of 2 packages failed: ${UNKNOWN}: no such package in the package lists \\(check the name, or refresh the lists with apt-get update\\)`),
+      new RegExp(
+        `pkg\\[${UNKNOWN}\\]: error: check/apply failed: 1 of 2 packages failed: ${UNKNOWN}: no such package in the package lists \\(check the name, or refresh the lists with apt-get update\\)`,
+      ),
     );
     assert.match(r.stderr, /1 resource\(s\) failed: pkg\[mgmt-ts-no-such-package\]/);
     assert.ok(installed(SECOND), 'the known package of the group was installed');
@@ -163,12 +165,21 @@ describe('pkg through PackageKit', () => {
     );
     await assert.rejects(check(group), new RegExp(`^Error: 1 of 3 packages failed: ${UNKNOWN}: no such package`));
     assert.ok(installed(SL) && installed(SECOND));
-    assert.ok(ctx.lines.some((l) => l.startsWith(`info: installed ${SL} `)), ctx.lines.join('\n'));
+    assert.ok(
+      ctx.lines.some((l) => l.startsWith(`info: installed ${SL} `)),
+      ctx.lines.join('\n'),
+    );
 
     const rctx = recordingContext();
-    const removal = pkgKind.autogroup!.create(OURS.map((name) => ({ name, params: { state: 'uninstalled' } })), rctx);
+    const removal = pkgKind.autogroup!.create(
+      OURS.map((name) => ({ name, params: { state: 'uninstalled' } })),
+      rctx,
+    );
     assert.equal(await check(removal), false);
-    assert.ok(rctx.lines.some((l) => l.startsWith(`info: one PackageKit transaction for 2 packages: remove ${SL} `)), rctx.lines.join('\n'));
+    assert.ok(
+      rctx.lines.some((l) => l.startsWith(`info: one PackageKit transaction for 2 packages: remove ${SL} `)),
+      rctx.lines.join('\n'),
+    );
     assert.ok(!installed(SL) && !installed(SECOND));
     assert.equal(await check(removal), true);
   });

@@ -12,7 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import type { CatalogResource } from '../../src/puppet/catalog.js';
 import { translateCatalog } from '../../src/puppet/translate.js';
 import { lookupKind } from '../../src/resources/registry.js';
-import { getPuppetWorker } from '../../src/system/puppet-worker.js';
+import { getPuppetWorker } from '../../src/puppet/runtime/worker.js';
 import { setUpPuppet, type PuppetEnv } from '../harness/puppet-env.js';
 import { check, recordingContext } from '../harness/resource-context.js';
 
@@ -90,12 +90,14 @@ async function compare(type: string, cases: readonly Case[], expectFallback: (p:
     // Where one Puppet run is not enough to converge, compare with where Puppet ends up.
     if (!puppet.failed && !ours.failed && puppet.text !== ours.text) puppet = await viaPuppet(type, `t${n}`, params, params.path, undefined, 2);
     if (puppet.failed !== ours.failed) diffs.push(`${what}: puppet ${puppet.failed ? 'failed' : 'succeeded'}, ours ${ours.failed ? 'failed' : 'succeeded'}`);
-    else if (!puppet.failed && puppet.text !== ours.text) diffs.push(`${what}:\n    puppet: ${JSON.stringify(puppet.text)}\n    ours:   ${JSON.stringify(ours.text)}`);
+    else if (!puppet.failed && puppet.text !== ours.text)
+      diffs.push(`${what}:\n    puppet: ${JSON.stringify(puppet.text)}\n    ours:   ${JSON.stringify(ours.text)}`);
   }
   assert.deepEqual(diffs, [], `${diffs.length} of ${cases.length} cases differ:\n${diffs.join('\n')}`);
 }
 
-const cross = (texts: readonly string[], params: readonly Record<string, unknown>[]): Case[] => params.flatMap((p) => texts.map((text) => ({ text, params: p })));
+const cross = (texts: readonly string[], params: readonly Record<string, unknown>[]): Case[] =>
+  params.flatMap((p) => texts.map((text) => ({ text, params: p })));
 
 describe('line kind vs stdlib file_line', () => {
   const texts = ['', 'a', 'x\n', 'a\nx\nb\n', 'a\nk=1\nb', 'k=1\nk=2\n', 'k=1\r\nz\r\n', 'b\nb\n', 's\nk=0\ns\n', 'x\r\n', 'k=1\nx\nk=3\n'];

@@ -138,7 +138,8 @@ let work: string;
 let facts: string;
 before(async () => {
   const probe = spawnSync(PUPPET, ['--version'], { encoding: 'utf8' });
-  if (probe.error || probe.status !== 0) throw new Error(`puppet is not available (${probe.error?.message ?? probe.stderr}); install the Debian package "puppet"`);
+  if (probe.error || probe.status !== 0)
+    throw new Error(`puppet is not available (${probe.error?.message ?? probe.stderr}); install the Debian package "puppet"`);
   work = await mkdtemp(join(tmpdir(), 'mgmt-puppet-equiv-'));
   facts = join(work, 'facts.json');
   writeFileSync(facts, JSON.stringify({ kernel: 'Linux', os: { family: 'Debian' } }));

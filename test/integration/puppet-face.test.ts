@@ -99,8 +99,7 @@ function puppet(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
   });
 }
 
-const catalogRun = (extra: string[], env: NodeJS.ProcessEnv = {}) =>
-  puppet(['mgmtgraph', 'catalog', ...common, ...extra], env);
+const catalogRun = (extra: string[], env: NodeJS.ProcessEnv = {}) => puppet(['mgmtgraph', 'catalog', ...common, ...extra], env);
 
 function parseCatalog(r: Run): CatalogDoc {
   assert.equal(r.code, 0, `catalog failed:\n${r.stderr}`);
@@ -153,16 +152,22 @@ before(async () => {
   writeFileSync(
     join(factpath, 'mgmt_mark.rb'),
     "File.write(ENV['MGMT_FACTER_LOAD_MARK'], 'loaded') if ENV['MGMT_FACTER_LOAD_MARK']\n" +
-    "Facter.add(:mgmt_mark) do\n  setcode do\n    File.write(ENV['MGMT_FACTER_MARK'], 'resolved') if ENV['MGMT_FACTER_MARK']\n    'x'\n  end\nend\n",
+      "Facter.add(:mgmt_mark) do\n  setcode do\n    File.write(ENV['MGMT_FACTER_MARK'], 'resolved') if ENV['MGMT_FACTER_MARK']\n    'x'\n  end\nend\n",
   );
   factsFile = write('facts.yaml', 'stubfact: from-stub\nnetworking:\n  domain: example.test\n');
   common = [
-    '--modulepath', modulepath,
-    '--confdir', join(dir, 'conf'),
-    '--vardir', join(dir, 'var'),
-    '--codedir', join(dir, 'code'),
-    '--factpath', factpath,
-    '--certname', 'node1.example.test',
+    '--modulepath',
+    modulepath,
+    '--confdir',
+    join(dir, 'conf'),
+    '--vardir',
+    join(dir, 'var'),
+    '--codedir',
+    join(dir, 'code'),
+    '--factpath',
+    factpath,
+    '--certname',
+    'node1.example.test',
   ];
 });
 
@@ -283,9 +288,12 @@ Class['app'] -> Notify['fact']
     const facts = write('facts.json', JSON.stringify({ stubfact: 'json-stub' }));
     const doc = parseCatalog(
       await catalogRun([
-        '--code', "\nnotify { 'c': message => \"code ${facts['stubfact']}\" }\nnotify { 'bin': message => Binary('/w==') }",
-        '--facts', facts,
-        '--node', 'other.example.test',
+        '--code',
+        "\nnotify { 'c': message => \"code ${facts['stubfact']}\" }\nnotify { 'bin': message => Binary('/w==') }",
+        '--facts',
+        facts,
+        '--node',
+        'other.example.test',
       ]),
     );
     const c = find(doc, 'Notify[c]');
@@ -380,9 +388,7 @@ File <<| title == 'a' or tag == 'remote' |>>
       ['missing.pp', "\nfile { '/tmp/q': require => File['/nope'] }\n", /Could not find resource 'File\[\/nope\]'.*line: 2/],
       ['unknown.pp', "\n\nnosuchtype { 'x': }\n", /Unknown resource type: 'nosuchtype'.*line: 3/],
     ];
-    const runs = await Promise.all(
-      cases.map(([name, text]) => catalogRun(['--manifest', write(join('bad', name), text), '--facts', factsFile])),
-    );
+    const runs = await Promise.all(cases.map(([name, text]) => catalogRun(['--manifest', write(join('bad', name), text), '--facts', factsFile])));
     runs.forEach((r, i) => {
       const [name, , re] = cases[i]!;
       assert.notEqual(r.code, 0, `${name} must fail`);
@@ -501,7 +507,10 @@ describe('puppet mgmtgraph worker', () => {
     const before = await worker.request('check', { resource });
     assert.equal(before.error, null, JSON.stringify(before));
     assert.equal(before.in_sync, false);
-    assert.ok((before.changes as Json[]).some((c) => c.property === 'ensure'), JSON.stringify(before.changes));
+    assert.ok(
+      (before.changes as Json[]).some((c) => c.property === 'ensure'),
+      JSON.stringify(before.changes),
+    );
     assert.equal(existsSync(path), false, 'check is noop');
 
     const applied = await worker.request('apply', { resource });
@@ -588,10 +597,7 @@ describe('puppet mgmtgraph worker', () => {
 
   it('exits cleanly when stdin closes', async () => {
     worker.child.stdin.end();
-    const code = await Promise.race([
-      worker.exited,
-      new Promise<string>((res) => setTimeout(() => res('timeout'), 15_000)),
-    ]);
+    const code = await Promise.race([worker.exited, new Promise<string>((res) => setTimeout(() => res('timeout'), 15_000))]);
     assert.equal(code, 0, worker.stderr);
   });
 });

@@ -1,4 +1,4 @@
-// Integration tests of the Puppet fallback: the worker client (src/system/puppet-worker.ts) and the `puppet` kind
+// Integration tests of the Puppet fallback: the worker client (src/puppet/runtime/worker.ts) and the `puppet` kind
 // (src/resources/puppet.ts), with the REAL Puppet (Debian's, installed by scripts/system-deps.mjs) and our module.
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
@@ -9,8 +9,8 @@ import { setLogLevel, setLogSink } from '../../src/observe/log.js';
 import { puppetKind } from '../../src/resources/puppet.js';
 import { lookupKind } from '../../src/resources/registry.js';
 import type { Resource } from '../../src/resources/resource.js';
-import { isRunning } from '../../src/system/process.js';
-import { getPuppetWorker, shutdownPuppetWorker, type WorkerReply } from '../../src/system/puppet-worker.js';
+import { isRunning } from '../../src/system/proc/launcher.js';
+import { getPuppetWorker, shutdownPuppetWorker, type WorkerReply } from '../../src/puppet/runtime/worker.js';
 import { runGraph } from '../harness/engine-run.js';
 import { setUpPuppet, until, type PuppetEnv } from '../harness/puppet-env.js';
 import { check, recordingContext, startWatch, type RecordingContext } from '../harness/resource-context.js';
@@ -95,7 +95,10 @@ describe('puppet kind: driven directly', () => {
     assert.equal(await check(r), false, 'changed');
     assert.equal(readFileSync(path, 'utf8'), 'managed\n');
     assert.equal(statSync(path).mode & 0o777, 0o640);
-    assert.ok(infos(ctx).some((l) => /^info: changed ensure absent -> file$/.test(l)), ctx.lines.join('\n'));
+    assert.ok(
+      infos(ctx).some((l) => /^info: changed ensure absent -> file$/.test(l)),
+      ctx.lines.join('\n'),
+    );
 
     const times: number[] = [];
     for (let i = 0; i < 7; i++) {
@@ -183,7 +186,10 @@ describe('puppet kind: driven directly', () => {
     lines.push(...f.ctx.lines, ...n.ctx.lines, ...e.ctx.lines, ...env.workerLines);
     const leaks = lines.filter((l) => l.includes(secret));
     assert.deepEqual(leaks, []);
-    assert.ok(f.ctx.lines.some((l) => l === 'info: changed content [redacted]' || l.startsWith('info: changed ensure')), f.ctx.lines.join('\n'));
+    assert.ok(
+      f.ctx.lines.some((l) => l === 'info: changed content [redacted]' || l.startsWith('info: changed ensure')),
+      f.ctx.lines.join('\n'),
+    );
     assert.ok(n.ctx.lines.includes('info: changed message [redacted]'), n.ctx.lines.join('\n'));
   });
 });
@@ -199,7 +205,9 @@ describe('puppet worker client', () => {
     w.acquire();
     try {
       const replies = await Promise.all(
-        Array.from({ length: 8 }, (_, i) => w.request('check', { resource: { type: 'Notify', title: `n${i}`, parameters: { message: `m${i}` }, sensitive: [] } })),
+        Array.from({ length: 8 }, (_, i) =>
+          w.request('check', { resource: { type: 'Notify', title: `n${i}`, parameters: { message: `m${i}` }, sensitive: [] } }),
+        ),
       );
       replies.forEach((r, i) => {
         assert.equal(r.error, null);
@@ -245,11 +253,7 @@ describe('puppet worker client', () => {
       const marker = join(root, 'never');
       const ac = new AbortController();
       const slow = w.request('apply', sleeper('sleep-abort', 31), { signal: ac.signal });
-      const neverSent = w.request(
-        'apply',
-        { resource: { type: 'File', title: marker, parameters: { content: 'x' }, sensitive: [] } },
-        { signal: ac.signal },
-      );
+      const neverSent = w.request('apply', { resource: { type: 'File', title: marker, parameters: { content: 'x' }, sensitive: [] } }, { signal: ac.signal });
       await new Promise((r) => setTimeout(r, 300));
       ac.abort(new Error('test says stop'));
       await assert.rejects(slow, /apply Exec\[sleep-abort\] was cancelled: test says stop/);
@@ -401,4 +405,3 @@ function sleepPids(seconds: string): number[] {
 }
 
 const sleepRunning = (seconds: string) => sleepPids(seconds).length > 0;
-

@@ -63,7 +63,17 @@ describe('mgmt puppet (compile, translate, run)', () => {
 
   it('--strict refuses a manifest with a fallback resource and applies nothing', async () => {
     writeFileSync(join(dir, 'site.pp'), `${site('x')}\nservice { 'nosuch': ensure => running, enable => mask }\n`);
-    const r = await mgmtRun(['puppet', '--manifest', join(dir, 'site.pp'), '--facts', join(dir, 'facts.json'), '--strict', '--converged-timeout', '0', '--tmp-prefix']);
+    const r = await mgmtRun([
+      'puppet',
+      '--manifest',
+      join(dir, 'site.pp'),
+      '--facts',
+      join(dir, 'facts.json'),
+      '--strict',
+      '--converged-timeout',
+      '0',
+      '--tmp-prefix',
+    ]);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /--strict: 0 degraded and 1 fallback/);
     assert.equal(existsSync(join(dir, 'out')), false);

@@ -42,7 +42,9 @@ after(() => {
 });
 
 describe('mgmt puppet translate --manifest', () => {
-  for (const file of readdirSync(manifests).filter((f) => f.endsWith('.pp')).sort()) {
+  for (const file of readdirSync(manifests)
+    .filter((f) => f.endsWith('.pp'))
+    .sort()) {
     const base = file.replace(/\.pp$/, '');
     it(file, () => {
       const report = join(tmp, `${base}.report.json`);

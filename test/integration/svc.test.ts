@@ -39,7 +39,8 @@ function graph(name: string, body: string): string {
   return path;
 }
 
-const run = (s: UserSystemd, g: string, ...flags: string[]) => mgmtRun(['run', '--yaml', g, '--converged-timeout', '0', '--tmp-prefix', ...flags], { env: s.env });
+const run = (s: UserSystemd, g: string, ...flags: string[]) =>
+  mgmtRun(['run', '--yaml', g, '--converged-timeout', '0', '--tmp-prefix', ...flags], { env: s.env });
 const prop = (s: UserSystemd, unit: string, p: string) => s.unitProperty(unit, p);
 const mainPid = async (s: UserSystemd, unit: string) => Number(await s.unitProperty(unit, 'MainPID', 'org.freedesktop.systemd1.Service'));
 const enabled = (s: UserSystemd, unit: string) => s.systemctl('is-enabled', unit).stdout.trim();
@@ -114,14 +115,25 @@ describe('svc through mgmt run, against a real systemd user manager', () => {
     // Stopped by hand over D-Bus.
     const t0 = performance.now();
     await s.managerCall('StopUnit', 'ss', ['drift1.service', 'replace']);
-    await eventually(async () => (await mainPid(s, 'drift1.service')) > 0 && (await mainPid(s, 'drift1.service')) !== pid1, 5000, 'the restart after a stop by hand');
+    await eventually(
+      async () => (await mainPid(s, 'drift1.service')) > 0 && (await mainPid(s, 'drift1.service')) !== pid1,
+      5000,
+      'the restart after a stop by hand',
+    );
     t.diagnostic(`stop by hand → active again: ${(performance.now() - t0).toFixed(0)} ms`);
     assert.equal(await prop(s, 'drift1.service', 'ActiveState'), 'active');
 
     // Stopped and disabled by hand with systemctl.
     const pid2 = await mainPid(s, 'drift1.service');
     assert.equal(s.systemctl('disable', '--now', 'drift1.service').code, 0);
-    await eventually(async () => enabled(s, 'drift1.service') === 'enabled' && (await mainPid(s, 'drift1.service')) !== pid2 && (await prop(s, 'drift1.service', 'ActiveState')) === 'active', 5000, 'enabled and running again');
+    await eventually(
+      async () =>
+        enabled(s, 'drift1.service') === 'enabled' &&
+        (await mainPid(s, 'drift1.service')) !== pid2 &&
+        (await prop(s, 'drift1.service', 'ActiveState')) === 'active',
+      5000,
+      'enabled and running again',
+    );
 
     c.child.kill('SIGTERM');
     assert.equal(await c.exited, 0, c.stderr());
@@ -139,7 +151,11 @@ describe('svc through mgmt run, against a real systemd user manager', () => {
   svc:
   - {name: refresh1, state: running, session: true}
 ${edge ? 'edges:\n- {name: e1, from: {kind: file, name: unit}, to: {kind: svc, name: refresh1}, notify: true}\n' : ''}`;
-    const cmdline = async () => readFileSync(`/proc/${await mainPid(s, 'refresh1.service')}/cmdline`, 'utf8').split('\0').join(' ').trim();
+    const cmdline = async () =>
+      readFileSync(`/proc/${await mainPid(s, 'refresh1.service')}/cmdline`, 'utf8')
+        .split('\0')
+        .join(' ')
+        .trim();
 
     // First run: the file is created before the svc starts (the refresh is consumed by the start).
     const r1 = await run(s, graph('refresh1a.yaml', yaml('1000', true)));
@@ -191,7 +207,10 @@ ${edge ? 'edges:\n- {name: e1, from: {kind: file, name: unit}, to: {kind: svc, n
     writeUnit(s, 'fails1.service', '[Service]\nType=oneshot\nExecStart=/bin/false\n');
     const r = await run(s, graph('fails1.yaml', 'resources:\n  svc:\n  - {name: fails1, state: running, session: true}\n'));
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /start of fails1\.service failed \(job result 'failed', service result 'exit-code'\); the unit is now failed\/failed: see `systemctl --user status fails1\.service`/);
+    assert.match(
+      r.stderr,
+      /start of fails1\.service failed \(job result 'failed', service result 'exit-code'\); the unit is now failed\/failed: see `systemctl --user status fails1\.service`/,
+    );
   });
 });
 
@@ -202,7 +221,14 @@ describe('svc with the system manager on a machine without systemd as PID 1', ()
       return;
     }
     const t0 = performance.now();
-    const r = await mgmtRun(['run', '--yaml', graph('system.yaml', 'resources:\n  svc:\n  - {name: demo, state: running}\n'), '--converged-timeout', '0', '--tmp-prefix']);
+    const r = await mgmtRun([
+      'run',
+      '--yaml',
+      graph('system.yaml', 'resources:\n  svc:\n  - {name: demo, state: running}\n'),
+      '--converged-timeout',
+      '0',
+      '--tmp-prefix',
+    ]);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /svc\[demo\]: .*systemd is not the init system on this machine \(PID 1 is '.+' and \/run\/systemd\/system does not exist\)/);
     assert.ok(performance.now() - t0 < 10_000);

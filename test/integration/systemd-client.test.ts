@@ -1,10 +1,10 @@
-// src/system/systemd.ts and the svc resource in-process, against a real systemd user manager: job results, the job
+// src/system/dbus/systemd.ts and the svc resource in-process, against a real systemd user manager: job results, the job
 // deadline, the watch's events for changes made by hand, and the empty-string parameters of specs not from YAML.
 // This test file runs in its own process, so pointing DBUS_SESSION_BUS_ADDRESS at the harness's bus is local to it.
 import assert from 'node:assert/strict';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import { svcKind } from '../../src/resources/svc.js';
-import { Systemd, SystemdJobError } from '../../src/system/systemd.js';
+import { Systemd, SystemdJobError } from '../../src/system/dbus/systemd.js';
 import { check, recordingContext, startWatch } from '../harness/resource-context.js';
 import { startUserSystemd, unavailableReason, type UserSystemd, writeUnit } from '../harness/user-systemd.js';
 
@@ -89,7 +89,10 @@ describe('systemd client against a real user manager', () => {
     const r = ready(t);
     if (!r) return;
     writeUnit(r.s, 'c5.service', '[Service]\nType=oneshot\nExecStart=/bin/false\n');
-    await assert.rejects(r.c.job('StartUnit', 'c5.service'), /start of c5\.service failed \(job result 'failed', service result 'exit-code'\); the unit is now failed\/failed/);
+    await assert.rejects(
+      r.c.job('StartUnit', 'c5.service'),
+      /start of c5\.service failed \(job result 'failed', service result 'exit-code'\); the unit is now failed\/failed/,
+    );
   });
 });
 
@@ -120,7 +123,7 @@ describe('svc resource in-process against a real user manager', () => {
     }
   });
 
-  it("checkApply: empty state/startup mean unset; a refresh of a stopped unit changes nothing", async (t) => {
+  it('checkApply: empty state/startup mean unset; a refresh of a stopped unit changes nothing', async (t) => {
     const r = ready(t);
     if (!r) return;
     writeUnit(r.s, 'e1.service', '[Service]\nExecStart=/bin/sleep 1000\n');

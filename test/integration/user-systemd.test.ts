@@ -55,7 +55,11 @@ describe('user systemd harness', () => {
       const busPid = Number(await b.unitProperty('dbus.service', 'MainPID', 'org.freedesktop.systemd1.Service'));
       await a.stop();
       assert.ok(existsSync(`/proc/${unitPid}`), 'the other manager’s unit still runs');
-      assert.equal(Number(await b.unitProperty('dbus.service', 'MainPID', 'org.freedesktop.systemd1.Service')), busPid, 'the other manager’s bus was not restarted');
+      assert.equal(
+        Number(await b.unitProperty('dbus.service', 'MainPID', 'org.freedesktop.systemd1.Service')),
+        busPid,
+        'the other manager’s bus was not restarted',
+      );
       assert.equal(await b.unitProperty('twin.service', 'ActiveState'), 'active');
     } finally {
       await a.stop();

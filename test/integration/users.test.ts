@@ -9,10 +9,15 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { parseGroup, parsePasswd, supplementaryGroups, TOOL_PATH } from '../../src/system/shadow.js';
+import { parseGroup, parsePasswd, supplementaryGroups, TOOL_PATH } from '../../src/system/tools/shadow.js';
 import { killAll, mgmt, mgmtRun, waitUntil } from '../harness/cli.js';
 
-const skip = process.getuid?.() !== 0 ? 'needs root: the shadow tools edit /etc/passwd' : !existsSync('/usr/sbin/useradd') ? 'useradd is not installed (Debian package "passwd")' : undefined;
+const skip =
+  process.getuid?.() !== 0
+    ? 'needs root: the shadow tools edit /etc/passwd'
+    : !existsSync('/usr/sbin/useradd')
+      ? 'useradd is not installed (Debian package "passwd")'
+      : undefined;
 
 const sfx = randomBytes(3).toString('hex');
 const USER = `mgmtt${sfx}`;
@@ -22,7 +27,11 @@ const OTHER = `mgmtto${sfx}`; // a group the user is put in by hand: membership 
 
 /** An id no account uses yet, above the range useradd picks from. */
 function freeId(file: string, from: number): number {
-  const used = new Set(readFileSync(file, 'utf8').split('\n').map((l) => Number(l.split(':')[2])));
+  const used = new Set(
+    readFileSync(file, 'utf8')
+      .split('\n')
+      .map((l) => Number(l.split(':')[2])),
+  );
   let id = from + (randomBytes(2).readUInt16BE() % 2000);
   while (used.has(id) || used.has(id + 1)) id += 2;
   return id;
@@ -76,7 +85,9 @@ resources:
 
   it('creates groups and a user (the user after its groups), then changes uid, shell and groups', async () => {
     const home = join(dir, 'home');
-    const log = await runOnce(graph(`state: exists, uid: ${UID}, group: ${G1}, groups: [${G2}], homedir: ${home}, managehome: true, shell: /bin/sh, comment: 'mgmt test'`));
+    const log = await runOnce(
+      graph(`state: exists, uid: ${UID}, group: ${G1}, groups: [${G2}], homedir: ${home}, managehome: true, shell: /bin/sh, comment: 'mgmt test'`),
+    );
     assert.deepEqual(passwd(), { name: USER, uid: UID, gid: GID, comment: 'mgmt test', home, shell: '/bin/sh' });
     assert.deepEqual(supplementaryGroups(groups(), USER), [G2]);
     assert.ok(existsSync(home), 'managehome created the home directory');

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, beforeEach, describe, it } from 'node:test';
 import type { Etcd3 } from 'etcd3';
-import { isRunning } from '../../src/system/process.js';
+import { isRunning } from '../../src/system/proc/launcher.js';
 import { type Cli, killAll, mgmt, waitUntil } from '../harness/cli.js';
 import { cleanupAllEtcd, etcdMissing, freePort, makePki, opensslMissing, startTestEtcd, startTlsEtcd, type TestEtcd } from '../harness/etcd.js';
 
@@ -141,7 +141,11 @@ describe('export and collect over etcd', { skip }, () => {
     // Still managed while etcd is away: a deleted collected file comes back, a local one too.
     unlinkSync(join(dir, 'A', 'from-B'));
     unlinkSync(join(dir, 'B', 'from-A'));
-    await waitUntil(() => existsSync(join(dir, 'A', 'from-B')) && existsSync(join(dir, 'B', 'from-A')), 5000, 'the collected files to be repaired during the outage');
+    await waitUntil(
+      () => existsSync(join(dir, 'A', 'from-B')) && existsSync(join(dir, 'B', 'from-A')),
+      5000,
+      'the collected files to be repaired during the outage',
+    );
     rmSync(join(etcd.dataDir, 'data'), { recursive: true, force: true });
     await etcd.start();
     await Promise.all([a, b].map((p) => p.waitForLog(/reachable again after/, 15_000)));
@@ -176,7 +180,20 @@ describe('export and collect over etcd', { skip }, () => {
     let port = await freePort();
     let a: Cli | undefined;
     for (let attempt = 0; attempt < 3 && !a; attempt++) {
-      const p = mgmt(['run', '--yaml', hostGraph('A'), '--prefix', prefix, '--hostname', 'A', '--etcd-server', '--etcd-server-port', String(port), '--etcd-lease-ttl', String(TTL)]);
+      const p = mgmt([
+        'run',
+        '--yaml',
+        hostGraph('A'),
+        '--prefix',
+        prefix,
+        '--hostname',
+        'A',
+        '--etcd-server',
+        '--etcd-server-port',
+        String(port),
+        '--etcd-lease-ttl',
+        String(TTL),
+      ]);
       const ok = await p.waitForLog(/connected to etcd/, 15_000).then(
         () => true,
         () => false,
@@ -297,7 +314,20 @@ describe('Puppet exported resources and collectors over etcd', { skip }, () => {
     );
     writeFileSync(join(dir, 'b.pp'), `file { '${dir}/shared': ensure => directory }\nFile <<| tag == 's' |>>\n`);
     const run = (h: string) =>
-      mgmt(['puppet', '--manifest', join(dir, `${h.toLowerCase()}.pp`), '--facts', join(dir, 'facts.json'), '--tmp-prefix', '--hostname', h, '--seeds', etcd!.url, '--etcd-lease-ttl', String(TTL)]);
+      mgmt([
+        'puppet',
+        '--manifest',
+        join(dir, `${h.toLowerCase()}.pp`),
+        '--facts',
+        join(dir, 'facts.json'),
+        '--tmp-prefix',
+        '--hostname',
+        h,
+        '--seeds',
+        etcd!.url,
+        '--etcd-lease-ttl',
+        String(TTL),
+      ]);
     const a = run('A');
     const b = run('B');
     await waitUntil(() => existsSync(join(dir, 'shared', 'h')), 60_000, 'B to collect A’s tagged file').catch((e: Error) => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { formatKeyLine, OPTION_PATTERN, parseKeyLine, planKeys } from '../../src/system/authorized-keys.js';
+import { formatKeyLine, OPTION_PATTERN, parseKeyLine, planKeys } from '../../src/system/formats/authorized-keys-text.js';
 
 const K1 = 'AAAAC3NzaC1lZDI1NTE5AAAAIBx';
 const K2 = 'AAAAB3NzaC1yc2EAAAADAQABAAABAQ';
@@ -23,13 +23,24 @@ describe('authorized_keys lines', () => {
   });
 
   it('skips comments, blank lines and lines that are not keys', () => {
-    for (const l of ['', '   ', `# ssh-ed25519 ${K1} old`, '  # indented', 'garbage', `no-pty,command="unterminated ssh-rsa ${K2} x`, `1024 35 1234567 sshv1-key`]) {
+    for (const l of [
+      '',
+      '   ',
+      `# ssh-ed25519 ${K1} old`,
+      '  # indented',
+      'garbage',
+      `no-pty,command="unterminated ssh-rsa ${K2} x`,
+      `1024 35 1234567 sshv1-key`,
+    ]) {
       assert.equal(parseKeyLine(l), undefined, JSON.stringify(l));
     }
   });
 
   it('formats like Puppet: options joined with commas, single spaces', () => {
-    assert.equal(formatKeyLine({ options: ['no-pty', 'command="echo hi"'], type: 'ssh-ed25519', key: K1, comment: 'me@laptop' }), `no-pty,command="echo hi" ssh-ed25519 ${K1} me@laptop`);
+    assert.equal(
+      formatKeyLine({ options: ['no-pty', 'command="echo hi"'], type: 'ssh-ed25519', key: K1, comment: 'me@laptop' }),
+      `no-pty,command="echo hi" ssh-ed25519 ${K1} me@laptop`,
+    );
     assert.equal(formatKeyLine({ options: [], type: 'ssh-rsa', key: K2, comment: 'two words' }), `ssh-rsa ${K2} two words`);
   });
 

@@ -15,8 +15,7 @@ afterEach(async () => {
 });
 
 /** An exec that appends `word` to the log file; optional extra YAML lines (indented 4). */
-const logExec = (name: string, word = name, extra = '') =>
-  `  - name: ${name}\n    cmd: echo ${word} >> ${dir}/log\n    shell: /bin/sh\n${extra}`;
+const logExec = (name: string, word = name, extra = '') => `  - name: ${name}\n    cmd: echo ${word} >> ${dir}/log\n    shell: /bin/sh\n${extra}`;
 const logLines = () => (existsSync(`${dir}/log`) ? readFileSync(`${dir}/log`, 'utf8').trim().split('\n') : []);
 const edge = (from: string, to: string, notify = false, kf = 'exec', kt = 'exec') =>
   `- {name: ${from}-${to}, from: {kind: ${kf}, name: ${from}}, to: {kind: ${kt}, name: ${to}}${notify ? ', notify: true' : ''}}\n`;
@@ -126,14 +125,17 @@ ${edge('conf', 'one', true, 'file', 'exec')}${edge('one', 'two', true)}`);
   });
 
   it('repairs drift on events and keeps children cached (no re-run without notify)', async () => {
-    const r = await startGraph(`graph: g
+    const r = await startGraph(
+      `graph: g
 resources:
   file:
   - {name: f, path: ${dir}/f, state: exists, content: "good\\n"}
   exec:
 ${logExec('after')}
 edges:
-${edge('f', 'after', false, 'file', 'exec')}`, { convergedTimeout: 0.2 });
+${edge('f', 'after', false, 'file', 'exec')}`,
+      { convergedTimeout: 0.2 },
+    );
     await r.converged();
     writeFileSync(`${dir}/f`, 'bad\n');
     await r.converged();
@@ -143,13 +145,16 @@ ${edge('f', 'after', false, 'file', 'exec')}`, { convergedTimeout: 0.2 });
   });
 
   it('noop checks and changes nothing', async () => {
-    await runGraph(`graph: g
+    await runGraph(
+      `graph: g
 resources:
   file:
   - {name: f, path: ${dir}/f, state: exists, content: "x"}
   exec:
 ${logExec('e')}
-`, { noop: true });
+`,
+      { noop: true },
+    );
     assert.equal(existsSync(`${dir}/f`), false);
     assert.deepEqual(logLines(), []);
   });
@@ -166,22 +171,28 @@ resources:
   });
 
   it('poll replaces watching with a ticker', async () => {
-    const r = await startGraph(`graph: g
+    const r = await startGraph(
+      `graph: g
 resources:
   exec:
 ${logExec('p', 'p', '    meta: {poll: 1}\n')}
-`, { convergedTimeout: undefined });
+`,
+      { convergedTimeout: undefined },
+    );
     await new Promise((res) => setTimeout(res, 1300));
     await r.engine.shutdown();
     assert.deepEqual(logLines(), ['p', 'p'], 'initial event plus one tick');
   });
 
   it('limit/burst rate-limits events', async () => {
-    const r = await startGraph(`graph: g
+    const r = await startGraph(
+      `graph: g
 resources:
   exec:
 ${logExec('t', 't', '    meta: {poll: 1, limit: 0.5, burst: 1}\n')}
-`, { convergedTimeout: undefined });
+`,
+      { convergedTimeout: undefined },
+    );
     await new Promise((res) => setTimeout(res, 1300));
     await r.engine.shutdown();
     assert.deepEqual(logLines(), ['t'], 'the second tick waits for a token (one per 2 s)');
@@ -198,18 +209,24 @@ resources:
   - {name: e, cmd: 'true', cwd: ${dir}/sub}
 `);
     await r.converged();
-    const edges = r.engine.graph().edges.map((e) => `${e.from.name} -> ${e.to.name}`).sort();
+    const edges = r.engine
+      .graph()
+      .edges.map((e) => `${e.from.name} -> ${e.to.name}`)
+      .sort();
     await r.engine.shutdown();
     assert.deepEqual(edges, ['d -> d2', 'd -> e', 'd2 -> f']);
   });
 
   it('turns autoedges off with autoEdges: false', async () => {
-    const r = await startGraph(`graph: g
+    const r = await startGraph(
+      `graph: g
 resources:
   file:
   - {name: d, path: ${dir}/sub/, state: exists}
   - {name: f, path: ${dir}/sub/f, state: exists, recurse: true}
-`, { autoEdges: false });
+`,
+      { autoEdges: false },
+    );
     await r.converged();
     assert.equal(r.engine.graph().edges.length, 0);
     await r.engine.shutdown();
@@ -257,11 +274,14 @@ ${logExec('keep')}${extra}
   });
 
   it('converger: waits N seconds after the last change, and not while changes keep coming', async () => {
-    const r = await startGraph(`graph: g
+    const r = await startGraph(
+      `graph: g
 resources:
   file:
   - {name: f, path: ${dir}/f, state: exists, content: "good"}
-`, { convergedTimeout: 0.5 });
+`,
+      { convergedTimeout: 0.5 },
+    );
     const t0 = performance.now();
     let done = false;
     const converged = r.converged().then(() => (done = true));
@@ -310,4 +330,3 @@ ${edge('conf', 'reload', true, 'file', 'exec')}`;
     await r.engine.shutdown();
   });
 });
-

@@ -244,7 +244,10 @@ test('watch: the watch command exiting rejects the watch with its code and stder
   // EOF with exit 0 is an error too.
   await assert.rejects(make({ cmd: 'true', watchcmd: 'true' }).watch({ signal: ac.signal, event: () => undefined }), /exited with code 0/);
   // And a watch command that cannot start.
-  await assert.rejects(make({ cmd: 'true', watchcmd: 'no-such-watch-xyz' }).watch({ signal: ac.signal, event: () => undefined }), /watchcmd: command not found/);
+  await assert.rejects(
+    make({ cmd: 'true', watchcmd: 'no-such-watch-xyz' }).watch({ signal: ac.signal, event: () => undefined }),
+    /watchcmd: command not found/,
+  );
 });
 
 test('watch: creates is watched', async () => {
@@ -289,7 +292,10 @@ test('validate: paths, command, args with shell, env names', () => {
     "watchcwd: `watchcwd` must be an absolute path, got 'w'",
     "creates: `creates` must be an absolute path, got 'c'",
   ]);
-  assert.deepEqual(v({ cmd: 'x', env: { 'A=B': '1', '': '2' } }), ["env: invalid environment variable name 'A=B'", "env: invalid environment variable name ''"]);
+  assert.deepEqual(v({ cmd: 'x', env: { 'A=B': '1', '': '2' } }), [
+    "env: invalid environment variable name 'A=B'",
+    "env: invalid environment variable name ''",
+  ]);
   // Empty strings of emptyIsUnset parameters mean unset (old mgmt examples spell them that way).
   assert.deepEqual(v({ cmd: 'x', shell: '', cwd: '', ifcmd: '', watchcmd: '', args: ['a'] }), []);
   if (process.getuid?.() === 0) assert.deepEqual(v({ cmd: 'x', user: 'nobody' }), []);

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { applyMode, formatMode, parseMode, type ModeSpec } from '../../src/system/file-mode.js';
+import { applyMode, formatMode, parseMode, type ModeSpec } from '../../src/system/fs/file-mode.js';
 
 function spec(s: string): ModeSpec {
   const m = parseMode(s);

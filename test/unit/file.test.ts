@@ -19,8 +19,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileKind, SYNC_MAX_BYTES } from '../../src/resources/file.js';
 import type { Resource } from '../../src/resources/resource.js';
-import { atomicWrite, atomicWriteSync, tempPathFor } from '../../src/system/atomic-write.js';
-import { watchPath, watcherStats } from '../../src/system/path-watcher.js';
+import { atomicWrite, atomicWriteSync, tempPathFor } from '../../src/system/fs/atomic-write.js';
+import { watchPath, watcherStats } from '../../src/system/fs/path-watcher.js';
 import { check, recordingContext, startWatch, type RecordingContext } from '../harness/resource-context.js';
 
 type Params = Record<string, string | boolean>;
@@ -52,7 +52,10 @@ test('state exists with content and mode creates the file; the next check is OK'
   assert.equal(await check(r), false);
   assert.equal(readFileSync(f, 'utf8'), 'hello\n');
   assert.equal(modeOf(f), 0o600);
-  assert.ok(ctx.lines.some((l) => /^info: created/.test(l)), ctx.lines.join('\n'));
+  assert.ok(
+    ctx.lines.some((l) => /^info: created/.test(l)),
+    ctx.lines.join('\n'),
+  );
   assert.equal(await check(r), true);
   assert.deepEqual(readdirSync(dir), ['motd'], 'no temp file is left behind');
 });
@@ -102,7 +105,10 @@ test('noop reports what would change and touches nothing', async () => {
   assert.equal(lstatSync(f).uid, 0);
   assert.ok(ctx.lines.includes('info: would change content'), ctx.lines.join('\n'));
   assert.ok(ctx.lines.includes('info: would change mode 0600 -> 0644'), ctx.lines.join('\n'));
-  assert.ok(ctx.lines.some((l) => /^info: would change owner root -> /.test(l)), ctx.lines.join('\n'));
+  assert.ok(
+    ctx.lines.some((l) => /^info: would change owner root -> /.test(l)),
+    ctx.lines.join('\n'),
+  );
   const missing = join(dir, 'missing');
   const m = make({ path: missing, state: 'exists', content: 'x' });
   assert.equal(await check(m.r, { apply: false }), false);
@@ -237,7 +243,10 @@ test('source: a directory is copied recursively (files, directories, symlinks), 
   const purging = make({ path: `${dst}/`, source: `${src}/`, recurse: true, purge: true });
   assert.equal(await check(purging.r), false);
   assert.equal(existsSync(join(dst, 'extra')), false);
-  assert.ok(purging.ctx.lines.some((l) => /purged file extra/.test(l)), purging.ctx.lines.join('\n'));
+  assert.ok(
+    purging.ctx.lines.some((l) => /purged file extra/.test(l)),
+    purging.ctx.lines.join('\n'),
+  );
   assert.equal(await check(purging.r), true);
 });
 
@@ -248,7 +257,10 @@ test('owner and group by numeric id (and by name), with the change logged', asyn
   assert.equal(await check(r), false);
   assert.equal(lstatSync(f).uid, 65534);
   assert.equal(lstatSync(f).gid, 65534);
-  assert.ok(ctx.lines.some((l) => /^info: owner root -> /.test(l)), ctx.lines.join('\n'));
+  assert.ok(
+    ctx.lines.some((l) => /^info: owner root -> /.test(l)),
+    ctx.lines.join('\n'),
+  );
   assert.equal(await check(r), true);
   assert.equal(await check(make({ path: f, owner: 'root', group: 'root' }).r), false);
   assert.equal(lstatSync(f).uid, 0);
@@ -285,7 +297,10 @@ test('a missing parent is an error naming it, unless recurse creates it', async 
   // Under noop the parent may come from a resource that did not run either: report, do not fail.
   const noop = make({ path: f, state: 'exists', content: 'x' });
   assert.equal(await check(noop.r, { apply: false }), false);
-  assert.ok(noop.ctx.lines.some((l) => /would create .* parent directory .* does not exist/.test(l)), noop.ctx.lines.join('\n'));
+  assert.ok(
+    noop.ctx.lines.some((l) => /would create .* parent directory .* does not exist/.test(l)),
+    noop.ctx.lines.join('\n'),
+  );
   assert.equal(await check(make({ path: f, state: 'exists', content: 'x', recurse: true }).r), false);
   assert.equal(readFileSync(f, 'utf8'), 'x');
 });
@@ -348,7 +363,10 @@ test('validate: each problem names its parameter and says what to do', () => {
   assert.equal(one({ path: '/d/', content: 'x' }).param, 'content');
   assert.equal(one({ symlink: true }).param, 'symlink');
   assert.equal(one({ path: '/d/', symlink: true, source: '/t' }).param, 'path');
-  assert.equal(problems({ path: '/d/', purge: true }).every((p) => p.param === 'purge'), true);
+  assert.equal(
+    problems({ path: '/d/', purge: true }).every((p) => p.param === 'purge'),
+    true,
+  );
   assert.equal(problems({ path: '/d/', purge: true }).length, 2);
   assert.equal(one({ mode: 'u=rwz' }).param, 'mode');
   assert.match(one({ mode: '0999' }).message, /octal/);
@@ -558,7 +576,10 @@ test('atomicWriteSync: same rules as atomicWrite (symlink replaced, mode and own
   writeFileSync(join(sub, 'occupied', 'x'), 'x');
   assert.throws(() => atomicWriteSync(join(sub, 'occupied'), 'data'));
   assert.deepEqual(readdirSync(sub), ['occupied'], 'the temp file is removed after a failed rename');
-  assert.throws(() => atomicWriteSync(join(dir, 'no', 'such', 'f'), 'x'), (e: NodeJS.ErrnoException) => e.code === 'ENOENT' && e.path !== join(dir, 'no', 'such', 'f'));
+  assert.throws(
+    () => atomicWriteSync(join(dir, 'no', 'such', 'f'), 'x'),
+    (e: NodeJS.ErrnoException) => e.code === 'ENOENT' && e.path !== join(dir, 'no', 'such', 'f'),
+  );
 
   const names = new Set<string>();
   for (let i = 0; i < 1000; i++) names.add(tempPathFor(join(dir, 'motd')));

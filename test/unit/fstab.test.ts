@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { escapeField, formatFstabLine, formatOptions, parseFstabLine, parseOptions, planFstab, unescapeField } from '../../src/system/fstab.js';
-import { joinLines, splitLines } from '../../src/system/text-lines.js';
+import { escapeField, formatFstabLine, formatOptions, parseFstabLine, parseOptions, planFstab, unescapeField } from '../../src/system/formats/fstab-text.js';
+import { joinLines, splitLines } from '../../src/system/formats/line-table.js';
 
 const want = { device: 'tmpfs', type: 'tmpfs', options: 'noatime,size=10m', freq: 0, passno: 0 };
 
@@ -26,7 +26,14 @@ describe('fstab lines', () => {
   });
 
   it('leaves missing fields unset and marks non-numbers', () => {
-    assert.deepEqual(parseFstabLine('/dev/sda1 /boot'), { device: '/dev/sda1', mountPoint: '/boot', type: '', options: '', freq: undefined, passno: undefined });
+    assert.deepEqual(parseFstabLine('/dev/sda1 /boot'), {
+      device: '/dev/sda1',
+      mountPoint: '/boot',
+      type: '',
+      options: '',
+      freq: undefined,
+      passno: undefined,
+    });
     assert.ok(Number.isNaN(parseFstabLine('a /b c d x y')!.freq));
   });
 
@@ -85,7 +92,11 @@ describe('planning an fstab edit', () => {
   });
 
   it('accepts a matching entry whatever its spacing, trailing slash or missing zero fields', () => {
-    for (const line of ['tmpfs   /mnt/x  tmpfs  noatime,size=10m  0  0', '  tmpfs\t/mnt/x/\ttmpfs\tnoatime,size=10m', 'tmpfs /mnt/x tmpfs noatime,size=10m 0']) {
+    for (const line of [
+      'tmpfs   /mnt/x  tmpfs  noatime,size=10m  0  0',
+      '  tmpfs\t/mnt/x/\ttmpfs\tnoatime,size=10m',
+      'tmpfs /mnt/x tmpfs noatime,size=10m 0',
+    ]) {
       const text = `# c\n${line}\n# after`;
       const p = planFstab(text, '/mnt/x', want);
       assert.deepEqual(p.changes, [], line);
@@ -127,7 +138,10 @@ describe('planning an fstab edit', () => {
   });
 
   it('says what is missing to create an entry', () => {
-    assert.throws(() => planFstab('', '/m', { freq: 0, passno: 0 }, '/etc/fstab'), /\/etc\/fstab has no entry for \/m, and `device` and `type` must be set to create one/);
+    assert.throws(
+      () => planFstab('', '/m', { freq: 0, passno: 0 }, '/etc/fstab'),
+      /\/etc\/fstab has no entry for \/m, and `device` and `type` must be set to create one/,
+    );
     assert.throws(() => planFstab('', '/m', { device: 'x', freq: 0, passno: 0 }), /`type` must be set/);
   });
 });

@@ -55,7 +55,10 @@ describe('host', () => {
     writeFileSync(target, '# shared\n');
     const names = Array.from({ length: 12 }, (_, i) => `h${i}`);
     const results = await Promise.all(names.map((n, i) => check(make(n, { ip: `10.0.1.${i}`, target }).r)));
-    assert.deepEqual(results, names.map(() => false));
+    assert.deepEqual(
+      results,
+      names.map(() => false),
+    );
     const lines = readFileSync(target, 'utf8').split('\n');
     for (const [i, n] of names.entries()) assert.ok(lines.includes(`10.0.1.${i}\t${n}`), `${n} is in the file`);
     assert.equal(lines.length, names.length + 2);
@@ -82,7 +85,10 @@ describe('host', () => {
   });
 
   it('validates like Puppet: host name labels, ip, aliases, comment, target', () => {
-    const v = (name: string, p: Record<string, unknown>) => hostKind.validate!(name, p).map((x) => x.message).join('\n');
+    const v = (name: string, p: Record<string, unknown>) =>
+      hostKind.validate!(name, p)
+        .map((x) => x.message)
+        .join('\n');
     assert.equal(v('a-b.c_d.example', { ip: '1.2.3.4' }), '');
     assert.match(v('-bad', {}), /not a valid host name/);
     assert.match(v('a..b', {}), /not a valid host name/);

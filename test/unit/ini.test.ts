@@ -1,4 +1,4 @@
-// The ini kind driven directly on temp files (the editing rules themselves: ini-file.test.ts).
+// The ini kind driven directly on temp files (the editing rules themselves: ini-text.test.ts).
 import assert from 'node:assert/strict';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

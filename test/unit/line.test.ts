@@ -1,4 +1,4 @@
-// The line kind driven directly on temp files (the editing rules themselves: file-lines.test.ts).
+// The line kind driven directly on temp files (the editing rules themselves: file-line-text.test.ts).
 import assert from 'node:assert/strict';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync, lstatSync, readlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -22,10 +22,19 @@ describe('graphs in the shapes of mgmt’s published examples', () => {
   it('keeps the meaning: obsolete exec timeout becomes meta.timeout, exports stay out of the local graph', () => {
     const load = (f: string) => checkGraphText(readFileSync(new URL(f, dir), 'utf8'), f).spec!;
     const ex = load('exports-collect.yaml');
-    assert.deepEqual(ex.resources.map((r) => r.name), ['local']);
-    assert.deepEqual(ex.exports.map((r) => r.name), ['shared']);
+    assert.deepEqual(
+      ex.resources.map((r) => r.name),
+      ['local'],
+    );
+    assert.deepEqual(
+      ex.exports.map((r) => r.name),
+      ['shared'],
+    );
     const legacy = load('exec-legacy-block.yaml');
-    assert.deepEqual(legacy.resources.map((r) => r.params), [{ cmd: 'sleep 0.1s' }, { cmd: 'echo second', ifcmd: 'true' }]);
+    assert.deepEqual(
+      legacy.resources.map((r) => r.params),
+      [{ cmd: 'sleep 0.1s' }, { cmd: 'echo second', ifcmd: 'true' }],
+    );
     assert.deepEqual(load('meta-variants.yaml').resources.find((r) => r.name === 'locked')!.meta, { sema: ['mylock:1', 'otherlock:42'] });
   });
 });

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { autoEdges } from '../../src/engine/autoedges.js';
 import { mountKind } from '../../src/resources/mount.js';
-import { configureMountWatch, mountedAt, parseMountinfo, umount } from '../../src/system/mount-table.js';
+import { configureMountWatch, mountedAt, parseMountinfo, umount } from '../../src/system/tools/mount-table.js';
 import { specOf, startGraph } from '../harness/engine-run.js';
 import { check, recordingContext, startWatch } from '../harness/resource-context.js';
 
@@ -56,7 +56,14 @@ const make = (params: Record<string, unknown>, name = mp) => {
   return { r: mountKind.create(name, params, ctx), ctx };
 };
 const isMounted = async () => (await mountedAt(mp)) !== undefined;
-const tmpfs = (extra: Record<string, unknown> = {}) => ({ state: 'exists', device: 'tmpfs', type: 'tmpfs', options: { size: '1m', mode: '0750' }, fstab, ...extra });
+const tmpfs = (extra: Record<string, unknown> = {}) => ({
+  state: 'exists',
+  device: 'tmpfs',
+  type: 'tmpfs',
+  options: { size: '1m', mode: '0750' },
+  fstab,
+  ...extra,
+});
 async function until(cond: () => Promise<boolean>, ms: number, what: string): Promise<void> {
   const deadline = Date.now() + ms;
   while (!(await cond())) {
@@ -87,7 +94,10 @@ describe('mount (real tmpfs, temp fstab)', () => {
     const { r, ctx } = make(tmpfs({ options: { size: '2m', mode: '0750' } }));
     assert.equal(await check(r), false);
     assert.match((await mountedAt(mp))!.options + ' ' + readFileSync('/proc/self/mountinfo', 'utf8'), /size=2048k/);
-    assert.ok(ctx.lines.some((l) => l === `info: remounted ${mp} (its entry changed)`), ctx.lines.join('\n'));
+    assert.ok(
+      ctx.lines.some((l) => l === `info: remounted ${mp} (its entry changed)`),
+      ctx.lines.join('\n'),
+    );
     assert.equal(await check(r), true);
     assert.equal(await check(r, { refresh: true, apply: false }), false);
     assert.equal(await check(r, { refresh: true }), false);
@@ -122,7 +132,10 @@ describe('mount (real tmpfs, temp fstab)', () => {
     if (skip) return t.skip(skip);
     await assert.rejects(check(make({ state: 'exists', fstab }).r), new RegExp(`${fstab} has no entry for ${mp}, and \`device\` and \`type\` must be set`));
     const missing = join(base, 'no-such-dir');
-    await assert.rejects(check(make(tmpfs(), missing).r), /cannot mount .*no-such-dir: 'mount --fstab .*' exited with code \d+; stderr: .*mount point does not exist/);
+    await assert.rejects(
+      check(make(tmpfs(), missing).r),
+      /cannot mount .*no-such-dir: 'mount --fstab .*' exited with code \d+; stderr: .*mount point does not exist/,
+    );
   });
 
   it('the watch reports an unmount by hand and an edit of the table', async (t) => {
@@ -231,7 +244,9 @@ describe('mount validation', () => {
         '',
       ].join('\n'),
     );
-    const edges = autoEdges(spec.resources).map((e) => e.name).sort();
+    const edges = autoEdges(spec.resources)
+      .map((e) => e.name)
+      .sort();
     assert.deepEqual(edges, [
       'file[/mnt/x/] -> file[/mnt/x/data/hello]',
       'file[/mnt/x/] -> mount[/mnt/x/inner]',

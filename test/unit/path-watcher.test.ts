@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, renameSync, rmSync, watch, writeFileSync, type FSWatcher } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { configurePathWatcher, pollingStats, watchPath, watcherStats } from '../../src/system/path-watcher.js';
+import { configurePathWatcher, pollingStats, watchPath, watcherStats } from '../../src/system/fs/path-watcher.js';
 
 let dir = '';
 beforeEach(() => {

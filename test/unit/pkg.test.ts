@@ -5,8 +5,8 @@ import { describe, it } from 'node:test';
 import { checkGraphText } from '../../src/graph/read.js';
 import { pkgGroupKey, pkgKind, stateProblems } from '../../src/resources/pkg.js';
 import { lookupKind } from '../../src/resources/registry.js';
-import { Filter, PackageKitError, parsePackageId, TransactionFlag } from '../../src/system/packagekit.js';
-import { splitArch } from '../../src/system/dpkg.js';
+import { Filter, PackageKitError, parsePackageId, TransactionFlag } from '../../src/system/dbus/packagekit.js';
+import { splitArch } from '../../src/system/tools/dpkg.js';
 
 const problems = (name: string, params: Record<string, unknown>) => pkgKind.validate!(name, params).map((p) => p.message);
 
@@ -31,8 +31,13 @@ describe('pkg parameters', () => {
     assert.match(problems('sl', { state: 'present' })[0]!, /did you mean installed\?/);
     assert.match(problems('sl', { state: 'absent' })[0]!, /did you mean uninstalled\?/);
     assert.match(problems('sl', { state: 'purged' })[0]!, /did you mean uninstalled\?/);
-    assert.match(problems('sl', { state: 'running' })[0]!, /state must be installed, uninstalled, newest or a version \(starting with a digit\), got 'running'/);
-    assert.deepEqual(stateProblems(''), [{ param: 'state', message: "state must be installed, uninstalled, newest or a version (starting with a digit), got ''" }]);
+    assert.match(
+      problems('sl', { state: 'running' })[0]!,
+      /state must be installed, uninstalled, newest or a version \(starting with a digit\), got 'running'/,
+    );
+    assert.deepEqual(stateProblems(''), [
+      { param: 'state', message: "state must be installed, uninstalled, newest or a version (starting with a digit), got ''" },
+    ]);
   });
 
   it('checks the package name (the resource name)', () => {
@@ -45,9 +50,15 @@ describe('pkg parameters', () => {
 
   it('loads from YAML; a bad state, a bad name and unknown parameters are errors', () => {
     const good = checkGraphText('graph: g\nresources:\n  pkg:\n  - name: sl\n    state: newest\n    allowuntrusted: true\n', 'g.yaml');
-    assert.deepEqual(good.diagnostics.filter((d) => d.severity === 'error'), []);
+    assert.deepEqual(
+      good.diagnostics.filter((d) => d.severity === 'error'),
+      [],
+    );
     assert.deepEqual(good.spec!.resources[0]!.params, { state: 'newest', allowuntrusted: true });
-    const msgs = (yaml: string) => checkGraphText(yaml, 'g.yaml').diagnostics.map((d) => d.message).join('\n');
+    const msgs = (yaml: string) =>
+      checkGraphText(yaml, 'g.yaml')
+        .diagnostics.map((d) => d.message)
+        .join('\n');
     assert.match(msgs('graph: g\nresources:\n  pkg:\n  - name: sl\n    state: latest\n'), /'latest' is not a pkg state: did you mean newest\?/);
     assert.match(msgs('graph: g\nresources:\n  pkg:\n  - name: sl\n    sate: x\n'), /unknown parameter `sate`/);
     assert.match(msgs('graph: g\nresources:\n  pkg:\n  - name: "s*"\n'), /'s\*' is not a package name/);
@@ -78,7 +89,12 @@ describe('pkg autogroup key', () => {
 
 describe('PackageKit vocabulary', () => {
   it('splits package ids and arch-qualified names', () => {
-    assert.deepEqual(parsePackageId('sl;5.02-1+b1;amd64;debian-oldstable-main'), { name: 'sl', version: '5.02-1+b1', arch: 'amd64', data: 'debian-oldstable-main' });
+    assert.deepEqual(parsePackageId('sl;5.02-1+b1;amd64;debian-oldstable-main'), {
+      name: 'sl',
+      version: '5.02-1+b1',
+      arch: 'amd64',
+      data: 'debian-oldstable-main',
+    });
     assert.deepEqual(splitArch('libc6:i386'), { base: 'libc6', arch: 'i386' });
     assert.deepEqual(splitArch('sl'), { base: 'sl', arch: undefined });
   });
@@ -94,6 +110,7 @@ describe('PackageKit vocabulary', () => {
 
   it('only a locked package database is retryable', () => {
     assert.equal(new PackageKitError('x', 'locked', 'cannot-get-lock').retryable, true);
-    for (const r of ['unreachable', 'not-found', 'fetch', 'timeout', 'cancelled', 'failed'] as const) assert.equal(new PackageKitError('x', r).retryable, false);
+    for (const r of ['unreachable', 'not-found', 'fetch', 'timeout', 'cancelled', 'failed'] as const)
+      assert.equal(new PackageKitError('x', r).retryable, false);
   });
 });

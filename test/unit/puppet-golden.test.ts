@@ -31,11 +31,16 @@ function sameSpec(a: GraphSpec, b: GraphSpec): void {
     a.edges.map((e) => ({ name: e.name, from: e.from, to: e.to, notify: e.notify })),
     b.edges.map((e) => ({ name: e.name, from: e.from, to: e.to, notify: e.notify })),
   );
-  assert.deepEqual(a.collect.map((c) => [c.kind, c.pattern]), b.collect.map((c) => [c.kind, c.pattern]));
+  assert.deepEqual(
+    a.collect.map((c) => [c.kind, c.pattern]),
+    b.collect.map((c) => [c.kind, c.pattern]),
+  );
 }
 
 describe('puppet translator golden catalogs', () => {
-  const names = readdirSync(new URL('catalogs/', root)).filter((f) => f.endsWith('.json')).sort();
+  const names = readdirSync(new URL('catalogs/', root))
+    .filter((f) => f.endsWith('.json'))
+    .sort();
   for (const file of names) {
     const base = file.replace(/\.json$/, '');
     it(base, () => {
@@ -57,7 +62,11 @@ describe('puppet translator golden catalogs', () => {
       const registered = [...spec.resources, ...spec.exports].every((r) => r.kind !== 'puppet' && !r.sensitive?.length);
       if (registered) {
         const loaded = checkGraphText(yaml, `${base}.yaml`);
-        assert.deepEqual(loaded.diagnostics.filter((d) => d.severity === 'error'), [], `${base}.yaml does not load back`);
+        assert.deepEqual(
+          loaded.diagnostics.filter((d) => d.severity === 'error'),
+          [],
+          `${base}.yaml does not load back`,
+        );
         sameSpec(loaded.spec!, spec);
       }
     });

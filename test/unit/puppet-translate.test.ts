@@ -18,13 +18,19 @@ const edgeSet = (c: Catalog) => translateCatalog(c).spec.edges.map((e) => `${e.n
 
 describe('catalog formats', () => {
   it('rejects anything else with the source name', () => {
-    assert.throws(() => readCatalog('[1]', 'x.json'), (e: Error) => e instanceof CatalogError && /^x\.json: /.test(e.message));
+    assert.throws(
+      () => readCatalog('[1]', 'x.json'),
+      (e: Error) => e instanceof CatalogError && /^x\.json: /.test(e.message),
+    );
     assert.throws(() => readCatalog('{"format":"other"}', 'y.json'), /y\.json: unknown catalog format "other"/);
     assert.throws(() => readCatalog('{nope', 'z.json'), /z\.json: not valid JSON/);
     assert.throws(() => catalogFromData({ hello: 1 }, 'w'), /w: not a catalog/);
   });
   it('reads YAML text too (strings stay strings when quoted)', () => {
-    const c = readCatalog('format: mgmtgraph-catalog\nversion: 1\nnode: a\nresources:\n- {type: File, title: /x, parameters: {mode: "0644"}}\nedges: []\n', 'c.yaml');
+    const c = readCatalog(
+      'format: mgmtgraph-catalog\nversion: 1\nnode: a\nresources:\n- {type: File, title: /x, parameters: {mode: "0644"}}\nedges: []\n',
+      'c.yaml',
+    );
     assert.equal(c.resources[0]!.parameters.mode, '0644');
   });
 });
@@ -43,7 +49,11 @@ describe('relationships', () => {
     );
   });
   it('require and subscribe point backwards; refresh only into refreshable kinds', () => {
-    const c = cat([res('Exec', 'e', { command: '/bin/true', subscribe: ['File[/a]'] }), res('File', '/a'), res('File', '/b', { require: 'Exec[e]', subscribe: 'File[/a]' })]);
+    const c = cat([
+      res('Exec', 'e', { command: '/bin/true', subscribe: ['File[/a]'] }),
+      res('File', '/a'),
+      res('File', '/b', { require: 'Exec[e]', subscribe: 'File[/a]' }),
+    ]);
     assert.deepEqual(edgeSet(c), ['Exec[e] -> File[/b]', 'File[/a] -> Exec[e] ~', 'File[/a] -> File[/b]']);
   });
   it('dedupes parallel edges and ORs notify', () => {
@@ -58,7 +68,13 @@ describe('relationships', () => {
   });
   it('nested defines inside classes reach every leaf', () => {
     const c = cat(
-      [res('Class', 'A', { before: 'File[/z]' }), res('D', 'x', {}, { kind: 'defined_type' }), res('E', 'y', {}, { kind: 'defined_type' }), res('File', '/in'), res('File', '/z')],
+      [
+        res('Class', 'A', { before: 'File[/z]' }),
+        res('D', 'x', {}, { kind: 'defined_type' }),
+        res('E', 'y', {}, { kind: 'defined_type' }),
+        res('File', '/in'),
+        res('File', '/z'),
+      ],
       [
         { source: 'Class[A]', target: 'D[x]' },
         { source: 'D[x]', target: 'E[y]' },
@@ -98,7 +114,12 @@ describe('rule tables', () => {
     assert.deepEqual(spec.resources[0]!.meta, { retry: 0, timeout: 0 });
   });
   it('notify: loglevels map to priorities', () => {
-    for (const [lvl, p] of [['err', 'Err'], ['debug', 'Debug'], ['crit', 'Crit'], ['warning', 'Warning']]) {
+    for (const [lvl, p] of [
+      ['err', 'Err'],
+      ['debug', 'Debug'],
+      ['crit', 'Crit'],
+      ['warning', 'Warning'],
+    ]) {
       assert.equal(one(res('Notify', 'x', { loglevel: lvl })).spec.resources[0]!.params.priority, p);
     }
   });
@@ -107,7 +128,14 @@ describe('rule tables', () => {
     assert.throws(() => translateCatalog(c), /File\[\/a\] \(site\.pp:9\) and File\[\/a\] \(site\.pp:1\) both become file\[\/a\]/);
   });
   it('collectors become collect entries carrying the query', () => {
-    const c: Catalog = { ...cat([]), collectors: [{ type: 'File', query: ['tag', '==', 's'] }, { type: 'Cron', query: null }, { type: 'Tidy', query: null }] };
+    const c: Catalog = {
+      ...cat([]),
+      collectors: [
+        { type: 'File', query: ['tag', '==', 's'] },
+        { type: 'Cron', query: null },
+        { type: 'Tidy', query: null },
+      ],
+    };
     assert.deepEqual(translateCatalog(c).spec.collect, [
       { kind: 'file', pattern: '', query: ['tag', '==', 's'], type: 'File' },
       { kind: 'crontab:entry', pattern: '', query: null, type: 'Cron' },
@@ -139,7 +167,10 @@ describe('printing', () => {
   it('awkward strings round-trip through the YAML front door', () => {
     const { spec } = one(res('File', '/tmp/a b', { content: '1e3\n\t"quoted" #not a comment: yes\u2028', mode: '0644', owner: '0' }));
     const loaded = checkGraphText(graphYaml(spec), 'x.yaml');
-    assert.deepEqual(loaded.diagnostics.filter((d) => d.severity === 'error'), []);
+    assert.deepEqual(
+      loaded.diagnostics.filter((d) => d.severity === 'error'),
+      [],
+    );
     assert.deepEqual(loaded.spec!.resources[0]!.params, spec.resources[0]!.params);
   });
 });
@@ -168,7 +199,7 @@ export function bigCatalog(n: number): Catalog {
 }
 
 describe('scale', () => {
-  it('edges stay linear in the number of resources (timing is the benchmark\'s job: npm run bench -- puppet)', () => {
+  it("edges stay linear in the number of resources (timing is the benchmark's job: npm run bench -- puppet)", () => {
     const small = translateCatalog(bigCatalog(1000));
     // Class[Ci] require Class[Ci-1]: 10 x 10 leaf edges per pair, plus one notify per class.
     assert.equal(small.spec.edges.length, 99 * 100 + 100);
@@ -202,7 +233,7 @@ describe('mount, host and ssh_authorized_key rules', () => {
     assert.match(one(res('Ssh_authorized_key', 'c', { type: 'rsa', key: 'AAAA' })).report.resources[0]!.reason!, /neither user nor target/);
   });
 
-  it('Cron becomes crontab:entry (not mgmt\'s cron, a systemd timer): name wins over title, values as strings', () => {
+  it("Cron becomes crontab:entry (not mgmt's cron, a systemd timer): name wins over title, values as strings", () => {
     const c = one(res('Cron', 'c', { command: ' /bin/true ', hour: 2, minute: [0, 'absent'], weekday: 'absent', special: 'absent' }));
     assert.equal(c.report.resources[0]!.status, 'fallback', '"*" cannot be combined with other values');
     const r = one(res('Cron', 'c', { name: 'nightly', command: ' /bin/true ', hour: 2, minute: [0, 30], weekday: 'absent', special: 'absent', target: 'app' }));

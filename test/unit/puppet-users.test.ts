@@ -96,11 +96,11 @@ describe('P34: automatic edges of a translated graph', () => {
       res('Group', 'g'),
       res('Exec', 'e', { command: '/bin/true', user: 'u', cwd: '/d' }),
     );
-    assert.deepEqual(autoEdges(spec.resources, spec.edges).map((e) => e.name).sort(), [
-      'file[/d] -> exec[e]',
-      'file[/d] -> file[/d/f]',
-      'group[g] -> user[u]',
-      'user[u] -> exec[e]',
-    ]);
+    assert.deepEqual(
+      autoEdges(spec.resources, spec.edges)
+        .map((e) => e.name)
+        .sort(),
+      ['file[/d] -> exec[e]', 'file[/d] -> file[/d/f]', 'group[g] -> user[u]', 'user[u] -> exec[e]'],
+    );
   });
 });

@@ -14,7 +14,7 @@ import {
   runShadowTool,
   ShadowToolError,
   supplementaryGroups,
-} from '../../src/system/shadow.js';
+} from '../../src/system/tools/shadow.js';
 import { scratchRoot, whyNoScratchRoot } from '../harness/scratch-accounts.js';
 
 describe('parsing /etc/passwd and /etc/group', () => {
@@ -94,15 +94,15 @@ describe('the shadow tools on a scratch root', () => {
       );
       assert.deepEqual(supplementaryGroups(acc.groups, 'u1'), ['g1']);
 
-      await assert.rejects(
-        runShadowTool('useradd', ['--gid', 'nosuch', 'u2'], { root: root.dir }),
-        (e: unknown) => {
-          assert.ok(e instanceof ShadowToolError);
-          assert.equal(e.code, 6);
-          assert.match(e.message, /^useradd --root \S+ --gid nosuch u2 exited with code 6 \(a group given does not exist.*\): useradd: group 'nosuch' does not exist$/);
-          return true;
-        },
-      );
+      await assert.rejects(runShadowTool('useradd', ['--gid', 'nosuch', 'u2'], { root: root.dir }), (e: unknown) => {
+        assert.ok(e instanceof ShadowToolError);
+        assert.equal(e.code, 6);
+        assert.match(
+          e.message,
+          /^useradd --root \S+ --gid nosuch u2 exited with code 6 \(a group given does not exist.*\): useradd: group 'nosuch' does not exist$/,
+        );
+        return true;
+      });
       await assert.rejects(runShadowTool('groupadd', ['--gid', '2000', 'g2'], { root: root.dir }), /exited with code 4 \(the gid is already in use\)/);
       await runShadowTool('userdel', ['u1'], { root: root.dir });
       await runShadowTool('groupdel', ['g1'], { root: root.dir });

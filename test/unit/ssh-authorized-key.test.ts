@@ -9,7 +9,7 @@ import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import { checkGraphText } from '../../src/graph/read.js';
 import { vertexId } from '../../src/graph/spec.js';
 import { sshAuthorizedKeyKind } from '../../src/resources/ssh-authorized-key.js';
-import { passwdEntry } from '../../src/system/ids.js';
+import { passwdEntry } from '../../src/system/tools/ids.js';
 import { check, recordingContext, startWatch } from '../harness/resource-context.js';
 
 const K1 = 'AAAAC3NzaC1lZDI1NTE5AAAAIBx';
@@ -87,7 +87,10 @@ describe('ssh:authorized_key with a target', () => {
   });
 
   it('validates: user or target, type and key when present, options, comment', () => {
-    const v = (name: string, p: Record<string, unknown>) => sshAuthorizedKeyKind.validate!(name, p).map((x) => x.message).join('\n');
+    const v = (name: string, p: Record<string, unknown>) =>
+      sshAuthorizedKeyKind.validate!(name, p)
+        .map((x) => x.message)
+        .join('\n');
     assert.match(v('k', { type: 'ssh-rsa', key: K2 }), /set `user`.*or `target`/);
     assert.match(v('k', { user: 'u' }), /`type` is required[^]*`key` is required/);
     assert.equal(v('k', { user: 'u', state: 'absent' }), '');
@@ -127,7 +130,10 @@ describe('ssh:authorized_key in a real user’s home', { skip: process.getuid?.(
     const ssh = join(home, '.ssh');
     const file = join(ssh, 'authorized_keys');
     assert.equal(readFileSync(file, 'utf8'), `ssh-ed25519 ${K1} me@laptop\n`);
-    for (const [p, mode] of [[ssh, 0o700], [file, 0o600]] as const) {
+    for (const [p, mode] of [
+      [ssh, 0o700],
+      [file, 0o600],
+    ] as const) {
       const st = statSync(p);
       assert.equal(st.mode & 0o7777, mode, p);
       assert.deepEqual([st.uid, st.gid], [pw.uid, pw.gid], p);

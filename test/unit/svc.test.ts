@@ -7,7 +7,7 @@ import { autoEdges } from '../../src/engine/autoedges.js';
 import { formatDiagnostic } from '../../src/graph/diagnostics.js';
 import { checkGraphText } from '../../src/graph/read.js';
 import { svcKind, unitFilePaths } from '../../src/resources/svc.js';
-import { Systemd, SystemdUnavailableError, unitFileDir, unitName, unitNameProblem } from '../../src/system/systemd.js';
+import { Systemd, SystemdUnavailableError, unitFileDir, unitName, unitNameProblem } from '../../src/system/dbus/systemd.js';
 import { check, recordingContext } from '../harness/resource-context.js';
 
 const load = (yaml: string) => checkGraphText(yaml, 'test.yaml');

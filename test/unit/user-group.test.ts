@@ -10,18 +10,25 @@ import type { ResourceSpec } from '../../src/graph/spec.js';
 import { execKind } from '../../src/resources/exec.js';
 import { createGroup, groupKind, type GroupParams } from '../../src/resources/group.js';
 import { createUser, userKind, type UserParams } from '../../src/resources/user.js';
-import { accountFiles, readAccounts, runShadowTool, supplementaryGroups } from '../../src/system/shadow.js';
+import { accountFiles, readAccounts, runShadowTool, supplementaryGroups } from '../../src/system/tools/shadow.js';
 import { check, recordingContext, startWatch } from '../harness/resource-context.js';
 import { scratchRoot, whyNoScratchRoot, type ScratchRoot } from '../harness/scratch-accounts.js';
 
 const infos = (lines: readonly string[]) => lines.filter((l) => l.startsWith('info: '));
 const loose = (p: UserParams | GroupParams): Readonly<Record<string, unknown>> => p;
-const messages = (kind: typeof userKind, name: string, p: UserParams | GroupParams) => kind.validate!(name, loose(p)).map((x) => `${x.param ?? ''}: ${x.message}`);
+const messages = (kind: typeof userKind, name: string, p: UserParams | GroupParams) =>
+  kind.validate!(name, loose(p)).map((x) => `${x.param ?? ''}: ${x.message}`);
 
 describe('user and group validation', () => {
   it('accepts mgmt’s spellings and a full set of parameters', () => {
-    assert.deepEqual(messages(userKind, 'bob', { state: 'exists', uid: 1001, gid: 100, groups: ['a', 'b'], homedir: '/home/bob', allowduplicateuid: true }), []);
-    assert.deepEqual(messages(userKind, 'bob', { group: 'staff', home: '/h', homedir: '/h', shell: '/bin/sh', comment: 'Bob, Room 1', membership: 'inclusive' }), []);
+    assert.deepEqual(
+      messages(userKind, 'bob', { state: 'exists', uid: 1001, gid: 100, groups: ['a', 'b'], homedir: '/home/bob', allowduplicateuid: true }),
+      [],
+    );
+    assert.deepEqual(
+      messages(userKind, 'bob', { group: 'staff', home: '/h', homedir: '/h', shell: '/bin/sh', comment: 'Bob, Room 1', membership: 'inclusive' }),
+      [],
+    );
     assert.deepEqual(messages(groupKind, 'staff', { state: 'exists', gid: 50, system: true }), []);
   });
 
@@ -61,7 +68,10 @@ resources:
 `,
       'g.yaml',
     );
-    assert.deepEqual(diagnostics.filter((d) => d.severity === 'error'), []);
+    assert.deepEqual(
+      diagnostics.filter((d) => d.severity === 'error'),
+      [],
+    );
     assert.deepEqual(spec!.resources.find((r) => r.name === 'bob')!.params, {
       state: 'exists',
       uid: 1050,
@@ -87,10 +97,10 @@ describe('autoedges of users, groups and execs', () => {
     assert.deepEqual(userKind.autoEdges!('bob', { gid: 50, group: '' }), {});
     assert.deepEqual(userKind.autoEdges!('bob', { group: '50' }), {});
     assert.deepEqual(userKind.autoEdges!('bob', { state: 'absent', groups: ['a'] }), { beforeVertex: [{ kind: 'group', name: 'a' }] });
-    assert.deepEqual(
-      edges([res('group', 'staff'), res('group', 'a'), res('user', 'bob', { state: 'exists', group: 'staff', groups: ['a', 'nograph'] })]),
-      ['group[staff] -> user[bob]', 'group[a] -> user[bob]'],
-    );
+    assert.deepEqual(edges([res('group', 'staff'), res('group', 'a'), res('user', 'bob', { state: 'exists', group: 'staff', groups: ['a', 'nograph'] })]), [
+      'group[staff] -> user[bob]',
+      'group[a] -> user[bob]',
+    ]);
     assert.deepEqual(edges([res('group', 'old', { state: 'absent' }), res('user', 'gone', { state: 'absent', group: 'old' })]), ['user[gone] -> group[old]']);
   });
 
@@ -136,10 +146,18 @@ describe('group check and apply (scratch root)', () => {
       assert.equal(await check(g2, { apply: false }), false);
       assert.equal(await check(g2), false);
       assert.equal((await find('g1'))!.gid, 3001);
-      assert.deepEqual(ctx.lines, ['info: would create the group (gid 3000)', 'info: created the group (gid 3000)', 'info: would change gid 3000 -> 3001', 'info: gid 3000 -> 3001']);
+      assert.deepEqual(ctx.lines, [
+        'info: would create the group (gid 3000)',
+        'info: created the group (gid 3000)',
+        'info: would change gid 3000 -> 3001',
+        'info: gid 3000 -> 3001',
+      ]);
 
       // A gid held by another group is refused with a clear message before any tool runs.
-      await assert.rejects(check(createGroup('g2', { state: 'exists', gid: 3001 }, recordingContext(), files)), /cannot create the group with gid 3001: group 'g1' already has it/);
+      await assert.rejects(
+        check(createGroup('g2', { state: 'exists', gid: 3001 }, recordingContext(), files)),
+        /cannot create the group with gid 3001: group 'g1' already has it/,
+      );
       // Without state: a missing group stays missing; an existing one gets its gid.
       assert.equal(await check(createGroup('g3', { gid: 3003 }, recordingContext(), files)), true);
       assert.equal(await find('g3'), undefined);
@@ -188,11 +206,17 @@ describe('user check and apply (scratch root)', () => {
       };
       const u = createUser('bob', p, ctx, files);
       assert.equal(await check(u, { apply: false }), false);
-      assert.equal((await readAccounts(files)).users.find((x) => x.name === 'bob'), undefined);
+      assert.equal(
+        (await readAccounts(files)).users.find((x) => x.name === 'bob'),
+        undefined,
+      );
       assert.equal(await check(u), false);
       const acc = await readAccounts(files);
       const staff = acc.groups.find((g) => g.name === 'staff')!.gid;
-      assert.deepEqual(acc.users.find((x) => x.name === 'bob'), { name: 'bob', uid: 4001, gid: staff, comment: 'Bob, Room 1', home: '/home/bob', shell: '/bin/sh' });
+      assert.deepEqual(
+        acc.users.find((x) => x.name === 'bob'),
+        { name: 'bob', uid: 4001, gid: staff, comment: 'Bob, Room 1', home: '/home/bob', shell: '/bin/sh' },
+      );
       assert.deepEqual(supplementaryGroups(acc.groups, 'bob'), ['a', 'b']);
       assert.ok(existsSync(join(root.dir, 'home/bob/.profile')), 'managehome copies /etc/skel');
       assert.equal(await check(u), true);
@@ -220,14 +244,17 @@ describe('user check and apply (scratch root)', () => {
       assert.equal(await check(u, { apply: false }), false);
       assert.deepEqual(await readAccounts(files), before);
       assert.equal(await check(u), false);
-      assert.deepEqual((await readAccounts(files)).users.find((x) => x.name === 'carl'), {
-        name: 'carl',
-        uid: 5002,
-        gid: 5000,
-        comment: 'Carl',
-        home: '/srv/carl',
-        shell: '/bin/bash',
-      });
+      assert.deepEqual(
+        (await readAccounts(files)).users.find((x) => x.name === 'carl'),
+        {
+          name: 'carl',
+          uid: 5002,
+          gid: 5000,
+          comment: 'Carl',
+          home: '/srv/carl',
+          shell: '/bin/bash',
+        },
+      );
       assert.equal(await check(u), true);
       const text = "uid 5001 -> 5002, primary group users -> 5000, home /home/carl -> /srv/carl, shell /bin/sh -> /bin/bash, comment '' -> 'Carl'";
       assert.deepEqual(infos(ctx.lines), [`info: would change ${text}`, `info: ${text}`]);
@@ -264,15 +291,24 @@ describe('user check and apply (scratch root)', () => {
       const u = createUser('erin', { state: 'exists', group: 'nog', groups: ['a', 'nog2'] }, ctx, files);
       assert.equal(await check(u, { apply: false }), false);
       assert.deepEqual(ctx.lines, ["info: would create the user (group nog, groups a,nog2), but groups 'nog', 'a', 'nog2' do not exist (yet)"]);
-      await assert.rejects(check(u), /cannot create the user \(group nog, groups a,nog2\): groups 'nog', 'a', 'nog2' do not exist \(in \S+\/etc\/group\); create them first/);
+      await assert.rejects(
+        check(u),
+        /cannot create the user \(group nog, groups a,nog2\): groups 'nog', 'a', 'nog2' do not exist \(in \S+\/etc\/group\); create them first/,
+      );
 
       await runShadowTool('useradd', ['--uid', '6001', 'fred'], { root: root.dir });
-      await assert.rejects(check(createUser('erin', { state: 'exists', uid: 6001 }, recordingContext(), files)), /uid 6001 is already used by user 'fred': choose another uid, or set allowduplicateuid/);
+      await assert.rejects(
+        check(createUser('erin', { state: 'exists', uid: 6001 }, recordingContext(), files)),
+        /uid 6001 is already used by user 'fred': choose another uid, or set allowduplicateuid/,
+      );
       assert.equal(await check(createUser('erin', { state: 'exists', uid: 6001, allowduplicateuid: true }, recordingContext(), files)), false);
       assert.equal((await readAccounts(files)).users.filter((x) => x.uid === 6001).length, 2);
 
       assert.equal(await check(createUser('gina', { shell: '/bin/sh' }, recordingContext(), files)), true);
-      assert.equal((await readAccounts(files)).users.find((x) => x.name === 'gina'), undefined);
+      assert.equal(
+        (await readAccounts(files)).users.find((x) => x.name === 'gina'),
+        undefined,
+      );
     }));
 
   it('a system user gets a uid from the system range', (t) =>

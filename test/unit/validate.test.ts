@@ -76,7 +76,8 @@ resources:
     const n = 20000;
     const ids = Array.from({ length: n }, (_, i) => `noop[${i}]`);
     const edges: EdgeSpec[] = [];
-    for (let i = 0; i < n - 1; i++) edges.push({ name: `e${i}`, from: { kind: 'noop', name: String(i) }, to: { kind: 'noop', name: String(i + 1) }, notify: false });
+    for (let i = 0; i < n - 1; i++)
+      edges.push({ name: `e${i}`, from: { kind: 'noop', name: String(i) }, to: { kind: 'noop', name: String(i + 1) }, notify: false });
     assert.deepEqual(findCycles(ids, edges), []);
     edges.push({ name: 'back', from: { kind: 'noop', name: String(n - 1) }, to: { kind: 'noop', name: '0' }, notify: false });
     const cycles = findCycles(ids, edges);

@@ -129,15 +129,26 @@ describe('collect rules', () => {
     );
     assert.ok(c.rejected.every((r) => /already managed by file\[mine\]/.test(r.reason)));
     const c2 = collectResources([dir], [file('B', 'x'), file('A', 'x')], []);
-    assert.deepEqual(c2.resources.map((r) => r.name), ['x@A']);
+    assert.deepEqual(
+      c2.resources.map((r) => r.name),
+      ['x@A'],
+    );
     assert.match(c2.rejected[0]!.reason, /already managed by file\[x@A\]/);
   });
   it('Puppet collectors: the query and the Puppet type decide', () => {
-    const tagged = file('A', '/tmp/shared/h', { path: '/tmp/shared/h' }, { origin: { ref: 'File[/tmp/shared/h]', tags: ['file', 's'], parameters: { content: 'x', tag: 's' } } });
+    const tagged = file(
+      'A',
+      '/tmp/shared/h',
+      { path: '/tmp/shared/h' },
+      { origin: { ref: 'File[/tmp/shared/h]', tags: ['file', 's'], parameters: { content: 'x', tag: 's' } } },
+    );
     const other = file('B', '/tmp/shared/k', { path: '/tmp/shared/k' }, { origin: { ref: 'File[/tmp/shared/k]', tags: ['file'], parameters: {} } });
     const coll: CollectSpec = { kind: 'file', pattern: '', query: ['tag', '==', 's'], type: 'File' };
     const c = collectResources([coll], [tagged, other], []);
-    assert.deepEqual(c.resources.map((r) => [r.name, r.params.path]), [['/tmp/shared/h@A', '/tmp/shared/h']]);
+    assert.deepEqual(
+      c.resources.map((r) => [r.name, r.params.path]),
+      [['/tmp/shared/h@A', '/tmp/shared/h']],
+    );
     // Resources Puppet applies: the type must match, so `Tidy <<| |>>` does not collect an Exec.
     const fallbackExec: Exported = { host: 'B', kind: 'puppet', name: 'Exec[x]', params: { type: 'Exec', title: 'x', parameters: {} }, meta: {} };
     assert.ok(!entryMatches({ kind: 'puppet', pattern: '', query: null, type: 'Tidy' }, fallbackExec));
@@ -159,7 +170,10 @@ describe('local world', () => {
     assert.equal(seen.length, 0);
     await new Promise((r) => setImmediate(r));
     const last = seen.at(-1)!;
-    assert.deepEqual(last.map((e) => [e.host, e.kind, e.name]), [['me', 'file', 'a']]);
+    assert.deepEqual(
+      last.map((e) => [e.host, e.kind, e.name]),
+      [['me', 'file', 'a']],
+    );
     assert.deepEqual(last[0]!.origin, { ref: 'file[a]', file: '/g.yaml', line: 2 });
     await w.close();
   });

@@ -10,7 +10,14 @@ describe('world flags', () => {
     assert.deepEqual(f.world, { seeds: [], ttl: 10 });
   });
   it('--seeds, TLS files, lease TTL, --etcd-server with its port', async () => {
-    const f = await resolveRunFlags({ ...base, seeds: 'https://10.0.0.1:2379, https://10.0.0.2:2379', 'etcd-cacert': '/ca.pem', 'etcd-cert': '/c.pem', 'etcd-key': '/k.pem', 'etcd-lease-ttl': '3' });
+    const f = await resolveRunFlags({
+      ...base,
+      seeds: 'https://10.0.0.1:2379, https://10.0.0.2:2379',
+      'etcd-cacert': '/ca.pem',
+      'etcd-cert': '/c.pem',
+      'etcd-key': '/k.pem',
+      'etcd-lease-ttl': '3',
+    });
     assert.deepEqual(f.world, { seeds: ['https://10.0.0.1:2379', 'https://10.0.0.2:2379'], tls: { cacert: '/ca.pem', cert: '/c.pem', key: '/k.pem' }, ttl: 3 });
     const s = await resolveRunFlags({ ...base, 'etcd-server': true, 'etcd-server-port': '23000' });
     assert.deepEqual(s.world.server, { clientPort: 23000, peerPort: 23001 });

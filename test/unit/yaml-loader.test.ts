@@ -4,7 +4,10 @@ import { formatDiagnostic } from '../../src/graph/diagnostics.js';
 import { checkGraphText } from '../../src/graph/read.js';
 
 const load = (text: string) => checkGraphText(text, 'g.yaml');
-const errors = (text: string) => load(text).diagnostics.filter((d) => d.severity === 'error').map(formatDiagnostic);
+const errors = (text: string) =>
+  load(text)
+    .diagnostics.filter((d) => d.severity === 'error')
+    .map(formatDiagnostic);
 
 describe('YAML graph loader', () => {
   it('keeps string parameters as their text: mode 0644 is "0644", content 1e3 is "1e3"', () => {
@@ -70,9 +73,15 @@ resources:
     timeout: 5
 edges: []
 `);
-    assert.deepEqual(diagnostics.filter((d) => d.severity === 'error'), []);
+    assert.deepEqual(
+      diagnostics.filter((d) => d.severity === 'error'),
+      [],
+    );
     const warnings = diagnostics.map(formatDiagnostic);
-    assert.ok(warnings.some((w) => /exec parameter `timeout` is obsolete \(2 resources\)/.test(w)), warnings.join('\n'));
+    assert.ok(
+      warnings.some((w) => /exec parameter `timeout` is obsolete \(2 resources\)/.test(w)),
+      warnings.join('\n'),
+    );
     assert.ok(warnings.some((w) => /`pollint` is obsolete/.test(w)));
     assert.ok(warnings.some((w) => /`state` is obsolete/.test(w)));
     const [e1, e2] = spec!.resources;
@@ -103,8 +112,14 @@ collect:
 - kind: file
   pattern: "/tmp/mgmtA/"
 `);
-    assert.deepEqual(spec!.exports.map((r) => r.name), ['filea']);
-    assert.deepEqual(spec!.resources.map((r) => r.name), ['local']);
+    assert.deepEqual(
+      spec!.exports.map((r) => r.name),
+      ['filea'],
+    );
+    assert.deepEqual(
+      spec!.resources.map((r) => r.name),
+      ['local'],
+    );
     assert.deepEqual(spec!.collect, [{ kind: 'file', pattern: '/tmp/mgmtA/' }]);
   });
 

@@ -27,6 +27,4 @@ export const concatFragmentRules: TypeRules = {
 };
 
 /** A fragment's metaparameters have no effect on the file: all consumed silently. */
-export const fragmentMetaparamRules: Readonly<Record<string, Rule>> = Object.fromEntries(
-  Object.keys(metaparamRules).map((k) => [k, { do: 'drop' } as const]),
-);
+export const fragmentMetaparamRules: Readonly<Record<string, Rule>> = Object.fromEntries(Object.keys(metaparamRules).map((k) => [k, { do: 'drop' } as const]));

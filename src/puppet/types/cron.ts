@@ -13,7 +13,7 @@
  * - target is the crontab's user for this provider: equal to user (or alone: then it is the user) it is consumed;
  *   different from user → fallback (Puppet documents that combination as undefined behaviour).
  */
-import { commandProblem, environmentProblem, nameProblem, normalizeField, SPECIALS, TIME_FIELDS, type TimeField } from '../../system/crontab-text.js';
+import { commandProblem, environmentProblem, nameProblem, normalizeField, SPECIALS, TIME_FIELDS, type TimeField } from '../../system/formats/crontab-text.js';
 import { REFUSED, type Rule, type RuleContext, type TypeRules } from '../rules.js';
 
 const scalar = (x: unknown): string | undefined => (typeof x === 'string' ? x : typeof x === 'number' && Number.isInteger(x) ? String(x) : undefined);

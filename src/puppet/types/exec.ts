@@ -140,4 +140,3 @@ export const execRules: TypeRules = {
     if (!ctx.has('timeout')) ctx.setMeta('timeout', PUPPET_EXEC_TIMEOUT_S * 1000);
   },
 };
-

@@ -21,7 +21,8 @@ function localSource(v: unknown, ctx: RuleContext): string | typeof REFUSED {
     const p = decodeURI(s.replace(/^file:\/\/(localhost)?/, ''));
     if (p.startsWith('/')) return p;
   } else if (s.startsWith('/')) return s;
-  if (s.startsWith('puppet:')) ctx.refuse('source', 'only puppet:///modules/<module>/<path> sources are copied natively; Puppet serves other mounts and named servers');
+  if (s.startsWith('puppet:'))
+    ctx.refuse('source', 'only puppet:///modules/<module>/<path> sources are copied natively; Puppet serves other mounts and named servers');
   else ctx.refuse('source', 'only local sources (a path or file:///) are supported');
   return REFUSED;
 }
@@ -54,7 +55,10 @@ export const fileRules: TypeRules = {
     ensure: { do: 'use', doc: '`state`: file/present → exists, directory → exists with a `/` path, absent → absent, link → `symlink` + `source: <target>`' },
     target: { do: 'use', doc: 'with ensure => link: `source` (the link target); otherwise ignored with a note' },
     content: { do: 'carry', doc: 'also sets `state: exists` when ensure is not given' },
-    source: { do: 'use', doc: '`source` from a local path or file:/// URL, or `puppet:///modules/<module>/<path>` as the module\'s file on the compiling host (of several such sources, the first that exists); other puppet:/// sources → fallback; also sets `state: exists` when ensure is not given' },
+    source: {
+      do: 'use',
+      doc: "`source` from a local path or file:/// URL, or `puppet:///modules/<module>/<path>` as the module's file on the compiling host (of several such sources, the first that exists); other puppet:/// sources → fallback; also sets `state: exists` when ensure is not given",
+    },
     owner: { do: 'map', to: 'owner', fn: (v) => String(v) },
     group: { do: 'map', to: 'group', fn: (v) => String(v) },
     mode: { do: 'map', to: 'mode', fn: (v) => String(v) },

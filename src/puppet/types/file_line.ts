@@ -43,7 +43,10 @@ export const fileLineRules: TypeRules = {
     path: { do: 'use', doc: '`path`; required' },
     line: { do: 'use', doc: '`line`; a line with a newline → fallback' },
     ensure: { do: 'map', to: 'state', values: { present: 'exists', absent: 'absent' } },
-    match: { do: 'use', doc: '`match`, the Ruby regex converted to JavaScript (unsupported syntax → fallback); with ensure absent only when match_for_absence is true' },
+    match: {
+      do: 'use',
+      doc: '`match`, the Ruby regex converted to JavaScript (unsupported syntax → fallback); with ensure absent only when match_for_absence is true',
+    },
     match_for_absence: { do: 'use', doc: 'with ensure absent: keeps `match` (remove the lines it finds); otherwise `match` is ignored, as in Puppet' },
     after: { do: 'use', doc: '`after`, converted like `match`' },
     multiple: { do: 'map', to: 'multiple', fn: bool },
@@ -62,7 +65,8 @@ export const fileLineRules: TypeRules = {
     const matchForAbsence = truthy(ctx.value('match_for_absence'));
     if (line !== undefined) {
       if (typeof line !== 'string') ctx.refuse('line', 'line is not a string');
-      else if (/\n/.test(line) || line.endsWith('\r')) ctx.refuse('line', 'a line with a newline (or ending with a carriage return) is never found again: not supported');
+      else if (/\n/.test(line) || line.endsWith('\r'))
+        ctx.refuse('line', 'a line with a newline (or ending with a carriage return) is never found again: not supported');
       else ctx.set('line', line, 'line');
     } else if (!(absent && matchForAbsence && ctx.has('match'))) ctx.refuse('line', 'file_line needs line (Puppet fails without it)');
 
@@ -85,7 +89,8 @@ export const fileLineRules: TypeRules = {
       else {
         if (enc === 'latin1') {
           const texts = ['line', 'match', 'after'].map((a) => ctx.value(a)).filter((v): v is string => typeof v === 'string');
-          if (texts.some((t) => /[^\0-\x7f]/.test(t))) ctx.refuse('encoding', 'with ISO-8859-1, line and patterns must be ASCII (Puppet writes the line as UTF-8)');
+          if (texts.some((t) => /[^\0-\x7f]/.test(t)))
+            ctx.refuse('encoding', 'with ISO-8859-1, line and patterns must be ASCII (Puppet writes the line as UTF-8)');
         }
         if (enc !== 'utf-8') ctx.set('encoding', enc, 'encoding');
       }

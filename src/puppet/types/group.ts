@@ -15,7 +15,12 @@ export const groupRules: TypeRules = {
   name: accountName,
   attributes: {
     name: { do: 'use', doc: 'the vertex name (default: the title)' },
-    ensure: { do: 'map', to: 'state', values: { present: 'exists', absent: 'absent' }, doc: 'not given: `exists` (Puppet’s default for groups, even a bare one)' },
+    ensure: {
+      do: 'map',
+      to: 'state',
+      values: { present: 'exists', absent: 'absent' },
+      doc: 'not given: `exists` (Puppet’s default for groups, even a bare one)',
+    },
     gid: idRule('gid', 'gid'),
     system: { do: 'map', to: 'system', fn: (v) => truthy(v), doc: 'used when the group is created, as in Puppet' },
     members: { do: 'refuse', reason: 'group members are not managed natively' },

@@ -3,7 +3,7 @@
  * explicit `path`. Values are munged as inifile does: `value` is stripped, booleans and integers become strings. A setting that would not read back as written (inifile would rewrite it on every run), a bare
  * section (no `setting`) and `refreshonly` go to the fallback.
  */
-import { iniProblems, rubyStrip } from '../../system/ini-file.js';
+import { iniProblems, rubyStrip } from '../../system/formats/ini-text.js';
 import { REFUSED, type RuleContext, type TypeRules, truthy } from '../rules.js';
 
 const text = (attr: string) => (v: unknown, ctx: RuleContext) => {

@@ -13,7 +13,7 @@
  * - atboot and blockdevice are Solaris vfstab fields: Puppet's Linux provider has no column for them, so they are
  *   dropped with a note. remounts => false (unmount and mount again on refresh) → fallback; true is our behaviour.
  */
-import { parseOptions } from '../../system/fstab.js';
+import { parseOptions } from '../../system/formats/fstab-text.js';
 import { REFUSED, type RuleContext, type TypeRules } from '../rules.js';
 
 const ENSURE: Readonly<Record<string, string>> = { mounted: 'exists', defined: 'defined', present: 'defined', unmounted: 'unmounted', absent: 'absent' };
@@ -75,7 +75,8 @@ export const mountRules: TypeRules = {
   },
   finish: (ctx) => {
     if (!ctx.has('ensure')) ctx.refuse('ensure', 'a mount without ensure is not supported');
-    if (!mountRules.name(ctx.resource).startsWith('/')) ctx.refuse('name', 'a mount point that is not an absolute path (such as none for swap) is not supported');
+    if (!mountRules.name(ctx.resource).startsWith('/'))
+      ctx.refuse('name', 'a mount point that is not an absolute path (such as none for swap) is not supported');
     const state = ctx.get('state');
     if (ctx.get('type') === 'swap' && (state === 'exists' || state === 'unmounted')) ctx.refuse('ensure', 'swap is enabled with swapon, not mounted');
     if (state !== 'absent') {

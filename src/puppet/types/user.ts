@@ -19,7 +19,7 @@ const USER_PROPERTIES = ['uid', 'gid', 'groups', 'home', 'shell', 'comment'] as 
 export const userRules: TypeRules = {
   type: 'User',
   kind: 'user',
-  doc: 'A local account, managed with the shadow tools. The vertex is `user[<name>]` (the namevar; the origin keeps the title). A bare `user{\'u\':}` manages nothing, as in Puppet.',
+  doc: "A local account, managed with the shadow tools. The vertex is `user[<name>]` (the namevar; the origin keeps the title). A bare `user{'u':}` manages nothing, as in Puppet.",
   name: accountName,
   attributes: {
     name: { do: 'use', doc: 'the vertex name (default: the title)' },

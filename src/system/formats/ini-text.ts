@@ -22,7 +22,7 @@
  * Deliberate difference: inifile rewrites a file with a repeated section header by writing the last copy twice
  * and dropping the first (data loss); here every line is kept and only the last copy is edited.
  */
-import { readlines } from './file-lines.js';
+import { readlines } from './file-line-text.js';
 
 export interface IniFormat {
   /** Written between a new setting's key and value; its stripped form separates keys from values when reading. */
@@ -194,7 +194,8 @@ export function iniProblems(want: IniWant, f: IniFormat): string[] {
       out.push(`the header \`${header}\` would not read back as section \`${want.section}\` (no newline; no leading or trailing whitespace problems)`);
     }
   }
-  if (f.sectionprefix === '' && f.sectionsuffix === '') out.push('`sectionprefix` and `sectionsuffix` cannot both be empty: every line would be a section header');
+  if (f.sectionprefix === '' && f.sectionsuffix === '')
+    out.push('`sectionprefix` and `sectionsuffix` cannot both be empty: every line would be a section header');
   if (/\n/.test(f.indentchar)) out.push('`indentchar` cannot contain a newline');
   return out;
 }

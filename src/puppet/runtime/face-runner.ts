@@ -11,8 +11,8 @@ import { fileURLToPath } from 'node:url';
 
 export const DEBIAN_MODULES = '/usr/share/puppet/modules';
 
-/** dist/src/puppet/face.js → <repo>/puppet-module */
-export const MODULE_DIR = fileURLToPath(new URL('../../../puppet-module', import.meta.url));
+/** dist/src/puppet/runtime/face-runner.js → <repo>/puppet-module */
+export const MODULE_DIR = fileURLToPath(new URL('../../../../puppet-module', import.meta.url));
 
 export interface FaceInput {
   readonly manifest?: string;
@@ -42,19 +42,23 @@ export function faceCommand(input: FaceInput, tmp: string): FaceCommand {
   // The node is Puppet's certname too, as with `puppet apply --certname` (mgmt puppet's worker does the same).
   if (input.node !== undefined) args.push('--node', input.node, '--certname', input.node);
   args.push(
-    '--modulepath', modulepath,
-    '--confdir', join(tmp, 'conf'),
-    '--vardir', join(tmp, 'var'),
-    '--codedir', join(tmp, 'code'),
-    '--log_level', 'warning',
+    '--modulepath',
+    modulepath,
+    '--confdir',
+    join(tmp, 'conf'),
+    '--vardir',
+    join(tmp, 'var'),
+    '--codedir',
+    join(tmp, 'code'),
+    '--log_level',
+    'warning',
     ...STORECONFIGS,
   );
   return { bin: input.puppetBin ?? 'puppet', args };
 }
 
 export type FaceResult =
-  | { readonly ok: true; readonly catalog: string; readonly stderr: string }
-  | { readonly ok: false; readonly code: number | null; readonly stderr: string };
+  { readonly ok: true; readonly catalog: string; readonly stderr: string } | { readonly ok: false; readonly code: number | null; readonly stderr: string };
 
 /** Sandbox noise facter prints many times per run when /proc/1/environ is unreadable; the compile is unaffected. */
 const NOISE = /Facter: Permission denied @ rb_sysopen - \/proc\/1\/environ/;

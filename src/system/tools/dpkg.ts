@@ -5,7 +5,7 @@
  * Debian can be wrong (mgmt #988).
  */
 import { existsSync } from 'node:fs';
-import { describeOutcome, outputTail, run } from './process.js';
+import { describeOutcome, outputTail, run } from '../proc/launcher.js';
 
 /** dpkg rewrites this file (write to status-new, then rename) after every change to the package database. */
 export const DPKG_STATUS_FILE = '/var/lib/dpkg/status';

@@ -48,8 +48,7 @@ export interface WatchPathOptions {
   readonly recursive?: boolean;
 }
 
-const defaultFactory: WatchFactory = (dir, listener) =>
-  fsWatch(dir, { persistent: true }, (eventType, filename) => listener(eventType, filename ?? null));
+const defaultFactory: WatchFactory = (dir, listener) => fsWatch(dir, { persistent: true }, (eventType, filename) => listener(eventType, filename ?? null));
 
 interface Config {
   watchFactory: WatchFactory;

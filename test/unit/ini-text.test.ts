@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { DEFAULT_INI_FORMAT, editIni, iniProblems, rubyStrip, type IniFormat, type IniWant } from '../../src/system/ini-file.js';
+import { DEFAULT_INI_FORMAT, editIni, iniProblems, rubyStrip, type IniFormat, type IniWant } from '../../src/system/formats/ini-text.js';
 
 const want = (w: Partial<IniWant>): IniWant => ({ section: 'main', setting: 'k', value: 'v', state: 'exists', createsection: true, ...w });
 /** The new text, or null when in sync. */

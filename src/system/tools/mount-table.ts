@@ -10,7 +10,7 @@
  * told of a change), with one warning.
  */
 import { readFile } from 'node:fs/promises';
-import { describeOutcome, outputTail, run, startLines, type LineProcess, type ProcessResult } from './process.js';
+import { describeOutcome, outputTail, run, startLines, type LineProcess, type ProcessResult } from '../proc/launcher.js';
 
 export const MOUNTINFO = '/proc/self/mountinfo';
 

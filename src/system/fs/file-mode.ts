@@ -13,9 +13,7 @@ export interface ModeClause {
   readonly perms: string;
 }
 
-export type ModeSpec =
-  | { readonly kind: 'octal'; readonly mode: number }
-  | { readonly kind: 'symbolic'; readonly clauses: readonly ModeClause[] };
+export type ModeSpec = { readonly kind: 'octal'; readonly mode: number } | { readonly kind: 'symbolic'; readonly clauses: readonly ModeClause[] };
 
 const WHO_BITS: Readonly<Record<string, number>> = { u: 0o4700, g: 0o2070, o: 0o1007, a: 0o7777 };
 const CLAUSE = /^([ugoa]*)([=+-])([^,]*)$/;
@@ -27,9 +25,7 @@ export function parseMode(s: string): ModeSpec | string {
   if (text === '') return `empty mode; ${HELP}`;
   if (/^[0-9]+$/.test(text)) {
     if (!/^0?[0-7]{1,4}$/.test(text)) {
-      return /[89]/.test(text)
-        ? `invalid mode "${s}": 8 and 9 are not octal digits; ${HELP}`
-        : `invalid mode "${s}": at most 4 octal digits (07777); ${HELP}`;
+      return /[89]/.test(text) ? `invalid mode "${s}": 8 and 9 are not octal digits; ${HELP}` : `invalid mode "${s}": at most 4 octal digits (07777); ${HELP}`;
     }
     return { kind: 'octal', mode: parseInt(text, 8) };
   }

@@ -29,7 +29,7 @@
  * as it is; a change rewrites it with the name), so that a job created by hand, or adopted by Puppet that way, is
  * not run twice.
  */
-import { LineEdits } from './text-lines.js';
+import { LineEdits } from './line-table.js';
 
 export const TIME_FIELDS = ['minute', 'hour', 'monthday', 'month', 'weekday'] as const;
 export type TimeField = (typeof TIME_FIELDS)[number];
@@ -105,7 +105,8 @@ export function normalizeField(field: TimeField, value: string | readonly string
       out.push(n);
       continue;
     }
-    if (NAMES[field] && /^[A-Za-z]+-/.test(p)) return { ok: false, message: `${field} "${p}": names cannot be used in ranges (Puppet refuses them); use numbers, such as 1-5` };
+    if (NAMES[field] && /^[A-Za-z]+-/.test(p))
+      return { ok: false, message: `${field} "${p}": names cannot be used in ranges (Puppet refuses them); use numbers, such as 1-5` };
     return { ok: false, message: `${field} "${p}" is not valid: use ${HINT[field]}, a range such as 1-5, a step such as */15, or *` };
   }
   return { ok: true, text: out.join(',') };
@@ -212,7 +213,13 @@ export function readTable(lines: readonly string[]): CronTable {
     } else if (p.type === 'environment') {
       pending?.environment.push(index);
     } else if (p.type === 'entry') {
-      entries.push({ index, schedule: p.schedule, command: p.command, environment: pending?.environment ?? [], ...(pending ? { name: pending.name, header: pending.header } : {}) });
+      entries.push({
+        index,
+        schedule: p.schedule,
+        command: p.command,
+        environment: pending?.environment ?? [],
+        ...(pending ? { name: pending.name, header: pending.header } : {}),
+      });
       pending = undefined;
     }
   });
@@ -244,7 +251,9 @@ export interface WantEntry {
 }
 
 /** What the crontab must hold for one name: the entry, or none (`match`: also an unnamed entry like this one). */
-export type CronWant = { readonly state: 'exists'; readonly entry: WantEntry } | { readonly state: 'absent'; readonly match?: { readonly schedule: WantSchedule; readonly command: string } };
+export type CronWant =
+  | { readonly state: 'exists'; readonly entry: WantEntry }
+  | { readonly state: 'absent'; readonly match?: { readonly schedule: WantSchedule; readonly command: string } };
 
 /**
  * The entry `want` makes of the current one (`cur`; undefined for a new entry). A special wins; with no time field
@@ -347,10 +356,14 @@ export function planCrontab(text: string, name: string, want: CronWant, where = 
         // right as it is: Puppet leaves such an entry unnamed too
       } else if (adopt) {
         replace.set(adopt.index, formatEntry(name, w).join('\n'));
-        changes.push(`write the unnamed entry with this schedule and command in ${where} (line ${adopt.index + 1}) as the entry "${name}", with its environment (${lines(w.environment.length)})`);
+        changes.push(
+          `write the unnamed entry with this schedule and command in ${where} (line ${adopt.index + 1}) as the entry "${name}", with its environment (${lines(w.environment.length)})`,
+        );
       } else {
         append.push(...formatEntry(name, w));
-        changes.push(`add the entry "${name}" to ${where}: ${formatSchedule(w.schedule)}${w.environment.length ? ` (and ${lines(w.environment.length)} of environment)` : ''}`);
+        changes.push(
+          `add the entry "${name}" to ${where}: ${formatSchedule(w.schedule)}${w.environment.length ? ` (and ${lines(w.environment.length)} of environment)` : ''}`,
+        );
       }
     }
   }

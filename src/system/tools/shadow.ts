@@ -13,7 +13,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { describeOutcome, run, SpawnError } from './process.js';
+import { describeOutcome, run, SpawnError } from '../proc/launcher.js';
 
 /** One line of /etc/passwd. */
 export interface PasswdEntry {

@@ -11,7 +11,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describeOutcome, run, SpawnError, type ProcessResult } from './process.js';
+import { describeOutcome, run, SpawnError, type ProcessResult } from '../proc/launcher.js';
 
 /** Where crontab(1) keeps each user's crontab on Debian (the file is named after the user; the directory is 1730 root:crontab). */
 export const CRONTAB_SPOOL = '/var/spool/cron/crontabs';
@@ -39,7 +39,8 @@ async function crontab(args: readonly string[], signal: AbortSignal | undefined,
   try {
     return await run({ command: { argv: ['crontab', ...args] }, env: { PATH: CRONTAB_PATH, LC_ALL: 'C' }, signal: deadline(signal), captureStdout });
   } catch (e) {
-    if (e instanceof SpawnError && e.code === 'ENOENT') throw new Error(`crontab is not installed (searched ${CRONTAB_PATH}); install the Debian package "cron"`);
+    if (e instanceof SpawnError && e.code === 'ENOENT')
+      throw new Error(`crontab is not installed (searched ${CRONTAB_PATH}); install the Debian package "cron"`);
     throw new Error(`${shown}: ${e instanceof Error ? e.message : String(e)}`);
   }
 }
@@ -52,11 +53,15 @@ function failure(user: string, shown: string, r: ProcessResult, signal: AbortSig
     return new Error(`${shown} ${why}; it was killed${said ? `: ${said}` : ''}`);
   }
   if (/user .* unknown|unknown user/i.test(said)) {
-    return new UnknownCrontabUser(`no such user '${user}' (crontab: ${said}): create the user first (a user[${user}] resource in the graph comes before this one)`);
+    return new UnknownCrontabUser(
+      `no such user '${user}' (crontab: ${said}): create the user first (a user[${user}] resource in the graph comes before this one)`,
+    );
   }
   if (/not allowed/i.test(said)) return new Error(`${user} may not use cron (crontab: ${said}): see /etc/cron.allow and /etc/cron.deny`);
   if (/errors in crontab file/i.test(said)) {
-    return new Error(`crontab refused ${user}'s new crontab (${said}); our entry is valid, so look for an invalid line among the others with \`crontab -l -u ${user}\``);
+    return new Error(
+      `crontab refused ${user}'s new crontab (${said}); our entry is valid, so look for an invalid line among the others with \`crontab -l -u ${user}\``,
+    );
   }
   return new Error(`${shown} ${describeOutcome(r)}${said ? `: ${said}` : ''}`);
 }
@@ -70,7 +75,9 @@ export async function readCrontab(user: string, signal?: AbortSignal): Promise<s
       return new TextDecoder('utf-8', { fatal: true }).decode(r.stdout ?? Buffer.alloc(0));
     } catch {
       // rewriting it would turn the bytes that are not UTF-8 into U+FFFD
-      throw new Error(`${user}'s crontab is not valid UTF-8, so it is not edited; convert it (crontab -l -u ${user} | iconv -f latin1 -t utf-8 | crontab -u ${user} -)`);
+      throw new Error(
+        `${user}'s crontab is not valid UTF-8, so it is not edited; convert it (crontab -l -u ${user} | iconv -f latin1 -t utf-8 | crontab -u ${user} -)`,
+      );
     }
   }
   if (!r.aborted && r.stderrTail.some((l) => /^no crontab for /.test(l))) return '';

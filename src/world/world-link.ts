@@ -14,12 +14,12 @@ import type { SwapResult } from '../engine/engine.js';
 import { diagnosticLogText, hasErrors } from '../graph/diagnostics.js';
 import { type GraphSpec, sameValue, vertexId } from '../graph/spec.js';
 import { logger } from '../observe/log.js';
-import { type EtcdServer, startEtcdServer } from '../system/etcd-server.js';
-import { checkCollect, collectResources } from '../world/collect.js';
-import { LocalWorld } from '../world/local-world.js';
-import { ThreadedWorld } from '../world/threaded-world.js';
-import { type Exported, toExported, type World } from '../world/world.js';
-import type { RunFlags } from './run-flags.js';
+import { type EtcdServer, startEtcdServer } from './etcd-server.js';
+import { checkCollect, collectResources } from './collect.js';
+import { LocalWorld } from './local-world.js';
+import { ThreadedWorld } from './threaded-world.js';
+import { type Exported, toExported, type World } from './world.js';
+import type { RunFlags } from '../cli/run-flags.js';
 
 const DEBOUNCE_MS = 25;
 /** How long convergence waits for etcd's first collection (then it goes on without it). */
@@ -171,14 +171,21 @@ export class WorldLink {
     }
     const exportsKey = this.flags.noop ? 'noop' : JSON.stringify(next.exports.map((r) => [r.kind, r.name, r.params, r.meta]));
     const kinds = [...new Set(next.collect.map((c) => c.kind))].sort().join(',');
-    const needWorld = (exportsKey !== 'noop' && next.exports.length > 0) || kinds !== '' || this.world !== undefined || this.flags.world.seeds.length > 0 || this.flags.world.server !== undefined;
+    const needWorld =
+      (exportsKey !== 'noop' && next.exports.length > 0) ||
+      kinds !== '' ||
+      this.world !== undefined ||
+      this.flags.world.seeds.length > 0 ||
+      this.flags.world.server !== undefined;
     if (!needWorld) return;
     if (kinds && !this.isLocal() && !this.gotFirst && this.firstDeadline === undefined) {
       this.firstDeadline = Date.now() + FIRST_COLLECTION_MS;
       this.firstTimer = setTimeout(() => {
         if (this.firstDeadline === undefined) return;
         this.firstDeadline = undefined;
-        this.log.warn(`no collection from etcd within ${FIRST_COLLECTION_MS / 1000} s; convergence goes on without it (collected resources join when etcd answers)`);
+        this.log.warn(
+          `no collection from etcd within ${FIRST_COLLECTION_MS / 1000} s; convergence goes on without it (collected resources join when etcd answers)`,
+        );
         this.kick();
       }, FIRST_COLLECTION_MS);
     }

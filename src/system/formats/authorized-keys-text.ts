@@ -5,7 +5,7 @@
  * that makes a file hold the wanted key for one comment (Puppet's identity of an ssh_authorized_key). Lines are
  * written as Puppet writes them (`options type key comment`, single spaces); every other line is kept byte for byte.
  */
-import { findEntries, LineEdits, sameStrings } from './text-lines.js';
+import { findEntries, LineEdits, sameStrings } from './line-table.js';
 
 /** Key types Puppet's ssh_authorized_key knows; other `ssh-`, `ecdsa-` and `sk-` types are recognised too. */
 export const KEY_TYPES: readonly string[] = [
@@ -105,7 +105,6 @@ export function formatKeyLine(e: KeyEntry): string {
   if (e.comment !== '') parts.push(e.comment);
   return parts.join(' ');
 }
-
 
 /**
  * Plans the edit that makes the file hold `want` as the key commented `name` (null: no key with that comment).

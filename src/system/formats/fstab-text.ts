@@ -8,7 +8,7 @@
  * entry for one mount point. Lines are written the way Puppet's mount provider writes them (fields joined with
  * tabs), and every line the edit does not concern is kept byte for byte.
  */
-import { findEntries, LineEdits } from './text-lines.js';
+import { findEntries, LineEdits } from './line-table.js';
 
 export interface FstabEntry {
   /** Unescaped. */

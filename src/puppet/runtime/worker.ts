@@ -34,18 +34,11 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { descendants, groupGoneWithin, groupRunning, isRunning, signalGroup, signalPid, within } from './proc-table.js';
-
-/** Where the worker's messages go (the process log's shape; this layer does not import it). */
-export interface WorkerLog {
-  debug(msg: string): void;
-  info(msg: string): void;
-  warn(msg: string): void;
-  error(msg: string): void;
-}
+import type { Logger } from '../../observe/logger.js';
+import { descendants, groupGoneWithin, groupRunning, isRunning, signalGroup, signalPid, within } from '../../system/proc/proc-table.js';
 
 /** Until the CLI hands over the process log (setPuppetWorkerLog), messages go straight to stderr. */
-let processLog: WorkerLog = {
+let processLog: Logger = {
   debug: () => {},
   info: (m) => process.stderr.write(`puppet: ${m}\n`),
   warn: (m) => process.stderr.write(`puppet: warning: ${m}\n`),
@@ -53,7 +46,7 @@ let processLog: WorkerLog = {
 };
 
 /** Sets where the worker logs when its configuration names no log of its own. */
-export function setPuppetWorkerLog(log: WorkerLog): void {
+export function setPuppetWorkerLog(log: Logger): void {
   processLog = log;
 }
 
@@ -75,7 +68,7 @@ export interface PuppetConfig {
   /** More arguments for `puppet mgmtgraph worker` (e.g. `--certname`, `--storeconfigs`). */
   readonly args?: readonly string[];
   /** Where the worker's messages go. Default: the one given to setPuppetWorkerLog. */
-  readonly log?: WorkerLog;
+  readonly log?: Logger;
   /** The puppet-module directory; default: the one shipped next to this code. */
   readonly moduleDir?: string;
   /** After closing stdin, how long to wait for the worker to exit before signalling it. Default 3000 ms. */
@@ -320,7 +313,9 @@ export class PuppetWorker {
     this.inflight = { req, proc, timer };
     proc.onReply = (reply) => {
       if (reply.id !== req.id) {
-        this.log().warn(`ignoring a Puppet worker reply to request ${String(reply.id)} while waiting for ${req.id}: ${redact(JSON.stringify(reply), this.secrets())}`);
+        this.log().warn(
+          `ignoring a Puppet worker reply to request ${String(reply.id)} while waiting for ${req.id}: ${redact(JSON.stringify(reply), this.secrets())}`,
+        );
         return;
       }
       proc.onReply = undefined;
@@ -338,7 +333,7 @@ export class PuppetWorker {
     return out;
   }
 
-  private log(): WorkerLog {
+  private log(): Logger {
     return this.getConfig()?.log ?? processLog;
   }
 
@@ -357,9 +352,7 @@ export class PuppetWorker {
       this.pids.push(proc.pid);
       log.debug(`starting the Puppet worker (pid ${proc.pid}): ${argv.join(' ')}`);
       const pong = await this.ping(proc, cfg?.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS);
-      log.info(
-        `Puppet worker ready (pid ${proc.pid}, Puppet ${String(pong.puppet_version ?? '?')}) in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
-      );
+      log.info(`Puppet worker ready (pid ${proc.pid}, Puppet ${String(pong.puppet_version ?? '?')}) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
       return proc;
     } catch (e) {
       const msg = e instanceof Error ? e.message : String(e);
@@ -402,7 +395,7 @@ export class PuppetWorker {
     ];
   }
 
-  private spawnWorker(argv: string[], log: WorkerLog): Promise<Proc> {
+  private spawnWorker(argv: string[], log: Logger): Promise<Proc> {
     return new Promise<Proc>((resolvePromise, reject) => {
       const env = { ...RUBY_GC_DEFAULTS, ...process.env };
       const child = spawn(argv[0]!, argv.slice(1), { detached: true, stdio: ['pipe', 'pipe', 'pipe'], env });
@@ -480,7 +473,7 @@ export class PuppetWorker {
     else this.log().debug(`ignoring a late Puppet worker reply to request ${String(reply.id)}`);
   }
 
-  private onStderr(proc: Proc, raw: string, log: WorkerLog): void {
+  private onStderr(proc: Proc, raw: string, log: Logger): void {
     const line = redact(raw.replace(/\x1b\[[0-9;]*m/g, ''), this.secrets());
     if (line.trim() === '') return;
     proc.stderrTail.push(line.length > 1000 ? `${line.slice(0, 1000)}...` : line);
@@ -580,9 +573,7 @@ export class PuppetWorker {
     const end = Date.now() + AFTER_KILL_MS;
     while (running() && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
   }
-
 }
-
 
 /** `check Cron[backup]`, `compile`. */
 function describeRequest(op: WorkerOp, fields: Readonly<Record<string, unknown>>): string {

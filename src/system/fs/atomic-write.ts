@@ -25,19 +25,7 @@
  * re-applies after a crash anyway. Rename still gives atomicity against concurrent readers. Pass `fsync: true` when
  * durability across a power loss matters more than speed.
  */
-import {
-  closeSync,
-  constants,
-  fchmodSync,
-  fchownSync,
-  fsyncSync,
-  lstatSync,
-  openSync,
-  renameSync,
-  symlinkSync,
-  unlinkSync,
-  writeSync,
-} from 'node:fs';
+import { closeSync, constants, fchmodSync, fchownSync, fsyncSync, lstatSync, openSync, renameSync, symlinkSync, unlinkSync, writeSync } from 'node:fs';
 import { lstat, open, rename, symlink, unlink, type FileHandle } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
@@ -203,7 +191,7 @@ export function atomicWriteSync(path: string, data: string | Uint8Array, opts: A
     // chown first: it clears set-uid/set-gid bits, which the fchmod below then sets; fchmod also undoes umask.
     if (uid !== undefined || gid !== undefined) fchownSync(fd, uid ?? -1, gid ?? -1);
     fchmodSync(fd, mode & 0o7777);
-    for (let off = 0; off < bytes.length; ) off += writeSync(fd, bytes, off, bytes.length - off);
+    for (let off = 0; off < bytes.length;) off += writeSync(fd, bytes, off, bytes.length - off);
     if (opts.fsync) fsyncSync(fd);
     const closing = fd;
     fd = undefined;

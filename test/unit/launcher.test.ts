@@ -4,16 +4,7 @@ import { mkdtemp, realpath, rm } from 'node:fs/promises';
 import { readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  describeOutcome,
-  isRunning,
-  outputTail,
-  run,
-  SpawnError,
-  startLines,
-  type OutputStream,
-  type ProcessResult,
-} from '../../src/system/process.js';
+import { describeOutcome, isRunning, outputTail, run, SpawnError, startLines, type OutputStream, type ProcessResult } from '../../src/system/proc/launcher.js';
 
 type Line = [OutputStream, string];
 
@@ -171,10 +162,7 @@ test('abort escalates to SIGKILL after the grace period when SIGTERM is ignored'
   const ac = new AbortController();
   let ready = false;
   const t0 = Date.now();
-  const done = run(
-    { command: { shell: 'sh', cmd: "trap '' TERM; sleep 100 & echo ready; wait" }, signal: ac.signal, killGraceMs: 100 },
-    () => (ready = true),
-  );
+  const done = run({ command: { shell: 'sh', cmd: "trap '' TERM; sleep 100 & echo ready; wait" }, signal: ac.signal, killGraceMs: 100 }, () => (ready = true));
   await until(() => ready);
   ac.abort();
   const r = await done;
@@ -239,7 +227,11 @@ test('startLines: the process exiting by itself calls onExit with its code', asy
 
 test('startLines: a command that cannot start rejects', async () => {
   await assert.rejects(
-    startLines({ command: { argv: ['no-such-watch-xyz'] } }, () => undefined, () => undefined),
+    startLines(
+      { command: { argv: ['no-such-watch-xyz'] } },
+      () => undefined,
+      () => undefined,
+    ),
     /command not found: 'no-such-watch-xyz'/,
   );
 });

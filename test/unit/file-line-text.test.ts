@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { chomp, editFileLine, lineRulesProblems, readlines, type LineRules } from '../../src/system/file-lines.js';
+import { chomp, editFileLine, lineRulesProblems, readlines, type LineRules } from '../../src/system/formats/file-line-text.js';
 
 const base: LineRules = { state: 'exists', multiple: false, replace: true, replaceall: false, appendonnomatch: true };
 const rules = (r: Partial<LineRules>): LineRules => ({ ...base, ...r });

@@ -16,7 +16,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { type BusConnection, busAddress, connectBus, DBusCallError, type Signal } from './dbus.js';
+import { type BusConnection, busAddress, connectBus, DBusCallError, type Signal } from './bus.js';
 
 const DEST = 'org.freedesktop.systemd1';
 const MANAGER_PATH = '/org/freedesktop/systemd1';
@@ -218,7 +218,10 @@ export class Systemd {
       await sd.getManagerProperty('Version', timeoutMs);
     } catch (err) {
       sd.release();
-      const why = err instanceof DBusCallError && /ServiceUnknown|NameHasNoOwner|Spawn/.test(err.dbusName) ? 'nothing owns org.freedesktop.systemd1 there' : (err as Error).message;
+      const why =
+        err instanceof DBusCallError && /ServiceUnknown|NameHasNoOwner|Spawn/.test(err.dbusName)
+          ? 'nothing owns org.freedesktop.systemd1 there'
+          : (err as Error).message;
       throw new SystemdUnavailableError(`no systemd manager answers on the D-Bus ${scope} bus at ${busAddress(scope)}: ${why}`);
     }
     return sd;
@@ -272,7 +275,15 @@ export class Systemd {
    */
   async unitState(unit: string, fileStateFromDisk = true): Promise<UnitState> {
     const path = await this.loadUnit(unit);
-    const [all] = await this.conn.call({ destination: DEST, path, interface: PROPS, member: 'GetAll', signature: 's', body: [UNIT], timeoutMs: CALL_TIMEOUT_MS });
+    const [all] = await this.conn.call({
+      destination: DEST,
+      path,
+      interface: PROPS,
+      member: 'GetAll',
+      signature: 's',
+      body: [UNIT],
+      timeoutMs: CALL_TIMEOUT_MS,
+    });
     const p = (all ?? {}) as Record<string, unknown>;
     const loadState = str(p.LoadState);
     let unitFileState = str(p.UnitFileState);
@@ -317,7 +328,10 @@ export class Systemd {
       if (!(err instanceof DBusCallError)) throw err;
       const now = await this.unitState(unit, false).catch(() => undefined);
       const root = !this.session && /AccessDenied|InteractiveAuthorizationRequired/.test(err.dbusName) ? ' (managing system units needs root)' : '';
-      throw new SystemdJobError(`cannot ${verb} ${unit}${now ? ` (it is ${now.activeState}/${now.subState})` : ''}: systemd says ${err.message.replace(/^.*?: /, '')}${root}`, 'refused');
+      throw new SystemdJobError(
+        `cannot ${verb} ${unit}${now ? ` (it is ${now.activeState}/${now.subState})` : ''}: systemd says ${err.message.replace(/^.*?: /, '')}${root}`,
+        'refused',
+      );
     }
     const timeoutMs = opts.timeoutMs ?? JOB_TIMEOUT_MS;
     const t0 = Date.now();
@@ -405,7 +419,9 @@ export class Systemd {
           if (s.body[0] === UNIT) onChange('unit properties changed');
         }),
       );
-      offs.push(await this.conn.subscribe({ sender: DEST, path: MANAGER_PATH, interface: MANAGER, member: 'UnitFilesChanged' }, () => onChange('unit files changed')));
+      offs.push(
+        await this.conn.subscribe({ sender: DEST, path: MANAGER_PATH, interface: MANAGER, member: 'UnitFilesChanged' }, () => onChange('unit files changed')),
+      );
       offs.push(
         await this.conn.subscribe({ sender: DEST, path: MANAGER_PATH, interface: MANAGER, member: 'Reloading' }, (s) => {
           if (s.body[0] === false) onChange('daemon reloaded');

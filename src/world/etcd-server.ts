@@ -8,7 +8,7 @@
  */
 import { request } from 'node:http';
 import { mkdir } from 'node:fs/promises';
-import { type LineProcess, outputTail, type ProcessResult, startLines, SpawnError } from './process.js';
+import { type LineProcess, outputTail, type ProcessResult, startLines, SpawnError } from '../system/proc/launcher.js';
 
 export interface EtcdServerOptions {
   /** The data directory (created if missing). */
@@ -41,20 +41,37 @@ export interface EtcdServer {
  * The command line of a single-member etcd on loopback: `clientUrl` and `peerUrl` as given (http, or https when the
  * caller adds TLS flags), warnings and errors only, and a fast heartbeat and election (one member, no network).
  */
-export function etcdArgv(o: { readonly bin?: string; readonly name: string; readonly dataDir: string; readonly clientUrl: string; readonly peerUrl: string }): string[] {
+export function etcdArgv(o: {
+  readonly bin?: string;
+  readonly name: string;
+  readonly dataDir: string;
+  readonly clientUrl: string;
+  readonly peerUrl: string;
+}): string[] {
   return [
     o.bin ?? 'etcd',
-    '--name', o.name,
-    '--data-dir', o.dataDir,
-    '--logger', 'zap',
-    '--log-level', 'warn',
-    '--listen-client-urls', o.clientUrl,
-    '--advertise-client-urls', o.clientUrl,
-    '--listen-peer-urls', o.peerUrl,
-    '--initial-advertise-peer-urls', o.peerUrl,
-    '--initial-cluster', `${o.name}=${o.peerUrl}`,
-    '--heartbeat-interval', '10',
-    '--election-timeout', '100',
+    '--name',
+    o.name,
+    '--data-dir',
+    o.dataDir,
+    '--logger',
+    'zap',
+    '--log-level',
+    'warn',
+    '--listen-client-urls',
+    o.clientUrl,
+    '--advertise-client-urls',
+    o.clientUrl,
+    '--listen-peer-urls',
+    o.peerUrl,
+    '--initial-advertise-peer-urls',
+    o.peerUrl,
+    '--initial-cluster',
+    `${o.name}=${o.peerUrl}`,
+    '--heartbeat-interval',
+    '10',
+    '--election-timeout',
+    '100',
   ];
 }
 

@@ -1,16 +1,22 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { formatHostsLine, parseHostsLine, planHosts } from '../../src/system/hosts.js';
+import { formatHostsLine, parseHostsLine, planHosts } from '../../src/system/formats/hosts-text.js';
 
 describe('hosts lines', () => {
   it('parses ip, canonical name, aliases and comment with any blanks', () => {
-    assert.deepEqual(parseHostsLine('10.0.0.9  other   o2 o3 # spaced  comment '), { ip: '10.0.0.9', name: 'other', aliases: ['o2', 'o3'], comment: 'spaced  comment' });
+    assert.deepEqual(parseHostsLine('10.0.0.9  other   o2 o3 # spaced  comment '), {
+      ip: '10.0.0.9',
+      name: 'other',
+      aliases: ['o2', 'o3'],
+      comment: 'spaced  comment',
+    });
     assert.deepEqual(parseHostsLine('\t::1\tlocalhost\tip6-localhost'), { ip: '::1', name: 'localhost', aliases: ['ip6-localhost'], comment: '' });
     assert.deepEqual(parseHostsLine('1.2.3.4 a#tight'), { ip: '1.2.3.4', name: 'a', aliases: [], comment: 'tight' });
   });
 
   it('skips comments, blank lines and lines without a name', () => {
-    for (const l of ['', '  ', '# 1.2.3.4 commented', '   # indented', '1.2.3.4', '1.2.3.4 # only a comment']) assert.equal(parseHostsLine(l), undefined, JSON.stringify(l));
+    for (const l of ['', '  ', '# 1.2.3.4 commented', '   # indented', '1.2.3.4', '1.2.3.4 # only a comment'])
+      assert.equal(parseHostsLine(l), undefined, JSON.stringify(l));
   });
 
   it('formats like Puppet: tabs between fields, spaces between aliases, "# " before the comment', () => {

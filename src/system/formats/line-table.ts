@@ -1,13 +1,8 @@
 /**
  * Line-oriented text files (fstab, hosts, authorized_keys): split into lines and joined back byte for byte, so an
  * edit that touches one line leaves every other line, and a missing final newline, exactly as they were.
- * Written atomically (temp file + rename); a file that is itself a mount point (a container's bind-mounted
- * /etc/hosts, where rename fails with EBUSY) is rewritten in place instead.
- * Editors take `withFileLock` (file-lock.ts) around each read-modify-write.
+ * Pure: reading and writing such files is fs/text-file.ts.
  */
-import { readFile, writeFile } from 'node:fs/promises';
-import { atomicWrite, type AtomicWriteOptions } from './atomic-write.js';
-
 export interface Lines {
   /** The lines without their `\n` (a `\r` of a CRLF file stays part of its line). */
   readonly lines: string[];
@@ -77,29 +72,5 @@ export class LineEdits {
   result(): { text: string; changes: string[] } {
     if (this.changes.length === 0) return { text: this.text, changes: this.changes };
     return { text: joinLines(editLines(this.lines, this)), changes: this.changes };
-  }
-}
-
-/** The file's text, or undefined when it does not exist. */
-export async function readTextIfExists(path: string): Promise<string | undefined> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return undefined;
-    throw e;
-  }
-}
-
-/**
- * Replaces the file's text atomically, keeping its mode and owner (`opts` for a new file). When the path is a mount
- * point (rename gives EBUSY), the file is rewritten in place: readers may then see a partial file for a moment.
- */
-export async function writeText(path: string, text: string, opts: AtomicWriteOptions = {}): Promise<void> {
-  try {
-    await atomicWrite(path, text, opts);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'EBUSY') throw e;
-    await writeFile(path, text);
   }
 }

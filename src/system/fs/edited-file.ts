@@ -7,7 +7,7 @@ import { lstat, realpath, readFile, stat } from 'node:fs/promises';
 import { realpathSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { atomicWrite, type FileMeta } from './atomic-write.js';
-import { untilAborted } from './abort.js';
+import { untilAborted } from '../proc/abort.js';
 import { watchPath } from './path-watcher.js';
 
 export interface EditedFile {
@@ -49,7 +49,9 @@ export async function writeEdited(file: EditedFile, data: Buffer): Promise<void>
     await atomicWrite(file.real, data, file.meta ? { existing: file.meta } : { mode: 0o644, existing: null });
   } catch (e) {
     if (file.meta || (errno(e) !== 'ENOENT' && errno(e) !== 'ENOTDIR')) throw e;
-    throw new Error(`cannot create ${file.real}: its directory ${dirname(file.real)} does not exist; manage it (a file resource with a path ending in "/" and state: exists) or create it`);
+    throw new Error(
+      `cannot create ${file.real}: its directory ${dirname(file.real)} does not exist; manage it (a file resource with a path ending in "/" and state: exists) or create it`,
+    );
   }
 }
 

@@ -1,5 +1,5 @@
 /**
- * A PackageKit client on the D-Bus system bus (src/system/dbus.ts).
+ * A PackageKit client on the D-Bus system bus (src/system/dbus/bus.ts).
  *
  * A transaction: `CreateTransaction` on the daemon returns an object path; we subscribe to that path's signals
  * FIRST, then call the method (Resolve, InstallPackages...), and collect `Package`/`Packages` and `ErrorCode`
@@ -14,11 +14,11 @@
  * Change signals: `watchPackageKit` reports `UpdatesChanged`, `RepoListChanged`, and the end of transactions
  * that other clients ran (`TransactionListChanged`, minus our own transactions, which would otherwise make every
  * check trigger the next one). Changes made with dpkg or apt directly send no PackageKit signal at all; watch
- * dpkg's status file for those (src/system/dpkg.ts).
+ * dpkg's status file for those (src/system/tools/dpkg.ts).
  *
  * Enum values are PackageKit's (pk-enum.h): filters and transaction flags are bit fields of `1 << enum`.
  */
-import { busAddress, type BusConnection, connectBus, DBusCallError, DBusTimeoutError, type Signal } from './dbus.js';
+import { busAddress, type BusConnection, connectBus, DBusCallError, DBusTimeoutError, type Signal } from './bus.js';
 
 export const PK_NAME = 'org.freedesktop.PackageKit';
 const PK_PATH = '/org/freedesktop/PackageKit';
@@ -54,24 +54,92 @@ export const TransactionFlag = {
 export const Info = { INSTALLED: 1, AVAILABLE: 2 } as const;
 
 /** PkExitEnum, by value. */
-const EXIT = ['unknown', 'success', 'failed', 'cancelled', 'key-required', 'eula-required', 'killed', 'media-change-required', 'need-untrusted', 'cancelled-priority', 'skip-transaction', 'repair-required'];
+const EXIT = [
+  'unknown',
+  'success',
+  'failed',
+  'cancelled',
+  'key-required',
+  'eula-required',
+  'killed',
+  'media-change-required',
+  'need-untrusted',
+  'cancelled-priority',
+  'skip-transaction',
+  'repair-required',
+];
 
 /** PkErrorEnum, by value, spelled as PackageKit spells them (pk_error_enum_to_string). */
 const ERRORS = [
-  'unknown', 'out-of-memory', 'no-network', 'not-supported', 'internal-error', 'gpg-failure', 'package-id-invalid',
-  'package-not-installed', 'package-not-found', 'package-already-installed', 'package-download-failed', 'group-not-found',
-  'group-list-invalid', 'dep-resolution-failed', 'filter-invalid', 'create-thread-failed', 'transaction-error',
-  'transaction-cancelled', 'no-cache', 'repo-not-found', 'cannot-remove-system-package', 'process-kill',
-  'failed-initialization', 'failed-finalise', 'failed-config-parsing', 'cannot-cancel', 'cannot-get-lock',
-  'no-packages-to-update', 'cannot-write-repo-config', 'local-install-failed', 'bad-gpg-signature', 'missing-gpg-signature',
-  'cannot-install-source-package', 'repo-configuration-error', 'no-license-agreement', 'file-conflicts', 'package-conflicts',
-  'repo-not-available', 'invalid-package-file', 'package-install-blocked', 'package-corrupt', 'all-packages-already-installed',
-  'file-not-found', 'no-more-mirrors-to-try', 'no-distro-upgrade-data', 'incompatible-architecture', 'no-space-on-device',
-  'media-change-required', 'not-authorized', 'update-not-found', 'cannot-install-repo-unsigned', 'cannot-update-repo-unsigned',
-  'cannot-get-filelist', 'cannot-get-requires', 'cannot-disable-repository', 'restricted-download', 'package-failed-to-configure',
-  'package-failed-to-build', 'package-failed-to-install', 'package-failed-to-remove', 'update-failed-due-to-running-process',
-  'package-database-changed', 'provide-type-not-supported', 'install-root-invalid', 'cannot-fetch-sources', 'cancelled-priority',
-  'unfinished-transaction', 'lock-required', 'repo-already-set',
+  'unknown',
+  'out-of-memory',
+  'no-network',
+  'not-supported',
+  'internal-error',
+  'gpg-failure',
+  'package-id-invalid',
+  'package-not-installed',
+  'package-not-found',
+  'package-already-installed',
+  'package-download-failed',
+  'group-not-found',
+  'group-list-invalid',
+  'dep-resolution-failed',
+  'filter-invalid',
+  'create-thread-failed',
+  'transaction-error',
+  'transaction-cancelled',
+  'no-cache',
+  'repo-not-found',
+  'cannot-remove-system-package',
+  'process-kill',
+  'failed-initialization',
+  'failed-finalise',
+  'failed-config-parsing',
+  'cannot-cancel',
+  'cannot-get-lock',
+  'no-packages-to-update',
+  'cannot-write-repo-config',
+  'local-install-failed',
+  'bad-gpg-signature',
+  'missing-gpg-signature',
+  'cannot-install-source-package',
+  'repo-configuration-error',
+  'no-license-agreement',
+  'file-conflicts',
+  'package-conflicts',
+  'repo-not-available',
+  'invalid-package-file',
+  'package-install-blocked',
+  'package-corrupt',
+  'all-packages-already-installed',
+  'file-not-found',
+  'no-more-mirrors-to-try',
+  'no-distro-upgrade-data',
+  'incompatible-architecture',
+  'no-space-on-device',
+  'media-change-required',
+  'not-authorized',
+  'update-not-found',
+  'cannot-install-repo-unsigned',
+  'cannot-update-repo-unsigned',
+  'cannot-get-filelist',
+  'cannot-get-requires',
+  'cannot-disable-repository',
+  'restricted-download',
+  'package-failed-to-configure',
+  'package-failed-to-build',
+  'package-failed-to-install',
+  'package-failed-to-remove',
+  'update-failed-due-to-running-process',
+  'package-database-changed',
+  'provide-type-not-supported',
+  'install-root-invalid',
+  'cannot-fetch-sources',
+  'cancelled-priority',
+  'unfinished-transaction',
+  'lock-required',
+  'repo-already-set',
 ];
 
 export type PackageKitErrorReason = 'unreachable' | 'not-found' | 'fetch' | 'locked' | 'timeout' | 'cancelled' | 'failed';
@@ -261,7 +329,13 @@ export class PackageKit {
     const within = () => (timeoutMs < 1000 ? `${timeoutMs} ms` : `${Math.round(timeoutMs / 1000)} s`);
     let tid: string;
     try {
-      const [path] = await this.bus.call({ destination: PK_NAME, path: PK_PATH, interface: PK_IFACE, member: 'CreateTransaction', timeoutMs: Math.min(left(), 30_000) });
+      const [path] = await this.bus.call({
+        destination: PK_NAME,
+        path: PK_PATH,
+        interface: PK_IFACE,
+        member: 'CreateTransaction',
+        timeoutMs: Math.min(left(), 30_000),
+      });
       if (typeof path !== 'string') throw new PackageKitError(`${what}: CreateTransaction returned no transaction path`, 'failed');
       tid = path;
     } catch (e) {
@@ -318,7 +392,13 @@ export class PackageKit {
     try {
       try {
         unsubs.push(await this.bus.subscribe({ sender: PK_NAME, path: tid, interface: TX_IFACE }, onSignal, Math.min(left(), 10_000)));
-        unsubs.push(await this.bus.subscribe({ sender: 'org.freedesktop.DBus', interface: 'org.freedesktop.DBus', member: 'NameOwnerChanged' }, onOwner, Math.min(left(), 10_000)));
+        unsubs.push(
+          await this.bus.subscribe(
+            { sender: 'org.freedesktop.DBus', interface: 'org.freedesktop.DBus', member: 'NameOwnerChanged' },
+            onOwner,
+            Math.min(left(), 10_000),
+          ),
+        );
       } catch (e) {
         if (e instanceof DBusTimeoutError && Date.now() >= deadline) throw new PackageKitError(`${what}: no result within ${within()}`, 'timeout');
         throw callError(e, `${what}: subscribing to the transaction's signals`);

@@ -4,7 +4,7 @@
  * makes a table hold the wanted entry for one canonical name. Lines are written as Puppet's host provider writes
  * them (`ip<TAB>name[<TAB>aliases joined by spaces][<TAB># comment]`); every other line is kept byte for byte.
  */
-import { findEntries, LineEdits, sameStrings } from './text-lines.js';
+import { findEntries, LineEdits, sameStrings } from './line-table.js';
 
 export interface HostEntry {
   readonly ip: string;
@@ -43,7 +43,6 @@ export function formatHostsLine(e: HostEntry): string {
   if (e.comment !== '') s += `\t# ${e.comment}`;
   return s;
 }
-
 
 /**
  * Plans the edit that makes the table's entry for the canonical `name` match `want` (null: no entry with that
