@@ -17,6 +17,7 @@ import { checkPuppetFlags, puppetFlagOptions } from './puppet-flags.js';
 import { resolveRunFlags, runFlagOptions, runFlagsHelp } from './run-flags.js';
 import type { GraphSource } from './run.js';
 import { EXIT_FAILED, EXIT_OK, UsageError } from './usage.js';
+import { errnoCode } from '../observe/errors.js';
 
 export const puppetRunHelp = `usage: mgmt puppet (--manifest FILE | --code TEXT | --catalog FILE) [flags]
        mgmt puppet translate ...      (print the graph and the report instead: mgmt puppet translate --help)
@@ -110,7 +111,7 @@ export async function puppetRunCommand(argv: string[]): Promise<number> {
           log.debug(`compiled ${name} in ${ms.toFixed(0)} ms`);
         }
       } catch (e) {
-        if (e instanceof CatalogError || e instanceof PuppetWorkerError || (e as NodeJS.ErrnoException).code) {
+        if (e instanceof CatalogError || e instanceof PuppetWorkerError || errnoCode(e) !== undefined) {
           return { diagnostics: [{ severity: 'error', message: (e as Error).message }] };
         }
         throw e;

@@ -36,6 +36,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from '../../observe/logger.js';
 import { descendants, groupGoneWithin, groupRunning, isRunning, signalGroup, signalPid, within } from '../../system/proc/proc-table.js';
+import { errorText } from '../../observe/errors.js';
 
 /** Until the CLI hands over the process log (setPuppetWorkerLog), messages go straight to stderr. */
 let processLog: Logger = {
@@ -222,7 +223,7 @@ export class PuppetWorker {
     try {
       line = JSON.stringify({ ...fields, id, op });
     } catch (e) {
-      return Promise.reject(new PuppetWorkerError(`Puppet worker: cannot encode ${what}: ${e instanceof Error ? e.message : String(e)}`));
+      return Promise.reject(new PuppetWorkerError(`Puppet worker: cannot encode ${what}: ${errorText(e)}`));
     }
     this.refs++; // a request holds the worker for its duration
     return new Promise<WorkerReply>((resolvePromise, rejectPromise) => {
@@ -355,7 +356,7 @@ export class PuppetWorker {
       log.info(`Puppet worker ready (pid ${proc.pid}, Puppet ${String(pong.puppet_version ?? '?')}) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
       return proc;
     } catch (e) {
-      const msg = e instanceof Error ? e.message : String(e);
+      const msg = errorText(e);
       const err = new PuppetWorkerError(`Puppet worker: cannot start: ${msg}`);
       log.error(err.message);
       for (const r of this.queue.splice(0)) this.settle(r, err);

@@ -5,6 +5,7 @@
  * signature, which is what systemd's and PackageKit's documented APIs fix anyway.
  */
 import type * as DBus from 'dbus-next';
+import { errorText, isErrno } from '../../observe/errors.js';
 
 /**
  * dbus-next, loaded on the first connection: it and its XML parser cost ~25 ms of start-up, which every run
@@ -198,8 +199,7 @@ function matchRule(m: SignalMatch): string {
 }
 
 function errText(err: unknown): string {
-  if (err instanceof Error) return (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such socket (is the bus running?)' : err.message;
-  return String(err);
+  return isErrno(err, 'ENOENT') ? 'no such socket (is the bus running?)' : errorText(err);
 }
 
 const shared = new Map<string, Promise<BusConnection>>();

@@ -16,6 +16,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { stat } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { groupGoneWithin, groupRunning, signalGroup, within } from './proc-table.js';
+import { errnoCode, errorText } from '../../observe/errors.js';
 
 /** What libuv searches when the child's environment has no PATH. */
 export const DEFAULT_CHILD_PATH = '/usr/bin:/bin';
@@ -268,8 +269,8 @@ function isTimeoutReason(reason: unknown): boolean {
 
 /** Turns a spawn failure into a SpawnError that says what was looked for, and where. */
 async function explainSpawnError(e: unknown, file: string, opts: ProcessOptions): Promise<SpawnError> {
-  const code = typeof e === 'object' && e !== null && 'code' in e && typeof e.code === 'string' ? e.code : 'EUNKNOWN';
-  const detail = e instanceof Error ? e.message : String(e);
+  const code = errnoCode(e) ?? 'EUNKNOWN';
+  const detail = errorText(e);
   if (code === 'ENOENT' || code === 'EACCES') {
     if (opts.cwd !== undefined) {
       const dir = await stat(opts.cwd).catch(() => undefined);

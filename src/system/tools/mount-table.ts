@@ -11,6 +11,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { describeOutcome, outputTail, run, startLines, type LineProcess, type ProcessResult } from '../proc/launcher.js';
+import { errorText } from '../../observe/errors.js';
 
 export const MOUNTINFO = '/proc/self/mountinfo';
 
@@ -71,7 +72,7 @@ async function runMount(argv: string[], what: string, signal: AbortSignal | unde
   try {
     r = await run({ command: { argv }, env: ENV, signal: deadline(signal) });
   } catch (e) {
-    throw new Error(`${what}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+    throw new Error(`${what}: ${errorText(e)}`, { cause: e });
   }
   if (r.code === 0 && !r.aborted) return;
   const tail = outputTail(r);
@@ -168,7 +169,7 @@ class TableWatcher {
       else this.proc = p;
       this.markReady();
     } catch (e) {
-      this.poll(`cannot run ${config.command[0]}: ${e instanceof Error ? e.message : String(e)}`);
+      this.poll(`cannot run ${config.command[0]}: ${errorText(e)}`);
     }
   }
 

@@ -14,6 +14,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describeOutcome, run, SpawnError } from '../proc/launcher.js';
+import { errnoCode, errorText } from '../../observe/errors.js';
 
 /** One line of /etc/passwd. */
 export interface PasswdEntry {
@@ -98,8 +99,8 @@ async function readOrExplain(path: string): Promise<string> {
   try {
     return await readFile(path, 'utf8');
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new Error(`cannot read ${path}${code ? ` (${code})` : ''}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+    const code = errnoCode(e);
+    throw new Error(`cannot read ${path}${code ? ` (${code})` : ''}: ${errorText(e)}`, { cause: e });
   }
 }
 
@@ -261,7 +262,7 @@ export function runShadowTool(tool: ShadowTool, args: readonly string[], opts: T
       if (e instanceof SpawnError && e.code === 'ENOENT') {
         throw new ShadowToolError(`${tool} is not installed (searched ${TOOL_PATH}); install the Debian package "passwd"`, tool, null, []);
       }
-      throw new ShadowToolError(`${shown}: ${e instanceof Error ? e.message : String(e)}`, tool, null, []);
+      throw new ShadowToolError(`${shown}: ${errorText(e)}`, tool, null, []);
     }
     const stderr = [...r.stderrTail];
     if (r.code === 0 && !r.aborted) return stderr;
