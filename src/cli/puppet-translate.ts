@@ -1,5 +1,6 @@
 /** `mgmt puppet translate`: compiles (or reads) a Puppet catalog and prints the graph YAML and the report. */
 import { readFileSync, writeFileSync } from 'node:fs';
+import { constants } from 'node:os';
 import { parseArgs } from 'node:util';
 import { CatalogError, type Catalog, readCatalog } from '../puppet/catalog.js';
 import { compileCatalog } from '../puppet/runtime/face-runner.js';
@@ -60,6 +61,15 @@ export async function translateCommand(argv: string[]): Promise<number> {
       }
       catalog = readCatalog(text, name);
     } else {
+      // Puppet runs in a process group of its own, out of reach of the terminal's Ctrl-C: a signal to us stops it.
+      const interrupt = new AbortController();
+      let caught: NodeJS.Signals | undefined;
+      const onSignal = (sig: NodeJS.Signals) => {
+        caught = sig;
+        interrupt.abort();
+      };
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
       const res = await compileCatalog({
         ...(values.manifest !== undefined ? { manifest: values.manifest } : {}),
         ...(values.code !== undefined ? { code: values.code } : {}),
@@ -67,7 +77,15 @@ export async function translateCommand(argv: string[]): Promise<number> {
         ...(values.node !== undefined ? { node: values.node } : {}),
         ...(values.modulepath !== undefined ? { modulepath: values.modulepath.split(':').filter(Boolean) } : {}),
         ...(values['puppet-bin'] !== undefined ? { puppetBin: values['puppet-bin'] } : {}),
+        signal: interrupt.signal,
+      }).finally(() => {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
       });
+      if (caught !== undefined) {
+        process.stderr.write(`mgmt puppet: ${caught}: the compile was stopped\n`);
+        return 128 + constants.signals[caught];
+      }
       process.stderr.write(res.stderr.trim() ? res.stderr.replace(/\n*$/, '\n') : '');
       if (!res.ok) {
         process.stderr.write(`mgmt puppet: compiling ${values.manifest ?? '--code'} failed (exit ${res.code ?? 'n/a'})\n`);

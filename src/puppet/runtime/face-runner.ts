@@ -2,12 +2,14 @@
  * Runs our Puppet face (`puppet mgmtgraph catalog`, puppet-module/) to compile a manifest or inline code into
  * a catalog document. Hermetic: a temp dir holds confdir/vardir/codedir and a modulepath entry `mgmtgraph`
  * pointing at the repository's module; `/usr/share/puppet/modules` (Debian's stdlib and core types) comes last.
+ * Puppet runs in a process group of its own (the launcher's): cancelling the compile kills it and everything it
+ * started, and no process outlives `compileCatalog`.
  */
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm, symlink, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { describeOutcome, inheritedEnv, run, SpawnError } from '../../system/proc/launcher.js';
 
 export const DEBIAN_MODULES = '/usr/share/puppet/modules';
 
@@ -22,6 +24,8 @@ export interface FaceInput {
   /** User module paths, searched before Debian's. */
   readonly modulepath?: readonly string[];
   readonly puppetBin?: string;
+  /** Aborting kills Puppet's whole process group (SIGTERM, SIGKILL after 2 s); the result is then a failure. */
+  readonly signal?: AbortSignal;
 }
 
 export interface FaceCommand {
@@ -77,18 +81,22 @@ export async function compileCatalog(input: FaceInput, moduleDir = MODULE_DIR): 
     await mkdir(join(tmp, 'modules'));
     await symlink(moduleDir, join(tmp, 'modules', 'mgmtgraph'));
     const { bin, args } = faceCommand(input, tmp);
-    return await new Promise<FaceResult>((resolve) => {
-      const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-      const out: Buffer[] = [];
-      const err: Buffer[] = [];
-      child.stdout.on('data', (d: Buffer) => out.push(d));
-      child.stderr.on('data', (d: Buffer) => err.push(d));
-      child.on('error', (e) => resolve({ ok: false, code: null, stderr: `cannot run ${bin}: ${e.message}\n` }));
-      child.on('close', (code) => {
-        const stderr = cleanStderr(Buffer.concat(err).toString('utf8'));
-        resolve(code === 0 ? { ok: true, catalog: Buffer.concat(out).toString('utf8'), stderr } : { ok: false, code, stderr });
+    let r;
+    try {
+      r = await run({
+        command: { argv: [bin, ...args] },
+        env: inheritedEnv(), // Puppet needs ours (HOME, PATH, locale)
+        captureStdout: true,
+        captureStderr: true,
+        ...(input.signal ? { signal: input.signal } : {}),
       });
-    });
+    } catch (e) {
+      if (e instanceof SpawnError) return { ok: false, code: null, stderr: `cannot run ${bin}: ${e.message}\n` };
+      throw e;
+    }
+    const stderr = cleanStderr(r.stderr?.toString('utf8') ?? '');
+    if (r.aborted) return { ok: false, code: null, stderr: `${stderr}${stderr === '' || stderr.endsWith('\n') ? '' : '\n'}puppet ${describeOutcome(r)}\n` };
+    return r.code === 0 ? { ok: true, catalog: r.stdout?.toString('utf8') ?? '', stderr } : { ok: false, code: r.code, stderr };
   } finally {
     await rm(tmp, { recursive: true, force: true });
   }

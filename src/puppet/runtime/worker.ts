@@ -27,15 +27,14 @@
  * The child is unref'd: an idle worker does not keep mgmt alive, and it exits by itself when our end of its stdin
  * closes (it exits on EOF).
  */
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readlink, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from '../../observe/logger.js';
-import { descendants, groupGoneWithin, groupRunning, isRunning, signalGroup, signalPid, within } from '../../system/proc/proc-table.js';
+import { inheritedEnv, type LineProcess, SpawnError, startLines } from '../../system/proc/launcher.js';
+import { descendants, groupRunning, isRunning, signalGroup, signalPid, within } from '../../system/proc/proc-table.js';
 import { errorText } from '../../observe/errors.js';
 
 /** Until the CLI hands over the process log (setPuppetWorkerLog), messages go straight to stderr. */
@@ -153,10 +152,10 @@ interface Pending {
 }
 
 interface Proc {
-  readonly child: ChildProcessWithoutNullStreams;
+  readonly process: LineProcess;
   readonly pid: number;
   readonly stderrTail: string[];
-  /** Resolves once the leader has exited. */
+  /** Resolves once the worker has exited (and what it left in its process group is gone). */
   readonly exited: Promise<void>;
   exitCode: number | null;
   exitSignal: NodeJS.Signals | null;
@@ -323,7 +322,7 @@ export class PuppetWorker {
       this.settle(req, reply);
       this.pump();
     };
-    proc.child.stdin.write(`${req.line}\n`);
+    proc.process.stdin?.write(`${req.line}\n`);
   }
 
   /** Secrets of every pending request (to redact the shared stderr). */
@@ -396,44 +395,41 @@ export class PuppetWorker {
     ];
   }
 
-  private spawnWorker(argv: string[], log: Logger): Promise<Proc> {
-    return new Promise<Proc>((resolvePromise, reject) => {
-      const env = { ...RUBY_GC_DEFAULTS, ...process.env };
-      const child = spawn(argv[0]!, argv.slice(1), { detached: true, stdio: ['pipe', 'pipe', 'pipe'], env });
-      let started = false;
-      child.on('error', (e: NodeJS.ErrnoException) => {
-        if (!started) {
-          reject(new Error(e.code === 'ENOENT' ? `'${argv[0]}' not found (is Puppet installed? Debian: apt-get install puppet)` : e.message));
-        }
-      });
-      child.stdin.on('error', () => undefined); // EPIPE when it died: handled through 'exit'
-      child.once('spawn', () => {
-        started = true;
-        const pid = child.pid!;
-        let onExit: () => void = () => undefined;
-        const proc: Proc = {
-          child,
-          pid,
-          stderrTail: [],
-          exited: new Promise<void>((r) => (onExit = r)),
-          exitCode: null,
-          exitSignal: null,
-          ending: false,
-        };
-        child.once('exit', (code, signal) => {
-          proc.exitCode = code;
-          proc.exitSignal = signal;
+  /**
+   * Starts `puppet mgmtgraph worker` through the launcher: its own process group, stdin a pipe for requests,
+   * stdout and stderr read line by line. Once it exits, the launcher kills what it left in its group (SIGTERM,
+   * SIGKILL after the grace) before `exited` resolves.
+   */
+  private async spawnWorker(argv: string[], log: Logger): Promise<Proc> {
+    const env = { ...RUBY_GC_DEFAULTS, ...inheritedEnv() };
+    let proc: Proc | undefined;
+    let onExit: () => void = () => undefined;
+    const exited = new Promise<void>((r) => (onExit = r));
+    let lines: LineProcess;
+    try {
+      lines = await startLines(
+        // An idle worker must not keep mgmt alive (unref); pending requests keep it alive through their timers.
+        // Its stderr is kept (redacted) by onStderr, not in the launcher's tail.
+        { command: { argv }, env, stdin: 'pipe', unref: true, killGraceMs: TERM_GRACE_MS, tailLines: 0 },
+        (stream, line) => {
+          if (!proc) return;
+          if (stream === 'stdout') this.onStdout(proc, line);
+          else this.onStderr(proc, line, log);
+        },
+        (r) => {
+          if (!proc) return;
+          proc.exitCode = r.code;
+          proc.exitSignal = r.signal;
           onExit();
           this.onExit(proc);
-        });
-        createInterface({ input: child.stdout, crlfDelay: Infinity }).on('line', (l) => this.onStdout(proc, l));
-        createInterface({ input: child.stderr, crlfDelay: Infinity }).on('line', (l) => this.onStderr(proc, l, log));
-        // An idle worker must not keep mgmt alive; pending requests keep it alive through their timers.
-        child.unref();
-        for (const s of [child.stdin, child.stdout, child.stderr] as unknown as Array<{ unref?: () => void }>) s.unref?.();
-        resolvePromise(proc);
-      });
-    });
+        },
+      );
+    } catch (e) {
+      if (e instanceof SpawnError && e.code === 'ENOENT') throw new Error(`'${argv[0]}' not found (is Puppet installed? Debian: apt-get install puppet)`);
+      throw e;
+    }
+    proc = { process: lines, pid: lines.pid, stderrTail: [], exited, exitCode: null, exitSignal: null, ending: false };
+    return proc;
   }
 
   private ping(proc: Proc, timeoutMs: number): Promise<WorkerReply> {
@@ -455,7 +451,7 @@ export class PuppetWorker {
         if (reply.error) reject(new Error(reply.error.message));
         else resolvePromise(reply);
       };
-      proc.child.stdin.write(`${JSON.stringify({ id, op: 'ping' })}\n`);
+      proc.process.stdin?.write(`${JSON.stringify({ id, op: 'ping' })}\n`);
     });
   }
 
@@ -492,7 +488,6 @@ export class PuppetWorker {
     if (this.starting) return; // start() reports it
     if (this.inflight?.proc === proc) this.settle(this.inflight.req, err);
     for (const r of this.queue.splice(0)) this.settle(r, err);
-    void this.killGroup(proc.pid, 'SIGTERM', TERM_GRACE_MS); // whatever it left behind
   }
 
   /** Gracefully stops the current worker (stdin closed first). */
@@ -504,7 +499,7 @@ export class PuppetWorker {
     const graceMs = this.getConfig()?.graceMs ?? DEFAULT_GRACE_MS;
     const run = (async () => {
       this.log().debug(`stopping the Puppet worker (pid ${proc.pid})`);
-      proc.child.stdin.end();
+      proc.process.stdin?.end();
       if (!(await within(proc.exited, graceMs))) {
         this.log().warn(`the Puppet worker (pid ${proc.pid}) did not exit within ${graceMs} ms of closing its input: terminating it`);
       }
@@ -526,7 +521,7 @@ export class PuppetWorker {
     proc.ending = true;
     proc.onReply = undefined;
     const run = (async () => {
-      proc.child.stdin.destroy();
+      proc.process.stdin?.destroy();
       await this.killTree(proc.pid, TERM_GRACE_MS);
       await within(proc.exited, AFTER_KILL_MS);
     })();
@@ -537,16 +532,6 @@ export class PuppetWorker {
     });
     this.stopping = tracked;
     await tracked;
-  }
-
-  /** `first` to the group, SIGKILL after `graceMs`, then waits (bounded) until no member runs. */
-  private async killGroup(pgid: number, first: NodeJS.Signals, graceMs: number): Promise<void> {
-    if (!groupRunning(pgid)) return;
-    signalGroup(pgid, first);
-    if (await groupGoneWithin(pgid, graceMs)) return;
-    this.log().warn(`the Puppet worker's process group ${pgid} survived ${first}: sending SIGKILL`);
-    signalGroup(pgid, 'SIGKILL');
-    await groupGoneWithin(pgid, AFTER_KILL_MS);
   }
 
   /**
