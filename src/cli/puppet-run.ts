@@ -11,7 +11,8 @@ import { type Diagnostic, diagnosticLogText, hasErrors } from '../graph/diagnost
 import type { Loaded } from '../graph/yaml-loader.js';
 import { flushLog, logger, setLogLevel } from '../observe/log.js';
 import { type Catalog, CatalogError, catalogFromData, readCatalog } from '../puppet/catalog.js';
-import { DEBIAN_MODULES, STORECONFIGS } from '../puppet/runtime/face-runner.js';
+import { STORECONFIGS } from '../puppet/runtime/face-runner.js';
+import { DEBIAN_MODULES } from '../puppet/runtime/puppet-home.js';
 import { configurePuppet, getPuppetWorker, PuppetWorkerError, type WorkerReply, setPuppetWorkerLog, shutdownPuppetWorker } from '../puppet/runtime/worker.js';
 import { checkPuppetFlags, puppetFlagOptions } from './puppet-flags.js';
 import { resolveRunFlags, runFlagOptions, runFlagsHelp } from './run-flags.js';

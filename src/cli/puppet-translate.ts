@@ -4,6 +4,7 @@ import { constants } from 'node:os';
 import { parseArgs } from 'node:util';
 import { CatalogError, type Catalog, readCatalog } from '../puppet/catalog.js';
 import { compileCatalog } from '../puppet/runtime/face-runner.js';
+import { DEBIAN_MODULES } from '../puppet/runtime/puppet-home.js';
 import { graphYaml } from '../puppet/output.js';
 import { formatReport } from '../puppet/report.js';
 import { translateCatalog } from '../puppet/translate.js';
@@ -24,7 +25,7 @@ flags:
   --report FILE        write the full report as JSON to FILE
   --strict             exit 1 (and write no graph) if any resource is degraded or a fallback
   --facts FILE         stub facts (YAML or JSON) instead of facter
-  --modulepath DIRS    colon-separated module directories (Debian's /usr/share/puppet/modules is appended)
+  --modulepath DIRS    colon-separated module directories (Debian's ${DEBIAN_MODULES} is appended)
   --puppet-bin BIN     the Puppet executable (default: puppet)
   --node NAME          the node to compile for (Puppet's certname, as puppet apply --certname)
   --runinterval SECS   polling interval of fallback resources (default: 1800, Puppet's runinterval)

@@ -5,6 +5,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { DEBIAN_MODULES } from '../../src/puppet/runtime/puppet-home.js';
 
 export const PUPPET = process.env.PUPPET_BIN ?? 'puppet';
 
@@ -33,7 +34,7 @@ export function puppetApply(work: string, manifest: string, opts: PuppetApplyOpt
   const p = join(work, 'puppet');
   for (const d of ['var/state', 'conf', 'code', 'log', 'run', 'public', 'ssl', 'ca', 'home', 'tmp']) mkdirSync(join(p, d), { recursive: true });
   const args = ['apply', '--color=false', '--log_level', opts.logLevel ?? 'warning'];
-  if (opts.modulepath) args.push('--modulepath', [...opts.modulepath, '/usr/share/puppet/modules'].join(':'));
+  if (opts.modulepath) args.push('--modulepath', [...opts.modulepath, DEBIAN_MODULES].join(':'));
   for (const [opt, d] of DIRS) args.push(`--${opt}`, join(p, d));
   args.push(manifest);
   const env = { ...process.env, HOME: join(p, 'home'), TMPDIR: join(p, 'tmp') };

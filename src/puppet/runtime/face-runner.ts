@@ -5,16 +5,11 @@
  * Puppet runs in a process group of its own (the launcher's): cancelling the compile kills it and everything it
  * started, and no process outlives `compileCatalog`.
  */
-import { mkdtemp, rm, symlink, mkdir } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describeOutcome, inheritedEnv, run, SpawnError } from '../../system/proc/launcher.js';
-
-export const DEBIAN_MODULES = '/usr/share/puppet/modules';
-
-/** dist/src/puppet/runtime/face-runner.js → <repo>/puppet-module */
-export const MODULE_DIR = fileURLToPath(new URL('../../../../puppet-module', import.meta.url));
+import { findModuleDir, homeArgs, linkOurModule, PUPPET_HOME_PREFIX, stripColour } from './puppet-home.js';
 
 export interface FaceInput {
   readonly manifest?: string;
@@ -38,26 +33,13 @@ export const STORECONFIGS: readonly string[] = ['--storeconfigs', '--storeconfig
 
 /** The command line, given the temp dir that holds the hermetic Puppet dirs and our module's symlink. */
 export function faceCommand(input: FaceInput, tmp: string): FaceCommand {
-  const modulepath = [join(tmp, 'modules'), ...(input.modulepath ?? []), DEBIAN_MODULES].join(':');
   const args = ['mgmtgraph', 'catalog'];
   if (input.manifest !== undefined) args.push(input.manifest);
   if (input.code !== undefined) args.push('--code', input.code);
   if (input.facts !== undefined) args.push('--facts', input.facts);
   // The node is Puppet's certname too, as with `puppet apply --certname` (mgmt puppet's worker does the same).
   if (input.node !== undefined) args.push('--node', input.node, '--certname', input.node);
-  args.push(
-    '--modulepath',
-    modulepath,
-    '--confdir',
-    join(tmp, 'conf'),
-    '--vardir',
-    join(tmp, 'var'),
-    '--codedir',
-    join(tmp, 'code'),
-    '--log_level',
-    'warning',
-    ...STORECONFIGS,
-  );
+  args.push(...homeArgs(tmp, input.modulepath), '--log_level', 'warning', ...STORECONFIGS);
   return { bin: input.puppetBin ?? 'puppet', args };
 }
 
@@ -71,15 +53,14 @@ export function cleanStderr(text: string): string {
   return text
     .split('\n')
     .filter((l) => !NOISE.test(l))
-    .map((l) => l.replace(/\x1b\[[0-9;]*m/g, ''))
+    .map(stripColour)
     .join('\n');
 }
 
-export async function compileCatalog(input: FaceInput, moduleDir = MODULE_DIR): Promise<FaceResult> {
-  const tmp = await mkdtemp(join(tmpdir(), 'mgmt-puppet-'));
+export async function compileCatalog(input: FaceInput, moduleDir = findModuleDir()): Promise<FaceResult> {
+  const tmp = await mkdtemp(join(tmpdir(), PUPPET_HOME_PREFIX));
   try {
-    await mkdir(join(tmp, 'modules'));
-    await symlink(moduleDir, join(tmp, 'modules', 'mgmtgraph'));
+    await linkOurModule(tmp, moduleDir);
     const { bin, args } = faceCommand(input, tmp);
     let r;
     try {

@@ -27,12 +27,12 @@
  * The child is unref'd: an idle worker does not keep mgmt alive, and it exits by itself when our end of its stdin
  * closes (it exits on EOF).
  */
-import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readlink, rm, symlink } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
 import type { Logger } from '../../observe/logger.js';
+import { REDACTED } from '../redact.js';
+import { findModuleDir, homeArgs, linkOurModule, PUPPET_HOME_PREFIX, stripColour } from './puppet-home.js';
 import { inheritedEnv, type LineProcess, SpawnError, startLines } from '../../system/proc/launcher.js';
 import { descendants, groupRunning, isRunning, signalGroup, signalPid, within } from '../../system/proc/proc-table.js';
 import { errorText } from '../../observe/errors.js';
@@ -108,8 +108,6 @@ const TERM_GRACE_MS = 2000;
 const AFTER_KILL_MS = 2000;
 const DEFAULT_START_TIMEOUT_MS = 60_000;
 const STDERR_TAIL = 20;
-const DEBIAN_MODULES = '/usr/share/puppet/modules';
-const REDACTED = '[redacted]';
 /**
  * Ruby's heap starts small and grows by collecting: loading Puppet allocates ~0.5 M objects and the first compile
  * as many again, ~30 collections on the way. A first heap of 600,000 slots (~24 MB) saves ~150 ms of the worker's
@@ -366,33 +364,9 @@ export class PuppetWorker {
 
   private async commandLine(cfg: PuppetConfig | undefined): Promise<string[]> {
     const moduleDir = cfg?.moduleDir ?? findModuleDir();
-    const stateDir = resolve(cfg?.stateDir ?? (await (this.defaultStateDir ??= mkdtemp(join(tmpdir(), 'mgmt-puppet-')))));
-    const ours = join(stateDir, 'modules');
-    await mkdir(ours, { recursive: true, mode: 0o700 });
-    const link = join(ours, 'mgmtgraph');
-    const current = await readlink(link).catch(() => undefined);
-    if (current !== moduleDir) {
-      await rm(link, { force: true, recursive: false }).catch(() => undefined);
-      await symlink(moduleDir, link);
-    }
-    const user = (cfg?.modulepath ?? []).filter((p) => p !== '');
-    const modulepath = [ours, ...user, ...(user.includes(DEBIAN_MODULES) ? [] : [DEBIAN_MODULES])];
-    return [
-      cfg?.puppetBin ?? 'puppet',
-      'mgmtgraph',
-      'worker',
-      '--modulepath',
-      modulepath.join(':'),
-      '--confdir',
-      join(stateDir, 'conf'),
-      '--vardir',
-      join(stateDir, 'var'),
-      '--codedir',
-      join(stateDir, 'code'),
-      '--color',
-      'false',
-      ...(cfg?.args ?? []),
-    ];
+    const stateDir = resolve(cfg?.stateDir ?? (await (this.defaultStateDir ??= mkdtemp(join(tmpdir(), PUPPET_HOME_PREFIX)))));
+    await linkOurModule(stateDir, moduleDir);
+    return [cfg?.puppetBin ?? 'puppet', 'mgmtgraph', 'worker', ...homeArgs(stateDir, cfg?.modulepath), '--color', 'false', ...(cfg?.args ?? [])];
   }
 
   /**
@@ -471,7 +445,7 @@ export class PuppetWorker {
   }
 
   private onStderr(proc: Proc, raw: string, log: Logger): void {
-    const line = redact(raw.replace(/\x1b\[[0-9;]*m/g, ''), this.secrets());
+    const line = redact(stripColour(raw), this.secrets());
     if (line.trim() === '') return;
     proc.stderrTail.push(line.length > 1000 ? `${line.slice(0, 1000)}...` : line);
     if (proc.stderrTail.length > STDERR_TAIL) proc.stderrTail.shift();
@@ -591,15 +565,4 @@ export function redact(text: string, secrets: readonly string[]): string {
   let out = text;
   for (const s of [...secrets].sort((a, b) => b.length - a.length)) if (s !== '') out = out.split(s).join(REDACTED);
   return out;
-}
-
-/** puppet-module/ next to this code: dist/src/system/ or src/system/ -> the repository root. */
-function findModuleDir(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 6; i++) {
-    const candidate = join(dir, 'puppet-module');
-    if (existsSync(join(candidate, 'lib', 'puppet', 'face', 'mgmtgraph.rb'))) return candidate;
-    dir = dirname(dir);
-  }
-  throw new Error('the mgmtgraph Puppet module (puppet-module/) was not found next to mgmt-ts; set moduleDir');
 }
