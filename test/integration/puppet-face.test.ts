@@ -9,6 +9,7 @@ import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { WORKER_OPS, type WorkerOp } from '../../src/puppet/runtime/protocol.js';
 
 // dist/test/integration/ -> repository root
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -593,6 +594,29 @@ describe('puppet mgmtgraph worker', () => {
     const noResource = await worker.request('check');
     assert.ok(noResource.error);
     assert.equal((await worker.request('ping')).pong, true);
+  });
+
+  it('answers every op of the protocol (src/puppet/runtime/protocol.ts) with only the reply fields it declares', async () => {
+    const resource = { type: 'Notify', title: 'protocol', parameters: { message: 'hi' }, sensitive: [] };
+    const requests: Record<WorkerOp, Json> = {
+      ping: {},
+      compile: { code: "notify { 'p': }", facts: {} },
+      check: { resource },
+      apply: { resource },
+      refresh: { resource },
+    };
+    for (const [op, def] of Object.entries(WORKER_OPS)) {
+      const reply = await worker.request(op, requests[op as WorkerOp]);
+      const declared = ['id', 'error', ...Object.keys(def.reply)];
+      assert.deepEqual(
+        Object.keys(reply).filter((k) => !declared.includes(k)),
+        [],
+        `${op}: ${JSON.stringify(reply)}`,
+      );
+      // Notify has no refresh: that op's error is Puppet's, never a protocol mismatch.
+      if (op === 'refresh') assert.match(String((reply.error as Json).message), /does not support refresh/);
+      else assert.equal(reply.error, null, `${op}: ${JSON.stringify(reply.error)}`);
+    }
   });
 
   it('exits cleanly when stdin closes', async () => {

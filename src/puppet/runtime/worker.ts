@@ -5,7 +5,7 @@
  * it: users `acquire()` it and `release()` it, and the process is stopped (stdin closed, then SIGTERM and SIGKILL
  * of its process group after a grace) when the last user releases it, or on `shutdownPuppetWorker()`.
  *
- * Requests: `request(op, fields, {signal, timeoutMs})` resolves with the worker's reply, whose `error` is null or
+ * Requests: `request(op, fields, {signal, timeoutMs})`, typed by the protocol (protocol.ts), resolves with the worker's reply, whose `error` is null or
  * Puppet's message (an error reply is a normal reply: the caller decides). Many requests may be outstanding. The
  * worker serves one request at a time, so they queue HERE and are written one at a time: a request cancelled
  * while queued is then never sent (Puppet would otherwise still apply it later). Replies are matched by id.
@@ -32,6 +32,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Logger } from '../../observe/logger.js';
 import { REDACTED } from '../redact.js';
+import type { WorkerOp, WorkerReply, WorkerRequest } from './protocol.js';
 import { findModuleDir, homeArgs, linkOurModule, PUPPET_HOME_PREFIX, stripColour } from './puppet-home.js';
 import { inheritedEnv, type LineProcess, SpawnError, startLines } from '../../system/proc/launcher.js';
 import { descendants, groupRunning, isRunning, signalGroup, signalPid, within } from '../../system/proc/proc-table.js';
@@ -50,7 +51,7 @@ export function setPuppetWorkerLog(log: Logger): void {
   processLog = log;
 }
 
-export type WorkerOp = 'ping' | 'compile' | 'check' | 'apply' | 'refresh';
+export type { WorkerOp, WorkerReply, WorkerRequest, WorkerResource } from './protocol.js';
 
 export interface PuppetConfig {
   /** The `puppet` executable. Default `puppet` (looked up on PATH). */
@@ -84,13 +85,6 @@ export interface RequestOptions {
   readonly timeoutMs?: number;
   /** Strings that must never be logged: redacted from the worker's stderr while this request is pending. */
   readonly secrets?: readonly string[];
-}
-
-/** A reply line: the request's id, `error` null on success, and the op's fields. */
-export interface WorkerReply {
-  readonly id: number | null;
-  readonly error: { readonly message: string; readonly file?: string | null; readonly line?: number | null } | null;
-  readonly [field: string]: unknown;
 }
 
 /** A request that could not be answered: timeout, abort, a dead or unstartable worker. */
@@ -212,8 +206,8 @@ export class PuppetWorker {
   }
 
   /** Sends a request and resolves with its reply (see the module comment for queueing, timeouts and failures). */
-  request(op: WorkerOp, fields: Readonly<Record<string, unknown>> = {}, opts: RequestOptions = {}): Promise<WorkerReply> {
-    const what = describeRequest(op, fields);
+  request<O extends WorkerOp>(op: O, fields?: WorkerRequest<O>, opts: RequestOptions = {}): Promise<WorkerReply<O>> {
+    const what = describeRequest(op, fields ?? {});
     if (opts.signal?.aborted) return Promise.reject(abortError(what, opts.signal));
     const id = this.nextId++;
     let line: string;
@@ -223,7 +217,7 @@ export class PuppetWorker {
       return Promise.reject(new PuppetWorkerError(`Puppet worker: cannot encode ${what}: ${errorText(e)}`));
     }
     this.refs++; // a request holds the worker for its duration
-    return new Promise<WorkerReply>((resolvePromise, rejectPromise) => {
+    return new Promise<WorkerReply<O>>((resolvePromise, rejectPromise) => {
       const onAbort = () => this.onAbort(req);
       const done = () => {
         opts.signal?.removeEventListener('abort', onAbort);
@@ -241,7 +235,7 @@ export class PuppetWorker {
         settled: false,
         resolve: (r) => {
           done();
-          resolvePromise(r);
+          resolvePromise(r as WorkerReply<O>); // the reply to this id: the Ruby worker checks its fields against the protocol
         },
         reject: (e) => {
           done();
