@@ -37,6 +37,7 @@ import { findModuleDir, homeArgs, linkOurModule, PUPPET_HOME_PREFIX, stripColour
 import { inheritedEnv, type LineProcess, SpawnError, startLines } from '../../system/proc/launcher.js';
 import { descendants, groupRunning, isRunning, signalGroup, signalPid, within } from '../../system/proc/proc-table.js';
 import { errorText } from '../../observe/errors.js';
+import { isTimeoutReason } from '../../system/proc/abort.js';
 
 /** Until the CLI hands over the process log (setPuppetWorkerLog), messages go straight to stderr. */
 let processLog: Logger = {
@@ -538,7 +539,7 @@ function describeRequest(op: WorkerOp, fields: Readonly<Record<string, unknown>>
 
 function abortError(what: string, signal: AbortSignal | undefined): PuppetWorkerError {
   const reason: unknown = signal?.reason;
-  const timedOut = typeof reason === 'object' && reason !== null && 'name' in reason && reason.name === 'TimeoutError';
+  const timedOut = isTimeoutReason(reason);
   const why = reason instanceof Error ? `: ${reason.message}` : '';
   return new PuppetWorkerError(`Puppet worker: ${what} ${timedOut ? 'timed out' : 'was cancelled'}${why}`, timedOut ? 'TimeoutError' : 'AbortError');
 }

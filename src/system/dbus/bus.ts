@@ -154,7 +154,7 @@ export class BusConnection {
     const [v] = await this.call({
       destination,
       path,
-      interface: 'org.freedesktop.DBus.Properties',
+      interface: PROPERTIES_INTERFACE,
       member: 'Get',
       signature: 'ss',
       body: [iface, prop],
@@ -186,7 +186,11 @@ export class BusConnection {
   }
 }
 
-const DBUS_DAEMON = { destination: 'org.freedesktop.DBus', path: '/org/freedesktop/DBus', interface: 'org.freedesktop.DBus' } as const;
+/** The bus daemon itself: its name, object and interface. */
+export const DBUS_DAEMON = { destination: 'org.freedesktop.DBus', path: '/org/freedesktop/DBus', interface: 'org.freedesktop.DBus' } as const;
+
+/** The standard interface for reading and watching properties. */
+export const PROPERTIES_INTERFACE = 'org.freedesktop.DBus.Properties';
 
 function matchRule(m: SignalMatch): string {
   const parts = ["type='signal'"];

@@ -18,7 +18,7 @@
  *
  * Enum values are PackageKit's (pk-enum.h): filters and transaction flags are bit fields of `1 << enum`.
  */
-import { busAddress, type BusConnection, connectBus, DBusCallError, DBusTimeoutError, type Signal } from './bus.js';
+import { busAddress, type BusConnection, connectBus, DBusCallError, DBusTimeoutError, DBUS_DAEMON, type Signal } from './bus.js';
 import { errorText } from '../../observe/errors.js';
 
 export const PK_NAME = 'org.freedesktop.PackageKit';
@@ -391,7 +391,7 @@ export class PackageKit {
         unsubs.push(await this.bus.subscribe({ sender: PK_NAME, path: tid, interface: TX_IFACE }, onSignal, Math.min(left(), 10_000)));
         unsubs.push(
           await this.bus.subscribe(
-            { sender: 'org.freedesktop.DBus', interface: 'org.freedesktop.DBus', member: 'NameOwnerChanged' },
+            { sender: DBUS_DAEMON.destination, interface: DBUS_DAEMON.interface, member: 'NameOwnerChanged' },
             onOwner,
             Math.min(left(), 10_000),
           ),

@@ -21,6 +21,7 @@ import { stat } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { groupGoneWithin, groupRunning, signalGroup, within } from './proc-table.js';
 import { errnoCode, errorText } from '../../observe/errors.js';
+import { isTimeoutReason } from './abort.js';
 
 /** What libuv searches when the child's environment has no PATH. */
 export const DEFAULT_CHILD_PATH = '/usr/bin:/bin';
@@ -304,10 +305,6 @@ async function terminateGroup(pgid: number, first: NodeJS.Signals, graceMs: numb
   if (await groupGoneWithin(pgid, graceMs, POLL_MS)) return;
   signalGroup(pgid, 'SIGKILL');
   await groupGoneWithin(pgid, AFTER_KILL_MS, POLL_MS);
-}
-
-function isTimeoutReason(reason: unknown): boolean {
-  return typeof reason === 'object' && reason !== null && 'name' in reason && reason.name === 'TimeoutError';
 }
 
 /** Turns a spawn failure into a SpawnError that says what was looked for, and where. */

@@ -12,6 +12,7 @@
 import { readFile } from 'node:fs/promises';
 import { describeOutcome, outputTail, run, startLines, type LineProcess, type ProcessResult } from '../proc/launcher.js';
 import { errorText } from '../../observe/errors.js';
+import { SYSTEM_TOOL_PATH } from './tool-path.js';
 
 export const MOUNTINFO = '/proc/self/mountinfo';
 
@@ -19,7 +20,7 @@ export const MOUNTINFO = '/proc/self/mountinfo';
 export const MOUNT_TIMEOUT_MS = 90_000;
 
 /** The environment of mount(8)/umount(8)/findmnt: standard paths, untranslated messages. */
-const ENV = { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LC_ALL: 'C' };
+const ENV = { PATH: SYSTEM_TOOL_PATH, LC_ALL: 'C' };
 
 export interface MountinfoEntry {
   readonly mountPoint: string;

@@ -15,6 +15,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describeOutcome, run, SpawnError } from '../proc/launcher.js';
 import { errnoCode, errorText } from '../../observe/errors.js';
+import { SYSTEM_TOOL_PATH } from './tool-path.js';
 
 /** One line of /etc/passwd. */
 export interface PasswdEntry {
@@ -143,9 +144,6 @@ export type ShadowTool = 'useradd' | 'usermod' | 'userdel' | 'groupadd' | 'group
 /** The deadline of one tool run: the tools' own lock retries take up to about 15 s. */
 export const TOOL_TIMEOUT_MS = 120_000;
 
-/** Where the tools are looked up (they live in /usr/sbin, outside the default child PATH). */
-export const TOOL_PATH = '/usr/sbin:/usr/bin:/sbin:/bin';
-
 /** The exit codes documented in the tools' manual pages (shadow 4.13). */
 const EXIT_MEANINGS: Readonly<Record<ShadowTool, Readonly<Record<number, string>>>> = {
   useradd: {
@@ -257,10 +255,10 @@ export function runShadowTool(tool: ShadowTool, args: readonly string[], opts: T
     const signal = opts.signal ? AbortSignal.any([opts.signal, deadline]) : deadline;
     let r;
     try {
-      r = await run({ command: { argv: [tool, ...argv] }, env: { PATH: TOOL_PATH, LC_ALL: 'C' }, signal });
+      r = await run({ command: { argv: [tool, ...argv] }, env: { PATH: SYSTEM_TOOL_PATH, LC_ALL: 'C' }, signal });
     } catch (e) {
       if (e instanceof SpawnError && e.code === 'ENOENT') {
-        throw new ShadowToolError(`${tool} is not installed (searched ${TOOL_PATH}); install the Debian package "passwd"`, tool, null, []);
+        throw new ShadowToolError(`${tool} is not installed (searched ${SYSTEM_TOOL_PATH}); install the Debian package "passwd"`, tool, null, []);
       }
       throw new ShadowToolError(`${shown}: ${errorText(e)}`, tool, null, []);
     }
