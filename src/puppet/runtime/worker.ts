@@ -5,10 +5,11 @@
  * it: users `acquire()` it and `release()` it, and the process is stopped (stdin closed, then SIGTERM and SIGKILL
  * of its process group after a grace) when the last user releases it, or on `shutdownPuppetWorker()`.
  *
- * Requests: `request(op, fields, {signal, timeoutMs})`, typed by the protocol (protocol.ts), resolves with the worker's reply, whose `error` is null or
- * Puppet's message (an error reply is a normal reply: the caller decides). Many requests may be outstanding. The
- * worker serves one request at a time, so they queue HERE and are written one at a time: a request cancelled
- * while queued is then never sent (Puppet would otherwise still apply it later). Replies are matched by id.
+ * Requests: `request(op, fields, {signal, timeoutMs})`, typed by the protocol (protocol.ts), resolves with the
+ * worker's reply, whose `error` is null or Puppet's message (an error reply is a normal reply: the caller decides).
+ * Many requests may be outstanding. The worker serves one request at a time, so they queue HERE and are written
+ * one at a time: a request cancelled while queued is then never sent (Puppet would otherwise still apply it later).
+ * Replies are matched by id.
  *
  * No request hangs forever:
  * - each one has a timeout (default: 120 s for apply, refresh and compile, 60 s for check and ping), counted from
@@ -150,6 +151,8 @@ interface Proc {
   readonly stderrTail: string[];
   /** Resolves once the worker has exited (and what it left in its process group is gone). */
   readonly exited: Promise<void>;
+  /** `exited` has resolved: its pid may belong to another process by now. */
+  gone: boolean;
   exitCode: number | null;
   exitSignal: NodeJS.Signals | null;
   /** We are stopping it: its exit is expected. */
@@ -389,6 +392,7 @@ export class PuppetWorker {
           if (!proc) return;
           proc.exitCode = r.code;
           proc.exitSignal = r.signal;
+          proc.gone = true;
           onExit();
           this.onExit(proc);
         },
@@ -397,7 +401,7 @@ export class PuppetWorker {
       if (e instanceof SpawnError && e.code === 'ENOENT') throw new Error(`'${argv[0]}' not found (is Puppet installed? Debian: apt-get install puppet)`);
       throw e;
     }
-    proc = { process: lines, pid: lines.pid, stderrTail: [], exited, exitCode: null, exitSignal: null, ending: false };
+    proc = { process: lines, pid: lines.pid, stderrTail: [], exited, gone: false, exitCode: null, exitSignal: null, ending: false };
     return proc;
   }
 
@@ -469,10 +473,9 @@ export class PuppetWorker {
     const run = (async () => {
       this.log().debug(`stopping the Puppet worker (pid ${proc.pid})`);
       proc.process.stdin?.end();
-      if (!(await within(proc.exited, graceMs))) {
-        this.log().warn(`the Puppet worker (pid ${proc.pid}) did not exit within ${graceMs} ms of closing its input: terminating it`);
-      }
-      // Idle, it has exited: this only reaps its group. Busy past the grace: it and the command it runs are killed.
+      // Idle, it exits, and the launcher reaps its group. Busy past the grace: it and the command it runs are killed.
+      if (await within(proc.exited, graceMs)) return;
+      this.log().warn(`the Puppet worker (pid ${proc.pid}) did not exit within ${graceMs} ms of closing its input: terminating it`);
       await this.killTree(proc.pid, TERM_GRACE_MS);
       await within(proc.exited, AFTER_KILL_MS);
     })();
@@ -491,6 +494,7 @@ export class PuppetWorker {
     proc.onReply = undefined;
     const run = (async () => {
       proc.process.stdin?.destroy();
+      if (proc.gone) return;
       await this.killTree(proc.pid, TERM_GRACE_MS);
       await within(proc.exited, AFTER_KILL_MS);
     })();
