@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compileCatalog } from '../../src/puppet/runtime/face-runner.js';
 import { isRunning } from '../../src/system/proc/launcher.js';
+import { mgmt } from '../harness/cli.js';
 
 /**
  * A stand-in for `puppet`: it starts a child of its own (as Puppet starts facter and friends), records both pids,
@@ -63,4 +64,19 @@ test('a puppet that cannot be found is a failure naming it', async () => {
   const res = await compileCatalog({ code: 'notice(1)', puppetBin: '/nonexistent/puppet' });
   assert.equal(res.ok, false);
   assert.match(res.stderr, /^cannot run \/nonexistent\/puppet: command not found/);
+});
+
+test("mgmt puppet translate stops the compile on SIGINT (Puppet is out of the terminal's reach in its own group)", async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'mgmt-face-test-'));
+  try {
+    const fake = await hangingPuppet(dir);
+    const cli = mgmt(['puppet', 'translate', '--code', 'notice(1)', '--puppet-bin', fake.bin]);
+    while ((await fake.pids()).length < 2) await new Promise((r) => setTimeout(r, 10));
+    cli.child.kill('SIGINT');
+    assert.equal(await cli.exited, 130, cli.stderr());
+    assert.match(cli.stderr(), /SIGINT: the compile was stopped/);
+    for (const pid of await fake.pids()) assert.equal(isRunning(pid), false, `process ${pid} outlived mgmt`);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });
