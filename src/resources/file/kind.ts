@@ -51,14 +51,14 @@ import {
 } from 'node:fs';
 import { lstat, mkdir, open, readFile, readdir, readlink, rm } from 'node:fs/promises';
 import { dirname, isAbsolute, join, posix } from 'node:path';
-import type { ParamsOf } from './params.js';
-import type { Logger } from '../observe/logger.js';
-import { defineKind, type Problem } from './resource.js';
-import { untilAborted } from '../system/proc/abort.js';
-import { atomicSymlink, atomicSymlinkSync, atomicWrite, atomicWriteSync, type AtomicWriteOptions } from '../system/fs/atomic-write.js';
-import { applyMode, formatMode, parseMode, type ModeSpec } from '../system/fs/file-mode.js';
-import { groupName, resolveGroup, resolveUser, userName } from '../system/tools/ids.js';
-import { openPathWatch, type PathWatch, watchPath } from '../system/fs/path-watcher.js';
+import type { ParamsOf } from '../params.js';
+import type { Logger } from '../../observe/logger.js';
+import { defineKind, type Problem } from '../resource.js';
+import { untilAborted } from '../../system/proc/abort.js';
+import { atomicSymlink, atomicSymlinkSync, atomicWrite, atomicWriteSync, type AtomicWriteOptions } from '../../system/fs/atomic-write.js';
+import { applyMode, formatMode, parseMode, type ModeSpec } from '../../system/fs/file-mode.js';
+import { groupName, resolveGroup, resolveUser, userName } from '../../system/tools/ids.js';
+import { openPathWatch, type PathWatch, watchPath } from '../../system/fs/path-watcher.js';
 
 /** Content up to this size is read, compared and written with sync calls; larger content goes through fs/promises. */
 export const SYNC_MAX_BYTES = 1024 * 1024;

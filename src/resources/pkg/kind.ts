@@ -16,10 +16,10 @@
  * Watch: dpkg's status file (a `dpkg -r` or `apt-get` by hand sends no PackageKit signal) and PackageKit's change
  * signals (UpdatesChanged, RepoListChanged, other clients' transactions ending).
  */
-import type { ParamsOf } from './params.js';
-import { type CheckApplyContext, defineKind, type GroupMember, type Problem, type Resource, type ResourceContext, type WatchContext } from './resource.js';
-import { sleep, untilAborted } from '../system/proc/abort.js';
-import { compareVersions, dpkgArchitecture, dpkgStatus, DPKG_STATUS_FILE, hasDpkg, splitArch } from '../system/tools/dpkg.js';
+import type { ParamsOf } from '../params.js';
+import { type CheckApplyContext, defineKind, type GroupMember, type Problem, type Resource, type ResourceContext, type WatchContext } from '../resource.js';
+import { sleep, untilAborted } from '../../system/proc/abort.js';
+import { compareVersions, dpkgArchitecture, dpkgStatus, DPKG_STATUS_FILE, hasDpkg, splitArch } from '../../system/tools/dpkg.js';
 import {
   Filter,
   Info,
@@ -29,8 +29,8 @@ import {
   type PackageKitWatch,
   TransactionFlag,
   watchPackageKit,
-} from '../system/dbus/packagekit.js';
-import { watchPath } from '../system/fs/path-watcher.js';
+} from '../../system/dbus/packagekit.js';
+import { watchPath } from '../../system/fs/path-watcher.js';
 
 /** Debian-style package names, optionally `:arch`; no glob characters, blanks or `;` (PackageKit's id separator). */
 export const PKG_NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9+._-]*(:[A-Za-z0-9_-]+)?$';
