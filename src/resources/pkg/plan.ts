@@ -6,7 +6,8 @@
  *
  * dpkg's word decides what is installed: PackageKit's "installed" info, which on Debian can be wrong (mgmt #988),
  * stands in only without dpkg. Versions are ordered by dpkg's rules; the kind asks dpkg for the order of the
- * versions in play (versionsInPlay) beforehand, and hands the planner that order.
+ * versions in play (versionsInPlay) beforehand, and hands the planner that order. The plan is the same under noop,
+ * where the kind only logs its steps.
  */
 import { Info, type PackageInfo } from '../../system/dbus/packagekit.js';
 import { splitArch } from '../../system/tools/dpkg.js';
