@@ -2,7 +2,7 @@
 import type { ResourceKind } from './resource.js';
 import { crontabEntryKind } from './crontab-entry.js';
 import { execKind } from './exec.js';
-import { fileKind } from './file.js';
+import { fileKind } from './file/kind.js';
 import { groupKind } from './group.js';
 import { hostKind } from './host.js';
 import { iniKind } from './ini.js';
@@ -10,7 +10,7 @@ import { lineKind } from './line.js';
 import { mountKind } from './mount.js';
 import { msgKind } from './msg.js';
 import { noopKind } from './noop.js';
-import { pkgKind } from './pkg.js';
+import { pkgKind } from './pkg/kind.js';
 import { puppetKind } from './puppet.js';
 import { sshAuthorizedKeyKind } from './ssh-authorized-key.js';
 import { svcKind } from './svc.js';

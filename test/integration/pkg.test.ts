@@ -8,7 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { pkgKind } from '../../src/resources/pkg.js';
+import { pkgKind } from '../../src/resources/pkg/kind.js';
 import { Filter, PackageKitError } from '../../src/system/dbus/packagekit.js';
 import { killAll, mgmt, mgmtRun, waitUntil } from '../harness/cli.js';
 import { check, recordingContext } from '../harness/resource-context.js';

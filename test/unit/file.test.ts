@@ -17,7 +17,8 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileKind, SYNC_MAX_BYTES } from '../../src/resources/file.js';
+import { fileKind } from '../../src/resources/file/kind.js';
+import { SYNC_MAX_BYTES } from '../../src/system/fs/sync-slices.js';
 import type { Resource } from '../../src/resources/resource.js';
 import { atomicWrite, atomicWriteSync, tempPathFor } from '../../src/system/fs/atomic-write.js';
 import { watchPath, watcherStats } from '../../src/system/fs/path-watcher.js';

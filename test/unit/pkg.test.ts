@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { checkGraphText } from '../../src/graph/read.js';
-import { pkgGroupKey, pkgKind, stateProblems } from '../../src/resources/pkg.js';
+import { pkgGroupKey, pkgKind, stateProblems } from '../../src/resources/pkg/kind.js';
 import { lookupKind } from '../../src/resources/registry.js';
 import { Filter, PackageKitError, parsePackageId, TransactionFlag } from '../../src/system/dbus/packagekit.js';
 import { splitArch } from '../../src/system/tools/dpkg.js';

@@ -11,7 +11,7 @@
  * - source, install_options, uninstall_options, responsefile, mark => hold → fallback.
  */
 import { REFUSED, type TypeRules, truthy } from '../rules.js';
-import { stateProblems } from '../../resources/pkg.js';
+import { stateProblems } from '../../resources/pkg/kind.js';
 
 /** Providers that manage Debian packages the way PackageKit's apt backend does. */
 const NATIVE_PROVIDERS = new Set(['apt', 'aptitude', 'dpkg', 'default']);

@@ -5,7 +5,7 @@
  *
  * Two flavours with the same rules: `atomicWrite` goes through fs/promises (the libuv thread pool, one round trip
  * per call), `atomicWriteSync` makes the syscalls directly. The file resource uses the sync one for small content,
- * where the round trip costs far more than the call itself (see the module comment of resources/file.ts).
+ * where the round trip costs far more than the call itself (see the module comment of system/fs/sync-slices.ts).
  *
  * Per written file: open(O_CREAT|O_EXCL|O_NOFOLLOW) of the temp name, [fchown,] fchmod, write, close, rename.
  * The lstat of the path (to keep the replaced file's mode and owner) is skipped when the caller passes all of

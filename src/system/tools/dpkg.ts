@@ -106,3 +106,38 @@ export function dpkgArchitecture(): Promise<string | undefined> {
   })();
   return nativeArch;
 }
+
+/**
+ * dpkg's order of a few versions, asked once (binary insertion: about log2(n) `dpkg --compare-versions` per
+ * version), as a comparator over those versions. Versions dpkg finds equal compare as 0; comparing a version
+ * that was not in the list is an error (unless both are the same string).
+ */
+export async function dpkgVersionOrder(versions: readonly string[], signal?: AbortSignal): Promise<(a: string, b: string) => number> {
+  const ranks: string[][] = []; // groups of equal versions, lowest first
+  for (const v of new Set(versions)) {
+    let lo = 0;
+    let hi = ranks.length;
+    let equal = -1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      const c = await compareVersions(v, ranks[mid]![0]!, signal);
+      if (c === 0) {
+        equal = mid;
+        break;
+      }
+      if (c < 0) hi = mid;
+      else lo = mid + 1;
+    }
+    if (equal >= 0) ranks[equal]!.push(v);
+    else ranks.splice(lo, 0, [v]);
+  }
+  const rank = new Map<string, number>();
+  ranks.forEach((group, i) => group.forEach((v) => rank.set(v, i)));
+  return (a, b) => {
+    if (a === b) return 0;
+    const ra = rank.get(a);
+    const rb = rank.get(b);
+    if (ra === undefined || rb === undefined) throw new Error(`dpkg version order: ${ra === undefined ? a : b} was not among the versions ordered`);
+    return ra - rb;
+  };
+}

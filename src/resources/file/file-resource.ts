@@ -1,0 +1,244 @@
+/**
+ * A live file resource: its watch, and its check, which repairs when applying. The check reads what is on disk
+ * every time (nothing is cached between checks) and goes in order: removal when the path must be absent;
+ * otherwise, once everything that can fail is resolved, 1. existence and type, 2. content, source or symlink
+ * target, 3. owner and group, 4. mode.
+ *
+ * The common path (an existing file with small content) runs without an await from its time slice's start to its
+ * end, so that the slice measures it (src/system/fs/sync-slices.ts): awaits happen only where there is async work
+ * (owner or group names to resolve, big content, a tree to copy, a path to create or remove).
+ */
+import { lchownSync, lstatSync, readlinkSync, type Stats } from 'node:fs';
+import type { Logger } from '../../observe/logger.js';
+import type { CheckApplyContext, Resource, WatchContext } from '../resource.js';
+import { untilAborted } from '../../system/proc/abort.js';
+import { atomicSymlinkSync, atomicWrite, atomicWriteSync, type FileMeta } from '../../system/fs/atomic-write.js';
+import { isErrno } from '../../system/fs/errno.js';
+import { applyMode, formatMode } from '../../system/fs/file-mode.js';
+import { describeType, lstatOrUndefinedSync, removeEntry, typeOf, type FsType } from '../../system/fs/fs-entry.js';
+import { applyOwnerMode, sameContent, sameContentSync } from '../../system/fs/no-follow.js';
+import { openPathWatch, type PathWatch, watchPath } from '../../system/fs/path-watcher.js';
+import { fsTurn, SYNC_MAX_BYTES } from '../../system/fs/sync-slices.js';
+import { copyTree } from '../../system/fs/tree-copy.js';
+import { groupName, resolveGroup, resolveUser, userName } from '../../system/tools/ids.js';
+import { Changes } from './changes.js';
+import { createPath } from './create.js';
+import { ensureParent } from './parent.js';
+import { checkSource, sourceData } from './source.js';
+import { mayReplace, modeSpec, type WantedFile, type WantedType } from './wanted.js';
+
+/** Owner, group and permission bits of what is at the path when the check found it. */
+interface Found {
+  readonly uid: number;
+  readonly gid: number;
+  readonly mode: number;
+}
+
+/** How often a check starts again when the path is replaced under it (see checkApply). */
+const ATTEMPTS = 5;
+
+export class FileResource implements Resource {
+  /** The watch on the path while watching: told about our own atomic renames so that their echo is not a new event. */
+  private ownWatch: PathWatch | undefined;
+  private readonly expectOwnRename = (): void => {
+    this.ownWatch?.expectOwnRename();
+  };
+
+  constructor(
+    private readonly want: WantedFile,
+    private readonly log: Logger,
+  ) {}
+
+  async watch(w: WatchContext): Promise<void> {
+    const { fsPath, copySource, isDirPath, recurse } = this.want;
+    const unsubscribe: Array<() => void> = [];
+    try {
+      const treeWatch = isDirPath && recurse && copySource !== undefined;
+      const own = openPathWatch(fsPath, () => w.event(), { recursive: treeWatch });
+      this.ownWatch = own;
+      unsubscribe.push(() => {
+        if (this.ownWatch === own) this.ownWatch = undefined;
+        own.close();
+      });
+      if (copySource !== undefined) unsubscribe.push(watchPath(copySource, () => w.event(), { recursive: recurse }));
+      w.event();
+      await untilAborted(w.signal);
+    } finally {
+      for (const u of unsubscribe) u();
+    }
+  }
+
+  async checkApply(c: CheckApplyContext): Promise<boolean> {
+    const turn = fsTurn();
+    if (turn) await turn;
+    c.reading?.();
+    // Another process may remove or replace the path between two steps of a check (lstat, then open):
+    // that is drift racing with the repair, not a failure of this resource, so check again from the start.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.check(c.apply, c.signal);
+      } catch (e) {
+        const vanished = isErrno(e, 'ENOENT', 'ELOOP') && (e as NodeJS.ErrnoException).path === this.want.fsPath;
+        if (!vanished || attempt >= ATTEMPTS) throw e;
+        this.log.debug(`${this.want.fsPath} changed during the check; checking again`);
+      }
+    }
+  }
+
+  /** One check, repairing what differs when `apply`; true when nothing differed. */
+  private async check(apply: boolean, signal: AbortSignal): Promise<boolean> {
+    const w = this.want;
+    const ch = new Changes(apply, this.log);
+    let cur = lstatOrUndefinedSync(w.fsPath);
+    if (w.state === 'absent') return this.ensureAbsent(ch, cur);
+
+    // Resolve everything that can fail before touching anything.
+    const spec = modeSpec(w);
+    const uid = w.owner !== undefined ? await resolveUser(w.owner) : undefined;
+    const gid = w.group !== undefined ? await resolveGroup(w.group) : undefined;
+    const srcStat = checkSource(w);
+
+    // 1. Existence and type.
+    if (cur && w.type !== undefined && typeOf(cur) !== w.type) {
+      this.noteReplace(ch, typeOf(cur), w.type);
+      if (!apply) return false;
+      await removeEntry(w.fsPath, typeOf(cur));
+      cur = undefined;
+    } else if (!cur && w.state !== 'exists') {
+      const managesSomething = w.type !== undefined || spec !== undefined || uid !== undefined || gid !== undefined;
+      if (!managesSomething) return true;
+      throw new Error(
+        `${w.fsPath} does not exist; set state: exists to create it (without it, content, source, owner and mode only apply to an existing path)`,
+      );
+    }
+    if (!cur) {
+      if (!apply) return this.noteCreate(ch);
+      ch.note(await createPath(ch, w, { uid, gid, spec, srcStat, expectOwnRename: this.expectOwnRename }), '');
+      if (w.type === 'symlink' || w.copySource === undefined || !srcStat?.isDirectory()) return false;
+      // A new directory from a directory source: fill it below.
+      cur = lstatSync(w.fsPath);
+    }
+
+    // 2. Content, source or symlink target.
+    const type = typeOf(cur);
+    const before: Found = { uid: cur.uid, gid: cur.gid, mode: cur.mode & 0o7777 };
+    const targetMode = type === 'symlink' || !spec ? undefined : applyMode(spec, before.mode, type === 'directory');
+    let rewritten = false;
+    if (w.type === 'symlink') {
+      rewritten = this.ensureLinkTarget(ch, before, uid, gid);
+    } else if (type === 'file' && (w.content !== undefined || w.copySource !== undefined)) {
+      const data = w.content ?? (await sourceData(w, srcStat));
+      const meta = { mode: targetMode ?? before.mode, uid: uid ?? before.uid, gid: gid ?? before.gid };
+      rewritten = data.length > SYNC_MAX_BYTES ? await this.ensureBigContent(ch, cur, data, meta) : this.ensureContent(ch, cur, data, meta);
+    } else if (type === 'directory' && w.copySource !== undefined) {
+      await copyTree(w.copySource, w.fsPath, { changes: ch, force: w.force, purge: w.purge, signal, warn: (m) => this.log.warn(m) });
+    }
+
+    // 3. Owner and group.
+    const ownerChange = uid !== undefined && uid !== before.uid;
+    const groupChange = gid !== undefined && gid !== before.gid;
+    if (ownerChange || groupChange) await this.noteOwnerGroup(ch, before, ownerChange ? uid : undefined, groupChange ? gid : undefined);
+
+    // 4. Mode (not for symlinks).
+    const modeChange = targetMode !== undefined && targetMode !== before.mode;
+    if (modeChange) {
+      ch.note(`mode ${formatMode(before.mode)} -> ${formatMode(targetMode)}`, `would change mode ${formatMode(before.mode)} -> ${formatMode(targetMode)}`);
+    } else if (spec && type === 'symlink') {
+      this.log.debug('mode does not apply to a symlink; ignored');
+    }
+
+    // 3 and 4 applied together, unless the path was rewritten with them.
+    if (apply && !rewritten && (ownerChange || groupChange || modeChange)) {
+      // chown clears set-uid/set-gid bits, so the mode is always re-applied after an owner change (not for symlinks).
+      const keepMode = ownerChange || groupChange ? before.mode : undefined;
+      applyOwnerMode(w.fsPath, type, {
+        uid: ownerChange ? uid : undefined,
+        gid: groupChange ? gid : undefined,
+        mode: modeChange ? targetMode : keepMode,
+      });
+    }
+    return ch.ok;
+  }
+
+  /** state: absent: removes what is at the path (a directory only with recurse or force). */
+  private async ensureAbsent(ch: Changes, cur: Stats | undefined): Promise<boolean> {
+    if (!cur) return true;
+    const type = typeOf(cur);
+    if (type === 'directory' && !this.want.recurse && !this.want.force) {
+      throw new Error(`${this.want.fsPath} is a directory; set recurse: true (or force: true) to remove it with its contents`);
+    }
+    ch.note(`removed ${type}`, `would remove ${type}`);
+    if (ch.apply) await removeEntry(this.want.fsPath, type);
+    return false;
+  }
+
+  /** Notes that the object of type `type` at the path is to be replaced by one of type `to`; an error when that is not allowed. */
+  private noteReplace(ch: Changes, type: FsType, to: WantedType): void {
+    const wanted = describeType(to);
+    if (!mayReplace(this.want, type)) {
+      throw new Error(`${this.want.fsPath} is ${describeType(type)}, not ${wanted}; set force: true to replace it`);
+    }
+    ch.note(`removed ${type} (to replace it with ${wanted})`, `would replace ${type} with ${wanted}`);
+  }
+
+  /** Under noop, where nothing is created: reports what would be (or that the parent is missing). */
+  private noteCreate(ch: Changes): false {
+    const w = this.want;
+    if (ensureParent(ch, w.fsPath, w.recurse) === 'missing') return false;
+    const what = w.type === 'symlink' ? `symlink -> ${w.source ?? ''}` : w.type === 'directory' ? 'directory' : 'file';
+    ch.note('', `would create ${what}`);
+    return false;
+  }
+
+  /** A symlink's target; returns whether the link was rewritten. */
+  private ensureLinkTarget(ch: Changes, before: Found, uid: number | undefined, gid: number | undefined): boolean {
+    const { fsPath, source } = this.want;
+    const old = readlinkSync(fsPath);
+    if (old === source) return false;
+    ch.note(`symlink target ${old} -> ${source ?? ''}`, `would change symlink target ${old} -> ${source ?? ''}`);
+    if (!ch.apply) return false;
+    atomicSymlinkSync(source ?? '', fsPath);
+    // The new link belongs to us; give it the wanted (or the previous) owner.
+    const now = lstatSync(fsPath);
+    const wantUid = uid ?? before.uid;
+    const wantGid = gid ?? before.gid;
+    if (now.uid !== wantUid || now.gid !== wantGid) lchownSync(fsPath, wantUid, wantGid);
+    return true;
+  }
+
+  /**
+   * A regular file's content, at most SYNC_MAX_BYTES, with the sync calls; returns whether the file was rewritten
+   * (with `meta`). Sizes differ: different content, nothing to read. Same size: the bytes are compared, every time.
+   */
+  private ensureContent(ch: Changes, cur: Stats, data: Buffer, meta: FileMeta): boolean {
+    if (cur.size === data.length && sameContentSync(this.want.fsPath, data)) return false;
+    ch.note('content changed', 'would change content');
+    if (!ch.apply) return false;
+    atomicWriteSync(this.want.fsPath, data, meta);
+    this.ownWatch?.expectOwnRename();
+    return true;
+  }
+
+  /** ensureContent for content over SYNC_MAX_BYTES, through fs/promises. */
+  private async ensureBigContent(ch: Changes, cur: Stats, data: Buffer, meta: FileMeta): Promise<boolean> {
+    if (cur.size === data.length && (await sameContent(this.want.fsPath, cur, data))) return false;
+    ch.note('content changed', 'would change content');
+    if (!ch.apply) return false;
+    await atomicWrite(this.want.fsPath, data, meta);
+    return true;
+  }
+
+  /** Notes the owner and group changes (`uid`, `gid`: the new ids, or undefined for no change), by name. */
+  private async noteOwnerGroup(ch: Changes, before: Found, uid: number | undefined, gid: number | undefined): Promise<void> {
+    if (uid !== undefined) {
+      const from = await userName(before.uid);
+      const to = await userName(uid);
+      ch.note(`owner ${from} -> ${to}`, `would change owner ${from} -> ${to}`);
+    }
+    if (gid !== undefined) {
+      const from = await groupName(before.gid);
+      const to = await groupName(gid);
+      ch.note(`group ${from} -> ${to}`, `would change group ${from} -> ${to}`);
+    }
+  }
+}

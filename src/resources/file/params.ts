@@ -1,0 +1,66 @@
+/** The file kind's parameters, and the two readings of them that every part of the kind shares. */
+import type { ParamsOf } from '../params.js';
+
+export const params = {
+  path: {
+    type: 'string',
+    doc: 'Absolute, normalized path to manage; defaults to the resource name, and a trailing `/` means a directory.',
+  },
+  state: {
+    type: 'string',
+    enum: ['exists', 'absent', ''],
+    emptyIsUnset: true,
+    doc: '`exists` creates the path if missing, `absent` removes it; unset leaves existence alone, so the other parameters only apply to a path that already exists.',
+  },
+  content: {
+    type: 'string',
+    doc: 'The exact content of the file; unset leaves the content alone, while an empty string makes the file empty.',
+  },
+  source: {
+    type: 'string',
+    doc: 'Absolute path of a local file to copy, or of a directory to copy recursively like rsync (the path must end with `/` and `recurse` must be set; copied entries keep the source permission bits); with `symlink`, the link target, which may be relative.',
+  },
+  owner: { type: 'string', doc: 'The owner, as a user name or a numeric uid; unset keeps the current owner.' },
+  group: { type: 'string', doc: 'The group, as a group name or a numeric gid; unset keeps the current group.' },
+  mode: {
+    type: 'string',
+    doc: 'Permissions as an octal string (`"0644"`, `"1777"`) or chmod-style symbolic clauses (`"u=rw,go=r"`, `"a+x"`); unset keeps the current mode, and new files get 0644, new directories 0755.',
+  },
+  recurse: {
+    type: 'boolean',
+    default: false,
+    doc: 'Create missing parent directories, remove a directory together with its contents when absent, and copy and watch a directory source recursively.',
+  },
+  force: {
+    type: 'boolean',
+    default: false,
+    doc: 'Allow replacing an object of another type at the path (a regular file, directory or symlink) and removing a directory when absent.',
+  },
+  replacenondir: {
+    type: 'boolean',
+    default: false,
+    doc: 'Replace a regular file or symlink of another type at the path without `force` (Puppet’s rule); replacing a directory still needs `force`.',
+  },
+  purge: {
+    type: 'boolean',
+    default: false,
+    doc: 'With a directory `source` and `recurse`, delete entries in the directory that are not in the source.',
+  },
+  symlink: {
+    type: 'boolean',
+    default: false,
+    doc: 'Make the path a symlink whose target is `source`, written as given (relative targets stay relative).',
+  },
+} as const;
+
+export type FileParams = ParamsOf<typeof params>;
+
+/** The managed path as written (a trailing `/` marks a directory): `path`, else the resource name. */
+export function pathOf(name: string, p: FileParams): string {
+  return p.path ?? name;
+}
+
+/** The state, with an empty string read as unset. */
+export function stateOf(p: FileParams): string | undefined {
+  return p.state === '' ? undefined : p.state;
+}

@@ -1,0 +1,75 @@
+/** The file kind's checks of its parameters, before anything runs. */
+import { posix, isAbsolute } from 'node:path';
+import type { Problem } from '../resource.js';
+import { parseMode } from '../../system/fs/file-mode.js';
+import { pathOf, stateOf, type FileParams } from './params.js';
+
+export function validate(name: string, p: FileParams): Problem[] {
+  const out: Problem[] = [];
+  const path = pathOf(name, p);
+  const state = stateOf(p);
+  const isDirPath = path.endsWith('/');
+  if (path === '') {
+    out.push({ param: 'path', message: 'path is empty; give an absolute path such as /etc/motd' });
+  } else if (!path.startsWith('/')) {
+    out.push({ param: 'path', message: `path "${path}" is not absolute; it must start with "/"` });
+  } else {
+    const normal = posix.normalize(path); // keeps one trailing slash
+    if (normal !== path) {
+      out.push({ param: 'path', message: `path "${path}" is not normalized (no "//", "/./" or "/../"); write "${normal}"` });
+    }
+  }
+  if (state !== undefined && state !== 'exists' && state !== 'absent') {
+    out.push({ param: 'state', message: `state "${state}" is not one of exists, absent (or unset to leave existence alone)` });
+  }
+  const hasContent = p.content !== undefined;
+  const hasSource = p.source !== undefined && p.source !== '';
+  if (hasContent && hasSource) {
+    out.push({ param: 'content', message: '`content` and `source` are both set; keep only one of them' });
+  }
+  if (state === 'absent') {
+    if (hasContent) out.push({ param: 'content', message: '`content` is set but state is absent; remove `content` or set state: exists' });
+    if (hasSource) out.push({ param: 'source', message: '`source` is set but state is absent; remove `source` or set state: exists' });
+    for (const k of ['mode', 'owner', 'group'] as const) {
+      if (p[k] !== undefined) out.push({ param: k, message: `\`${k}\` cannot apply to an absent file; remove \`${k}\` or set state: exists` });
+    }
+  }
+  if (isDirPath && hasContent) {
+    out.push({
+      param: 'content',
+      message: `path "${path}" ends with "/" (a directory), which cannot take \`content\`; remove the trailing "/" or \`content\``,
+    });
+  }
+  if (p.symlink) {
+    if (!hasSource) out.push({ param: 'symlink', message: '`symlink: true` needs `source` (the link target)' });
+    if (hasContent) out.push({ param: 'content', message: 'a symlink cannot take `content`; remove `content` or `symlink`' });
+    if (isDirPath && path !== '/') {
+      out.push({ param: 'path', message: `path "${path}" ends with "/" (a directory) but \`symlink\` is set; remove the trailing "/"` });
+    }
+  } else if (hasSource && p.source !== undefined) {
+    if (!isAbsolute(p.source)) {
+      out.push({ param: 'source', message: `source "${p.source}" is not absolute; it must start with "/" (only symlink targets may be relative)` });
+    } else if (p.source.endsWith('/') && p.source !== '/' && !isDirPath) {
+      out.push({ param: 'source', message: `source "${p.source}" is a directory (trailing "/") but path "${path}" is not; end path with "/" too` });
+    }
+    if (isDirPath && !p.recurse) {
+      out.push({ param: 'recurse', message: 'copying a directory source needs `recurse: true`' });
+    }
+  }
+  if (p.purge) {
+    if (!p.recurse) out.push({ param: 'purge', message: '`purge` needs `recurse: true` (and a directory `source`)' });
+    if (!hasSource || p.symlink) out.push({ param: 'purge', message: '`purge` needs a directory `source` to compare against; set `source` or remove `purge`' });
+    else if (!isDirPath) out.push({ param: 'purge', message: `\`purge\` needs a directory path; end path "${path}" with "/"` });
+  }
+  if (p.mode !== undefined) {
+    const m = parseMode(p.mode);
+    if (typeof m === 'string') out.push({ param: 'mode', message: m });
+  }
+  for (const k of ['owner', 'group'] as const) {
+    const v = p[k];
+    if (v !== undefined && (v === '' || /[:\s]/.test(v))) {
+      out.push({ param: k, message: `${k} "${v}" is not a name or a numeric id` });
+    }
+  }
+  return out;
+}

@@ -1,0 +1,47 @@
+/** What is at a path, looked at with lstat (a symlink is itself, never its target), and removing it. */
+import { lstatSync, unlinkSync, type Stats } from 'node:fs';
+import { lstat, rm } from 'node:fs/promises';
+import { isErrno } from './errno.js';
+
+export type FsType = 'file' | 'directory' | 'symlink' | 'fifo' | 'socket' | 'block device' | 'character device';
+
+export function typeOf(st: Stats): FsType {
+  if (st.isFile()) return 'file';
+  if (st.isDirectory()) return 'directory';
+  if (st.isSymbolicLink()) return 'symlink';
+  if (st.isFIFO()) return 'fifo';
+  if (st.isSocket()) return 'socket';
+  if (st.isBlockDevice()) return 'block device';
+  return 'character device';
+}
+
+/** The type with its article, for messages: `a regular file`, `a directory`. */
+export function describeType(t: FsType): string {
+  return t === 'file' ? 'a regular file' : `a ${t}`;
+}
+
+/** The lstat of `p`, or undefined when nothing is there (ENOENT, or a path component that is not a directory). */
+export async function lstatOrUndefined(p: string): Promise<Stats | undefined> {
+  try {
+    return await lstat(p);
+  } catch (e) {
+    if (isErrno(e, 'ENOENT', 'ENOTDIR')) return undefined;
+    throw e;
+  }
+}
+
+/** lstatOrUndefined with the sync call. */
+export function lstatOrUndefinedSync(p: string): Stats | undefined {
+  try {
+    return lstatSync(p, { throwIfNoEntry: false }); // no Error object built for the common ENOENT
+  } catch (e) {
+    if (isErrno(e, 'ENOTDIR')) return undefined;
+    throw e;
+  }
+}
+
+/** Removes whatever is at `p` (a directory with its contents, async; symlinks themselves, never their targets). */
+export async function removeEntry(p: string, type: FsType): Promise<void> {
+  if (type === 'directory') await rm(p, { recursive: true, force: false });
+  else unlinkSync(p);
+}
