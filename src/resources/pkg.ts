@@ -16,7 +16,7 @@
  * Watch: dpkg's status file (a `dpkg -r` or `apt-get` by hand sends no PackageKit signal) and PackageKit's change
  * signals (UpdatesChanged, RepoListChanged, other clients' transactions ending).
  */
-import type { ParamsOf } from './params.js';
+import type { WrittenParamsOf } from './params.js';
 import { type CheckApplyContext, defineKind, type GroupMember, type Problem, type Resource, type ResourceContext, type WatchContext } from './resource.js';
 import { sleep, untilAborted } from '../system/proc/abort.js';
 import { compareVersions, dpkgArchitecture, dpkgStatus, DPKG_STATUS_FILE, hasDpkg, splitArch } from '../system/tools/dpkg.js';
@@ -72,7 +72,7 @@ const params = {
   },
 } as const;
 
-export type PkgParams = ParamsOf<typeof params>;
+export type PkgParams = WrittenParamsOf<typeof params>;
 
 interface Member {
   /** The resource's name (for messages). */
