@@ -196,7 +196,7 @@ export const execKind = defineKind({
       },
 
       async checkApply(c) {
-        if (p.refreshonly === true && !c.refresh) {
+        if (p.refreshonly && !c.refresh) {
           ctx.log.debug('refreshonly and no refresh: not running');
           return true;
         }
