@@ -54,6 +54,20 @@ const lastResult = new WeakMap<object, { readonly table: ParamTable; readonly na
 
 const NO_PROBLEMS: readonly NormalizeProblem[] = Object.freeze([]);
 
+/** The parameters of a table normalize has something to do for (most have none), computed once per table. */
+const plans = new WeakMap<ParamTable, readonly (readonly [string, ParamDef])[]>();
+
+function planOf(kind: NormalizeTarget): readonly (readonly [string, ParamDef])[] {
+  let plan = plans.get(kind.params);
+  if (!plan) {
+    plan = Object.entries(kind.params).filter(
+      ([key, def]) => key === kind.nameParam || def.default !== undefined || def.emptyIsUnset || def.required !== undefined,
+    );
+    plans.set(kind.params, plan);
+  }
+  return plan;
+}
+
 export function normalize(kind: NormalizeTarget, name: string, params: Readonly<Record<string, unknown>>): Normalized {
   const table = kind.params;
   if (normalizedBy.get(params) === table) return { params, problems: NO_PROBLEMS };
@@ -61,8 +75,7 @@ export function normalize(kind: NormalizeTarget, name: string, params: Readonly<
   if (last && last.table === table && last.name === name) return last.result;
   const out: Record<string, unknown> = { ...params };
   let problems: NormalizeProblem[] | undefined;
-  for (const key in table) {
-    const def = table[key]!;
+  for (const [key, def] of planOf(kind)) {
     if (!isUnsetValue(def, out[key])) continue;
     if (key === kind.nameParam) out[key] = name;
     else if (def.default !== undefined) out[key] = def.default;
