@@ -110,10 +110,11 @@ export interface Problem {
 export type KindParams<T extends ParamTable, N extends keyof T = never> = ParamTable extends T ? Readonly<Record<string, unknown>> : ParamsOf<T, N>;
 
 /**
- * A kind. Every method that takes parameters receives them normalized (defaults, the name parameter and
- * empty-is-unset applied, required ones present): `defineKind` guarantees it for every caller.
+ * What a kind's file writes: its table and methods. Every method that takes parameters receives them normalized
+ * (defaults, the name parameter and empty-is-unset applied, required ones present); `defineKind` turns the
+ * definition into the `ResourceKind` that guarantees it for every caller.
  */
-export interface ResourceKind<T extends ParamTable = ParamTable, N extends keyof T & string = keyof T & string> {
+export interface KindDefinition<T extends ParamTable = ParamTable, N extends keyof T & string = keyof T & string> {
   readonly kind: string;
   /** One paragraph for the reference docs. */
   readonly doc: string;
@@ -129,6 +130,14 @@ export interface ResourceKind<T extends ParamTable = ParamTable, N extends keyof
   create(name: string, params: KindParams<T, N>, ctx: ResourceContext): Resource;
 }
 
+/** Only `defineKind` sets this key (it is not exported), so a `ResourceKind` cannot be made without normalize in front. */
+const DEFINED: unique symbol = Symbol('defineKind');
+
+/** A kind as the registry, the validator and the engine hold it: made by `defineKind`, never written by hand. */
+export interface ResourceKind<T extends ParamTable = ParamTable, N extends keyof T & string = keyof T & string> extends KindDefinition<T, N> {
+  readonly [DEFINED]: true;
+}
+
 /**
  * Makes a kind: erases its parameter type so that kinds of every table fit in one registry, and puts normalize
  * in front of every method that takes parameters, so that whoever calls it (the engine, validation, autoedges,
@@ -136,11 +145,12 @@ export interface ResourceKind<T extends ParamTable = ParamTable, N extends keyof
  * problem (and the kind's own checks wait for a complete resource), `autoEdges` gives no hints, `autogroup.key`
  * groups nothing, and `create` throws.
  */
-export function defineKind<T extends ParamTable, N extends keyof T & string = never>(kind: ResourceKind<T, N>): ResourceKind {
-  const k = kind as unknown as ResourceKind;
+export function defineKind<T extends ParamTable, N extends keyof T & string = never>(kind: KindDefinition<T, N>): ResourceKind {
+  const k = kind as unknown as KindDefinition;
   const { validate, autoEdges, autogroup } = k;
   return {
     ...k,
+    [DEFINED]: true,
     validate: (name, params) => {
       const n = normalize(k, name, params);
       return n.problems.length > 0 ? [...n.problems] : (validate?.call(k, name, n.params) ?? []);
