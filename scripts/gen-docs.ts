@@ -37,6 +37,7 @@ function type(d: ParamDef): string {
 
 function dflt(name: string, d: ParamDef, nameParam?: string): string {
   if (name === nameParam) return 'the name';
+  if (d.required !== undefined) return '**required**';
   return d.default === undefined ? '' : `\`${String(d.default)}\``;
 }
 

@@ -2,7 +2,7 @@
  * Metaparams: per-resource settings the engine applies around every resource (`meta:` in the YAML graph).
  * Names and units follow mgmt (graph-format reference §4). Described once, as a parameter table.
  */
-import type { ParamsOf } from '../resources/params.js';
+import type { ParamDef, ParamsOf, WrittenParamsOf } from '../resources/params.js';
 
 export const metaParams = {
   noop: { type: 'boolean', default: false, doc: 'Check only: report what would change and change nothing.' },
@@ -47,4 +47,39 @@ export const metaParams = {
   hidden: { type: 'boolean', default: false, doc: 'Keep the resource in the graph but never watch or apply it.' },
 } as const;
 
-export type MetaParams = ParamsOf<typeof metaParams>;
+/** The metaparams as a spec writes them: only those set explicitly are there (the engine applies the defaults). */
+export type MetaParams = WrittenParamsOf<typeof metaParams>;
+
+export type MetaName = keyof typeof metaParams;
+
+/** Every metaparam with a default, with its value: what the engine runs a resource with. */
+export type ResolvedMeta = ParamsOf<typeof metaParams>;
+
+export interface NormalizedMeta {
+  readonly values: Readonly<ResolvedMeta>;
+  /**
+   * The metaparams the spec set explicitly (written in `meta:`, or moved there from an obsolete parameter):
+   * an explicit `retry: 0` is set, the default `retry` is not, though both are 0. Nothing acts on the difference
+   * yet; it is kept so that settings from elsewhere (a graph-wide default, a Puppet run's flags) can apply to
+   * the unset ones only.
+   */
+  readonly set: ReadonlySet<MetaName>;
+}
+
+/**
+ * The metaparams of a resource with their defaults, and which of them were set. A spec's `meta` keeps only what
+ * was written (normalize never writes defaults into it), so whether one was set is never lost.
+ */
+export function normalizeMeta(meta: Readonly<MetaParams>): NormalizedMeta {
+  const values: Record<string, unknown> = {};
+  const set = new Set<MetaName>();
+  for (const key of Object.keys(metaParams) as MetaName[]) {
+    const def: ParamDef = metaParams[key];
+    const v = meta[key];
+    if (v !== undefined) {
+      values[key] = v;
+      set.add(key);
+    } else if (def.default !== undefined) values[key] = def.default;
+  }
+  return { values: values as ResolvedMeta, set };
+}

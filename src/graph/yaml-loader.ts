@@ -4,6 +4,7 @@
  * strings as "unset", obsolete exec parameters, `res:` in edges) and without its silence about typos.
  */
 import type { ErrorObject } from 'ajv';
+import { isUnsetValue } from '../resources/normalize.js';
 import type { ParamTable } from '../resources/params.js';
 import { allKinds, lookupKind } from '../resources/registry.js';
 import { coerce, isNullScalar, toPlain, UNSET } from './coerce.js';
@@ -120,7 +121,8 @@ function typeResource(
         continue;
       }
       const v = coerce(e.value, def.type);
-      if (v === UNSET || (def.emptyIsUnset && v === '')) continue;
+      // empty-is-unset before the schema sees the value (normalize applies the same rule to every other front door)
+      if (v === UNSET || isUnsetValue(def, v)) continue;
       if (def.deprecated) {
         const what = `${kind} parameter \`${key}\``;
         const o = obsolete.get(what);

@@ -89,8 +89,7 @@ function validate(name: string, p: CrontabEntryParams): Problem[] {
   const out: Problem[] = [];
   const n = nameProblem(name);
   if (n) out.push({ message: `${n} (the name is written as "# Puppet Name: <name>" above the entry)` });
-  if (p.user !== undefined && (p.user === '' || p.user.startsWith('-') || /[\s/:]/.test(p.user)))
-    out.push({ param: 'user', message: `"${p.user}" is not a user name` });
+  if (p.user === '' || p.user.startsWith('-') || /[\s/:]/.test(p.user)) out.push({ param: 'user', message: `"${p.user}" is not a user name` });
   if (p.command !== undefined) {
     const c = commandProblem(p.command);
     if (c) out.push({ param: 'command', message: c });
@@ -109,9 +108,9 @@ export const crontabEntryKind = defineKind({
   params,
   refreshable: false,
   validate,
-  autoEdges: (_name, p) => ({ afterVertex: [{ kind: 'user', name: p.user ?? 'root' }] }),
+  autoEdges: (_name, p) => ({ afterVertex: [{ kind: 'user', name: p.user }] }),
   create: (name, p, ctx) => {
-    const user = p.user ?? 'root';
+    const user = p.user;
     const spool = spoolFile(user);
     const sched = schedule(p).schedule;
     const want: CronWant =

@@ -5,7 +5,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { isAbsolute, posix } from 'node:path';
 import { defineKind, type Problem } from './resource.js';
-import type { ParamsOf } from './params.js';
+import type { WrittenParamsOf } from './params.js';
 import { untilAborted } from '../system/proc/abort.js';
 import { PASSWD_FILE, resolveGroup, resolveUser } from '../system/tools/ids.js';
 import { watchPath } from '../system/fs/path-watcher.js';
@@ -98,8 +98,8 @@ const params = {
   },
 } as const;
 
-/** The typed parameters of an exec resource (the registry's kind is type-erased). */
-export type ExecParams = ParamsOf<typeof params>;
+/** The parameters of an exec resource as a spec writes them (the registry's kind is type-erased). */
+export type ExecParams = WrittenParamsOf<typeof params>;
 
 const ABSOLUTE_PARAMS = ['cwd', 'ifcwd', 'nifcwd', 'watchcwd', 'creates'] as const;
 
@@ -109,11 +109,9 @@ export const execKind = defineKind({
   params,
   nameParam: 'cmd',
   refreshable: true,
-  validate: (name, raw) => {
-    const p = unsetEmpty(raw);
+  validate: (_name, p) => {
     const out: Problem[] = [];
-    const cmd = p.cmd ?? name;
-    if (cmd.trim() === '') out.push({ param: 'cmd', message: 'exec needs a command: `cmd` (or else the name) is empty' });
+    if (p.cmd.trim() === '') out.push({ param: 'cmd', message: 'exec needs a command: `cmd` (or else the name) is empty' });
     if (p.shell !== undefined && p.args !== undefined && p.args.length > 0) {
       out.push({ param: 'args', message: '`args` cannot be used with `shell`: put the arguments in `cmd`' });
     }
@@ -134,8 +132,7 @@ export const execKind = defineKind({
     }
     return out;
   },
-  autoEdges: (_name, raw) => {
-    const { cwd, user, group } = unsetEmpty(raw);
+  autoEdges: (_name, { cwd, user, group }) => {
     const hints: { afterPath?: string[]; afterVertex?: { kind: string; name: string }[] } = {};
     if (cwd !== undefined) {
       const dir = posix.normalize(cwd);
@@ -149,9 +146,8 @@ export const execKind = defineKind({
     if (vertices.length) hints.afterVertex = vertices;
     return hints;
   },
-  create: (name, raw, ctx) => {
-    const p = unsetEmpty(raw);
-    const cmdText = p.cmd ?? name;
+  create: (_name, p, ctx) => {
+    const cmdText = p.cmd;
     const display = p.shell === undefined && p.args?.length ? `${cmdText} ${p.args.join(' ')}` : cmdText;
     const main = commandOf(cmdText, p.shell, p.args);
 
@@ -201,7 +197,7 @@ export const execKind = defineKind({
       },
 
       async checkApply(c) {
-        if (p.refreshonly === true && !c.refresh) {
+        if (p.refreshonly && !c.refresh) {
           ctx.log.debug('refreshonly and no refresh: not running');
           return true;
         }
@@ -241,15 +237,6 @@ export const execKind = defineKind({
 function commandOf(cmd: string, shell: string | undefined, args?: readonly string[]): Command {
   if (shell !== undefined) return { shell, cmd };
   return { argv: [...cmd.split(/\s+/).filter((f) => f !== ''), ...(args ?? [])] };
-}
-
-/** Drops empty strings of `emptyIsUnset` parameters (the loader already does; direct callers may not). */
-function unsetEmpty(p: ExecParams): ExecParams {
-  const out: ExecParams = { ...p };
-  for (const [key, def] of Object.entries(params)) {
-    if ('emptyIsUnset' in def && def.emptyIsUnset && out[key as keyof ExecParams] === '') delete out[key as keyof ExecParams];
-  }
-  return out;
 }
 
 function suffix(r: ProcessResult): string {

@@ -4,7 +4,8 @@
  * the group from the user kind's autoedges, which find groups by vertex name).
  */
 import { defineKind, type Problem, type Resource, type ResourceContext } from './resource.js';
-import type { ParamsOf } from './params.js';
+import { normalizeComplete } from './normalize.js';
+import type { ParamsOf, WrittenParamsOf } from './params.js';
 import { untilAborted } from '../system/proc/abort.js';
 import { watchPath } from '../system/fs/path-watcher.js';
 import { type AccountFiles, invalidAccountName, MAX_ID, readGroups, runShadowTool, SYSTEM_ACCOUNTS } from '../system/tools/shadow.js';
@@ -23,9 +24,13 @@ const params = {
   },
 } as const;
 
-export type GroupParams = ParamsOf<typeof params>;
+/** The parameters of a group resource as a spec writes them (what `createGroup` takes). */
+export type GroupParams = WrittenParamsOf<typeof params>;
 
-export function validateGroup(name: string, p: GroupParams): Problem[] {
+/** The parameters the kind receives, normalized. */
+type Params = ParamsOf<typeof params>;
+
+export function validateGroup(name: string, p: Params): Problem[] {
   const out: Problem[] = [];
   const bad = invalidAccountName(name);
   if (bad) out.push({ message: `the group name '${name}' ${bad}` });
@@ -34,7 +39,8 @@ export function validateGroup(name: string, p: GroupParams): Problem[] {
 }
 
 /** The resource, on any account files (tests pass a scratch root; the kind uses the real system). */
-export function createGroup(name: string, p: GroupParams, ctx: ResourceContext, files: AccountFiles = SYSTEM_ACCOUNTS): Resource {
+export function createGroup(name: string, written: GroupParams, ctx: ResourceContext, files: AccountFiles = SYSTEM_ACCOUNTS): Resource {
+  const p = normalizeComplete(groupKind, name, written) as Params;
   const tool = (t: 'groupadd' | 'groupmod' | 'groupdel', args: string[], signal: AbortSignal) =>
     runShadowTool(t, [...args, name], { root: files.root, signal }).then((warnings) => warnings.forEach((w) => ctx.log.warn(w)));
   return {
@@ -68,7 +74,7 @@ export function createGroup(name: string, p: GroupParams, ctx: ResourceContext, 
           return true;
         }
         if (taken) throw new Error(`cannot create the group with gid ${p.gid}: group '${taken.name}' already has it`);
-        const args = [...(p.gid !== undefined ? ['--gid', String(p.gid)] : []), ...(p.system === true ? ['--system'] : [])];
+        const args = [...(p.gid !== undefined ? ['--gid', String(p.gid)] : []), ...(p.system ? ['--system'] : [])];
         if (!c.apply) {
           ctx.log.info(`would create the group${describeArgs(p)}`);
           return false;
@@ -90,8 +96,8 @@ export function createGroup(name: string, p: GroupParams, ctx: ResourceContext, 
   };
 }
 
-function describeArgs(p: GroupParams): string {
-  const parts = [...(p.gid !== undefined ? [`gid ${p.gid}`] : []), ...(p.system === true ? ['system'] : [])];
+function describeArgs(p: Params): string {
+  const parts = [...(p.gid !== undefined ? [`gid ${p.gid}`] : []), ...(p.system ? ['system'] : [])];
   return parts.length ? ` (${parts.join(', ')})` : '';
 }
 

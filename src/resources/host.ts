@@ -46,7 +46,7 @@ function validate(name: string, p: HostParams): Problem[] {
     if (a === '' || /[\s#]/.test(a)) out.push({ param: 'aliases', message: `alias "${a}" is empty or contains a blank or "#"` });
   }
   if (p.comment !== undefined && /[\r\n]/.test(p.comment)) out.push({ param: 'comment', message: '`comment` contains a line break' });
-  if (p.target !== undefined && (!isAbsolute(p.target) || p.target.endsWith('/')))
+  if (!isAbsolute(p.target) || p.target.endsWith('/'))
     out.push({ param: 'target', message: `\`target\` must be the absolute path of a file, got "${p.target}"` });
   return out;
 }
@@ -57,12 +57,9 @@ export const hostKind = defineKind({
   params,
   refreshable: false,
   validate,
-  autoEdges: (_name, p) => {
-    const target = p.target ?? DEFAULT_HOSTS;
-    return { afterPath: [target], afterNearestAncestor: [target] };
-  },
+  autoEdges: (_name, { target }) => ({ afterPath: [target], afterNearestAncestor: [target] }),
   create: (name, p, ctx) => {
-    const target = p.target ?? DEFAULT_HOSTS;
+    const target = p.target;
     const want: HostWant | null = p.state === 'absent' ? null : { ip: p.ip, aliases: p.aliases, comment: p.comment };
     return {
       async watch(w) {

@@ -15,9 +15,13 @@ import { withFileLock } from '../system/fs/file-lock.js';
 import { editIni, iniProblems, type IniFormat, type IniWant } from '../system/formats/ini-text.js';
 
 const params = {
-  path: { type: 'string', doc: 'Absolute path of the INI file; required. A missing file is created (mode 0644); a symlink is followed.' },
+  path: {
+    type: 'string',
+    required: 'the absolute path of the INI file',
+    doc: 'Absolute path of the INI file. A missing file is created (mode 0644); a symlink is followed.',
+  },
   section: { type: 'string', default: '', doc: 'The section; `""` means the top of the file, before the first section header.' },
-  setting: { type: 'string', doc: 'The key of the setting; required.' },
+  setting: { type: 'string', required: 'the key of the setting to manage', doc: 'The key of the setting.' },
   value: {
     type: 'string',
     doc: 'The value; unset leaves the value of an existing setting alone (a new one gets an empty value). Never logged.',
@@ -50,33 +54,31 @@ const bytes = (s: string): string => Buffer.from(s, 'utf8').toString('latin1');
 
 function formatOf(p: IniParams): IniFormat {
   return {
-    separator: bytes(p.separator ?? ' = '),
-    sectionprefix: bytes(p.sectionprefix ?? '['),
-    sectionsuffix: bytes(p.sectionsuffix ?? ']'),
-    indentchar: bytes(p.indentchar ?? ' '),
+    separator: bytes(p.separator),
+    sectionprefix: bytes(p.sectionprefix),
+    sectionsuffix: bytes(p.sectionsuffix),
+    indentchar: bytes(p.indentchar),
     ...(p.indentwidth !== undefined ? { indentwidth: p.indentwidth } : {}),
   };
 }
 
 function wantOf(p: IniParams): IniWant {
   return {
-    section: bytes(p.section ?? ''),
-    setting: bytes(p.setting ?? ''),
+    section: bytes(p.section),
+    setting: bytes(p.setting),
     ...(p.value !== undefined ? { value: bytes(p.value) } : {}),
     state: p.state === 'absent' ? 'absent' : 'exists',
-    createsection: p.createsection !== false,
+    createsection: p.createsection,
   };
 }
 
 function validate(_name: string, p: IniParams): Problem[] {
   const out: Problem[] = [];
   const path = p.path;
-  if (path === undefined || path === '') out.push({ param: 'path', message: '`path` is required: the absolute path of the INI file' });
-  else if (!path.startsWith('/')) out.push({ param: 'path', message: `path "${path}" is not absolute; it must start with "/"` });
+  if (!path.startsWith('/')) out.push({ param: 'path', message: `path "${path}" is not absolute; it must start with "/"` });
   else if (path.endsWith('/')) out.push({ param: 'path', message: `path "${path}" ends with "/": an INI file is a file, not a directory` });
   else if (posix.normalize(path) !== path) out.push({ param: 'path', message: `path "${path}" is not normalized; write "${posix.normalize(path)}"` });
-  if (p.setting === undefined) out.push({ param: 'setting', message: '`setting` is required: the key to manage' });
-  else for (const message of iniProblems(wantOf(p), formatOf(p))) out.push({ param: 'setting', message });
+  for (const message of iniProblems(wantOf(p), formatOf(p))) out.push({ param: 'setting', message });
   return out;
 }
 
@@ -86,9 +88,9 @@ export const iniKind = defineKind({
   params,
   refreshable: false,
   validate,
-  autoEdges: (_name, p) => (p.path ? { afterPath: [p.path], afterNearestAncestor: [p.path] } : {}),
+  autoEdges: (_name, { path }) => (path ? { afterPath: [path], afterNearestAncestor: [path] } : {}),
   create: (_name, p, ctx) => {
-    const path = p.path ?? '';
+    const path = p.path;
     const want = wantOf(p);
     const format = formatOf(p);
     const watching = new EditedFileWatching(path);

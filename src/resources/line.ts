@@ -12,7 +12,11 @@ import { withFileLock } from '../system/fs/file-lock.js';
 import { editFileLine, lineRulesProblems, type LineRules } from '../system/formats/file-line-text.js';
 
 const params = {
-  path: { type: 'string', doc: 'Absolute path of the file to edit; required. The file must exist (a symlink is followed).' },
+  path: {
+    type: 'string',
+    required: 'the absolute path of the file to edit',
+    doc: 'Absolute path of the file to edit. The file must exist (a symlink is followed).',
+  },
   line: {
     type: 'string',
     doc: 'The whole line, without its line ending; required unless `state: absent` with `match`. A file line equals it when it does once its `\\n`, `\\r\\n` or `\\r` is removed.',
@@ -68,8 +72,7 @@ function regexOf(src: string | undefined): RegExp | undefined {
 function validate(_name: string, p: LineParams): Problem[] {
   const out: Problem[] = [];
   const path = p.path;
-  if (path === undefined || path === '') out.push({ param: 'path', message: '`path` is required: the absolute path of the file to edit' });
-  else if (!path.startsWith('/')) out.push({ param: 'path', message: `path "${path}" is not absolute; it must start with "/"` });
+  if (!path.startsWith('/')) out.push({ param: 'path', message: `path "${path}" is not absolute; it must start with "/"` });
   else if (path.endsWith('/')) out.push({ param: 'path', message: `path "${path}" ends with "/": a line lives in a file, not a directory` });
   else if (posix.normalize(path) !== path) out.push({ param: 'path', message: `path "${path}" is not normalized; write "${posix.normalize(path)}"` });
   for (const k of ['match', 'after'] as const) {
@@ -103,10 +106,10 @@ function rulesOf(p: LineParams, lenient = false): LineRules {
     state: p.state === 'absent' ? 'absent' : 'exists',
     ...(match ? { match } : {}),
     ...(after ? { after } : {}),
-    multiple: p.multiple === true,
-    replace: p.replace !== false,
-    replaceall: p.replaceall === true,
-    appendonnomatch: p.appendonnomatch !== false,
+    multiple: p.multiple,
+    replace: p.replace,
+    replaceall: p.replaceall,
+    appendonnomatch: p.appendonnomatch,
   };
 }
 
@@ -118,9 +121,9 @@ export const lineKind = defineKind({
   params,
   refreshable: false,
   validate,
-  autoEdges: (_name, p) => (p.path ? { afterPath: [p.path], afterNearestAncestor: [p.path] } : {}),
+  autoEdges: (_name, { path }) => (path ? { afterPath: [path], afterNearestAncestor: [path] } : {}),
   create: (_name, p, ctx) => {
-    const path = p.path ?? '';
+    const path = p.path;
     const rules = rulesOf(p);
     const latin1 = p.encoding === 'latin1';
     const watching = new EditedFileWatching(path);

@@ -28,7 +28,8 @@ const params = {
   state: {
     type: 'string',
     enum: STATES,
-    doc: '`exists`: in the fstab and mounted; `unmounted`: in the fstab and not mounted; `defined`: in the fstab, mounted or not (left alone); `absent`: unmounted and out of the fstab. Required.',
+    required: 'exists, unmounted, defined or absent',
+    doc: '`exists`: in the fstab and mounted; `unmounted`: in the fstab and not mounted; `defined`: in the fstab, mounted or not (left alone); `absent`: unmounted and out of the fstab.',
   },
   device: {
     type: 'string',
@@ -67,7 +68,6 @@ function validate(name: string, p: MountParams): Problem[] {
     });
   }
   if (/[\n\0]/.test(name)) out.push({ message: 'the mount point contains a newline or NUL byte' });
-  if (p.state === undefined) out.push({ param: 'state', message: 'mount needs `state`: exists, unmounted, defined or absent' });
   if (p.device !== undefined && (p.device === '' || /[\n\0]/.test(p.device))) out.push({ param: 'device', message: '`device` is empty or contains a newline' });
   if (p.type !== undefined && (p.type === '' || /\s/.test(p.type))) out.push({ param: 'type', message: `\`type\` "${p.type}" is empty or contains blanks` });
   for (const [k, v] of Object.entries(p.options ?? {})) {
@@ -75,8 +75,7 @@ function validate(name: string, p: MountParams): Problem[] {
     if (!OPTION_VALUE.test(v))
       out.push({ param: 'options', message: `the value of option "${k}" contains a blank or an unquoted comma (quote it: "\\"a,b\\"")` });
   }
-  if (p.fstab !== undefined && (!isAbsolute(p.fstab) || p.fstab.endsWith('/')))
-    out.push({ param: 'fstab', message: `\`fstab\` must be the absolute path of a file, got "${p.fstab}"` });
+  if (!isAbsolute(p.fstab) || p.fstab.endsWith('/')) out.push({ param: 'fstab', message: `\`fstab\` must be the absolute path of a file, got "${p.fstab}"` });
   if (p.type === 'swap' && (p.state === 'exists' || p.state === 'unmounted')) {
     out.push({ param: 'state', message: 'swap is not mounted (it is enabled with swapon); use state: defined to manage its fstab entry' });
   }
@@ -90,15 +89,14 @@ export const mountKind = defineKind({
   refreshable: true,
   validate,
   autoEdges: (name, p) => {
-    const fstab = p.fstab ?? DEFAULT_FSTAB;
+    const fstab = p.fstab;
     const dir = `${name === '/' ? '' : name}/`;
     // After the mount point directory, the table and managed ancestors; before whatever lies below the mount
     // point (as Puppet's autobefore; also when absent: the files then belong on the file system underneath).
     return { afterPath: [dir, fstab], afterNearestAncestor: [name], beforeBelow: [dir] };
   },
   create: (name, p, ctx) => {
-    const fstab = p.fstab ?? DEFAULT_FSTAB;
-    const state = p.state ?? 'exists';
+    const { fstab, state } = p;
     const want: FstabWant | null =
       state === 'absent'
         ? null
@@ -106,8 +104,8 @@ export const mountKind = defineKind({
             device: p.device,
             type: p.type,
             options: p.options === undefined ? undefined : formatOptions(p.options) || 'defaults',
-            freq: p.freq ?? 0,
-            passno: p.passno ?? 0,
+            freq: p.freq,
+            passno: p.passno,
           };
 
     /** Makes the fstab right; returns the changes (made, or that would be made). */

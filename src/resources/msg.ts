@@ -18,14 +18,14 @@ export const msgKind = defineKind({
   params,
   nameParam: 'body',
   refreshable: true,
-  create: (name, p, ctx) => {
+  create: (_name, p, ctx) => {
     let sent = false;
     const fields = Object.entries(p.fields ?? {})
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
       .map(([k, v]) => ` ${k}=${v}`)
       .join('');
-    const text = `${p.body ?? name}${fields}`;
-    const level = p.priority ?? 'Notice';
+    const text = `${p.body}${fields}`;
+    const level = p.priority;
     return {
       async watch(w) {
         w.event();

@@ -19,11 +19,20 @@ export interface ParamDef {
   /** A JSON Schema regular expression the string must match. */
   readonly pattern?: string;
   readonly minimum?: number;
-  /** Shown in the docs; the resource applies its own defaults. */
+  /**
+   * The value of the parameter when a resource leaves it unset: normalize (normalize.ts) fills it in, so the kind
+   * always receives it (`ParamsOf` types it as present) and never restates it.
+   */
   readonly default?: string | number | boolean;
   /**
-   * An empty string means "unset", as mgmt's published examples spell it (`shell: ''`). The loader drops the
-   * parameter before validation.
+   * The kind cannot work without this parameter (and it is not the kind's name parameter, which the name
+   * supplies): a resource that leaves it unset is an error. The text says what to give, completing "set it to
+   * ...", e.g. `'the absolute path of the INI file'`. `ParamsOf` types the parameter as present.
+   */
+  readonly required?: string;
+  /**
+   * An empty string means "unset", as mgmt's published examples spell it (`shell: ''`). Normalize drops the
+   * parameter (the YAML loader already before schema validation), so the kind never sees `''`.
    */
   readonly emptyIsUnset?: boolean;
   /**
@@ -53,8 +62,23 @@ type ValueOf<D extends ParamDef> = D['type'] extends 'string'
               ? unknown
               : never;
 
-/** The TypeScript type of a kind's parameters, derived from its table: every parameter is optional. */
-export type ParamsOf<T extends ParamTable> = { -readonly [K in keyof T]?: ValueOf<T[K]> };
+/** The parameters that normalize always supplies: those with a default, the required ones, and the name parameter `N`. */
+type PresentKeys<T extends ParamTable, N extends keyof T> = {
+  [K in keyof T]: K extends N ? K : T[K] extends { readonly default: string | number | boolean } ? K : T[K] extends { readonly required: string } ? K : never;
+}[keyof T];
+
+type Flatten<O> = { -readonly [K in keyof O]: O[K] };
+
+/**
+ * The TypeScript type of the parameters a kind receives (after normalize), derived from its table: a parameter
+ * with a default, a required one and the name parameter `N` are present; every other one is optional.
+ */
+export type ParamsOf<T extends ParamTable, N extends keyof T = never> = Flatten<
+  { [K in PresentKeys<T, N>]: ValueOf<T[K]> } & { [K in Exclude<keyof T, PresentKeys<T, N>>]?: ValueOf<T[K]> }
+>;
+
+/** The parameters as a spec may write them, before normalize: every parameter is optional. */
+export type WrittenParamsOf<T extends ParamTable> = { -readonly [K in keyof T]?: ValueOf<T[K]> };
 
 /** The JSON Schema of one parameter. */
 export function paramJsonSchema(def: ParamDef): Record<string, unknown> {

@@ -13,9 +13,14 @@ const params = {
   type: {
     type: 'string',
     pattern: '^[A-Za-z][A-Za-z0-9_]*(::[A-Za-z][A-Za-z0-9_]*)*$',
-    doc: 'The Puppet resource type, as the catalog spells it (`Tidy`, `Mgmt::Thing`); required.',
+    required: 'the Puppet resource type, such as Tidy',
+    doc: 'The Puppet resource type, as the catalog spells it (`Tidy`, `Mgmt::Thing`).',
   },
-  title: { type: 'string', doc: "The resource's Puppet title; Puppet fills the namevar from it when `parameters` leaves it out; required." },
+  title: {
+    type: 'string',
+    required: "the resource's Puppet title",
+    doc: "The resource's Puppet title; Puppet fills the namevar from it when `parameters` leaves it out.",
+  },
   parameters: {
     type: 'json',
     doc: 'The explicit Puppet parameters as a JSON object, values as in the catalog document (`{"__binary": ...}` for binary data); relationship metaparams (`before`, `require`, `notify`, `subscribe`, `stage`) are not allowed: they are edges.',
@@ -43,8 +48,8 @@ export const puppetKind = defineKind({
   refreshable: true,
   validate: (_name, p) => {
     const out: Problem[] = [];
-    if (p.type === undefined || p.type.trim() === '') out.push({ param: 'type', message: 'the Puppet resource `type` is required (e.g. Tidy)' });
-    if (p.title === undefined || p.title === '') out.push({ param: 'title', message: 'the Puppet resource `title` is required' });
+    if (p.type.trim() === '') out.push({ param: 'type', message: 'the Puppet resource `type` is empty: set it to the Puppet resource type, such as Tidy' });
+    if (p.title === '') out.push({ param: 'title', message: "the Puppet resource `title` is empty: set it to the resource's Puppet title" });
     if (p.parameters !== undefined) {
       if (!isObject(p.parameters)) {
         out.push({ param: 'parameters', message: `\`parameters\` must be an object of Puppet parameters, got ${describeJson(p.parameters)}` });
@@ -65,8 +70,7 @@ export const puppetKind = defineKind({
     return out;
   },
   create: (_name, p, ctx) => {
-    const type = p.type ?? '';
-    const title = p.title ?? '';
+    const { type, title } = p;
     const parameters = isObject(p.parameters) ? p.parameters : {};
     const sensitive = new Set(p.sensitive ?? []);
     const resource = { type, title, parameters, sensitive: [...sensitive] };

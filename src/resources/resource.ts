@@ -4,6 +4,7 @@
  * engine's job.
  */
 import type { Logger } from '../observe/logger.js';
+import { normalize, normalizeComplete } from './normalize.js';
 import type { ParamTable, ParamsOf } from './params.js';
 
 export interface ResourceContext {
@@ -80,20 +81,20 @@ export interface AutoEdgeHints {
 }
 
 /** One resource of a group (see `ResourceKind.autogroup`). */
-export interface GroupMember<T extends ParamTable = ParamTable> {
+export interface GroupMember<T extends ParamTable = ParamTable, N extends keyof T = never> {
   readonly name: string;
-  readonly params: KindParams<T>;
+  readonly params: KindParams<T, N>;
 }
 
 /**
  * Autogroup: vertices of one kind whose `key` is equal, and with no path between them in the graph, are run as
  * one vertex (ten packages in one PackageKit transaction). The group's vertex is named after its first member.
  */
-export interface AutoGroup<T extends ParamTable> {
+export interface AutoGroup<T extends ParamTable, N extends keyof T = never> {
   /** Resources with the same key can be grouped; undefined: this one is never grouped. */
-  key(name: string, params: KindParams<T>): string | undefined;
+  key(name: string, params: KindParams<T, N>): string | undefined;
   /** The resource that manages every member at once; `ctx.log` names the group. */
-  create(members: readonly GroupMember<T>[], ctx: ResourceContext): Resource;
+  create(members: readonly GroupMember<T, N>[], ctx: ResourceContext): Resource;
 }
 
 /** A problem found by a kind's own cross-parameter checks; `param` points the position at that parameter. */
@@ -102,26 +103,81 @@ export interface Problem {
   readonly message: string;
 }
 
-/** The parameters a kind receives: typed by its table, or a plain record once the kind's type is erased. */
-export type KindParams<T extends ParamTable> = ParamTable extends T ? Readonly<Record<string, unknown>> : ParamsOf<T>;
+/**
+ * The parameters a kind receives, normalized (normalize.ts): typed by its table and name parameter `N`, or a
+ * plain record once the kind's type is erased.
+ */
+export type KindParams<T extends ParamTable, N extends keyof T = never> = ParamTable extends T ? Readonly<Record<string, unknown>> : ParamsOf<T, N>;
 
-export interface ResourceKind<T extends ParamTable = ParamTable> {
+/**
+ * What a kind's file writes: its table and methods. Every method that takes parameters receives them normalized
+ * (defaults, the name parameter and empty-is-unset applied, required ones present); `defineKind` turns the
+ * definition into the `ResourceKind` that guarantees it for every caller.
+ */
+export interface KindDefinition<T extends ParamTable = ParamTable, N extends keyof T & string = keyof T & string> {
   readonly kind: string;
   /** One paragraph for the reference docs. */
   readonly doc: string;
   readonly params: T;
   /** The parameter that defaults to the resource's name (`path` for file, `cmd` for exec). */
-  readonly nameParam?: string;
+  readonly nameParam?: N;
   /** Reacts to refreshes on notify edges (otherwise a refresh just lets it run if it is dirty). */
   readonly refreshable: boolean;
   /** Pure checks across parameters: no system access, no side effects. */
-  validate?(name: string, params: KindParams<T>): Problem[];
-  autoEdges?(name: string, params: KindParams<T>): AutoEdgeHints;
-  autogroup?: AutoGroup<T>;
-  create(name: string, params: KindParams<T>, ctx: ResourceContext): Resource;
+  validate?(name: string, params: KindParams<T, N>): Problem[];
+  autoEdges?(name: string, params: KindParams<T, N>): AutoEdgeHints;
+  autogroup?: AutoGroup<T, N>;
+  create(name: string, params: KindParams<T, N>, ctx: ResourceContext): Resource;
 }
 
-/** Erases a kind's parameter type so that kinds of every table fit in one registry. */
-export function defineKind<T extends ParamTable>(kind: ResourceKind<T>): ResourceKind {
-  return kind as unknown as ResourceKind;
+/** Only `defineKind` sets this key (it is not exported), so a `ResourceKind` cannot be made without normalize in front. */
+const DEFINED: unique symbol = Symbol('defineKind');
+
+/** A kind as the registry, the validator and the engine hold it: made by `defineKind`, never written by hand. */
+export interface ResourceKind<T extends ParamTable = ParamTable, N extends keyof T & string = keyof T & string> extends KindDefinition<T, N> {
+  readonly [DEFINED]: true;
+}
+
+/**
+ * Makes a kind: erases its parameter type so that kinds of every table fit in one registry, and puts normalize
+ * in front of every method that takes parameters, so that whoever calls it (the engine, validation, autoedges,
+ * a test) the kind receives normalized parameters. With a required parameter unset, `validate` returns that
+ * problem (and the kind's own checks wait for a complete resource), `autoEdges` gives no hints, `autogroup.key`
+ * groups nothing, and `create` throws.
+ */
+export function defineKind<T extends ParamTable, N extends keyof T & string = never>(kind: KindDefinition<T, N>): ResourceKind {
+  const k = kind as unknown as KindDefinition;
+  const { validate, autoEdges, autogroup } = k;
+  return {
+    ...k,
+    [DEFINED]: true,
+    validate: (name, params) => {
+      const n = normalize(k, name, params);
+      return n.problems.length > 0 ? [...n.problems] : (validate?.call(k, name, n.params) ?? []);
+    },
+    ...(autoEdges
+      ? {
+          autoEdges: (name: string, params: Readonly<Record<string, unknown>>) => {
+            const n = normalize(k, name, params);
+            return n.problems.length > 0 ? {} : autoEdges.call(k, name, n.params);
+          },
+        }
+      : {}),
+    ...(autogroup
+      ? {
+          autogroup: {
+            key: (name, params) => {
+              const n = normalize(k, name, params);
+              return n.problems.length > 0 ? undefined : autogroup.key(name, n.params);
+            },
+            create: (members, ctx) =>
+              autogroup.create(
+                members.map((m) => ({ name: m.name, params: normalizeComplete(k, m.name, m.params) })),
+                ctx,
+              ),
+          },
+        }
+      : {}),
+    create: (name, params, ctx) => k.create(name, normalizeComplete(k, name, params), ctx),
+  };
 }

@@ -37,13 +37,6 @@ const ENABLED_STATES = new Set(['enabled', 'enabled-runtime', 'alias', 'static',
 /** UnitFileStates that `startup: disabled` must undo (static, generated... units have no links to remove). */
 const LINKED_STATES = new Set(['enabled', 'enabled-runtime']);
 
-function unsetEmpty(p: SvcParams): SvcParams {
-  const out: SvcParams = { ...p };
-  if (out.state === '') delete out.state;
-  if (out.startup === '') delete out.startup;
-  return out;
-}
-
 /** The unit files an administrator (or mgmt) writes for this unit, first the one that takes precedence. */
 export function unitFilePaths(unit: string, session: boolean): string[] {
   const dirs = session ? [unitFileDir(true)] : ['/etc/systemd/system', '/lib/systemd/system', '/usr/lib/systemd/system'];
@@ -66,14 +59,10 @@ export const svcKind = defineKind({
     if (problem) out.push({ message: problem });
     return out;
   },
-  autoEdges: (name, raw) => {
-    const p = unsetEmpty(raw);
-    return { refreshAfterPath: unitFilePaths(unitName(name), p.session ?? false) };
-  },
-  create: (name, raw, ctx) => {
-    const p = unsetEmpty(raw);
+  autoEdges: (name, p) => ({ refreshAfterPath: unitFilePaths(unitName(name), p.session) }),
+  create: (name, p, ctx) => {
     const unit = unitName(name);
-    const session = p.session ?? false;
+    const session = p.session;
     const log = ctx.log;
     let client: Systemd | undefined;
     let connecting: Promise<Systemd> | undefined;

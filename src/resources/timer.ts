@@ -1,9 +1,9 @@
 /** The timer resource: sends an event every `interval` seconds; a refresh restarts the ticker. */
-import { defineKind, type Problem } from './resource.js';
+import { defineKind } from './resource.js';
 import { untilAborted } from '../system/proc/abort.js';
 
 const params = {
-  interval: { type: 'integer', minimum: 1, doc: 'Seconds between ticks (required).' },
+  interval: { type: 'integer', minimum: 1, required: 'the seconds between ticks', doc: 'Seconds between ticks.' },
 } as const;
 
 export const timerKind = defineKind({
@@ -11,16 +11,11 @@ export const timerKind = defineKind({
   doc: 'Sends an event every `interval` seconds, so that resources after it are re-checked on a schedule. It is always in its desired state, except that a refresh restarts the ticker and counts as a change.',
   params,
   refreshable: true,
-  validate: (_name, p) => {
-    const out: Problem[] = [];
-    if (p.interval === undefined) out.push({ message: 'timer needs `interval` (seconds between ticks)' });
-    return out;
-  },
   create: (_name, p, ctx) => {
     let restart: (() => void) | undefined;
     return {
       async watch(w) {
-        const ms = (p.interval ?? 1) * 1000;
+        const ms = p.interval * 1000;
         let t: NodeJS.Timeout | undefined;
         const arm = () => {
           if (t) clearInterval(t);

@@ -8,7 +8,8 @@
  */
 import { isAbsolute } from 'node:path';
 import { defineKind, type AutoEdgeHints, type Problem, type Resource, type ResourceContext } from './resource.js';
-import type { ParamsOf } from './params.js';
+import { normalizeComplete } from './normalize.js';
+import type { ParamsOf, WrittenParamsOf } from './params.js';
 import { untilAborted } from '../system/proc/abort.js';
 import { watchPath } from '../system/fs/path-watcher.js';
 import {
@@ -59,19 +60,15 @@ const params = {
   allowduplicateuid: { type: 'boolean', default: false, doc: 'Allow `uid` to be shared with another user (`--non-unique`).' },
 } as const;
 
-export type UserParams = ParamsOf<typeof params>;
+/** The parameters of a user resource as a spec writes them (what `createUser` takes). */
+export type UserParams = WrittenParamsOf<typeof params>;
 
-/** Drops empty strings of `emptyIsUnset` parameters (the loader already does; direct callers may not). */
-function unsetEmpty(p: UserParams): UserParams {
-  const out: UserParams = { ...p };
-  for (const k of ['group', 'home', 'homedir', 'shell'] as const) if (out[k] === '') delete out[k];
-  return out;
-}
+/** The parameters the kind receives, normalized. */
+type Params = ParamsOf<typeof params>;
 
 const numeric = (s: string) => /^[0-9]+$/.test(s);
 
-export function validateUser(name: string, raw: UserParams): Problem[] {
-  const p = unsetEmpty(raw);
+export function validateUser(name: string, p: Params): Problem[] {
   const out: Problem[] = [];
   const bad = invalidAccountName(name);
   if (bad) out.push({ message: `the user name '${name}' ${bad}` });
@@ -104,9 +101,9 @@ export function validateUser(name: string, raw: UserParams): Problem[] {
 }
 
 /** The groups a user names: its primary group by name, then its supplementary groups. */
-function namedGroups(p: UserParams): string[] {
+function namedGroups(p: Params): string[] {
   const out: string[] = [];
-  if (p.group !== undefined && p.group !== '' && !numeric(p.group)) out.push(p.group);
+  if (p.group !== undefined && !numeric(p.group)) out.push(p.group);
   for (const g of p.groups ?? []) if (!out.includes(g)) out.push(g);
   return out;
 }
@@ -115,8 +112,7 @@ function namedGroups(p: UserParams): string[] {
  * A user comes after the groups it names (they must exist first); a user being removed comes before them (a
  * primary group cannot be removed while its user exists). A group given only by `gid` is not matched.
  */
-export function userAutoEdges(_name: string, raw: UserParams): AutoEdgeHints {
-  const p = unsetEmpty(raw);
+export function userAutoEdges(_name: string, p: Params): AutoEdgeHints {
   const refs = namedGroups(p).map((name) => ({ kind: 'group', name }));
   if (refs.length === 0) return {};
   return p.state === 'absent' ? { beforeVertex: refs } : { afterVertex: refs };
@@ -132,8 +128,8 @@ interface Change {
 }
 
 /** The resource, on any account files (tests pass a scratch root; the kind uses the real system). */
-export function createUser(name: string, raw: UserParams, ctx: ResourceContext, files: AccountFiles = SYSTEM_ACCOUNTS): Resource {
-  const p = unsetEmpty(raw);
+export function createUser(name: string, written: UserParams, ctx: ResourceContext, files: AccountFiles = SYSTEM_ACCOUNTS): Resource {
+  const p = normalizeComplete(userKind, name, written) as Params;
   const home = p.home ?? p.homedir;
   const wantGroups = p.groups !== undefined ? dedupe(p.groups) : undefined;
   const inclusive = p.membership === 'inclusive';
@@ -175,11 +171,11 @@ export function createUser(name: string, raw: UserParams, ctx: ResourceContext, 
       if (p.state === 'absent') {
         if (!cur) return true;
         if (!c.apply) {
-          ctx.log.info(`would remove the user${p.managehome === true ? ` and its home ${cur.home}` : ''}`);
+          ctx.log.info(`would remove the user${p.managehome ? ` and its home ${cur.home}` : ''}`);
           return false;
         }
-        await tool('userdel', p.managehome === true ? ['--remove'] : [], c.signal);
-        ctx.log.info(`removed the user${p.managehome === true ? ` and its home ${cur.home}` : ''}`);
+        await tool('userdel', p.managehome ? ['--remove'] : [], c.signal);
+        ctx.log.info(`removed the user${p.managehome ? ` and its home ${cur.home}` : ''}`);
         return false;
       }
       if (!cur && p.state === undefined) {
@@ -204,7 +200,7 @@ export function createUser(name: string, raw: UserParams, ctx: ResourceContext, 
         const args: string[] = [];
         const shown: string[] = [];
         if (p.uid !== undefined) {
-          args.push('--uid', String(p.uid), ...(p.allowduplicateuid === true ? ['--non-unique'] : []));
+          args.push('--uid', String(p.uid), ...(p.allowduplicateuid ? ['--non-unique'] : []));
           shown.push(`uid ${p.uid}`);
         }
         if (primary !== undefined) {
@@ -219,7 +215,7 @@ export function createUser(name: string, raw: UserParams, ctx: ResourceContext, 
           args.push('--home-dir', home);
           shown.push(`home ${home}`);
         }
-        if (p.managehome === true) {
+        if (p.managehome) {
           args.push('--create-home');
           shown.push('home created');
         }
@@ -231,7 +227,7 @@ export function createUser(name: string, raw: UserParams, ctx: ResourceContext, 
           args.push('--comment', p.comment);
           shown.push(`comment '${p.comment}'`);
         }
-        if (p.system === true) {
+        if (p.system) {
           args.push('--system');
           shown.push('system');
         }
@@ -248,7 +244,7 @@ export function createUser(name: string, raw: UserParams, ctx: ResourceContext, 
 
       const changes: Change[] = [];
       if (p.uid !== undefined && cur.uid !== p.uid) {
-        changes.push({ args: ['--uid', String(p.uid), ...(p.allowduplicateuid === true ? ['--non-unique'] : [])], text: `uid ${cur.uid} -> ${p.uid}` });
+        changes.push({ args: ['--uid', String(p.uid), ...(p.allowduplicateuid ? ['--non-unique'] : [])], text: `uid ${cur.uid} -> ${p.uid}` });
       }
       if (primary !== undefined) {
         const gid = primaryGid(groups);
@@ -269,8 +265,8 @@ export function createUser(name: string, raw: UserParams, ctx: ResourceContext, 
       }
       if (home !== undefined && cur.home !== home) {
         changes.push({
-          args: ['--home', home, ...(p.managehome === true ? ['--move-home'] : [])],
-          text: `home ${cur.home} -> ${home}${p.managehome === true ? ' (moved)' : ''}`,
+          args: ['--home', home, ...(p.managehome ? ['--move-home'] : [])],
+          text: `home ${cur.home} -> ${home}${p.managehome ? ' (moved)' : ''}`,
         });
       }
       if (p.shell !== undefined && cur.shell !== p.shell) changes.push({ args: ['--shell', p.shell], text: `shell ${cur.shell || '(default)'} -> ${p.shell}` });

@@ -27,6 +27,7 @@ import { checkSpec } from '../graph/check-spec.js';
 import type { CollectSpec, ResourceSpec } from '../graph/spec.js';
 import { vertexId } from '../graph/spec.js';
 import { managedPath } from '../graph/validate.js';
+import { normalize } from '../resources/normalize.js';
 import { lookupKind } from '../resources/registry.js';
 import { checkQuery, matchQuery, type QueryTarget } from './puppet-query.js';
 import type { Exported } from './world.js';
@@ -180,8 +181,8 @@ const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 export function toCollected(entry: CollectSpec, e: Exported): ResourceSpec | string {
   const kind = lookupKind(e.kind);
   if (!kind) return `unknown resource kind \`${e.kind}\``;
-  const params: Record<string, unknown> = { ...e.params };
-  if (kind.nameParam && params[kind.nameParam] === undefined) params[kind.nameParam] = e.name;
+  // Normalized under the exported name, before the rename to `<name>@<host>`: the name parameter keeps it.
+  const params: Record<string, unknown> = { ...normalize(kind, e.name, e.params).params };
   if (e.kind === 'file') {
     const placed = placeFile(entry.pattern, params);
     if ('error' in placed) return placed.error;

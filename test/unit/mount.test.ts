@@ -209,7 +209,7 @@ describe('mount validation', () => {
   it('wants an absolute, normalized mount point and a state', () => {
     assert.match(v('mnt/x', { state: 'exists' })[0]!, /absolute mount point/);
     assert.match(v('/mnt/x/', { state: 'exists' })[0]!, /not normalized.*write "\/mnt\/x"/);
-    assert.match(v('/mnt/x', {})[0]!, /needs `state`/);
+    assert.deepEqual(v('/mnt/x', {}), ['parameter `state` is required: set it to exists, unmounted, defined or absent']);
     assert.deepEqual(v('/', { state: 'defined' }), []);
   });
   it('checks options, type, fstab and swap', () => {

@@ -66,24 +66,27 @@ describe('pkg parameters', () => {
 });
 
 describe('pkg autogroup key', () => {
+  // through the kind, so the parameters are normalized (defaults filled in) as the engine would hand them
+  const groupKey = (name: string, p: Record<string, unknown>) => pkgKind.autogroup!.key(name, p);
   it('puts installs together (installed, newest, versions) and removals apart', () => {
-    const k = (p: Record<string, unknown>) => pkgGroupKey('x', p);
+    const k = (p: Record<string, unknown>) => groupKey('x', p);
     assert.equal(k({}), k({ state: 'installed' }));
     assert.equal(k({ state: 'installed' }), k({ state: 'newest' }));
     assert.equal(k({ state: 'installed' }), k({ state: '1.0-1' }));
     assert.notEqual(k({ state: 'installed' }), k({ state: 'uninstalled' }));
-    assert.equal(k({ state: 'uninstalled' }), pkgGroupKey('y', { state: 'uninstalled' }));
+    assert.equal(k({ state: 'uninstalled' }), groupKey('y', { state: 'uninstalled' }));
   });
 
   it('never puts packages with different transaction flags or filters together', () => {
-    const base = pkgGroupKey('x', {});
-    for (const flag of ['allowuntrusted', 'allowdowngrade']) assert.notEqual(pkgGroupKey('x', { [flag]: true }), base, flag);
-    for (const flag of ['allownonfree', 'allowunsupported']) assert.notEqual(pkgGroupKey('x', { [flag]: false }), base, flag);
-    assert.equal(pkgGroupKey('x', { allownonfree: true, allowunsupported: true }), base, 'the defaults spelled out');
+    const base = groupKey('x', {});
+    for (const flag of ['allowuntrusted', 'allowdowngrade']) assert.notEqual(groupKey('x', { [flag]: true }), base, flag);
+    for (const flag of ['allownonfree', 'allowunsupported']) assert.notEqual(groupKey('x', { [flag]: false }), base, flag);
+    assert.equal(groupKey('x', { allownonfree: true, allowunsupported: true }), base, 'the defaults spelled out');
   });
 
-  it('the kind exposes the same key', () => {
-    assert.equal(pkgKind.autogroup!.key('sl', { state: 'newest' }), pkgGroupKey('sl', { state: 'newest' }));
+  it('is the kind key of the normalized parameters', () => {
+    const normalized = { state: 'newest', allowuntrusted: false, allowdowngrade: false, allownonfree: true, allowunsupported: true };
+    assert.equal(groupKey('sl', { state: 'newest' }), pkgGroupKey('sl', normalized));
   });
 });
 

@@ -55,6 +55,6 @@ describe('timer', () => {
   });
 
   it('needs an interval', () => {
-    assert.match(timerKind.validate!('t', {})[0]!.message, /needs `interval`/);
+    assert.deepEqual(timerKind.validate!('t', {}), [{ param: 'interval', message: 'parameter `interval` is required: set it to the seconds between ticks' }]);
   });
 });

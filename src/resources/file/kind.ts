@@ -21,7 +21,7 @@
  */
 import { defineKind } from '../resource.js';
 import { FileResource } from './file-resource.js';
-import { params, pathOf } from './params.js';
+import { params } from './params.js';
 import { validate } from './validate.js';
 import { wantedFile } from './wanted.js';
 
@@ -31,10 +31,7 @@ export const fileKind = defineKind({
   params,
   nameParam: 'path',
   refreshable: false,
-  validate,
-  autoEdges: (name, p) => {
-    const path = pathOf(name, p);
-    return { manages: [path], afterNearestAncestor: [path] };
-  },
-  create: (name, p, ctx) => new FileResource(wantedFile(name, p), ctx.log),
+  validate: (_name, p) => validate(p),
+  autoEdges: (_name, p) => ({ manages: [p.path], afterNearestAncestor: [p.path] }),
+  create: (_name, p, ctx) => new FileResource(wantedFile(p), ctx.log),
 });

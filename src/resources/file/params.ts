@@ -1,4 +1,4 @@
-/** The file kind's parameters, and the two readings of them that every part of the kind shares. */
+/** The file kind's parameters. */
 import type { ParamsOf } from '../params.js';
 
 export const params = {
@@ -18,6 +18,7 @@ export const params = {
   },
   source: {
     type: 'string',
+    emptyIsUnset: true,
     doc: 'Absolute path of a local file to copy, or of a directory to copy recursively like rsync (the path must end with `/` and `recurse` must be set; copied entries keep the source permission bits); with `symlink`, the link target, which may be relative.',
   },
   owner: { type: 'string', doc: 'The owner, as a user name or a numeric uid; unset keeps the current owner.' },
@@ -53,14 +54,5 @@ export const params = {
   },
 } as const;
 
-export type FileParams = ParamsOf<typeof params>;
-
-/** The managed path as written (a trailing `/` marks a directory): `path`, else the resource name. */
-export function pathOf(name: string, p: FileParams): string {
-  return p.path ?? name;
-}
-
-/** The state, with an empty string read as unset. */
-export function stateOf(p: FileParams): string | undefined {
-  return p.state === '' ? undefined : p.state;
-}
+/** What the kind receives (normalized): `path` is always there (the resource name when unset). */
+export type FileParams = ParamsOf<typeof params, 'path'>;

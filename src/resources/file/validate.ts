@@ -2,12 +2,11 @@
 import { posix, isAbsolute } from 'node:path';
 import type { Problem } from '../resource.js';
 import { parseMode } from '../../system/fs/file-mode.js';
-import { pathOf, stateOf, type FileParams } from './params.js';
+import type { FileParams } from './params.js';
 
-export function validate(name: string, p: FileParams): Problem[] {
+export function validate(p: FileParams): Problem[] {
   const out: Problem[] = [];
-  const path = pathOf(name, p);
-  const state = stateOf(p);
+  const { path, state } = p;
   const isDirPath = path.endsWith('/');
   if (path === '') {
     out.push({ param: 'path', message: 'path is empty; give an absolute path such as /etc/motd' });
@@ -23,7 +22,7 @@ export function validate(name: string, p: FileParams): Problem[] {
     out.push({ param: 'state', message: `state "${state}" is not one of exists, absent (or unset to leave existence alone)` });
   }
   const hasContent = p.content !== undefined;
-  const hasSource = p.source !== undefined && p.source !== '';
+  const hasSource = p.source !== undefined;
   if (hasContent && hasSource) {
     out.push({ param: 'content', message: '`content` and `source` are both set; keep only one of them' });
   }

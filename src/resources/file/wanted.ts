@@ -1,7 +1,7 @@
 /** What a file resource wants, read once from its parameters when the resource is created. */
 import { parseMode, type ModeSpec } from '../../system/fs/file-mode.js';
 import type { FsType } from '../../system/fs/fs-entry.js';
-import { pathOf, stateOf, type FileParams } from './params.js';
+import type { FileParams } from './params.js';
 
 /** The types a file resource can make: a regular file, a directory (path ending in `/`) or a symlink. */
 export type WantedType = 'file' | 'directory' | 'symlink';
@@ -32,18 +32,18 @@ export interface WantedFile {
   readonly purge: boolean;
 }
 
-export function wantedFile(name: string, p: FileParams): WantedFile {
-  const path = pathOf(name, p);
+export function wantedFile(p: FileParams): WantedFile {
+  const path = p.path;
   const isDirPath = path.endsWith('/');
-  const isSymlink = p.symlink === true;
-  const source = p.source === '' ? undefined : p.source;
+  const isSymlink = p.symlink;
+  const source = p.source;
   const copySource = isSymlink ? undefined : source;
   const content = p.content === undefined ? undefined : Buffer.from(p.content);
   return {
     path,
     fsPath: path.length > 1 && isDirPath ? path.slice(0, -1) : path,
     isDirPath,
-    state: stateOf(p),
+    state: p.state,
     type: isSymlink ? 'symlink' : isDirPath ? 'directory' : content !== undefined || copySource !== undefined ? 'file' : undefined,
     content,
     source,
@@ -51,10 +51,10 @@ export function wantedFile(name: string, p: FileParams): WantedFile {
     owner: p.owner,
     group: p.group,
     mode: p.mode === undefined ? undefined : parseMode(p.mode),
-    recurse: p.recurse === true,
-    force: p.force === true,
-    replacenondir: p.replacenondir === true,
-    purge: p.purge === true,
+    recurse: p.recurse,
+    force: p.force,
+    replacenondir: p.replacenondir,
+    purge: p.purge,
   };
 }
 

@@ -67,16 +67,13 @@ const params = {
 export type PkgParams = ParamsOf<typeof params>;
 
 const flagsOf = (p: PkgParams): Flags => ({
-  allowuntrusted: p.allowuntrusted ?? false,
-  allowdowngrade: p.allowdowngrade ?? false,
-  allownonfree: p.allownonfree ?? true,
-  allowunsupported: p.allowunsupported ?? true,
+  allowuntrusted: p.allowuntrusted,
+  allowdowngrade: p.allowdowngrade,
+  allownonfree: p.allownonfree,
+  allowunsupported: p.allowunsupported,
 });
 
-/** The wanted state. */
-const stateOf = (p: PkgParams): string => p.state ?? 'installed';
-
-const memberOf = (name: string, p: PkgParams): Member => ({ vertex: name, pkg: name, state: stateOf(p) });
+const memberOf = (name: string, p: PkgParams): Member => ({ vertex: name, pkg: name, state: p.state });
 
 /** The problems with one state value, or [] (exported for the Puppet translation's checks and the tests). */
 export function stateProblems(state: string): Problem[] {
@@ -92,7 +89,7 @@ export function stateProblems(state: string): Problem[] {
 /** Autogroup key: one transaction per kind of change and set of flags. */
 export function pkgGroupKey(_name: string, p: PkgParams): string {
   const f = flagsOf(p);
-  const change = stateOf(p) === 'uninstalled' ? 'remove' : 'install';
+  const change = p.state === 'uninstalled' ? 'remove' : 'install';
   return [
     change,
     ...Object.entries(f)
@@ -111,7 +108,7 @@ export const pkgKind = defineKind({
     if (!new RegExp(PKG_NAME_PATTERN).test(name)) {
       out.push({ message: `'${name}' is not a package name (letters, digits, + . _ -, optionally :arch)` });
     }
-    out.push(...stateProblems(stateOf(p)));
+    out.push(...stateProblems(p.state));
     return out;
   },
   autogroup: {
