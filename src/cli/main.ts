@@ -1,6 +1,7 @@
 /** The `mgmt` command: dispatches to one file per subcommand. */
 import { readFileSync } from 'node:fs';
 import { EXIT_OK, EXIT_USAGE, UsageError } from './usage.js';
+import { errnoCode } from '../observe/errors.js';
 
 // Each command's module is loaded only when that command runs: `mgmt run` does not pay for the Puppet bridge.
 
@@ -40,7 +41,7 @@ export async function main(argv: string[]): Promise<number> {
         throw new UsageError(`unknown command ${JSON.stringify(cmd)}`);
     }
   } catch (e) {
-    if (e instanceof UsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+    if (e instanceof UsageError || errnoCode(e)?.startsWith('ERR_PARSE_ARGS')) {
       process.stderr.write(`mgmt: ${(e as Error).message}\nRun 'mgmt --help' for usage.\n`);
       return EXIT_USAGE;
     }

@@ -11,12 +11,14 @@ import { type Diagnostic, diagnosticLogText, hasErrors } from '../graph/diagnost
 import type { Loaded } from '../graph/yaml-loader.js';
 import { flushLog, logger, setLogLevel } from '../observe/log.js';
 import { type Catalog, CatalogError, catalogFromData, readCatalog } from '../puppet/catalog.js';
-import { DEBIAN_MODULES, STORECONFIGS } from '../puppet/runtime/face-runner.js';
+import { STORECONFIGS } from '../puppet/runtime/face-runner.js';
+import { DEBIAN_MODULES } from '../puppet/runtime/puppet-home.js';
 import { configurePuppet, getPuppetWorker, PuppetWorkerError, type WorkerReply, setPuppetWorkerLog, shutdownPuppetWorker } from '../puppet/runtime/worker.js';
 import { checkPuppetFlags, puppetFlagOptions } from './puppet-flags.js';
 import { resolveRunFlags, runFlagOptions, runFlagsHelp } from './run-flags.js';
 import type { GraphSource } from './run.js';
 import { EXIT_FAILED, EXIT_OK, UsageError } from './usage.js';
+import { errnoCode } from '../observe/errors.js';
 
 export const puppetRunHelp = `usage: mgmt puppet (--manifest FILE | --code TEXT | --catalog FILE) [flags]
        mgmt puppet translate ...      (print the graph and the report instead: mgmt puppet translate --help)
@@ -110,7 +112,7 @@ export async function puppetRunCommand(argv: string[]): Promise<number> {
           log.debug(`compiled ${name} in ${ms.toFixed(0)} ms`);
         }
       } catch (e) {
-        if (e instanceof CatalogError || e instanceof PuppetWorkerError || (e as NodeJS.ErrnoException).code) {
+        if (e instanceof CatalogError || e instanceof PuppetWorkerError || errnoCode(e) !== undefined) {
           return { diagnostics: [{ severity: 'error', message: (e as Error).message }] };
         }
         throw e;

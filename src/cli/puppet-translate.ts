@@ -1,8 +1,10 @@
 /** `mgmt puppet translate`: compiles (or reads) a Puppet catalog and prints the graph YAML and the report. */
 import { readFileSync, writeFileSync } from 'node:fs';
+import { constants } from 'node:os';
 import { parseArgs } from 'node:util';
 import { CatalogError, type Catalog, readCatalog } from '../puppet/catalog.js';
 import { compileCatalog } from '../puppet/runtime/face-runner.js';
+import { DEBIAN_MODULES } from '../puppet/runtime/puppet-home.js';
 import { graphYaml } from '../puppet/output.js';
 import { formatReport } from '../puppet/report.js';
 import { translateCatalog } from '../puppet/translate.js';
@@ -23,7 +25,7 @@ flags:
   --report FILE        write the full report as JSON to FILE
   --strict             exit 1 (and write no graph) if any resource is degraded or a fallback
   --facts FILE         stub facts (YAML or JSON) instead of facter
-  --modulepath DIRS    colon-separated module directories (Debian's /usr/share/puppet/modules is appended)
+  --modulepath DIRS    colon-separated module directories (Debian's ${DEBIAN_MODULES} is appended)
   --puppet-bin BIN     the Puppet executable (default: puppet)
   --node NAME          the node to compile for (Puppet's certname, as puppet apply --certname)
   --runinterval SECS   polling interval of fallback resources (default: 1800, Puppet's runinterval)
@@ -60,6 +62,15 @@ export async function translateCommand(argv: string[]): Promise<number> {
       }
       catalog = readCatalog(text, name);
     } else {
+      // Puppet runs in a process group of its own, out of reach of the terminal's Ctrl-C: a signal to us stops it.
+      const interrupt = new AbortController();
+      let caught: NodeJS.Signals | undefined;
+      const onSignal = (sig: NodeJS.Signals) => {
+        caught = sig;
+        interrupt.abort();
+      };
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
       const res = await compileCatalog({
         ...(values.manifest !== undefined ? { manifest: values.manifest } : {}),
         ...(values.code !== undefined ? { code: values.code } : {}),
@@ -67,7 +78,15 @@ export async function translateCommand(argv: string[]): Promise<number> {
         ...(values.node !== undefined ? { node: values.node } : {}),
         ...(values.modulepath !== undefined ? { modulepath: values.modulepath.split(':').filter(Boolean) } : {}),
         ...(values['puppet-bin'] !== undefined ? { puppetBin: values['puppet-bin'] } : {}),
+        signal: interrupt.signal,
+      }).finally(() => {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
       });
+      if (caught !== undefined) {
+        process.stderr.write(`mgmt puppet: ${caught}: the compile was stopped\n`);
+        return 128 + constants.signals[caught];
+      }
       process.stderr.write(res.stderr.trim() ? res.stderr.replace(/\n*$/, '\n') : '');
       if (!res.ok) {
         process.stderr.write(`mgmt puppet: compiling ${values.manifest ?? '--code'} failed (exit ${res.code ?? 'n/a'})\n`);

@@ -10,6 +10,7 @@ import type { Resource, ResourceKind, WatchContext } from '../resources/resource
 import { sleep, untilAborted } from '../system/proc/abort.js';
 import { RateLimiter } from './rate-limiter.js';
 import type { Semaphores } from './semaphores.js';
+import { errorText } from '../observe/errors.js';
 
 /** What a vertex needs from the engine that runs it. */
 export interface VertexHost {
@@ -259,7 +260,7 @@ export class Vertex {
   }
 
   private onError(err: unknown, what: 'check/apply' | 'watch'): void {
-    const msg = err instanceof Error ? err.message : String(err);
+    const msg = errorText(err);
     if (this.stopping) {
       this.log.debug(`${what} ended while stopping: ${msg}`);
       return;

@@ -3,14 +3,15 @@ import { readFile } from 'node:fs/promises';
 import { hasErrors, sortDiagnostics } from './diagnostics.js';
 import { validateGraph } from './validate.js';
 import { type Loaded, loadYamlGraph } from './yaml-loader.js';
+import { errnoCode, errorText } from '../observe/errors.js';
 
 export async function readGraphFile(path: string): Promise<Loaded> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : String((e as Error).message);
+    const code = errnoCode(e);
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : errorText(e);
     return { diagnostics: [{ severity: 'error', message: `cannot read graph ${path}: ${why}` }] };
   }
   return checkGraphText(text, path);

@@ -20,6 +20,7 @@ import {
   type ProcessOptions,
   type ProcessResult,
 } from '../system/proc/launcher.js';
+import { errorText } from '../observe/errors.js';
 
 const params = {
   cmd: {
@@ -248,7 +249,7 @@ async function runOrExplain(which: string, opts: ProcessOptions, onLine: OnLine)
   try {
     return await run(opts, onLine);
   } catch (e) {
-    throw new Error(`${which}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+    throw new Error(`${which}: ${errorText(e)}`, { cause: e });
   }
 }
 
@@ -256,7 +257,7 @@ async function startOrExplain(which: string, opts: ProcessOptions, onLine: OnLin
   try {
     return await startLines(opts, onLine, onExit);
   } catch (e) {
-    throw new Error(`${which}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+    throw new Error(`${which}: ${errorText(e)}`, { cause: e });
   }
 }
 

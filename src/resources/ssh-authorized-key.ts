@@ -25,6 +25,7 @@ import { KEY_TYPE_PATTERN, OPTION_PATTERN, planKeys, type KeyWant } from '../sys
 import { PASSWD_FILE, passwdEntry, type PasswdEntry } from '../system/tools/ids.js';
 import { watchPath } from '../system/fs/path-watcher.js';
 import { withFileLock } from '../system/fs/file-lock.js';
+import { errnoCode } from '../observe/errors.js';
 
 const params = {
   state: {
@@ -66,17 +67,13 @@ function validate(name: string, p: SshAuthorizedKeyParams): Problem[] {
   return out;
 }
 
-function errno(e: unknown): string | undefined {
-  return (e as NodeJS.ErrnoException | undefined)?.code;
-}
-
 /** Opens a directory without following a symlink there; undefined when it does not exist. */
 async function openDir(dir: string): Promise<FileHandle | undefined> {
   try {
     return await open(dir, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
   } catch (e) {
-    if (errno(e) === 'ENOENT') return undefined;
-    if (errno(e) === 'ENOTDIR' || errno(e) === 'ELOOP') {
+    if (errnoCode(e) === 'ENOENT') return undefined;
+    if (errnoCode(e) === 'ENOTDIR' || errnoCode(e) === 'ELOOP') {
       const st = await lstat(dir).catch(() => undefined);
       if (st?.isSymbolicLink()) throw new Error(`${dir} is a symlink; not following it (make it a real directory)`);
       throw new Error(`${dir} is not a directory`);
@@ -91,8 +88,8 @@ async function readKeys(at: string, shown: string): Promise<{ text: string; uid:
   try {
     fh = await open(at, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   } catch (e) {
-    if (errno(e) === 'ENOENT') return undefined;
-    if (errno(e) === 'ELOOP') throw new Error(`${shown} is a symlink; not following it (make it a regular file)`);
+    if (errnoCode(e) === 'ENOENT') return undefined;
+    if (errnoCode(e) === 'ELOOP') throw new Error(`${shown} is a symlink; not following it (make it a regular file)`);
     throw e;
   }
   try {
@@ -138,8 +135,8 @@ export const sshAuthorizedKeyKind = defineKind({
         try {
           await mkdir(dir, { mode: 0o700 });
         } catch (e) {
-          if (errno(e) === 'ENOENT') throw new Error(`cannot create ${dir}: ${dirname(dir)} does not exist`);
-          if (errno(e) !== 'EEXIST') throw e;
+          if (errnoCode(e) === 'ENOENT') throw new Error(`cannot create ${dir}: ${dirname(dir)} does not exist`);
+          if (errnoCode(e) !== 'EEXIST') throw e;
         }
         dh = await openDir(dir);
         if (!dh) throw new Error(`${dir} vanished after it was created`);

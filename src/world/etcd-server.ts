@@ -114,13 +114,7 @@ export async function startEtcdServer(opts: EtcdServerOptions): Promise<EtcdServ
     stop: async () => {
       await proc.stop();
     },
-    kill: () => {
-      try {
-        process.kill(-proc.pid, 'SIGTERM');
-      } catch {
-        /* already gone */
-      }
-    },
+    kill: () => proc.signal('SIGTERM'),
   };
 }
 

@@ -28,6 +28,7 @@ import { sleep } from '../system/proc/abort.js';
 import { checkHostname } from '../system/tools/hostname.js';
 import { decodeValue, encodeValue, exportKey, hostPrefix, parseKey, ROOT } from './keys.js';
 import { type Exported, ofKinds, toExported, type World } from './world.js';
+import { errorText } from '../observe/errors.js';
 
 export interface EtcdWorldOptions {
   readonly hostname: string;
@@ -401,7 +402,7 @@ function once(w: Watcher, event: 'connected'): Promise<void> {
 }
 
 function describe(e: unknown): string {
-  const m = (e instanceof Error ? e.message : String(e)).replace(/\s+/g, ' ').trim() || 'unknown error';
+  const m = errorText(e).replace(/\s+/g, ' ').trim() || 'unknown error';
   if (/user name is empty|authentication failed|invalid auth token|permission denied/i.test(m)) {
     return `${m} (etcd wants a user: set MGMT_ETCD_USER and MGMT_ETCD_PASSWORD)`;
   }

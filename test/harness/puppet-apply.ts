@@ -1,10 +1,13 @@
 /**
  * `puppet apply` for tests, hermetic: every Puppet directory, HOME and TMPDIR inside `work`, so nothing of the
- * host's Puppet state is read or written. Every process started here is killed (by PID) by `killPuppetApplies()`.
+ * host's Puppet state is read or written. Each runs in a process group of its own (the launcher's), and
+ * `killPuppetApplies()` kills every group still running.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { constants } from 'node:os';
+import { DEBIAN_MODULES } from '../../src/puppet/runtime/puppet-home.js';
+import { inheritedEnv, run } from '../../src/system/proc/launcher.js';
 
 export const PUPPET = process.env.PUPPET_BIN ?? 'puppet';
 
@@ -15,7 +18,7 @@ export interface PuppetApplyOptions {
   readonly modulepath?: readonly string[];
 }
 
-const live = new Set<ChildProcess>();
+const live = new Set<AbortController>();
 
 const DIRS: ReadonlyArray<readonly [string, string]> = [
   ['vardir', 'var'],
@@ -28,33 +31,27 @@ const DIRS: ReadonlyArray<readonly [string, string]> = [
   ['cadir', 'ca'],
 ];
 
-/** Applies `manifest`; resolves with the exit code (128 + signal when killed) and stdout and stderr together. */
-export function puppetApply(work: string, manifest: string, opts: PuppetApplyOptions = {}): Promise<{ code: number; out: string }> {
+/** Applies `manifest`; resolves with the exit code (128 + signal when killed) and stdout and stderr lines together. */
+export async function puppetApply(work: string, manifest: string, opts: PuppetApplyOptions = {}): Promise<{ code: number; out: string }> {
   const p = join(work, 'puppet');
   for (const d of ['var/state', 'conf', 'code', 'log', 'run', 'public', 'ssl', 'ca', 'home', 'tmp']) mkdirSync(join(p, d), { recursive: true });
   const args = ['apply', '--color=false', '--log_level', opts.logLevel ?? 'warning'];
-  if (opts.modulepath) args.push('--modulepath', [...opts.modulepath, '/usr/share/puppet/modules'].join(':'));
+  if (opts.modulepath) args.push('--modulepath', [...opts.modulepath, DEBIAN_MODULES].join(':'));
   for (const [opt, d] of DIRS) args.push(`--${opt}`, join(p, d));
   args.push(manifest);
-  const env = { ...process.env, HOME: join(p, 'home'), TMPDIR: join(p, 'tmp') };
-  return new Promise((resolve, reject) => {
-    const child = spawn(PUPPET, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    live.add(child);
-    let out = '';
-    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-    child.on('error', (e) => {
-      live.delete(child);
-      reject(e);
-    });
-    child.on('exit', (code, sig) => {
-      live.delete(child);
-      resolve({ code: code ?? 128 + (sig === 'SIGKILL' ? 9 : 15), out });
-    });
-  });
+  const env = { ...inheritedEnv(), HOME: join(p, 'home'), TMPDIR: join(p, 'tmp') };
+  const stop = new AbortController();
+  live.add(stop);
+  let out = '';
+  try {
+    const r = await run({ command: { argv: [PUPPET, ...args] }, env, signal: stop.signal, killSignal: 'SIGKILL' }, (_stream, line) => (out += `${line}\n`));
+    return { code: r.code ?? 128 + (r.signal ? constants.signals[r.signal] : 9), out };
+  } finally {
+    live.delete(stop);
+  }
 }
 
-/** Kills every `puppet apply` still running (SIGKILL, by PID). */
+/** Kills every `puppet apply` still running, with its process group (SIGKILL). */
 export function killPuppetApplies(): void {
-  for (const c of live) if (c.pid) c.kill('SIGKILL');
+  for (const stop of live) stop.abort();
 }

@@ -10,7 +10,7 @@ import { existsSync, rmSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { TOOL_PATH } from '../../src/system/tools/shadow.js';
+import { SYSTEM_TOOL_PATH } from '../../src/system/tools/tool-path.js';
 
 export interface ScratchRoot {
   readonly dir: string;
@@ -20,7 +20,7 @@ export interface ScratchRoot {
 /** Why scratch-root tests cannot run here, or undefined when they can. */
 export function whyNoScratchRoot(): string | undefined {
   if (process.getuid?.() !== 0) return 'the shadow tools chroot into the scratch root (--root), which needs root';
-  if (!TOOL_PATH.split(':').some((d) => existsSync(join(d, 'useradd')))) return 'useradd is not installed (Debian package "passwd")';
+  if (!SYSTEM_TOOL_PATH.split(':').some((d) => existsSync(join(d, 'useradd')))) return 'useradd is not installed (Debian package "passwd")';
   return undefined;
 }
 
@@ -48,13 +48,13 @@ export interface RealUser {
 
 export function whyNoRealUsers(): string | undefined {
   if (process.getuid?.() !== 0) return 'creating real users with useradd needs root';
-  if (!TOOL_PATH.split(':').some((d) => existsSync(join(d, 'useradd')))) return 'useradd is not installed (Debian package "passwd")';
+  if (!SYSTEM_TOOL_PATH.split(':').some((d) => existsSync(join(d, 'useradd')))) return 'useradd is not installed (Debian package "passwd")';
   return undefined;
 }
 
 export function realUser(prefix: string): RealUser {
   const name = `${prefix}${randomBytes(3).toString('hex')}`;
-  const tool = (...argv: string[]) => spawnSync(argv[0]!, argv.slice(1), { env: { PATH: TOOL_PATH, LC_ALL: 'C' }, encoding: 'utf8', timeout: 30_000 });
+  const tool = (...argv: string[]) => spawnSync(argv[0]!, argv.slice(1), { env: { PATH: SYSTEM_TOOL_PATH, LC_ALL: 'C' }, encoding: 'utf8', timeout: 30_000 });
   const made = tool('useradd', '--no-create-home', '--shell', '/usr/sbin/nologin', name);
   if (made.status !== 0) throw new Error(`useradd ${name} failed: ${made.stderr}`);
   return {

@@ -1,14 +1,15 @@
 // Integration tests of the companion Puppet module (puppet-module/): the `puppet mgmtgraph` face's `catalog`
 // action and its JSON-lines `worker`, run with the real Debian Puppet (installed by scripts/system-deps.mjs).
 import assert from 'node:assert/strict';
-import { type ChildProcessWithoutNullStreams, spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { WORKER_OPS, type WorkerOp } from '../../src/puppet/runtime/protocol.js';
+import { inheritedEnv, type LineProcess, run, startLines } from '../../src/system/proc/launcher.js';
 
 // dist/test/integration/ -> repository root
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -47,18 +48,10 @@ interface Run {
   stderr: string;
 }
 
-const children = new Set<ChildProcessWithoutNullStreams>();
+/** Every Puppet still running, stopped (with its process group) after the suite. */
+const running = new Set<AbortController>();
 const killChildren = () => {
-  for (const c of children) {
-    if (c.exitCode === null && c.signalCode === null && c.pid !== undefined) {
-      try {
-        process.kill(c.pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
-  }
-  children.clear();
+  for (const stop of running) stop.abort();
 };
 
 let dir: string; // per-suite temp root
@@ -74,32 +67,27 @@ const write = (name: string, text: string): string => {
   return p;
 };
 
-const track = (child: ChildProcessWithoutNullStreams) => {
-  children.add(child);
-  child.on('exit', () => children.delete(child));
-  return child;
-};
-
-function puppet(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
-  return new Promise((resolvePromise, reject) => {
-    const child = track(spawn(PUPPET, args, { env: { ...process.env, ...env } }));
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`puppet ${args.join(' ')} timed out\n${stderr}`));
-    }, TIMEOUT_MS);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolvePromise({ code, stdout, stderr });
+async function puppet(args: string[], env: Readonly<Record<string, string>> = {}): Promise<Run> {
+  const stop = new AbortController();
+  running.add(stop);
+  try {
+    const r = await run({
+      command: { argv: [PUPPET, ...args] },
+      env: { ...inheritedEnv(), ...env },
+      captureStdout: true,
+      captureStderr: true,
+      signal: AbortSignal.any([stop.signal, AbortSignal.timeout(TIMEOUT_MS)]),
+      killSignal: 'SIGKILL',
     });
-  });
+    const stderr = r.stderr?.toString() ?? '';
+    if (r.timedOut) throw new Error(`puppet ${args.join(' ')} timed out\n${stderr}`);
+    return { code: r.code, stdout: r.stdout?.toString() ?? '', stderr };
+  } finally {
+    running.delete(stop);
+  }
 }
 
-const catalogRun = (extra: string[], env: NodeJS.ProcessEnv = {}) => puppet(['mgmtgraph', 'catalog', ...common, ...extra], env);
+const catalogRun = (extra: string[], env: Readonly<Record<string, string>> = {}) => puppet(['mgmtgraph', 'catalog', ...common, ...extra], env);
 
 function parseCatalog(r: Run): CatalogDoc {
   assert.equal(r.code, 0, `catalog failed:\n${r.stderr}`);
@@ -402,24 +390,47 @@ File <<| title == 'a' or tag == 'remote' |>>
 // ---------------------------------------------------------------------------------------------------------
 
 class Worker {
-  readonly child: ChildProcessWithoutNullStreams;
+  private readonly process: Promise<LineProcess>;
   private waiting = new Map<unknown, (reply: Json) => void>();
   private lines: Json[] = [];
   stderr = '';
+  /** The exit code once it has exited, with its process group. */
   readonly exited: Promise<number | null>;
 
   constructor(args: string[]) {
-    this.child = track(spawn(PUPPET, ['mgmtgraph', 'worker', ...args]));
-    this.child.stderr.on('data', (d: Buffer) => (this.stderr += d.toString()));
-    this.exited = new Promise((res) => this.child.on('exit', (code) => res(code)));
-    createInterface({ input: this.child.stdout }).on('line', (line) => {
-      const reply = JSON.parse(line) as Json; // every stdout line must be JSON
-      const waiter = this.waiting.get(reply.id);
-      if (waiter) {
-        this.waiting.delete(reply.id);
-        waiter(reply);
-      } else this.lines.push(reply);
-    });
+    const stop = new AbortController();
+    running.add(stop);
+    let exited: (code: number | null) => void = () => undefined;
+    this.exited = new Promise((res) => (exited = res));
+    this.process = startLines(
+      { command: { argv: [PUPPET, 'mgmtgraph', 'worker', ...args] }, env: inheritedEnv(), stdin: 'pipe', signal: stop.signal, killSignal: 'SIGKILL' },
+      (stream, line) => {
+        if (stream === 'stderr') this.stderr += `${line}\n`;
+        else this.onReply(JSON.parse(line) as Json); // every stdout line must be JSON
+      },
+      (r) => {
+        running.delete(stop);
+        exited(r.code);
+      },
+    );
+  }
+
+  private onReply(reply: Json): void {
+    const waiter = this.waiting.get(reply.id);
+    if (waiter) {
+      this.waiting.delete(reply.id);
+      waiter(reply);
+    } else this.lines.push(reply);
+  }
+
+  /** Closes its input: the worker exits by itself. */
+  async close(): Promise<void> {
+    (await this.process).stdin?.end();
+  }
+
+  /** Kills it with its process group. */
+  async kill(): Promise<void> {
+    await (await this.process).stop();
   }
 
   send(raw: string, id: unknown): Promise<Json> {
@@ -429,7 +440,7 @@ class Worker {
         clearTimeout(timer);
         res(reply);
       });
-      this.child.stdin.write(`${raw}\n`);
+      void this.process.then((p) => p.stdin?.write(`${raw}\n`));
     });
   }
 
@@ -460,8 +471,8 @@ describe('puppet mgmtgraph worker', () => {
     assert.equal(pong.error, null);
   });
 
-  after(() => {
-    if (worker && worker.child.exitCode === null) worker.child.kill('SIGKILL');
+  after(async () => {
+    await worker?.kill();
   });
 
   it('compiles, and sees edits of the manifest and of modules on the next compile', async () => {
@@ -595,8 +606,31 @@ describe('puppet mgmtgraph worker', () => {
     assert.equal((await worker.request('ping')).pong, true);
   });
 
+  it('answers every op of the protocol (src/puppet/runtime/protocol.ts) with only the reply fields it declares', async () => {
+    const resource = { type: 'Notify', title: 'protocol', parameters: { message: 'hi' }, sensitive: [] };
+    const requests: Record<WorkerOp, Json> = {
+      ping: {},
+      compile: { code: "notify { 'p': }", facts: {} },
+      check: { resource },
+      apply: { resource },
+      refresh: { resource },
+    };
+    for (const [op, def] of Object.entries(WORKER_OPS)) {
+      const reply = await worker.request(op, requests[op as WorkerOp]);
+      const declared = ['id', 'error', ...Object.keys(def.reply)];
+      assert.deepEqual(
+        Object.keys(reply).filter((k) => !declared.includes(k)),
+        [],
+        `${op}: ${JSON.stringify(reply)}`,
+      );
+      // Notify has no refresh: that op's error is Puppet's, never a protocol mismatch.
+      if (op === 'refresh') assert.match(String((reply.error as Json).message), /does not support refresh/);
+      else assert.equal(reply.error, null, `${op}: ${JSON.stringify(reply.error)}`);
+    }
+  });
+
   it('exits cleanly when stdin closes', async () => {
-    worker.child.stdin.end();
+    await worker.close();
     const code = await Promise.race([worker.exited, new Promise<string>((res) => setTimeout(() => res('timeout'), 15_000))]);
     assert.equal(code, 0, worker.stderr);
   });

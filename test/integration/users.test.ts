@@ -9,7 +9,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { parseGroup, parsePasswd, supplementaryGroups, TOOL_PATH } from '../../src/system/tools/shadow.js';
+import { parseGroup, parsePasswd, supplementaryGroups } from '../../src/system/tools/shadow.js';
+import { SYSTEM_TOOL_PATH } from '../../src/system/tools/tool-path.js';
 import { killAll, mgmt, mgmtRun, waitUntil } from '../harness/cli.js';
 
 const skip =
@@ -39,7 +40,7 @@ function freeId(file: string, from: number): number {
 const UID = freeId('/etc/passwd', 61000);
 const GID = freeId('/etc/group', 61000);
 
-const tool = (...argv: string[]) => spawnSync(argv[0]!, argv.slice(1), { env: { PATH: TOOL_PATH, LC_ALL: 'C' }, encoding: 'utf8' });
+const tool = (...argv: string[]) => spawnSync(argv[0]!, argv.slice(1), { env: { PATH: SYSTEM_TOOL_PATH, LC_ALL: 'C' }, encoding: 'utf8' });
 const passwd = () => parsePasswd(readFileSync('/etc/passwd', 'utf8')).find((u) => u.name === USER);
 const groups = () => parseGroup(readFileSync('/etc/group', 'utf8'));
 const group = (n: string) => groups().find((g) => g.name === n);

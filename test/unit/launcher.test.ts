@@ -80,6 +80,15 @@ test('captureStdout: stdout whole and byte for byte (a lone \\r, no final newlin
   assert.equal(plain.stdout, undefined);
 });
 
+test('captureStderr: stderr whole and byte for byte, not split into lines', async () => {
+  const c = collect();
+  const r = await run({ command: { shell: 'sh', cmd: "printf 'a\\rb\\n\\nc' >&2; echo out" }, captureStderr: true }, c.onLine);
+  assert.equal(r.code, 0);
+  assert.deepEqual(r.stderr, Buffer.from('a\rb\n\nc'));
+  assert.deepEqual(r.stderrTail, []);
+  assert.deepEqual(c.lines, [['stdout', 'out']]);
+});
+
 test('env: empty by default (programs still found on /usr/bin:/bin), or exactly the given map', async () => {
   const empty = collect();
   await run({ command: { shell: 'sh', cmd: 'echo "[$HOME][$USER][$FOO]"; env | wc -l' } }, empty.onLine);
@@ -250,4 +259,46 @@ test('isRunning: true for a live process, false for one that is gone', async () 
   assert.equal(isRunning(process.pid), true);
   const r = await run({ command: { argv: ['true'] } });
   assert.equal(isRunning(r.pid), false);
+});
+
+test('startLines with stdin: a long-lived process answers line by line, and exits when its input closes', async () => {
+  const c = collect();
+  let exit: ProcessResult | undefined;
+  const p = await startLines({ command: { argv: ['cat'] }, stdin: 'pipe' }, c.onLine, (r) => (exit = r));
+  assert.ok(p.stdin);
+  p.stdin.write('{"id":1}\n');
+  await until(() => c.lines.length === 1);
+  p.stdin.write('{"id":2}\n');
+  await until(() => c.lines.length === 2);
+  assert.deepEqual(c.lines, [
+    ['stdout', '{"id":1}'],
+    ['stdout', '{"id":2}'],
+  ]);
+  p.stdin.end();
+  const r = await p.exited;
+  assert.equal(r.code, 0);
+  assert.equal(r.aborted, false);
+  assert.equal(exit, r);
+  const plain = await startLines(
+    { command: { argv: ['true'] } },
+    () => undefined,
+    () => undefined,
+  );
+  assert.equal(plain.stdin, undefined);
+  await plain.exited;
+});
+
+test('startLines: signal() reaches the whole group without waiting, and nothing once it is gone', async () => {
+  const p = await startLines(
+    { command: { shell: 'sh', cmd: 'sleep 30 & sleep 30; wait' } },
+    () => undefined,
+    () => undefined,
+  );
+  await until(() => groupMembers(p.pid).length === 3);
+  p.signal('SIGTERM');
+  const r = await p.exited;
+  assert.equal(r.signal, 'SIGTERM');
+  assert.equal(r.aborted, false);
+  assert.deepEqual(groupMembers(p.pid), []);
+  p.signal('SIGTERM'); // gone: a no-op
 });

@@ -2,17 +2,14 @@
  * Runs our Puppet face (`puppet mgmtgraph catalog`, puppet-module/) to compile a manifest or inline code into
  * a catalog document. Hermetic: a temp dir holds confdir/vardir/codedir and a modulepath entry `mgmtgraph`
  * pointing at the repository's module; `/usr/share/puppet/modules` (Debian's stdlib and core types) comes last.
+ * Puppet runs in a process group of its own (the launcher's): cancelling the compile kills it and everything it
+ * started, and no process outlives `compileCatalog`.
  */
-import { spawn } from 'node:child_process';
-import { mkdtemp, rm, symlink, mkdir } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-export const DEBIAN_MODULES = '/usr/share/puppet/modules';
-
-/** dist/src/puppet/runtime/face-runner.js → <repo>/puppet-module */
-export const MODULE_DIR = fileURLToPath(new URL('../../../../puppet-module', import.meta.url));
+import { describeOutcome, inheritedEnv, run, SpawnError } from '../../system/proc/launcher.js';
+import { findModuleDir, homeArgs, linkOurModule, PUPPET_HOME_PREFIX, stripColour } from './puppet-home.js';
 
 export interface FaceInput {
   readonly manifest?: string;
@@ -22,6 +19,8 @@ export interface FaceInput {
   /** User module paths, searched before Debian's. */
   readonly modulepath?: readonly string[];
   readonly puppetBin?: string;
+  /** Aborting kills Puppet's whole process group (SIGTERM, SIGKILL after 2 s); the result is then a failure. */
+  readonly signal?: AbortSignal;
 }
 
 export interface FaceCommand {
@@ -34,26 +33,13 @@ export const STORECONFIGS: readonly string[] = ['--storeconfigs', '--storeconfig
 
 /** The command line, given the temp dir that holds the hermetic Puppet dirs and our module's symlink. */
 export function faceCommand(input: FaceInput, tmp: string): FaceCommand {
-  const modulepath = [join(tmp, 'modules'), ...(input.modulepath ?? []), DEBIAN_MODULES].join(':');
   const args = ['mgmtgraph', 'catalog'];
   if (input.manifest !== undefined) args.push(input.manifest);
   if (input.code !== undefined) args.push('--code', input.code);
   if (input.facts !== undefined) args.push('--facts', input.facts);
   // The node is Puppet's certname too, as with `puppet apply --certname` (mgmt puppet's worker does the same).
   if (input.node !== undefined) args.push('--node', input.node, '--certname', input.node);
-  args.push(
-    '--modulepath',
-    modulepath,
-    '--confdir',
-    join(tmp, 'conf'),
-    '--vardir',
-    join(tmp, 'var'),
-    '--codedir',
-    join(tmp, 'code'),
-    '--log_level',
-    'warning',
-    ...STORECONFIGS,
-  );
+  args.push(...homeArgs(tmp, input.modulepath), '--log_level', 'warning', ...STORECONFIGS);
   return { bin: input.puppetBin ?? 'puppet', args };
 }
 
@@ -67,28 +53,31 @@ export function cleanStderr(text: string): string {
   return text
     .split('\n')
     .filter((l) => !NOISE.test(l))
-    .map((l) => l.replace(/\x1b\[[0-9;]*m/g, ''))
+    .map(stripColour)
     .join('\n');
 }
 
-export async function compileCatalog(input: FaceInput, moduleDir = MODULE_DIR): Promise<FaceResult> {
-  const tmp = await mkdtemp(join(tmpdir(), 'mgmt-puppet-'));
+export async function compileCatalog(input: FaceInput, moduleDir = findModuleDir()): Promise<FaceResult> {
+  const tmp = await mkdtemp(join(tmpdir(), PUPPET_HOME_PREFIX));
   try {
-    await mkdir(join(tmp, 'modules'));
-    await symlink(moduleDir, join(tmp, 'modules', 'mgmtgraph'));
+    await linkOurModule(tmp, moduleDir);
     const { bin, args } = faceCommand(input, tmp);
-    return await new Promise<FaceResult>((resolve) => {
-      const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-      const out: Buffer[] = [];
-      const err: Buffer[] = [];
-      child.stdout.on('data', (d: Buffer) => out.push(d));
-      child.stderr.on('data', (d: Buffer) => err.push(d));
-      child.on('error', (e) => resolve({ ok: false, code: null, stderr: `cannot run ${bin}: ${e.message}\n` }));
-      child.on('close', (code) => {
-        const stderr = cleanStderr(Buffer.concat(err).toString('utf8'));
-        resolve(code === 0 ? { ok: true, catalog: Buffer.concat(out).toString('utf8'), stderr } : { ok: false, code, stderr });
+    let r;
+    try {
+      r = await run({
+        command: { argv: [bin, ...args] },
+        env: inheritedEnv(), // Puppet needs ours (HOME, PATH, locale)
+        captureStdout: true,
+        captureStderr: true,
+        ...(input.signal ? { signal: input.signal } : {}),
       });
-    });
+    } catch (e) {
+      if (e instanceof SpawnError) return { ok: false, code: null, stderr: `cannot run ${bin}: ${e.message}\n` };
+      throw e;
+    }
+    const stderr = cleanStderr(r.stderr?.toString('utf8') ?? '');
+    if (r.aborted) return { ok: false, code: null, stderr: `${stderr}${stderr === '' || stderr.endsWith('\n') ? '' : '\n'}puppet ${describeOutcome(r)}\n` };
+    return r.code === 0 ? { ok: true, catalog: r.stdout?.toString('utf8') ?? '', stderr } : { ok: false, code: r.code, stderr };
   } finally {
     await rm(tmp, { recursive: true, force: true });
   }

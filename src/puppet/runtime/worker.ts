@@ -5,10 +5,11 @@
  * it: users `acquire()` it and `release()` it, and the process is stopped (stdin closed, then SIGTERM and SIGKILL
  * of its process group after a grace) when the last user releases it, or on `shutdownPuppetWorker()`.
  *
- * Requests: `request(op, fields, {signal, timeoutMs})` resolves with the worker's reply, whose `error` is null or
- * Puppet's message (an error reply is a normal reply: the caller decides). Many requests may be outstanding. The
- * worker serves one request at a time, so they queue HERE and are written one at a time: a request cancelled
- * while queued is then never sent (Puppet would otherwise still apply it later). Replies are matched by id.
+ * Requests: `request(op, fields, {signal, timeoutMs})`, typed by the protocol (protocol.ts), resolves with the
+ * worker's reply, whose `error` is null or Puppet's message (an error reply is a normal reply: the caller decides).
+ * Many requests may be outstanding. The worker serves one request at a time, so they queue HERE and are written
+ * one at a time: a request cancelled while queued is then never sent (Puppet would otherwise still apply it later).
+ * Replies are matched by id.
  *
  * No request hangs forever:
  * - each one has a timeout (default: 120 s for apply, refresh and compile, 60 s for check and ping), counted from
@@ -27,15 +28,17 @@
  * The child is unref'd: an idle worker does not keep mgmt alive, and it exits by itself when our end of its stdin
  * closes (it exits on EOF).
  */
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readlink, rm, symlink } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
 import type { Logger } from '../../observe/logger.js';
-import { descendants, groupGoneWithin, groupRunning, isRunning, signalGroup, signalPid, within } from '../../system/proc/proc-table.js';
+import { REDACTED } from '../redact.js';
+import type { WorkerOp, WorkerReply, WorkerRequest } from './protocol.js';
+import { findModuleDir, homeArgs, linkOurModule, PUPPET_HOME_PREFIX, stripColour } from './puppet-home.js';
+import { inheritedEnv, type LineProcess, SpawnError, startLines } from '../../system/proc/launcher.js';
+import { descendants, groupRunning, isRunning, signalGroup, signalPid, within } from '../../system/proc/proc-table.js';
+import { errorText } from '../../observe/errors.js';
+import { isTimeoutReason } from '../../system/proc/abort.js';
 
 /** Until the CLI hands over the process log (setPuppetWorkerLog), messages go straight to stderr. */
 let processLog: Logger = {
@@ -50,7 +53,7 @@ export function setPuppetWorkerLog(log: Logger): void {
   processLog = log;
 }
 
-export type WorkerOp = 'ping' | 'compile' | 'check' | 'apply' | 'refresh';
+export type { WorkerOp, WorkerReply, WorkerRequest, WorkerResource } from './protocol.js';
 
 export interface PuppetConfig {
   /** The `puppet` executable. Default `puppet` (looked up on PATH). */
@@ -86,13 +89,6 @@ export interface RequestOptions {
   readonly secrets?: readonly string[];
 }
 
-/** A reply line: the request's id, `error` null on success, and the op's fields. */
-export interface WorkerReply {
-  readonly id: number | null;
-  readonly error: { readonly message: string; readonly file?: string | null; readonly line?: number | null } | null;
-  readonly [field: string]: unknown;
-}
-
 /** A request that could not be answered: timeout, abort, a dead or unstartable worker. */
 export class PuppetWorkerError extends Error {
   override readonly name: string;
@@ -108,8 +104,6 @@ const TERM_GRACE_MS = 2000;
 const AFTER_KILL_MS = 2000;
 const DEFAULT_START_TIMEOUT_MS = 60_000;
 const STDERR_TAIL = 20;
-const DEBIAN_MODULES = '/usr/share/puppet/modules';
-const REDACTED = '[redacted]';
 /**
  * Ruby's heap starts small and grows by collecting: loading Puppet allocates ~0.5 M objects and the first compile
  * as many again, ~30 collections on the way. A first heap of 600,000 slots (~24 MB) saves ~150 ms of the worker's
@@ -152,11 +146,13 @@ interface Pending {
 }
 
 interface Proc {
-  readonly child: ChildProcessWithoutNullStreams;
+  readonly process: LineProcess;
   readonly pid: number;
   readonly stderrTail: string[];
-  /** Resolves once the leader has exited. */
+  /** Resolves once the worker has exited (and what it left in its process group is gone). */
   readonly exited: Promise<void>;
+  /** `exited` has resolved: its pid may belong to another process by now. */
+  gone: boolean;
   exitCode: number | null;
   exitSignal: NodeJS.Signals | null;
   /** We are stopping it: its exit is expected. */
@@ -214,18 +210,18 @@ export class PuppetWorker {
   }
 
   /** Sends a request and resolves with its reply (see the module comment for queueing, timeouts and failures). */
-  request(op: WorkerOp, fields: Readonly<Record<string, unknown>> = {}, opts: RequestOptions = {}): Promise<WorkerReply> {
-    const what = describeRequest(op, fields);
+  request<O extends WorkerOp>(op: O, fields?: WorkerRequest<O>, opts: RequestOptions = {}): Promise<WorkerReply<O>> {
+    const what = describeRequest(op, fields ?? {});
     if (opts.signal?.aborted) return Promise.reject(abortError(what, opts.signal));
     const id = this.nextId++;
     let line: string;
     try {
       line = JSON.stringify({ ...fields, id, op });
     } catch (e) {
-      return Promise.reject(new PuppetWorkerError(`Puppet worker: cannot encode ${what}: ${e instanceof Error ? e.message : String(e)}`));
+      return Promise.reject(new PuppetWorkerError(`Puppet worker: cannot encode ${what}: ${errorText(e)}`));
     }
     this.refs++; // a request holds the worker for its duration
-    return new Promise<WorkerReply>((resolvePromise, rejectPromise) => {
+    return new Promise<WorkerReply<O>>((resolvePromise, rejectPromise) => {
       const onAbort = () => this.onAbort(req);
       const done = () => {
         opts.signal?.removeEventListener('abort', onAbort);
@@ -243,7 +239,7 @@ export class PuppetWorker {
         settled: false,
         resolve: (r) => {
           done();
-          resolvePromise(r);
+          resolvePromise(r as WorkerReply<O>); // the reply to this id: the Ruby worker checks its fields against the protocol
         },
         reject: (e) => {
           done();
@@ -322,7 +318,7 @@ export class PuppetWorker {
       this.settle(req, reply);
       this.pump();
     };
-    proc.child.stdin.write(`${req.line}\n`);
+    proc.process.stdin?.write(`${req.line}\n`);
   }
 
   /** Secrets of every pending request (to redact the shared stderr). */
@@ -355,7 +351,7 @@ export class PuppetWorker {
       log.info(`Puppet worker ready (pid ${proc.pid}, Puppet ${String(pong.puppet_version ?? '?')}) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
       return proc;
     } catch (e) {
-      const msg = e instanceof Error ? e.message : String(e);
+      const msg = errorText(e);
       const err = new PuppetWorkerError(`Puppet worker: cannot start: ${msg}`);
       log.error(err.message);
       for (const r of this.queue.splice(0)) this.settle(r, err);
@@ -366,73 +362,47 @@ export class PuppetWorker {
 
   private async commandLine(cfg: PuppetConfig | undefined): Promise<string[]> {
     const moduleDir = cfg?.moduleDir ?? findModuleDir();
-    const stateDir = resolve(cfg?.stateDir ?? (await (this.defaultStateDir ??= mkdtemp(join(tmpdir(), 'mgmt-puppet-')))));
-    const ours = join(stateDir, 'modules');
-    await mkdir(ours, { recursive: true, mode: 0o700 });
-    const link = join(ours, 'mgmtgraph');
-    const current = await readlink(link).catch(() => undefined);
-    if (current !== moduleDir) {
-      await rm(link, { force: true, recursive: false }).catch(() => undefined);
-      await symlink(moduleDir, link);
-    }
-    const user = (cfg?.modulepath ?? []).filter((p) => p !== '');
-    const modulepath = [ours, ...user, ...(user.includes(DEBIAN_MODULES) ? [] : [DEBIAN_MODULES])];
-    return [
-      cfg?.puppetBin ?? 'puppet',
-      'mgmtgraph',
-      'worker',
-      '--modulepath',
-      modulepath.join(':'),
-      '--confdir',
-      join(stateDir, 'conf'),
-      '--vardir',
-      join(stateDir, 'var'),
-      '--codedir',
-      join(stateDir, 'code'),
-      '--color',
-      'false',
-      ...(cfg?.args ?? []),
-    ];
+    const stateDir = resolve(cfg?.stateDir ?? (await (this.defaultStateDir ??= mkdtemp(join(tmpdir(), PUPPET_HOME_PREFIX)))));
+    await linkOurModule(stateDir, moduleDir);
+    return [cfg?.puppetBin ?? 'puppet', 'mgmtgraph', 'worker', ...homeArgs(stateDir, cfg?.modulepath), '--color', 'false', ...(cfg?.args ?? [])];
   }
 
-  private spawnWorker(argv: string[], log: Logger): Promise<Proc> {
-    return new Promise<Proc>((resolvePromise, reject) => {
-      const env = { ...RUBY_GC_DEFAULTS, ...process.env };
-      const child = spawn(argv[0]!, argv.slice(1), { detached: true, stdio: ['pipe', 'pipe', 'pipe'], env });
-      let started = false;
-      child.on('error', (e: NodeJS.ErrnoException) => {
-        if (!started) {
-          reject(new Error(e.code === 'ENOENT' ? `'${argv[0]}' not found (is Puppet installed? Debian: apt-get install puppet)` : e.message));
-        }
-      });
-      child.stdin.on('error', () => undefined); // EPIPE when it died: handled through 'exit'
-      child.once('spawn', () => {
-        started = true;
-        const pid = child.pid!;
-        let onExit: () => void = () => undefined;
-        const proc: Proc = {
-          child,
-          pid,
-          stderrTail: [],
-          exited: new Promise<void>((r) => (onExit = r)),
-          exitCode: null,
-          exitSignal: null,
-          ending: false,
-        };
-        child.once('exit', (code, signal) => {
-          proc.exitCode = code;
-          proc.exitSignal = signal;
+  /**
+   * Starts `puppet mgmtgraph worker` through the launcher: its own process group, stdin a pipe for requests,
+   * stdout and stderr read line by line. Once it exits, the launcher kills what it left in its group (SIGTERM,
+   * SIGKILL after the grace) before `exited` resolves.
+   */
+  private async spawnWorker(argv: string[], log: Logger): Promise<Proc> {
+    const env = { ...RUBY_GC_DEFAULTS, ...inheritedEnv() };
+    let proc: Proc | undefined;
+    let onExit: () => void = () => undefined;
+    const exited = new Promise<void>((r) => (onExit = r));
+    let lines: LineProcess;
+    try {
+      lines = await startLines(
+        // An idle worker must not keep mgmt alive (unref); pending requests keep it alive through their timers.
+        // Its stderr is kept (redacted) by onStderr, not in the launcher's tail.
+        { command: { argv }, env, stdin: 'pipe', unref: true, killGraceMs: TERM_GRACE_MS, tailLines: 0 },
+        (stream, line) => {
+          if (!proc) return;
+          if (stream === 'stdout') this.onStdout(proc, line);
+          else this.onStderr(proc, line, log);
+        },
+        (r) => {
+          if (!proc) return;
+          proc.exitCode = r.code;
+          proc.exitSignal = r.signal;
+          proc.gone = true;
           onExit();
           this.onExit(proc);
-        });
-        createInterface({ input: child.stdout, crlfDelay: Infinity }).on('line', (l) => this.onStdout(proc, l));
-        createInterface({ input: child.stderr, crlfDelay: Infinity }).on('line', (l) => this.onStderr(proc, l, log));
-        // An idle worker must not keep mgmt alive; pending requests keep it alive through their timers.
-        child.unref();
-        for (const s of [child.stdin, child.stdout, child.stderr] as unknown as Array<{ unref?: () => void }>) s.unref?.();
-        resolvePromise(proc);
-      });
-    });
+        },
+      );
+    } catch (e) {
+      if (e instanceof SpawnError && e.code === 'ENOENT') throw new Error(`'${argv[0]}' not found (is Puppet installed? Debian: apt-get install puppet)`);
+      throw e;
+    }
+    proc = { process: lines, pid: lines.pid, stderrTail: [], exited, gone: false, exitCode: null, exitSignal: null, ending: false };
+    return proc;
   }
 
   private ping(proc: Proc, timeoutMs: number): Promise<WorkerReply> {
@@ -454,7 +424,7 @@ export class PuppetWorker {
         if (reply.error) reject(new Error(reply.error.message));
         else resolvePromise(reply);
       };
-      proc.child.stdin.write(`${JSON.stringify({ id, op: 'ping' })}\n`);
+      proc.process.stdin?.write(`${JSON.stringify({ id, op: 'ping' })}\n`);
     });
   }
 
@@ -474,7 +444,7 @@ export class PuppetWorker {
   }
 
   private onStderr(proc: Proc, raw: string, log: Logger): void {
-    const line = redact(raw.replace(/\x1b\[[0-9;]*m/g, ''), this.secrets());
+    const line = redact(stripColour(raw), this.secrets());
     if (line.trim() === '') return;
     proc.stderrTail.push(line.length > 1000 ? `${line.slice(0, 1000)}...` : line);
     if (proc.stderrTail.length > STDERR_TAIL) proc.stderrTail.shift();
@@ -491,7 +461,6 @@ export class PuppetWorker {
     if (this.starting) return; // start() reports it
     if (this.inflight?.proc === proc) this.settle(this.inflight.req, err);
     for (const r of this.queue.splice(0)) this.settle(r, err);
-    void this.killGroup(proc.pid, 'SIGTERM', TERM_GRACE_MS); // whatever it left behind
   }
 
   /** Gracefully stops the current worker (stdin closed first). */
@@ -503,11 +472,10 @@ export class PuppetWorker {
     const graceMs = this.getConfig()?.graceMs ?? DEFAULT_GRACE_MS;
     const run = (async () => {
       this.log().debug(`stopping the Puppet worker (pid ${proc.pid})`);
-      proc.child.stdin.end();
-      if (!(await within(proc.exited, graceMs))) {
-        this.log().warn(`the Puppet worker (pid ${proc.pid}) did not exit within ${graceMs} ms of closing its input: terminating it`);
-      }
-      // Idle, it has exited: this only reaps its group. Busy past the grace: it and the command it runs are killed.
+      proc.process.stdin?.end();
+      // Idle, it exits, and the launcher reaps its group. Busy past the grace: it and the command it runs are killed.
+      if (await within(proc.exited, graceMs)) return;
+      this.log().warn(`the Puppet worker (pid ${proc.pid}) did not exit within ${graceMs} ms of closing its input: terminating it`);
       await this.killTree(proc.pid, TERM_GRACE_MS);
       await within(proc.exited, AFTER_KILL_MS);
     })();
@@ -525,7 +493,8 @@ export class PuppetWorker {
     proc.ending = true;
     proc.onReply = undefined;
     const run = (async () => {
-      proc.child.stdin.destroy();
+      proc.process.stdin?.destroy();
+      if (proc.gone) return;
       await this.killTree(proc.pid, TERM_GRACE_MS);
       await within(proc.exited, AFTER_KILL_MS);
     })();
@@ -536,16 +505,6 @@ export class PuppetWorker {
     });
     this.stopping = tracked;
     await tracked;
-  }
-
-  /** `first` to the group, SIGKILL after `graceMs`, then waits (bounded) until no member runs. */
-  private async killGroup(pgid: number, first: NodeJS.Signals, graceMs: number): Promise<void> {
-    if (!groupRunning(pgid)) return;
-    signalGroup(pgid, first);
-    if (await groupGoneWithin(pgid, graceMs)) return;
-    this.log().warn(`the Puppet worker's process group ${pgid} survived ${first}: sending SIGKILL`);
-    signalGroup(pgid, 'SIGKILL');
-    await groupGoneWithin(pgid, AFTER_KILL_MS);
   }
 
   /**
@@ -584,7 +543,7 @@ function describeRequest(op: WorkerOp, fields: Readonly<Record<string, unknown>>
 
 function abortError(what: string, signal: AbortSignal | undefined): PuppetWorkerError {
   const reason: unknown = signal?.reason;
-  const timedOut = typeof reason === 'object' && reason !== null && 'name' in reason && reason.name === 'TimeoutError';
+  const timedOut = isTimeoutReason(reason);
   const why = reason instanceof Error ? `: ${reason.message}` : '';
   return new PuppetWorkerError(`Puppet worker: ${what} ${timedOut ? 'timed out' : 'was cancelled'}${why}`, timedOut ? 'TimeoutError' : 'AbortError');
 }
@@ -605,15 +564,4 @@ export function redact(text: string, secrets: readonly string[]): string {
   let out = text;
   for (const s of [...secrets].sort((a, b) => b.length - a.length)) if (s !== '') out = out.split(s).join(REDACTED);
   return out;
-}
-
-/** puppet-module/ next to this code: dist/src/system/ or src/system/ -> the repository root. */
-function findModuleDir(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 6; i++) {
-    const candidate = join(dir, 'puppet-module');
-    if (existsSync(join(candidate, 'lib', 'puppet', 'face', 'mgmtgraph.rb'))) return candidate;
-    dir = dirname(dir);
-  }
-  throw new Error('the mgmtgraph Puppet module (puppet-module/) was not found next to mgmt-ts; set moduleDir');
 }

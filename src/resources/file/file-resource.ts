@@ -13,7 +13,7 @@ import type { Logger } from '../../observe/logger.js';
 import type { CheckApplyContext, Resource, WatchContext } from '../resource.js';
 import { untilAborted } from '../../system/proc/abort.js';
 import { atomicSymlinkSync, atomicWrite, atomicWriteSync, type FileMeta } from '../../system/fs/atomic-write.js';
-import { isErrno } from '../../system/fs/errno.js';
+import { isErrno } from '../../observe/errors.js';
 import { applyMode, formatMode } from '../../system/fs/file-mode.js';
 import { describeType, lstatOrUndefinedSync, removeEntry, typeOf, type FsType } from '../../system/fs/fs-entry.js';
 import { applyOwnerMode, sameContent, sameContentSync } from '../../system/fs/no-follow.js';

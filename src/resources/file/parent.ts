@@ -5,7 +5,7 @@
  */
 import { mkdirSync, statSync, type Stats } from 'node:fs';
 import { dirname } from 'node:path';
-import { isErrno } from '../../system/fs/errno.js';
+import { isErrno } from '../../observe/errors.js';
 import type { Changes } from './changes.js';
 
 /**

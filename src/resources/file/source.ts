@@ -1,7 +1,7 @@
 /** The local file or directory a file resource copies (`source` without `symlink`). */
 import { closeSync, constants, fstatSync, openSync, readFileSync, statSync, type Stats } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { isErrno } from '../../system/fs/errno.js';
+import { isErrno } from '../../observe/errors.js';
 import { SYNC_MAX_BYTES } from '../../system/fs/sync-slices.js';
 import type { WantedFile } from './wanted.js';
 

@@ -22,6 +22,7 @@ import {
   unsettled,
   versionsInPlay,
 } from './plan.js';
+import { errorText } from '../../observe/errors.js';
 
 const RETRIES_WHEN_LOCKED = 2;
 const LOCKED_DELAYS_MS = [2000, 5000];
@@ -64,7 +65,7 @@ export class PkgSet implements Resource {
         warned = false;
       } catch (e) {
         if (!warned) {
-          this.ctx.log.warn(`no PackageKit change signals (${errText(e)}); watching ${DPKG_STATUS_FILE} only, trying again every ${RESUBSCRIBE_MS / 1000} s`);
+          this.ctx.log.warn(`no PackageKit change signals (${errorText(e)}); watching ${DPKG_STATUS_FILE} only, trying again every ${RESUBSCRIBE_MS / 1000} s`);
         }
         warned = true;
       }
@@ -102,7 +103,7 @@ export class PkgSet implements Resource {
     try {
       pk = await PackageKit.connect();
     } catch (e) {
-      throw new Error(`${this.describe(open)}: ${errText(e)}`);
+      throw new Error(`${this.describe(open)}: ${errorText(e)}`);
     }
     try {
       const steps = await this.plan(pk, open, dpkg, failures, c.signal);
@@ -208,7 +209,7 @@ export class PkgSet implements Resource {
       return [...steps];
     } catch (e) {
       if (ids.length === 1 || !(e instanceof PackageKitError) || ['timeout', 'cancelled', 'unreachable', 'locked'].includes(e.reason)) {
-        failures.add([...new Set(steps.map((s) => s.member.pkg))], errText(e));
+        failures.add([...new Set(steps.map((s) => s.member.pkg))], errorText(e));
         return [];
       }
       this.ctx.log.warn(`the transaction for ${ids.length} packages failed (${e.message}); trying each package alone`);
@@ -220,7 +221,7 @@ export class PkgSet implements Resource {
         this.ctx.log.info(pastTense(s));
         done.push(s);
       } catch (e) {
-        failures.add([s.member.pkg], errText(e));
+        failures.add([s.member.pkg], errorText(e));
         if (signal.aborted) break;
       }
     }
@@ -286,8 +287,4 @@ class Failures {
   text(): string {
     return this.lines.join('; ');
   }
-}
-
-function errText(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
 }

@@ -5,6 +5,7 @@
  * signature, which is what systemd's and PackageKit's documented APIs fix anyway.
  */
 import type * as DBus from 'dbus-next';
+import { errorText, isErrno } from '../../observe/errors.js';
 
 /**
  * dbus-next, loaded on the first connection: it and its XML parser cost ~25 ms of start-up, which every run
@@ -153,7 +154,7 @@ export class BusConnection {
     const [v] = await this.call({
       destination,
       path,
-      interface: 'org.freedesktop.DBus.Properties',
+      interface: PROPERTIES_INTERFACE,
       member: 'Get',
       signature: 'ss',
       body: [iface, prop],
@@ -185,7 +186,11 @@ export class BusConnection {
   }
 }
 
-const DBUS_DAEMON = { destination: 'org.freedesktop.DBus', path: '/org/freedesktop/DBus', interface: 'org.freedesktop.DBus' } as const;
+/** The bus daemon itself: its name, object and interface. */
+export const DBUS_DAEMON = { destination: 'org.freedesktop.DBus', path: '/org/freedesktop/DBus', interface: 'org.freedesktop.DBus' } as const;
+
+/** The standard interface for reading and watching properties. */
+export const PROPERTIES_INTERFACE = 'org.freedesktop.DBus.Properties';
 
 function matchRule(m: SignalMatch): string {
   const parts = ["type='signal'"];
@@ -198,8 +203,7 @@ function matchRule(m: SignalMatch): string {
 }
 
 function errText(err: unknown): string {
-  if (err instanceof Error) return (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such socket (is the bus running?)' : err.message;
-  return String(err);
+  return isErrno(err, 'ENOENT') ? 'no such socket (is the bus running?)' : errorText(err);
 }
 
 const shared = new Map<string, Promise<BusConnection>>();

@@ -18,7 +18,8 @@
  *
  * Enum values are PackageKit's (pk-enum.h): filters and transaction flags are bit fields of `1 << enum`.
  */
-import { busAddress, type BusConnection, connectBus, DBusCallError, DBusTimeoutError, type Signal } from './bus.js';
+import { busAddress, type BusConnection, connectBus, DBusCallError, DBusTimeoutError, DBUS_DAEMON, type Signal } from './bus.js';
+import { errorText } from '../../observe/errors.js';
 
 export const PK_NAME = 'org.freedesktop.PackageKit';
 const PK_PATH = '/org/freedesktop/PackageKit';
@@ -238,10 +239,6 @@ function forgetLater(tid: string): void {
   setTimeout(() => ownTids.delete(tid), OWN_TID_TTL_MS).unref();
 }
 
-function text(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
-}
-
 function unreachable(detail: string): PackageKitError {
   return new PackageKitError(`PackageKit is not reachable on the D-Bus system bus at ${busAddress('system')}: ${detail}`, 'unreachable');
 }
@@ -260,7 +257,7 @@ function callError(e: unknown, what: string): PackageKitError {
     return new PackageKitError(`${what}: ${e.message}`, 'failed');
   }
   if (e instanceof DBusTimeoutError) return unreachable(`${what}: ${e.message}`);
-  return unreachable(`${what}: ${text(e)}`);
+  return unreachable(`${what}: ${errorText(e)}`);
 }
 
 function toPackage(info: unknown, id: unknown, summary: unknown): PackageInfo | undefined {
@@ -277,7 +274,7 @@ export class PackageKit {
     try {
       return new PackageKit(await connectBus('system', timeoutMs));
     } catch (e) {
-      throw unreachable(text(e));
+      throw unreachable(errorText(e));
     }
   }
 
@@ -394,7 +391,7 @@ export class PackageKit {
         unsubs.push(await this.bus.subscribe({ sender: PK_NAME, path: tid, interface: TX_IFACE }, onSignal, Math.min(left(), 10_000)));
         unsubs.push(
           await this.bus.subscribe(
-            { sender: 'org.freedesktop.DBus', interface: 'org.freedesktop.DBus', member: 'NameOwnerChanged' },
+            { sender: DBUS_DAEMON.destination, interface: DBUS_DAEMON.interface, member: 'NameOwnerChanged' },
             onOwner,
             Math.min(left(), 10_000),
           ),

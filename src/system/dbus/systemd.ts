@@ -16,13 +16,12 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { type BusConnection, busAddress, connectBus, DBusCallError, type Signal } from './bus.js';
+import { type BusConnection, busAddress, connectBus, DBusCallError, PROPERTIES_INTERFACE, type Signal } from './bus.js';
 
 const DEST = 'org.freedesktop.systemd1';
 const MANAGER_PATH = '/org/freedesktop/systemd1';
 const MANAGER = 'org.freedesktop.systemd1.Manager';
 const UNIT = 'org.freedesktop.systemd1.Unit';
-const PROPS = 'org.freedesktop.DBus.Properties';
 
 /** Deadline of one method call. */
 export const CALL_TIMEOUT_MS = 10_000;
@@ -278,7 +277,7 @@ export class Systemd {
     const [all] = await this.conn.call({
       destination: DEST,
       path,
-      interface: PROPS,
+      interface: PROPERTIES_INTERFACE,
       member: 'GetAll',
       signature: 's',
       body: [UNIT],
@@ -415,7 +414,7 @@ export class Systemd {
     };
     try {
       offs.push(
-        await this.conn.subscribe({ sender: DEST, path, interface: PROPS, member: 'PropertiesChanged' }, (s) => {
+        await this.conn.subscribe({ sender: DEST, path, interface: PROPERTIES_INTERFACE, member: 'PropertiesChanged' }, (s) => {
           if (s.body[0] === UNIT) onChange('unit properties changed');
         }),
       );

@@ -29,6 +29,7 @@ import { closeSync, constants, fchmodSync, fchownSync, fsyncSync, lstatSync, ope
 import { lstat, open, rename, symlink, unlink, type FileHandle } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
+import { isErrno } from '../../observe/errors.js';
 
 /** Mode (12 bits), owner and group of a regular file. */
 export interface FileMeta {
@@ -77,10 +78,6 @@ export function tempPathFor(path: string): string {
   return join(dirname(path), `.${base}.mgmt-${randomHex()}`);
 }
 
-function isErrno(e: unknown, code: string): boolean {
-  return e instanceof Error && (e as NodeJS.ErrnoException).code === code;
-}
-
 const CREATE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
 const MAX_RETRIES = 5; // further temp names tried after an EEXIST
 
@@ -110,7 +107,7 @@ async function existingFileMeta(path: string): Promise<FileMeta | undefined> {
   try {
     return metaOfStat(await lstat(path));
   } catch (e) {
-    if (isErrno(e, 'ENOENT') || isErrno(e, 'ENOTDIR')) return undefined;
+    if (isErrno(e, 'ENOENT', 'ENOTDIR')) return undefined;
     throw e;
   }
 }
@@ -119,7 +116,7 @@ function existingFileMetaSync(path: string): FileMeta | undefined {
   try {
     return metaOfStat(lstatSync(path));
   } catch (e) {
-    if (isErrno(e, 'ENOENT') || isErrno(e, 'ENOTDIR')) return undefined;
+    if (isErrno(e, 'ENOENT', 'ENOTDIR')) return undefined;
     throw e;
   }
 }

@@ -9,6 +9,7 @@ import { dirname } from 'node:path';
 import { atomicWrite, type FileMeta } from './atomic-write.js';
 import { untilAborted } from '../proc/abort.js';
 import { watchPath } from './path-watcher.js';
+import { errnoCode } from '../../observe/errors.js';
 
 export interface EditedFile {
   /** The path given. */
@@ -21,17 +22,13 @@ export interface EditedFile {
   readonly meta?: FileMeta;
 }
 
-function errno(e: unknown): string | undefined {
-  return e instanceof Error ? (e as NodeJS.ErrnoException).code : undefined;
-}
-
 /** Reads the file at `path`; throws an actionable Error when the path is something else than a regular file. */
 export async function readEdited(path: string): Promise<EditedFile> {
   let real: string;
   try {
     real = await realpath(path);
   } catch (e) {
-    const code = errno(e);
+    const code = errnoCode(e);
     if (code !== 'ENOENT' && code !== 'ENOTDIR') throw e;
     const link = await lstat(path).catch(() => undefined);
     if (link?.isSymbolicLink()) throw new Error(`${path} is a symlink to a missing file; create that file or remove the link`);
@@ -48,7 +45,7 @@ export async function writeEdited(file: EditedFile, data: Buffer): Promise<void>
   try {
     await atomicWrite(file.real, data, file.meta ? { existing: file.meta } : { mode: 0o644, existing: null });
   } catch (e) {
-    if (file.meta || (errno(e) !== 'ENOENT' && errno(e) !== 'ENOTDIR')) throw e;
+    if (file.meta || (errnoCode(e) !== 'ENOENT' && errnoCode(e) !== 'ENOTDIR')) throw e;
     throw new Error(
       `cannot create ${file.real}: its directory ${dirname(file.real)} does not exist; manage it (a file resource with a path ending in "/" and state: exists) or create it`,
     );

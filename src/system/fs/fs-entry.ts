@@ -1,7 +1,7 @@
 /** What is at a path, looked at with lstat (a symlink is itself, never its target), and removing it. */
 import { lstatSync, unlinkSync, type Stats } from 'node:fs';
 import { lstat, rm } from 'node:fs/promises';
-import { isErrno } from './errno.js';
+import { isErrno } from '../../observe/errors.js';
 
 export type FsType = 'file' | 'directory' | 'symlink' | 'fifo' | 'socket' | 'block device' | 'character device';
 

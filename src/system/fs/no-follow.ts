@@ -4,7 +4,7 @@
  */
 import { chmodSync, closeSync, constants, fchmodSync, fchownSync, fstatSync, lchownSync, lstatSync, openSync, readSync, type Stats } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { isErrno } from './errno.js';
+import { isErrno } from '../../observe/errors.js';
 import type { FsType } from './fs-entry.js';
 
 /** Opens for reading without following a symlink, and without blocking on a FIFO that replaced the file. */

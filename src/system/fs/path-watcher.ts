@@ -24,6 +24,7 @@
  */
 import { lstatSync, readdirSync, statSync, watch as fsWatch } from 'node:fs';
 import { basename, dirname, join, resolve as resolvePath } from 'node:path';
+import { errnoCode } from '../../observe/errors.js';
 
 /** What the registry needs from an `fs.watch` handle. */
 export interface WatchHandle {
@@ -75,13 +76,9 @@ export function configurePathWatcher(c: PathWatcherConfig): () => void {
   };
 }
 
-function errnoOf(e: unknown): string | undefined {
-  return e instanceof Error ? (e as NodeJS.ErrnoException).code : undefined;
-}
-
 /** Errors that mean "the directory is not there (any more)": resolve the path again. */
 function isGone(e: unknown): boolean {
-  const c = errnoOf(e);
+  const c = errnoCode(e);
   return c === 'ENOENT' || c === 'ENOTDIR' || c === 'ESTALE';
 }
 
@@ -225,7 +222,7 @@ class DirWatch {
       h.on('error', () => this.invalidate());
     } catch (e) {
       if (isGone(e)) throw e;
-      this.startPolling(errnoOf(e) ?? String(e));
+      this.startPolling(errnoCode(e) ?? String(e));
     }
   }
 

@@ -6,14 +6,14 @@
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { atomicWrite, type AtomicWriteOptions } from './atomic-write.js';
+import { isErrno } from '../../observe/errors.js';
 
 /** The file's text, or undefined when it does not exist. */
 export async function readTextIfExists(path: string): Promise<string | undefined> {
   try {
     return await readFile(path, 'utf8');
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return undefined;
+    if (isErrno(e, 'ENOENT')) return undefined;
     throw e;
   }
 }
@@ -26,7 +26,7 @@ export async function writeText(path: string, text: string, opts: AtomicWriteOpt
   try {
     await atomicWrite(path, text, opts);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'EBUSY') throw e;
+    if (!isErrno(e, 'EBUSY')) throw e;
     await writeFile(path, text);
   }
 }

@@ -1,5 +1,10 @@
 /** Small helpers for cancellable waiting with AbortSignal. */
 
+/** Whether an abort reason is a timeout: a `TimeoutError`, as `AbortSignal.timeout()` gives (and the engine's deadlines). */
+export function isTimeoutReason(reason: unknown): boolean {
+  return typeof reason === 'object' && reason !== null && 'name' in reason && reason.name === 'TimeoutError';
+}
+
 /** Resolves when the signal is aborted (at once if it already is). */
 export function untilAborted(signal: AbortSignal): Promise<void> {
   if (signal.aborted) return Promise.resolve();

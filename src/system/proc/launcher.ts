@@ -8,14 +8,20 @@
  * looked up on the default search path `/usr/bin:/bin` (libuv's execvpe fallback when the child's environment
  * has no PATH), so `sleep`, `echo` and `sh` still resolve; anything else needs an absolute path or `env.PATH`.
  *
+ * Long-lived processes that are spoken to (the Puppet worker): `stdin: 'pipe'` gives `LineProcess.stdin`, and
+ * `unref` keeps an idle child from holding the event loop open.
+ *
  * Zombies: processes the command leaves behind are re-parented to pid 1 when the group leader dies, and only pid
  * 1 can reap them. A dead but unreaped process still answers `kill(pid, 0)`, so "gone" here means dead or a
  * zombie (see `isRunning`).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import type { Writable } from 'node:stream';
 import { stat } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { groupGoneWithin, groupRunning, signalGroup, within } from './proc-table.js';
+import { errnoCode, errorText } from '../../observe/errors.js';
+import { isTimeoutReason } from './abort.js';
 
 /** What libuv searches when the child's environment has no PATH. */
 export const DEFAULT_CHILD_PATH = '/usr/bin:/bin';
@@ -50,6 +56,12 @@ export interface ProcessOptions {
    * not split into lines: `onLine` and `stdoutTail` get nothing from it.
    */
   readonly captureStdout?: boolean;
+  /** The same for stderr: kept whole in `ProcessResult.stderr`, and not split into lines. */
+  readonly captureStderr?: boolean;
+  /** `pipe`: the child's stdin is a pipe (`LineProcess.stdin`), for a process that reads requests. Default `ignore`. */
+  readonly stdin?: 'ignore' | 'pipe';
+  /** The child and its pipes do not keep this process alive (an idle long-lived helper); timers of callers still do. */
+  readonly unref?: boolean;
 }
 
 export interface ProcessResult {
@@ -65,6 +77,8 @@ export interface ProcessResult {
   readonly stderrTail: readonly string[];
   /** The whole stdout, with `captureStdout`. */
   readonly stdout?: Buffer;
+  /** The whole stderr, with `captureStderr`. */
+  readonly stderr?: Buffer;
 }
 
 /** The command could not be started at all (not found, not executable, bad working directory...). */
@@ -82,10 +96,14 @@ export class SpawnError extends Error {
 /** A long-running process whose output is being read line by line. */
 export interface LineProcess {
   readonly pid: number;
+  /** The child's stdin, with `stdin: 'pipe'` (write errors such as EPIPE are swallowed: the exit tells). */
+  readonly stdin: Writable | undefined;
   /** Resolves once the process and its whole group are gone, whether it exited by itself or was stopped. */
   readonly exited: Promise<ProcessResult>;
   /** Kills the process group (if still running) and waits until it is gone. */
   stop(): Promise<ProcessResult>;
+  /** Sends a signal to the process group without waiting (nothing once the group is gone). */
+  signal(sig: NodeJS.Signals): void;
 }
 
 const DEFAULT_GRACE_MS = 2000;
@@ -111,15 +129,30 @@ export async function run(opts: ProcessOptions, onLine?: OnLine): Promise<Proces
  */
 export async function startLines(opts: ProcessOptions, onLine: OnLine, onExit: (result: ProcessResult) => void): Promise<LineProcess> {
   const started = await launch(opts, onLine);
-  void started.exited.then(onExit);
+  let gone = false;
+  void started.exited.then((r) => {
+    gone = true;
+    onExit(r);
+  });
   return {
     pid: started.pid,
+    stdin: started.stdin,
     exited: started.exited,
     stop: () => {
       started.abort();
       return started.exited;
     },
+    signal: (sig) => {
+      if (!gone) signalGroup(started.pid, sig);
+    },
   };
+}
+
+/** This process's own environment, for a child that should inherit it (`env` unset means an empty one). */
+export function inheritedEnv(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
+  return env;
 }
 
 /** "exited with code 3", "was killed by SIGKILL", "timed out", "was cancelled". */
@@ -141,6 +174,7 @@ export { isRunning } from './proc-table.js';
 
 interface Launched {
   readonly pid: number;
+  readonly stdin: Writable | undefined;
   readonly exited: Promise<ProcessResult>;
   abort(): void;
 }
@@ -158,7 +192,7 @@ function launch(opts: ProcessOptions, onLine: OnLine | undefined): Promise<Launc
       uid: opts.uid,
       gid: opts.gid,
       detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: [opts.stdin ?? 'ignore', 'pipe', 'pipe'],
     });
   } catch (e) {
     return explainSpawnError(e, file, opts).then((err) => Promise.reject(err));
@@ -176,10 +210,17 @@ function launch(opts: ProcessOptions, onLine: OnLine | undefined): Promise<Launc
       onLine?.(stream, line);
     });
   };
-  const captured: Buffer[] | undefined = opts.captureStdout ? [] : undefined;
-  if (captured) child.stdout?.on('data', (d: Buffer) => captured.push(d));
-  else read('stdout', child.stdout);
-  read('stderr', child.stderr);
+  const captured: Captured = { stdout: opts.captureStdout ? [] : undefined, stderr: opts.captureStderr ? [] : undefined };
+  for (const stream of ['stdout', 'stderr'] as const) {
+    const into = captured[stream];
+    if (into) child[stream]?.on('data', (d: Buffer) => into.push(d));
+    else read(stream, child[stream]);
+  }
+  child.stdin?.on('error', () => undefined); // EPIPE once it died: its exit is what tells
+  if (opts.unref) {
+    child.unref();
+    for (const s of [child.stdin, child.stdout, child.stderr] as unknown as Array<{ unref?: () => void } | null>) s?.unref?.();
+  }
 
   return new Promise<Launched>((resolve, reject) => {
     // Before 'spawn', an error means the command could not start. Later ones come from kill(), which we do not
@@ -197,8 +238,11 @@ function launch(opts: ProcessOptions, onLine: OnLine | undefined): Promise<Launc
   });
 }
 
+/** Whole output streams kept with `captureStdout` / `captureStderr`. */
+type Captured = Record<OutputStream, Buffer[] | undefined>;
+
 /** Watches a running child: kills its group on abort, and after it exits kills what it left behind. */
-function supervise(child: ChildProcess, pid: number, opts: ProcessOptions, tails: Record<OutputStream, string[]>, captured: Buffer[] | undefined): Launched {
+function supervise(child: ChildProcess, pid: number, opts: ProcessOptions, tails: Record<OutputStream, string[]>, captured: Captured): Launched {
   const local = new AbortController();
   let exitInfo: { code: number | null; signal: NodeJS.Signals | null } | undefined;
   let aborted = false;
@@ -245,12 +289,13 @@ function supervise(child: ChildProcess, pid: number, opts: ProcessOptions, tails
       timedOut: aborted && isTimeoutReason(abortReason),
       stdoutTail: [...tails.stdout],
       stderrTail: [...tails.stderr],
-      ...(captured ? { stdout: Buffer.concat(captured) } : {}),
+      ...(captured.stdout ? { stdout: Buffer.concat(captured.stdout) } : {}),
+      ...(captured.stderr ? { stderr: Buffer.concat(captured.stderr) } : {}),
     };
   })();
 
   if (opts.signal?.aborted) fromOptions();
-  return { pid, exited, abort: () => local.abort() };
+  return { pid, stdin: child.stdin ?? undefined, exited, abort: () => local.abort() };
 }
 
 /** Sends `first` to the group, then SIGKILL after `graceMs`, and waits until no member is running. */
@@ -262,14 +307,10 @@ async function terminateGroup(pgid: number, first: NodeJS.Signals, graceMs: numb
   await groupGoneWithin(pgid, AFTER_KILL_MS, POLL_MS);
 }
 
-function isTimeoutReason(reason: unknown): boolean {
-  return typeof reason === 'object' && reason !== null && 'name' in reason && reason.name === 'TimeoutError';
-}
-
 /** Turns a spawn failure into a SpawnError that says what was looked for, and where. */
 async function explainSpawnError(e: unknown, file: string, opts: ProcessOptions): Promise<SpawnError> {
-  const code = typeof e === 'object' && e !== null && 'code' in e && typeof e.code === 'string' ? e.code : 'EUNKNOWN';
-  const detail = e instanceof Error ? e.message : String(e);
+  const code = errnoCode(e) ?? 'EUNKNOWN';
+  const detail = errorText(e);
   if (code === 'ENOENT' || code === 'EACCES') {
     if (opts.cwd !== undefined) {
       const dir = await stat(opts.cwd).catch(() => undefined);

@@ -12,6 +12,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describeOutcome, run, SpawnError, type ProcessResult } from '../proc/launcher.js';
+import { errorText } from '../../observe/errors.js';
 
 /** Where crontab(1) keeps each user's crontab on Debian (the file is named after the user; the directory is 1730 root:crontab). */
 export const CRONTAB_SPOOL = '/var/spool/cron/crontabs';
@@ -41,7 +42,7 @@ async function crontab(args: readonly string[], signal: AbortSignal | undefined,
   } catch (e) {
     if (e instanceof SpawnError && e.code === 'ENOENT')
       throw new Error(`crontab is not installed (searched ${CRONTAB_PATH}); install the Debian package "cron"`);
-    throw new Error(`${shown}: ${e instanceof Error ? e.message : String(e)}`);
+    throw new Error(`${shown}: ${errorText(e)}`);
   }
 }
 

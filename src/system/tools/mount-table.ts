@@ -11,6 +11,8 @@
  */
 import { readFile } from 'node:fs/promises';
 import { describeOutcome, outputTail, run, startLines, type LineProcess, type ProcessResult } from '../proc/launcher.js';
+import { errorText } from '../../observe/errors.js';
+import { SYSTEM_TOOL_PATH } from './tool-path.js';
 
 export const MOUNTINFO = '/proc/self/mountinfo';
 
@@ -18,7 +20,7 @@ export const MOUNTINFO = '/proc/self/mountinfo';
 export const MOUNT_TIMEOUT_MS = 90_000;
 
 /** The environment of mount(8)/umount(8)/findmnt: standard paths, untranslated messages. */
-const ENV = { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LC_ALL: 'C' };
+const ENV = { PATH: SYSTEM_TOOL_PATH, LC_ALL: 'C' };
 
 export interface MountinfoEntry {
   readonly mountPoint: string;
@@ -71,7 +73,7 @@ async function runMount(argv: string[], what: string, signal: AbortSignal | unde
   try {
     r = await run({ command: { argv }, env: ENV, signal: deadline(signal) });
   } catch (e) {
-    throw new Error(`${what}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+    throw new Error(`${what}: ${errorText(e)}`, { cause: e });
   }
   if (r.code === 0 && !r.aborted) return;
   const tail = outputTail(r);
@@ -168,7 +170,7 @@ class TableWatcher {
       else this.proc = p;
       this.markReady();
     } catch (e) {
-      this.poll(`cannot run ${config.command[0]}: ${e instanceof Error ? e.message : String(e)}`);
+      this.poll(`cannot run ${config.command[0]}: ${errorText(e)}`);
     }
   }
 

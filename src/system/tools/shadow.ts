@@ -14,6 +14,8 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describeOutcome, run, SpawnError } from '../proc/launcher.js';
+import { errnoCode, errorText } from '../../observe/errors.js';
+import { SYSTEM_TOOL_PATH } from './tool-path.js';
 
 /** One line of /etc/passwd. */
 export interface PasswdEntry {
@@ -98,8 +100,8 @@ async function readOrExplain(path: string): Promise<string> {
   try {
     return await readFile(path, 'utf8');
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new Error(`cannot read ${path}${code ? ` (${code})` : ''}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+    const code = errnoCode(e);
+    throw new Error(`cannot read ${path}${code ? ` (${code})` : ''}: ${errorText(e)}`, { cause: e });
   }
 }
 
@@ -141,9 +143,6 @@ export type ShadowTool = 'useradd' | 'usermod' | 'userdel' | 'groupadd' | 'group
 
 /** The deadline of one tool run: the tools' own lock retries take up to about 15 s. */
 export const TOOL_TIMEOUT_MS = 120_000;
-
-/** Where the tools are looked up (they live in /usr/sbin, outside the default child PATH). */
-export const TOOL_PATH = '/usr/sbin:/usr/bin:/sbin:/bin';
 
 /** The exit codes documented in the tools' manual pages (shadow 4.13). */
 const EXIT_MEANINGS: Readonly<Record<ShadowTool, Readonly<Record<number, string>>>> = {
@@ -256,12 +255,12 @@ export function runShadowTool(tool: ShadowTool, args: readonly string[], opts: T
     const signal = opts.signal ? AbortSignal.any([opts.signal, deadline]) : deadline;
     let r;
     try {
-      r = await run({ command: { argv: [tool, ...argv] }, env: { PATH: TOOL_PATH, LC_ALL: 'C' }, signal });
+      r = await run({ command: { argv: [tool, ...argv] }, env: { PATH: SYSTEM_TOOL_PATH, LC_ALL: 'C' }, signal });
     } catch (e) {
       if (e instanceof SpawnError && e.code === 'ENOENT') {
-        throw new ShadowToolError(`${tool} is not installed (searched ${TOOL_PATH}); install the Debian package "passwd"`, tool, null, []);
+        throw new ShadowToolError(`${tool} is not installed (searched ${SYSTEM_TOOL_PATH}); install the Debian package "passwd"`, tool, null, []);
       }
-      throw new ShadowToolError(`${shown}: ${e instanceof Error ? e.message : String(e)}`, tool, null, []);
+      throw new ShadowToolError(`${shown}: ${errorText(e)}`, tool, null, []);
     }
     const stderr = [...r.stderrTail];
     if (r.code === 0 && !r.aborted) return stderr;

@@ -1,6 +1,7 @@
 # frozen_string_literal: true
 
 require_relative 'json_encoder'
+require_relative 'protocol'
 
 module PuppetX
   module Mgmtgraph
@@ -11,7 +12,7 @@ module PuppetX
     # the resources Puppet generated for it (a concat_file's file, a recursive file's children).
     class ResourceRunner
       RELATIONSHIP_METAPARAMS = %w[before require notify subscribe stage].freeze
-      REDACTED = '[redacted]'
+      REDACTED = Protocol::CURRENT.redacted
 
       def initialize(spec, companions = nil)
         raise ArgumentError, 'resource must be an object' unless spec.is_a?(Hash)

@@ -2,6 +2,7 @@
 
 require 'json'
 require_relative 'json_encoder'
+require_relative 'protocol'
 require_relative 'facts'
 require_relative 'collection'
 require_relative 'catalog_compiler'
@@ -12,8 +13,14 @@ module PuppetX
   module Mgmtgraph
     # Long-lived JSON-lines server: one request object per input line, one reply object per output line,
     # each reply carrying the request's `id`. A bad request gets an error reply; it never stops the loop.
-    # Returns when the input closes.
+    # Returns when the input closes. The ops and their fields are protocol.json's (see protocol.rb).
     class Worker
+      PROTOCOL = Protocol::CURRENT
+      # The handler of each op.
+      HANDLERS = { 'ping' => :ping, 'compile' => :compile, 'check' => :run_resource, 'apply' => :run_resource,
+                   'refresh' => :run_resource }.freeze
+      PROTOCOL.check_handlers!(HANDLERS.keys)
+
       # Types loaded at start, so the first check of such a resource is fast.
       PRELOADED_TYPES = %i[file notify exec service].freeze
       WARM_UP_PATH = '/nonexistent/mgmtgraph-worker-warm-up'
@@ -69,22 +76,30 @@ module PuppetX
       end
 
       def dispatch(request)
-        case request['op']
-        when 'ping' then { 'pong' => true, 'pid' => Process.pid, 'puppet_version' => Puppet.version, 'error' => nil }
-        when 'compile' then compile(request)
-        when 'check', 'apply', 'refresh'
-          warm_up
-          ResourceRunner.new(request['resource'], request['companions']).public_send(request['op'])
-        else raise ArgumentError, "unknown op #{request['op'].inspect} (ping, compile, check, apply, refresh)"
-        end
+        op = request['op']
+        handler = HANDLERS[op] or raise ArgumentError, "unknown op #{op.inspect} (#{PROTOCOL.ops.join(', ')})"
+        PROTOCOL.checked_reply(op, send(handler, request))
+      end
+
+      def field(request, name)
+        PROTOCOL.field(request, name)
+      end
+
+      def ping(_request)
+        { 'pong' => true, 'pid' => Process.pid, 'puppet_version' => Puppet.version, 'error' => nil }
+      end
+
+      def run_resource(request)
+        warm_up
+        ResourceRunner.new(field(request, 'resource'), field(request, 'companions')).public_send(request['op'])
       end
 
       def compile(request)
         result = CatalogCompiler.new(
-          manifest: request['manifest'],
-          code: request['code'],
+          manifest: field(request, 'manifest'),
+          code: field(request, 'code'),
           facts: facts_of(request),
-          node_name: request['node'],
+          node_name: field(request, 'node'),
           collection: collection_of(request),
         ).compile
         { 'catalog' => CatalogDocument.build(result), 'error' => nil }
@@ -93,15 +108,15 @@ module PuppetX
       end
 
       def facts_of(request)
-        return Facts.from_data(request['facts']) if request['facts']
+        return Facts.from_data(field(request, 'facts')) if field(request, 'facts')
 
-        request['facts_file'] && Facts.load_file(request['facts_file'])
+        field(request, 'facts_file') && Facts.load_file(field(request, 'facts_file'))
       end
 
       def collection_of(request)
-        return Collection.new(request['collected']) if request['collected']
+        return Collection.new(field(request, 'collected')) if field(request, 'collected')
 
-        request['collected_file'] ? Collection.load_file(request['collected_file']) : Collection.new
+        field(request, 'collected_file') ? Collection.load_file(field(request, 'collected_file')) : Collection.new
       end
 
       def error_of(error)
