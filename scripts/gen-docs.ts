@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { metaParams } from '../src/graph/metaparams.js';
 import { graphJsonSchema } from '../src/graph/schema.js';
 import type { ParamDef, ParamTable } from '../src/resources/params.js';
-import { allKinds } from '../src/resources/registry.js';
+import { registry } from '../src/cli/registry.js';
 
 function table(params: ParamTable, nameParam?: string): string {
   const rows = ['| parameter | type | default | description |', '|---|---|---|---|'];
@@ -57,7 +57,7 @@ export function resourcesMarkdown(): string {
     'parameters are errors. Parameters typed `string` keep their text exactly (`mode: 0644` is the string "0644").',
     '',
   ];
-  for (const k of allKinds()) {
+  for (const k of registry.all()) {
     out.push(`## ${k.kind}`, '', k.doc, '', `Refreshable: ${k.refreshable ? 'yes' : 'no'}.`, '', table(k.params, k.nameParam), '');
   }
   out.push('## Metaparams (`meta:`)', '', 'They apply to every kind and are handled by the engine.', '', table(metaParams), '');
@@ -65,7 +65,7 @@ export function resourcesMarkdown(): string {
 }
 
 export function schemaJson(): string {
-  return JSON.stringify(graphJsonSchema(), null, 2) + '\n';
+  return JSON.stringify(graphJsonSchema(registry), null, 2) + '\n';
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

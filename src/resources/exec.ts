@@ -108,6 +108,7 @@ export const execKind = defineKind({
   params,
   nameParam: 'cmd',
   refreshable: true,
+  reach: { touches: ['commands'], collect: 'explicit' },
   validate: (name, raw) => {
     const p = unsetEmpty(raw);
     const out: Problem[] = [];

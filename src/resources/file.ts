@@ -385,6 +385,7 @@ export const fileKind = defineKind({
   params,
   nameParam: 'path',
   refreshable: false,
+  reach: { touches: ['files'], collect: 'plain' },
   validate,
   autoEdges: (name, p) => {
     const path = p.path ?? name;

@@ -5,6 +5,7 @@
  */
 import type { Logger } from '../observe/logger.js';
 import type { ParamTable, ParamsOf } from './params.js';
+import type { Reach } from './reach.js';
 
 export interface ResourceContext {
   /** `kind[name]`, for messages. */
@@ -114,6 +115,8 @@ export interface ResourceKind<T extends ParamTable = ParamTable> {
   readonly nameParam?: string;
   /** Reacts to refreshes on notify edges (otherwise a refresh just lets it run if it is dirty). */
   readonly refreshable: boolean;
+  /** What a resource of this kind may touch, and whether collecting it from other hosts needs an explicit `collect`. */
+  readonly reach: Reach;
   /** Pure checks across parameters: no system access, no side effects. */
   validate?(name: string, params: KindParams<T>): Problem[];
   autoEdges?(name: string, params: KindParams<T>): AutoEdgeHints;

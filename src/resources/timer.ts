@@ -11,6 +11,7 @@ export const timerKind = defineKind({
   doc: 'Sends an event every `interval` seconds, so that resources after it are re-checked on a schedule. It is always in its desired state, except that a refresh restarts the ticker and counts as a change.',
   params,
   refreshable: true,
+  reach: { touches: ['nothing'], collect: 'plain' },
   validate: (_name, p) => {
     const out: Problem[] = [];
     if (p.interval === undefined) out.push({ message: 'timer needs `interval` (seconds between ticks)' });

@@ -6,6 +6,7 @@ import { canonicalJson, decodeValue, encodeValue, exportKey, parseKey } from '..
 import { checkQuery, matchQuery } from '../../src/world/puppet-query.js';
 import { LocalWorld } from '../../src/world/local-world.js';
 import type { Exported } from '../../src/world/world.js';
+import { registry } from '../../src/cli/registry.js';
 
 const file = (host: string, name: string, params: Record<string, unknown> = {}, extra: Partial<Exported> = {}): Exported => ({
   host,
@@ -71,7 +72,7 @@ describe('Puppet collector queries', () => {
 
 describe('collect rules', () => {
   it('a file lands in the pattern directory under its own base name, named <name>@<host>', () => {
-    const c = collectResources([dir], [file('B', 'x'), file('A', 'y')], []);
+    const c = collectResources(registry, [dir], [file('B', 'x'), file('A', 'y')], []);
     assert.deepEqual(c.rejected, []);
     assert.deepEqual(
       c.resources.map((r) => [r.name, r.params.path]),
@@ -85,15 +86,15 @@ describe('collect rules', () => {
   });
   it('the path defaults to the exported name (the kind’s name parameter)', () => {
     const e: Exported = { host: 'A', kind: 'file', name: '/shared/z', params: { state: 'exists', content: 'z' }, meta: {} };
-    assert.equal(collectResources([dir], [e], []).resources[0]!.params.path, '/srv/collected/z');
+    assert.equal(collectResources(registry, [dir], [e], []).resources[0]!.params.path, '/srv/collected/z');
   });
   it('only kinds named in collect are applied: exec is never collected through a file entry', () => {
     const ex: Exported = { host: 'B', kind: 'exec', name: 'pwn', params: { cmd: 'touch /tmp/pwned' }, meta: {} };
-    assert.deepEqual(collectResources([dir], [ex], []).resources, []);
-    assert.deepEqual(collectResources([], [ex, file('A', 'x')], []).resources, []);
+    assert.deepEqual(collectResources(registry, [dir], [ex], []).resources, []);
+    assert.deepEqual(collectResources(registry, [], [ex, file('A', 'x')], []).resources, []);
     // named explicitly: collected, with a warning about what that means
-    assert.equal(collectResources([{ kind: 'exec', pattern: '' }], [ex], []).resources.length, 1);
-    assert.match(checkCollect([{ kind: 'exec', pattern: '' }]).warnings[0]!, /run commands/);
+    assert.equal(collectResources(registry, [{ kind: 'exec', pattern: '' }], [ex], []).resources.length, 1);
+    assert.match(checkCollect(registry, [{ kind: 'exec', pattern: '' }]).warnings[0]!, /run commands/);
   });
   it('rejects escapes: .., relative paths, local sources, symlinks, a pattern that is not absolute', () => {
     assert.match((placeFile('/srv/c/', { path: '/shared/..' }) as { error: string }).error, /not normalized/);
@@ -107,28 +108,28 @@ describe('collect rules', () => {
     assert.deepEqual(placeFile('/', { path: '/a/f' }), { path: '/f' });
     // An empty pattern (Puppet's collectors) keeps the exported path.
     assert.deepEqual(placeFile('', { path: '/etc/motd' }), { path: '/etc/motd' });
-    assert.match(checkCollect([{ kind: 'file', pattern: 'relative/' }]).errors[0]!, /absolute directory/);
-    assert.match(checkCollect([{ kind: 'file', pattern: '/a/../b/' }]).errors[0]!, /normalized/);
-    assert.match(checkCollect([{ kind: 'nosuch', pattern: '' }]).errors[0]!, /unknown resource kind/);
-    const c = collectResources([dir], [file('evil', 'x', { path: '/a/../../etc/passwd' })], []);
+    assert.match(checkCollect(registry, [{ kind: 'file', pattern: 'relative/' }]).errors[0]!, /absolute directory/);
+    assert.match(checkCollect(registry, [{ kind: 'file', pattern: '/a/../b/' }]).errors[0]!, /normalized/);
+    assert.match(checkCollect(registry, [{ kind: 'nosuch', pattern: '' }]).errors[0]!, /unknown resource kind/);
+    const c = collectResources(registry, [dir], [file('evil', 'x', { path: '/a/../../etc/passwd' })], []);
     assert.deepEqual(c.resources, []);
     assert.equal(c.rejected[0]!.host, 'evil');
     assert.match(c.rejected[0]!.reason, /not normalized/);
   });
   it('a collected resource must pass the kind’s checks', () => {
-    const c = collectResources([dir], [file('B', 'x', { state: 'bogus' })], []);
+    const c = collectResources(registry, [dir], [file('B', 'x', { state: 'bogus' })], []);
     assert.deepEqual(c.resources, []);
     assert.match(c.rejected[0]!.reason, /state/);
   });
   it('local resources win conflicts, then hosts in name order', () => {
     const local: ResourceSpec[] = [{ kind: 'file', name: 'mine', params: { path: '/srv/collected/x', content: 'local' }, meta: {} }];
-    const c = collectResources([dir], [file('B', 'x'), file('A', 'x'), file('C', 'y')], local);
+    const c = collectResources(registry, [dir], [file('B', 'x'), file('A', 'x'), file('C', 'y')], local);
     assert.deepEqual(
       c.resources.map((r) => r.name),
       ['y@C'],
     );
     assert.ok(c.rejected.every((r) => /already managed by file\[mine\]/.test(r.reason)));
-    const c2 = collectResources([dir], [file('B', 'x'), file('A', 'x')], []);
+    const c2 = collectResources(registry, [dir], [file('B', 'x'), file('A', 'x')], []);
     assert.deepEqual(
       c2.resources.map((r) => r.name),
       ['x@A'],
@@ -144,7 +145,7 @@ describe('collect rules', () => {
     );
     const other = file('B', '/tmp/shared/k', { path: '/tmp/shared/k' }, { origin: { ref: 'File[/tmp/shared/k]', tags: ['file'], parameters: {} } });
     const coll: CollectSpec = { kind: 'file', pattern: '', query: ['tag', '==', 's'], type: 'File' };
-    const c = collectResources([coll], [tagged, other], []);
+    const c = collectResources(registry, [coll], [tagged, other], []);
     assert.deepEqual(
       c.resources.map((r) => [r.name, r.params.path]),
       [['/tmp/shared/h@A', '/tmp/shared/h']],
