@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { CollectSpec, ResourceSpec } from '../../src/graph/spec.js';
-import { checkCollect, collectResources, entryMatches, placeFile } from '../../src/world/collect.js';
+import { coreRegistry } from '../../src/resources/core-registry.js';
+import { checkCollect, collectResources, entryMatches, explicitCollectKinds, placeFile } from '../../src/world/collect.js';
 import { canonicalJson, decodeValue, encodeValue, exportKey, parseKey } from '../../src/world/keys.js';
 import { checkQuery, matchQuery } from '../../src/world/puppet-query.js';
 import { LocalWorld } from '../../src/world/local-world.js';
@@ -95,6 +96,52 @@ describe('collect rules', () => {
     // named explicitly: collected, with a warning about what that means
     assert.equal(collectResources(registry, [{ kind: 'exec', pattern: '' }], [ex], []).resources.length, 1);
     assert.match(checkCollect(registry, [{ kind: 'exec', pattern: '' }]).warnings[0]!, /run commands/);
+  });
+  it('which kinds need an explicit collect comes from each kind’s reach: no `cron` (not a kind), ssh:authorized_key included', () => {
+    assert.deepEqual(explicitCollectKinds(registry), ['crontab:entry', 'exec', 'group', 'mount', 'pkg', 'puppet', 'ssh:authorized_key', 'svc', 'user']);
+    assert.deepEqual(explicitCollectKinds(coreRegistry), ['crontab:entry', 'exec', 'group', 'mount', 'pkg', 'ssh:authorized_key', 'svc', 'user']);
+    assert.equal(registry.get('cron'), undefined);
+  });
+  it('a kind that may touch more than the files its parameters name (or nothing) needs an explicit collect', () => {
+    for (const k of registry.all()) {
+      const beyondFiles = k.reach.touches.some((t) => t !== 'files' && t !== 'nothing');
+      assert.equal(k.reach.collect, beyondFiles ? 'explicit' : 'plain', `${k.kind} touches ${k.reach.touches.join(', ')}`);
+      assert.ok(k.reach.touches.length > 0, `${k.kind} says what it touches`);
+    }
+  });
+  it('collecting ssh:authorized_key needs a collect entry naming it, and that entry warns: keys grant logins', () => {
+    const key: Exported = {
+      host: 'B',
+      kind: 'ssh:authorized_key',
+      name: 'admin@B',
+      params: { user: 'root', type: 'ssh-ed25519', key: 'AAAAC3NzaC1lZDI1NTE5AAAAIKb6kEt5iXyQZ2v5y1T1sMR6bQkYy0gqV1v0d8bqzQ7J' },
+      meta: {},
+    };
+    assert.deepEqual(collectResources(registry, [dir], [key], []).resources, [], 'a file entry never collects it');
+    assert.deepEqual(collectResources(registry, [], [key], []).resources, []);
+    const named = collectResources(registry, [{ kind: 'ssh:authorized_key', pattern: '' }], [key], []);
+    assert.deepEqual(named.rejected, []);
+    assert.deepEqual(
+      named.resources.map((r) => r.name),
+      ['admin@B@B'],
+    );
+    const { errors, warnings } = checkCollect(registry, [{ kind: 'ssh:authorized_key', pattern: '' }]);
+    assert.deepEqual(errors, []);
+    assert.equal(warnings.length, 1);
+    assert.match(
+      warnings[0]!,
+      /collecting `ssh:authorized_key` resources lets any host that can write to the world change this host beyond files: manage accounts and who may log in as them/,
+    );
+  });
+  it('warns for every explicit-collect kind with what it may touch, and never for plain ones', () => {
+    for (const k of registry.all()) {
+      const { errors, warnings } = checkCollect(registry, [{ kind: k.kind, pattern: k.kind === 'file' ? '/srv/c/' : '' }]);
+      assert.deepEqual(errors, [], k.kind);
+      assert.equal(warnings.length, k.reach.collect === 'explicit' ? 1 : 0, k.kind);
+    }
+    assert.match(checkCollect(registry, [{ kind: 'pkg', pattern: '' }]).warnings[0]!, /install or remove packages/);
+    assert.match(checkCollect(registry, [{ kind: 'puppet', pattern: '' }]).warnings[0]!, /change anything Puppet can change/);
+    assert.match(checkCollect(registry, [{ kind: 'mount', pattern: '' }]).warnings[0]!, /mount and unmount file systems; write the files its parameters name/);
   });
   it('rejects escapes: .., relative paths, local sources, symlinks, a pattern that is not absolute', () => {
     assert.match((placeFile('/srv/c/', { path: '/shared/..' }) as { error: string }).error, /not normalized/);
