@@ -1,15 +1,16 @@
 /**
  * Build step: precompiles the graph schema's validator into dist/src/graph/graph-validator.generated.js, so
- * that no run pays for compiling it. The module records the hash of the schema it was made from;
+ * that no run pays for compiling it. It is the validator of the registry the mgmt command uses (src/cli/registry.ts). The module records the hash of the schema it was made from;
  * src/graph/schema.ts uses it only when that hash matches the schema of the code that runs.
  */
 import { writeFileSync } from 'node:fs';
 import { Ajv } from 'ajv';
 import standaloneModule from 'ajv/dist/standalone/index.js';
+import { registry } from '../src/cli/registry.js';
 import { AJV_OPTIONS, graphJsonSchema, schemaHash } from '../src/graph/schema.js';
 
 const standaloneCode = standaloneModule.default;
-const schema = graphJsonSchema();
+const schema = graphJsonSchema(registry);
 const ajv = new Ajv({ ...AJV_OPTIONS, code: { source: true, esm: true } });
 const validate = ajv.compile(schema);
 // ajv's standalone output still calls require() for its runtime helpers, even as ESM: give it one.

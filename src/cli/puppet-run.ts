@@ -92,11 +92,12 @@ export async function puppetRunCommand(argv: string[]): Promise<number> {
     // modules, ~80 ms): Ruby and Puppet start meanwhile, on the other core.
     let firstCompile = catalogFile ? undefined : compile();
     firstCompile?.catch(() => undefined); // awaited in load(); this only keeps a failed import from leaving it unhandled
-    const [{ checkSpec }, { formatReport }, { translateCatalog }, { runEngine }] = await Promise.all([
+    const [{ checkSpec }, { formatReport }, { translateCatalog }, { runEngine }, { registry }] = await Promise.all([
       import('../graph/check-spec.js'),
       import('../puppet/report.js'),
       import('../puppet/translate.js'),
       import('./run.js'),
+      import('./registry.js'),
     ]);
 
     const load = async (): Promise<Loaded> => {
@@ -117,7 +118,7 @@ export async function puppetRunCommand(argv: string[]): Promise<number> {
         }
         throw e;
       }
-      const { spec, report } = translateCatalog(catalog, runinterval !== undefined ? { runinterval } : {});
+      const { spec, report } = translateCatalog(registry, catalog, runinterval !== undefined ? { runinterval } : {});
       if (first) {
         flushLog();
         process.stderr.write(formatReport(report));
@@ -127,7 +128,7 @@ export async function puppetRunCommand(argv: string[]): Promise<number> {
         );
       first = false;
       if (values.report !== undefined) await writeFile(values.report, JSON.stringify(report, null, 2) + '\n');
-      const diagnostics = checkSpec(spec);
+      const diagnostics = checkSpec(registry, spec);
       const t = report.coverage.total;
       if (values.strict && t.degraded + t.fallback > 0) {
         diagnostics.push({ severity: 'error', message: `--strict: ${t.degraded} degraded and ${t.fallback} fallback resources (see the report)` });

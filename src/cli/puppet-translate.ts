@@ -9,6 +9,7 @@ import { graphYaml } from '../puppet/output.js';
 import { formatReport } from '../puppet/report.js';
 import { translateCatalog } from '../puppet/translate.js';
 import { checkPuppetFlags, puppetFlagOptions } from './puppet-flags.js';
+import { registry } from './registry.js';
 import { EXIT_FAILED, EXIT_OK, UsageError } from './usage.js';
 
 export const puppetTranslateHelp = `usage: mgmt puppet translate (--catalog FILE | --manifest FILE | --code TEXT) [flags]
@@ -94,7 +95,7 @@ export async function translateCommand(argv: string[]): Promise<number> {
       }
       catalog = readCatalog(res.catalog, values.manifest ?? '<code>');
     }
-    const { spec, report } = translateCatalog(catalog, runinterval !== undefined ? { runinterval } : {});
+    const { spec, report } = translateCatalog(registry, catalog, runinterval !== undefined ? { runinterval } : {});
     process.stderr.write(formatReport(report));
     if (values.report !== undefined) writeFileSync(values.report, JSON.stringify(report, null, 2) + '\n');
     const t = report.coverage.total;

@@ -11,6 +11,7 @@ import type { Loaded } from '../graph/yaml-loader.js';
 import { logger, setLogLevel } from '../observe/log.js';
 import { watchPath } from '../system/fs/path-watcher.js';
 import { setPuppetWorkerLog } from '../puppet/runtime/worker.js';
+import { registry } from './registry.js';
 import { resolveRunFlags, runFlagOptions, runFlagsHelp, type RunFlags } from './run-flags.js';
 import { EXIT_FAILED, EXIT_OK, UsageError } from './usage.js';
 import { WorldLink } from '../world/world-link.js';
@@ -46,13 +47,13 @@ export async function runCommand(argv: string[]): Promise<number> {
 
 async function runGraphFile(file: string, flags: RunFlags): Promise<number> {
   const log = logger('main');
-  const loaded = await readGraphFile(file);
+  const loaded = await readGraphFile(registry, file);
   for (const d of loaded.diagnostics) log[d.severity === 'error' ? 'error' : 'warn'](diagnosticLogText(d));
   if (!loaded.spec || hasErrors(loaded.diagnostics)) {
     log.error(`${file}: the graph has errors; nothing was applied`);
     return EXIT_FAILED;
   }
-  return runEngine(loaded.spec, flags, { name: file, watch: [{ path: file }], load: () => readGraphFile(file) });
+  return runEngine(loaded.spec, flags, { name: file, watch: [{ path: file }], load: () => readGraphFile(registry, file) });
 }
 
 /** Where a running graph comes from: what to watch, and how to read it again after a change. */
@@ -74,6 +75,7 @@ export function runEngine(spec: GraphSpec, flags: RunFlags, source?: GraphSource
     let exiting = false;
     let unwatch: (() => void) | undefined;
     const engine = new Engine({
+      registry,
       hostname: flags.hostname,
       prefix: flags.prefix,
       noop: flags.noop,
@@ -92,7 +94,7 @@ export function runEngine(spec: GraphSpec, flags: RunFlags, source?: GraphSource
       },
     });
     // Exports and collected resources: every swap goes through the world link (local + collected).
-    const world = new WorldLink(flags, async (g) => {
+    const world = new WorldLink(registry, flags, async (g) => {
       const r = await engine.swap(g);
       if (!hasErrors(r.diagnostics)) writeDot();
       return r;

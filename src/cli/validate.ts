@@ -5,6 +5,7 @@ import { cycleDiagnostics } from '../graph/cycles.js';
 import { formatDiagnostic, hasErrors } from '../graph/diagnostics.js';
 import { readGraphFile } from '../graph/read.js';
 import { vertexId } from '../graph/spec.js';
+import { registry } from './registry.js';
 import { EXIT_FAILED, EXIT_OK, UsageError } from './usage.js';
 
 export const validateHelp = `usage: mgmt validate FILE [--no-autoedges]
@@ -24,11 +25,11 @@ export async function validateCommand(argv: string[]): Promise<number> {
   }
   if (positionals.length !== 1) throw new UsageError('give exactly one graph file: mgmt validate FILE');
   const file = positionals[0]!;
-  const loaded = await readGraphFile(file);
+  const loaded = await readGraphFile(registry, file);
   const diagnostics = [...loaded.diagnostics];
   let edges = loaded.spec?.edges.length ?? 0;
   if (loaded.spec && !values['no-autoedges']) {
-    const auto = autoEdges(loaded.spec.resources, loaded.spec.edges);
+    const auto = autoEdges(registry, loaded.spec.resources, loaded.spec.edges);
     edges += auto.length;
     // Cycles of written edges alone were reported by the loader; add those that run through automatic edges.
     const ids = loaded.spec.resources.map((r) => vertexId(r));

@@ -6,19 +6,20 @@
  * 10,000-file tree costs a few tens of thousands of map lookups.
  */
 import { type EdgeSpec, type ResourceSpec, vertexId } from '../graph/spec.js';
-import { lookupKind } from '../resources/registry.js';
+import type { Registry } from '../resources/registry.js';
 import type { AutoEdgeHints } from '../resources/resource.js';
 
 /** What a resource says about the paths it manages and needs (undefined: it takes no part in autoedges). */
-export function hintsFor(r: ResourceSpec): AutoEdgeHints | undefined {
-  return r.meta.autoedge === false ? undefined : lookupKind(r.kind)?.autoEdges?.(r.name, r.params);
+export function hintsFor(registry: Registry, r: ResourceSpec): AutoEdgeHints | undefined {
+  return r.meta.autoedge === false ? undefined : registry.get(r.kind)?.autoEdges?.(r.name, r.params);
 }
 
 /** `hintsOf` lets a caller reuse hints it already has (the engine keeps them per live vertex). */
 export function autoEdges(
+  registry: Registry,
   resources: readonly ResourceSpec[],
   explicit: readonly EdgeSpec[] = [],
-  hintsOf: (r: ResourceSpec) => AutoEdgeHints | undefined = hintsFor,
+  hintsOf: (r: ResourceSpec) => AutoEdgeHints | undefined = (r) => hintsFor(registry, r),
 ): EdgeSpec[] {
   const hints = resources.map(hintsOf);
   const managers = new Map<string, ResourceSpec>();

@@ -8,7 +8,7 @@
  * only for groupable resources; a graph without any pays one pass over its resources.
  */
 import { type EdgeSpec, type ResourceSpec, sameValue, vertexId } from '../graph/spec.js';
-import { lookupKind } from '../resources/registry.js';
+import type { Registry } from '../resources/registry.js';
 
 export interface Grouping {
   /** The resources to run: grouped ones are replaced by their first member carrying `members`. */
@@ -20,14 +20,14 @@ export interface Grouping {
 }
 
 /** The group key of a resource, or undefined when it never groups. */
-export function groupKey(r: ResourceSpec): string | undefined {
+export function groupKey(registry: Registry, r: ResourceSpec): string | undefined {
   if (r.meta.autogroup === false) return undefined;
-  const key = lookupKind(r.kind)?.autogroup?.key(r.name, r.params);
+  const key = registry.get(r.kind)?.autogroup?.key(r.name, r.params);
   return key === undefined ? undefined : `${r.kind}\n${key}`;
 }
 
-/** `keyOf` is the kinds' own grouping rule unless a caller (a unit test) gives another. */
-export function autogroup(resources: readonly ResourceSpec[], edges: readonly EdgeSpec[], keyOf: (r: ResourceSpec) => string | undefined = groupKey): Grouping {
+/** `keyOf` is the grouping rule: the kinds' own (`(r) => groupKey(registry, r)`) or a unit test's. */
+export function autogroup(resources: readonly ResourceSpec[], edges: readonly EdgeSpec[], keyOf: (r: ResourceSpec) => string | undefined): Grouping {
   const keys = resources.map(keyOf);
   if (!keys.some((k) => k !== undefined)) return { resources: [...resources], edges: [...edges], leaderOf: new Map() };
 

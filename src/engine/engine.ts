@@ -8,7 +8,7 @@ import { cycleDiagnostics } from '../graph/cycles.js';
 import type { Diagnostic } from '../graph/diagnostics.js';
 import { type EdgeSpec, type GraphSpec, type ResourceSpec, sameResource, sameValue, vertexId } from '../graph/spec.js';
 import { logger } from '../observe/log.js';
-import { lookupKind } from '../resources/registry.js';
+import type { Registry } from '../resources/registry.js';
 import type { AutoEdgeHints, ResourceContext } from '../resources/resource.js';
 import { sleep } from '../system/proc/abort.js';
 import { autoEdges, hintsFor } from './autoedges.js';
@@ -17,6 +17,8 @@ import { Semaphores } from './semaphores.js';
 import { Edge, Vertex, type VertexHost } from './vertex.js';
 
 export interface EngineOptions {
+  /** The kinds this engine can run (the graphs it is given were validated against the same registry). */
+  readonly registry: Registry;
   readonly hostname: string;
   /** State directory; each resource gets `<prefix>/state/<kind>/<name>` on demand. */
   readonly prefix: string;
@@ -98,14 +100,14 @@ export class Engine implements VertexHost {
     // Grouping checks cycles on the ungrouped edges (so that a cycle is named by its own resources); merging
     // vertices with no path between them cannot add one, so that check stands for the grouped graph too.
     let cyclesChecked = false;
-    if (this.opts.autoGroup !== false && spec.resources.some((r) => groupKey(r) !== undefined)) {
-      const all = this.opts.autoEdges === false ? [...spec.edges] : [...spec.edges, ...autoEdges(spec.resources, spec.edges)];
+    if (this.opts.autoGroup !== false && spec.resources.some((r) => groupKey(this.opts.registry, r) !== undefined)) {
+      const all = this.opts.autoEdges === false ? [...spec.edges] : [...spec.edges, ...autoEdges(this.opts.registry, spec.resources, spec.edges)];
       const cycles = cycleDiagnostics(
         spec.resources.map((r) => vertexId(r)),
         all,
       );
       if (cycles.length > 0) return { diagnostics: cycles, added: 0, removed: 0, kept: 0, ms: performance.now() - t0 };
-      const g = autogroup(spec.resources, all);
+      const g = autogroup(spec.resources, all, (r) => groupKey(this.opts.registry, r));
       resources = g.resources;
       edgeSpecs = g.edges;
       leaderOf = g.leaderOf;
@@ -122,9 +124,9 @@ export class Engine implements VertexHost {
     // Edges: the explicit ones plus automatic ones (a kept vertex's hints are reused, not recomputed).
     const hintsOf = (r: ResourceSpec) => {
       const v = keep.get(vertexId(r));
-      return v ? this.hints.get(v) : hintsFor(r);
+      return v ? this.hints.get(v) : hintsFor(this.opts.registry, r);
     };
-    edgeSpecs ??= this.opts.autoEdges === false ? [...spec.edges] : [...spec.edges, ...autoEdges(spec.resources, spec.edges, hintsOf)];
+    edgeSpecs ??= this.opts.autoEdges === false ? [...spec.edges] : [...spec.edges, ...autoEdges(this.opts.registry, spec.resources, spec.edges, hintsOf)];
     const wanted = new Map<string, EdgeSpec>();
     for (const es of edgeSpecs) {
       const k = edgeKey(es.name, vertexId(es.from), vertexId(es.to), es.notify);
@@ -224,7 +226,7 @@ export class Engine implements VertexHost {
       const id = ids[i]!;
       if (keep.has(id)) continue;
       const prev = this.vertices.get(id);
-      if (!prev || !sameValue(this.hints.get(prev), hintsFor(spec.resources[i]!))) return false;
+      if (!prev || !sameValue(this.hints.get(prev), hintsFor(this.opts.registry, spec.resources[i]!))) return false;
     }
     for (let i = 0; i < spec.edges.length; i++) {
       const a = spec.edges[i]!;
@@ -271,8 +273,8 @@ export class Engine implements VertexHost {
   }
 
   private createVertex(r: ResourceSpec): Vertex {
-    const kind = lookupKind(r.kind);
-    if (!kind) throw new Error(`internal: unknown kind ${r.kind} after validation`);
+    const kind = this.opts.registry.get(r.kind);
+    if (!kind) throw new Error(`internal: unknown kind ${r.kind} after validation (the graph was checked against another registry)`);
     const id = vertexId(r);
     const log = logger(id);
     let dir: string | undefined;
@@ -296,7 +298,7 @@ export class Engine implements VertexHost {
           )
         : kind.create(r.name, r.params, ctx);
     const v = new Vertex(r, kind, resource, this, log);
-    this.hints.set(v, hintsFor(r));
+    this.hints.set(v, hintsFor(this.opts.registry, r));
     return v;
   }
 

@@ -3,6 +3,7 @@
  * is checked: every resource against the JSON Schema, then the semantic checks. Problems point at the
  * resource's origin (its manifest file and line) when it has one.
  */
+import type { Registry } from '../resources/registry.js';
 import type { Diagnostic } from './diagnostics.js';
 import { sortDiagnostics } from './diagnostics.js';
 import { validateDocument } from './schema.js';
@@ -10,7 +11,7 @@ import { valueMessage } from './schema-messages.js';
 import { type GraphSpec, type Pos, type ResourceSpec, vertexId } from './spec.js';
 import { validateGraph } from './validate.js';
 
-export function checkSpec(spec: GraphSpec): Diagnostic[] {
+export function checkSpec(registry: Registry, spec: GraphSpec): Diagnostic[] {
   const all = [...spec.resources, ...spec.exports];
   const byKind = new Map<string, ResourceSpec[]>();
   for (const r of all) {
@@ -26,7 +27,7 @@ export function checkSpec(spec: GraphSpec): Diagnostic[] {
     edges: spec.edges.map((e) => ({ name: e.name, from: e.from, to: e.to, notify: e.notify })),
   };
   const ds: Diagnostic[] = [];
-  for (const err of validateDocument(doc)) {
+  for (const err of validateDocument(registry, doc)) {
     const m = /^\/resources\/([^/]+)(?:\/(\d+)(?:\/(.*))?)?$/.exec(err.instancePath);
     const r = m?.[2] !== undefined ? byKind.get(m[1]!)?.[Number(m[2])] : undefined;
     const extra = (err.params as { additionalProperty?: string }).additionalProperty;
@@ -39,7 +40,7 @@ export function checkSpec(spec: GraphSpec): Diagnostic[] {
     });
   }
   const placed: GraphSpec = { ...spec, resources: spec.resources.map(withPos), exports: spec.exports.map(withPos) };
-  return sortDiagnostics([...ds, ...validateGraph(placed)]);
+  return sortDiagnostics([...ds, ...validateGraph(registry, placed)]);
 }
 
 function posOf(r: ResourceSpec): { pos?: Pos } {

@@ -3,14 +3,16 @@
  * same schema validates every loaded graph and is published as docs/graph.schema.json for editors.
  */
 import { createHash } from 'node:crypto';
-import type { ErrorObject, ValidateFunction } from 'ajv';
+import { createRequire } from 'node:module';
+import type { Ajv as AjvClass, ErrorObject, ValidateFunction } from 'ajv';
 import { tableJsonSchema } from '../resources/params.js';
-import { allKinds } from '../resources/registry.js';
+import type { Registry } from '../resources/registry.js';
 import { metaParams } from './metaparams.js';
 
 export const SCHEMA_ID = 'https://github.com/mgmt-ts/mgmt-ts/docs/graph.schema.json';
 
-export function graphJsonSchema(): Record<string, unknown> {
+/** The schema of a graph whose resources are of the kinds in `registry`. */
+export function graphJsonSchema(registry: Registry): Record<string, unknown> {
   const definitions: Record<string, unknown> = {
     meta: { ...tableJsonSchema(metaParams), description: 'Metaparams: how the engine runs this resource.' },
     ref: {
@@ -38,7 +40,7 @@ export function graphJsonSchema(): Record<string, unknown> {
     },
   };
   const resources: Record<string, unknown> = {};
-  for (const k of allKinds()) {
+  for (const k of registry.all()) {
     const def = `resource.${k.kind}`;
     definitions[def] = {
       ...tableJsonSchema(k.params, {
@@ -86,8 +88,10 @@ export function schemaHash(schema: unknown): string {
 export const AJV_OPTIONS = { allErrors: true, strict: true, allowUnionTypes: true } as const;
 
 /**
- * `npm run build` precompiles the validator (scripts/gen-validator.ts) because compiling it at start-up costs
- * ~90 ms of every run. It carries the hash of the schema it was made from and is ignored when that differs.
+ * `npm run build` precompiles the validator of the published registry (scripts/gen-validator.ts) because
+ * compiling it at start-up costs ~90 ms of every run. It carries the hash of the schema it was made from and is
+ * used only for a registry whose schema has that hash; any other registry (a test registry) gets its validator
+ * compiled on first use, once.
  */
 interface Precompiled {
   readonly schemaHash: string;
@@ -96,18 +100,26 @@ interface Precompiled {
 const PRECOMPILED = './graph-validator.generated.js';
 const precompiled = (await import(PRECOMPILED).catch(() => undefined)) as Precompiled | undefined;
 
-let compiled: ValidateFunction | undefined;
+const compiled = new WeakMap<Registry, ValidateFunction>();
 
-/** Validates a typed graph document; returns ajv's errors (empty when valid). */
-export function validateDocument(doc: unknown): ErrorObject[] {
-  compiled ??= precompiled?.default;
-  if (!compiled) throw new Error('internal: the graph validator is not ready');
-  return compiled(doc) ? [] : [...(compiled.errors ?? [])];
+/** Validates a typed graph document against the schema of `registry`; returns ajv's errors (empty when valid). */
+export function validateDocument(registry: Registry, doc: unknown): ErrorObject[] {
+  const validate = validatorFor(registry);
+  return validate(doc) ? [] : [...(validate.errors ?? [])];
 }
 
-// Without a matching precompiled validator (a build that skipped the step, or a changed schema), compile one
-// now; ajv itself is loaded only then.
-if (precompiled?.schemaHash !== schemaHash(graphJsonSchema())) {
-  const { Ajv } = await import('ajv');
-  compiled = new Ajv(AJV_OPTIONS).compile(graphJsonSchema());
+function validatorFor(registry: Registry): ValidateFunction {
+  let validate = compiled.get(registry);
+  if (!validate) {
+    const schema = graphJsonSchema(registry);
+    if (precompiled?.schemaHash === schemaHash(schema)) {
+      validate = precompiled.default;
+    } else {
+      // ajv itself is loaded only here (it is CommonJS, so it can be required synchronously).
+      const { Ajv } = createRequire(import.meta.url)('ajv') as { Ajv: typeof AjvClass };
+      validate = new Ajv(AJV_OPTIONS).compile(schema);
+    }
+    compiled.set(registry, validate);
+  }
+  return validate;
 }

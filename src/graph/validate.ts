@@ -3,18 +3,18 @@
  * combinations, duplicate vertices, two resources managing one path, edges to missing vertices, cycles.
  * Every problem is returned at once, placed at its source position.
  */
-import { lookupKind } from '../resources/registry.js';
+import type { Registry } from '../resources/registry.js';
 import { cycleDiagnostics } from './cycles.js';
 import { type Diagnostic, suggest } from './diagnostics.js';
 import { type GraphSpec, type ResourceSpec, vertexId } from './spec.js';
 
 /** `invalid`: ids of resources already reported as invalid and left out of the spec. */
-export function validateGraph(spec: GraphSpec, invalid: ReadonlySet<string> = new Set()): Diagnostic[] {
+export function validateGraph(registry: Registry, spec: GraphSpec, invalid: ReadonlySet<string> = new Set()): Diagnostic[] {
   const ds: Diagnostic[] = [];
   if (!spec.graph) ds.push({ severity: 'error', message: 'the graph needs a name: add `graph: <name>`' });
   const byId = new Map<string, ResourceSpec>();
   const byPath = new Map<string, ResourceSpec>();
-  for (const r of [...spec.resources, ...spec.exports]) checkResource(r, ds);
+  for (const r of [...spec.resources, ...spec.exports]) checkResource(registry, r, ds);
   for (const r of spec.resources) {
     const id = vertexId(r);
     const first = byId.get(id);
@@ -28,7 +28,7 @@ export function validateGraph(spec: GraphSpec, invalid: ReadonlySet<string> = ne
       continue;
     }
     byId.set(id, r);
-    const managed = managedPath(r);
+    const managed = managedPath(registry, r);
     if (managed) {
       const other = byPath.get(managed);
       if (other) {
@@ -67,9 +67,9 @@ export function validateGraph(spec: GraphSpec, invalid: ReadonlySet<string> = ne
   return ds;
 }
 
-function checkResource(r: ResourceSpec, ds: Diagnostic[]): void {
+function checkResource(registry: Registry, r: ResourceSpec, ds: Diagnostic[]): void {
   const id = vertexId(r);
-  const kind = lookupKind(r.kind);
+  const kind = registry.get(r.kind);
   if (!kind) {
     ds.push({ severity: 'error', where: id, pos: r.pos, message: `unknown resource kind \`${r.kind}\`` });
     return;
@@ -90,8 +90,8 @@ function checkResource(r: ResourceSpec, ds: Diagnostic[]): void {
 }
 
 /** The path a resource manages, if its kind manages paths (directories are compared without `/`). */
-export function managedPath(r: ResourceSpec): string | undefined {
-  const hints = lookupKind(r.kind)?.autoEdges?.(r.name, r.params);
+export function managedPath(registry: Registry, r: ResourceSpec): string | undefined {
+  const hints = registry.get(r.kind)?.autoEdges?.(r.name, r.params);
   if (!hints?.manages?.[0]) return undefined;
   const p = hints.manages[0];
   return p.length > 1 && p.endsWith('/') ? p.slice(0, -1) : p;

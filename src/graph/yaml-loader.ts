@@ -6,7 +6,7 @@
 import type { ErrorObject } from 'ajv';
 import { isUnsetValue } from '../resources/normalize.js';
 import type { ParamTable } from '../resources/params.js';
-import { allKinds, lookupKind } from '../resources/registry.js';
+import type { Registry } from '../resources/registry.js';
 import { coerce, isNullScalar, toPlain, UNSET } from './coerce.js';
 import { type Diagnostic, suggest } from './diagnostics.js';
 import { metaParams } from './metaparams.js';
@@ -25,7 +25,7 @@ export interface Loaded {
 
 type Doc = Record<string, unknown>;
 
-export function loadYamlGraph(text: string, file: string): Loaded {
+export function loadYamlGraph(registry: Registry, text: string, file: string): Loaded {
   const lines = new LineIndex(text);
   const at = (offset: number): Pos => ({ file, ...lines.at(offset) });
   const diagnostics: Diagnostic[] = [];
@@ -49,7 +49,7 @@ export function loadYamlGraph(text: string, file: string): Loaded {
   }
 
   const obsolete = new Map<string, { pos: Pos; count: number; text: string }>();
-  const doc = typeDocument(root, at, diagnostics, obsolete);
+  const doc = typeDocument(registry, root, at, diagnostics, obsolete);
   for (const [what, o] of obsolete) {
     diagnostics.push({
       severity: 'warning',
@@ -59,19 +59,20 @@ export function loadYamlGraph(text: string, file: string): Loaded {
   }
 
   const badResources = new Set<string>();
-  for (const err of validateDocument(doc)) {
-    const d = describeSchemaError(err, root, doc, at);
+  for (const err of validateDocument(registry, doc)) {
+    const d = describeSchemaError(registry, err, root, doc, at);
     diagnostics.push(d);
     const m = /^\/resources\/([^/]+)\/(\d+)/.exec(err.instancePath);
     if (m) badResources.add(`${m[1]}/${m[2]}`);
   }
   const invalid = new Set<string>();
-  const spec = buildSpec(doc, root, at, file, badResources, invalid);
+  const spec = buildSpec(registry, doc, root, at, file, badResources, invalid);
   return { spec, diagnostics, invalid };
 }
 
 /** Types every value by its schema; keeps the document's shape so schema errors map back to nodes. */
 function typeDocument(
+  registry: Registry,
   root: YNode & { kind: 'map' },
   at: (o: number) => Pos,
   diagnostics: Diagnostic[],
@@ -83,7 +84,7 @@ function typeDocument(
     if (key === 'resources' && n.kind === 'map') {
       const resources: Doc = {};
       for (const [kind, e] of n.entries) {
-        const k = lookupKind(kind);
+        const k = registry.get(kind);
         resources[kind] = k && e.value.kind === 'seq' ? e.value.items.map((item) => typeResource(kind, k.params, item, at, obsolete)) : toPlain(e.value);
       }
       doc.resources = resources;
@@ -173,13 +174,13 @@ function typeEdge(node: YNode, at: (o: number) => Pos, diagnostics: Diagnostic[]
   return out;
 }
 
-function buildSpec(doc: Doc, root: YNode, at: (o: number) => Pos, file: string, bad: ReadonlySet<string>, invalid: Set<string>): GraphSpec {
+function buildSpec(registry: Registry, doc: Doc, root: YNode, at: (o: number) => Pos, file: string, bad: ReadonlySet<string>, invalid: Set<string>): GraphSpec {
   const resources: ResourceSpec[] = [];
   const exports: ResourceSpec[] = [];
   const resNode = child(root, 'resources');
   const resDoc = (doc.resources ?? {}) as Doc;
   for (const [kind, list] of Object.entries(resDoc)) {
-    if (!lookupKind(kind) || !Array.isArray(list)) continue;
+    if (!registry.get(kind) || !Array.isArray(list)) continue;
     const listNode = child(resNode, kind);
     list.forEach((r: unknown, i) => {
       if (bad.has(`${kind}/${i}`)) {
@@ -241,7 +242,7 @@ function child(n: YNode | undefined, key: string): YNode | undefined {
 }
 
 /** Turns one ajv error into a message a user can act on, placed at the offending key or value. */
-function describeSchemaError(err: ErrorObject, root: YNode, doc: Doc, at: (o: number) => Pos): Diagnostic {
+function describeSchemaError(registry: Registry, err: ErrorObject, root: YNode, doc: Doc, at: (o: number) => Pos): Diagnostic {
   const path = err.instancePath
     .split('/')
     .slice(1)
@@ -284,16 +285,17 @@ function describeSchemaError(err: ErrorObject, root: YNode, doc: Doc, at: (o: nu
       if (path.length === 1 && path[0] === 'resources') {
         const hint = suggest(
           extra,
-          allKinds().map((k) => k.kind),
+          registry.all().map((k) => k.kind),
         );
-        message = `unknown resource kind \`${extra}\`${hint ? ` (did you mean \`${hint}\`?)` : ''}; known kinds: ${allKinds()
+        message = `unknown resource kind \`${extra}\`${hint ? ` (did you mean \`${hint}\`?)` : ''}; known kinds: ${registry
+          .all()
           .map((k) => k.kind)
           .join(', ')}`;
       } else if (path.length === 0) {
         message = `unknown top-level key \`${extra}\`; expected graph, comment, resources, edges or collect`;
       } else {
         const isMeta = path[path.length - 1] === 'meta';
-        const kind = path[0] === 'resources' ? lookupKind(path[1] ?? '') : undefined;
+        const kind = path[0] === 'resources' ? registry.get(path[1] ?? '') : undefined;
         const known = isMeta ? Object.keys(metaParams) : kind && path.length === 3 ? ['name', 'meta', ...Object.keys(kind.params)] : [];
         const hint = suggest(extra, known);
         const what = isMeta ? 'unknown metaparam' : kind && path.length === 3 ? 'unknown parameter' : `${prefix}unknown key`;

@@ -5,7 +5,9 @@
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_RUNINTERVAL_S, REFRESHABLE_PUPPET_TYPES } from './fallback.js';
-import { lookupKind } from '../resources/registry.js';
+import { coreRegistry } from '../resources/core-registry.js';
+import type { Registry } from '../resources/registry.js';
+import { withPuppetKind } from './fallback-kind.js';
 import { REDACTED } from './redact.js';
 import { describeRule, type Rule } from './rules.js';
 import { metaparamRules, typeRules } from './types/index.js';
@@ -19,13 +21,14 @@ function ruleTable(attrs: Readonly<Record<string, Rule>>): string {
 }
 
 /** Our kinds that Puppet types translate to and that react to refreshes. */
-function refreshableKinds(): string[] {
+function refreshableKinds(registry: Registry): string[] {
   const kinds = new Set<string>();
-  for (const t of typeRules.values()) if (t.kind !== null && lookupKind(t.kind)?.refreshable) kinds.add(t.kind);
+  for (const t of typeRules.values()) if (t.kind !== null && registry.get(t.kind)?.refreshable) kinds.add(t.kind);
   return [...kinds].sort();
 }
 
-export function puppetMarkdown(): string {
+/** `registry`: the kinds the translation targets. */
+export function puppetMarkdown(registry: Registry): string {
   const out = [
     '# Puppet translator reference',
     '',
@@ -41,7 +44,7 @@ export function puppetMarkdown(): string {
     '- before/require/notify/subscribe (and `->`/`~>`) become edges between the resources they name; a class,',
     '  define instance or stage stands for every resource it contains, recursively (`contain` contains,',
     '  `include` does not). Classes, stages, define instances and anchors get no vertex.',
-    `- notify/subscribe become \`notify: true\` edges when the target reacts to refreshes (${refreshableKinds().join(', ')}, and the`,
+    `- notify/subscribe become \`notify: true\` edges when the target reacts to refreshes (${refreshableKinds(registry).join(', ')}, and the`,
     `  fallback for ${[...REFRESHABLE_PUPPET_TYPES].sort().join(', ')}); otherwise the edge only orders.`,
     '- An empty class or an anchor is bridged: its predecessors come before its successors.',
     '',
@@ -117,6 +120,6 @@ export function puppetMarkdown(): string {
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  writeFileSync(new URL('../../../docs/puppet.md', import.meta.url), puppetMarkdown());
+  writeFileSync(new URL('../../../docs/puppet.md', import.meta.url), puppetMarkdown(withPuppetKind(coreRegistry)));
   process.stdout.write('wrote docs/puppet.md\n');
 }

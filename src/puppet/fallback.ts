@@ -1,6 +1,6 @@
 /**
  * The fallback: a resource with no native translation becomes a vertex of the `puppet` kind, applied by Puppet
- * itself through the long-lived worker (src/resources/puppet.ts, written separately). Its contract:
+ * itself through the long-lived worker (src/puppet/fallback-kind.ts). Its contract:
  * `puppet[<Type>[<title>]]` with params `{type, title, parameters, sensitive}`, where `parameters` are the
  * catalog's explicit parameters minus the relationship metaparams and `stage`; it polls at Puppet's runinterval.
  * A resource that only works together with others (a concat_file and its fragments) carries them as

@@ -5,7 +5,7 @@
  * Output is deterministic: resources sorted by kind then name, edges by name.
  */
 import type { CollectSpec, EdgeSpec, GraphSpec, ResourceSpec } from '../graph/spec.js';
-import { lookupKind } from '../resources/registry.js';
+import type { Registry } from '../resources/registry.js';
 import { type Catalog, CatalogError, type CatalogResource, refOf } from './catalog.js';
 import { DEFAULT_RUNINTERVAL_S, FALLBACK_KIND, fallbackVertex, REFRESHABLE_PUPPET_TYPES } from './fallback.js';
 import { flattenRelationships } from './relationships.js';
@@ -38,8 +38,8 @@ const MSG_FILE_FALLBACK = 'its concat_file goes to the fallback: Puppet assemble
 const MSG_ORPHAN_FRAGMENT = 'no concat_file in the catalog takes this fragment: it has no effect (Puppet only warns)';
 
 /** Orders params as the kind's parameter table does, so output reads naturally and stays stable. */
-function ordered(kind: string, params: Record<string, unknown>): Record<string, unknown> {
-  const table = lookupKind(kind)?.params;
+function ordered(registry: Registry, kind: string, params: Record<string, unknown>): Record<string, unknown> {
+  const table = registry.get(kind)?.params;
   const keys = Object.keys(params);
   const order = table ? Object.keys(table) : [];
   const rank = (k: string) => {
@@ -62,7 +62,7 @@ function orderedMeta(meta: Record<string, unknown>): Record<string, unknown> {
  * One leaf. A concat_file comes with its fragments (`parts`): they give it its content, and when any of them
  * cannot be translated, the file goes to the fallback with them as companions.
  */
-function translateOne(r: CatalogResource, runinterval: number, parts?: readonly CatalogResource[]): Translated {
+function translateOne(registry: Registry, r: CatalogResource, runinterval: number, parts?: readonly CatalogResource[]): Translated {
   const ref = refOf(r);
   const origin = {
     ref,
@@ -101,7 +101,7 @@ function translateOne(r: CatalogResource, runinterval: number, parts?: readonly 
       const spec: ResourceSpec = {
         kind: res.kind!,
         name: res.name,
-        params: ordered(res.kind!, res.params),
+        params: ordered(registry, res.kind!, res.params),
         meta: orderedMeta(res.meta),
         origin,
         ...(sensitiveParams.length ? { sensitive: sensitiveParams.sort() } : {}),
@@ -156,25 +156,27 @@ function queryable(r: CatalogResource): { tags: string[]; parameters: Record<str
   return { tags: [...tags], parameters };
 }
 
-function refreshable(s: ResourceSpec): boolean {
+function refreshable(registry: Registry, s: ResourceSpec): boolean {
   if (s.kind === FALLBACK_KIND) return REFRESHABLE_PUPPET_TYPES.has(String(s.params.type));
-  return lookupKind(s.kind)?.refreshable ?? false;
+  return registry.get(s.kind)?.refreshable ?? false;
 }
 
-export function translateCatalog(catalog: Catalog, opts: TranslateOptions = {}): Translation {
+/** `registry`: the kinds the translation targets (their parameter tables order the output, and say which react to refreshes). */
+export function translateCatalog(registry: Registry, catalog: Catalog, opts: TranslateOptions = {}): Translation {
   const runinterval = opts.runinterval ?? DEFAULT_RUNINTERVAL_S;
   const rs = catalog.resources;
   const concat = groupConcat(rs, (r) => !exportedOnly(r));
   const done: (Translated | undefined)[] = new Array(rs.length);
   const get = (i: number): Translated =>
     (done[i] ??= translateOne(
+      registry,
       rs[i]!,
       runinterval,
       concat.partsOf.get(i)?.map((j) => rs[j]!),
     ));
   const flat = flattenRelationships(catalog, {
     local: (r) => !exportedOnly(r),
-    refreshable: (i) => refreshable(get(i).spec),
+    refreshable: (i) => refreshable(registry, get(i).spec),
     standsFor: (i) => concat.filesOf.get(i),
   });
 

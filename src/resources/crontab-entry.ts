@@ -107,6 +107,7 @@ export const crontabEntryKind = defineKind({
   doc: 'One entry of a user’s crontab, run by cron(8), as Puppet’s `cron` type manages it (not mgmt’s `cron` kind, which is a systemd timer). The name is the entry’s identity, written as the comment `# Puppet Name: <name>` above it, so entries Puppet created are found and taken over. The entry is written as Puppet writes it (name comment, environment lines, then the schedule and command); every other line of the crontab is kept byte for byte. The crontab is read with `crontab -l -u` and installed with `crontab -u USER FILE`; the user’s spool file is watched. When no entry has the name, an unnamed entry with the same schedule and command is taken as this one (as Puppet does), so a job is never run twice.',
   params,
   refreshable: false,
+  reach: { touches: ['commands'], collect: 'explicit' },
   validate,
   autoEdges: (_name, p) => ({ afterVertex: [{ kind: 'user', name: p.user }] }),
   create: (name, p, ctx) => {

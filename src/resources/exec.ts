@@ -109,6 +109,7 @@ export const execKind = defineKind({
   params,
   nameParam: 'cmd',
   refreshable: true,
+  reach: { touches: ['commands'], collect: 'explicit' },
   validate: (_name, p) => {
     const out: Problem[] = [];
     if (p.cmd.trim() === '') out.push({ param: 'cmd', message: 'exec needs a command: `cmd` (or else the name) is empty' });

@@ -106,6 +106,7 @@ export const groupKind = defineKind({
   doc: "A local group in /etc/group, managed with groupadd, groupmod and groupdel; the resource name is the group name. It watches /etc/group, so a group removed or changed by hand is repaired at once. Removing a group that is some user's primary group fails (groupdel refuses): a `user` resource with `state: absent` naming it is ordered before it automatically.",
   params,
   refreshable: false,
+  reach: { touches: ['accounts'], collect: 'explicit' },
   validate: validateGroup,
   create: (name, p, ctx) => createGroup(name, p, ctx),
 });

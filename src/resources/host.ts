@@ -56,6 +56,7 @@ export const hostKind = defineKind({
   doc: 'One entry of a hosts file (`target`, default /etc/hosts), identified by its canonical name (the name of the resource), as Puppet’s host type manages it. When several lines have that name, the one with the wanted `ip` is managed, else the last one; `absent` removes them all. Every other line is kept byte for byte; a changed line is written as `ip<TAB>name<TAB>aliases<TAB># comment`. The file is watched and written atomically.',
   params,
   refreshable: false,
+  reach: { touches: ['files'], collect: 'plain' },
   validate,
   autoEdges: (_name, { target }) => ({ afterPath: [target], afterNearestAncestor: [target] }),
   create: (name, p, ctx) => {

@@ -87,6 +87,7 @@ export const iniKind = defineKind({
   doc: "Ensures one setting of an INI file is present with a value, or absent, with the rules of puppetlabs-inifile's `ini_setting`: an existing setting keeps its place, indentation and separator; a new one goes after its commented-out copy (`# key = ...`) or at the end of its section; a missing section is added at the end of the file. Every other byte of the file is kept. A missing file is created. The file is watched; edits are written atomically and keep its mode and owner; a symlink is followed. Values are never logged. The name is free: `path`, `section` and `setting` say what is managed.",
   params,
   refreshable: false,
+  reach: { touches: ['files'], collect: 'plain' },
   validate,
   autoEdges: (_name, { path }) => (path ? { afterPath: [path], afterNearestAncestor: [path] } : {}),
   create: (_name, p, ctx) => {

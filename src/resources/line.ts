@@ -120,6 +120,7 @@ export const lineKind = defineKind({
   doc: "Ensures one line of an existing text file is present or absent, with the rules of Puppet stdlib's `file_line`: a present line is appended, inserted after the line `after` finds, or replaces the lines `match` finds; an absent line is removed (or every line `match` finds). A line already in the file is left where it is, and every other line is kept as it is. Several line resources may edit one file. The file is watched; edits are written atomically and keep its mode and owner; a symlink is followed. The name is free: `path` says which file.",
   params,
   refreshable: false,
+  reach: { touches: ['files'], collect: 'plain' },
   validate,
   autoEdges: (_name, { path }) => (path ? { afterPath: [path], afterNearestAncestor: [path] } : {}),
   create: (_name, p, ctx) => {

@@ -87,6 +87,7 @@ export const mountKind = defineKind({
   doc: "A file system's entry in the fstab (`fstab`, default /etc/fstab) and whether it is mounted; the name is the mount point. The entry is the one line naming the mount point (further lines naming it are removed; every other line is kept byte for byte); a new line is written with tab-separated fields, as Puppet writes it. Mounting uses mount(8) with `--fstab`; anything mounted at the mount point counts as mounted. When the entry of a mounted file system changes, and on a refresh, it is remounted (`mount -o remount`, which applies new options, not a new device). The mount point directory is not created. The fstab and the mount table are watched, so an unmount by hand is repaired at once.",
   params,
   refreshable: true,
+  reach: { touches: ['mounts', 'files'], collect: 'explicit' },
   validate,
   autoEdges: (name, p) => {
     const fstab = p.fstab;

@@ -18,6 +18,7 @@ export const msgKind = defineKind({
   params,
   nameParam: 'body',
   refreshable: true,
+  reach: { touches: ['nothing'], collect: 'plain' },
   create: (_name, p, ctx) => {
     let sent = false;
     const fields = Object.entries(p.fields ?? {})

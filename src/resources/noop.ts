@@ -11,6 +11,7 @@ export const noopKind = defineKind({
   doc: 'Does nothing and is always in its desired state; logs refreshes it receives. Useful as an ordering point.',
   params,
   refreshable: true,
+  reach: { touches: ['nothing'], collect: 'plain' },
   create: (_name, _params, ctx) => ({
     async watch(w) {
       w.event();

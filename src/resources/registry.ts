@@ -1,48 +1,31 @@
-/** Every resource kind the engine knows, by name. The engine and the graph layer reach kinds only here. */
+/**
+ * A registry: the resource kinds a graph may use, by name. It is a value, not a module-level table: the loader,
+ * the validator, the schema, the engine, the collect rules and the translator are each handed one, so a graph
+ * can be loaded against any set of kinds (the core kinds, the core kinds plus Puppet's fallback kind, a test
+ * kind). Only front doors (the CLI, test harnesses, the docs generators) choose which.
+ */
 import type { ResourceKind } from './resource.js';
-import { crontabEntryKind } from './crontab-entry.js';
-import { execKind } from './exec.js';
-import { fileKind } from './file/kind.js';
-import { groupKind } from './group.js';
-import { hostKind } from './host.js';
-import { iniKind } from './ini.js';
-import { lineKind } from './line.js';
-import { mountKind } from './mount.js';
-import { msgKind } from './msg.js';
-import { noopKind } from './noop.js';
-import { pkgKind } from './pkg/kind.js';
-import { puppetKind } from './puppet.js';
-import { sshAuthorizedKeyKind } from './ssh-authorized-key.js';
-import { svcKind } from './svc.js';
-import { timerKind } from './timer.js';
-import { userKind } from './user.js';
 
-const kinds = new Map<string, ResourceKind>(
-  [
-    crontabEntryKind,
-    execKind,
-    fileKind,
-    groupKind,
-    hostKind,
-    iniKind,
-    lineKind,
-    mountKind,
-    msgKind,
-    noopKind,
-    pkgKind,
-    puppetKind,
-    sshAuthorizedKeyKind,
-    svcKind,
-    timerKind,
-    userKind,
-  ].map((k) => [k.kind, k] as const),
-);
-
-export function lookupKind(kind: string): ResourceKind | undefined {
-  return kinds.get(kind);
+export interface Registry {
+  /** The kind of that name, or undefined when this registry does not have it. */
+  get(kind: string): ResourceKind | undefined;
+  /** Every kind, sorted by name. */
+  all(): readonly ResourceKind[];
+  /** A new registry with these kinds too; this one is left as it is. A name it already has is an error. */
+  with(...kinds: readonly ResourceKind[]): Registry;
 }
 
-/** All kinds, sorted by name. */
-export function allKinds(): ResourceKind[] {
-  return [...kinds.values()].sort((a, b) => (a.kind < b.kind ? -1 : 1));
+/** A registry of exactly these kinds; two kinds of one name are an error. */
+export function registryOf(kinds: readonly ResourceKind[]): Registry {
+  const byName = new Map<string, ResourceKind>();
+  for (const k of kinds) {
+    if (byName.has(k.kind)) throw new Error(`two resource kinds are named \`${k.kind}\`: a registry holds one kind per name`);
+    byName.set(k.kind, k);
+  }
+  const sorted = Object.freeze([...byName.values()].sort((a, b) => (a.kind < b.kind ? -1 : a.kind > b.kind ? 1 : 0)));
+  return Object.freeze({
+    get: (kind: string) => byName.get(kind),
+    all: () => sorted,
+    with: (...more: readonly ResourceKind[]) => registryOf([...sorted, ...more]),
+  });
 }

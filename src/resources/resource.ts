@@ -6,6 +6,7 @@
 import type { Logger } from '../observe/logger.js';
 import { normalize, normalizeComplete } from './normalize.js';
 import type { ParamTable, ParamsOf } from './params.js';
+import type { Reach } from './reach.js';
 
 export interface ResourceContext {
   /** `kind[name]`, for messages. */
@@ -123,6 +124,8 @@ export interface KindDefinition<T extends ParamTable = ParamTable, N extends key
   readonly nameParam?: N;
   /** Reacts to refreshes on notify edges (otherwise a refresh just lets it run if it is dirty). */
   readonly refreshable: boolean;
+  /** What a resource of this kind may touch, and whether collecting it from other hosts needs an explicit `collect`. */
+  readonly reach: Reach;
   /** Pure checks across parameters: no system access, no side effects. */
   validate?(name: string, params: KindParams<T, N>): Problem[];
   autoEdges?(name: string, params: KindParams<T, N>): AutoEdgeHints;

@@ -106,6 +106,7 @@ export const sshAuthorizedKeyKind = defineKind({
   doc: 'One key in an authorized_keys file, identified by its comment (the name), as Puppet’s ssh_authorized_key manages it: the file is `~user/.ssh/authorized_keys` (home from /etc/passwd at check time) or `target`. When several keys carry the comment, the one with the wanted type and key is managed, else the last; `absent` removes them all. A missing directory (0700) and file (0600) are created owned by `user`; every other line is kept byte for byte; the file is written atomically with mode 0600, and a symlink at the file or its directory is refused, never followed. The file and /etc/passwd are watched.',
   params,
   refreshable: false,
+  reach: { touches: ['accounts'], collect: 'explicit' },
   validate,
   autoEdges: (_name, p) => {
     const after = p.user !== undefined ? { afterVertex: [{ kind: 'user', name: p.user }] } : {};

@@ -53,6 +53,7 @@ export const svcKind = defineKind({
   doc: "A systemd unit kept running or stopped (`state`) and enabled or disabled (`startup`), through systemd's manager over D-Bus: the system manager, or the user's manager with `session: true`. The unit is `<name>.service` unless the name already ends with a unit suffix (`.socket`, `.timer`, ...). A unit with no unit file is an error when it must run or be enabled (and already stopped and disabled otherwise). Enabling/disabling comes first, then the start/stop job, whose result is waited for (a failed job is an error naming the unit's state). A unit file changed on disk is reloaded (daemon-reload) before a start or restart. It is refreshable: a refresh with no start/stop done runs reload-or-try-restart. The unit file (`/etc/systemd/system/<unit>`, or `~/.config/systemd/user/<unit>` with `session`) is an automatic dependency: a `file` resource managing it comes first, and a change to it refreshes the unit. Watches the unit's state and the manager's unit-file and reload signals, so a unit stopped or disabled by hand is put back.",
   params,
   refreshable: true,
+  reach: { touches: ['services'], collect: 'explicit' },
   validate: (name) => {
     const out: Problem[] = [];
     const problem = unitNameProblem(unitName(name));

@@ -11,6 +11,7 @@ export const timerKind = defineKind({
   doc: 'Sends an event every `interval` seconds, so that resources after it are re-checked on a schedule. It is always in its desired state, except that a refresh restarts the ticker and counts as a change.',
   params,
   refreshable: true,
+  reach: { touches: ['nothing'], collect: 'plain' },
   create: (_name, p, ctx) => {
     let restart: (() => void) | undefined;
     return {

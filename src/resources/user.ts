@@ -296,6 +296,7 @@ export const userKind = defineKind({
   doc: 'A local user account in /etc/passwd, managed with useradd, usermod and userdel; the resource name is the login name. It watches /etc/passwd and /etc/group, so an account removed or changed by hand is repaired at once. A user comes after the `group` resources it names in `group` and `groups`, and before them when `state: absent`. The tools run one at a time, each with a deadline of two minutes. Passwords, expiry and SSH keys are not managed.',
   params,
   refreshable: false,
+  reach: { touches: ['accounts'], collect: 'explicit' },
   validate: validateUser,
   autoEdges: userAutoEdges,
   create: (name, p, ctx) => createUser(name, p, ctx),

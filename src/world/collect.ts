@@ -3,8 +3,8 @@
  *
  * - A collect entry `{kind, pattern}` collects the resources of exactly that kind exported by any host, this one
  *   included. Only kinds named in `collect` are ever applied: there is no wildcard, so exec (or any other kind
- *   that runs commands or changes the system broadly, see DANGEROUS_KINDS) is collected only when the graph names
- *   it, and then a warning says what that means.
+ *   whose `reach` says `collect: 'explicit'`: it runs commands or changes the system beyond files) is collected
+ *   only when the graph names it, and then a warning says what that kind may touch.
  * - A Puppet collector (`File <<| tag == 's' |>>`) carries its query; it collects the exported resources of its
  *   Puppet type that match the query (puppet-query.ts). For the `puppet` kind (resources Puppet applies itself)
  *   the Puppet type must match too, so `Tidy <<| |>>` never collects an exported Exec.
@@ -28,12 +28,18 @@ import type { CollectSpec, ResourceSpec } from '../graph/spec.js';
 import { vertexId } from '../graph/spec.js';
 import { managedPath } from '../graph/validate.js';
 import { normalize } from '../resources/normalize.js';
-import { lookupKind } from '../resources/registry.js';
+import { describeTouches } from '../resources/reach.js';
+import type { Registry } from '../resources/registry.js';
 import { checkQuery, matchQuery, type QueryTarget } from './puppet-query.js';
 import type { Exported } from './world.js';
 
-/** Kinds that run commands or change the system beyond a file; collecting them gets a warning. */
-export const DANGEROUS_KINDS: ReadonlySet<string> = new Set(['exec', 'puppet', 'svc', 'pkg', 'user', 'group', 'cron', 'crontab:entry', 'mount']);
+/** The kinds of `registry` that change a host beyond files: collected only when named, with a warning. */
+export function explicitCollectKinds(registry: Registry): string[] {
+  return registry
+    .all()
+    .filter((k) => k.reach.collect === 'explicit')
+    .map((k) => k.kind);
+}
 
 /** The kind whose resources Puppet applies itself (src/puppet/fallback.ts); its `type` parameter is the Puppet type. */
 const PUPPET_KIND = 'puppet';
@@ -55,12 +61,13 @@ export interface Collection {
 }
 
 /** Problems of the collect entries themselves (one message each), and warnings about dangerous kinds. */
-export function checkCollect(collect: readonly CollectSpec[]): { errors: string[]; warnings: string[] } {
+export function checkCollect(registry: Registry, collect: readonly CollectSpec[]): { errors: string[]; warnings: string[] } {
   const errors: string[] = [];
   const warnings: string[] = [];
   for (const c of collect) {
     const what = `collect {kind: ${c.kind}${c.pattern ? `, pattern: ${c.pattern}` : ''}}`;
-    if (!lookupKind(c.kind)) {
+    const kind = registry.get(c.kind);
+    if (!kind) {
       errors.push(`${what}: unknown resource kind \`${c.kind}\`; nothing of it is collected`);
       continue;
     }
@@ -70,9 +77,9 @@ export function checkCollect(collect: readonly CollectSpec[]): { errors: string[
       const q = checkQuery(c.query);
       if (q) errors.push(`${what}: the collector query cannot be evaluated: ${q}; nothing is collected through it`);
     }
-    if (DANGEROUS_KINDS.has(c.kind)) {
+    if (kind.reach.collect === 'explicit') {
       warnings.push(
-        `${what}: collecting \`${c.kind}\` resources lets any host that can write to the world change this host beyond files (run commands, manage services or accounts)`,
+        `${what}: collecting \`${c.kind}\` resources lets any host that can write to the world change this host beyond files: ${describeTouches(kind.reach)}`,
       );
     }
   }
@@ -127,15 +134,21 @@ export function entryMatches(c: CollectSpec, e: Exported): boolean {
  * resources (they win every conflict); `self` is this host's name. Deterministic: exports are taken in host,
  * kind, name order.
  */
-export function collectResources(collect: readonly CollectSpec[], exported: readonly Exported[], local: readonly ResourceSpec[], self?: string): Collection {
-  const usable = collect.filter((c) => lookupKind(c.kind) && !patternProblem(c) && (c.query === undefined || !checkQuery(c.query)));
+export function collectResources(
+  registry: Registry,
+  collect: readonly CollectSpec[],
+  exported: readonly Exported[],
+  local: readonly ResourceSpec[],
+  self?: string,
+): Collection {
+  const usable = collect.filter((c) => registry.get(c.kind) && !patternProblem(c) && (c.query === undefined || !checkQuery(c.query)));
   const resources: ResourceSpec[] = [];
   const from = new Map<string, Exported>();
   const rejected: Rejection[] = [];
   const ids = new Map<string, string>(local.map((r) => [vertexId(r), 'the local graph']));
   const paths = new Map<string, string>();
   for (const r of local) {
-    const p = managedPath(r);
+    const p = managedPath(registry, r);
     if (p) paths.set(p, vertexId(r));
   }
   const order = [...exported].sort((a, b) => cmp(a.host, b.host) || cmp(a.kind, b.kind) || cmp(a.name, b.name));
@@ -145,12 +158,12 @@ export function collectResources(collect: readonly CollectSpec[], exported: read
     // This host's own export that its graph also applies (Puppet: exported and collected here): nothing to add.
     if (e.host === self && ids.get(vertexId(e)) === 'the local graph') continue;
     const reject = (reason: string) => rejected.push({ host: e.host, kind: e.kind, name: e.name, reason });
-    const made = toCollected(entry, e);
+    const made = toCollected(registry, entry, e);
     if (typeof made === 'string') {
       reject(made);
       continue;
     }
-    const problems = checkSpec({ graph: 'collected', resources: [made], exports: [], edges: [], collect: [] });
+    const problems = checkSpec(registry, { graph: 'collected', resources: [made], exports: [], edges: [], collect: [] });
     if (problems.length > 0) {
       reject(problems.map((d) => d.message).join('; '));
       continue;
@@ -161,7 +174,7 @@ export function collectResources(collect: readonly CollectSpec[], exported: read
       reject(`${id} is already a vertex of ${taken}`);
       continue;
     }
-    const p = managedPath(made);
+    const p = managedPath(registry, made);
     const owner = p ? paths.get(p) : undefined;
     if (p && owner) {
       reject(`${p} is already managed by ${owner}`);
@@ -178,8 +191,8 @@ export function collectResources(collect: readonly CollectSpec[], exported: read
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 /** The local spec of one collected export, or why it is refused. */
-export function toCollected(entry: CollectSpec, e: Exported): ResourceSpec | string {
-  const kind = lookupKind(e.kind);
+export function toCollected(registry: Registry, entry: CollectSpec, e: Exported): ResourceSpec | string {
+  const kind = registry.get(e.kind);
   if (!kind) return `unknown resource kind \`${e.kind}\``;
   // Normalized under the exported name, before the rename to `<name>@<host>`: the name parameter keeps it.
   const params: Record<string, unknown> = { ...normalize(kind, e.name, e.params).params };

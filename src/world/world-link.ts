@@ -14,6 +14,7 @@ import type { SwapResult } from '../engine/engine.js';
 import { diagnosticLogText, hasErrors } from '../graph/diagnostics.js';
 import { type GraphSpec, sameValue, vertexId } from '../graph/spec.js';
 import { logger } from '../observe/log.js';
+import type { Registry } from '../resources/registry.js';
 import { type EtcdServer, startEtcdServer } from './etcd-server.js';
 import { checkCollect, collectResources } from './collect.js';
 import { LocalWorld } from './local-world.js';
@@ -50,6 +51,7 @@ export class WorldLink {
   private readonly reported = new Set<string>();
 
   constructor(
+    private readonly registry: Registry,
     private readonly flags: RunFlags,
     private readonly swap: (spec: GraphSpec) => Promise<SwapResult>,
   ) {
@@ -120,7 +122,7 @@ export class WorldLink {
       if (!hasErrors(r.diagnostics)) this.noteRunning(new Map());
       return r;
     }
-    const c = collectResources(local.collect, this.collected, local.resources, this.flags.hostname);
+    const c = collectResources(this.registry, local.collect, this.collected, local.resources, this.flags.hostname);
     for (const x of c.rejected) {
       const key = `${x.host}\0${x.kind}\0${x.name}\0${x.reason}`;
       if (this.reported.has(key)) continue;
@@ -161,7 +163,7 @@ export class WorldLink {
     const collectKey = JSON.stringify(next.collect.map((c) => [c.kind, c.pattern, c.query, c.type]));
     if (collectKey !== this.checkedCollect) {
       this.checkedCollect = collectKey;
-      const { errors, warnings } = checkCollect(next.collect);
+      const { errors, warnings } = checkCollect(this.registry, next.collect);
       for (const m of errors) this.log.error(m);
       for (const m of warnings) this.log.warn(m);
     }

@@ -12,6 +12,7 @@ import { readCatalog } from '../../src/puppet/catalog.js';
 import { translateCatalog } from '../../src/puppet/translate.js';
 import { fastRoot, fileName, puppetManifest, verifyFiles } from './managed-files.js';
 import { type BenchContext, type BenchResult, fmtMs, median, row, type Row, start, startMgmt, type Tracked, waitExit } from './common.js';
+import { registry } from '../../src/cli/registry.js';
 
 const PUPPET = '/usr/bin/puppet';
 const SIZES = [1, 1000] as const;
@@ -333,7 +334,7 @@ async function puppetIn(root: string, onTmpfs: boolean): Promise<BenchResult> {
       const t0 = performance.now();
       const cat = readCatalog(text, 'bench.json');
       const t1 = performance.now();
-      const { spec } = translateCatalog(cat);
+      const { spec } = translateCatalog(registry, cat);
       const t2 = performance.now();
       return { read: t1 - t0, translate: t2 - t1, resources: spec.resources.length, edges: spec.edges.length, catalog: cat.resources.length };
     };

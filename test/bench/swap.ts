@@ -12,6 +12,7 @@ import { checkGraphText } from '../../src/graph/read.js';
 import type { GraphSpec } from '../../src/graph/spec.js';
 import { setLogLevel } from '../../src/observe/log.js';
 import { type BenchContext, type BenchResult, fmtMs, median, q, row, type Row } from './common.js';
+import { registry } from '../../src/cli/registry.js';
 
 const DIRS = 100;
 const FILES = 100;
@@ -32,7 +33,7 @@ function treeYaml(root: string, changed?: { d: number; f: number; content: strin
 }
 
 function mustSpec(text: string, file: string): GraphSpec {
-  const loaded = checkGraphText(text, file);
+  const loaded = checkGraphText(registry, text, file);
   if (!loaded.spec)
     throw new Error(
       `generated graph rejected: ${loaded.diagnostics
@@ -59,6 +60,7 @@ export async function swap(ctx: BenchContext): Promise<BenchResult> {
   let converged: ((n: number) => void) | undefined;
   let failedCount = 0;
   const engine = new Engine({
+    registry,
     hostname: hostname(),
     prefix: join(ctx.dir, 'prefix'),
     convergedTimeout: 0,
@@ -123,7 +125,7 @@ export async function swap(ctx: BenchContext): Promise<BenchResult> {
     let edges = 0;
     for (let k = 0; k < 5; k++) {
       const ta = performance.now();
-      edges = autoEdges(spec.resources).length;
+      edges = autoEdges(registry, spec.resources).length;
       ae.push(performance.now() - ta);
     }
     const aeMed = median(ae);

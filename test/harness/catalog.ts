@@ -3,6 +3,7 @@ import type { ResourceSpec } from '../../src/graph/spec.js';
 import type { Catalog, CatalogResource } from '../../src/puppet/catalog.js';
 import type { ResourceReport } from '../../src/puppet/report.js';
 import { translateCatalog } from '../../src/puppet/translate.js';
+import { registry } from '../../src/cli/registry.js';
 
 /** A resource as the face reports it, declared at site.pp:1 unless `extra` says otherwise. */
 export function catalogResource(type: string, title: string, parameters: Record<string, unknown> = {}, extra: Partial<CatalogResource> = {}): CatalogResource {
@@ -15,6 +16,6 @@ export function catalogOf(resources: CatalogResource[], edges: { source: string;
 
 /** Translates a catalog of this one resource: its first vertex and its report line. */
 export function translateOne(r: CatalogResource): { spec: ResourceSpec; report: ResourceReport } {
-  const t = translateCatalog(catalogOf([r]));
+  const t = translateCatalog(registry, catalogOf([r]));
   return { spec: t.spec.resources[0]!, report: t.report.resources[0]! };
 }

@@ -7,9 +7,12 @@ import type { Vertex } from '../../src/engine/vertex.js';
 import { formatDiagnostic, hasErrors } from '../../src/graph/diagnostics.js';
 import { checkGraphText } from '../../src/graph/read.js';
 import type { GraphSpec } from '../../src/graph/spec.js';
+import { registry as mgmtRegistry } from '../../src/cli/registry.js';
+import type { Registry } from '../../src/resources/registry.js';
 
-export function specOf(yaml: string): GraphSpec {
-  const { spec, diagnostics } = checkGraphText(yaml, 'test.yaml');
+/** The graph in `yaml`, checked against `registry` (default: the kinds the mgmt command knows). */
+export function specOf(yaml: string, registry: Registry = mgmtRegistry): GraphSpec {
+  const { spec, diagnostics } = checkGraphText(registry, yaml, 'test.yaml');
   if (!spec || hasErrors(diagnostics)) throw new Error(`test graph is invalid:\n${diagnostics.map(formatDiagnostic).join('\n')}`);
   return spec;
 }
@@ -20,7 +23,10 @@ export interface Running {
   converged(): Promise<readonly Vertex[]>;
 }
 
-/** Starts an engine (converged timeout 0 unless given) on the graph and returns once the first swap is done. */
+/**
+ * Starts an engine (converged timeout 0 unless given; the mgmt command's kinds unless `opts.registry` is given)
+ * on the graph and returns once the first swap is done.
+ */
 export async function startGraph(yaml: string, opts: Partial<EngineOptions> = {}): Promise<Running> {
   let waiter: ((f: readonly Vertex[]) => void) | undefined;
   let pending: readonly Vertex[] | undefined;
@@ -28,6 +34,7 @@ export async function startGraph(yaml: string, opts: Partial<EngineOptions> = {}
     hostname: 'test',
     convergedTimeout: 0,
     ...opts,
+    registry: opts.registry ?? mgmtRegistry,
     // A temp prefix only when the caller gives none (the caller removes its own).
     prefix: opts.prefix ?? (await mkdtemp(join(tmpdir(), 'mgmt-engine-'))),
     onConverged: (failed) => {
@@ -38,7 +45,7 @@ export async function startGraph(yaml: string, opts: Partial<EngineOptions> = {}
       } else pending = failed;
     },
   });
-  const r = await engine.swap(specOf(yaml));
+  const r = await engine.swap(specOf(yaml, opts.registry));
   if (hasErrors(r.diagnostics)) throw new Error(r.diagnostics.map(formatDiagnostic).join('\n'));
   return {
     engine,

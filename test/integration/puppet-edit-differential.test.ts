@@ -11,10 +11,10 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { CatalogResource } from '../../src/puppet/catalog.js';
 import { translateCatalog } from '../../src/puppet/translate.js';
-import { lookupKind } from '../../src/resources/registry.js';
 import { getPuppetWorker } from '../../src/puppet/runtime/worker.js';
 import { setUpPuppet, type PuppetEnv } from '../harness/puppet-env.js';
 import { check, recordingContext } from '../harness/resource-context.js';
+import { registry } from '../../src/cli/registry.js';
 
 let env: PuppetEnv;
 before(async () => {
@@ -46,7 +46,7 @@ async function viaPuppet(type: string, title: string, parameters: Record<string,
 /** undefined: the translation sent it to the fallback. */
 async function viaUs(type: string, title: string, parameters: Record<string, unknown>, path: string, text: string): Promise<Outcome | undefined> {
   writeFileSync(path, text);
-  const { spec } = translateCatalog({
+  const { spec } = translateCatalog(registry, {
     node: 'n',
     resources: [catalogResource(type, title, parameters)],
     edges: [],
@@ -55,7 +55,7 @@ async function viaUs(type: string, title: string, parameters: Record<string, unk
   });
   const r = spec.resources[0]!;
   if (r.kind === 'puppet') return undefined;
-  const kind = lookupKind(r.kind)!;
+  const kind = registry.get(r.kind)!;
   assert.deepEqual(kind.validate?.(r.name, r.params) ?? [], [], `translated params do not validate: ${JSON.stringify(r.params)}`);
   const res = kind.create(r.name, r.params, recordingContext());
   try {

@@ -1,19 +1,20 @@
 // Integration tests of the Puppet fallback: the worker client (src/puppet/runtime/worker.ts) and the `puppet` kind
-// (src/resources/puppet.ts), with the REAL Puppet (Debian's, installed by scripts/system-deps.mjs) and our module.
+// (src/puppet/fallback-kind.ts), with the REAL Puppet (Debian's, installed by scripts/system-deps.mjs) and our module.
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setLogLevel, setLogSink } from '../../src/observe/log.js';
-import { puppetKind } from '../../src/resources/puppet.js';
-import { lookupKind } from '../../src/resources/registry.js';
+import { puppetKind, withPuppetKind } from '../../src/puppet/fallback-kind.js';
+import { coreRegistry } from '../../src/resources/core-registry.js';
 import type { Resource } from '../../src/resources/resource.js';
 import { isRunning } from '../../src/system/proc/launcher.js';
 import { getPuppetWorker, shutdownPuppetWorker, type WorkerReply } from '../../src/puppet/runtime/worker.js';
 import { runGraph } from '../harness/engine-run.js';
 import { setUpPuppet, until, type PuppetEnv } from '../harness/puppet-env.js';
 import { check, recordingContext, startWatch, type RecordingContext } from '../harness/resource-context.js';
+import { registry } from '../../src/cli/registry.js';
 
 let env: PuppetEnv;
 let root: string;
@@ -50,8 +51,10 @@ const infos = (ctx: RecordingContext) => ctx.lines.filter((l) => l.startsWith('i
 describe('puppet kind: validation', () => {
   const problems = (p: Record<string, unknown>) => puppetKind.validate?.('x', p) ?? [];
 
-  it('is registered and refreshable, without a name parameter', () => {
-    assert.equal(lookupKind('puppet'), puppetKind);
+  it('is registered by the Puppet front door (not a core kind), refreshable, without a name parameter', () => {
+    assert.equal(registry.get('puppet'), puppetKind);
+    assert.equal(coreRegistry.get('puppet'), undefined);
+    assert.equal(withPuppetKind(coreRegistry).get('puppet'), puppetKind);
     assert.equal(puppetKind.refreshable, true);
     assert.equal(puppetKind.nameParam, undefined);
   });

@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { checkSpec } from '../../src/graph/check-spec.js';
 import { formatDiagnostic } from '../../src/graph/diagnostics.js';
 import type { GraphSpec } from '../../src/graph/spec.js';
+import { registry } from '../../src/cli/registry.js';
 
 const origin = (line: number) => ({ ref: `File[/x${line}]`, file: '/srv/site.pp', line });
 
@@ -19,7 +20,7 @@ describe('checkSpec (graphs that did not come from YAML)', () => {
       edges: [{ name: 'e1', from: { kind: 'file', name: '/x1' }, to: { kind: 'file', name: '/nope' }, notify: false }],
       collect: [],
     };
-    const text = checkSpec(spec).map(formatDiagnostic).join('\n');
+    const text = checkSpec(registry, spec).map(formatDiagnostic).join('\n');
     assert.match(text, /\/srv\/site\.pp:3:1: error: file\[\/x1\]: parameter `state`: must be one of "exists", "absent"/);
     assert.match(text, /\/srv\/site\.pp:7:1: error: file\[\/x2\]: unknown parameter `colour`/);
     assert.match(text, /\/srv\/site\.pp:9:1: error: exec\[e\]: parameter `meta\.retry`: must be >= -1/);
@@ -34,6 +35,6 @@ describe('checkSpec (graphs that did not come from YAML)', () => {
       edges: [],
       collect: [],
     };
-    assert.deepEqual(checkSpec(spec), []);
+    assert.deepEqual(checkSpec(registry, spec), []);
   });
 });

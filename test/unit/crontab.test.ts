@@ -4,7 +4,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { crontabEntryKind } from '../../src/resources/crontab-entry.js';
-import { lookupKind } from '../../src/resources/registry.js';
 import {
   formatEntry,
   normalizeField,
@@ -16,6 +15,7 @@ import {
   type CronWant,
   type WantEntry,
 } from '../../src/system/formats/crontab-text.js';
+import { registry } from '../../src/cli/registry.js';
 
 const ok = (f: Parameters<typeof normalizeField>[0], v: string | string[]) => {
   const r = normalizeField(f, v);
@@ -225,7 +225,7 @@ describe('crontab:entry validation', () => {
   const problems = (p: Record<string, unknown>, name = 'c') => (crontabEntryKind.validate?.(name, p) ?? []).map((x) => `${x.param ?? ''}: ${x.message}`);
 
   it("is registered under its own name (mgmt's cron is a systemd timer)", () => {
-    assert.equal(lookupKind('crontab:entry'), crontabEntryKind);
+    assert.equal(registry.get('crontab:entry'), crontabEntryKind);
     assert.deepEqual(crontabEntryKind.autoEdges?.('c', { user: 'app' }), { afterVertex: [{ kind: 'user', name: 'app' }] });
   });
 

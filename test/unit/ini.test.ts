@@ -9,6 +9,7 @@ import type { ResourceSpec } from '../../src/graph/spec.js';
 import { iniKind } from '../../src/resources/ini.js';
 import type { Resource } from '../../src/resources/resource.js';
 import { check, recordingContext, startWatch, type RecordingContext } from '../harness/resource-context.js';
+import { registry } from '../../src/cli/registry.js';
 
 type Params = Record<string, string | boolean | number>;
 let dir = '';
@@ -97,7 +98,7 @@ test('validate: required params, and settings that would not read back', () => {
 
 test('autoedges: after the file that manages the path, and after its directory', () => {
   const spec = (kind: string, name: string, params: Record<string, unknown>): ResourceSpec => ({ kind, name, params, meta: {} });
-  const edges = autoEdges([
+  const edges = autoEdges(registry, [
     spec('file', '/etc/app/', { state: 'exists' }),
     spec('file', '/etc/app/a.ini', { state: 'exists' }),
     spec('ini', 'i', { path: '/etc/app/a.ini', setting: 'k' }),

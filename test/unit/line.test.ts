@@ -9,6 +9,7 @@ import type { ResourceSpec } from '../../src/graph/spec.js';
 import { lineKind } from '../../src/resources/line.js';
 import type { Resource } from '../../src/resources/resource.js';
 import { check, recordingContext, startWatch, type RecordingContext } from '../harness/resource-context.js';
+import { registry } from '../../src/cli/registry.js';
 
 type Params = Record<string, string | boolean>;
 let dir = '';
@@ -131,7 +132,7 @@ test('validate: path, regexes and file_line’s own rules', () => {
 
 test('autoedges: after the file that manages the path, and after its directory', () => {
   const spec = (kind: string, name: string, params: Record<string, unknown>): ResourceSpec => ({ kind, name, params, meta: {} });
-  const edges = autoEdges([
+  const edges = autoEdges(registry, [
     spec('file', '/etc/app/', { state: 'exists' }),
     spec('file', '/etc/app/x.conf', { state: 'exists' }),
     spec('line', 'l', { path: '/etc/app/x.conf', line: 'a' }),

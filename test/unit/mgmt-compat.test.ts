@@ -3,6 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { formatDiagnostic } from '../../src/graph/diagnostics.js';
 import { checkGraphText } from '../../src/graph/read.js';
+import { registry } from '../../src/cli/registry.js';
 
 const dir = new URL('../../../fixtures/graphs/mgmt-compat/', import.meta.url);
 
@@ -11,7 +12,7 @@ describe('graphs in the shapes of mgmt’s published examples', () => {
   it('has fixtures', () => assert.ok(files.length >= 10));
   for (const f of files) {
     it(`${f} loads without errors`, () => {
-      const { spec, diagnostics } = checkGraphText(readFileSync(new URL(f, dir), 'utf8'), f);
+      const { spec, diagnostics } = checkGraphText(registry, readFileSync(new URL(f, dir), 'utf8'), f);
       const errors = diagnostics.filter((d) => d.severity === 'error').map(formatDiagnostic);
       assert.deepEqual(errors, []);
       assert.ok(spec);
@@ -20,7 +21,7 @@ describe('graphs in the shapes of mgmt’s published examples', () => {
   }
 
   it('keeps the meaning: obsolete exec timeout becomes meta.timeout, exports stay out of the local graph', () => {
-    const load = (f: string) => checkGraphText(readFileSync(new URL(f, dir), 'utf8'), f).spec!;
+    const load = (f: string) => checkGraphText(registry, readFileSync(new URL(f, dir), 'utf8'), f).spec!;
     const ex = load('exports-collect.yaml');
     assert.deepEqual(
       ex.resources.map((r) => r.name),

@@ -12,6 +12,7 @@ import { mountKind } from '../../src/resources/mount.js';
 import { configureMountWatch, mountedAt, parseMountinfo, umount } from '../../src/system/tools/mount-table.js';
 import { specOf, startGraph } from '../harness/engine-run.js';
 import { check, recordingContext, startWatch } from '../harness/resource-context.js';
+import { registry } from '../../src/cli/registry.js';
 
 let base = '';
 let skip: string | false = false;
@@ -244,7 +245,7 @@ describe('mount validation', () => {
         '',
       ].join('\n'),
     );
-    const edges = autoEdges(spec.resources)
+    const edges = autoEdges(registry, spec.resources)
       .map((e) => e.name)
       .sort();
     assert.deepEqual(edges, [

@@ -7,7 +7,7 @@ import { checkGraphText } from '../../src/graph/read.js';
 import { validateDocument } from '../../src/graph/schema.js';
 import type { GraphSpec, ResourceSpec } from '../../src/graph/spec.js';
 import { normalize } from '../../src/resources/normalize.js';
-import { allKinds, lookupKind } from '../../src/resources/registry.js';
+import { registry } from '../../src/cli/registry.js';
 import { defineKind, type ResourceKind } from '../../src/resources/resource.js';
 import { collectResources } from '../../src/world/collect.js';
 import { recordingContext } from '../harness/resource-context.js';
@@ -28,6 +28,7 @@ const probe: ResourceKind = defineKind({
   doc: 'Records what it receives.',
   params,
   nameParam: 'cmd',
+  reach: { touches: ['nothing'], collect: 'plain' },
   refreshable: false,
   validate: (name, p) => {
     received.push({ name, params: p });
@@ -41,7 +42,7 @@ const probe: ResourceKind = defineKind({
   },
 });
 
-const ini = (): ResourceKind => lookupKind('ini')!;
+const ini = (): ResourceKind => registry.get('ini')!;
 
 describe('normalize', () => {
   it('applies defaults, the name parameter and empty-is-unset, and keeps what was written', () => {
@@ -74,7 +75,7 @@ describe('normalize', () => {
     // under another name too: the name parameter is already set
     assert.deepEqual(normalize(probe, 'other', once.params).params, once.params);
     // and for every real kind, from an empty resource
-    for (const k of allKinds()) {
+    for (const k of registry.all()) {
       const a = normalize(k, 'x', {});
       assert.deepEqual(normalize(k, 'x', { ...a.params }).params, a.params, k.kind);
     }
@@ -89,18 +90,18 @@ describe('normalize', () => {
       edges: [],
       collect: [],
     };
-    assert.match(checkSpec(spec).map(formatDiagnostic).join('\n'), /exec\[e\]: unknown parameter `colour`/);
-    const yaml = checkGraphText('graph: g\nresources:\n  exec:\n  - name: e\n    cmd: "true"\n    colour: red\n', 'g.yaml');
+    assert.match(checkSpec(registry, spec).map(formatDiagnostic).join('\n'), /exec\[e\]: unknown parameter `colour`/);
+    const yaml = checkGraphText(registry, 'graph: g\nresources:\n  exec:\n  - name: e\n    cmd: "true"\n    colour: red\n', 'g.yaml');
     assert.match(yaml.diagnostics.map(formatDiagnostic).join('\n'), /g\.yaml:6:5: error: exec\[e\]: unknown parameter `colour`/);
   });
 
   it('every default of every kind passes the JSON Schema', () => {
     const resources: Record<string, unknown[]> = {};
-    for (const k of allKinds()) {
+    for (const k of registry.all()) {
       const defaults = Object.fromEntries(Object.entries(k.params).flatMap(([key, d]) => (d.default === undefined ? [] : [[key, d.default]])));
       resources[k.kind] = [{ name: 'x', ...defaults }];
     }
-    assert.deepEqual(validateDocument({ graph: 'g', resources }), []);
+    assert.deepEqual(validateDocument(registry, { graph: 'g', resources }), []);
   });
 });
 
@@ -143,7 +144,7 @@ describe('required parameters: the errors every front door gives (new messages)'
       '    line: x',
       '',
     ].join('\n');
-    const out = checkGraphText(text, 'g.yaml').diagnostics.map(formatDiagnostic);
+    const out = checkGraphText(registry, text, 'g.yaml').diagnostics.map(formatDiagnostic);
     assert.deepEqual(out, [
       'g.yaml:4:5: error: ini[i]: parameter `path` is required: set it to the absolute path of the INI file',
       'g.yaml:7:5: error: timer[t]: parameter `interval` is required: set it to the seconds between ticks',
@@ -160,26 +161,26 @@ describe('required parameters: the errors every front door gives (new messages)'
       edges: [],
       collect: [],
     };
-    assert.deepEqual(checkSpec(spec).map(formatDiagnostic), [
+    assert.deepEqual(checkSpec(registry, spec).map(formatDiagnostic), [
       '/srv/site.pp:4:1: error: puppet[Tidy[/tmp]]: parameter `type` is required: set it to the Puppet resource type, such as Tidy',
     ]);
   });
 
   it('a collected export missing a required parameter is refused with the same message', () => {
-    const c = collectResources([{ kind: 'ini', pattern: '' }], [{ host: 'h1', kind: 'ini', name: 'i', params: { setting: 'k' }, meta: {} }], []);
+    const c = collectResources(registry, [{ kind: 'ini', pattern: '' }], [{ host: 'h1', kind: 'ini', name: 'i', params: { setting: 'k' }, meta: {} }], []);
     assert.deepEqual(c.resources, []);
     assert.match(c.rejected[0]!.reason, /^parameter `path` is required: set it to the absolute path of the INI file$/);
   });
 
   it('the name parameter is never required: the name supplies it', () => {
-    for (const k of allKinds()) if (k.nameParam) assert.equal(k.params[k.nameParam]?.required, undefined, k.kind);
+    for (const k of registry.all()) if (k.nameParam) assert.equal(k.params[k.nameParam]?.required, undefined, k.kind);
     assert.deepEqual(ini().validate!('i', { path: '/etc/a.ini', setting: 'k' }), []);
   });
 });
 
 describe('collected resources are normalized under the exported name', () => {
   it('the name parameter keeps the exporter’s name, not `<name>@<host>`', () => {
-    const c = collectResources([{ kind: 'exec', pattern: '' }], [{ host: 'h1', kind: 'exec', name: 'uptime', params: {}, meta: {} }], []);
+    const c = collectResources(registry, [{ kind: 'exec', pattern: '' }], [{ host: 'h1', kind: 'exec', name: 'uptime', params: {}, meta: {} }], []);
     const r: ResourceSpec = c.resources[0]!;
     assert.equal(r.name, 'uptime@h1');
     assert.equal(r.params.cmd, 'uptime');
@@ -188,7 +189,7 @@ describe('collected resources are normalized under the exported name', () => {
 
 describe('metaparams remember whether they were set', () => {
   const metaOf = (meta: string) => {
-    const loaded = checkGraphText(`graph: g\nresources:\n  exec:\n  - name: e\n    cmd: "true"\n${meta}`, 'g.yaml');
+    const loaded = checkGraphText(registry, `graph: g\nresources:\n  exec:\n  - name: e\n    cmd: "true"\n${meta}`, 'g.yaml');
     assert.deepEqual(
       loaded.diagnostics.filter((d) => d.severity === 'error'),
       [],

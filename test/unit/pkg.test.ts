@@ -4,15 +4,15 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { checkGraphText } from '../../src/graph/read.js';
 import { pkgGroupKey, pkgKind, stateProblems } from '../../src/resources/pkg/kind.js';
-import { lookupKind } from '../../src/resources/registry.js';
 import { Filter, PackageKitError, parsePackageId, TransactionFlag } from '../../src/system/dbus/packagekit.js';
 import { splitArch } from '../../src/system/tools/dpkg.js';
+import { registry } from '../../src/cli/registry.js';
 
 const problems = (name: string, params: Record<string, unknown>) => pkgKind.validate!(name, params).map((p) => p.message);
 
 describe('pkg parameters', () => {
   it('is registered, named by the resource name, not refreshable, and groupable', () => {
-    const k = lookupKind('pkg');
+    const k = registry.get('pkg');
     assert.equal(k, pkgKind);
     assert.equal(k!.nameParam, undefined);
     assert.equal(k!.refreshable, false);
@@ -49,14 +49,14 @@ describe('pkg parameters', () => {
   });
 
   it('loads from YAML; a bad state, a bad name and unknown parameters are errors', () => {
-    const good = checkGraphText('graph: g\nresources:\n  pkg:\n  - name: sl\n    state: newest\n    allowuntrusted: true\n', 'g.yaml');
+    const good = checkGraphText(registry, 'graph: g\nresources:\n  pkg:\n  - name: sl\n    state: newest\n    allowuntrusted: true\n', 'g.yaml');
     assert.deepEqual(
       good.diagnostics.filter((d) => d.severity === 'error'),
       [],
     );
     assert.deepEqual(good.spec!.resources[0]!.params, { state: 'newest', allowuntrusted: true });
     const msgs = (yaml: string) =>
-      checkGraphText(yaml, 'g.yaml')
+      checkGraphText(registry, yaml, 'g.yaml')
         .diagnostics.map((d) => d.message)
         .join('\n');
     assert.match(msgs('graph: g\nresources:\n  pkg:\n  - name: sl\n    state: latest\n'), /'latest' is not a pkg state: did you mean newest\?/);

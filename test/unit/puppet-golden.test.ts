@@ -9,6 +9,7 @@ import type { GraphSpec, ResourceSpec } from '../../src/graph/spec.js';
 import { readCatalog } from '../../src/puppet/catalog.js';
 import { graphYaml } from '../../src/puppet/output.js';
 import { translateCatalog } from '../../src/puppet/translate.js';
+import { registry } from '../../src/cli/registry.js';
 
 const root = new URL('../../../fixtures/puppet/', import.meta.url);
 const UPDATE = process.env.UPDATE_GOLDEN === '1';
@@ -45,7 +46,7 @@ describe('puppet translator golden catalogs', () => {
     const base = file.replace(/\.json$/, '');
     it(base, () => {
       const catalog = readCatalog(readFileSync(new URL(`catalogs/${file}`, root), 'utf8'), file);
-      const { spec, report } = translateCatalog(catalog);
+      const { spec, report } = translateCatalog(registry, catalog);
       const yaml = graphYaml(spec);
       golden(new URL(`expected/${base}.yaml`, root), yaml);
       golden(new URL(`expected/${base}.report.json`, root), JSON.stringify(report, null, 2) + '\n');
@@ -61,7 +62,7 @@ describe('puppet translator golden catalogs', () => {
       // Round trip through the YAML front door when every vertex is of a registered kind and nothing is redacted.
       const registered = [...spec.resources, ...spec.exports].every((r) => r.kind !== 'puppet' && !r.sensitive?.length);
       if (registered) {
-        const loaded = checkGraphText(yaml, `${base}.yaml`);
+        const loaded = checkGraphText(registry, yaml, `${base}.yaml`);
         assert.deepEqual(
           loaded.diagnostics.filter((d) => d.severity === 'error'),
           [],

@@ -5,6 +5,7 @@ import { describe, it } from 'node:test';
 import type { CatalogResource } from '../../src/puppet/catalog.js';
 import { translateCatalog } from '../../src/puppet/translate.js';
 import { catalogOf, catalogResource, translateOne } from '../harness/catalog.js';
+import { registry } from '../../src/cli/registry.js';
 
 const pkg = (title: string, parameters: Record<string, unknown> = {}, line = 1) => catalogResource('Package', title, parameters, { line });
 const cat = (resources: CatalogResource[]) => catalogOf(resources);
@@ -43,7 +44,7 @@ describe('Puppet package', () => {
   });
 
   it('one name under two providers: a pkg vertex and a fallback vertex (bug 5)', () => {
-    const t = translateCatalog(cat([pkg('rake-gem', { name: 'rake', provider: 'gem' }, 1), pkg('rake', {}, 2)]));
+    const t = translateCatalog(registry, cat([pkg('rake-gem', { name: 'rake', provider: 'gem' }, 1), pkg('rake', {}, 2)]));
     assert.deepEqual(
       t.spec.resources.map((r) => `${r.kind}[${r.name}]`),
       ['pkg[rake]', 'puppet[Package[rake-gem]]'],
@@ -52,7 +53,7 @@ describe('Puppet package', () => {
 
   it('two native packages with one name are refused, naming both origins', () => {
     assert.throws(
-      () => translateCatalog(cat([pkg('rake', {}, 1), pkg('rake-apt', { name: 'rake', provider: 'apt' }, 2)])),
+      () => translateCatalog(registry, cat([pkg('rake', {}, 1), pkg('rake-apt', { name: 'rake', provider: 'apt' }, 2)])),
       /Package\[rake-apt\] \(site\.pp:2\) and Package\[rake\] \(site\.pp:1\) both become pkg\[rake\]/,
     );
   });

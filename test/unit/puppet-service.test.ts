@@ -5,6 +5,7 @@ import { describe, it } from 'node:test';
 import type { CatalogResource } from '../../src/puppet/catalog.js';
 import { translateCatalog } from '../../src/puppet/translate.js';
 import { catalogOf, catalogResource, translateOne } from '../harness/catalog.js';
+import { registry } from '../../src/cli/registry.js';
 
 const svc = (title: string, parameters: Record<string, unknown> = {}) => catalogResource('Service', title, parameters);
 const cat = (resources: CatalogResource[]) => catalogOf(resources);
@@ -73,7 +74,7 @@ describe('puppet service → svc', () => {
 
   it('a file notifying a service becomes a notify edge into svc', () => {
     const file: CatalogResource = { ...svc('/etc/app.conf', { content: 'x', notify: 'Service[app]' }), type: 'File' };
-    const t = translateCatalog(cat([file, svc('app', { ensure: 'running' })]));
+    const t = translateCatalog(registry, cat([file, svc('app', { ensure: 'running' })]));
     assert.deepEqual(
       t.spec.edges.map((e) => [e.from, e.to, e.notify]),
       [[{ kind: 'file', name: '/etc/app.conf' }, { kind: 'svc', name: 'app' }, true]],

@@ -10,11 +10,12 @@ import { REDACTED } from '../../src/puppet/redact.js';
 import { normalizeRef } from '../../src/puppet/relationships.js';
 import { translateCatalog } from '../../src/puppet/translate.js';
 import { catalogOf, catalogResource } from '../harness/catalog.js';
+import { registry } from '../../src/cli/registry.js';
 
 const res = catalogResource;
 const cat = catalogOf;
-const one = (r: CatalogResource) => translateCatalog(cat([r]));
-const edgeSet = (c: Catalog) => translateCatalog(c).spec.edges.map((e) => `${e.name}${e.notify ? ' ~' : ''}`);
+const one = (r: CatalogResource) => translateCatalog(registry, cat([r]));
+const edgeSet = (c: Catalog) => translateCatalog(registry, c).spec.edges.map((e) => `${e.name}${e.notify ? ' ~' : ''}`);
 
 describe('catalog formats', () => {
   it('rejects anything else with the source name', () => {
@@ -44,7 +45,7 @@ describe('relationships', () => {
   });
   it('a missing reference is an error at the referencing resource', () => {
     assert.throws(
-      () => translateCatalog(cat([res('File', '/a', { require: 'File[/nope]' }, { file: 'm.pp', line: 7 })])),
+      () => translateCatalog(registry, cat([res('File', '/a', { require: 'File[/nope]' }, { file: 'm.pp', line: 7 })])),
       /m\.pp:7: File\[\/a\]: `require` names File\[\/nope\], which is not in the catalog/,
     );
   });
@@ -125,7 +126,7 @@ describe('rule tables', () => {
   });
   it('a duplicate kind[name] is an error naming both origins', () => {
     const c = cat([res('File', '/a', {}, { line: 1 }), res('File', '/a', {}, { line: 9 })]);
-    assert.throws(() => translateCatalog(c), /File\[\/a\] \(site\.pp:9\) and File\[\/a\] \(site\.pp:1\) both become file\[\/a\]/);
+    assert.throws(() => translateCatalog(registry, c), /File\[\/a\] \(site\.pp:9\) and File\[\/a\] \(site\.pp:1\) both become file\[\/a\]/);
   });
   it('collectors become collect entries carrying the query', () => {
     const c: Catalog = {
@@ -136,14 +137,14 @@ describe('rule tables', () => {
         { type: 'Tidy', query: null },
       ],
     };
-    assert.deepEqual(translateCatalog(c).spec.collect, [
+    assert.deepEqual(translateCatalog(registry, c).spec.collect, [
       { kind: 'file', pattern: '', query: ['tag', '==', 's'], type: 'File' },
       { kind: 'crontab:entry', pattern: '', query: null, type: 'Cron' },
       { kind: 'puppet', pattern: '', query: null, type: 'Tidy' },
     ]);
   });
   it('the runinterval sets meta.poll of fallbacks', () => {
-    const { spec } = translateCatalog(cat([res('Tidy', '/tmp/t', { age: '1w', before: 'File[/a]' }), res('File', '/a')]), { runinterval: 60 });
+    const { spec } = translateCatalog(registry, cat([res('Tidy', '/tmp/t', { age: '1w', before: 'File[/a]' }), res('File', '/a')]), { runinterval: 60 });
     assert.deepEqual(spec.resources.find((r) => r.kind === 'puppet')!.meta, { poll: 60 });
     assert.deepEqual(spec.resources.find((r) => r.kind === 'puppet')!.params.parameters, { age: '1w' });
   });
@@ -166,7 +167,7 @@ describe('printing', () => {
   });
   it('awkward strings round-trip through the YAML front door', () => {
     const { spec } = one(res('File', '/tmp/a b', { content: '1e3\n\t"quoted" #not a comment: yes\u2028', mode: '0644', owner: '0' }));
-    const loaded = checkGraphText(graphYaml(spec), 'x.yaml');
+    const loaded = checkGraphText(registry, graphYaml(spec), 'x.yaml');
     assert.deepEqual(
       loaded.diagnostics.filter((d) => d.severity === 'error'),
       [],
@@ -200,11 +201,11 @@ export function bigCatalog(n: number): Catalog {
 
 describe('scale', () => {
   it("edges stay linear in the number of resources (timing is the benchmark's job: npm run bench -- puppet)", () => {
-    const small = translateCatalog(bigCatalog(1000));
+    const small = translateCatalog(registry, bigCatalog(1000));
     // Class[Ci] require Class[Ci-1]: 10 x 10 leaf edges per pair, plus one notify per class.
     assert.equal(small.spec.edges.length, 99 * 100 + 100);
     assert.equal(small.spec.resources.length, 1000);
-    const big = translateCatalog(bigCatalog(10000));
+    const big = translateCatalog(registry, bigCatalog(10000));
     assert.equal(big.spec.resources.length, 10000);
     assert.equal(big.spec.edges.length, 999 * 100 + 1000);
   });

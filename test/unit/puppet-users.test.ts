@@ -7,9 +7,10 @@ import { autoEdges } from '../../src/engine/autoedges.js';
 import type { CatalogResource } from '../../src/puppet/catalog.js';
 import { translateCatalog } from '../../src/puppet/translate.js';
 import { catalogOf, catalogResource, translateOne } from '../harness/catalog.js';
+import { registry } from '../../src/cli/registry.js';
 
 const res = (type: string, title: string, parameters: Record<string, unknown> = {}) => catalogResource(type, title, parameters);
-const translate = (...resources: CatalogResource[]) => translateCatalog(catalogOf(resources));
+const translate = (...resources: CatalogResource[]) => translateCatalog(registry, catalogOf(resources));
 const one = translateOne;
 
 describe('puppet user', () => {
@@ -97,7 +98,7 @@ describe('P34: automatic edges of a translated graph', () => {
       res('Exec', 'e', { command: '/bin/true', user: 'u', cwd: '/d' }),
     );
     assert.deepEqual(
-      autoEdges(spec.resources, spec.edges)
+      autoEdges(registry, spec.resources, spec.edges)
         .map((e) => e.name)
         .sort(),
       ['file[/d] -> exec[e]', 'file[/d] -> file[/d/f]', 'group[g] -> user[u]', 'user[u] -> exec[e]'],

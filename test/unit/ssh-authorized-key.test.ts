@@ -11,6 +11,7 @@ import { vertexId } from '../../src/graph/spec.js';
 import { sshAuthorizedKeyKind } from '../../src/resources/ssh-authorized-key.js';
 import { passwdEntry } from '../../src/system/tools/ids.js';
 import { check, recordingContext, startWatch } from '../harness/resource-context.js';
+import { registry } from '../../src/cli/registry.js';
 
 const K1 = 'AAAAC3NzaC1lZDI1NTE5AAAAIBx';
 const K2 = 'AAAAB3NzaC1yc2EAAAADAQABAAABAQ';
@@ -174,11 +175,11 @@ describe('a kind name with a colon', () => {
       '  to: {kind: ssh:authorized_key, name: me@laptop}',
       '',
     ].join('\n');
-    const { spec, diagnostics } = checkGraphText(yaml, 'g.yaml');
+    const { spec, diagnostics } = checkGraphText(registry, yaml, 'g.yaml');
     assert.deepEqual(diagnostics, []);
     assert.deepEqual(spec!.resources.map((r) => vertexId(r)).sort(), ['file[/root/.ssh/]', 'ssh:authorized_key[me@laptop]']);
     assert.equal(vertexId(spec!.edges[0]!.to), 'ssh:authorized_key[me@laptop]');
-    const bad = checkGraphText(yaml.replace('type: ssh-ed25519', 'type: nope'), 'g.yaml').diagnostics;
+    const bad = checkGraphText(registry, yaml.replace('type: ssh-ed25519', 'type: nope'), 'g.yaml').diagnostics;
     assert.match(bad.map((d) => d.message).join('\n'), /parameter `type`: does not match/);
   });
 });

@@ -9,8 +9,9 @@ import { checkGraphText } from '../../src/graph/read.js';
 import { svcKind, unitFilePaths } from '../../src/resources/svc.js';
 import { Systemd, SystemdUnavailableError, unitFileDir, unitName, unitNameProblem } from '../../src/system/dbus/systemd.js';
 import { check, recordingContext } from '../harness/resource-context.js';
+import { registry } from '../../src/cli/registry.js';
 
-const load = (yaml: string) => checkGraphText(yaml, 'test.yaml');
+const load = (yaml: string) => checkGraphText(registry, yaml, 'test.yaml');
 const errors = (yaml: string) =>
   load(yaml)
     .diagnostics.filter((d) => d.severity === 'error')
@@ -120,7 +121,7 @@ resources:
   - {name: web, state: running}
   - {name: db.service, state: running}
 `).spec!;
-    const edges = autoEdges(spec.resources, spec.edges);
+    const edges = autoEdges(registry, spec.resources, spec.edges);
     assert.deepEqual(
       edges.map((e) => [e.from.name, e.to.name, e.notify]),
       [['unit', 'web', true]],

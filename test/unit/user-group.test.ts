@@ -13,6 +13,7 @@ import { createUser, userKind, type UserParams } from '../../src/resources/user.
 import { accountFiles, readAccounts, runShadowTool, supplementaryGroups } from '../../src/system/tools/shadow.js';
 import { check, recordingContext, startWatch } from '../harness/resource-context.js';
 import { scratchRoot, whyNoScratchRoot, type ScratchRoot } from '../harness/scratch-accounts.js';
+import { registry } from '../../src/cli/registry.js';
 
 const infos = (lines: readonly string[]) => lines.filter((l) => l.startsWith('info: '));
 const loose = (p: UserParams | GroupParams): Readonly<Record<string, unknown>> => p;
@@ -58,6 +59,7 @@ describe('user and group validation', () => {
 
   it('loads mgmt-shaped YAML (state, gid, homedir, unset strings as empty)', () => {
     const { spec, diagnostics } = checkGraphText(
+      registry,
       `graph: g
 resources:
   group:
@@ -85,7 +87,7 @@ resources:
 
 describe('autoedges of users, groups and execs', () => {
   const res = (kind: string, name: string, params: Record<string, unknown> = {}): ResourceSpec => ({ kind, name, params, meta: {} });
-  const edges = (rs: ResourceSpec[]) => autoEdges(rs).map((e) => e.name);
+  const edges = (rs: ResourceSpec[]) => autoEdges(registry, rs).map((e) => e.name);
 
   it('a user comes after the groups it names (not a gid), and before them when it is removed', () => {
     assert.deepEqual(userKind.autoEdges!('bob', { group: 'staff', groups: ['a', 'staff'] }), {

@@ -4,9 +4,10 @@ import { findCycles } from '../../src/graph/cycles.js';
 import { diagnosticLogText, formatDiagnostic } from '../../src/graph/diagnostics.js';
 import { checkGraphText } from '../../src/graph/read.js';
 import type { EdgeSpec } from '../../src/graph/spec.js';
+import { registry } from '../../src/cli/registry.js';
 
 const errors = (text: string) =>
-  checkGraphText(text, 'g.yaml')
+  checkGraphText(registry, text, 'g.yaml')
     .diagnostics.filter((d) => d.severity === 'error')
     .map(formatDiagnostic);
 

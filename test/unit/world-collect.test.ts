@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { CollectSpec, ResourceSpec } from '../../src/graph/spec.js';
-import { checkCollect, collectResources, entryMatches, placeFile } from '../../src/world/collect.js';
+import { coreRegistry } from '../../src/resources/core-registry.js';
+import { checkCollect, collectResources, entryMatches, explicitCollectKinds, placeFile } from '../../src/world/collect.js';
 import { canonicalJson, decodeValue, encodeValue, exportKey, parseKey } from '../../src/world/keys.js';
 import { checkQuery, matchQuery } from '../../src/world/puppet-query.js';
 import { LocalWorld } from '../../src/world/local-world.js';
 import type { Exported } from '../../src/world/world.js';
+import { registry } from '../../src/cli/registry.js';
 
 const file = (host: string, name: string, params: Record<string, unknown> = {}, extra: Partial<Exported> = {}): Exported => ({
   host,
@@ -71,7 +73,7 @@ describe('Puppet collector queries', () => {
 
 describe('collect rules', () => {
   it('a file lands in the pattern directory under its own base name, named <name>@<host>', () => {
-    const c = collectResources([dir], [file('B', 'x'), file('A', 'y')], []);
+    const c = collectResources(registry, [dir], [file('B', 'x'), file('A', 'y')], []);
     assert.deepEqual(c.rejected, []);
     assert.deepEqual(
       c.resources.map((r) => [r.name, r.params.path]),
@@ -85,15 +87,67 @@ describe('collect rules', () => {
   });
   it('the path defaults to the exported name (the kind’s name parameter)', () => {
     const e: Exported = { host: 'A', kind: 'file', name: '/shared/z', params: { state: 'exists', content: 'z' }, meta: {} };
-    assert.equal(collectResources([dir], [e], []).resources[0]!.params.path, '/srv/collected/z');
+    assert.equal(collectResources(registry, [dir], [e], []).resources[0]!.params.path, '/srv/collected/z');
   });
   it('only kinds named in collect are applied: exec is never collected through a file entry', () => {
     const ex: Exported = { host: 'B', kind: 'exec', name: 'pwn', params: { cmd: 'touch /tmp/pwned' }, meta: {} };
-    assert.deepEqual(collectResources([dir], [ex], []).resources, []);
-    assert.deepEqual(collectResources([], [ex, file('A', 'x')], []).resources, []);
+    assert.deepEqual(collectResources(registry, [dir], [ex], []).resources, []);
+    assert.deepEqual(collectResources(registry, [], [ex, file('A', 'x')], []).resources, []);
     // named explicitly: collected, with a warning about what that means
-    assert.equal(collectResources([{ kind: 'exec', pattern: '' }], [ex], []).resources.length, 1);
-    assert.match(checkCollect([{ kind: 'exec', pattern: '' }]).warnings[0]!, /run commands/);
+    assert.equal(collectResources(registry, [{ kind: 'exec', pattern: '' }], [ex], []).resources.length, 1);
+    assert.match(checkCollect(registry, [{ kind: 'exec', pattern: '' }]).warnings[0]!, /run commands/);
+  });
+  it('which kinds need an explicit collect comes from each kind’s reach: no `cron` (not a kind), ssh:authorized_key included', () => {
+    const explicit = explicitCollectKinds(registry);
+    for (const k of ['crontab:entry', 'exec', 'group', 'mount', 'pkg', 'puppet', 'ssh:authorized_key', 'svc', 'user']) assert.ok(explicit.includes(k), k);
+    for (const k of ['file', 'host', 'ini', 'line', 'msg', 'noop', 'timer']) assert.ok(!explicit.includes(k), k);
+    assert.ok(!explicit.includes('cron'));
+    assert.deepEqual(
+      explicitCollectKinds(coreRegistry),
+      explicit.filter((k) => k !== 'puppet'),
+    );
+    assert.equal(registry.get('cron'), undefined);
+  });
+  it('a kind that may touch more than the files its parameters name (or nothing) needs an explicit collect', () => {
+    for (const k of registry.all()) {
+      const beyondFiles = k.reach.touches.some((t) => t !== 'files' && t !== 'nothing');
+      assert.equal(k.reach.collect, beyondFiles ? 'explicit' : 'plain', `${k.kind} touches ${k.reach.touches.join(', ')}`);
+      assert.ok(k.reach.touches.length > 0, `${k.kind} says what it touches`);
+    }
+  });
+  it('collecting ssh:authorized_key needs a collect entry naming it, and that entry warns: keys grant logins', () => {
+    const key: Exported = {
+      host: 'B',
+      kind: 'ssh:authorized_key',
+      name: 'admin@B',
+      params: { user: 'root', type: 'ssh-ed25519', key: 'AAAAC3NzaC1lZDI1NTE5AAAAIKb6kEt5iXyQZ2v5y1T1sMR6bQkYy0gqV1v0d8bqzQ7J' },
+      meta: {},
+    };
+    assert.deepEqual(collectResources(registry, [dir], [key], []).resources, [], 'a file entry never collects it');
+    assert.deepEqual(collectResources(registry, [], [key], []).resources, []);
+    const named = collectResources(registry, [{ kind: 'ssh:authorized_key', pattern: '' }], [key], []);
+    assert.deepEqual(named.rejected, []);
+    assert.deepEqual(
+      named.resources.map((r) => r.name),
+      ['admin@B@B'],
+    );
+    const { errors, warnings } = checkCollect(registry, [{ kind: 'ssh:authorized_key', pattern: '' }]);
+    assert.deepEqual(errors, []);
+    assert.equal(warnings.length, 1);
+    assert.match(
+      warnings[0]!,
+      /collecting `ssh:authorized_key` resources lets any host that can write to the world change this host beyond files: manage accounts and who may log in as them/,
+    );
+  });
+  it('warns for every explicit-collect kind with what it may touch, and never for plain ones', () => {
+    for (const k of registry.all()) {
+      const { errors, warnings } = checkCollect(registry, [{ kind: k.kind, pattern: k.kind === 'file' ? '/srv/c/' : '' }]);
+      assert.deepEqual(errors, [], k.kind);
+      assert.equal(warnings.length, k.reach.collect === 'explicit' ? 1 : 0, k.kind);
+    }
+    assert.match(checkCollect(registry, [{ kind: 'pkg', pattern: '' }]).warnings[0]!, /install or remove packages/);
+    assert.match(checkCollect(registry, [{ kind: 'puppet', pattern: '' }]).warnings[0]!, /change anything Puppet can change/);
+    assert.match(checkCollect(registry, [{ kind: 'mount', pattern: '' }]).warnings[0]!, /mount and unmount file systems; write the files its parameters name/);
   });
   it('rejects escapes: .., relative paths, local sources, symlinks, a pattern that is not absolute', () => {
     assert.match((placeFile('/srv/c/', { path: '/shared/..' }) as { error: string }).error, /not normalized/);
@@ -107,28 +161,28 @@ describe('collect rules', () => {
     assert.deepEqual(placeFile('/', { path: '/a/f' }), { path: '/f' });
     // An empty pattern (Puppet's collectors) keeps the exported path.
     assert.deepEqual(placeFile('', { path: '/etc/motd' }), { path: '/etc/motd' });
-    assert.match(checkCollect([{ kind: 'file', pattern: 'relative/' }]).errors[0]!, /absolute directory/);
-    assert.match(checkCollect([{ kind: 'file', pattern: '/a/../b/' }]).errors[0]!, /normalized/);
-    assert.match(checkCollect([{ kind: 'nosuch', pattern: '' }]).errors[0]!, /unknown resource kind/);
-    const c = collectResources([dir], [file('evil', 'x', { path: '/a/../../etc/passwd' })], []);
+    assert.match(checkCollect(registry, [{ kind: 'file', pattern: 'relative/' }]).errors[0]!, /absolute directory/);
+    assert.match(checkCollect(registry, [{ kind: 'file', pattern: '/a/../b/' }]).errors[0]!, /normalized/);
+    assert.match(checkCollect(registry, [{ kind: 'nosuch', pattern: '' }]).errors[0]!, /unknown resource kind/);
+    const c = collectResources(registry, [dir], [file('evil', 'x', { path: '/a/../../etc/passwd' })], []);
     assert.deepEqual(c.resources, []);
     assert.equal(c.rejected[0]!.host, 'evil');
     assert.match(c.rejected[0]!.reason, /not normalized/);
   });
   it('a collected resource must pass the kind’s checks', () => {
-    const c = collectResources([dir], [file('B', 'x', { state: 'bogus' })], []);
+    const c = collectResources(registry, [dir], [file('B', 'x', { state: 'bogus' })], []);
     assert.deepEqual(c.resources, []);
     assert.match(c.rejected[0]!.reason, /state/);
   });
   it('local resources win conflicts, then hosts in name order', () => {
     const local: ResourceSpec[] = [{ kind: 'file', name: 'mine', params: { path: '/srv/collected/x', content: 'local' }, meta: {} }];
-    const c = collectResources([dir], [file('B', 'x'), file('A', 'x'), file('C', 'y')], local);
+    const c = collectResources(registry, [dir], [file('B', 'x'), file('A', 'x'), file('C', 'y')], local);
     assert.deepEqual(
       c.resources.map((r) => r.name),
       ['y@C'],
     );
     assert.ok(c.rejected.every((r) => /already managed by file\[mine\]/.test(r.reason)));
-    const c2 = collectResources([dir], [file('B', 'x'), file('A', 'x')], []);
+    const c2 = collectResources(registry, [dir], [file('B', 'x'), file('A', 'x')], []);
     assert.deepEqual(
       c2.resources.map((r) => r.name),
       ['x@A'],
@@ -144,7 +198,7 @@ describe('collect rules', () => {
     );
     const other = file('B', '/tmp/shared/k', { path: '/tmp/shared/k' }, { origin: { ref: 'File[/tmp/shared/k]', tags: ['file'], parameters: {} } });
     const coll: CollectSpec = { kind: 'file', pattern: '', query: ['tag', '==', 's'], type: 'File' };
-    const c = collectResources([coll], [tagged, other], []);
+    const c = collectResources(registry, [coll], [tagged, other], []);
     assert.deepEqual(
       c.resources.map((r) => [r.name, r.params.path]),
       [['/tmp/shared/h@A', '/tmp/shared/h']],

@@ -2,8 +2,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { formatDiagnostic } from '../../src/graph/diagnostics.js';
 import { checkGraphText } from '../../src/graph/read.js';
+import { registry } from '../../src/cli/registry.js';
 
-const load = (text: string) => checkGraphText(text, 'g.yaml');
+const load = (text: string) => checkGraphText(registry, text, 'g.yaml');
 const errors = (text: string) =>
   load(text)
     .diagnostics.filter((d) => d.severity === 'error')

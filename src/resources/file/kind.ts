@@ -30,6 +30,7 @@ export const fileKind = defineKind({
   doc: 'Manages a regular file, a directory (path ending in `/`) or a symlink: its existence, its content (inline or copied from a local file or directory tree), owner, group and mode. Without `state: exists` it only manages a path that already exists. Changes are written atomically, symlinks are never followed, and the path is watched for drift.',
   params,
   nameParam: 'path',
+  reach: { touches: ['files'], collect: 'plain' },
   refreshable: false,
   validate: (_name, p) => validate(p),
   autoEdges: (_name, p) => ({ manages: [p.path], afterNearestAncestor: [p.path] }),

@@ -102,6 +102,7 @@ export const pkgKind = defineKind({
   kind: 'pkg',
   doc: "A package, named by the resource's name (`name:arch` picks an architecture), through PackageKit on the D-Bus system bus (the daemon is started on demand by D-Bus activation). States: installed, uninstalled, newest, or an exact version. dpkg's database decides whether the state is right, so a check needs PackageKit only when something must change or the state is newest. pkg vertices that install (installed, newest, a version) with the same flags, and have no path between them in the graph, run as one vertex and one PackageKit transaction; removals group the same way. If a grouped transaction fails, each package is retried alone; an unknown name fails its group's vertex after the other packages were applied. Watches dpkg's status file (so a `dpkg -r` by hand is repaired) and PackageKit's change signals.",
   params,
+  reach: { touches: ['packages'], collect: 'explicit' },
   refreshable: false,
   validate: (name, p) => {
     const out: Problem[] = [];

@@ -2,12 +2,14 @@
  * The `puppet` fallback kind: a Puppet resource that mgmt-ts cannot translate natively, checked and applied by
  * Puppet itself through the shared long-lived worker (src/puppet/runtime/worker.ts). It keeps its edges like any
  * vertex; it has no native watch, so after the first check it is re-checked on the `meta.poll` ticks (the
- * translator sets Puppet's runinterval).
+ * translator sets Puppet's runinterval). It belongs to the Puppet front door, not to the core kinds: a front door
+ * that runs graphs which may hold Puppet resources hands the engine `withPuppetKind(registry)`.
  */
-import { defineKind, type Problem } from './resource.js';
-import type { ParamsOf } from './params.js';
+import type { ParamsOf } from '../resources/params.js';
+import type { Registry } from '../resources/registry.js';
+import { defineKind, type Problem } from '../resources/resource.js';
 import { untilAborted } from '../system/proc/abort.js';
-import { getPuppetWorker, redact, type WorkerOp, type WorkerReply } from '../puppet/runtime/worker.js';
+import { getPuppetWorker, redact, type WorkerOp, type WorkerReply } from './runtime/worker.js';
 
 const params = {
   type: {
@@ -46,6 +48,7 @@ export const puppetKind = defineKind({
   doc: "Fallback for Puppet resources without a native translation: Puppet itself checks (in noop mode) and applies the resource `type`/`title` with `parameters`, through one long-lived Puppet worker process shared by every `puppet` vertex. The vertex name is conventionally `Type[title]`. It has no native watch: it is checked once at start and then on each `meta.poll` tick (the Puppet translator sets Puppet's runinterval). It is refreshable: a refresh over a notify edge calls Puppet's own refresh for the types that have one (Exec, Service, Mount, Package), after the state has been checked and applied. Values of the parameters named in `sensitive` are never logged. Cancelling or timing out (`meta.timeout`) a check or apply kills the Puppet worker (and what it runs); the next request starts a new one.",
   params,
   refreshable: true,
+  reach: { touches: ['system'], collect: 'explicit' },
   validate: (_name, p) => {
     const out: Problem[] = [];
     if (p.type.trim() === '') out.push({ param: 'type', message: 'the Puppet resource `type` is empty: set it to the Puppet resource type, such as Tidy' });
@@ -169,6 +172,11 @@ export const puppetKind = defineKind({
     };
   },
 });
+
+/** `registry` with the `puppet` fallback kind added. */
+export function withPuppetKind(registry: Registry): Registry {
+  return registry.with(puppetKind);
+}
 
 /**
  * The worker's deadline for this resource's requests: the client's defaults (60 s check, 120 s apply), except
