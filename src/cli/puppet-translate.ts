@@ -7,7 +7,7 @@ import { graphYaml } from '../puppet/output.js';
 import { formatReport } from '../puppet/report.js';
 import { translateCatalog } from '../puppet/translate.js';
 import { checkPuppetFlags, puppetFlagOptions } from './puppet-flags.js';
-import { EXIT_FAILED, EXIT_OK, UsageError } from './usage.js';
+import { EXIT_FAILED, EXIT_OK } from './usage.js';
 
 export const puppetTranslateHelp = `usage: mgmt puppet translate (--catalog FILE | --manifest FILE | --code TEXT) [flags]
 

@@ -27,7 +27,7 @@ export interface EngineOptions {
   /** Merge groupable resources into one vertex (default true; `--no-autogroup`). */
   readonly autoGroup?: boolean;
   /** Seconds without change after which `onConverged` fires (undefined: never). */
-  readonly convergedTimeout?: number;
+  readonly convergedTimeout?: number | undefined;
   readonly onConverged?: (failed: readonly Vertex[]) => void;
 }
 

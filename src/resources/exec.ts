@@ -274,7 +274,7 @@ async function startOrExplain(which: string, opts: ProcessOptions, onLine: OnLin
 }
 
 /** uid and gid for `user`/`group`, resolved at run time (a user created earlier in the run is found). */
-async function credentials(user: string | undefined, group: string | undefined): Promise<{ uid?: number; gid?: number }> {
+async function credentials(user: string | undefined, group: string | undefined): Promise<{ uid?: number | undefined; gid?: number | undefined }> {
   if (user === undefined && group === undefined) return {};
   const uid = user !== undefined ? await resolveUser(user) : undefined;
   const gid = group !== undefined ? await resolveGroup(group) : uid !== undefined ? await primaryGid(uid) : undefined;

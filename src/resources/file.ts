@@ -250,9 +250,9 @@ function sameContentSync(p: string, want: Buffer): boolean {
 }
 
 interface Meta {
-  readonly uid?: number;
-  readonly gid?: number;
-  readonly mode?: number;
+  readonly uid?: number | undefined;
+  readonly gid?: number | undefined;
+  readonly mode?: number | undefined;
 }
 
 /**
@@ -509,7 +509,7 @@ export const fileKind = defineKind({
     async function createPath(
       ch: Changes,
       type: WantType | undefined,
-      meta: { uid?: number; gid?: number },
+      meta: { uid?: number | undefined; gid?: number | undefined },
       spec: ModeSpec | undefined,
       srcStat: Stats | undefined,
     ): Promise<string> {

@@ -103,7 +103,7 @@ interface Step {
   readonly action: Action;
   readonly id: string;
   readonly to: string;
-  readonly from?: string;
+  readonly from?: string | undefined;
 }
 
 const flagsOf = (p: PkgParams): Flags => ({

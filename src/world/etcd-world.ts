@@ -66,7 +66,7 @@ interface Watch {
 interface Session {
   lease?: Lease;
   leaseId?: string;
-  watcher?: Watcher;
+  watcher?: Watcher | undefined;
   readonly ended: Promise<void>;
   fail(e: Error): void;
   done: boolean;
@@ -271,7 +271,7 @@ export class EtcdWorld implements World {
     for (const [k, v] of this.desired) {
       const cur = have.get(k);
       if (!cur || cur.value.toString() !== v || cur.lease !== s.leaseId) {
-        ops.push({ request_put: { key: Buffer.from(k), value: Buffer.from(v), lease: s.leaseId } });
+        ops.push({ request_put: { key: Buffer.from(k), value: Buffer.from(v), ...(s.leaseId === undefined ? {} : { lease: s.leaseId }) } });
       }
     }
     for (const k of have.keys()) if (!this.desired.has(k)) ops.push({ request_delete_range: { key: Buffer.from(k) } });

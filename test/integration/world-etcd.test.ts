@@ -293,7 +293,7 @@ describe('etcd authentication and TLS', { skip }, () => {
     const tls = await startTlsEtcd(pki);
     const tlsFlags = ['--etcd-cacert', pki.ca, '--etcd-cert', pki.clientCert, '--etcd-key', pki.clientKey];
     const a = startHost('A', tls.url, tlsFlags);
-    const b = startHost('B', tls.url, tlsFlags);
+    startHost('B', tls.url, tlsFlags);
     await waitUntil(() => ['A', 'B'].every((h) => files(h).join() === 'from-A,from-B'), 20_000, 'A and B to collect over TLS').catch((e: Error) => {
       throw new Error(`${e.message}\n--- A:\n${a.stderr()}`);
     });

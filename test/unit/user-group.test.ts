@@ -220,7 +220,8 @@ describe('user check and apply (scratch root)', () => {
       assert.deepEqual(supplementaryGroups(acc.groups, 'bob'), ['a', 'b']);
       assert.ok(existsSync(join(root.dir, 'home/bob/.profile')), 'managehome copies /etc/skel');
       assert.equal(await check(u), true);
-      assert.equal(await check(createUser('bob', { ...p, gid: staff, group: undefined }, recordingContext(), files)), true, 'the same primary group by gid');
+      const { group: _byName, ...byGid } = p;
+      assert.equal(await check(createUser('bob', { ...byGid, gid: staff }, recordingContext(), files)), true, 'the same primary group by gid');
       const what = "the user (uid 4001, group staff, groups a,b, home /home/bob, home created, shell /bin/sh, comment 'Bob, Room 1')";
       assert.deepEqual(infos(ctx.lines), [`info: would create ${what}`, `info: created ${what}`]);
       // What the tool printed despite succeeding is passed on as a warning (the scratch root has no shells).

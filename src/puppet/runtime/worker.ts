@@ -81,7 +81,7 @@ export interface RequestOptions {
   /** Aborting rejects the request (and kills the worker if it was serving it). */
   readonly signal?: AbortSignal;
   /** Milliseconds from when the request is written to the worker. Default per op (see the module comment). */
-  readonly timeoutMs?: number;
+  readonly timeoutMs?: number | undefined;
   /** Strings that must never be logged: redacted from the worker's stderr while this request is pending. */
   readonly secrets?: readonly string[];
 }
@@ -145,7 +145,7 @@ interface Pending {
   readonly line: string;
   readonly timeoutMs: number;
   readonly secrets: readonly string[];
-  readonly signal?: AbortSignal;
+  readonly signal?: AbortSignal | undefined;
   settled: boolean;
   resolve(reply: WorkerReply): void;
   reject(err: Error): void;
@@ -162,7 +162,7 @@ interface Proc {
   /** We are stopping it: its exit is expected. */
   ending: boolean;
   /** Waiting for this id's reply (the startup ping uses its own). */
-  onReply?: (reply: WorkerReply) => void;
+  onReply?: ((reply: WorkerReply) => void) | undefined;
 }
 
 export class PuppetWorker {

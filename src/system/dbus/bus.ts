@@ -26,7 +26,7 @@ export interface MethodCall {
   readonly signature?: string;
   readonly body?: readonly unknown[];
   /** Deadline in milliseconds (default 10 s). */
-  readonly timeoutMs?: number;
+  readonly timeoutMs?: number | undefined;
 }
 
 /** Which signals to receive (unset fields match anything). */

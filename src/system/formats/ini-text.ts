@@ -41,7 +41,7 @@ export interface IniWant {
   readonly section: string;
   readonly setting: string;
   /** The value; unset: any value is fine (a new setting is written with an empty value). */
-  readonly value?: string;
+  readonly value?: string | undefined;
   readonly state: 'exists' | 'absent';
   /** Add the section when it is missing (inifile's force_new_section_creation); false: then do nothing. */
   readonly createsection: boolean;

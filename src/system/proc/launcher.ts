@@ -29,15 +29,15 @@ export type Command = { readonly argv: readonly string[] } | { readonly shell: s
 export interface ProcessOptions {
   readonly command: Command;
   /** Working directory; unset: ours. */
-  readonly cwd?: string;
+  readonly cwd?: string | undefined;
   /** The child's whole environment. Unset: an empty environment (see the module comment about PATH). */
-  readonly env?: Readonly<Record<string, string>>;
+  readonly env?: Readonly<Record<string, string>> | undefined;
   /** Run as this user id (supplementary groups are dropped). */
-  readonly uid?: number;
+  readonly uid?: number | undefined;
   /** Run as this group id. */
-  readonly gid?: number;
+  readonly gid?: number | undefined;
   /** Aborting kills the whole process group: `killSignal`, then SIGKILL after `killGraceMs`. */
-  readonly signal?: AbortSignal;
+  readonly signal?: AbortSignal | undefined;
   /** Milliseconds between the first signal and SIGKILL. Default 2000. */
   readonly killGraceMs?: number;
   /** The first signal sent to the group on abort. Default SIGTERM. */
