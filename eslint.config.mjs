@@ -20,6 +20,20 @@ export default tseslint.config(
       ],
       // Numbers in messages (counts, ports, line numbers) read as themselves; strict forbids them only for want of a locale.
       '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true }],
+      // With noUncheckedIndexedAccess every index is possibly undefined; `m[1]!` after a match that has the group and `xs[i]!` in a bounded loop state a known fact.
+      '@typescript-eslint/no-non-null-assertion': 'off',
+      // `() => resolve()` and `(x) => void f(x)`-style shorthands for void callbacks are the idiom; Prettier keeps them on one line.
+      '@typescript-eslint/no-confusing-void-expression': ['error', { ignoreArrowShorthand: true }],
+      // An empty arrow is the explicit no-op (an ignored rejection, a silent logger); empty named functions and methods still fail.
+      '@typescript-eslint/no-empty-function': ['error', { allow: ['arrowFunctions'] }],
+      // Omitting a key by destructuring it away (`const { a: _a, ...rest } = o`) is the idiom for "o without a".
+      '@typescript-eslint/no-unused-vars': ['error', { ignoreRestSiblings: true }],
+      // An async method that implements a Promise-returning interface need not await: a throw in it still becomes a rejection.
+      '@typescript-eslint/require-await': 'off',
+      // `s || fallback` on a string deliberately treats '' as unset (an empty environment variable, an empty joined list).
+      '@typescript-eslint/prefer-nullish-coalescing': ['error', { ignorePrimitives: { string: true } }],
+      // Re-rejecting a caught value passes it on unchanged; wrapping it would change what callers see.
+      '@typescript-eslint/prefer-promise-reject-errors': ['error', { allowThrowingUnknown: true }],
     },
   },
   {
