@@ -31,7 +31,7 @@ flags:
 Exit status: 0 ok, 1 failure (compile error, bad catalog, --strict), 2 usage.`;
 
 export async function translateCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values } = parseArgs({
     args: argv,
     options: {
       ...puppetFlagOptions,
@@ -44,7 +44,6 @@ export async function translateCommand(argv: string[]): Promise<number> {
     process.stdout.write(puppetTranslateHelp + '\n');
     return EXIT_OK;
   }
-  void positionals;
   const { runinterval } = checkPuppetFlags(values);
 
   let catalog: Catalog;

@@ -10,7 +10,7 @@ export async function readGraphFile(path: string): Promise<Loaded> {
     text = await readFile(path, 'utf8');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : String((e as Error).message);
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (e as Error).message;
     return { diagnostics: [{ severity: 'error', message: `cannot read graph ${path}: ${why}` }] };
   }
   return checkGraphText(text, path);

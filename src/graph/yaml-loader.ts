@@ -38,7 +38,7 @@ export function loadYamlGraph(text: string, file: string): Loaded {
     }
     throw e;
   }
-  if (!root || root.kind !== 'map') {
+  if (root?.kind !== 'map') {
     diagnostics.push({
       severity: 'error',
       message: 'a graph is a YAML map with at least `graph:` (its name) and `resources:`',
@@ -220,8 +220,8 @@ function buildSpec(doc: Doc, root: YNode, at: (o: number) => Pos, file: string, 
       pos: at(node?.start ?? 0),
     });
   });
-  const collect: CollectSpec[] = ((Array.isArray(doc.collect) ? doc.collect : []) as Doc[])
-    .filter((c) => typeof c?.kind === 'string')
+  const collect: CollectSpec[] = ((Array.isArray(doc.collect) ? doc.collect : []) as (Doc | null)[])
+    .filter((c): c is Doc => typeof c?.kind === 'string')
     .map((c) => ({ kind: c.kind as string, pattern: typeof c.pattern === 'string' ? c.pattern : '' }));
   return {
     graph: typeof doc.graph === 'string' ? doc.graph : '',
@@ -245,15 +245,15 @@ function describeSchemaError(err: ErrorObject, root: YNode, doc: Doc, at: (o: nu
     .slice(1)
     .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
   // Walk down the YAML tree as far as the path goes; remember the key position of the last map entry.
-  let node: YNode | undefined = root;
+  let node: YNode = root;
   let offset = root.start;
   for (const seg of path) {
-    if (node?.kind === 'map') {
+    if (node.kind === 'map') {
       const e = node.entries.get(seg);
       if (!e) break;
       offset = e.keyStart;
       node = e.value;
-    } else if (node?.kind === 'seq') {
+    } else if (node.kind === 'seq') {
       const item: YNode | undefined = node.items[Number(seg)];
       if (!item) break;
       offset = item.start;
@@ -272,12 +272,12 @@ function describeSchemaError(err: ErrorObject, root: YNode, doc: Doc, at: (o: nu
     subject = `\`${path.join('.')}\``;
   }
   const prefix = subject ? `${subject}: ` : '';
-  const got = node?.kind === 'scalar' && !isNullScalar(node) ? ` (got ${JSON.stringify(node.value)})` : '';
+  const got = node.kind === 'scalar' && !isNullScalar(node) ? ` (got ${JSON.stringify(node.value)})` : '';
   let message: string;
   switch (err.keyword) {
     case 'additionalProperties': {
-      const extra = String((err.params as { additionalProperty: string }).additionalProperty);
-      const e = node?.kind === 'map' ? node.entries.get(extra) : undefined;
+      const extra = (err.params as { additionalProperty: string }).additionalProperty;
+      const e = node.kind === 'map' ? node.entries.get(extra) : undefined;
       if (e) offset = e.keyStart;
       if (path.length === 1 && path[0] === 'resources') {
         const hint = suggest(

@@ -118,7 +118,7 @@ export const execKind = defineKind({
     }
     for (const key of ['ifcmd', 'nifcmd', 'watchcmd'] as const) {
       const v = p[key];
-      if (v !== undefined && v.trim() === '') out.push({ param: key, message: `\`${key}\` is blank` });
+      if (v?.trim() === '') out.push({ param: key, message: `\`${key}\` is blank` });
     }
     for (const key of ABSOLUTE_PARAMS) {
       const v = p[key];
@@ -170,7 +170,7 @@ export const execKind = defineKind({
 
     return {
       async watch(w) {
-        const stops: Array<() => unknown> = [];
+        const stops: (() => unknown)[] = [];
         try {
           let failed: Promise<never> | undefined;
           if (p.watchcmd !== undefined) {
@@ -246,7 +246,8 @@ function commandOf(cmd: string, shell: string | undefined, args?: readonly strin
 function unsetEmpty(p: ExecParams): ExecParams {
   const out: ExecParams = { ...p };
   for (const [key, def] of Object.entries(params)) {
-    if ('emptyIsUnset' in def && def.emptyIsUnset && out[key as keyof ExecParams] === '') delete out[key as keyof ExecParams];
+    // eslint-disable-next-line @typescript-eslint/no-dynamic-delete -- removes a key from a plain record (empty-is-unset, process.env), the type its readers expect
+    if ('emptyIsUnset' in def && out[key as keyof ExecParams] === '') delete out[key as keyof ExecParams];
   }
   return out;
 }

@@ -69,7 +69,7 @@ export const SYNC_MAX_BYTES = 1024 * 1024;
  */
 const SLICE_MS = 10;
 let sliceStart = -1; // -1: no slice open
-const waiting: Array<() => void> = [];
+const waiting: (() => void)[] = [];
 
 function openSlice(now: number): void {
   sliceStart = now;
@@ -754,7 +754,7 @@ export const fileKind = defineKind({
 
     return {
       async watch(w) {
-        const unsubscribe: Array<() => void> = [];
+        const unsubscribe: (() => void)[] = [];
         try {
           const treeWatch = isDirPath && recurse && copySource !== undefined;
           const own = openPathWatch(fsPath, () => w.event(), { recursive: treeWatch });

@@ -64,6 +64,7 @@ export type UserParams = ParamsOf<typeof params>;
 /** Drops empty strings of `emptyIsUnset` parameters (the loader already does; direct callers may not). */
 function unsetEmpty(p: UserParams): UserParams {
   const out: UserParams = { ...p };
+  // eslint-disable-next-line @typescript-eslint/no-dynamic-delete -- removes a key from a plain record (empty-is-unset, process.env), the type its readers expect
   for (const k of ['group', 'home', 'homedir', 'shell'] as const) if (out[k] === '') delete out[k];
   return out;
 }

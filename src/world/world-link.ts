@@ -236,8 +236,8 @@ export class WorldLink {
   }
 
   private open(): Promise<void> {
-    return (this.opening ??= this.doOpen().catch((e: Error) => {
-      this.log.error(`${e.message}; exported resources are neither published nor collected`);
+    return (this.opening ??= this.doOpen().catch((e: unknown) => {
+      this.log.error(`${e instanceof Error ? e.message : String(e)}; exported resources are neither published nor collected`);
     }));
   }
 

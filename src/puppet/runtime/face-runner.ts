@@ -61,14 +61,17 @@ export type FaceResult =
   { readonly ok: true; readonly catalog: string; readonly stderr: string } | { readonly ok: false; readonly code: number | null; readonly stderr: string };
 
 /** Sandbox noise facter prints many times per run when /proc/1/environ is unreadable; the compile is unaffected. */
-const NOISE = /Facter: Permission denied @ rb_sysopen - \/proc\/1\/environ/;
+const NOISE = 'Facter: Permission denied @ rb_sysopen - /proc/1/environ';
 
 export function cleanStderr(text: string): string {
-  return text
-    .split('\n')
-    .filter((l) => !NOISE.test(l))
-    .map((l) => l.replace(/\x1b\[[0-9;]*m/g, ''))
-    .join('\n');
+  return (
+    text
+      .split('\n')
+      .filter((l) => !l.includes(NOISE))
+      // eslint-disable-next-line no-control-regex -- strips ANSI colour codes (ESC [ ... m)
+      .map((l) => l.replace(/\x1b\[[0-9;]*m/g, ''))
+      .join('\n')
+  );
 }
 
 export async function compileCatalog(input: FaceInput, moduleDir = MODULE_DIR): Promise<FaceResult> {

@@ -237,7 +237,7 @@ export class PuppetWorker {
         op,
         what,
         line,
-        timeoutMs: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS[op] ?? 60_000,
+        timeoutMs: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS[op],
         secrets: (opts.secrets ?? []).filter((s) => s !== ''),
         signal: opts.signal,
         settled: false,
@@ -352,6 +352,7 @@ export class PuppetWorker {
       this.pids.push(proc.pid);
       log.debug(`starting the Puppet worker (pid ${proc.pid}): ${argv.join(' ')}`);
       const pong = await this.ping(proc, cfg?.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS);
+      // eslint-disable-next-line @typescript-eslint/no-base-to-string -- a value read from JSON, D-Bus or a manifest; String() keeps its text whatever its shape
       log.info(`Puppet worker ready (pid ${proc.pid}, Puppet ${String(pong.puppet_version ?? '?')}) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
       return proc;
     } catch (e) {
@@ -429,7 +430,7 @@ export class PuppetWorker {
         createInterface({ input: child.stderr, crlfDelay: Infinity }).on('line', (l) => this.onStderr(proc, l, log));
         // An idle worker must not keep mgmt alive; pending requests keep it alive through their timers.
         child.unref();
-        for (const s of [child.stdin, child.stdout, child.stderr] as unknown as Array<{ unref?: () => void }>) s.unref?.();
+        for (const s of [child.stdin, child.stdout, child.stderr] as unknown as { unref?: () => void }[]) s.unref?.();
         resolvePromise(proc);
       });
     });
@@ -474,6 +475,7 @@ export class PuppetWorker {
   }
 
   private onStderr(proc: Proc, raw: string, log: Logger): void {
+    // eslint-disable-next-line no-control-regex -- strips ANSI colour codes (ESC [ ... m)
     const line = redact(raw.replace(/\x1b\[[0-9;]*m/g, ''), this.secrets());
     if (line.trim() === '') return;
     proc.stderrTail.push(line.length > 1000 ? `${line.slice(0, 1000)}...` : line);

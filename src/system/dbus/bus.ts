@@ -12,6 +12,7 @@ import type * as DBus from 'dbus-next';
  */
 let dbus: typeof DBus;
 async function loadDBus(): Promise<void> {
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset until the first connection; typed without undefined so the callers after loadDBus() need no check
   dbus ??= await import('dbus-next');
 }
 
@@ -73,7 +74,7 @@ export class BusConnection {
   private readonly handlers = new Set<(s: Signal) => void>();
   private markClosed!: (err: Error) => void;
   /** Resolves with the error that closed this connection (a bus failure, or the last user's release). */
-  readonly closed: Promise<Error> = new Promise((resolve) => (this.markClosed = resolve));
+  readonly closed = new Promise<Error>((resolve) => (this.markClosed = resolve));
 
   constructor(
     readonly scope: BusScope,
@@ -138,7 +139,7 @@ export class BusConnection {
         body: (c.body ?? []) as unknown[],
       });
       const reply = await Promise.race([this.bus.call(msg), failed]);
-      return reply?.body ?? [];
+      return (reply?.body ?? []) as unknown[];
     } catch (err) {
       if (err instanceof dbus.DBusError) throw new DBusCallError(err.type, `${what}: ${err.text || err.type}`);
       throw err;

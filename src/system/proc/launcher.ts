@@ -191,7 +191,10 @@ function launch(opts: ProcessOptions, onLine: OnLine | undefined): Promise<Launc
     child.once('spawn', () => {
       started = true;
       const pid = child.pid;
-      if (pid === undefined) return reject(new SpawnError(`cannot run '${file}': no pid`, 'EUNKNOWN'));
+      if (pid === undefined) {
+        reject(new SpawnError(`cannot run '${file}': no pid`, 'EUNKNOWN'));
+        return;
+      }
       resolve(supervise(child, pid, opts, tails, captured));
     });
   });
@@ -242,6 +245,7 @@ function supervise(child: ChildProcess, pid: number, opts: ProcessOptions, tails
       code: exitInfo?.code ?? null,
       signal: exitInfo?.signal ?? null,
       aborted,
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- set by another callback while this one awaited; TypeScript keeps the narrowing from before the await
       timedOut: aborted && isTimeoutReason(abortReason),
       stdoutTail: [...tails.stdout],
       stderrTail: [...tails.stderr],
