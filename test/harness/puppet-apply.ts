@@ -17,7 +17,7 @@ export interface PuppetApplyOptions {
 
 const live = new Set<ChildProcess>();
 
-const DIRS: ReadonlyArray<readonly [string, string]> = [
+const DIRS: readonly (readonly [string, string])[] = [
   ['vardir', 'var'],
   ['confdir', 'conf'],
   ['codedir', 'code'],
@@ -41,8 +41,8 @@ export function puppetApply(work: string, manifest: string, opts: PuppetApplyOpt
     const child = spawn(PUPPET, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
     live.add(child);
     let out = '';
-    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
     child.on('error', (e) => {
       live.delete(child);
       reject(e);

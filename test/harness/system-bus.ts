@@ -153,7 +153,7 @@ export async function useSystemBus(): Promise<Bus> {
     const state = readState();
     const pid = await runningBus();
     if (pid !== undefined) {
-      if (state && pid === state.busPid) {
+      if (pid === state?.busPid) {
         state.users.push(process.pid);
         writeFileSync(STATE, JSON.stringify(state));
         return { ours: true, release: () => release(true) };
@@ -274,7 +274,7 @@ export async function usePackageKit(probe: readonly string[] = ['sl']): Promise<
     }
     if (gone.length > 0) {
       pk.release();
-      return skip(`PackageKit cannot resolve ${gone.join(', ')} even after a RefreshCache (no package lists, or no network?)`);
+      return await skip(`PackageKit cannot resolve ${gone.join(', ')} even after a RefreshCache (no package lists, or no network?)`);
     }
   } catch (e) {
     pk.release();

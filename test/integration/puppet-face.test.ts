@@ -16,9 +16,7 @@ const moduleDir = join(repo, 'puppet-module');
 const PUPPET = process.env.PUPPET_BIN ?? 'puppet';
 const TIMEOUT_MS = 60_000;
 
-interface Json {
-  [k: string]: unknown;
-}
+type Json = Record<string, unknown>;
 interface CatalogResource {
   type: string;
   title: string;
@@ -461,7 +459,8 @@ describe('puppet mgmtgraph worker', () => {
   });
 
   after(() => {
-    if (worker && worker.child.exitCode === null) worker.child.kill('SIGKILL');
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- undefined when before() failed before assigning it, whatever the type says
+    if (worker?.child.exitCode === null) worker.child.kill('SIGKILL');
   });
 
   it('compiles, and sees edits of the manifest and of modules on the next compile', async () => {

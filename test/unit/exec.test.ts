@@ -303,7 +303,9 @@ test('validate: paths, command, args with shell, env names', () => {
 
 test('autoEdges: after the directory that is the cwd', () => {
   assert.deepEqual(execKind.autoEdges?.('n', loose({ cmd: 'x', cwd: '/srv/app' })), { afterPath: ['/srv/app/'] });
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- optional in the kind's type; TypeScript narrows it after the first call
   assert.deepEqual(execKind.autoEdges?.('n', loose({ cmd: 'x', cwd: '/srv//app/' })), { afterPath: ['/srv/app/'] });
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- optional in the kind's type; TypeScript narrows it after the first call
   assert.deepEqual(execKind.autoEdges?.('n', loose({ cmd: 'x' })), {});
 });
 
@@ -314,8 +316,10 @@ test('the kind: refreshable, named by cmd, legacy parameters map into metaparams
   const { timeout, pollint, state } = execKind.params;
   assert.ok(timeout?.deprecated && pollint?.deprecated && state?.deprecated);
   assert.deepEqual(timeout.toMeta?.(5), { timeout: 5000 });
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- optional in the kind's type; TypeScript narrows it after the first call
   assert.equal(timeout.toMeta?.(0), undefined);
   assert.deepEqual(pollint.toMeta?.(30), { poll: 30 });
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- optional in the kind's type; TypeScript narrows it after the first call
   assert.equal(pollint.toMeta?.(0), undefined);
   assert.equal(state.toMeta?.('present'), undefined);
   for (const [name, def] of Object.entries(execKind.params)) assert.ok(def.doc.length > 10, `${name} has no doc`);

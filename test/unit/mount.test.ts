@@ -74,7 +74,10 @@ async function until(cond: () => Promise<boolean>, ms: number, what: string): Pr
 
 describe('mount (real tmpfs, temp fstab)', () => {
   it('noop changes nothing; apply writes the entry and mounts; then it is OK', async (t) => {
-    if (skip) return t.skip(skip);
+    if (skip) {
+      t.skip(skip);
+      return;
+    }
     const { r, ctx } = make(tmpfs());
     assert.equal(await check(r, { apply: false }), false);
     assert.equal(readFileSync(fstab, 'utf8'), '# test table\nproc /proc proc defaults 0 0\n');
@@ -89,7 +92,10 @@ describe('mount (real tmpfs, temp fstab)', () => {
   });
 
   it('a changed entry of a mounted file system is remounted, and so is a refresh', async (t) => {
-    if (skip) return t.skip(skip);
+    if (skip) {
+      t.skip(skip);
+      return;
+    }
     assert.equal(await check(make(tmpfs()).r), false);
     const { r, ctx } = make(tmpfs({ options: { size: '2m', mode: '0750' } }));
     assert.equal(await check(r), false);
@@ -105,7 +111,10 @@ describe('mount (real tmpfs, temp fstab)', () => {
   });
 
   it('unmounted keeps the entry and unmounts; defined leaves the mount alone; absent removes the entry', async (t) => {
-    if (skip) return t.skip(skip);
+    if (skip) {
+      t.skip(skip);
+      return;
+    }
     assert.equal(await check(make(tmpfs()).r), false);
     const unmounted = make(tmpfs({ state: 'unmounted' })).r;
     assert.equal(await check(unmounted), false);
@@ -120,7 +129,10 @@ describe('mount (real tmpfs, temp fstab)', () => {
   });
 
   it('absent unmounts a file system that is mounted but not in the table (Puppet’s ghost)', async (t) => {
-    if (skip) return t.skip(skip);
+    if (skip) {
+      t.skip(skip);
+      return;
+    }
     assert.equal(spawnSync('mount', ['-t', 'tmpfs', 'tmpfs', mp]).status, 0);
     const { r, ctx } = make({ state: 'absent', fstab });
     assert.equal(await check(r), false);
@@ -129,7 +141,10 @@ describe('mount (real tmpfs, temp fstab)', () => {
   });
 
   it('says what is missing, and what mount(8) said', async (t) => {
-    if (skip) return t.skip(skip);
+    if (skip) {
+      t.skip(skip);
+      return;
+    }
     await assert.rejects(check(make({ state: 'exists', fstab }).r), new RegExp(`${fstab} has no entry for ${mp}, and \`device\` and \`type\` must be set`));
     const missing = join(base, 'no-such-dir');
     await assert.rejects(
@@ -139,7 +154,10 @@ describe('mount (real tmpfs, temp fstab)', () => {
   });
 
   it('the watch reports an unmount by hand and an edit of the table', async (t) => {
-    if (skip) return t.skip(skip);
+    if (skip) {
+      t.skip(skip);
+      return;
+    }
     const { r } = make(tmpfs());
     const w = startWatch(r);
     try {
@@ -159,7 +177,10 @@ describe('mount (real tmpfs, temp fstab)', () => {
   });
 
   it('falls back to polling the mount table when findmnt cannot run, with one warning', async (t) => {
-    if (skip) return t.skip(skip);
+    if (skip) {
+      t.skip(skip);
+      return;
+    }
     const warnings: string[] = [];
     const restore = configureMountWatch({ command: ['/nonexistent/findmnt'], pollIntervalMs: 100, warn: (m) => warnings.push(m) });
     // The entry is already right, so the only events come from the mount table.
@@ -184,7 +205,10 @@ describe('mount (real tmpfs, temp fstab)', () => {
   });
 
   it('in a running graph: an unmount by hand is repaired, and absent unmounts and removes the entry', async (t) => {
-    if (skip) return t.skip(skip);
+    if (skip) {
+      t.skip(skip);
+      return;
+    }
     const graph = (state: string) =>
       `graph: g\nresources:\n  mount:\n  - name: ${mp}\n    state: ${state}\n    device: tmpfs\n    type: tmpfs\n    options: {size: 1m}\n    fstab: ${fstab}\n`;
     const running = await startGraph(graph('exists'), { prefix: join(base, `engine${n}`) });

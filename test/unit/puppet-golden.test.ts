@@ -53,7 +53,7 @@ describe('puppet translator golden catalogs', () => {
       for (const r of [...catalog.resources]) {
         for (const s of r.sensitive) {
           const v = JSON.stringify(r.parameters[s]);
-          const needle = typeof r.parameters[s] === 'string' ? (r.parameters[s] as string) : v;
+          const needle = typeof r.parameters[s] === 'string' ? r.parameters[s] : v;
           assert.ok(!yaml.includes(needle), `${file}: sensitive ${s} leaked into the YAML`);
           assert.ok(!JSON.stringify(report).includes(needle), `${file}: sensitive ${s} leaked into the report`);
         }

@@ -81,7 +81,10 @@ describe('names and messages', () => {
 describe('the shadow tools on a scratch root', () => {
   it('create, change and remove accounts; failures carry the command, the code, its meaning and stderr', async (t) => {
     const why = whyNoScratchRoot();
-    if (why) return t.skip(why);
+    if (why) {
+      t.skip(why);
+      return;
+    }
     const root = await scratchRoot();
     try {
       const files = accountFiles(root.dir);
@@ -116,7 +119,10 @@ describe('the shadow tools on a scratch root', () => {
 
   it('a cancelled run says so and starts nothing', async (t) => {
     const why = whyNoScratchRoot();
-    if (why) return t.skip(why);
+    if (why) {
+      t.skip(why);
+      return;
+    }
     const root = await scratchRoot();
     try {
       const ac = new AbortController();

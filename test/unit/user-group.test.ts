@@ -120,7 +120,10 @@ describe('autoedges of users, groups and execs', () => {
 /** Runs `f` with a scratch root, or skips the test with the reason. */
 async function withRoot(t: TestContext, f: (root: ScratchRoot) => Promise<void>): Promise<void> {
   const why = whyNoScratchRoot();
-  if (why) return t.skip(why);
+  if (why) {
+    t.skip(why);
+    return;
+  }
   const root = await scratchRoot();
   try {
     await f(root);
