@@ -40,6 +40,6 @@ export default tseslint.config(
     // The plain-JavaScript scripts are outside tsconfig.json: lint them without type information.
     files: ['**/*.mjs', '**/*.js'],
     extends: [tseslint.configs.disableTypeChecked],
-    languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
+    languageOptions: { globals: { process: 'readonly', console: 'readonly', URL: 'readonly' } },
   },
 );

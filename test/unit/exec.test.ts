@@ -269,16 +269,6 @@ test('watch without watchcmd or creates: one event, then waits for the abort', a
   assert.equal(w.events(), 1);
 });
 
-test('user runs as that uid with its primary group; group overrides the gid', { skip: process.getuid?.() !== 0 && 'needs root' }, async () => {
-  const a = made({ shell: 'sh', cmd: 'id -u; id -g', user: 'nobody' });
-  await check(a.r);
-  assert.deepEqual(stdout(a.ctx), ['65534', '65534']);
-  const b = made({ shell: 'sh', cmd: 'id -u; id -g', user: 'nobody', group: 'daemon' });
-  await check(b.r);
-  assert.deepEqual(stdout(b.ctx), ['65534', '1']);
-  await assert.rejects(check(make({ cmd: 'true', user: 'no-such-user-xyz' })), /no such user 'no-such-user-xyz'/);
-});
-
 test('validate: paths, command, args with shell, env names', () => {
   const v = (p: Params, name = 'n') => (execKind.validate?.(name, loose(p)) ?? []).map((x) => `${x.param ?? ''}: ${x.message}`);
   assert.deepEqual(v({ cmd: 'true', cwd: '/tmp', creates: '/tmp/x', env: { A: 'b' }, refreshonly: true, watchcmd: 'x' }), []);

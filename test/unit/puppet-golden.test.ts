@@ -6,6 +6,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { checkGraphText } from '../../src/graph/read.js';
 import type { GraphSpec, ResourceSpec } from '../../src/graph/spec.js';
+import type { Diagnostic } from '../../src/graph/diagnostics.js';
 import { readCatalog } from '../../src/puppet/catalog.js';
 import { graphYaml } from '../../src/puppet/output.js';
 import { translateCatalog } from '../../src/puppet/translate.js';
@@ -62,8 +63,11 @@ describe('puppet translator golden catalogs', () => {
       const registered = [...spec.resources, ...spec.exports].every((r) => r.kind !== 'puppet' && !r.sensitive?.length);
       if (registered) {
         const loaded = checkGraphText(yaml, `${base}.yaml`);
+        // exec's `user`/`group` check asks whether this process is root (where the graph would run), not
+        // whether the YAML is well formed: not an error of the round trip when the tests run as a normal user.
+        const runsAsRoot = (d: Diagnostic) => d.message === '`user` and `group` need the engine to run as root';
         assert.deepEqual(
-          loaded.diagnostics.filter((d) => d.severity === 'error'),
+          loaded.diagnostics.filter((d) => d.severity === 'error' && !runsAsRoot(d)),
           [],
           `${base}.yaml does not load back`,
         );
