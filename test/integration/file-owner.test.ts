@@ -2,7 +2,20 @@
 // what a noop or a symlink must leave untouched about them. The rest of file's tests are in test/unit/file.test.ts.
 import { afterEach, beforeEach, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileKind } from '../../src/resources/file.js';
@@ -28,6 +41,25 @@ function make(params: Params, name = String(params.path ?? 'unnamed')): { r: Res
 }
 
 const modeOf = (p: string) => lstatSync(p).mode & 0o7777;
+
+test('content drift is fixed, keeping the existing mode and owner', async () => {
+  const f = join(dir, 'conf');
+  writeFileSync(f, 'wrong');
+  chmodSync(f, 0o640);
+  chownSync(f, 65534, 65534);
+  const { r, ctx } = make({ path: f, content: 'right' });
+  assert.equal(await check(r), false);
+  assert.equal(readFileSync(f, 'utf8'), 'right');
+  assert.equal(modeOf(f), 0o640);
+  assert.equal(lstatSync(f).uid, 65534);
+  assert.equal(lstatSync(f).gid, 65534);
+  assert.ok(ctx.lines.includes('info: content changed'), ctx.lines.join('\n'));
+  assert.equal(await check(r), true);
+  // Same size, different bytes: compared byte-wise, not by size.
+  writeFileSync(f, 'RIGHT');
+  assert.equal(await check(r), false);
+  assert.equal(readFileSync(f, 'utf8'), 'right');
+});
 
 test('noop reports what would change and touches nothing', async () => {
   const f = join(dir, 'conf');

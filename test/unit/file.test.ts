@@ -2,7 +2,6 @@ import { afterEach, beforeEach, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   chmodSync,
-  chownSync,
   existsSync,
   lstatSync,
   mkdirSync,
@@ -73,25 +72,6 @@ test('new files default to 0644, new directories to 0755, whatever the umask', a
   } finally {
     process.umask(old);
   }
-});
-
-test('content drift is fixed, keeping the existing mode and owner', async () => {
-  const f = join(dir, 'conf');
-  writeFileSync(f, 'wrong');
-  chmodSync(f, 0o640);
-  chownSync(f, 65534, 65534);
-  const { r, ctx } = make({ path: f, content: 'right' });
-  assert.equal(await check(r), false);
-  assert.equal(readFileSync(f, 'utf8'), 'right');
-  assert.equal(modeOf(f), 0o640);
-  assert.equal(lstatSync(f).uid, 65534);
-  assert.equal(lstatSync(f).gid, 65534);
-  assert.ok(ctx.lines.includes('info: content changed'), ctx.lines.join('\n'));
-  assert.equal(await check(r), true);
-  // Same size, different bytes: compared byte-wise, not by size.
-  writeFileSync(f, 'RIGHT');
-  assert.equal(await check(r), false);
-  assert.equal(readFileSync(f, 'utf8'), 'right');
 });
 
 test('state absent removes a file, and a symlink without touching its target', async () => {

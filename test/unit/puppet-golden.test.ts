@@ -7,6 +7,7 @@ import { describe, it } from 'node:test';
 import { checkGraphText } from '../../src/graph/read.js';
 import type { GraphSpec, ResourceSpec } from '../../src/graph/spec.js';
 import type { Diagnostic } from '../../src/graph/diagnostics.js';
+import { loadYamlGraph } from '../../src/graph/yaml-loader.js';
 import { readCatalog } from '../../src/puppet/catalog.js';
 import { graphYaml } from '../../src/puppet/output.js';
 import { translateCatalog } from '../../src/puppet/translate.js';
@@ -71,7 +72,8 @@ describe('puppet translator golden catalogs', () => {
           [],
           `${base}.yaml does not load back`,
         );
-        sameSpec(loaded.spec!, spec);
+        // When only the root check failed, checkGraphText keeps no spec; the loader's spec of the same text stands in.
+        sameSpec(loaded.spec ?? loadYamlGraph(yaml, `${base}.yaml`).spec!, spec);
       }
     });
   }
