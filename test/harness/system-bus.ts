@@ -274,7 +274,8 @@ export async function usePackageKit(probe: readonly string[] = ['sl']): Promise<
     }
     if (gone.length > 0) {
       pk.release();
-      return await skip(`PackageKit cannot resolve ${gone.join(', ')} even after a RefreshCache (no package lists, or no network?)`);
+      // eslint-disable-next-line @typescript-eslint/return-await -- a failure of skip() itself must not reach the catch below (it would release twice)
+      return skip(`PackageKit cannot resolve ${gone.join(', ')} even after a RefreshCache (no package lists, or no network?)`);
     }
   } catch (e) {
     pk.release();
