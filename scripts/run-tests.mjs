@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 // Runs node's test runner over every compiled test file. Node 20's `node --test` with no file list runs
 // nothing for .js outside test-named defaults and does not expand quoted globs, so the list is built here.
+// A skipped or todo test fails the run (a skip is not a pass): they are listed after the runner's summary.
 // Usage: node scripts/run-tests.mjs [substring filters...]
-import { readdirSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 
@@ -23,5 +25,24 @@ if (selected.length === 0) {
   console.error(`run-tests: no test files found under ${root} (did the build run?)`);
   process.exit(1);
 }
-const r = spawnSync(process.execPath, ['--test', '--test-concurrency=2', ...selected], { stdio: 'inherit' });
+const scratch = mkdtempSync(join(tmpdir(), 'run-tests-'));
+const skipsFile = join(scratch, 'skipped.txt');
+const reporters = [
+  // The reporter node picks by itself: spec on a terminal, TAP otherwise.
+  ...['--test-reporter', process.stdout.isTTY ? 'spec' : 'tap', '--test-reporter-destination', 'stdout'],
+  ...['--test-reporter', new URL('./skip-reporter.mjs', import.meta.url).href, '--test-reporter-destination', skipsFile],
+];
+const r = spawnSync(process.execPath, ['--test', '--test-concurrency=2', ...reporters, ...selected], { stdio: 'inherit' });
+let skipped = [];
+try {
+  skipped = readFileSync(skipsFile, 'utf8').split('\n').filter(Boolean);
+} catch {
+  // No file: the runner did not start its reporters; its own exit status says why.
+}
+rmSync(scratch, { recursive: true, force: true });
+if (skipped.length > 0) {
+  console.error(`run-tests: ${skipped.length} test(s) skipped or todo, which fails the run (a skip is not a pass):`);
+  for (const s of skipped) console.error(`  ${s}`);
+  process.exit(r.status === 0 || r.status === null ? 1 : r.status);
+}
 process.exit(r.status ?? 1);

@@ -82,7 +82,7 @@ export async function puppetRunCommand(argv: string[]): Promise<number> {
     const compile = async (): Promise<{ reply: WorkerReply; ms: number }> => {
       const t0 = performance.now();
       const reply = await worker.request('compile', {
-        ...(manifest ? { manifest } : { code: values.code }),
+        ...(manifest ? { manifest } : values.code !== undefined ? { code: values.code } : {}),
         ...(facts ? { facts_file: facts } : {}),
         ...(values.node !== undefined ? { node: values.node } : {}),
       });

@@ -10,7 +10,7 @@ import { formatReport } from '../puppet/report.js';
 import { translateCatalog } from '../puppet/translate.js';
 import { checkPuppetFlags, puppetFlagOptions } from './puppet-flags.js';
 import { registry } from './registry.js';
-import { EXIT_FAILED, EXIT_OK, UsageError } from './usage.js';
+import { EXIT_FAILED, EXIT_OK } from './usage.js';
 
 export const puppetTranslateHelp = `usage: mgmt puppet translate (--catalog FILE | --manifest FILE | --code TEXT) [flags]
 
@@ -34,7 +34,7 @@ flags:
 Exit status: 0 ok, 1 failure (compile error, bad catalog, --strict), 2 usage.`;
 
 export async function translateCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values } = parseArgs({
     args: argv,
     options: {
       ...puppetFlagOptions,
@@ -47,7 +47,6 @@ export async function translateCommand(argv: string[]): Promise<number> {
     process.stdout.write(puppetTranslateHelp + '\n');
     return EXIT_OK;
   }
-  void positionals;
   const { runinterval } = checkPuppetFlags(values);
 
   let catalog: Catalog;

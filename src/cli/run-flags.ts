@@ -4,6 +4,7 @@ import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ParseArgsConfig } from 'node:util';
 import { checkHostname, defaultHostname } from '../system/tools/hostname.js';
+import type { WorldFlags } from '../world/world.js';
 import { UsageError } from './usage.js';
 
 export const runFlagOptions = {
@@ -59,18 +60,6 @@ export interface RunFlags {
   readonly prefix: string;
   readonly verbose: boolean;
   readonly world: WorldFlags;
-}
-
-/** Where exported resources are shared (see src/world/). */
-export interface WorldFlags {
-  /** etcd client URLs; empty: the embedded local world (unless `server` is set). */
-  readonly seeds: readonly string[];
-  /** `--etcd-server`: the local etcd to start. */
-  readonly server?: { readonly clientPort: number; readonly peerPort: number };
-  readonly tls?: { readonly cacert?: string; readonly cert?: string; readonly key?: string };
-  readonly auth?: { readonly username: string; readonly password: string };
-  /** Lease TTL in seconds. */
-  readonly ttl: number;
 }
 
 type Values = { [K in keyof typeof runFlagOptions]?: (typeof runFlagOptions)[K]['type'] extends 'boolean' ? boolean : string };

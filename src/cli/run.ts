@@ -60,7 +60,7 @@ async function runGraphFile(file: string, flags: RunFlags): Promise<number> {
 export interface GraphSource {
   /** For messages: the file (or manifest) name. */
   readonly name: string;
-  readonly watch: ReadonlyArray<{ readonly path: string; readonly recursive?: boolean }>;
+  readonly watch: readonly { readonly path: string; readonly recursive?: boolean }[];
   /** Reads, checks and returns the new graph; one with errors leaves the running graph as it is. */
   load(): Promise<Loaded>;
 }
@@ -133,7 +133,9 @@ export function runEngine(spec: GraphSpec, flags: RunFlags, source?: GraphSource
       if (!flags.graphviz || !g.spec) return;
       const text = toDot(g.spec.graph, g.spec.resources, g.edges);
       const target = flags.graphviz;
-      dotWritten = dotWritten.then(() => writeFile(target, text).catch((e: Error) => log.warn(`cannot write --graphviz ${target}: ${e.message}`)));
+      dotWritten = dotWritten.then(() =>
+        writeFile(target, text).catch((e: unknown) => log.warn(`cannot write --graphviz ${target}: ${e instanceof Error ? e.message : String(e)}`)),
+      );
     };
 
     const swapIn = async (next: GraphSpec, first: boolean): Promise<boolean> => {

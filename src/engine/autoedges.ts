@@ -29,7 +29,7 @@ export function autoEdges(
   const seen = new Set(explicit.map((e) => `${vertexId(e.from)}\n${vertexId(e.to)}`));
   const out: EdgeSpec[] = [];
   const byId = new Map<string, ResourceSpec>();
-  if (hints.some((h) => h?.afterVertex?.length || h?.beforeVertex?.length)) for (const r of resources) byId.set(vertexId(r), r);
+  if (hints.some((h) => (h?.afterVertex?.length ?? 0) > 0 || (h?.beforeVertex?.length ?? 0) > 0)) for (const r of resources) byId.set(vertexId(r), r);
   const add = (from: ResourceSpec | undefined, to: ResourceSpec, notify = false) => {
     if (!from || from === to) return;
     const key = `${vertexId(from)}\n${vertexId(to)}`;

@@ -29,7 +29,7 @@ export interface EngineOptions {
   /** Merge groupable resources into one vertex (default true; `--no-autogroup`). */
   readonly autoGroup?: boolean;
   /** Seconds without change after which `onConverged` fires (undefined: never). */
-  readonly convergedTimeout?: number;
+  readonly convergedTimeout?: number | undefined;
   readonly onConverged?: (failed: readonly Vertex[]) => void;
 }
 
@@ -166,7 +166,7 @@ export class Engine implements VertexHost {
       const from = next.get(vertexId(es.from))!;
       const to = next.get(vertexId(es.to))!;
       const prev = this.edgeByKey.get(k);
-      if (prev && prev.from === from && prev.to === to) {
+      if (prev?.from === from && prev.to === to) {
         edgeByKey.set(k, prev);
         continue;
       }
@@ -239,7 +239,7 @@ export class Engine implements VertexHost {
   /** Replaces the changed vertices of a same-structure swap, moving their edges (and pending refreshes) over. */
   private async replaceVertices(spec: GraphSpec, ids: readonly string[], keep: ReadonlyMap<string, Vertex>, t0: number): Promise<SwapResult> {
     if (this.stopped) return { diagnostics: [], added: 0, removed: 0, kept: 0, ms: 0 };
-    const swaps: Array<[Vertex, Vertex]> = [];
+    const swaps: [Vertex, Vertex][] = [];
     spec.resources.forEach((r, i) => {
       if (!keep.has(ids[i]!)) swaps.push([this.vertices.get(ids[i]!)!, this.createVertex(r)]);
     });
@@ -338,7 +338,10 @@ export class Engine implements VertexHost {
     this.convergeTimer = setTimeout(() => {
       this.convergeTimer = undefined;
       if (this.busyCount > 0 || this.stopped || !this.settled()) return;
-      if (performance.now() - this.lastActivity < timeout * 1000 - 1) return this.checkConverged();
+      if (performance.now() - this.lastActivity < timeout * 1000 - 1) {
+        this.checkConverged();
+        return;
+      }
       this.opts.onConverged?.(this.failures());
     }, wait);
   }

@@ -2,7 +2,7 @@
 
 class Semaphore {
   private held = 0;
-  private readonly waiters: Array<() => void> = [];
+  private readonly waiters: (() => void)[] = [];
   constructor(readonly size: number) {}
   acquire(): Promise<void> {
     if (this.held < this.size) {

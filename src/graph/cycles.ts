@@ -27,7 +27,7 @@ export function findCycles(vertices: Iterable<string>, edges: readonly EdgeSpec[
   let next = 0;
   for (const root of vertices) {
     if (index.has(root)) continue;
-    const work: Array<{ v: string; i: number }> = [{ v: root, i: 0 }];
+    const work: { v: string; i: number }[] = [{ v: root, i: 0 }];
     index.set(root, next);
     low.set(root, next++);
     stack.push(root);
@@ -74,8 +74,7 @@ function cycleIn(scc: Set<string>, out: Map<string, EdgeSpec[]>): Cycle {
   const start = [...scc].sort()[0]!;
   const prev = new Map<string, EdgeSpec>();
   const queue = [start];
-  for (let qi = 0; qi < queue.length; qi++) {
-    const v = queue[qi]!;
+  for (const v of queue) {
     for (const e of out.get(v) ?? []) {
       const w = vertexId(e.to);
       if (!scc.has(w)) continue;

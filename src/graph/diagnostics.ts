@@ -6,9 +6,9 @@ export type Severity = 'error' | 'warning';
 export interface Diagnostic {
   readonly severity: Severity;
   readonly message: string;
-  readonly pos?: Pos;
+  readonly pos?: Pos | undefined;
   /** `kind[name]` of the resource concerned, if any. */
-  readonly where?: string;
+  readonly where?: string | undefined;
 }
 
 /** `file:line:col: error: kind[name]: message` */

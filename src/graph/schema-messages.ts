@@ -12,7 +12,7 @@ export function valueMessage(err: ErrorObject, prefix: string, got: string): str
     case 'type':
       return `${prefix}must be ${article((err.params as { type: string | string[] }).type)}${got}`;
     case 'enum':
-      return `${prefix}must be one of ${((err.params as { allowedValues: unknown[] }).allowedValues ?? []).map((v) => JSON.stringify(v)).join(', ')}${got}`;
+      return `${prefix}must be one of ${((err.params as { allowedValues?: unknown[] }).allowedValues ?? []).map((v) => JSON.stringify(v)).join(', ')}${got}`;
     case 'pattern':
       return `${prefix}does not match ${(err.params as { pattern: string }).pattern}${got}`;
     case 'minimum':

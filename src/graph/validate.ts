@@ -76,7 +76,7 @@ function checkResource(registry: Registry, r: ResourceSpec, ds: Diagnostic[]): v
   }
   if (r.name.startsWith('$')) ds.push({ severity: 'error', where: id, pos: r.pos, message: 'a name may not start with `$`' });
   for (const p of kind.validate?.(r.name, r.params) ?? []) {
-    ds.push({ severity: 'error', where: id, pos: (p.param && r.paramPos?.[p.param]) || r.pos, message: p.message });
+    ds.push({ severity: 'error', where: id, pos: (p.param ? r.paramPos?.[p.param] : undefined) ?? r.pos, message: p.message });
   }
   const m = r.meta;
   if (m.limit !== undefined && m.limit !== Infinity && !(m.burst && m.burst > 0)) {

@@ -39,7 +39,7 @@ export function loadYamlGraph(registry: Registry, text: string, file: string): L
     }
     throw e;
   }
-  if (!root || root.kind !== 'map') {
+  if (root?.kind !== 'map') {
     diagnostics.push({
       severity: 'error',
       message: 'a graph is a YAML map with at least `graph:` (its name) and `resources:`',
@@ -223,8 +223,8 @@ function buildSpec(registry: Registry, doc: Doc, root: YNode, at: (o: number) =>
       pos: at(node?.start ?? 0),
     });
   });
-  const collect: CollectSpec[] = ((Array.isArray(doc.collect) ? doc.collect : []) as Doc[])
-    .filter((c) => typeof c?.kind === 'string')
+  const collect: CollectSpec[] = ((Array.isArray(doc.collect) ? doc.collect : []) as (Doc | null)[])
+    .filter((c): c is Doc => typeof c?.kind === 'string')
     .map((c) => ({ kind: c.kind as string, pattern: typeof c.pattern === 'string' ? c.pattern : '' }));
   return {
     graph: typeof doc.graph === 'string' ? doc.graph : '',
@@ -248,15 +248,15 @@ function describeSchemaError(registry: Registry, err: ErrorObject, root: YNode, 
     .slice(1)
     .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
   // Walk down the YAML tree as far as the path goes; remember the key position of the last map entry.
-  let node: YNode | undefined = root;
+  let node: YNode = root;
   let offset = root.start;
   for (const seg of path) {
-    if (node?.kind === 'map') {
+    if (node.kind === 'map') {
       const e = node.entries.get(seg);
       if (!e) break;
       offset = e.keyStart;
       node = e.value;
-    } else if (node?.kind === 'seq') {
+    } else if (node.kind === 'seq') {
       const item: YNode | undefined = node.items[Number(seg)];
       if (!item) break;
       offset = item.start;
@@ -275,12 +275,12 @@ function describeSchemaError(registry: Registry, err: ErrorObject, root: YNode, 
     subject = `\`${path.join('.')}\``;
   }
   const prefix = subject ? `${subject}: ` : '';
-  const got = node?.kind === 'scalar' && !isNullScalar(node) ? ` (got ${JSON.stringify(node.value)})` : '';
+  const got = node.kind === 'scalar' && !isNullScalar(node) ? ` (got ${JSON.stringify(node.value)})` : '';
   let message: string;
   switch (err.keyword) {
     case 'additionalProperties': {
-      const extra = String((err.params as { additionalProperty: string }).additionalProperty);
-      const e = node?.kind === 'map' ? node.entries.get(extra) : undefined;
+      const extra = (err.params as { additionalProperty: string }).additionalProperty;
+      const e = node.kind === 'map' ? node.entries.get(extra) : undefined;
       if (e) offset = e.keyStart;
       if (path.length === 1 && path[0] === 'resources') {
         const hint = suggest(

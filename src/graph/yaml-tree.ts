@@ -67,23 +67,23 @@ export function parseYamlTree(text: string): YNode | undefined {
 
 function build(frame: Frame | undefined, value: unknown, text: string): YNode {
   // js-yaml reports some nodes twice (a flow collection inside a block one): unwrap to the innermost frame.
-  while (frame && frame.children.length === 1 && frame.children[0]!.result === frame.result && isObject(frame.result)) {
+  while (frame?.children.length === 1 && frame.children[0]!.result === frame.result && isObject(frame.result)) {
     frame = frame.children[0];
   }
   const start = frame ? skipSpace(text, frame.start, frame.end) : 0;
   if (Array.isArray(value)) {
-    const kids = frame && frame.children.length === value.length ? frame.children : undefined;
+    const kids = frame?.children.length === value.length ? frame.children : undefined;
     return { kind: 'seq', start, items: value.map((v, i) => build(kids?.[i] ?? inherit(start), v, text)) };
   }
   if (isObject(value)) {
     const keys = Object.keys(value);
-    const kids = frame && frame.children.length === keys.length * 2 ? frame.children : undefined;
+    const kids = frame?.children.length === keys.length * 2 ? frame.children : undefined;
     const entries = new Map<string, YEntry>();
     keys.forEach((k, i) => {
       const kf = kids?.[2 * i];
       entries.set(k, {
         keyStart: kf ? skipSpace(text, kf.start, kf.end) : start,
-        value: build(kids?.[2 * i + 1] ?? inherit(start), (value as Record<string, unknown>)[k], text),
+        value: build(kids?.[2 * i + 1] ?? inherit(start), value[k], text),
       });
     });
     return { kind: 'map', start, entries };
@@ -91,6 +91,7 @@ function build(frame: Frame | undefined, value: unknown, text: string): YNode {
   const raw = frame ? text.slice(start, frame.end) : '';
   const first = raw[0];
   const plain = !(first === '"' || first === "'" || first === '|' || first === '>');
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- a value read from JSON, D-Bus or a manifest; String() keeps its text whatever its shape
   return { kind: 'scalar', start, value: value === null || value === undefined ? null : String(value), plain };
 }
 

@@ -11,7 +11,7 @@ export interface WriteOptions {
 }
 
 const RESERVED = new Set(['y', 'n', 'yes', 'no', 'on', 'off', 'true', 'false', 'null', '~', '']);
-const PLAIN = /^[A-Za-z_\/][A-Za-z0-9_\/.@%+=-]*$/;
+const PLAIN = /^[A-Za-z_/][A-Za-z0-9_/.@%+=-]*$/;
 
 /** A string as a YAML scalar: plain when unambiguous, else double-quoted (JSON escapes are valid YAML). */
 export function yamlString(s: string): string {
@@ -69,6 +69,7 @@ function seqLines(items: readonly unknown[], indent: string, out: string[]): voi
 }
 
 function comment(text: string): string {
+  // eslint-disable-next-line no-control-regex -- escaping control characters is what this regex is for
   return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => JSON.stringify(c).slice(1, -1));
 }
 

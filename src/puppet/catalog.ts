@@ -209,7 +209,7 @@ function fromPuppetDb(doc: Json, src: string): Catalog {
     const parameters: Record<string, unknown> = { ...r.parameters };
     for (const [k, refs] of Object.entries(m)) {
       const have = parameters[k];
-      parameters[k] = [...(have === undefined ? [] : Array.isArray(have) ? have : [have]), ...refs];
+      parameters[k] = [...(have === undefined ? [] : Array.isArray(have) ? (have as unknown[]) : [have]), ...refs];
     }
     return { ...r, parameters };
   });

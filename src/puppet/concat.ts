@@ -72,6 +72,7 @@ export function checkFragment(r: CatalogResource): { notes: Note[]; refusals: No
     refusals.push({ attribute: 'content', message: 'content is not a string' });
   }
   const order = r.parameters.order;
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- a value read from JSON, D-Bus or a manifest; String() keeps its text whatever its shape
   if (order !== undefined && ((typeof order !== 'string' && !Number.isInteger(order)) || /[:\n/]/.test(String(order)))) {
     refusals.push({ attribute: 'order', message: 'order must be a string or an integer without /, : or newline (Puppet fails)' });
   }
@@ -112,7 +113,9 @@ export function assembleConcat(file: CatalogResource, parts: readonly CatalogRes
   const newline = file.parameters.ensure_newline === true || file.parameters.ensure_newline === 'true';
   const items = parts.map((r) => {
     const name = typeof r.parameters.name === 'string' ? r.parameters.name : r.title;
+    // eslint-disable-next-line @typescript-eslint/no-base-to-string -- a value read from JSON, D-Bus or a manifest; String() keeps its text whatever its shape
     const key = `${String(r.parameters.order ?? '10')}___${name}`;
+    // eslint-disable-next-line @typescript-eslint/no-base-to-string -- a value read from JSON, D-Bus or a manifest; String() keeps its text whatever its shape
     let content = String(r.parameters.content ?? '');
     if (newline && !content.endsWith('\n')) content += '\n';
     const [a, b] = numeric ? split2(key, '___') : split2(key, '__');

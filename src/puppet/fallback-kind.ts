@@ -106,6 +106,7 @@ export const puppetKind = defineKind({
     };
     /** `ensure absent -> file`; sensitive values are never shown. */
     const change = (c: Record<string, unknown>): string => {
+      // eslint-disable-next-line @typescript-eslint/no-base-to-string -- a value read from JSON, D-Bus or a manifest; String() keeps its text whatever its shape
       const prop = String(c.property ?? '?');
       if (sensitive.has(prop)) return `${prop} [redacted]`;
       return clean(`${prop} ${show(c.previous)} -> ${show(c.desired)}`);
@@ -132,6 +133,7 @@ export const puppetKind = defineKind({
           const applied = await call('apply', c.signal);
           if (applied.error || applied.failed === true) throw failure('apply', applied);
           for (const ev of records(applied.events)) {
+            // eslint-disable-next-line @typescript-eslint/no-base-to-string -- a value read from JSON, D-Bus or a manifest; String() keeps its text whatever its shape
             const status = String(ev.status ?? '');
             if (status === 'success') ctx.log.info(`changed ${change(ev)}`);
             else ctx.log.debug(`${status || 'event'}: ${change(ev)}`);
@@ -154,7 +156,7 @@ export const puppetKind = defineKind({
             ctx.log.info('refreshed');
             return false;
           }
-          if (r.error && /does not support refresh/.test(r.error.message)) {
+          if (r.error?.message.includes('does not support refresh')) {
             noRefresh = true;
             ctx.log.debug(`${type} has no refresh: refresh ignored`);
           } else {

@@ -21,7 +21,7 @@ function redactAt(v: unknown, path: readonly string[]): unknown {
   if (Array.isArray(v)) {
     const i = /^\d+$/.test(head) ? Number(head) : -1;
     if (i < 0 || i >= v.length) return v;
-    const out = [...v];
+    const out = [...(v as unknown[])];
     out[i] = redactAt(v[i], rest);
     return out;
   }

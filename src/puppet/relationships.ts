@@ -119,7 +119,7 @@ export function flattenRelationships(catalog: Catalog, opts: FlattenOptions): Fl
   const container = rs.map((r, i) => merged[i] !== undefined || isContainer(r, children[i]!.length > 0));
   const local = rs.map((r) => opts.local(r));
 
-  const leafMemo: (number[] | undefined)[] = new Array(n);
+  const leafMemo = new Array<number[] | undefined>(n);
   const leaves = (i: number): number[] => {
     const m = leafMemo[i];
     if (m) return m;
@@ -131,7 +131,12 @@ export function flattenRelationships(catalog: Catalog, opts: FlattenOptions): Fl
     else {
       const seen = new Set<number>();
       out = [];
-      for (const k of kids) for (const l of leaves(k)) if (!seen.has(l)) (seen.add(l), out.push(l));
+      for (const k of kids)
+        for (const l of leaves(k))
+          if (!seen.has(l)) {
+            seen.add(l);
+            out.push(l);
+          }
     }
     return (leafMemo[i] = out);
   };
@@ -178,8 +183,8 @@ export function flattenRelationships(catalog: Catalog, opts: FlattenOptions): Fl
     };
     return go;
   };
-  const sourcesOf = through(new Array(n), ins);
-  const targetsOf = through(new Array(n), outs);
+  const sourcesOf = through(new Array<Hop[] | undefined>(n), ins);
+  const targetsOf = through(new Array<Hop[] | undefined>(n), outs);
 
   const edges: FlatEdge[] = [];
   const seen = new Map<number, number>();

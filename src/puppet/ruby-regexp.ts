@@ -179,7 +179,7 @@ export function rubyRegexpToJs(src: string): Converted {
   }
   try {
     new RegExp(out, 's');
-  } catch (e) {
+  } catch {
     return fail('the converted pattern is not a valid JavaScript regular expression');
   }
   return { ok: true, source: out };

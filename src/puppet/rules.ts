@@ -127,6 +127,7 @@ export function applyRules(rules: TypeRules, shared: Readonly<Record<string, Rul
     },
     get: (p) => params[p],
     unset: (p) => {
+      // eslint-disable-next-line @typescript-eslint/no-dynamic-delete -- removes a key from a plain record (empty-is-unset, process.env), the type its readers expect
       delete params[p];
       provenance.delete(p);
     },
@@ -159,6 +160,7 @@ export function applyRules(rules: TypeRules, shared: Readonly<Record<string, Rul
         let out: unknown;
         if (rule.fn) out = rule.fn(value, ctx);
         else {
+          // eslint-disable-next-line @typescript-eslint/no-base-to-string -- a value read from JSON, D-Bus or a manifest; String() keeps its text whatever its shape
           const key = String(value);
           out = rule.values && Object.hasOwn(rule.values, key) ? rule.values[key] : REFUSED;
           if (out === REFUSED) ctx.refuse(attr, MSG_UNSUPPORTED_VALUE);

@@ -166,7 +166,7 @@ export function translateCatalog(registry: Registry, catalog: Catalog, opts: Tra
   const runinterval = opts.runinterval ?? DEFAULT_RUNINTERVAL_S;
   const rs = catalog.resources;
   const concat = groupConcat(rs, (r) => !exportedOnly(r));
-  const done: (Translated | undefined)[] = new Array(rs.length);
+  const done = new Array<Translated | undefined>(rs.length);
   const get = (i: number): Translated =>
     (done[i] ??= translateOne(
       registry,

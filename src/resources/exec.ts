@@ -118,7 +118,7 @@ export const execKind = defineKind({
     }
     for (const key of ['ifcmd', 'nifcmd', 'watchcmd'] as const) {
       const v = p[key];
-      if (v !== undefined && v.trim() === '') out.push({ param: key, message: `\`${key}\` is blank` });
+      if (v?.trim() === '') out.push({ param: key, message: `\`${key}\` is blank` });
     }
     for (const key of ABSOLUTE_PARAMS) {
       const v = p[key];
@@ -168,7 +168,7 @@ export const execKind = defineKind({
 
     return {
       async watch(w) {
-        const stops: Array<() => unknown> = [];
+        const stops: (() => unknown)[] = [];
         try {
           let failed: Promise<never> | undefined;
           if (p.watchcmd !== undefined) {
@@ -263,7 +263,7 @@ async function startOrExplain(which: string, opts: ProcessOptions, onLine: OnLin
 }
 
 /** uid and gid for `user`/`group`, resolved at run time (a user created earlier in the run is found). */
-async function credentials(user: string | undefined, group: string | undefined): Promise<{ uid?: number; gid?: number }> {
+async function credentials(user: string | undefined, group: string | undefined): Promise<{ uid?: number | undefined; gid?: number | undefined }> {
   if (user === undefined && group === undefined) return {};
   const uid = user !== undefined ? await resolveUser(user) : undefined;
   const gid = group !== undefined ? await resolveGroup(group) : uid !== undefined ? await primaryGid(uid) : undefined;

@@ -124,7 +124,7 @@ export const mountKind = defineKind({
 
     return {
       async watch(w) {
-        const stops: Array<() => unknown> = [];
+        const stops: (() => unknown)[] = [];
         try {
           stops.push(watchPath(fstab, () => w.event()));
           stops.push(await watchMountPoint(name, () => w.event()));

@@ -61,7 +61,7 @@ function planOf(kind: NormalizeTarget): readonly (readonly [string, ParamDef])[]
   let plan = plans.get(kind.params);
   if (!plan) {
     plan = Object.entries(kind.params).filter(
-      ([key, def]) => key === kind.nameParam || def.default !== undefined || def.emptyIsUnset || def.required !== undefined,
+      ([key, def]) => key === kind.nameParam || def.default !== undefined || def.emptyIsUnset === true || def.required !== undefined,
     );
     plans.set(kind.params, plan);
   }
@@ -72,7 +72,7 @@ export function normalize(kind: NormalizeTarget, name: string, params: Readonly<
   const table = kind.params;
   if (normalizedBy.get(params) === table) return { params, problems: NO_PROBLEMS };
   const last = lastResult.get(params);
-  if (last && last.table === table && last.name === name) return last.result;
+  if (last?.table === table && last.name === name) return last.result;
   const out: Record<string, unknown> = { ...params };
   let problems: NormalizeProblem[] | undefined;
   for (const [key, def] of planOf(kind)) {
@@ -81,6 +81,7 @@ export function normalize(kind: NormalizeTarget, name: string, params: Readonly<
     else if (def.default !== undefined) out[key] = def.default;
     else {
       // `{ key: undefined }` and `{}` are the same to a kind; keep the output free of such keys
+      // eslint-disable-next-line @typescript-eslint/no-dynamic-delete -- a fresh copy of a plain record: the unset key goes
       delete out[key];
       if (def.required !== undefined) (problems ??= []).push({ param: key, message: requiredMessage(key, def) });
     }

@@ -150,6 +150,8 @@ export interface ResourceKind<T extends ParamTable = ParamTable, N extends keyof
  */
 export function defineKind<T extends ParamTable, N extends keyof T & string = never>(kind: KindDefinition<T, N>): ResourceKind {
   const k = kind as unknown as KindDefinition;
+  // the kind's own methods, called with the kind as `this` (`.call(k, ...)`) below
+  // eslint-disable-next-line @typescript-eslint/unbound-method
   const { validate, autoEdges, autogroup } = k;
   return {
     ...k,

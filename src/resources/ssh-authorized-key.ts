@@ -119,7 +119,7 @@ export const sshAuthorizedKeyKind = defineKind({
     const account = async (): Promise<PasswdEntry | undefined> => (p.user === undefined ? undefined : passwdEntry(p.user));
     const targetOf = (u: PasswdEntry | undefined): string => {
       if (p.target !== undefined) return p.target;
-      if (!u?.home || !u.home.startsWith('/')) throw new Error(`user '${p.user}' has no absolute home directory in ${PASSWD_FILE}; set \`target\``);
+      if (!u?.home.startsWith('/')) throw new Error(`user '${p.user}' has no absolute home directory in ${PASSWD_FILE}; set \`target\``);
       return posix.join(u.home, '.ssh', 'authorized_keys');
     };
 

@@ -166,6 +166,7 @@ export const svcKind = defineKind({
         let acted = false;
         if (!stateOK) {
           if (wantActive) {
+            // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- set by another callback while this one awaited; TypeScript keeps the narrowing from before the await
             if (st.needDaemonReload && !reloaded) await daemonReload(`${unit} changed on disk`);
             await job('StartUnit', 'start');
             log.info(`started ${unit} (was ${st.activeState}/${st.subState})`);
@@ -178,6 +179,7 @@ export const svcKind = defineKind({
         }
 
         if (c.refresh && !acted) {
+          // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- set by another callback while this one awaited; TypeScript keeps the narrowing from before the await
           if (st.needDaemonReload && !reloaded) await daemonReload(`${unit} changed on disk`);
           if (!isActive(st) && st.activeState !== 'activating') {
             log.info(`refresh: ${unit} is not running (${st.activeState}/${st.subState}); nothing to reload or restart`);

@@ -183,7 +183,7 @@ export function createUser(name: string, written: UserParams, ctx: ResourceConte
         return true;
       }
 
-      if (p.uid !== undefined && p.allowduplicateuid !== true) {
+      if (p.uid !== undefined && !p.allowduplicateuid) {
         const taken = users.find((u) => u.uid === p.uid && u.name !== name);
         if (taken) throw new Error(`uid ${p.uid} is already used by user '${taken.name}': choose another uid, or set allowduplicateuid`);
       }

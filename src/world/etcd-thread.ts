@@ -51,7 +51,7 @@ if (port) {
             if (published) w.publish(published);
             watch();
           },
-          (e: Error) => log.error(`cannot use etcd: ${e.message}; exported resources are neither published nor collected`),
+          (e: unknown) => log.error(`cannot use etcd: ${e instanceof Error ? e.message : String(e)}; exported resources are neither published nor collected`),
         );
         break;
       case 'publish':

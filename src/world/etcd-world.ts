@@ -67,7 +67,7 @@ interface Watch {
 interface Session {
   lease?: Lease;
   leaseId?: string;
-  watcher?: Watcher;
+  watcher?: Watcher | undefined;
   readonly ended: Promise<void>;
   fail(e: Error): void;
   done: boolean;
@@ -205,6 +205,7 @@ export class EtcdWorld implements World {
         throw new Error('the session ended');
       } catch (e) {
         await this.endSession(s);
+        // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- set by another callback while this one awaited; TypeScript keeps the narrowing from before the await
         if (this.closed) break;
         const wait = Math.min(BACKOFF_MAX_MS, BACKOFF_FIRST_MS * 2 ** attempt++);
         const msg = `${describe(e)}; local resources keep running, collected ones stay as they are`;
@@ -233,6 +234,7 @@ export class EtcdWorld implements World {
     this.syncing = first.catch(() => {});
     await first;
     const r = await this.client.kv.range({ key: Buffer.from(ROOT), range_end: prefixEnd(ROOT) }, { deadline: Date.now() + CALL_MS });
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- set by another callback while this one awaited; TypeScript keeps the narrowing from before the await
     if (s.done) throw new Error('session ended while starting');
     this.replaceAll(r.kvs, reconnect);
     const start = (BigInt(r.header.revision) + 1n).toString();
@@ -240,7 +242,7 @@ export class EtcdWorld implements World {
     s.watcher = w;
     w.on('disconnected', (err: Error) => s.fail(new Error(`watch stream lost: ${err.message}`)));
     w.on('error', (err: Error) => s.fail(new Error(`watch failed: ${err.message}`)));
-    w.on('data', (res: { events: Array<{ type: string; kv: IKeyValue }> }) => {
+    w.on('data', (res: { events: { type: string; kv: IKeyValue }[] }) => {
       if (!s.done) this.applyEvents(res.events);
     });
     await bounded(Promise.race([once(w, 'connected'), s.ended]), CALL_MS);
@@ -271,8 +273,8 @@ export class EtcdWorld implements World {
     const ops: IRequestOp[] = [];
     for (const [k, v] of this.desired) {
       const cur = have.get(k);
-      if (!cur || cur.value.toString() !== v || cur.lease !== s.leaseId) {
-        ops.push({ request_put: { key: Buffer.from(k), value: Buffer.from(v), lease: s.leaseId } });
+      if (cur?.value.toString() !== v || cur.lease !== s.leaseId) {
+        ops.push({ request_put: { key: Buffer.from(k), value: Buffer.from(v), ...(s.leaseId === undefined ? {} : { lease: s.leaseId }) } });
       }
     }
     for (const k of have.keys()) if (!this.desired.has(k)) ops.push({ request_delete_range: { key: Buffer.from(k) } });
@@ -304,7 +306,7 @@ export class EtcdWorld implements World {
     this.notify();
   }
 
-  private applyEvents(events: ReadonlyArray<{ type: string; kv: IKeyValue }>): void {
+  private applyEvents(events: readonly { type: string; kv: IKeyValue }[]): void {
     for (const ev of events) {
       const key = ev.kv.key.toString();
       this.stale.delete(key);

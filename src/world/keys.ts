@@ -82,8 +82,8 @@ export function decodeValue(k: ParsedKey, value: string): Exported | string {
     kind: k.kind,
     name: k.name,
     params: doc.params,
-    meta: (doc.meta ?? {}) as Exported['meta'],
+    meta: doc.meta ?? {},
     ...(origin !== undefined ? { origin: origin as unknown as Origin } : {}),
-    ...(sensitive !== undefined ? { sensitive: sensitive as string[] } : {}),
+    ...(sensitive !== undefined ? { sensitive: sensitive } : {}),
   };
 }

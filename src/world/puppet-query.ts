@@ -44,6 +44,7 @@ export function matchQuery(q: unknown, t: QueryTarget): boolean {
   return op === '==' ? eq : !eq;
 }
 
+// eslint-disable-next-line @typescript-eslint/no-base-to-string -- a value read from JSON, D-Bus or a manifest; String() keeps its text whatever its shape
 const text = (v: unknown) => (typeof v === 'string' ? v : v === null || v === undefined ? '' : String(v));
 
 function equals(attr: string, value: unknown, t: QueryTarget): boolean {

@@ -19,12 +19,20 @@ import { type EtcdServer, startEtcdServer } from './etcd-server.js';
 import { checkCollect, collectResources } from './collect.js';
 import { LocalWorld } from './local-world.js';
 import { ThreadedWorld } from './threaded-world.js';
-import { type Exported, toExported, type World } from './world.js';
-import type { RunFlags } from '../cli/run-flags.js';
+import { type Exported, toExported, type World, type WorldFlags } from './world.js';
 
 const DEBOUNCE_MS = 25;
 /** How long convergence waits for etcd's first collection (then it goes on without it). */
 const FIRST_COLLECTION_MS = 10_000;
+
+/** What the link needs of `mgmt run`'s flags. */
+export interface WorldLinkFlags {
+  readonly hostname: string;
+  readonly noop: boolean;
+  /** The state directory (the local etcd server keeps its data under it). */
+  readonly prefix: string;
+  readonly world: WorldFlags;
+}
 
 export class WorldLink {
   private readonly log = logger('world');
@@ -52,7 +60,7 @@ export class WorldLink {
 
   constructor(
     private readonly registry: Registry,
-    private readonly flags: RunFlags,
+    private readonly flags: WorldLinkFlags,
     private readonly swap: (spec: GraphSpec) => Promise<SwapResult>,
   ) {
     // etcd: start the client's thread (and a local server) now, while the local graph loads and applies.
@@ -230,8 +238,8 @@ export class WorldLink {
   }
 
   private open(): Promise<void> {
-    return (this.opening ??= this.doOpen().catch((e: Error) => {
-      this.log.error(`${e.message}; exported resources are neither published nor collected`);
+    return (this.opening ??= this.doOpen().catch((e: unknown) => {
+      this.log.error(`${e instanceof Error ? e.message : String(e)}; exported resources are neither published nor collected`);
     }));
   }
 

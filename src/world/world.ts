@@ -64,3 +64,15 @@ export function ofKinds(all: Iterable<Exported>, kinds: readonly string[]): Expo
   for (const e of all) if (want.has(e.kind)) out.push(e);
   return out;
 }
+
+/** Where exported resources are shared (see src/world/). */
+export interface WorldFlags {
+  /** etcd client URLs; empty: the embedded local world (unless `server` is set). */
+  readonly seeds: readonly string[];
+  /** `--etcd-server`: the local etcd to start. */
+  readonly server?: { readonly clientPort: number; readonly peerPort: number };
+  readonly tls?: { readonly cacert?: string; readonly cert?: string; readonly key?: string };
+  readonly auth?: { readonly username: string; readonly password: string };
+  /** Lease TTL in seconds. */
+  readonly ttl: number;
+}

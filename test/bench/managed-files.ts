@@ -14,7 +14,7 @@ const sq = (s: string) => `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 export function puppetManifest(dir: string, n: number, changed?: { i: number; text: string }): string {
   const out = [`file { ${sq(dir)}: ensure => directory, mode => '0755' }`];
   for (let i = 1; i <= n; i++) {
-    const text = changed && changed.i === i ? changed.text : fileContent(i);
+    const text = changed?.i === i ? changed.text : fileContent(i);
     out.push(`file { ${sq(join(dir, fileName(i)))}: ensure => file, content => ${JSON.stringify(text)}, mode => '0644' }`);
   }
   return out.join('\n') + '\n';

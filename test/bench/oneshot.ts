@@ -48,6 +48,7 @@ function pollHwm(p: Tracked): () => number {
   let stop = false;
   void p.exited.then(() => (stop = true));
   void (async () => {
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- set by another callback while this one awaited; TypeScript keeps the narrowing from before the await
     while (!stop) {
       try {
         const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${p.pid}/status`, 'utf8'));
@@ -99,6 +100,7 @@ async function runPuppet(root: string, n: number): Promise<PuppetRun | string> {
   const puppet = '/usr/bin/puppet';
   if (!existsSync(puppet)) return 'puppet is not installed (/usr/bin/puppet missing; `node scripts/system-deps.mjs --bench` installs it as root)';
   const v = spawnSync(puppet, ['--version'], { encoding: 'utf8', timeout: 60_000 });
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- spawnSync leaves stderr null when the spawn itself fails, whatever the types say
   if (v.status !== 0) return `puppet --version failed: ${(v.stderr ?? '').trim().slice(0, 200)}`;
   const base = join(root, 'puppet');
   const managed = join(base, 'managed');

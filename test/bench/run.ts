@@ -22,7 +22,7 @@ import { svc } from './svc.js';
 import { swap } from './swap.js';
 import { world } from './world.js';
 
-const BENCHES: ReadonlyArray<readonly [string, Bench]> = [
+const BENCHES: readonly (readonly [string, Bench])[] = [
   ['parallelism', parallelism],
   ['drift', drift],
   ['oneshot', oneshot],
@@ -212,7 +212,7 @@ async function main(): Promise<number> {
 
 main().then(
   (code) => process.exit(code),
-  (e) => {
+  (e: unknown) => {
     console.error(e);
     process.exit(1);
   },

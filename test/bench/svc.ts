@@ -31,7 +31,7 @@ export async function svc(ctx: BenchContext): Promise<BenchResult> {
   rows.push(row('user manager ready (harness start)', fmtMs(performance.now() - t0)));
   let p: Tracked | undefined;
   let client: Systemd | undefined;
-  const stopSignals: Array<() => Promise<void>> = [];
+  const stopSignals: (() => Promise<void>)[] = [];
   try {
     writeUnit(sd, UNIT, '[Unit]\nDescription=mgmt-ts svc benchmark\n[Service]\nExecStart=/bin/sleep 100000\n');
     const graph = join(ctx.dir, 'graph.yaml');
@@ -125,7 +125,7 @@ export async function svc(ctx: BenchContext): Promise<BenchResult> {
   } finally {
     for (const s of stopSignals) await s().catch(() => {});
     client?.release();
-    if (p && p.child.exitCode === null && p.child.signalCode === null) await waitExit(p, 1, 'mgmt').catch(() => {});
+    if (p?.child.exitCode === null && p.child.signalCode === null) await waitExit(p, 1, 'mgmt').catch(() => {});
     await sd.stop();
   }
 

@@ -25,7 +25,7 @@ function treeYaml(root: string, changed?: { d: number; f: number; content: strin
     const dir = `${root}/d${pad(d)}/`;
     out.push(`  - name: ${q(dir)}`, '    state: exists', '    mode: "0755"');
     for (let f = 1; f <= FILES; f++) {
-      const content = changed && changed.d === d && changed.f === f ? changed.content : `d${d} f${f}\n`;
+      const content = changed?.d === d && changed.f === f ? changed.content : `d${d} f${f}\n`;
       out.push(`  - name: ${q(`${dir}f${pad(f)}.txt`)}`, '    state: exists', `    content: ${q(content)}`, '    mode: "0644"');
     }
   }

@@ -79,7 +79,7 @@ async function stopAll(hosts: readonly Host[]): Promise<void> {
       /* already gone */
     }
   }
-  await Promise.all(hosts.map((h) => (h.p ? waitExit(h.p, 10_000, `mgmt ${h.name}`).catch(() => undefined) : undefined)));
+  await Promise.all(hosts.map((h) => (h.p ? waitExit(h.p, 10_000, `mgmt ${h.name}`).catch(() => undefined) : Promise.resolve())));
 }
 
 /** Starts all but the last host one after another, waits for their full mesh, then times the last one. */
@@ -160,7 +160,7 @@ export async function world(ctx: BenchContext): Promise<BenchResult> {
     rows.push(row('10 hosts started at once: first start to all converged', fmtMs(te - tb)));
     await stopAll(burst);
   } finally {
-    await stopAll(live.filter((h) => h.p && h.p.child.exitCode === null && h.p.child.signalCode === null));
+    await stopAll(live.filter((h) => h.p?.child.exitCode === null && h.p.child.signalCode === null));
     await etcd.cleanup();
   }
   return {

@@ -29,11 +29,11 @@ export function mgmt(args: string[], opts: CliOptions = {}): Cli {
   let err = '';
   let out = '';
   const listeners = new Set<() => void>();
-  child.stderr!.on('data', (d: Buffer) => {
+  child.stderr.on('data', (d: Buffer) => {
     err += d.toString();
     for (const l of listeners) l();
   });
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   // 'close', not 'exit': by then stdout and stderr are read to their end, so stderr() holds every line.
   const exited = new Promise<number>((resolve) =>
     child.on('close', (code, sig) => {

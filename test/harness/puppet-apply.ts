@@ -20,7 +20,7 @@ export interface PuppetApplyOptions {
 
 const live = new Set<AbortController>();
 
-const DIRS: ReadonlyArray<readonly [string, string]> = [
+const DIRS: readonly (readonly [string, string])[] = [
   ['vardir', 'var'],
   ['confdir', 'conf'],
   ['codedir', 'code'],

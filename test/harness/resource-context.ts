@@ -37,7 +37,7 @@ export function check(r: Resource, opts: Partial<CheckApplyContext> = {}): Promi
 export function startWatch(r: Resource): { events: () => number; next: (timeoutMs?: number) => Promise<void>; stop: () => Promise<void> } {
   const ac = new AbortController();
   let count = 0;
-  let waiters: Array<() => void> = [];
+  let waiters: (() => void)[] = [];
   const done = r.watch({
     signal: ac.signal,
     event: () => {

@@ -153,7 +153,7 @@ export async function useSystemBus(): Promise<Bus> {
     const state = readState();
     const pid = await runningBus();
     if (pid !== undefined) {
-      if (state && pid === state.busPid) {
+      if (pid === state?.busPid) {
         state.users.push(process.pid);
         writeFileSync(STATE, JSON.stringify(state));
         return { ours: true, release: () => release(true) };
@@ -274,6 +274,7 @@ export async function usePackageKit(probe: readonly string[] = ['sl']): Promise<
     }
     if (gone.length > 0) {
       pk.release();
+      // eslint-disable-next-line @typescript-eslint/return-await -- a failure of skip() itself must not reach the catch below (it would release twice)
       return skip(`PackageKit cannot resolve ${gone.join(', ')} even after a RefreshCache (no package lists, or no network?)`);
     }
   } catch (e) {

@@ -228,7 +228,7 @@ async function busCall(address: string, msg: ConstructorParameters<typeof dbus.M
   }
 }
 
-const unwrap = (v: unknown) => (v instanceof dbus.Variant ? v.value : v);
+const unwrap = (v: unknown): unknown => (v instanceof dbus.Variant ? (v.value as unknown) : v);
 
 /** Starts a user manager; rejects with UserSystemdUnavailable when this machine cannot run one. */
 export async function startUserSystemd(): Promise<UserSystemd> {
@@ -347,6 +347,7 @@ export async function startUserSystemd(): Promise<UserSystemd> {
   const t0 = Date.now();
   let last = 'no answer yet';
   for (;;) {
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- set by another callback while this one awaited; TypeScript keeps the narrowing from before the await
     if (exited) {
       await stop();
       throw new Error(`the systemd user manager exited during startup; its log:\n${log.slice(-2000)}`);
@@ -382,6 +383,7 @@ export async function startUserSystemd(): Promise<UserSystemd> {
         encoding: 'utf8',
         timeout: 10_000,
       });
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- spawnSync leaves stdout/stderr null when the spawn itself fails, whatever the types say
       return { code: r.status ?? -1, stdout: r.stdout ?? '', stderr: r.stderr ?? r.error?.message ?? '' };
     },
     unitProperty: async (unit, prop, iface = 'org.freedesktop.systemd1.Unit') => {

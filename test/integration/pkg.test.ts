@@ -77,7 +77,10 @@ after(async () => {
 
 describe('pkg through PackageKit', () => {
   it('installs packages in one grouped transaction, then checks without changing anything (noop)', async (t) => {
-    if (skip) return t.skip(skip);
+    if (skip) {
+      t.skip(skip);
+      return;
+    }
     const g = write('install.yaml', `graph: g\nresources:\n  pkg:\n  - name: ${SL}\n    state: newest\n  - name: ${SECOND}\n`);
     const r = await run(g);
     assert.equal(r.code, 0, r.stderr);
@@ -105,7 +108,10 @@ describe('pkg through PackageKit', () => {
   });
 
   it('repairs drift: a package removed by hand with dpkg -r is reinstalled', async (t) => {
-    if (skip) return t.skip(skip);
+    if (skip) {
+      t.skip(skip);
+      return;
+    }
     const g = write('drift.yaml', `graph: g\nresources:\n  pkg:\n  - name: ${SL}\n`);
     const c = mgmt(['run', '--yaml', g, '--tmp-prefix', '-v']);
     await c.waitForLog(new RegExp(`pkg\\[${SL}\\]: .*check/apply: (ok|changed)`), 60_000);
@@ -121,7 +127,10 @@ describe('pkg through PackageKit', () => {
   });
 
   it('removes packages (uninstalled); a second run changes nothing', async (t) => {
-    if (skip) return t.skip(skip);
+    if (skip) {
+      t.skip(skip);
+      return;
+    }
     const g = write('remove.yaml', `graph: g\nresources:\n  pkg:\n  - name: ${SL}\n    state: uninstalled\n  - name: ${SECOND}\n    state: uninstalled\n`);
     const r = await run(g);
     assert.equal(r.code, 0, r.stderr);
@@ -132,7 +141,10 @@ describe('pkg through PackageKit', () => {
   });
 
   it("an unknown package fails with a clear error; its group's other package and the rest of the graph converge", async (t) => {
-    if (skip) return t.skip(skip);
+    if (skip) {
+      t.skip(skip);
+      return;
+    }
     const g = write(
       'unknown.yaml',
       `graph: g\nresources:\n  pkg:\n  - name: ${UNKNOWN}\n  - name: ${SECOND}\n  file:\n  - name: ${dir}/after\n    state: exists\n  msg:\n  - name: still here\n`,
@@ -152,7 +164,10 @@ describe('pkg through PackageKit', () => {
   });
 
   it('a group (made directly) applies its known packages, fails for the unknown one, and removes in one transaction', async (t) => {
-    if (skip) return t.skip(skip);
+    if (skip) {
+      t.skip(skip);
+      return;
+    }
     await removeByHand([SL]);
     const ctx = recordingContext(`pkg[${SL}]`);
     const group = pkgKind.autogroup!.create(
@@ -185,7 +200,10 @@ describe('pkg through PackageKit', () => {
   });
 
   it('a transaction past its deadline or aborted is cancelled and fails at once', async (t) => {
-    if (skip) return t.skip(skip);
+    if (skip) {
+      t.skip(skip);
+      return;
+    }
     const pk = env!.pk!;
     await assert.rejects(pk.resolve([SL], Filter.NONE, { timeoutMs: 30 }), (e: unknown) => {
       assert.ok(e instanceof PackageKitError);

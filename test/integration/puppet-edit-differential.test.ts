@@ -23,6 +23,7 @@ before(async () => {
 });
 after(async () => {
   await getPuppetWorker().release();
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- undefined when before() failed before assigning it, whatever the type says
   await env?.teardown();
 });
 

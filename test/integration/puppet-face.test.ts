@@ -17,9 +17,7 @@ const moduleDir = join(repo, 'puppet-module');
 const PUPPET = process.env.PUPPET_BIN ?? 'puppet';
 const TIMEOUT_MS = 60_000;
 
-interface Json {
-  [k: string]: unknown;
-}
+type Json = Record<string, unknown>;
 interface CatalogResource {
   type: string;
   title: string;
@@ -472,6 +470,7 @@ describe('puppet mgmtgraph worker', () => {
   });
 
   after(async () => {
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- undefined when before() failed before assigning it, whatever the type says
     await worker?.kill();
   });
 

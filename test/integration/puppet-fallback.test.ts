@@ -28,6 +28,7 @@ before(async () => {
 
 after(async () => {
   for (const r of made) await r.cleanup?.();
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- undefined when before() failed before assigning it, whatever the type says
   await env?.teardown();
 });
 

@@ -7,7 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, it, type TestContext } from 'node:test';
-import { killAll, mgmt, mgmtRun, waitUntil } from '../harness/cli.js';
+import { killAll, mgmt, mgmtRun } from '../harness/cli.js';
 import { startUserSystemd, unavailableReason, type UserSystemd, writeUnit } from '../harness/user-systemd.js';
 
 const SLEEP_UNIT = (arg = '1000') => `[Unit]\nDescription=mgmt test\n[Service]\nExecStart=/bin/sleep ${arg}\n[Install]\nWantedBy=default.target\n`;

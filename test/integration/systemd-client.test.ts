@@ -109,7 +109,7 @@ describe('svc resource in-process against a real user manager', () => {
         const n = w.events();
         const next = w.next(5000);
         await f();
-        await next.catch((e: Error) => assert.fail(`${what}: ${e.message}`));
+        await next.catch((e: unknown) => assert.fail(`${what}: ${e instanceof Error ? e.message : String(e)}`));
         assert.ok(w.events() > n);
       };
       await byHand('start', () => r.s.systemctl('start', 'w1.service'));

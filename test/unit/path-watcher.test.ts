@@ -24,7 +24,7 @@ interface Counter {
 
 function counter(path: string, opts?: { recursive?: boolean }): Counter {
   let n = 0;
-  let waiters: Array<() => void> = [];
+  let waiters: (() => void)[] = [];
   const stop = watchPath(
     path,
     () => {
@@ -39,7 +39,10 @@ function counter(path: string, opts?: { recursive?: boolean }): Counter {
     count: () => n,
     after: (k, ms = 2000) =>
       new Promise<void>((resolve, reject) => {
-        if (n > k) return resolve();
+        if (n > k) {
+          resolve();
+          return;
+        }
         const t = setTimeout(() => reject(new Error(`no event within ${ms} ms (seen ${n}, waiting for > ${k})`)), ms);
         const check = () => {
           if (n > k) {

@@ -14,9 +14,9 @@ describe('pkg parameters', () => {
   it('is registered, named by the resource name, not refreshable, and groupable', () => {
     const k = registry.get('pkg');
     assert.equal(k, pkgKind);
-    assert.equal(k!.nameParam, undefined);
-    assert.equal(k!.refreshable, false);
-    assert.ok(k!.autogroup);
+    assert.equal(k.nameParam, undefined);
+    assert.equal(k.refreshable, false);
+    assert.ok(k.autogroup);
   });
 
   it('accepts the states and a version', () => {

@@ -6,6 +6,8 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { checkGraphText } from '../../src/graph/read.js';
 import type { GraphSpec, ResourceSpec } from '../../src/graph/spec.js';
+import type { Diagnostic } from '../../src/graph/diagnostics.js';
+import { loadYamlGraph } from '../../src/graph/yaml-loader.js';
 import { readCatalog } from '../../src/puppet/catalog.js';
 import { graphYaml } from '../../src/puppet/output.js';
 import { translateCatalog } from '../../src/puppet/translate.js';
@@ -54,7 +56,7 @@ describe('puppet translator golden catalogs', () => {
       for (const r of [...catalog.resources]) {
         for (const s of r.sensitive) {
           const v = JSON.stringify(r.parameters[s]);
-          const needle = typeof r.parameters[s] === 'string' ? (r.parameters[s] as string) : v;
+          const needle = typeof r.parameters[s] === 'string' ? r.parameters[s] : v;
           assert.ok(!yaml.includes(needle), `${file}: sensitive ${s} leaked into the YAML`);
           assert.ok(!JSON.stringify(report).includes(needle), `${file}: sensitive ${s} leaked into the report`);
         }
@@ -63,12 +65,16 @@ describe('puppet translator golden catalogs', () => {
       const registered = [...spec.resources, ...spec.exports].every((r) => r.kind !== 'puppet' && !r.sensitive?.length);
       if (registered) {
         const loaded = checkGraphText(registry, yaml, `${base}.yaml`);
+        // exec's `user`/`group` check asks whether this process is root (where the graph would run), not
+        // whether the YAML is well formed: not an error of the round trip when the tests run as a normal user.
+        const runsAsRoot = (d: Diagnostic) => d.message === '`user` and `group` need the engine to run as root';
         assert.deepEqual(
-          loaded.diagnostics.filter((d) => d.severity === 'error'),
+          loaded.diagnostics.filter((d) => d.severity === 'error' && !runsAsRoot(d)),
           [],
           `${base}.yaml does not load back`,
         );
-        sameSpec(loaded.spec!, spec);
+        // When only the root check failed, checkGraphText keeps no spec; the loader's spec of the same text stands in.
+        sameSpec(loaded.spec ?? loadYamlGraph(registry, yaml, `${base}.yaml`).spec!, spec);
       }
     });
   }

@@ -40,7 +40,7 @@ describe('puppet service → svc', () => {
   });
 
   it('P17: mask, Windows modes, other providers, custom commands and process matching go to the fallback', () => {
-    const cases: Array<[Record<string, unknown>, string, RegExp]> = [
+    const cases: [Record<string, unknown>, string, RegExp][] = [
       [{ enable: 'mask' }, 'enable', /mask is not supported/],
       [{ enable: 'manual' }, 'enable', /Windows start modes/],
       [{ enable: 'delayed' }, 'enable', /Windows start modes/],

@@ -47,12 +47,12 @@ export type FaceResult =
   { readonly ok: true; readonly catalog: string; readonly stderr: string } | { readonly ok: false; readonly code: number | null; readonly stderr: string };
 
 /** Sandbox noise facter prints many times per run when /proc/1/environ is unreadable; the compile is unaffected. */
-const NOISE = /Facter: Permission denied @ rb_sysopen - \/proc\/1\/environ/;
+const NOISE = 'Facter: Permission denied @ rb_sysopen - /proc/1/environ';
 
 export function cleanStderr(text: string): string {
   return text
     .split('\n')
-    .filter((l) => !NOISE.test(l))
+    .filter((l) => !l.includes(NOISE))
     .map(stripColour)
     .join('\n');
 }

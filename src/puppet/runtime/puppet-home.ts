@@ -48,5 +48,6 @@ export function homeArgs(home: string, userModulepath: readonly string[] = []): 
 
 /** A line of Puppet's output without ANSI colour escapes. */
 export function stripColour(line: string): string {
+  // eslint-disable-next-line no-control-regex -- ESC [ ... m is exactly what is stripped
   return line.replace(/\x1b\[[0-9;]*m/g, '');
 }

@@ -84,7 +84,7 @@ export interface RequestOptions {
   /** Aborting rejects the request (and kills the worker if it was serving it). */
   readonly signal?: AbortSignal;
   /** Milliseconds from when the request is written to the worker. Default per op (see the module comment). */
-  readonly timeoutMs?: number;
+  readonly timeoutMs?: number | undefined;
   /** Strings that must never be logged: redacted from the worker's stderr while this request is pending. */
   readonly secrets?: readonly string[];
 }
@@ -139,7 +139,7 @@ interface Pending {
   readonly line: string;
   readonly timeoutMs: number;
   readonly secrets: readonly string[];
-  readonly signal?: AbortSignal;
+  readonly signal?: AbortSignal | undefined;
   settled: boolean;
   resolve(reply: WorkerReply): void;
   reject(err: Error): void;
@@ -158,7 +158,7 @@ interface Proc {
   /** We are stopping it: its exit is expected. */
   ending: boolean;
   /** Waiting for this id's reply (the startup ping uses its own). */
-  onReply?: (reply: WorkerReply) => void;
+  onReply?: ((reply: WorkerReply) => void) | undefined;
 }
 
 export class PuppetWorker {
@@ -233,7 +233,7 @@ export class PuppetWorker {
         op,
         what,
         line,
-        timeoutMs: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS[op] ?? 60_000,
+        timeoutMs: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS[op],
         secrets: (opts.secrets ?? []).filter((s) => s !== ''),
         signal: opts.signal,
         settled: false,
@@ -348,6 +348,7 @@ export class PuppetWorker {
       this.pids.push(proc.pid);
       log.debug(`starting the Puppet worker (pid ${proc.pid}): ${argv.join(' ')}`);
       const pong = await this.ping(proc, cfg?.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS);
+      // eslint-disable-next-line @typescript-eslint/no-base-to-string -- a value read from JSON, D-Bus or a manifest; String() keeps its text whatever its shape
       log.info(`Puppet worker ready (pid ${proc.pid}, Puppet ${String(pong.puppet_version ?? '?')}) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
       return proc;
     } catch (e) {
@@ -374,6 +375,8 @@ export class PuppetWorker {
    */
   private async spawnWorker(argv: string[], log: Logger): Promise<Proc> {
     const env = { ...RUBY_GC_DEFAULTS, ...inheritedEnv() };
+    // assigned once the launcher has started it; the line and exit callbacks given to the launcher read it
+    // eslint-disable-next-line prefer-const
     let proc: Proc | undefined;
     let onExit: () => void = () => undefined;
     const exited = new Promise<void>((r) => (onExit = r));

@@ -30,5 +30,5 @@ const PLATFORM = 'a Solaris/AIX/BSD/macOS attribute that the useradd and groupad
 
 /** Attributes of other platforms' providers: Puppet's useradd/groupadd providers do not support them either. */
 export function platformOnly(...attrs: string[]): Record<string, Rule> {
-  return Object.fromEntries(attrs.map((a) => [a, { do: 'refuse', reason: PLATFORM } as Rule]));
+  return Object.fromEntries(attrs.map((a) => [a, { do: 'refuse', reason: PLATFORM }]));
 }

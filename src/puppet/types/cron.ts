@@ -70,7 +70,7 @@ export const cronRules: TypeRules = {
       to: 'environment',
       fn: (v, ctx) => {
         const list = (Array.isArray(v) ? v : [v]).filter((x) => x !== 'absent');
-        if (list.every((x) => typeof x === 'string' && environmentProblem(x) === undefined)) return list;
+        if (list.every((x): x is string => typeof x === 'string' && environmentProblem(x) === undefined)) return list;
         ctx.refuse('environment', 'environment is not a list of NAME=value lines');
         return REFUSED;
       },

@@ -16,7 +16,7 @@ export const PUPPET_EXEC_TIMEOUT_S = 300;
 
 /** POSIX shell quoting of one argument. */
 export function shellQuote(s: string): string {
-  return /^[A-Za-z0-9_\/.,:=+@%-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+  return /^[A-Za-z0-9_/.,:=+@%-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
 /** One guard command as shell text: a string as is, an argv array quoted. */
@@ -121,7 +121,7 @@ export const execRules: TypeRules = {
       const p = ctx.value('path');
       const parts = listOf(p);
       if (parts.every((x) => typeof x === 'string')) {
-        env.PATH = (parts as string[]).join(':');
+        env.PATH = parts.join(':');
         from.push('path');
       } else ctx.refuse('path', 'path is not a list of directories');
     }

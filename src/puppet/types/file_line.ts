@@ -65,7 +65,7 @@ export const fileLineRules: TypeRules = {
     const matchForAbsence = truthy(ctx.value('match_for_absence'));
     if (line !== undefined) {
       if (typeof line !== 'string') ctx.refuse('line', 'line is not a string');
-      else if (/\n/.test(line) || line.endsWith('\r'))
+      else if (line.includes('\n') || line.endsWith('\r'))
         ctx.refuse('line', 'a line with a newline (or ending with a carriage return) is never found again: not supported');
       else ctx.set('line', line, 'line');
     } else if (!(absent && matchForAbsence && ctx.has('match'))) ctx.refuse('line', 'file_line needs line (Puppet fails without it)');

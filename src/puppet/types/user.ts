@@ -38,7 +38,7 @@ export const userRules: TypeRules = {
       do: 'map',
       to: 'groups',
       fn: (v, ctx) => {
-        const l = Array.isArray(v) ? v : [v];
+        const l: unknown[] = Array.isArray(v) ? v : [v];
         if (l.some((g) => typeof g !== 'string' || g.includes(','))) {
           ctx.refuse('groups', 'groups must be a list of group names');
           return REFUSED;

@@ -51,7 +51,7 @@ export class FileResource implements Resource {
 
   async watch(w: WatchContext): Promise<void> {
     const { fsPath, copySource, isDirPath, recurse } = this.want;
-    const unsubscribe: Array<() => void> = [];
+    const unsubscribe: (() => void)[] = [];
     try {
       const treeWatch = isDirPath && recurse && copySource !== undefined;
       const own = openPathWatch(fsPath, () => w.event(), { recursive: treeWatch });

@@ -56,7 +56,10 @@ export class PkgSet implements Resource {
           this.ctx.log.debug(`PackageKit: ${why}`);
           w.event();
         });
-        if (w.signal.aborted) return void (await got.stop());
+        if (w.signal.aborted) {
+          await got.stop();
+          return;
+        }
         pk = got;
         if (warned) {
           this.ctx.log.info('PackageKit change signals are back');
@@ -180,7 +183,7 @@ export class PkgSet implements Resource {
   }
 
   /** Why PackageKit did not find these: unknown, or refused by the free/supported filters. */
-  private async explainUnknown(pk: PackageKit, unknown: readonly Member[], signal: AbortSignal): Promise<Array<[string, string]>> {
+  private async explainUnknown(pk: PackageKit, unknown: readonly Member[], signal: AbortSignal): Promise<[string, string][]> {
     let filtered = new Set<string>();
     if (this.restrictingFilter() !== 0n) {
       const all = await pk.resolve([...new Set(unknown.map((m) => m.pkg))], Filter.NONE, { signal }).catch(() => []);

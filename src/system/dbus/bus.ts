@@ -13,6 +13,7 @@ import { errorText, isErrno } from '../../observe/errors.js';
  */
 let dbus: typeof DBus;
 async function loadDBus(): Promise<void> {
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset until the first connection; typed without undefined so the callers after loadDBus() need no check
   dbus ??= await import('dbus-next');
 }
 
@@ -27,7 +28,7 @@ export interface MethodCall {
   readonly signature?: string;
   readonly body?: readonly unknown[];
   /** Deadline in milliseconds (default 10 s). */
-  readonly timeoutMs?: number;
+  readonly timeoutMs?: number | undefined;
 }
 
 /** Which signals to receive (unset fields match anything). */
@@ -74,7 +75,7 @@ export class BusConnection {
   private readonly handlers = new Set<(s: Signal) => void>();
   private markClosed!: (err: Error) => void;
   /** Resolves with the error that closed this connection (a bus failure, or the last user's release). */
-  readonly closed: Promise<Error> = new Promise((resolve) => (this.markClosed = resolve));
+  readonly closed = new Promise<Error>((resolve) => (this.markClosed = resolve));
 
   constructor(
     readonly scope: BusScope,
@@ -139,7 +140,7 @@ export class BusConnection {
         body: (c.body ?? []) as unknown[],
       });
       const reply = await Promise.race([this.bus.call(msg), failed]);
-      return reply?.body ?? [];
+      return (reply?.body ?? []) as unknown[];
     } catch (err) {
       if (err instanceof dbus.DBusError) throw new DBusCallError(err.type, `${what}: ${err.text || err.type}`);
       throw err;

@@ -262,6 +262,7 @@ function callError(e: unknown, what: string): PackageKitError {
 
 function toPackage(info: unknown, id: unknown, summary: unknown): PackageInfo | undefined {
   if (typeof id !== 'string') return undefined;
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- a value read from JSON, D-Bus or a manifest; String() keeps its text whatever its shape
   return { info: Number(info), id, summary: String(summary ?? ''), ...parsePackageId(id) };
 }
 
@@ -365,6 +366,7 @@ export class PackageKit {
           }
           break;
         case 'ErrorCode':
+          // eslint-disable-next-line @typescript-eslint/no-base-to-string -- a value read from JSON, D-Bus or a manifest; String() keeps its text whatever its shape
           errors.push({ code: ERRORS[Number(s.body[0])] ?? `error-${String(s.body[0])}`, details: String(s.body[1] ?? '') });
           break;
         case 'Finished':
@@ -383,7 +385,7 @@ export class PackageKit {
       done();
     };
 
-    const unsubs: Array<() => Promise<void>> = [];
+    const unsubs: (() => Promise<void>)[] = [];
     let timer: NodeJS.Timeout | undefined;
     const onAbort = () => settle(new PackageKitError(`${what}: cancelled`, 'cancelled'));
     try {

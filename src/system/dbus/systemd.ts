@@ -251,7 +251,7 @@ export class Systemd {
       p = this.call('Subscribe').then(
         () => undefined,
         (err: unknown) => {
-          if (err instanceof DBusCallError && /AlreadySubscribed/.test(err.dbusName)) return;
+          if (err instanceof DBusCallError && err.dbusName.includes('AlreadySubscribed')) return;
           subscribed.delete(this.conn);
           throw err;
         },
@@ -385,15 +385,15 @@ export class Systemd {
   }
 
   /** Enables unit files (creates the [Install] links); follow with `reload()`. Returns the changes made. */
-  async enableUnitFiles(units: readonly string[], runtime = false): Promise<Array<[string, string, string]>> {
+  async enableUnitFiles(units: readonly string[], runtime = false): Promise<[string, string, string][]> {
     const [, changes] = await this.call('EnableUnitFiles', 'asbb', [units, runtime, false]);
-    return (changes ?? []) as Array<[string, string, string]>;
+    return (changes ?? []) as [string, string, string][];
   }
 
   /** Disables unit files (removes the links); follow with `reload()`. Returns the changes made. */
-  async disableUnitFiles(units: readonly string[], runtime = false): Promise<Array<[string, string, string]>> {
+  async disableUnitFiles(units: readonly string[], runtime = false): Promise<[string, string, string][]> {
     const [changes] = await this.call('DisableUnitFiles', 'asb', [units, runtime]);
-    return (changes ?? []) as Array<[string, string, string]>;
+    return (changes ?? []) as [string, string, string][];
   }
 
   /** daemon-reload: re-reads every unit file. The reply comes once the reload is done. */
@@ -408,7 +408,7 @@ export class Systemd {
    */
   async watchUnit(unit: string, onChange: (why: string) => void): Promise<() => Promise<void>> {
     const path = await this.loadUnit(unit);
-    const offs: Array<() => Promise<void>> = [];
+    const offs: (() => Promise<void>)[] = [];
     const stop = async () => {
       await Promise.all(offs.splice(0).map((f) => f().catch(() => {})));
     };

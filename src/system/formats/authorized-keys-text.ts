@@ -60,7 +60,7 @@ function splitOptions(s: string): { options: string[]; rest: string } | undefine
     const c = s[i]!;
     if (quoted) {
       if (c === '\\' && i + 1 < s.length) {
-        cur += c + s[++i];
+        cur += c + s[++i]!;
         continue;
       }
       if (c === '"') quoted = false;

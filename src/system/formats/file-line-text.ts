@@ -71,7 +71,7 @@ export function lineRulesProblems(r: LineRules): string[] {
   const out: string[] = [];
   if (r.line === undefined && !(r.state === 'absent' && r.match)) out.push('`line` is required (except with state: absent and `match`)');
   if (r.line !== undefined && /[\n]/.test(r.line)) out.push('`line` must be one line: it contains a newline');
-  if (r.line !== undefined && r.line.endsWith('\r')) out.push('`line` must not end with a carriage return');
+  if (r.line?.endsWith('\r')) out.push('`line` must not end with a carriage return');
   if (r.replaceall && !r.replace) out.push('`replaceall` needs `replace: true`');
   return out;
 }

@@ -20,16 +20,16 @@ export interface FstabEntry {
   /** '' when the field is missing. */
   readonly options: string;
   /** undefined when the field is missing; NaN when it is not a number. */
-  readonly freq?: number;
-  readonly passno?: number;
+  readonly freq?: number | undefined;
+  readonly passno?: number | undefined;
 }
 
 /** What a managed entry must hold. Unset fields keep what the line has (a new line gets libmount's defaults). */
 export interface FstabWant {
-  readonly device?: string;
-  readonly type?: string;
+  readonly device?: string | undefined;
+  readonly type?: string | undefined;
   /** The options field as written (`noatime,errors=remount-ro`). */
-  readonly options?: string;
+  readonly options?: string | undefined;
   readonly freq: number;
   readonly passno: number;
 }

@@ -16,9 +16,9 @@ export interface HostEntry {
 
 /** What a managed entry must hold; unset fields keep what the line has. */
 export interface HostWant {
-  readonly ip?: string;
-  readonly aliases?: readonly string[];
-  readonly comment?: string;
+  readonly ip?: string | undefined;
+  readonly aliases?: readonly string[] | undefined;
+  readonly comment?: string | undefined;
 }
 
 export interface HostsPlan {

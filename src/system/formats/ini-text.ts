@@ -41,7 +41,7 @@ export interface IniWant {
   readonly section: string;
   readonly setting: string;
   /** The value; unset: any value is fine (a new setting is written with an empty value). */
-  readonly value?: string;
+  readonly value?: string | undefined;
   readonly state: 'exists' | 'absent';
   /** Add the section when it is missing (inifile's force_new_section_creation); false: then do nothing. */
   readonly createsection: boolean;
@@ -103,7 +103,7 @@ interface Section {
   readonly values: Map<string, string>;
   /** The smallest indentation of the section's settings, as read. */
   readonly indentation?: number;
-  readonly added: Array<[string, string]>;
+  readonly added: [string, string][];
 }
 
 function parse(text: string, syn: Syntax): Section[] {
@@ -180,8 +180,8 @@ export function iniProblems(want: IniWant, f: IniFormat): string[] {
   if (want.setting === '') out.push('`setting` is empty');
   else {
     const line = `${f.indentchar.repeat(f.indentwidth ?? 1)}${want.setting}${f.separator}${want.value ?? ''}`;
-    const s = /\n/.test(line) ? undefined : settingOf(syn, line);
-    if (headerOf(syn, line) !== undefined || !s || s.key !== want.setting || (want.value !== undefined && s.value !== want.value)) {
+    const s = line.includes('\n') ? undefined : settingOf(syn, line);
+    if (headerOf(syn, line) !== undefined || s?.key !== want.setting || (want.value !== undefined && s.value !== want.value)) {
       out.push(
         `the line \`${want.setting}${f.separator}…\` would not read back as setting \`${want.setting}\`${want.value !== undefined ? ' with this value' : ''}: ` +
           'a setting cannot start or end with whitespace, start with # or ;, contain the separator or a newline; a value cannot start with whitespace or contain a newline; `indentchar` must be whitespace',
@@ -190,13 +190,13 @@ export function iniProblems(want: IniWant, f: IniFormat): string[] {
   }
   if (want.section !== '') {
     const header = `${f.sectionprefix}${want.section}${f.sectionsuffix}`;
-    if (/\n/.test(want.section) || headerOf(syn, header) !== want.section) {
+    if (want.section.includes('\n') || headerOf(syn, header) !== want.section) {
       out.push(`the header \`${header}\` would not read back as section \`${want.section}\` (no newline; no leading or trailing whitespace problems)`);
     }
   }
   if (f.sectionprefix === '' && f.sectionsuffix === '')
     out.push('`sectionprefix` and `sectionsuffix` cannot both be empty: every line would be a section header');
-  if (/\n/.test(f.indentchar)) out.push('`indentchar` cannot contain a newline');
+  if (f.indentchar.includes('\n')) out.push('`indentchar` cannot contain a newline');
   return out;
 }
 
@@ -209,7 +209,7 @@ export function editIni(text: string, want: IniWant, f: IniFormat = DEFAULT_INI_
   const where = want.section === '' ? 'at the top of the file' : `in section ${want.section}`;
   let what: string;
   if (want.state === 'absent') {
-    if (!sec || !sec.values.has(want.setting)) return { inSync: true };
+    if (!sec?.values.has(want.setting)) return { inSync: true };
     const first = sec.name === '' ? 0 : 1;
     for (let i = sec.lines.length - 1; i >= first; i--) {
       if (settingOf(syn, sec.lines[i]!)?.key === want.setting) sec.lines.splice(i, 1);
@@ -219,7 +219,7 @@ export function editIni(text: string, want: IniWant, f: IniFormat = DEFAULT_INI_
       sections.splice(sections.indexOf(sec), 1);
       what += ', and the section, now empty';
     }
-  } else if (sec && sec.values.has(want.setting)) {
+  } else if (sec?.values.has(want.setting)) {
     if (want.value === undefined || sec.values.get(want.setting) === want.value) return { inSync: true };
     const first = sec.name === '' ? 0 : 1;
     for (let i = first; i < sec.lines.length; i++) {

@@ -42,9 +42,9 @@ export interface AtomicWriteOptions {
   /** The file's mode (12 bits); default: the replaced regular file's mode, else 0644. umask does not apply. */
   readonly mode?: number;
   /** Owner; default: the replaced regular file's owner, else the process's. */
-  readonly uid?: number;
+  readonly uid?: number | undefined;
   /** Group; default: the replaced regular file's group, else the process's. */
-  readonly gid?: number;
+  readonly gid?: number | undefined;
   /** fsync the file before the rename and the directory after it (off by default, see the module comment). */
   readonly fsync?: boolean;
   /**
@@ -127,7 +127,7 @@ function needsLookup(opts: AtomicWriteOptions): boolean {
 }
 
 /** The mode, owner and group the new file gets, from the options and what it replaces. */
-function finalMeta(opts: AtomicWriteOptions, old: FileMeta | null | undefined): { mode: number; uid?: number; gid?: number } {
+function finalMeta(opts: AtomicWriteOptions, old: FileMeta | null | undefined): { mode: number; uid?: number | undefined; gid?: number | undefined } {
   return { mode: opts.mode ?? old?.mode ?? 0o644, uid: opts.uid ?? old?.uid, gid: opts.gid ?? old?.gid };
 }
 

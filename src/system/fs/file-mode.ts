@@ -40,7 +40,7 @@ export function parseMode(s: string): ModeSpec | string {
     const whoText = m[1] ?? '';
     const op = m[2] === '+' ? '+' : m[2] === '-' ? '-' : '=';
     const perms = m[3] ?? '';
-    const bad = [...perms].find((c) => !'rwxXst'.includes(c));
+    const bad = Array.from(perms).find((c) => !'rwxXst'.includes(c));
     if (bad !== undefined) {
       return `invalid mode "${s}": clause "${part}" has unknown permission "${bad}" (allowed: r w x X s t); ${HELP}`;
     }

@@ -188,6 +188,7 @@ class DirWatch {
   static open(dir: string): DirWatch {
     const before = identityOf(dir);
     if (before === undefined) throw Object.assign(new Error(`${dir} is not a directory`), { code: 'ENOTDIR' });
+    // eslint-disable-next-line prefer-const -- read by the guard callbacks above, which are created before it is assigned
     let dw: DirWatch | undefined;
     const guard =
       dir === '/'
@@ -268,7 +269,7 @@ class DirWatch {
       if (this.all.size === 0) this.pollAll = undefined;
     } else {
       const set = this.byName.get(name);
-      if (!set || !set.delete(l)) return;
+      if (!set?.delete(l)) return;
       if (set.size === 0) {
         this.byName.delete(name);
         this.pollNames.delete(name);
@@ -371,6 +372,7 @@ class DirWatch {
       this.pollAll = now;
     }
     for (const [n, type] of changed) {
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- set by another callback while this one awaited; TypeScript keeps the narrowing from before the await
       if (this.dead) return;
       this.dispatch(n, type);
     }
@@ -503,6 +505,7 @@ class PathSub implements Listener {
       return;
     }
     this.onChange();
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- set by another callback while this one awaited; TypeScript keeps the narrowing from before the await
     if (this.closed) return;
     if (this.atDir !== this.parent) this.resolve();
     this.tree?.syncRoot();
@@ -527,6 +530,7 @@ class PathSub implements Listener {
     this.at = undefined;
     this.atDir = '';
     this.onChange();
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- set by another callback while this one awaited; TypeScript keeps the narrowing from before the await
     if (this.closed) return;
     this.resolve();
     this.tree?.syncRoot();

@@ -30,7 +30,7 @@ export const SYNC_MAX_BYTES = 1024 * 1024;
  */
 const SLICE_MS = 10;
 let sliceStart = -1; // -1: no slice open
-const waiting: Array<() => void> = [];
+const waiting: (() => void)[] = [];
 
 function openSlice(now: number): void {
   sliceStart = now;

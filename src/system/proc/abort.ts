@@ -14,7 +14,10 @@ export function untilAborted(signal: AbortSignal): Promise<void> {
 /** Waits `ms` milliseconds; resolves early (without error) when the signal is aborted. */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
+    if (signal?.aborted) {
+      resolve();
+      return;
+    }
     const onAbort = () => {
       clearTimeout(t);
       resolve();

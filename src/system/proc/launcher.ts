@@ -35,15 +35,15 @@ export type Command = { readonly argv: readonly string[] } | { readonly shell: s
 export interface ProcessOptions {
   readonly command: Command;
   /** Working directory; unset: ours. */
-  readonly cwd?: string;
+  readonly cwd?: string | undefined;
   /** The child's whole environment. Unset: an empty environment (see the module comment about PATH). */
-  readonly env?: Readonly<Record<string, string>>;
+  readonly env?: Readonly<Record<string, string>> | undefined;
   /** Run as this user id (supplementary groups are dropped). */
-  readonly uid?: number;
+  readonly uid?: number | undefined;
   /** Run as this group id. */
-  readonly gid?: number;
+  readonly gid?: number | undefined;
   /** Aborting kills the whole process group: `killSignal`, then SIGKILL after `killGraceMs`. */
-  readonly signal?: AbortSignal;
+  readonly signal?: AbortSignal | undefined;
   /** Milliseconds between the first signal and SIGKILL. Default 2000. */
   readonly killGraceMs?: number;
   /** The first signal sent to the group on abort. Default SIGTERM. */
@@ -219,7 +219,7 @@ function launch(opts: ProcessOptions, onLine: OnLine | undefined): Promise<Launc
   child.stdin?.on('error', () => undefined); // EPIPE once it died: its exit is what tells
   if (opts.unref) {
     child.unref();
-    for (const s of [child.stdin, child.stdout, child.stderr] as unknown as Array<{ unref?: () => void } | null>) s?.unref?.();
+    for (const s of [child.stdin, child.stdout, child.stderr] as unknown as ({ unref?: () => void } | null)[]) s?.unref?.();
   }
 
   return new Promise<Launched>((resolve, reject) => {
@@ -232,7 +232,10 @@ function launch(opts: ProcessOptions, onLine: OnLine | undefined): Promise<Launc
     child.once('spawn', () => {
       started = true;
       const pid = child.pid;
-      if (pid === undefined) return reject(new SpawnError(`cannot run '${file}': no pid`, 'EUNKNOWN'));
+      if (pid === undefined) {
+        reject(new SpawnError(`cannot run '${file}': no pid`, 'EUNKNOWN'));
+        return;
+      }
       resolve(supervise(child, pid, opts, tails, captured));
     });
   });
@@ -286,6 +289,7 @@ function supervise(child: ChildProcess, pid: number, opts: ProcessOptions, tails
       code: exitInfo?.code ?? null,
       signal: exitInfo?.signal ?? null,
       aborted,
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- set by another callback while this one awaited; TypeScript keeps the narrowing from before the await
       timedOut: aborted && isTimeoutReason(abortReason),
       stdoutTail: [...tails.stdout],
       stderrTail: [...tails.stderr],

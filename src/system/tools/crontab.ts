@@ -81,7 +81,7 @@ export async function readCrontab(user: string, signal?: AbortSignal): Promise<s
       );
     }
   }
-  if (!r.aborted && r.stderrTail.some((l) => /^no crontab for /.test(l))) return '';
+  if (!r.aborted && r.stderrTail.some((l) => l.startsWith('no crontab for '))) return '';
   throw failure(user, `crontab ${args.join(' ')}`, r, signal);
 }
 

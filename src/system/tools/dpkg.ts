@@ -61,7 +61,7 @@ export async function dpkgStatus(names: readonly string[], signal?: AbortSignal)
     },
   );
   // Exit 1 with "no packages found matching X" on stderr is how dpkg-query reports names it never saw.
-  if (r.aborted || (r.code !== 0 && r.code !== 1) || (r.code === 1 && !r.stderrTail.every((l) => /no packages found matching/.test(l)))) {
+  if (r.aborted || (r.code !== 0 && r.code !== 1) || (r.code === 1 && !r.stderrTail.every((l) => l.includes('no packages found matching')))) {
     const tail = outputTail(r);
     throw new Error(`dpkg-query ${describeOutcome(r)}${tail ? `; ${tail}` : ''}`);
   }

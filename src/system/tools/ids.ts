@@ -27,7 +27,7 @@ async function load(file: string): Promise<IdTable> {
   const st = await stat(file);
   const key = `${st.mtimeMs}:${st.ctimeMs}:${st.size}:${st.ino}`;
   const hit = cache.get(file);
-  if (hit && hit.key === key) return hit.table;
+  if (hit?.key === key) return hit.table;
   const byName = new Map<string, number>();
   const byId = new Map<number, string>();
   const fields = new Map<string, readonly string[]>();

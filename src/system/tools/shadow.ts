@@ -238,7 +238,7 @@ function serialised<T>(fn: () => Promise<T>): Promise<T> {
 
 /** `usermod -s /bin/sh u`, with arguments quoted where needed (for messages). */
 export function commandLine(tool: ShadowTool, args: readonly string[]): string {
-  return [tool, ...args].map((a) => (/^[A-Za-z0-9_\/.,:=+@%-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');
+  return [tool, ...args].map((a) => (/^[A-Za-z0-9_/.,:=+@%-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');
 }
 
 /**
