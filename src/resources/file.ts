@@ -377,7 +377,7 @@ function validate(name: string, p: FileParams): Problem[] {
   return out;
 }
 
-type FileParams = ParamsOf<typeof params>;
+export type FileParams = ParamsOf<typeof params>;
 
 export const fileKind = defineKind({
   kind: 'file',
