@@ -153,8 +153,11 @@ export function describeAccept(accept: Accept): string {
 
 /** One attribute's rule. `P` is the target kind's parameter type: every `to` is one of its keys. */
 export type Rule<P = Record<string, unknown>> =
-  /** Into parameter `to`, converted on the way by a named converter (the value as is without `as`). */
-  | { readonly do: 'carry'; readonly to: keyof P & string; readonly as?: ConverterRef; readonly doc?: string }
+  /**
+   * Into parameter `to`, converted on the way by a named converter (the value as is without `as`). `default`: the
+   * parameter's value when the attribute is not given, unless the object is absent (`state: absent`).
+   */
+  | { readonly do: 'carry'; readonly to: keyof P & string; readonly as?: ConverterRef; readonly default?: unknown; readonly doc?: string }
   /**
    * Through a value table (keys are the value as a string). A value the table lacks is refused with the `refuse`
    * table's message for it, else converted by `otherwise`, else refused with `message`. `note` degrades the
@@ -226,7 +229,7 @@ export interface TypeRules<P = Record<string, unknown>> {
   readonly attributes: Readonly<Record<string, Rule<P>>>;
   /** Parameters derived from several attributes, in order (a derivation may read the parameters set before it). */
   readonly derive?: { readonly [K in keyof P & string]?: Derive };
-  /** Conditions across attributes, checked in order after every parameter is set. */
+  /** Conditions across attributes, checked in order after every parameter is set (and `ignoredWhenAbsent` applied). */
   readonly checks?: readonly Check[];
   /** Parameters dropped with a note when `state` is `absent` (they mean nothing then). */
   readonly ignoredWhenAbsent?: readonly (keyof P & string)[];
@@ -366,6 +369,10 @@ export function applyRules(rules: TypeRules, shared: Readonly<Record<string, Rul
       setMeta(rule.meta, rule.as ? converterOf(rule.as).convert(rule.default) : rule.default, attr);
     }
   }
+  // (after the map defaults, which may set `state`)
+  for (const [attr, rule] of Object.entries(rules.attributes)) {
+    if (!ctx.has(attr) && rule.do === 'carry' && rule.default !== undefined && params.state !== 'absent') set(rule.to, rule.default, attr, []);
+  }
   // 3. Derived parameters, in order.
   for (const [param, d] of Object.entries(rules.derive ?? {})) {
     if (!d) continue;
@@ -376,21 +383,21 @@ export function applyRules(rules: TypeRules, shared: Readonly<Record<string, Rul
       d.from.filter((a) => ctx.has(a)),
     );
   }
-  // 4. Conditions across attributes.
-  for (const c of rules.checks ?? []) {
-    for (const a of typeof c.attribute === 'string' ? [c.attribute] : c.attribute) {
-      if (!c.when(ctx, a)) continue;
-      if (c.outcome === 'fallback') ctx.refuse(a, c.message);
-      else ctx.note(a, c.message);
-    }
-  }
-  // 5. What means nothing for an absent object.
+  // 4. What means nothing for an absent object.
   if (params.state === 'absent') {
     for (const k of rules.ignoredWhenAbsent ?? []) {
       if (params[k] === undefined) continue;
       delete params[k];
       provenance.delete(k);
       ctx.note(k, MSG_IGNORED_WHEN_ABSENT);
+    }
+  }
+  // 5. Conditions across attributes.
+  for (const c of rules.checks ?? []) {
+    for (const a of typeof c.attribute === 'string' ? [c.attribute] : c.attribute) {
+      if (!c.when(ctx, a)) continue;
+      if (c.outcome === 'fallback') ctx.refuse(a, c.message);
+      else ctx.note(a, c.message);
     }
   }
   const sens = new Set(r.sensitive);

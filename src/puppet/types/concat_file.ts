@@ -4,7 +4,7 @@
  * attributes; the fragments' are in concat_fragment.ts.
  */
 import type { FileParams } from '../../resources/file.js';
-import { type Derivation, IS_FALSE, IS_TRUE, type TypeRules } from '../rules.js';
+import { type Derivation, IS_FALSE, IS_TRUE, refused, sourced, type TypeRules } from '../rules.js';
 import { replacesOtherTypes } from './file.js';
 
 const MSG_NO_BACKUP = 'no filebucket: backups are not made';
@@ -24,6 +24,17 @@ const concatPath: Derivation = {
   },
 };
 
+/** The file concat generates is `ensure => file` (present, the default) or absent. */
+const concatState: Derivation = {
+  doc: 'present (the default) → exists, absent → absent; other values → fallback',
+  derive: (ctx) => {
+    const ensure = ctx.value('ensure') ?? 'present';
+    if (ensure === 'present') return sourced('exists', 'ensure');
+    if (ensure === 'absent') return sourced('absent', 'ensure');
+    return refused('this ensure value is not supported');
+  },
+};
+
 export const concatFileRules: TypeRules<FileParams> = {
   type: 'Concat_file',
   kind: 'file',
@@ -35,27 +46,15 @@ export const concatFileRules: TypeRules<FileParams> = {
   name: (r) => concatPathOf(r.parameters, r.title),
   attributes: {
     tag: { do: 'use', doc: 'which fragments belong to the file (an equal `tag`)' },
-    ensure: {
-      do: 'map',
-      to: 'state',
-      values: { present: 'exists', absent: 'absent' },
-      message: 'this ensure value is not supported',
-      default: 'present',
-    },
     owner: { do: 'carry', to: 'owner', as: 'string' },
     group: { do: 'carry', to: 'group', as: 'string' },
     mode: { do: 'carry', to: 'mode', as: 'string' },
-    order: {
-      do: 'refuse',
-      reason: 'order must be alpha or numeric',
-      accept: ['alpha', 'numeric'],
-      doc: 'how fragments are sorted: numeric (the type’s default) or alpha',
-    },
+    order: { do: 'use', doc: 'how fragments are sorted: numeric (the type’s default) or alpha' },
     ensure_newline: { do: 'use', doc: 'adds a newline to each fragment that does not end with one' },
     format: { do: 'refuse', reason: 'only the plain format is supported (yaml and json merging is not)', accept: ['plain'] },
     force: { do: 'drop', doc: 'only used by the yaml and json formats' },
     replace: { do: 'refuse', reason: 'replace => false is not supported', accept: IS_TRUE },
-    backup: { do: 'note', message: MSG_NO_BACKUP, accept: IS_FALSE },
+    backup: { do: 'use', doc: 'no backup is made' },
     show_diff: { do: 'drop', doc: 'diffs are never shown' },
     validate_cmd: { do: 'note', message: 'content is not validated before it is written' },
     selinux_ignore_defaults: { do: 'note', message: MSG_SELINUX },
@@ -66,8 +65,24 @@ export const concatFileRules: TypeRules<FileParams> = {
   },
   derive: {
     path: { from: ['path'], by: concatPath },
+    state: { from: ['ensure'], by: concatState },
     // The file concat generates is `ensure => file`, which replaces a file or link of another type.
     replacenondir: { from: ['ensure'], by: replacesOtherTypes },
   },
   ignoredWhenAbsent: ['mode', 'owner', 'group'],
+  checks: [
+    {
+      attribute: 'backup',
+      outcome: 'degraded',
+      message: MSG_NO_BACKUP,
+      doc: 'backup is not false',
+      when: (ctx) => ctx.has('backup') && !IS_FALSE.test(ctx.value('backup')),
+    },
+    {
+      attribute: 'order',
+      outcome: 'fallback',
+      message: 'order must be alpha or numeric',
+      when: (ctx) => ctx.has('order') && ctx.value('order') !== 'alpha' && ctx.value('order') !== 'numeric',
+    },
+  ],
 };

@@ -66,13 +66,10 @@ const cronEnvironment: Converter = {
 
 /** For the crontab provider, target is the crontab's user: it may only repeat user, or stand for it. */
 const crontabUser: Derivation = {
-  doc: '`user` as a string; without user, `target`; a target different from user → fallback (Puppet documents it as undefined behaviour)',
+  doc: '`user` as a string; without user, `target`',
   derive: (ctx) => {
     if (!ctx.has('user')) return ctx.has('target') ? sourced(String(ctx.value('target')), 'target') : undefined;
-    const user = String(ctx.value('user'));
-    if (ctx.has('target') && String(ctx.value('target')) !== user)
-      ctx.refuse('target', 'target differs from user (Puppet documents this as undefined behaviour)');
-    return sourced(user, 'user');
+    return sourced(String(ctx.value('user')), 'user');
   },
 };
 
@@ -102,6 +99,12 @@ export const cronRules: TypeRules<CrontabEntryParams> = {
       outcome: 'fallback',
       message: 'a name that cannot be a `# Puppet Name:` comment (empty, or with a line break)',
       when: (ctx) => nameProblem(entryName(ctx.resource)) !== undefined,
+    },
+    {
+      attribute: 'target',
+      outcome: 'fallback',
+      message: 'target differs from user (Puppet documents this as undefined behaviour)',
+      when: (ctx) => ctx.has('target') && ctx.has('user') && String(ctx.value('target')) !== String(ctx.value('user')),
     },
     {
       attribute: 'command',

@@ -86,8 +86,11 @@ const fileState: Derivation = {
 };
 
 const fileSymlink: Derivation = {
-  doc: 'true for ensure => link with a target',
-  derive: (ctx) => (isLinkEnsure(ctx.value('ensure')) && linkTarget(ctx) !== undefined ? sourced(true, 'ensure') : undefined),
+  doc: 'true for ensure => link with a target; a target without ensure => link is ignored (degraded)',
+  derive: (ctx) => {
+    if (ctx.has('target') && ctx.value('ensure') !== 'link') ctx.note('target', 'target is ignored unless ensure is link');
+    return isLinkEnsure(ctx.value('ensure')) && linkTarget(ctx) !== undefined ? sourced(true, 'ensure') : undefined;
+  },
 };
 
 const fileSource: Derivation = {
@@ -169,13 +172,5 @@ export const fileRules: TypeRules<FileParams> = {
     path: { from: ['path', 'ensure', 'source', 'recurse'], by: filePath },
     replacenondir: { from: ['ensure'], by: replacesOtherTypes },
   },
-  checks: [
-    {
-      attribute: 'target',
-      outcome: 'degraded',
-      message: 'target is ignored unless ensure is link',
-      when: (ctx) => ctx.has('target') && ctx.value('ensure') !== 'link',
-    },
-  ],
   ignoredWhenAbsent: ['content', 'source', 'mode', 'owner', 'group'],
 };

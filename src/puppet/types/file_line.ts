@@ -48,16 +48,10 @@ const theLine: Derivation = {
 };
 
 const lineEncoding: Derivation = {
-  doc: 'UTF-8 → utf-8 (the default: unset); ISO-8859-1/latin1/binary → latin1 (then line and patterns must be ASCII); others → fallback',
+  doc: 'UTF-8 → utf-8 (the default: unset); ISO-8859-1/latin1/binary → latin1',
   derive: (ctx) => {
-    if (!ctx.has('encoding')) return undefined;
-    const enc = encodingOf(ctx.value('encoding'));
-    if (!enc) return refused('only UTF-8 and ISO-8859-1 are supported');
-    if (enc === 'latin1') {
-      const texts = ['line', 'match', 'after'].map((a) => ctx.value(a)).filter((v): v is string => typeof v === 'string');
-      if (texts.some((t) => /[^\0-\x7f]/.test(t))) ctx.refuse('encoding', 'with ISO-8859-1, line and patterns must be ASCII (Puppet writes the line as UTF-8)');
-    }
-    return enc !== 'utf-8' ? sourced(enc, 'encoding') : undefined;
+    const enc = ctx.has('encoding') ? encodingOf(ctx.value('encoding')) : undefined;
+    return enc === 'latin1' ? sourced(enc, 'encoding') : undefined;
   },
 };
 
@@ -80,7 +74,7 @@ export const fileLineRules: TypeRules<LineParams> = {
     line: { from: ['line', 'ensure', 'match_for_absence', 'match'], by: theLine },
     match: { from: ['match', 'ensure', 'match_for_absence'], by: regex('match', (ctx) => !absent(ctx) || truthy(ctx.value('match_for_absence'))) },
     after: { from: ['after', 'ensure'], by: regex('after', (ctx) => !absent(ctx)) },
-    encoding: { from: ['encoding', 'line', 'match', 'after'], by: lineEncoding },
+    encoding: { from: ['encoding'], by: lineEncoding },
   },
   checks: [
     {
@@ -100,6 +94,24 @@ export const fileLineRules: TypeRules<LineParams> = {
       outcome: 'fallback',
       message: 'Puppet refuses replace_all_matches_not_matching_line with replace => false',
       when: (ctx) => truthy(ctx.value('replace_all_matches_not_matching_line')) && isFalse(ctx.value('replace')),
+    },
+    {
+      attribute: 'encoding',
+      outcome: 'fallback',
+      message: 'only UTF-8 and ISO-8859-1 are supported',
+      when: (ctx) => ctx.has('encoding') && encodingOf(ctx.value('encoding')) === undefined,
+    },
+    {
+      attribute: 'encoding',
+      outcome: 'fallback',
+      message: 'with ISO-8859-1, line and patterns must be ASCII (Puppet writes the line as UTF-8)',
+      when: (ctx) =>
+        ctx.has('encoding') &&
+        encodingOf(ctx.value('encoding')) === 'latin1' &&
+        ['line', 'match', 'after'].some((a) => {
+          const v = ctx.value(a);
+          return typeof v === 'string' && /[^\0-\x7f]/.test(v);
+        }),
     },
   ],
 };

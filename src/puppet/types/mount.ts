@@ -15,7 +15,7 @@
  */
 import type { MountParams } from '../../resources/mount.js';
 import { parseOptions } from '../../system/formats/fstab-text.js';
-import { CONVERTERS, type Converter, type Derivation, refused, sourced, type TypeRules } from '../rules.js';
+import { type Converter, refused, type TypeRules } from '../rules.js';
 
 const ENSURE: Readonly<Record<string, string>> = { mounted: 'exists', defined: 'defined', present: 'defined', unmounted: 'unmounted', absent: 'absent' };
 
@@ -42,15 +42,6 @@ const fstabPath: Converter = {
   convert: (v) => (typeof v === 'string' && v.startsWith('/') ? v : refused('target is not an absolute path')),
 };
 
-/** fstab's dump/pass columns: an integer, 0 when not given for a managed entry (Puppet's defaults). */
-const fstabCount = (attr: string): Derivation => ({
-  doc: `\`${attr}\` as an integer (digits only); not given: 0 unless ensure is absent`,
-  derive: (ctx) => {
-    if (ctx.has(attr)) return CONVERTERS.count.convert(ctx.value(attr));
-    return ctx.get('state') !== 'absent' ? sourced(0, []) : undefined;
-  },
-});
-
 export const mountRules: TypeRules<MountParams> = {
   type: 'Mount',
   kind: 'mount',
@@ -62,15 +53,13 @@ export const mountRules: TypeRules<MountParams> = {
     device: { do: 'carry', to: 'device', as: 'string' },
     fstype: { do: 'carry', to: 'type', as: 'string' },
     options: { do: 'carry', to: 'options', as: optionsMap, doc: 'unset: an existing entry keeps its options (a new one gets `defaults`)' },
+    dump: { do: 'carry', to: 'freq', as: 'count', default: 0, doc: 'Puppet’s default for a managed entry' },
+    pass: { do: 'carry', to: 'passno', as: 'count', default: 0, doc: 'Puppet’s default for a managed entry' },
     target: { do: 'carry', to: 'fstab', as: fstabPath },
     atboot: { do: 'note', message: 'atboot is a Solaris vfstab field; Linux fstab has no such column' },
     blockdevice: { do: 'note', message: 'blockdevice is a Solaris vfstab field; Linux fstab has no such column' },
     remounts: { do: 'refuse', reason: 'remounts => false (unmount and mount again on refresh) is not supported', accept: [true, 'true'] },
     provider: { do: 'refuse', reason: 'only the parsed provider is supported', accept: ['parsed'] },
-  },
-  derive: {
-    freq: { from: ['dump'], by: fstabCount('dump') },
-    passno: { from: ['pass'], by: fstabCount('pass') },
   },
   checks: [
     { attribute: 'ensure', outcome: 'fallback', message: 'a mount without ensure is not supported', when: (ctx) => !ctx.has('ensure') },
