@@ -22,7 +22,8 @@ function ruleRow(rule: Rule | undefined, derives: readonly string[]): [string, s
   switch (rule.do) {
     case 'carry': {
       const c = rule.as ? converterOf(rule.as) : undefined;
-      return [target(rule.to), join([c ? c.doc : 'as is', rule.doc]), c?.refuses ? `fallback: ${c.refuses}` : ''];
+      const dflt = rule.default === undefined ? undefined : `not given: ${JSON.stringify(rule.default)} (unless ensure is absent)`;
+      return [target(rule.to), join([c ? c.doc : 'as is', dflt, rule.doc]), c?.refuses ? `fallback: ${c.refuses}` : ''];
     }
     case 'map': {
       const c = rule.otherwise ? converterOf(rule.otherwise) : undefined;
