@@ -144,11 +144,11 @@ export type Accept = readonly (string | number | boolean)[] | Predicate;
 export function accepts(accept: Accept | undefined, v: unknown): boolean {
   if (accept === undefined) return false;
   if ('test' in accept) return accept.test(v);
-  return accept.includes(v as string);
+  return (accept as readonly unknown[]).includes(v);
 }
 
 export function describeAccept(accept: Accept): string {
-  return 'test' in accept ? accept.doc : accept.map((v) => String(v)).join(', ');
+  return 'test' in accept ? accept.doc : [...new Set(accept.map((v) => String(v)))].join(', ');
 }
 
 /** One attribute's rule. `P` is the target kind's parameter type: every `to` is one of its keys. */
