@@ -9,15 +9,85 @@ import { coreRegistry } from '../resources/core-registry.js';
 import type { Registry } from '../resources/registry.js';
 import { withPuppetKind } from './fallback-kind.js';
 import { REDACTED } from './redact.js';
-import { describeRule, type Rule } from './rules.js';
+import { type Derive, derivedFrom, describeAccept, converterOf, MSG_IGNORED_WHEN_ABSENT, MSG_UNSUPPORTED_VALUE, type Rule, type TypeRules } from './rules.js';
 import { metaparamRules, typeRules } from './types/index.js';
 
 const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+const code = (s: string) => `\`${s}\``;
+const join = (parts: readonly (string | undefined)[], sep = '; ') => parts.filter((p) => p !== undefined && p !== '').join(sep);
 
-function ruleTable(attrs: Readonly<Record<string, Rule>>): string {
-  const rows = ['| attribute | translation |', '|---|---|'];
-  for (const name of Object.keys(attrs).sort()) rows.push(`| \`${name}\` | ${cell(describeRule(attrs[name]!))} |`);
+/** One attribute's row: the target parameter, the conversion, and when it degrades or falls back. */
+function ruleRow(rule: Rule | undefined, derives: readonly string[]): [string, string, string] {
+  const derived = derives.length ? `derives ${derives.map(code).join(', ')}` : undefined;
+  if (!rule) return [derived ?? '', 'see the derived parameters below', ''];
+  const target = (to: string) => join([code(to), derived]);
+  switch (rule.do) {
+    case 'carry': {
+      const c = rule.as ? converterOf(rule.as) : undefined;
+      const dflt = rule.default === undefined ? undefined : `not given: ${JSON.stringify(rule.default)} (unless ensure is absent)`;
+      return [target(rule.to), join([c ? c.doc : 'as is', dflt, rule.doc]), c?.refuses ? `fallback: ${c.refuses}` : ''];
+    }
+    case 'map': {
+      const c = rule.otherwise ? converterOf(rule.otherwise) : undefined;
+      const values = Object.entries(rule.values).map(([k, v]) => `${k} → ${String(v)}`);
+      const dflt =
+        rule.default === undefined ? undefined : `not given: ${rule.default}${rule.defaultIf ? ` when one of ${rule.defaultIf.join(', ')} is given` : ''}`;
+      const conversion = join([values.join(', '), c ? `otherwise ${c.doc}` : undefined, dflt, rule.doc]);
+      const outcomes = [
+        ...Object.entries(rule.note ?? {}).map(([k, m]) => `${k} → degraded: ${m}`),
+        ...Object.entries(rule.refuse ?? {}).map(([k, m]) => `${k} → fallback: ${m}`),
+        c ? (c.refuses ? `fallback: ${c.refuses}` : undefined) : `other values → fallback: ${rule.message ?? MSG_UNSUPPORTED_VALUE}`,
+      ];
+      return [target(rule.to), conversion, join(outcomes)];
+    }
+    case 'toMeta': {
+      const c = rule.as ? converterOf(rule.as) : undefined;
+      const dflt = rule.default === undefined ? undefined : `not given: ${String(rule.default)}`;
+      return [target(`meta.${rule.meta}`), join([c ? c.doc : 'as is', dflt, rule.doc]), c?.refuses ? `fallback: ${c.refuses}` : ''];
+    }
+    case 'drop':
+      return [derived ?? '', join(['ignored', rule.doc], ': '), ''];
+    case 'note':
+      return [derived ?? '', '', join([`degraded: ${rule.message}`, rule.accept ? `(not for ${describeAccept(rule.accept)})` : undefined], ' ')];
+    case 'refuse':
+      return [derived ?? '', rule.doc ?? '', join([`fallback: ${rule.reason}`, rule.accept ? `(accepted: ${describeAccept(rule.accept)})` : undefined], ' ')];
+    case 'use':
+      return [derived ?? '', rule.doc, ''];
+  }
+}
+
+function attributeTable(attrs: Readonly<Record<string, Rule>>, derivedBy: ReadonlyMap<string, readonly string[]> = new Map()): string {
+  const rows = ['| attribute | parameter | conversion | degraded or fallback |', '|---|---|---|---|'];
+  const names = [...new Set([...Object.keys(attrs), ...derivedBy.keys()])].sort();
+  for (const name of names)
+    rows.push(
+      `| ${code(name)} | ${ruleRow(attrs[name], derivedBy.get(name) ?? [])
+        .map(cell)
+        .join(' | ')} |`,
+    );
   return rows.join('\n');
+}
+
+/** The type's table, its derived parameters, its checks across attributes. */
+function typeSection(t: TypeRules): string[] {
+  const out = [attributeTable(t.attributes, derivedFrom(t)), ''];
+  const derive = Object.entries(t.derive ?? {}).filter((e): e is [string, Derive] => e[1] !== undefined);
+  if (derive.length) {
+    out.push('| derived parameter | from | derivation |', '|---|---|---|');
+    for (const [param, d] of derive) out.push(`| ${code(param)} | ${d.from.map(code).join(', ')} | ${cell(d.by.doc)} |`);
+    out.push('');
+  }
+  const checks = t.checks ?? [];
+  if (checks.length || t.ignoredWhenAbsent?.length) {
+    out.push('Across attributes:', '');
+    for (const c of checks) {
+      const attrs = (typeof c.attribute === 'string' ? [c.attribute] : c.attribute).map(code).join(', ');
+      out.push(`- ${c.outcome} (${attrs}): ${c.message}${c.doc ? `, when ${c.doc}` : ''}`);
+    }
+    if (t.ignoredWhenAbsent?.length) out.push(`- degraded (${t.ignoredWhenAbsent.map(code).join(', ')}): ${MSG_IGNORED_WHEN_ABSENT}`);
+    out.push('');
+  }
+  return out;
 }
 
 /** Our kinds that Puppet types translate to and that react to refreshes. */
@@ -103,12 +173,12 @@ export function puppetMarkdown(registry: Registry): string {
     '',
   ];
   for (const t of [...typeRules.values()].sort((a, b) => (a.type < b.type ? -1 : 1))) {
-    out.push(`### ${t.type} → ${t.kind === null ? 'no vertex' : `\`${t.kind}\``}`, '', t.doc, '', ruleTable(t.attributes), '');
+    out.push(`### ${t.type} → ${t.kind === null ? 'no vertex' : `\`${t.kind}\``}`, '', t.doc, '', ...typeSection(t));
   }
   out.push(
     '### Metaparameters (every type)',
     '',
-    ruleTable(metaparamRules),
+    attributeTable(metaparamRules),
     '',
     '### Every other type',
     '',

@@ -1,10 +1,17 @@
 /**
- * The rule vocabulary: a Puppet type's translation is a table of attribute rules (data), plus a `name` choice
- * and an optional `finish` hook for logic across attributes. Every attribute no rule consumes sends the
- * resource to the fallback: nothing is ever dropped silently except by an explicit `drop` rule.
+ * The rule vocabulary: a Puppet type's translation is data. A table of attribute rules says what becomes of each
+ * attribute (carried, converted on the way by a named converter, mapped through a value table, dropped, refused);
+ * `derive` declares, next to a target parameter, the Puppet attributes it is derived from and the named
+ * derivation that does it; `checks` are the conditions across attributes that degrade a resource or send it to
+ * the fallback. Every attribute no rule consumes sends the resource to the fallback: nothing is ever dropped
+ * silently except by an explicit `drop` rule.
+ *
+ * Targets are typed: `TypeRules<P>` takes the target kind's parameter type (`ParamsOf` of its table), and every
+ * `to` is a `keyof P`, so a misspelled target parameter does not compile.
  *
  * Messages are constant text (values are kept apart) so that the report can group them.
  */
+import type { MetaParams } from '../graph/metaparams.js';
 import type { CatalogResource } from './catalog.js';
 
 export interface Note {
@@ -13,48 +20,205 @@ export interface Note {
   readonly message: string;
 }
 
-/** What rules read and write while one resource is translated. */
+/** What derivations and checks read (and may refuse or note) while one resource is translated. */
 export interface RuleContext {
   readonly resource: CatalogResource;
   /** The explicit value of a Puppet attribute. */
   value(attribute: string): unknown;
   has(attribute: string): boolean;
-  /** Sets a parameter of our kind; `from` names the Puppet attributes it derives from (for Sensitive tracking). */
-  set(param: string, value: unknown, from: string | readonly string[]): void;
+  /** A parameter of our kind, as the rules set it so far. */
   get(param: string): unknown;
-  unset(param: string): void;
-  setMeta(key: string, value: unknown): void;
   /** Dropped with a note: the resource is degraded. */
   note(attribute: string, message: string): void;
   /** Cannot be translated: the resource goes to the fallback. */
   refuse(attribute: string, reason: string): void;
 }
 
-export type Rule =
-  /** Same name, value as is. */
-  | { readonly do: 'carry'; readonly doc?: string }
-  /** Another name, value as is. */
-  | { readonly do: 'rename'; readonly to: string; readonly doc?: string }
-  /** A value table (strings), or a function; a value the table lacks is refused. */
+/** A converter's or a derivation's answer: this value cannot be translated (the resource goes to the fallback). */
+export class Refusal {
+  constructor(readonly message: string) {}
+}
+
+export const refused = (message: string): Refusal => new Refusal(message);
+
+/**
+ * A derivation's answer when the attributes its value comes from (for Sensitive tracking) are not all the
+ * attributes it reads: `[]` for a constant, one attribute when the others only choose.
+ */
+export class Sourced {
+  constructor(
+    readonly value: unknown,
+    readonly from: readonly string[],
+  ) {}
+}
+
+export const sourced = (value: unknown, from: string | readonly string[]): Sourced => new Sourced(value, typeof from === 'string' ? [from] : from);
+
+/**
+ * A named conversion of one attribute's value into one parameter's. `convert` returns the value, `undefined` to
+ * leave the parameter unset, or a `Refusal`.
+ */
+export interface Converter {
+  /** The conversion, for the docs: "to a string". */
+  readonly doc: string;
+  /** What the converter refuses, for the docs (its refusal messages). */
+  readonly refuses?: string;
+  readonly convert: (value: unknown) => unknown;
+}
+
+/** Puppet booleans may arrive as strings in hand-written catalogs. */
+export function truthy(v: unknown): boolean {
+  return v === true || v === 'true' || v === 'yes';
+}
+
+const isFalseValue = (v: unknown): boolean => v === false || v === 'false';
+
+/** Puppet munges a numeric string id to an integer; anything else is not an id. */
+export function numericId(v: unknown): number | undefined {
+  if (typeof v === 'number' && Number.isInteger(v) && v >= 0) return v;
+  if (typeof v === 'string' && /^[0-9]+$/.test(v)) return Number(v);
+  return undefined;
+}
+
+/** The converters every type may name: `{ do: 'carry', to: 'owner', as: 'string' }`. */
+export const CONVERTERS = {
+  string: { doc: 'to a string', convert: (v) => String(v) },
+  boolean: { doc: 'to a boolean (true, "true", "yes" are true)', convert: truthy },
+  text: {
+    doc: 'a string only',
+    refuses: 'the value is not a string',
+    convert: (v) => (typeof v === 'string' ? v : refused('the value is not a string')),
+  },
+  id: {
+    doc: 'to an integer id (a number or a numeric string)',
+    refuses: 'not a numeric id',
+    convert: (v) => numericId(v) ?? refused('not a numeric id'),
+  },
+  count: {
+    doc: 'to an integer (digits only)',
+    refuses: 'not a non-negative integer',
+    convert: (v) => {
+      const s = String(v);
+      return /^[0-9]+$/.test(s) ? Number(s) : refused('not a non-negative integer');
+    },
+  },
+  wholeNumber: {
+    doc: 'to an integer (a number or a string of digits)',
+    refuses: 'not a whole number',
+    convert: (v) => {
+      const n = typeof v === 'number' ? v : typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : NaN;
+      return Number.isInteger(n) && n >= 0 ? n : refused('not a whole number');
+    },
+  },
+  milliseconds: {
+    doc: 'seconds to milliseconds',
+    refuses: 'not a number of seconds',
+    convert: (v) => {
+      const n = typeof v === 'number' ? v : typeof v === 'string' && /^[0-9]+(\.[0-9]+)?$/.test(v) ? Number(v) : NaN;
+      return Number.isFinite(n) && n >= 0 ? Math.round(n * 1000) : refused('not a number of seconds');
+    },
+  },
+} as const satisfies Readonly<Record<string, Converter>>;
+
+export type ConverterName = keyof typeof CONVERTERS;
+/** A converter every type may name, or one of the type's own. */
+export type ConverterRef = ConverterName | Converter;
+
+export function converterOf(ref: ConverterRef): Converter {
+  return typeof ref === 'string' ? CONVERTERS[ref] : ref;
+}
+
+/** A named test of a value, for `accept`. */
+export interface Predicate {
+  readonly doc: string;
+  readonly test: (value: unknown) => boolean;
+}
+
+export const IS_TRUE: Predicate = { doc: 'true', test: truthy };
+export const IS_FALSE: Predicate = { doc: 'false', test: isFalseValue };
+export const NOT_TRUE: Predicate = { doc: 'anything but true', test: (v) => !truthy(v) };
+
+/** Harmless values: a list (compared with ===) or a named predicate. */
+export type Accept = readonly (string | number | boolean)[] | Predicate;
+
+export function accepts(accept: Accept | undefined, v: unknown): boolean {
+  if (accept === undefined) return false;
+  if ('test' in accept) return accept.test(v);
+  return (accept as readonly unknown[]).includes(v);
+}
+
+export function describeAccept(accept: Accept): string {
+  return 'test' in accept ? accept.doc : [...new Set(accept.map((v) => String(v)))].join(', ');
+}
+
+/** One attribute's rule. `P` is the target kind's parameter type: every `to` is one of its keys. */
+export type Rule<P = Record<string, unknown>> =
+  /**
+   * Into parameter `to`, converted on the way by a named converter (the value as is without `as`). `default`: the
+   * parameter's value when the attribute is not given, unless the object is absent (`state: absent`).
+   */
+  | { readonly do: 'carry'; readonly to: keyof P & string; readonly as?: ConverterRef; readonly default?: unknown; readonly doc?: string }
+  /**
+   * Through a value table (keys are the value as a string). A value the table lacks is refused with the `refuse`
+   * table's message for it, else converted by `otherwise`, else refused with `message`. `note` degrades the
+   * resource for some values (still mapped). `default`: the Puppet value taken when the attribute is not given
+   * (only when one of `defaultIf` is given, if that is set).
+   */
   | {
       readonly do: 'map';
-      readonly to: string;
-      readonly values?: Readonly<Record<string, unknown>>;
-      readonly fn?: (value: unknown, ctx: RuleContext) => unknown;
+      readonly to: keyof P & string;
+      readonly values: Readonly<Record<string, unknown>>;
+      readonly refuse?: Readonly<Record<string, string>>;
+      readonly note?: Readonly<Record<string, string>>;
+      readonly otherwise?: ConverterRef;
+      readonly message?: string;
+      readonly default?: string;
+      readonly defaultIf?: readonly string[];
       readonly doc?: string;
     }
-  /** Into a metaparam. */
-  | { readonly do: 'toMeta'; readonly meta: string; readonly fn?: (value: unknown, ctx: RuleContext) => unknown; readonly doc?: string }
+  /** Into a metaparam, converted on the way; `default`: the Puppet value taken when the attribute is not given. */
+  | {
+      readonly do: 'toMeta';
+      readonly meta: Extract<keyof MetaParams, string>;
+      readonly as?: ConverterRef;
+      readonly default?: string | number;
+      readonly doc?: string;
+    }
   /** Consumed silently (tag, alias, relationships). */
   | { readonly do: 'drop'; readonly doc?: string }
-  /** Dropped with a note: degraded. */
-  | { readonly do: 'note'; readonly message: string }
+  /** Dropped with a note (degraded), unless `accept` says this value is harmless. */
+  | { readonly do: 'note'; readonly message: string; readonly accept?: Accept }
   /** Fallback with a reason, unless `accept` says this value is harmless (then consumed silently). */
-  | { readonly do: 'refuse'; readonly reason: string; readonly accept?: (value: unknown) => boolean }
-  /** Read by the type's `finish` hook. */
+  | { readonly do: 'refuse'; readonly reason: string; readonly accept?: Accept; readonly doc?: string }
+  /** Read elsewhere (the vertex name, the concat assembly); `doc` says where. */
   | { readonly do: 'use'; readonly doc: string };
 
-export interface TypeRules {
+/** A named derivation of one parameter; it may refuse or note through the context. */
+export interface Derivation {
+  /** What it does, for the docs. */
+  readonly doc: string;
+  /** The value, `undefined` (the parameter stays unset), a `Refusal` (blamed on the first `from`), or `Sourced`. */
+  readonly derive: (ctx: RuleContext) => unknown;
+}
+
+/** One parameter derived from several attributes (and the parameters set before it). */
+export interface Derive {
+  /** The attributes it reads; each is consumed, and they are what the value comes from unless it says `Sourced`. */
+  readonly from: readonly string[];
+  readonly by: Derivation;
+}
+
+/** A condition across attributes: when it holds for an attribute, that attribute is refused or noted. */
+export interface Check {
+  readonly attribute: string | readonly string[];
+  readonly outcome: 'fallback' | 'degraded';
+  readonly message: string;
+  /** When it holds, for the docs; the message says why. */
+  readonly doc?: string;
+  readonly when: (ctx: RuleContext, attribute: string) => boolean;
+}
+
+export interface TypeRules<P = Record<string, unknown>> {
   /** The Puppet type, capitalised as in catalogs: `File`. */
   readonly type: string;
   /** Our kind; `null`: no vertex of its own (an anchor only orders; a concat fragment is merged into its file). */
@@ -62,13 +226,14 @@ export interface TypeRules {
   readonly doc: string;
   /** The vertex name: the title for file/exec/notify; the namevar for kinds whose name is the object. */
   readonly name: (r: CatalogResource) => string;
-  readonly attributes: Readonly<Record<string, Rule>>;
-  /** Cross-attribute logic, after every attribute rule ran. */
-  readonly finish?: (ctx: RuleContext) => void;
+  readonly attributes: Readonly<Record<string, Rule<P>>>;
+  /** Parameters derived from several attributes, in order (a derivation may read the parameters set before it). */
+  readonly derive?: Readonly<Partial<Record<keyof P & string, Derive>>>;
+  /** Conditions across attributes, checked in order after every parameter is set (and `ignoredWhenAbsent` applied). */
+  readonly checks?: readonly Check[];
+  /** Parameters dropped with a note when `state` is `absent` (they mean nothing then). */
+  readonly ignoredWhenAbsent?: readonly (keyof P & string)[];
 }
-
-/** Symbol a `map` function returns when it refused the value itself. */
-export const REFUSED = Symbol('refused');
 
 export interface RuleResult {
   readonly kind: string | null;
@@ -82,13 +247,9 @@ export interface RuleResult {
   readonly sensitiveParams: string[];
 }
 
-/** Puppet booleans may arrive as strings in hand-written catalogs. */
-export function truthy(v: unknown): boolean {
-  return v === true || v === 'true' || v === 'yes';
-}
-
 export const MSG_UNKNOWN_ATTRIBUTE = 'attribute has no translation rule';
 export const MSG_UNSUPPORTED_VALUE = 'value has no translation';
+export const MSG_IGNORED_WHEN_ABSENT = 'ignored when ensure is absent';
 
 /** Values the face emits in special forms, which only Puppet can apply (reference §2, face README). */
 export function specialValue(v: unknown): string | undefined {
@@ -110,6 +271,28 @@ export function specialValue(v: unknown): string | undefined {
   return undefined;
 }
 
+/** The attributes the type's derivations read, with the parameter each feeds. */
+export function derivedFrom(rules: TypeRules): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const [param, d] of Object.entries(rules.derive ?? {})) {
+    if (!d) continue;
+    for (const a of d.from) out.set(a, [...(out.get(a) ?? []), param]);
+  }
+  return out;
+}
+
+/** A value through a map rule's tables; `undefined`: unset. */
+function mapValue(rule: Extract<Rule, { do: 'map' }>, attr: string, value: unknown, ctx: RuleContext): unknown {
+  const key = String(value);
+  const note = rule.note && Object.hasOwn(rule.note, key) ? rule.note[key] : undefined;
+  if (note !== undefined) ctx.note(attr, note);
+  if (Object.hasOwn(rule.values, key)) return rule.values[key];
+  const refusal = rule.refuse && Object.hasOwn(rule.refuse, key) ? rule.refuse[key] : undefined;
+  if (refusal !== undefined) return refused(refusal);
+  if (rule.otherwise) return converterOf(rule.otherwise).convert(value);
+  return refused(rule.message ?? MSG_UNSUPPORTED_VALUE);
+}
+
 /** Runs a type's rules (then the shared metaparam rules) over one catalog resource. */
 export function applyRules(rules: TypeRules, shared: Readonly<Record<string, Rule>>, r: CatalogResource): RuleResult {
   const params: Record<string, unknown> = {};
@@ -121,25 +304,32 @@ export function applyRules(rules: TypeRules, shared: Readonly<Record<string, Rul
     resource: r,
     value: (a) => r.parameters[a],
     has: (a) => r.parameters[a] !== undefined,
-    set: (p, v, from) => {
-      params[p] = v;
-      provenance.set(p, typeof from === 'string' ? [from] : from);
-    },
     get: (p) => params[p],
-    unset: (p) => {
-      // eslint-disable-next-line @typescript-eslint/no-dynamic-delete -- removes a key from a plain record (empty-is-unset, process.env), the type its readers expect
-      delete params[p];
-      provenance.delete(p);
-    },
-    setMeta: (k, v) => {
-      meta[k] = v;
-    },
     note: (attribute, message) => notes.push({ attribute, message }),
     refuse: (attribute, message) => refusals.push({ attribute, message }),
   };
+  /** Sets `param` from a rule's answer: a value, `undefined` (nothing), a Refusal (blamed on `attr`) or Sourced. */
+  const set = (param: string, out: unknown, attr: string, from: readonly string[]) => {
+    if (out instanceof Refusal) ctx.refuse(attr, out.message);
+    else if (out instanceof Sourced) {
+      if (out.value === undefined) return;
+      params[param] = out.value;
+      provenance.set(param, out.from);
+    } else if (out !== undefined) {
+      params[param] = out;
+      provenance.set(param, from);
+    }
+  };
+  const setMeta = (key: string, out: unknown, attr: string) => {
+    if (out instanceof Refusal) ctx.refuse(attr, out.message);
+    else if (out !== undefined) meta[key] = out;
+  };
+  const consumed = derivedFrom(rules);
+
+  // 1. Each given attribute, by its rule.
   for (const [attr, value] of Object.entries(r.parameters)) {
     if (value === undefined) continue;
-    const rule = rules.attributes[attr] ?? shared[attr];
+    const rule = rules.attributes[attr] ?? (consumed.has(attr) ? ({ do: 'use', doc: '' } as const) : shared[attr]);
     if (!rule) {
       refusals.push({ attribute: attr, message: MSG_UNKNOWN_ATTRIBUTE });
       continue;
@@ -151,72 +341,70 @@ export function applyRules(rules: TypeRules, shared: Readonly<Record<string, Rul
     }
     switch (rule.do) {
       case 'carry':
-        ctx.set(attr, value, attr);
+        set(rule.to, rule.as ? converterOf(rule.as).convert(value) : value, attr, [attr]);
         break;
-      case 'rename':
-        ctx.set(rule.to, value, attr);
+      case 'map':
+        set(rule.to, mapValue(rule, attr, value, ctx), attr, [attr]);
         break;
-      case 'map': {
-        let out: unknown;
-        if (rule.fn) out = rule.fn(value, ctx);
-        else {
-          // eslint-disable-next-line @typescript-eslint/no-base-to-string -- a value read from JSON, D-Bus or a manifest; String() keeps its text whatever its shape
-          const key = String(value);
-          out = rule.values && Object.hasOwn(rule.values, key) ? rule.values[key] : REFUSED;
-          if (out === REFUSED) ctx.refuse(attr, MSG_UNSUPPORTED_VALUE);
-        }
-        if (out !== REFUSED && out !== undefined) ctx.set(rule.to, out, attr);
+      case 'toMeta':
+        setMeta(rule.meta, rule.as ? converterOf(rule.as).convert(value) : value, attr);
         break;
-      }
-      case 'toMeta': {
-        const out = rule.fn ? rule.fn(value, ctx) : value;
-        if (out !== REFUSED && out !== undefined) meta[rule.meta] = out;
-        break;
-      }
       case 'drop':
       case 'use':
         break;
       case 'note':
-        ctx.note(attr, rule.message);
+        if (!accepts(rule.accept, value)) ctx.note(attr, rule.message);
         break;
       case 'refuse':
-        if (!rule.accept?.(value)) ctx.refuse(attr, rule.reason);
+        if (!accepts(rule.accept, value)) ctx.refuse(attr, rule.reason);
         break;
     }
   }
-  rules.finish?.(ctx);
+  // 2. Defaults of attributes not given.
+  for (const [attr, rule] of Object.entries(rules.attributes)) {
+    if (ctx.has(attr)) continue;
+    if (rule.do === 'map' && rule.default !== undefined && (!rule.defaultIf || rule.defaultIf.some((a) => ctx.has(a)))) {
+      set(rule.to, mapValue(rule, attr, rule.default, ctx), attr, []);
+    } else if (rule.do === 'toMeta' && rule.default !== undefined) {
+      setMeta(rule.meta, rule.as ? converterOf(rule.as).convert(rule.default) : rule.default, attr);
+    }
+  }
+  // (after the map defaults, which may set `state`)
+  for (const [attr, rule] of Object.entries(rules.attributes)) {
+    if (!ctx.has(attr) && rule.do === 'carry' && rule.default !== undefined && params.state !== 'absent') set(rule.to, rule.default, attr, []);
+  }
+  // 3. Derived parameters, in order.
+  for (const [param, d] of Object.entries(rules.derive ?? {})) {
+    if (!d) continue;
+    set(
+      param,
+      d.by.derive(ctx),
+      d.from[0] ?? param,
+      d.from.filter((a) => ctx.has(a)),
+    );
+  }
+  // 4. What means nothing for an absent object.
+  if (params.state === 'absent') {
+    for (const k of rules.ignoredWhenAbsent ?? []) {
+      if (params[k] === undefined) continue;
+      // eslint-disable-next-line @typescript-eslint/no-dynamic-delete -- the translated parameters are a plain record being built
+      delete params[k];
+      provenance.delete(k);
+      ctx.note(k, MSG_IGNORED_WHEN_ABSENT);
+    }
+  }
+  // 5. Conditions across attributes.
+  for (const c of rules.checks ?? []) {
+    for (const a of typeof c.attribute === 'string' ? [c.attribute] : c.attribute) {
+      if (!c.when(ctx, a)) continue;
+      if (c.outcome === 'fallback') ctx.refuse(a, c.message);
+      else ctx.note(a, c.message);
+    }
+  }
   const sens = new Set(r.sensitive);
   const sensitiveParams = [...provenance]
     .filter(([p, from]) => p in params && from.some((a) => sens.has(a)))
     .map(([p]) => p)
     .sort();
   return { kind: rules.kind, name: rules.name(r), params, meta, notes, refusals, sensitiveParams };
-}
-
-/** One line per rule, for the generated docs. */
-export function describeRule(rule: Rule): string {
-  switch (rule.do) {
-    case 'carry':
-      return `carried${rule.doc ? `: ${rule.doc}` : ''}`;
-    case 'rename':
-      return `\`${rule.to}\`${rule.doc ? `: ${rule.doc}` : ''}`;
-    case 'map':
-      return `\`${rule.to}\`${
-        rule.values
-          ? ` (${Object.entries(rule.values)
-              .map(([k, v]) => `${k} → ${String(v)}`)
-              .join(', ')})`
-          : ''
-      }${rule.doc ? `: ${rule.doc}` : ''}`;
-    case 'toMeta':
-      return `\`meta.${rule.meta}\`${rule.doc ? `: ${rule.doc}` : ''}`;
-    case 'drop':
-      return `ignored${rule.doc ? `: ${rule.doc}` : ''}`;
-    case 'note':
-      return `dropped, degraded: ${rule.message}`;
-    case 'refuse':
-      return `fallback: ${rule.reason}`;
-    case 'use':
-      return rule.doc;
-  }
 }

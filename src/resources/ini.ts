@@ -47,7 +47,7 @@ const params = {
   },
 } as const;
 
-type IniParams = ParamsOf<typeof params>;
+export type IniParams = ParamsOf<typeof params>;
 
 /** A string as the characters of its UTF-8 bytes (one per byte), to meet the file decoded the same way. */
 const bytes = (s: string): string => Buffer.from(s, 'utf8').toString('latin1');

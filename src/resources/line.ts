@@ -63,7 +63,7 @@ const params = {
   },
 } as const;
 
-type LineParams = ParamsOf<typeof params>;
+export type LineParams = ParamsOf<typeof params>;
 
 function regexOf(src: string | undefined): RegExp | undefined {
   return src === undefined ? undefined : new RegExp(src, 's');

@@ -1,4 +1,5 @@
 /** The msg resource: logs a message once (and again on each refresh). Target of Puppet's `notify`. */
+import type { ParamsOf } from './params.js';
 import { defineKind } from './resource.js';
 import { untilAborted } from '../system/proc/abort.js';
 
@@ -11,6 +12,8 @@ const params = {
   syslog: { type: 'boolean', doc: 'Accepted for mgmt compatibility; the message goes to our log either way.' },
   fields: { type: 'map', doc: 'Structured fields, printed after the message as key=value.' },
 } as const;
+
+export type MsgParams = ParamsOf<typeof params>;
 
 export const msgKind = defineKind({
   kind: 'msg',

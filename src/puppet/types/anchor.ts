@@ -1,7 +1,7 @@
 /** stdlib's `anchor`: a do-nothing resource that only orders; it becomes no vertex (an empty container). */
 import type { TypeRules } from '../rules.js';
 
-export const anchorRules: TypeRules = {
+export const anchorRules: TypeRules<Record<string, never>> = {
   type: 'Anchor',
   kind: null,
   doc: 'Ordering only: no vertex; edges through it connect its predecessors to its successors.',

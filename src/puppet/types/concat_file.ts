@@ -3,7 +3,9 @@
  * that target it (src/puppet/concat.ts). The vertex is `file[<path>]`. These rules translate the file's own
  * attributes; the fragments' are in concat_fragment.ts.
  */
-import { type TypeRules, truthy } from '../rules.js';
+import type { FileParams } from '../../resources/file/params.js';
+import { type Derivation, IS_FALSE, IS_TRUE, refused, sourced, type TypeRules } from '../rules.js';
+import { replacesOtherTypes } from './file.js';
 
 const MSG_NO_BACKUP = 'no filebucket: backups are not made';
 const MSG_SELINUX = 'SELinux contexts are not managed';
@@ -13,7 +15,27 @@ export function concatPathOf(parameters: Readonly<Record<string, unknown>>, titl
   return typeof parameters.path === 'string' ? parameters.path : title;
 }
 
-export const concatFileRules: TypeRules = {
+const concatPath: Derivation = {
+  doc: '`path` (default: the title); not absolute → fallback',
+  derive: (ctx) => {
+    const path = concatPathOf(ctx.resource.parameters, ctx.resource.title);
+    if (!path.startsWith('/')) ctx.refuse('path', 'the path is not absolute');
+    return path;
+  },
+};
+
+/** The file concat generates is `ensure => file` (present, the default) or absent. */
+const concatState: Derivation = {
+  doc: 'present (the default) → exists, absent → absent; other values → fallback',
+  derive: (ctx) => {
+    const ensure = ctx.value('ensure') ?? 'present';
+    if (ensure === 'present') return sourced('exists', 'ensure');
+    if (ensure === 'absent') return sourced('absent', 'ensure');
+    return refused('this ensure value is not supported');
+  },
+};
+
+export const concatFileRules: TypeRules<FileParams> = {
   type: 'Concat_file',
   kind: 'file',
   doc:
@@ -23,18 +45,16 @@ export const concatFileRules: TypeRules = {
     'translated, the file goes to the fallback together with its fragments, so that Puppet assembles it.',
   name: (r) => concatPathOf(r.parameters, r.title),
   attributes: {
-    path: { do: 'use', doc: '`path` (default: the title)' },
     tag: { do: 'use', doc: 'which fragments belong to the file (an equal `tag`)' },
-    ensure: { do: 'use', doc: '`state`: present → exists, absent → absent' },
-    owner: { do: 'map', to: 'owner', fn: (v) => String(v) },
-    group: { do: 'map', to: 'group', fn: (v) => String(v) },
-    mode: { do: 'map', to: 'mode', fn: (v) => String(v) },
-    order: { do: 'use', doc: 'numeric (the type’s default) or alpha: how fragments are sorted' },
+    owner: { do: 'carry', to: 'owner', as: 'string' },
+    group: { do: 'carry', to: 'group', as: 'string' },
+    mode: { do: 'carry', to: 'mode', as: 'string' },
+    order: { do: 'use', doc: 'how fragments are sorted: numeric (the type’s default) or alpha' },
     ensure_newline: { do: 'use', doc: 'adds a newline to each fragment that does not end with one' },
-    format: { do: 'refuse', reason: 'only the plain format is supported (yaml and json merging is not)', accept: (v) => v === 'plain' },
+    format: { do: 'refuse', reason: 'only the plain format is supported (yaml and json merging is not)', accept: ['plain'] },
     force: { do: 'drop', doc: 'only used by the yaml and json formats' },
-    replace: { do: 'refuse', reason: 'replace => false is not supported', accept: (v) => truthy(v) },
-    backup: { do: 'use', doc: `dropped; degraded unless false: ${MSG_NO_BACKUP}` },
+    replace: { do: 'refuse', reason: 'replace => false is not supported', accept: IS_TRUE },
+    backup: { do: 'use', doc: 'no backup is made' },
     show_diff: { do: 'drop', doc: 'diffs are never shown' },
     validate_cmd: { do: 'note', message: 'content is not validated before it is written' },
     selinux_ignore_defaults: { do: 'note', message: MSG_SELINUX },
@@ -43,28 +63,26 @@ export const concatFileRules: TypeRules = {
     seltype: { do: 'note', message: MSG_SELINUX },
     seluser: { do: 'note', message: MSG_SELINUX },
   },
-  finish: (ctx) => {
-    const r = ctx.resource;
-    const path = concatPathOf(r.parameters, r.title);
-    if (!path.startsWith('/')) ctx.refuse('path', 'the path is not absolute');
-    ctx.set('path', path, ctx.has('path') ? 'path' : []);
-    const ensure = ctx.value('ensure') ?? 'present';
-    if (ensure === 'present') {
-      ctx.set('state', 'exists', 'ensure');
-      // The file concat generates is `ensure => file`, which replaces a file or link of another type.
-      ctx.set('replacenondir', true, 'ensure');
-    } else if (ensure === 'absent') {
-      ctx.set('state', 'absent', 'ensure');
-      for (const k of ['mode', 'owner', 'group'] as const) {
-        if (ctx.get(k) !== undefined) {
-          ctx.unset(k);
-          ctx.note(k, 'ignored when ensure is absent');
-        }
-      }
-    } else ctx.refuse('ensure', 'this ensure value is not supported');
-    const backup = ctx.value('backup');
-    if (backup !== undefined && backup !== false && backup !== 'false') ctx.note('backup', MSG_NO_BACKUP);
-    const order = ctx.value('order');
-    if (order !== undefined && order !== 'alpha' && order !== 'numeric') ctx.refuse('order', 'order must be alpha or numeric');
+  derive: {
+    path: { from: ['path'], by: concatPath },
+    state: { from: ['ensure'], by: concatState },
+    // The file concat generates is `ensure => file`, which replaces a file or link of another type.
+    replacenondir: { from: ['ensure'], by: replacesOtherTypes },
   },
+  ignoredWhenAbsent: ['mode', 'owner', 'group'],
+  checks: [
+    {
+      attribute: 'backup',
+      outcome: 'degraded',
+      message: MSG_NO_BACKUP,
+      doc: 'backup is not false',
+      when: (ctx) => ctx.has('backup') && !IS_FALSE.test(ctx.value('backup')),
+    },
+    {
+      attribute: 'order',
+      outcome: 'fallback',
+      message: 'order must be alpha or numeric',
+      when: (ctx) => ctx.has('order') && ctx.value('order') !== 'alpha' && ctx.value('order') !== 'numeric',
+    },
+  ],
 };

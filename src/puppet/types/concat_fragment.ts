@@ -6,7 +6,7 @@
 import type { Rule, TypeRules } from '../rules.js';
 import { metaparamRules } from './metaparams.js';
 
-export const concatFragmentRules: TypeRules = {
+export const concatFragmentRules: TypeRules<Record<string, never>> = {
   type: 'Concat_fragment',
   kind: null,
   doc:

@@ -9,7 +9,8 @@
  * - timeout → `meta.timeout` in ms, Puppet's default 300 s when not given; tries → `meta.retry` = tries − 1;
  *   try_sleep → `meta.delay` in ms.
  */
-import { REFUSED, type RuleContext, type TypeRules, truthy } from '../rules.js';
+import type { ExecParams } from '../../resources/exec.js';
+import { type Converter, type Derivation, type Predicate, refused, sourced, type TypeRules } from '../rules.js';
 
 /** Puppet's default exec timeout, in seconds. */
 export const PUPPET_EXEC_TIMEOUT_S = 300;
@@ -26,100 +27,90 @@ function commandText(v: unknown): string | undefined {
   return undefined;
 }
 
-/** onlyif/unless: a command, an argv array, or a list of commands (strings or argv arrays). */
-function guard(attr: string, v: unknown, ctx: RuleContext): string | typeof REFUSED {
-  let cmds: string[] | undefined;
-  if (typeof v === 'string') cmds = [v];
-  else if (Array.isArray(v)) {
-    // ['/bin/test', '-f', '/x'] is one argv only if Puppet would see it that way; Puppet treats an array of
-    // strings as several commands, so do the same.
-    const each = v.map(commandText);
-    cmds = each.every((c): c is string => c !== undefined) ? each : undefined;
-  }
-  if (!cmds || cmds.length === 0) {
-    ctx.refuse(attr, 'this command shape is not supported');
-    return REFUSED;
-  }
-  return cmds.length === 1 ? cmds[0]! : cmds.map((c) => (/[|&;\n]/.test(c) ? `{ ${c}; }` : c)).join(' && ');
-}
+const MSG_COMMAND_SHAPE = 'this command shape is not supported';
 
-const seconds = (attr: string, v: unknown, ctx: RuleContext): number | typeof REFUSED => {
-  const n = typeof v === 'number' ? v : typeof v === 'string' && /^[0-9]+(\.[0-9]+)?$/.test(v) ? Number(v) : NaN;
-  if (!Number.isFinite(n) || n < 0) {
-    ctx.refuse(attr, 'not a number of seconds');
-    return REFUSED;
-  }
-  return Math.round(n * 1000);
+/** onlyif/unless: a command, an argv array, or a list of commands (strings or argv arrays). */
+const guard: Converter = {
+  doc: 'to shell text; several commands joined with `&&`',
+  refuses: MSG_COMMAND_SHAPE,
+  convert: (v) => {
+    let cmds: string[] | undefined;
+    if (typeof v === 'string') cmds = [v];
+    else if (Array.isArray(v)) {
+      // ['/bin/test', '-f', '/x'] is one argv only if Puppet would see it that way; Puppet treats an array of
+      // strings as several commands, so do the same.
+      const each = v.map(commandText);
+      cmds = each.every((c): c is string => c !== undefined) ? each : undefined;
+    }
+    if (!cmds || cmds.length === 0) return refused(MSG_COMMAND_SHAPE);
+    return cmds.length === 1 ? cmds[0]! : cmds.map((c) => (/[|&;\n]/.test(c) ? `{ ${c}; }` : c)).join(' && ');
+  },
 };
 
 const listOf = (v: unknown): unknown[] => (Array.isArray(v) ? v.flat() : [v]);
 
-export const execRules: TypeRules = {
-  type: 'Exec',
-  kind: 'exec',
-  doc: 'A command guarded by onlyif/unless/creates. The vertex is `exec[<title>]`.',
-  name: (r) => r.title,
-  attributes: {
-    command: { do: 'use', doc: '`cmd` + `shell: /bin/sh`; an array: `cmd` = argv[0], `args` = the rest, no shell (default: the title)' },
-    onlyif: { do: 'map', to: 'ifcmd', fn: (v, ctx) => guard('onlyif', v, ctx), doc: 'with `ifshell: /bin/sh`; several joined with `&&`' },
-    unless: { do: 'map', to: 'nifcmd', fn: (v, ctx) => guard('unless', v, ctx), doc: 'with `nifshell: /bin/sh`; several joined with `&&`' },
-    creates: {
-      do: 'map',
-      to: 'creates',
-      fn: (v, ctx) => {
-        const l = listOf(v);
-        if (l.length === 1 && typeof l[0] === 'string') return l[0];
-        ctx.refuse('creates', 'several creates paths are not supported');
-        return REFUSED;
-      },
-    },
-    refreshonly: { do: 'map', to: 'refreshonly', fn: (v) => truthy(v) },
-    cwd: { do: 'carry' },
-    user: { do: 'map', to: 'user', fn: (v) => String(v) },
-    group: { do: 'map', to: 'group', fn: (v) => String(v) },
-    path: { do: 'use', doc: '`env.PATH`, joined with `:`' },
-    environment: { do: 'use', doc: '`env` entries `K=v`' },
-    timeout: { do: 'toMeta', meta: 'timeout', fn: (v, ctx) => seconds('timeout', v, ctx), doc: 'in ms; 300000 (Puppet’s 300 s) when not given' },
-    tries: {
-      do: 'toMeta',
-      meta: 'retry',
-      fn: (v, ctx) => {
-        const n = Number(v);
-        if (Number.isInteger(n) && n >= 1) return n - 1;
-        ctx.refuse('tries', 'not a positive integer');
-        return REFUSED;
-      },
-      doc: 'tries − 1',
-    },
-    try_sleep: { do: 'toMeta', meta: 'delay', fn: (v, ctx) => seconds('try_sleep', v, ctx), doc: 'in ms' },
-    returns: {
-      do: 'refuse',
-      reason: 'exit codes other than 0 are not supported',
-      accept: (v) => listOf(v).length === 1 && String(listOf(v)[0]) === '0',
-    },
-    umask: { do: 'refuse', reason: 'umask is not supported' },
-    refresh: { do: 'refuse', reason: 'a separate refresh command is not supported' },
-    provider: { do: 'refuse', reason: 'only the posix and shell providers are supported', accept: (v) => v === 'posix' || v === 'shell' },
-    logoutput: { do: 'note', message: 'output is logged on failure only' },
+const onePath: Converter = {
+  doc: 'one path',
+  refuses: 'several creates paths are not supported',
+  convert: (v) => {
+    const l = listOf(v);
+    return l.length === 1 && typeof l[0] === 'string' ? l[0] : refused('several creates paths are not supported');
   },
-  finish: (ctx) => {
-    const r = ctx.resource;
-    const command = ctx.has('command') ? ctx.value('command') : r.title;
-    if (typeof command === 'string') {
-      ctx.set('cmd', command, ctx.has('command') ? 'command' : []);
-      ctx.set('shell', '/bin/sh', []);
-    } else if (Array.isArray(command) && command.length > 0 && command.every((x) => typeof x === 'string')) {
-      ctx.set('cmd', command[0], 'command');
-      if (command.length > 1) ctx.set('args', command.slice(1), 'command');
-    } else ctx.refuse('command', 'this command shape is not supported');
-    if (ctx.get('ifcmd') !== undefined) ctx.set('ifshell', '/bin/sh', []);
-    if (ctx.get('nifcmd') !== undefined) ctx.set('nifshell', '/bin/sh', []);
+};
 
+const retries: Converter = {
+  doc: 'tries − 1',
+  refuses: 'not a positive integer',
+  convert: (v) => {
+    const n = Number(v);
+    return Number.isInteger(n) && n >= 1 ? n - 1 : refused('not a positive integer');
+  },
+};
+
+const exitZero: Predicate = { doc: '0', test: (v) => listOf(v).length === 1 && String(listOf(v)[0]) === '0' };
+
+/** The command: the `command` attribute, else the title (Puppet's namevar). */
+const commandOf = (ctx: Parameters<Derivation['derive']>[0]): unknown => (ctx.has('command') ? ctx.value('command') : ctx.resource.title);
+const isArgv = (c: unknown): c is string[] => Array.isArray(c) && c.length > 0 && c.every((x) => typeof x === 'string');
+
+const execCmd: Derivation = {
+  doc: 'a string: the command (default: the title); an array: argv[0]',
+  derive: (ctx) => {
+    const c = commandOf(ctx);
+    if (typeof c === 'string') return c;
+    if (isArgv(c)) return c[0];
+    return refused(MSG_COMMAND_SHAPE);
+  },
+};
+
+const execArgs: Derivation = {
+  doc: 'an array command: argv[1..]',
+  derive: (ctx) => {
+    const c = commandOf(ctx);
+    return isArgv(c) && c.length > 1 ? c.slice(1) : undefined;
+  },
+};
+
+/** A string command runs through the shell, as Puppet's posix provider runs it. */
+const execShell: Derivation = {
+  doc: '`/bin/sh` for a string command (an array runs without a shell)',
+  derive: (ctx) => (typeof commandOf(ctx) === 'string' ? sourced('/bin/sh', []) : undefined),
+};
+
+/** The guards are shell text: they run through `/bin/sh`. */
+const guardShell = (param: 'ifcmd' | 'nifcmd'): Derivation => ({
+  doc: `\`/bin/sh\` when \`${param}\` is set`,
+  derive: (ctx) => (ctx.get(param) !== undefined ? sourced('/bin/sh', []) : undefined),
+});
+
+/** Our exec starts from an empty environment: PATH from `path`, then the `environment` entries. */
+const execEnv: Derivation = {
+  doc: '`PATH` from `path` (joined with `:`), then the `environment` entries `K=v`',
+  derive: (ctx) => {
     const env: Record<string, string> = {};
     const from: string[] = [];
     if (ctx.has('path')) {
-      const p = ctx.value('path');
-      const parts = listOf(p);
+      const parts = listOf(ctx.value('path'));
       if (parts.every((x) => typeof x === 'string')) {
         env.PATH = parts.join(':');
         from.push('path');
@@ -136,7 +127,38 @@ export const execRules: TypeRules = {
       }
       from.push('environment');
     }
-    if (from.length) ctx.set('env', env, from);
-    if (!ctx.has('timeout')) ctx.setMeta('timeout', PUPPET_EXEC_TIMEOUT_S * 1000);
+    return from.length ? sourced(env, from) : undefined;
+  },
+};
+
+export const execRules: TypeRules<ExecParams> = {
+  type: 'Exec',
+  kind: 'exec',
+  doc: 'A command guarded by onlyif/unless/creates. The vertex is `exec[<title>]`.',
+  name: (r) => r.title,
+  attributes: {
+    onlyif: { do: 'carry', to: 'ifcmd', as: guard },
+    unless: { do: 'carry', to: 'nifcmd', as: guard },
+    creates: { do: 'carry', to: 'creates', as: onePath },
+    refreshonly: { do: 'carry', to: 'refreshonly', as: 'boolean' },
+    cwd: { do: 'carry', to: 'cwd' },
+    user: { do: 'carry', to: 'user', as: 'string' },
+    group: { do: 'carry', to: 'group', as: 'string' },
+    timeout: { do: 'toMeta', meta: 'timeout', as: 'milliseconds', default: PUPPET_EXEC_TIMEOUT_S, doc: 'Puppet’s default' },
+    tries: { do: 'toMeta', meta: 'retry', as: retries },
+    try_sleep: { do: 'toMeta', meta: 'delay', as: 'milliseconds' },
+    returns: { do: 'refuse', reason: 'exit codes other than 0 are not supported', accept: exitZero },
+    umask: { do: 'refuse', reason: 'umask is not supported' },
+    refresh: { do: 'refuse', reason: 'a separate refresh command is not supported' },
+    provider: { do: 'refuse', reason: 'only the posix and shell providers are supported', accept: ['posix', 'shell'] },
+    logoutput: { do: 'note', message: 'output is logged on failure only' },
+  },
+  derive: {
+    cmd: { from: ['command'], by: execCmd },
+    args: { from: ['command'], by: execArgs },
+    shell: { from: ['command'], by: execShell },
+    ifshell: { from: ['onlyif'], by: guardShell('ifcmd') },
+    nifshell: { from: ['unless'], by: guardShell('nifcmd') },
+    env: { from: ['path', 'environment'], by: execEnv },
   },
 };

@@ -4,11 +4,11 @@
  * even a bare `group{'g':}` creates the group (Puppet 7.23, checked with `puppet apply --noop`). `system` is
  * native. Membership lists (`members`, `auth_membership`) are not managed by our kind: fallback.
  */
-import type { TypeRules } from '../rules.js';
-import { truthy } from '../rules.js';
-import { accountName, idRule, platformOnly } from './accounts.js';
+import type { GroupParams } from '../../resources/group.js';
+import { IS_FALSE, type TypeRules } from '../rules.js';
+import { accountName, platformOnly } from './accounts.js';
 
-export const groupRules: TypeRules = {
+export const groupRules: TypeRules<GroupParams> = {
   type: 'Group',
   kind: 'group',
   doc: 'A local group, managed with the shadow tools. The vertex is `group[<name>]` (the namevar; the origin keeps the title). Without ensure the group is created, as in Puppet.',
@@ -19,18 +19,16 @@ export const groupRules: TypeRules = {
       do: 'map',
       to: 'state',
       values: { present: 'exists', absent: 'absent' },
-      doc: 'not given: `exists` (Puppet’s default for groups, even a bare one)',
+      default: 'present',
+      doc: 'Puppet’s default for groups, even a bare one, is present',
     },
-    gid: idRule('gid', 'gid'),
-    system: { do: 'map', to: 'system', fn: (v) => truthy(v), doc: 'used when the group is created, as in Puppet' },
+    gid: { do: 'carry', to: 'gid', as: 'id' },
+    system: { do: 'carry', to: 'system', as: 'boolean', doc: 'used when the group is created, as in Puppet' },
     members: { do: 'refuse', reason: 'group members are not managed natively' },
     auth_membership: { do: 'refuse', reason: 'group members are not managed natively' },
-    allowdupe: { do: 'refuse', reason: 'duplicate gids are not supported', accept: (v) => v === false || v === 'false' },
+    allowdupe: { do: 'refuse', reason: 'duplicate gids are not supported', accept: IS_FALSE },
     forcelocal: { do: 'drop', doc: 'our kind always reads and writes the local files' },
-    provider: { do: 'refuse', reason: 'only the groupadd provider is supported', accept: (v) => v === 'groupadd' },
+    provider: { do: 'refuse', reason: 'only the groupadd provider is supported', accept: ['groupadd'] },
     ...platformOnly('attribute_membership', 'attributes', 'ia_load_module'),
-  },
-  finish: (ctx) => {
-    if (!ctx.has('ensure')) ctx.set('state', 'exists', []);
   },
 };

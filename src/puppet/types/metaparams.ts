@@ -1,5 +1,12 @@
 /** Metaparameters every Puppet type accepts; a type's own table takes precedence. */
-import { REFUSED, type Rule, truthy } from '../rules.js';
+import { type Converter, type Rule, refused, truthy } from '../rules.js';
+
+/** `noop` as Puppet takes it: a boolean, possibly spelled as a string. */
+const noopFlag: Converter = {
+  doc: 'a boolean (true/false or "true"/"false")',
+  refuses: 'noop is not a boolean',
+  convert: (v) => (typeof v === 'boolean' || v === 'true' || v === 'false' ? truthy(v) : refused('noop is not a boolean')),
+};
 
 export const metaparamRules: Readonly<Record<string, Rule>> = {
   before: { do: 'drop', doc: 'becomes edges' },
@@ -9,15 +16,7 @@ export const metaparamRules: Readonly<Record<string, Rule>> = {
   stage: { do: 'drop', doc: 'stage order becomes edges' },
   tag: { do: 'drop' },
   alias: { do: 'drop' },
-  noop: {
-    do: 'toMeta',
-    meta: 'noop',
-    fn: (v, ctx) => {
-      if (typeof v === 'boolean' || v === 'true' || v === 'false') return truthy(v);
-      ctx.refuse('noop', 'noop is not a boolean');
-      return REFUSED;
-    },
-  },
+  noop: { do: 'toMeta', meta: 'noop', as: noopFlag },
   schedule: { do: 'refuse', reason: 'schedules are not supported' },
   audit: { do: 'note', message: 'audit is not supported' },
   loglevel: { do: 'note', message: 'loglevel is not supported (our log levels are fixed)' },

@@ -13,8 +13,9 @@
  * - atboot and blockdevice are Solaris vfstab fields: Puppet's Linux provider has no column for them, so they are
  *   dropped with a note. remounts => false (unmount and mount again on refresh) → fallback; true is our behaviour.
  */
+import type { MountParams } from '../../resources/mount.js';
 import { parseOptions } from '../../system/formats/fstab-text.js';
-import { REFUSED, type RuleContext, type TypeRules } from '../rules.js';
+import { type Converter, refused, type TypeRules } from '../rules.js';
 
 const ENSURE: Readonly<Record<string, string>> = { mounted: 'exists', defined: 'defined', present: 'defined', unmounted: 'unmounted', absent: 'absent' };
 
@@ -23,65 +24,57 @@ export function mountPointOf(v: string): string {
   return v.length > 1 ? v.replace(/^(.+?)\/*$/, '$1') : v;
 }
 
-function count(attr: string, v: unknown, ctx: RuleContext): number | typeof REFUSED {
-  const s = String(v);
-  if (/^[0-9]+$/.test(s)) return Number(s);
-  ctx.refuse(attr, 'not a non-negative integer');
-  return REFUSED;
-}
+const mountPoint = (r: { readonly title: string; readonly parameters: Readonly<Record<string, unknown>> }): string =>
+  mountPointOf(typeof r.parameters.name === 'string' ? r.parameters.name : r.title);
 
-export const mountRules: TypeRules = {
+const optionsMap: Converter = {
+  doc: 'the comma-separated string to the options map, in order',
+  refuses: 'options that cannot be a map (an option given twice, an empty option)',
+  convert: (v) => {
+    const m = typeof v === 'string' ? parseOptions(v) : 'not a string';
+    return typeof m === 'string' ? refused('options that cannot be a map (an option given twice, an empty option)') : m;
+  },
+};
+
+const fstabPath: Converter = {
+  doc: 'an absolute path',
+  refuses: 'target is not an absolute path',
+  convert: (v) => (typeof v === 'string' && v.startsWith('/') ? v : refused('target is not an absolute path')),
+};
+
+export const mountRules: TypeRules<MountParams> = {
   type: 'Mount',
   kind: 'mount',
   doc: 'An fstab entry and its mount state. The vertex is `mount[<mount point>]` (the namevar without trailing slashes).',
-  name: (r) => mountPointOf(typeof r.parameters.name === 'string' ? r.parameters.name : r.title),
+  name: mountPoint,
   attributes: {
     name: { do: 'use', doc: 'the vertex name (default: the title), trailing slashes removed' },
-    ensure: { do: 'map', to: 'state', values: ENSURE, doc: 'without ensure: fallback' },
-    device: { do: 'map', to: 'device', fn: (v) => String(v) },
-    fstype: { do: 'map', to: 'type', fn: (v) => String(v) },
-    options: {
-      do: 'map',
-      to: 'options',
-      fn: (v, ctx) => {
-        const m = typeof v === 'string' ? parseOptions(v) : 'not a string';
-        if (typeof m === 'string') {
-          ctx.refuse('options', 'options that cannot be a map (an option given twice, an empty option)');
-          return REFUSED;
-        }
-        return m;
-      },
-      doc: 'the options map, in order; an option given twice → fallback',
-    },
-    dump: { do: 'map', to: 'freq', fn: (v, ctx) => count('dump', v, ctx), doc: '0 when not given' },
-    pass: { do: 'map', to: 'passno', fn: (v, ctx) => count('pass', v, ctx), doc: '0 when not given' },
-    target: {
-      do: 'map',
-      to: 'fstab',
-      fn: (v, ctx) => {
-        if (typeof v === 'string' && v.startsWith('/')) return v;
-        ctx.refuse('target', 'target is not an absolute path');
-        return REFUSED;
-      },
-    },
+    ensure: { do: 'map', to: 'state', values: ENSURE },
+    device: { do: 'carry', to: 'device', as: 'string' },
+    fstype: { do: 'carry', to: 'type', as: 'string' },
+    options: { do: 'carry', to: 'options', as: optionsMap, doc: 'unset: an existing entry keeps its options (a new one gets `defaults`)' },
+    dump: { do: 'carry', to: 'freq', as: 'count', default: 0, doc: 'Puppet’s default for a managed entry' },
+    pass: { do: 'carry', to: 'passno', as: 'count', default: 0, doc: 'Puppet’s default for a managed entry' },
+    target: { do: 'carry', to: 'fstab', as: fstabPath },
     atboot: { do: 'note', message: 'atboot is a Solaris vfstab field; Linux fstab has no such column' },
     blockdevice: { do: 'note', message: 'blockdevice is a Solaris vfstab field; Linux fstab has no such column' },
-    remounts: {
-      do: 'refuse',
-      reason: 'remounts => false (unmount and mount again on refresh) is not supported',
-      accept: (v) => v === true || v === 'true',
+    remounts: { do: 'refuse', reason: 'remounts => false (unmount and mount again on refresh) is not supported', accept: [true, 'true'] },
+    provider: { do: 'refuse', reason: 'only the parsed provider is supported', accept: ['parsed'] },
+  },
+  checks: [
+    { attribute: 'ensure', outcome: 'fallback', message: 'a mount without ensure is not supported', when: (ctx) => !ctx.has('ensure') },
+    {
+      attribute: 'name',
+      outcome: 'fallback',
+      message: 'a mount point that is not an absolute path (such as none for swap) is not supported',
+      when: (ctx) => !mountPoint(ctx.resource).startsWith('/'),
     },
-    provider: { do: 'refuse', reason: 'only the parsed provider is supported', accept: (v) => v === 'parsed' },
-  },
-  finish: (ctx) => {
-    if (!ctx.has('ensure')) ctx.refuse('ensure', 'a mount without ensure is not supported');
-    if (!mountRules.name(ctx.resource).startsWith('/'))
-      ctx.refuse('name', 'a mount point that is not an absolute path (such as none for swap) is not supported');
-    const state = ctx.get('state');
-    if (ctx.get('type') === 'swap' && (state === 'exists' || state === 'unmounted')) ctx.refuse('ensure', 'swap is enabled with swapon, not mounted');
-    if (state !== 'absent') {
-      if (ctx.get('freq') === undefined) ctx.set('freq', 0, []);
-      if (ctx.get('passno') === undefined) ctx.set('passno', 0, []);
-    }
-  },
+    {
+      attribute: 'ensure',
+      outcome: 'fallback',
+      message: 'swap is enabled with swapon, not mounted',
+      doc: 'fstype swap with ensure mounted or unmounted',
+      when: (ctx) => ctx.get('type') === 'swap' && (ctx.get('state') === 'exists' || ctx.get('state') === 'unmounted'),
+    },
+  ],
 };

@@ -1,5 +1,6 @@
 /** Puppet `notify` → `msg`: body = message (default: the name, i.e. the title); priority from loglevel. */
-import type { TypeRules } from '../rules.js';
+import type { MsgParams } from '../../resources/msg.js';
+import { type Derivation, sourced, type TypeRules } from '../rules.js';
 
 export const LOGLEVEL_PRIORITY: Readonly<Record<string, string>> = {
   debug: 'Debug',
@@ -13,25 +14,29 @@ export const LOGLEVEL_PRIORITY: Readonly<Record<string, string>> = {
   crit: 'Crit',
 };
 
-export const notifyRules: TypeRules = {
+/** Puppet logs `message`, which defaults to the name (the title). */
+const messageBody: Derivation = {
+  doc: '`message` (a non-string value is written as JSON); without it, `name` (Puppet’s default), else the title',
+  derive: (ctx) => {
+    if (ctx.has('message')) {
+      const m = ctx.value('message');
+      return sourced(typeof m === 'string' ? m : JSON.stringify(m), 'message');
+    }
+    const n = ctx.value('name');
+    return sourced(typeof n === 'string' ? n : ctx.resource.title, 'name');
+  },
+};
+
+export const notifyRules: TypeRules<MsgParams> = {
   type: 'Notify',
   kind: 'msg',
   doc: 'A message logged once, and again on each refresh. The vertex is `msg[<title>]`.',
   name: (r) => r.title,
   attributes: {
-    message: { do: 'use', doc: '`body` (a non-string value is written as JSON)' },
-    name: { do: 'use', doc: '`body` when there is no message (Puppet’s default)' },
     loglevel: { do: 'map', to: 'priority', values: LOGLEVEL_PRIORITY },
     withpath: { do: 'note', message: 'withpath is not supported' },
   },
-  finish: (ctx) => {
-    const r = ctx.resource;
-    if (ctx.has('message')) {
-      const m = ctx.value('message');
-      ctx.set('body', typeof m === 'string' ? m : JSON.stringify(m), 'message');
-    } else {
-      const n = ctx.value('name');
-      ctx.set('body', typeof n === 'string' ? n : r.title, 'name');
-    }
+  derive: {
+    body: { from: ['message', 'name'], by: messageBody },
   },
 };

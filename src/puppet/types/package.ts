@@ -10,11 +10,11 @@
  *   the translator's duplicate check, naming both origins.
  * - source, install_options, uninstall_options, responsefile, mark => hold → fallback.
  */
-import { REFUSED, type TypeRules, truthy } from '../rules.js';
-import { stateProblems } from '../../resources/pkg/kind.js';
+import { type PkgParams, stateProblems } from '../../resources/pkg/kind.js';
+import { type Converter, NOT_TRUE, refused, type TypeRules } from '../rules.js';
 
 /** Providers that manage Debian packages the way PackageKit's apt backend does. */
-const NATIVE_PROVIDERS = new Set(['apt', 'aptitude', 'dpkg', 'default']);
+const NATIVE_PROVIDERS = ['apt', 'aptitude', 'dpkg', 'default'];
 
 const ENSURE: Readonly<Record<string, string>> = {
   present: 'installed',
@@ -24,7 +24,14 @@ const ENSURE: Readonly<Record<string, string>> = {
   latest: 'newest',
 };
 
-export const packageRules: TypeRules = {
+/** Any other ensure value is a version to install. */
+const packageVersion: Converter = {
+  doc: 'a version → that version',
+  refuses: 'this ensure value is not a package version',
+  convert: (v) => (typeof v === 'string' && stateProblems(v).length === 0 ? v : refused('this ensure value is not a package version')),
+};
+
+export const packageRules: TypeRules<PkgParams> = {
   type: 'Package',
   kind: 'pkg',
   doc: 'A Debian package, installed through PackageKit. The vertex is `pkg[<name>]` (the `name` attribute, else the title).',
@@ -34,33 +41,24 @@ export const packageRules: TypeRules = {
     ensure: {
       do: 'map',
       to: 'state',
-      fn: (v, ctx) => {
-        const s = String(v);
-        if (s === 'purged') ctx.note('ensure', 'purged removes the package but keeps its configuration files');
-        const mapped = ENSURE[s];
-        if (mapped) return mapped;
-        if (s === 'held') ctx.refuse('ensure', 'ensure => held (a dpkg hold) is not supported');
-        else if (typeof v !== 'string' || stateProblems(s).length > 0) ctx.refuse('ensure', 'this ensure value is not a package version');
-        else return s;
-        return REFUSED;
-      },
-      doc: 'installed/present → installed, absent → uninstalled, purged → uninstalled (degraded: configuration files are kept), latest → newest, a version → that version; held → fallback',
+      values: ENSURE,
+      note: { purged: 'purged removes the package but keeps its configuration files' },
+      refuse: { held: 'ensure => held (a dpkg hold) is not supported' },
+      otherwise: packageVersion,
+      default: 'present',
     },
     provider: {
       do: 'refuse',
       reason: 'only the apt, aptitude and dpkg providers are translated; this provider is applied by Puppet',
-      accept: (v) => NATIVE_PROVIDERS.has(String(v)),
+      accept: NATIVE_PROVIDERS,
     },
     source: { do: 'refuse', reason: 'installing from a package file (source) is not supported' },
     install_options: { do: 'refuse', reason: 'install_options are not supported' },
     uninstall_options: { do: 'refuse', reason: 'uninstall_options are not supported' },
     responsefile: { do: 'refuse', reason: 'debconf response files are not supported' },
-    mark: { do: 'refuse', reason: 'mark => hold is not supported', accept: (v) => v === 'none' },
-    configfiles: { do: 'refuse', reason: 'configfiles => replace is not supported', accept: (v) => v === 'keep' },
-    reinstall_on_refresh: { do: 'refuse', reason: 'reinstall_on_refresh is not supported', accept: (v) => !truthy(v) },
+    mark: { do: 'refuse', reason: 'mark => hold is not supported', accept: ['none'] },
+    configfiles: { do: 'refuse', reason: 'configfiles => replace is not supported', accept: ['keep'] },
+    reinstall_on_refresh: { do: 'refuse', reason: 'reinstall_on_refresh is not supported', accept: NOT_TRUE },
     allow_virtual: { do: 'drop', doc: 'PackageKit resolves the name as apt does' },
-  },
-  finish: (ctx) => {
-    if (!ctx.has('ensure')) ctx.set('state', 'installed', []);
   },
 };

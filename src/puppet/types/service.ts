@@ -11,48 +11,41 @@
  * - A refresh runs reload-or-try-restart (svc's semantics): a unit with ExecReload is reloaded where Puppet's
  *   systemd provider would restart it.
  */
-import { svcKind } from '../../resources/svc.js';
-import { REFUSED, type TypeRules } from '../rules.js';
-
-const ENSURE: Readonly<Record<string, string>> = { running: 'running', true: 'running', stopped: 'stopped', false: 'stopped' };
-const ENABLE: Readonly<Record<string, string>> = { true: 'enabled', false: 'disabled' };
+import { type SvcParams, svcKind } from '../../resources/svc.js';
+import type { TypeRules } from '../rules.js';
 
 const CUSTOM_COMMAND = 'custom service commands are not supported (systemd runs the unit)';
 const PROCESS_MATCH = 'finding the service by its process is not supported (systemd knows the unit)';
 const OTHER_PROVIDER = 'attribute of a provider other than systemd';
 
-export const serviceRules: TypeRules = {
+const unitName = (r: { readonly title: string; readonly parameters: Readonly<Record<string, unknown>> }): string =>
+  typeof r.parameters.name === 'string' && r.parameters.name !== '' ? r.parameters.name : r.title;
+
+export const serviceRules: TypeRules<SvcParams> = {
   type: 'Service',
   kind: 'svc',
   doc: 'A systemd unit, whatever init system the compiling host has. The vertex is `svc[<name>]` (the `name` attribute, else the title), so the unit is `<name>.service` unless the name has a unit suffix; the origin stays `Service[<title>]`. A refresh runs reload-or-try-restart: a unit that can reload is reloaded where Puppet would restart it.',
-  name: (r) => (typeof r.parameters.name === 'string' && r.parameters.name !== '' ? r.parameters.name : r.title),
+  name: unitName,
   attributes: {
     name: { do: 'use', doc: 'the vertex name (the unit)' },
     ensure: {
       do: 'map',
       to: 'state',
-      fn: (v, ctx) => {
-        const s = ENSURE[String(v)];
-        if (s !== undefined) return s;
-        ctx.refuse('ensure', 'ensure must be running or stopped');
-        return REFUSED;
-      },
-      doc: 'running/true → `running`, stopped/false → `stopped`',
+      values: { running: 'running', true: 'running', stopped: 'stopped', false: 'stopped' },
+      message: 'ensure must be running or stopped',
     },
     enable: {
       do: 'map',
       to: 'startup',
-      fn: (v, ctx) => {
-        const s = ENABLE[String(v)];
-        if (s !== undefined) return s;
-        if (v === 'mask') ctx.refuse('enable', 'enable => mask is not supported (svc does not mask units)');
-        else if (v === 'manual' || v === 'delayed') ctx.refuse('enable', 'enable => manual/delayed are Windows start modes');
-        else ctx.refuse('enable', 'enable must be true or false');
-        return REFUSED;
+      values: { true: 'enabled', false: 'disabled' },
+      refuse: {
+        mask: 'enable => mask is not supported (svc does not mask units)',
+        manual: 'enable => manual/delayed are Windows start modes',
+        delayed: 'enable => manual/delayed are Windows start modes',
       },
-      doc: 'true → `enabled`, false → `disabled`; mask, manual, delayed → fallback',
+      message: 'enable must be true or false',
     },
-    provider: { do: 'refuse', reason: 'only the systemd provider is supported', accept: (v) => v === 'systemd' },
+    provider: { do: 'refuse', reason: 'only the systemd provider is supported', accept: ['systemd'] },
     hasstatus: { do: 'drop', doc: 'meaningless under systemd' },
     hasrestart: { do: 'drop', doc: 'meaningless under systemd' },
     path: { do: 'drop', doc: 'the init-script search path, unused under systemd' },
@@ -69,9 +62,14 @@ export const serviceRules: TypeRules = {
     logonpassword: { do: 'refuse', reason: OTHER_PROVIDER },
     timeout: { do: 'note', message: 'timeout is not supported (the unit’s own systemd timeouts apply)' },
   },
-  finish: (ctx) => {
-    const name = serviceRules.name(ctx.resource);
-    const problem = svcKind.validate?.(name, {})[0];
-    if (problem) ctx.refuse(ctx.has('name') ? 'name' : 'title', 'not a valid systemd unit name');
-  },
+  checks: [
+    {
+      attribute: ['name', 'title'],
+      outcome: 'fallback',
+      message: 'not a valid systemd unit name',
+      doc: 'the vertex name is not a valid unit name',
+      // blamed on `name` when it is given, else on the title
+      when: (ctx, a) => (a === 'name') === ctx.has('name') && svcKind.validate?.(unitName(ctx.resource), {})[0] !== undefined,
+    },
+  ],
 };

@@ -6,7 +6,8 @@
  * drop_privileges is dropped: Puppet writes as the user to avoid following the user's symlinks, and our kind
  * refuses symlinks at the file and its directory instead, with the same result for the file.
  */
-import { REFUSED, type TypeRules } from '../rules.js';
+import type { SshAuthorizedKeyParams } from '../../resources/ssh-authorized-key.js';
+import { type Converter, refused, type TypeRules } from '../rules.js';
 
 /** Puppet's aliases for key types. */
 const TYPE_ALIASES: Readonly<Record<string, string>> = {
@@ -17,45 +18,39 @@ const TYPE_ALIASES: Readonly<Record<string, string>> = {
   'ed25519-sk': 'sk-ssh-ed25519@openssh.com',
 };
 
-export const sshAuthorizedKeyRules: TypeRules = {
+const keyOptions: Converter = {
+  doc: 'to a list (a string is one option; `absent` is none)',
+  refuses: 'options is not a list of strings',
+  convert: (v) => {
+    const list = (Array.isArray(v) ? v : [v]).filter((x) => x !== 'absent');
+    return list.every((x) => typeof x === 'string') ? list : refused('options is not a list of strings');
+  },
+};
+
+export const sshAuthorizedKeyRules: TypeRules<SshAuthorizedKeyParams> = {
   type: 'Ssh_authorized_key',
   kind: 'ssh:authorized_key',
   doc: 'One key of an authorized_keys file. The vertex is `ssh:authorized_key[<name>]` (the namevar: the key comment).',
   name: (r) => (typeof r.parameters.name === 'string' ? r.parameters.name : r.title),
   attributes: {
     name: { do: 'use', doc: 'the vertex name and the key comment (default: the title)' },
-    ensure: { do: 'map', to: 'state', values: { present: 'exists', absent: 'absent' }, doc: 'Puppet’s default is present' },
-    user: { do: 'map', to: 'user', fn: (v) => String(v) },
-    type: {
-      do: 'map',
-      to: 'type',
-      fn: (v) => {
-        const s = String(v);
-        return TYPE_ALIASES[s] ?? s;
-      },
-      doc: 'aliases spelled out (rsa → ssh-rsa, dsa → ssh-dss, ed25519 → ssh-ed25519, ...)',
-    },
-    key: { do: 'carry' },
-    options: {
-      do: 'map',
-      to: 'options',
-      fn: (v, ctx) => {
-        const list = (Array.isArray(v) ? v : [v]).filter((x) => x !== 'absent');
-        if (list.every((x) => typeof x === 'string')) return list;
-        ctx.refuse('options', 'options is not a list of strings');
-        return REFUSED;
-      },
-      doc: 'a list (a string is one option; `absent` is none)',
-    },
-    target: { do: 'carry' },
+    ensure: { do: 'map', to: 'state', values: { present: 'exists', absent: 'absent' }, default: 'present' },
+    user: { do: 'carry', to: 'user', as: 'string' },
+    type: { do: 'map', to: 'type', values: TYPE_ALIASES, otherwise: 'string', doc: 'Puppet’s aliases spelled out; other types as they are' },
+    key: { do: 'carry', to: 'key' },
+    options: { do: 'carry', to: 'options', as: keyOptions },
+    target: { do: 'carry', to: 'target' },
     drop_privileges: { do: 'drop', doc: 'symlinks at the file and its directory are refused instead' },
-    provider: { do: 'refuse', reason: 'only the parsed provider is supported', accept: (v) => v === 'parsed' },
+    provider: { do: 'refuse', reason: 'only the parsed provider is supported', accept: ['parsed'] },
   },
-  finish: (ctx) => {
-    if (!ctx.has('ensure')) ctx.set('state', 'exists', []);
-    if (!ctx.has('user') && !ctx.has('target')) ctx.refuse('user', 'neither user nor target is given');
-    if (ctx.get('state') === 'exists') {
-      for (const a of ['type', 'key']) if (!ctx.has(a)) ctx.refuse(a, 'type and key are needed to add a key');
-    }
-  },
+  checks: [
+    { attribute: 'user', outcome: 'fallback', message: 'neither user nor target is given', when: (ctx) => !ctx.has('user') && !ctx.has('target') },
+    {
+      attribute: ['type', 'key'],
+      outcome: 'fallback',
+      message: 'type and key are needed to add a key',
+      doc: 'ensure is present and type or key is not given',
+      when: (ctx, a) => ctx.get('state') === 'exists' && !ctx.has(a),
+    },
+  ],
 };

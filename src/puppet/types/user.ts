@@ -10,13 +10,41 @@
  * - Passwords, password ageing, expiry and SSH key purging are not managed by our kind: fallback.
  * - The provider resolved on the compiling host is ignored; only an explicit non-useradd provider falls back.
  */
-import { REFUSED, type TypeRules, truthy } from '../rules.js';
-import { accountName, idRule, numericId, platformOnly } from './accounts.js';
+import type { UserParams } from '../../resources/user.js';
+import { type Converter, type Derivation, IS_FALSE, numericId, refused, type TypeRules } from '../rules.js';
+import { accountName, platformOnly } from './accounts.js';
 
 /** The user type's properties (not parameters) that our kind manages: giving one makes Puppet ensure present. */
 const USER_PROPERTIES = ['uid', 'gid', 'groups', 'home', 'shell', 'comment'] as const;
 
-export const userRules: TypeRules = {
+const groupNames: Converter = {
+  doc: 'to a list of group names (a string is one group)',
+  refuses: 'groups must be a list of group names; groups given by number are not supported',
+  convert: (v) => {
+    const l: unknown[] = Array.isArray(v) ? v : [v];
+    if (l.some((g) => typeof g !== 'string' || g.includes(','))) return refused('groups must be a list of group names');
+    if (l.some((g) => numericId(g) !== undefined)) return refused('groups given by number are not supported');
+    return l;
+  },
+};
+
+/** Puppet's gid is a number or a group name: the number goes to `gid`, the name to `group`. */
+const gidNumber: Derivation = {
+  doc: 'a number (or numeric string) → `gid`',
+  derive: (ctx) => (ctx.has('gid') ? numericId(ctx.value('gid')) : undefined),
+};
+
+const gidName: Derivation = {
+  doc: 'a group name → `group`',
+  derive: (ctx) => {
+    if (!ctx.has('gid')) return undefined;
+    const v = ctx.value('gid');
+    if (numericId(v) !== undefined) return undefined;
+    return typeof v === 'string' && v !== '' ? v : refused('not a group name or number');
+  },
+};
+
+export const userRules: TypeRules<UserParams> = {
   type: 'User',
   kind: 'user',
   doc: "A local account, managed with the shadow tools. The vertex is `user[<name>]` (the namevar; the origin keeps the title). A bare `user{'u':}` manages nothing, as in Puppet.",
@@ -27,44 +55,27 @@ export const userRules: TypeRules = {
       do: 'map',
       to: 'state',
       values: { present: 'exists', absent: 'absent' },
-      doc: 'not given: `exists` when a property (uid, gid, groups, home, shell, comment) is given, as Puppet defaults it; otherwise no `state` (Puppet manages nothing then); role → fallback',
+      default: 'present',
+      defaultIf: USER_PROPERTIES,
+      doc: 'Puppet defaults it to present when a property is given; otherwise no `state` (Puppet manages nothing then)',
     },
-    uid: idRule('uid', 'uid'),
-    gid: {
-      do: 'use',
-      doc: 'a number → `gid`, a group name → `group`',
-    },
-    groups: {
-      do: 'map',
-      to: 'groups',
-      fn: (v, ctx) => {
-        const l: unknown[] = Array.isArray(v) ? v : [v];
-        if (l.some((g) => typeof g !== 'string' || g.includes(','))) {
-          ctx.refuse('groups', 'groups must be a list of group names');
-          return REFUSED;
-        }
-        if (l.some((g) => numericId(g) !== undefined)) {
-          ctx.refuse('groups', 'groups given by number are not supported');
-          return REFUSED;
-        }
-        return l;
-      },
-    },
+    uid: { do: 'carry', to: 'uid', as: 'id' },
+    groups: { do: 'carry', to: 'groups', as: groupNames },
     membership: { do: 'map', to: 'membership', values: { minimum: 'minimum', inclusive: 'inclusive' } },
-    home: { do: 'map', to: 'home', fn: (v) => String(v) },
-    managehome: { do: 'map', to: 'managehome', fn: (v) => truthy(v) },
-    shell: { do: 'map', to: 'shell', fn: (v) => String(v) },
-    comment: { do: 'map', to: 'comment', fn: (v) => String(v) },
-    system: { do: 'map', to: 'system', fn: (v) => truthy(v), doc: 'used when the account is created, as in Puppet' },
-    allowdupe: { do: 'map', to: 'allowduplicateuid', fn: (v) => truthy(v) },
+    home: { do: 'carry', to: 'home', as: 'string' },
+    managehome: { do: 'carry', to: 'managehome', as: 'boolean' },
+    shell: { do: 'carry', to: 'shell', as: 'string' },
+    comment: { do: 'carry', to: 'comment', as: 'string' },
+    system: { do: 'carry', to: 'system', as: 'boolean', doc: 'used when the account is created, as in Puppet' },
+    allowdupe: { do: 'carry', to: 'allowduplicateuid', as: 'boolean' },
     forcelocal: { do: 'drop', doc: 'our kind always reads and writes the local files' },
-    provider: { do: 'refuse', reason: 'only the useradd provider is supported', accept: (v) => v === 'useradd' },
+    provider: { do: 'refuse', reason: 'only the useradd provider is supported', accept: ['useradd'] },
     password: { do: 'refuse', reason: 'passwords are not managed natively' },
     password_max_age: { do: 'refuse', reason: 'password ageing is not managed natively' },
     password_min_age: { do: 'refuse', reason: 'password ageing is not managed natively' },
     password_warn_days: { do: 'refuse', reason: 'password ageing is not managed natively' },
     expiry: { do: 'refuse', reason: 'account expiry is not managed natively' },
-    purge_ssh_keys: { do: 'refuse', reason: 'SSH keys are not managed natively', accept: (v) => v === false || v === 'false' },
+    purge_ssh_keys: { do: 'refuse', reason: 'SSH keys are not managed natively', accept: IS_FALSE },
     ...platformOnly(
       'attribute_membership',
       'attributes',
@@ -83,15 +94,8 @@ export const userRules: TypeRules = {
       'salt',
     ),
   },
-  finish: (ctx) => {
-    if (ctx.has('gid')) {
-      const v = ctx.value('gid');
-      const n = numericId(v);
-      if (n !== undefined) ctx.set('gid', n, 'gid');
-      else if (typeof v === 'string' && v !== '') ctx.set('group', v, 'gid');
-      else ctx.refuse('gid', 'not a group name or number');
-    }
-    // Puppet's ensure defaults to present on a resource that manages any property.
-    if (!ctx.has('ensure') && USER_PROPERTIES.some((a) => ctx.has(a))) ctx.set('state', 'exists', []);
+  derive: {
+    gid: { from: ['gid'], by: gidNumber },
+    group: { from: ['gid'], by: gidName },
   },
 };
