@@ -43,53 +43,64 @@ export function requiredMessage(param: string, def: ParamDef): string {
   return `parameter \`${param}\` is required: set it to ${def.required ?? 'a value'}`;
 }
 
-/**
- * Outputs of normalize, with the table they were normalized by: handing one back returns it unchanged (the
- * engine, validation and autoedges all ask for the same resource's parameters).
- */
-const normalizedBy = new WeakMap<object, ParamTable>();
-
-/** The latest result per written parameters object (specs are immutable: `ResourceSpec.params` is readonly). */
-const lastResult = new WeakMap<object, { readonly table: ParamTable; readonly name: string; readonly result: Normalized }>();
-
 const NO_PROBLEMS: readonly NormalizeProblem[] = Object.freeze([]);
 
-/** The parameters of a table normalize has something to do for (most have none), computed once per table. */
-const plans = new WeakMap<ParamTable, readonly (readonly [string, ParamDef])[]>();
+/** What normalize may have to do for one parameter of a table. */
+interface Step {
+  readonly key: string;
+  readonly def: ParamDef;
+  readonly isName: boolean;
+}
 
-function planOf(kind: NormalizeTarget): readonly (readonly [string, ParamDef])[] {
-  let plan = plans.get(kind.params);
+/** A table's normalize steps, and the defaults as one object to start each output from. */
+interface Plan {
+  readonly steps: readonly Step[];
+  readonly defaults: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * The parameters of a table normalize has something to do for, computed once per table and name parameter.
+ * Normalize runs for every resource each time the engine, validation or autoedges asks a kind about it (10,000
+ * resources: tens of thousands of calls per swap), so it keeps no per-resource cache and builds each output with
+ * one `Object.assign` from the defaults (measured: a tenth of the time of a copy patched key by key).
+ */
+const plans = new WeakMap<ParamTable, Map<string | undefined, Plan>>();
+
+function planOf(kind: NormalizeTarget): Plan {
+  let byName = plans.get(kind.params);
+  if (!byName) plans.set(kind.params, (byName = new Map<string | undefined, Plan>()));
+  let plan = byName.get(kind.nameParam);
   if (!plan) {
-    plan = Object.entries(kind.params).filter(
-      ([key, def]) => key === kind.nameParam || def.default !== undefined || def.emptyIsUnset === true || def.required !== undefined,
-    );
-    plans.set(kind.params, plan);
+    const steps = Object.entries(kind.params)
+      .filter(([key, def]) => key === kind.nameParam || def.default !== undefined || def.emptyIsUnset === true || def.required !== undefined)
+      .map(([key, def]) => ({ key, def, isName: key === kind.nameParam }));
+    const defaults: Record<string, unknown> = {};
+    for (const s of steps) if (!s.isName && s.def.default !== undefined) defaults[s.key] = s.def.default;
+    plan = { steps, defaults };
+    byName.set(kind.nameParam, plan);
   }
   return plan;
 }
 
 export function normalize(kind: NormalizeTarget, name: string, params: Readonly<Record<string, unknown>>): Normalized {
-  const table = kind.params;
-  if (normalizedBy.get(params) === table) return { params, problems: NO_PROBLEMS };
-  const last = lastResult.get(params);
-  if (last?.table === table && last.name === name) return last.result;
-  const out: Record<string, unknown> = { ...params };
+  const { steps, defaults } = planOf(kind);
+  // the defaults first, the written values over them; then each step fixes what is still unset (a written
+  // `undefined` or an empty-is-unset `''` over a default, the name parameter, a required one)
+  const out: Record<string, unknown> = Object.assign({}, defaults, params);
   let problems: NormalizeProblem[] | undefined;
-  for (const [key, def] of planOf(kind)) {
-    if (!isUnsetValue(def, out[key])) continue;
-    if (key === kind.nameParam) out[key] = name;
-    else if (def.default !== undefined) out[key] = def.default;
+  for (const step of steps) {
+    if (!isUnsetValue(step.def, out[step.key])) continue;
+    if (step.isName) out[step.key] = name;
+    else if (step.def.default !== undefined) out[step.key] = step.def.default;
     else {
-      // `{ key: undefined }` and `{}` are the same to a kind; keep the output free of such keys
+      // `{ key: undefined }`, `{ key: '' }` of an empty-is-unset parameter and `{}` are the same to a kind: the
+      // output has no such key
       // eslint-disable-next-line @typescript-eslint/no-dynamic-delete -- a fresh copy of a plain record: the unset key goes
-      delete out[key];
-      if (def.required !== undefined) (problems ??= []).push({ param: key, message: requiredMessage(key, def) });
+      if (step.key in out) delete out[step.key];
+      if (step.def.required !== undefined) (problems ??= []).push({ param: step.key, message: requiredMessage(step.key, step.def) });
     }
   }
-  const result: Normalized = { params: out, problems: problems ?? NO_PROBLEMS };
-  if (!problems) normalizedBy.set(out, table);
-  lastResult.set(params, { table, name, result });
-  return result;
+  return { params: out, problems: problems ?? NO_PROBLEMS };
 }
 
 /**

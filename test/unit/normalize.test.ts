@@ -67,10 +67,10 @@ describe('normalize', () => {
     assert.deepEqual(normalize(probe, 'n', { target: '' }).problems, []);
   });
 
-  it('normalizing twice is normalizing once (and hands the same object back)', () => {
+  it('normalizing twice is normalizing once', () => {
     const once = normalize(probe, 'n', { shell: '', target: '/t' });
     const twice = normalize(probe, 'n', once.params);
-    assert.equal(twice.params, once.params);
+    assert.deepEqual(twice.params, once.params);
     assert.deepEqual(twice.problems, []);
     // under another name too: the name parameter is already set
     assert.deepEqual(normalize(probe, 'other', once.params).params, once.params);

@@ -5,10 +5,10 @@
  */
 import type { FileParams } from '../../resources/file/params.js';
 import { type Derivation, IS_FALSE, IS_TRUE, refused, sourced, type TypeRules } from '../rules.js';
+import { seLinuxNotes } from './selinux.js';
 import { replacesOtherTypes } from './file.js';
 
 const MSG_NO_BACKUP = 'no filebucket: backups are not made';
-const MSG_SELINUX = 'SELinux contexts are not managed';
 
 /** The namevar: `path`, else the title. */
 export function concatPathOf(parameters: Readonly<Record<string, unknown>>, title: string): string {
@@ -57,11 +57,7 @@ export const concatFileRules: TypeRules<FileParams> = {
     backup: { do: 'use', doc: 'no backup is made' },
     show_diff: { do: 'drop', doc: 'diffs are never shown' },
     validate_cmd: { do: 'note', message: 'content is not validated before it is written' },
-    selinux_ignore_defaults: { do: 'note', message: MSG_SELINUX },
-    selrange: { do: 'note', message: MSG_SELINUX },
-    selrole: { do: 'note', message: MSG_SELINUX },
-    seltype: { do: 'note', message: MSG_SELINUX },
-    seluser: { do: 'note', message: MSG_SELINUX },
+    ...seLinuxNotes,
   },
   derive: {
     path: { from: ['path'], by: concatPath },

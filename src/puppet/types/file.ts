@@ -5,9 +5,9 @@
  */
 import type { FileParams } from '../../resources/file/params.js';
 import { type Converter, type Derivation, IS_TRUE, refused, type RuleContext, sourced, truthy, type TypeRules } from '../rules.js';
+import { seLinuxNotes } from './selinux.js';
 
 const MSG_NO_BACKUP = 'no filebucket: backups are not made';
-const MSG_SELINUX = 'SELinux contexts are not managed';
 const MSG_CHECKSUM = 'content is always compared byte by byte';
 const MSG_VALIDATE = 'content is not validated before it is written';
 
@@ -158,11 +158,7 @@ export const fileRules: TypeRules<FileParams> = {
     ignore: { do: 'refuse', reason: 'ignore patterns are not supported' },
     sourceselect: { do: 'refuse', reason: 'sourceselect is not supported', accept: ['first'] },
     max_files: { do: 'note', message: 'max_files is not enforced' },
-    selinux_ignore_defaults: { do: 'note', message: MSG_SELINUX },
-    selrange: { do: 'note', message: MSG_SELINUX },
-    selrole: { do: 'note', message: MSG_SELINUX },
-    seltype: { do: 'note', message: MSG_SELINUX },
-    seluser: { do: 'note', message: MSG_SELINUX },
+    ...seLinuxNotes,
   },
   derive: {
     state: { from: ['ensure', 'content', 'source', 'target'], by: fileState },
