@@ -293,6 +293,37 @@ function mapValue(rule: Extract<Rule, { do: 'map' }>, attr: string, value: unkno
   return refused(rule.message ?? MSG_UNSUPPORTED_VALUE);
 }
 
+/** What applyRules needs of a table beyond its rules, worked out once per table (not once per resource). */
+interface CompiledRules {
+  /** Attributes a derived parameter reads, and those parameters (`derivedFrom`). */
+  readonly consumed: ReadonlyMap<string, string[]>;
+  /** The map and metaparam rules with a default, in the table's order. */
+  readonly defaults: readonly (readonly [string, Extract<Rule, { do: 'map' | 'toMeta' }>])[];
+  readonly carryDefaults: readonly (readonly [string, Extract<Rule, { do: 'carry' }> & { readonly default: unknown }])[];
+  readonly derivations: readonly (readonly [string, Derive])[];
+}
+
+const compiledRules = new WeakMap<TypeRules, CompiledRules>();
+
+function compiled(rules: TypeRules): CompiledRules {
+  let c = compiledRules.get(rules);
+  if (!c) {
+    const entries = Object.entries(rules.attributes);
+    c = {
+      consumed: derivedFrom(rules),
+      defaults: entries.filter(
+        (e): e is [string, Extract<Rule, { do: 'map' | 'toMeta' }>] => (e[1].do === 'map' || e[1].do === 'toMeta') && e[1].default !== undefined,
+      ),
+      carryDefaults: entries.filter(
+        (e): e is [string, Extract<Rule, { do: 'carry' }> & { default: unknown }] => e[1].do === 'carry' && e[1].default !== undefined,
+      ),
+      derivations: Object.entries(rules.derive ?? {}).filter((e): e is [string, Derive] => e[1] !== undefined),
+    };
+    compiledRules.set(rules, c);
+  }
+  return c;
+}
+
 /** Runs a type's rules (then the shared metaparam rules) over one catalog resource. */
 export function applyRules(rules: TypeRules, shared: Readonly<Record<string, Rule>>, r: CatalogResource): RuleResult {
   const params: Record<string, unknown> = {};
@@ -324,7 +355,7 @@ export function applyRules(rules: TypeRules, shared: Readonly<Record<string, Rul
     if (out instanceof Refusal) ctx.refuse(attr, out.message);
     else if (out !== undefined) meta[key] = out;
   };
-  const consumed = derivedFrom(rules);
+  const { consumed, defaults, carryDefaults, derivations } = compiled(rules);
 
   // 1. Each given attribute, by its rule.
   for (const [attr, value] of Object.entries(r.parameters)) {
@@ -361,7 +392,7 @@ export function applyRules(rules: TypeRules, shared: Readonly<Record<string, Rul
     }
   }
   // 2. Defaults of attributes not given.
-  for (const [attr, rule] of Object.entries(rules.attributes)) {
+  for (const [attr, rule] of defaults) {
     if (ctx.has(attr)) continue;
     if (rule.do === 'map' && rule.default !== undefined && (!rule.defaultIf || rule.defaultIf.some((a) => ctx.has(a)))) {
       set(rule.to, mapValue(rule, attr, rule.default, ctx), attr, []);
@@ -370,12 +401,11 @@ export function applyRules(rules: TypeRules, shared: Readonly<Record<string, Rul
     }
   }
   // (after the map defaults, which may set `state`)
-  for (const [attr, rule] of Object.entries(rules.attributes)) {
-    if (!ctx.has(attr) && rule.do === 'carry' && rule.default !== undefined && params.state !== 'absent') set(rule.to, rule.default, attr, []);
+  for (const [attr, rule] of carryDefaults) {
+    if (!ctx.has(attr) && params.state !== 'absent') set(rule.to, rule.default, attr, []);
   }
   // 3. Derived parameters, in order.
-  for (const [param, d] of Object.entries(rules.derive ?? {})) {
-    if (!d) continue;
+  for (const [param, d] of derivations) {
     set(
       param,
       d.by.derive(ctx),
