@@ -155,7 +155,7 @@ export const execKind = defineKind({
     /** Options shared by every command this resource runs. */
     const base = async (signal: AbortSignal): Promise<Pick<ProcessOptions, 'env' | 'uid' | 'gid' | 'signal'>> => ({
       env: p.env,
-      ...(await credentials(p.user, p.group)),
+      ...(await credentials(p.user, p.group, signal)),
       signal,
     });
 
@@ -266,10 +266,14 @@ async function startOrExplain(which: string, opts: ProcessOptions, onLine: OnLin
  * uid and gid for `user`/`group`, resolved at run time (a user created earlier in the run is found; names the local
  * files lack are asked of NSS). Only `user`: its primary group, as Puppet does.
  */
-async function credentials(user: string | undefined, group: string | undefined): Promise<{ uid?: number | undefined; gid?: number | undefined }> {
-  if (user === undefined) return group === undefined ? {} : { gid: await resolveGroup(group) };
-  if (group !== undefined) return { uid: await resolveUser(user), gid: await resolveGroup(group) };
-  return userAndPrimaryGroup(user);
+async function credentials(
+  user: string | undefined,
+  group: string | undefined,
+  signal: AbortSignal,
+): Promise<{ uid?: number | undefined; gid?: number | undefined }> {
+  if (user === undefined) return group === undefined ? {} : { gid: await resolveGroup(group, signal) };
+  if (group !== undefined) return { uid: await resolveUser(user, signal), gid: await resolveGroup(group, signal) };
+  return userAndPrimaryGroup(user, signal);
 }
 
 async function exists(path: string): Promise<boolean> {

@@ -116,7 +116,7 @@ export const sshAuthorizedKeyKind = defineKind({
   create: (name, p, ctx) => {
     const want: KeyWant | null = p.state === 'absent' ? null : { type: p.type ?? '', key: p.key ?? '', options: p.options ?? [] };
 
-    const account = async (): Promise<PasswdEntry | undefined> => (p.user === undefined ? undefined : passwdEntry(p.user));
+    const account = async (signal: AbortSignal): Promise<PasswdEntry | undefined> => (p.user === undefined ? undefined : passwdEntry(p.user, signal));
     const targetOf = (u: PasswdEntry | undefined): string => {
       if (p.target !== undefined) return p.target;
       if (!u?.home.startsWith('/'))
@@ -169,7 +169,7 @@ export const sshAuthorizedKeyKind = defineKind({
         const follow = async () => {
           let t: string | undefined;
           try {
-            t = targetOf(await account());
+            t = targetOf(await account(w.signal));
           } catch {
             t = undefined; // the check reports it
           }
@@ -197,7 +197,7 @@ export const sshAuthorizedKeyKind = defineKind({
       },
 
       async checkApply(c) {
-        const user = await account();
+        const user = await account(c.signal);
         const target = targetOf(user);
         return withFileLock(target, () => syncKeys(c, user, target));
       },

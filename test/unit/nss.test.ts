@@ -71,6 +71,15 @@ function setup(users: string[], groups: string[], opts: NssOptions = {}): { ids:
   return { ids, nss, runs };
 }
 
+/** Waits for a condition another process brings about (polled every 10 ms, 5 s at most). */
+async function waitFor(pred: () => boolean, what: string): Promise<void> {
+  const t0 = performance.now();
+  while (!pred()) {
+    if (performance.now() - t0 > 5000) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
 const ALICE = 'ldapalice:x:71001:71002:LDAP Alice:/home/ldapalice:/bin/sh';
 const STAFF = 'ldapstaff:x:71002:ldapalice';
 
@@ -186,6 +195,30 @@ test('a name service that does not answer: the deadline kills getent, every wait
   writeFileSync(join(dir, 'mode'), '');
   assert.equal(await ids.resolveUser('ldapalice'), 71001, 'the failure was not remembered');
   assert.equal(nss.runs, 3, 'the two keys in one run, the id for the message, the name again');
+});
+
+test('a check cancelled while the name service hangs gives up at once, and the getent nobody waits for any more is killed', async () => {
+  const { nss, runs } = setup([ALICE], [STAFF], { timeoutMs: 10_000 });
+  writeFileSync(join(dir, 'mode'), 'hang');
+  const first = new AbortController();
+  const second = new AbortController();
+  const t0 = performance.now();
+  const a = nss.lookup('passwd', 'ldapalice', first.signal);
+  const b = nss.lookup('passwd', 'other', second.signal);
+  const c = nss.lookup('passwd', 'other', second.signal);
+  await waitFor(() => runs().length === 1, 'getent to start');
+  const pid = Number(runs()[0]!.split(' ')[0]);
+  first.abort(new Error('check cancelled'));
+  await assert.rejects(a, /check cancelled/);
+  assert.equal(isRunning(pid), true, 'another lookup still waits for the run');
+  second.abort(new Error('shutting down'));
+  await assert.rejects(b, /shutting down/);
+  await assert.rejects(c, /shutting down/);
+  await waitFor(() => !isRunning(pid), 'the abandoned getent to be killed');
+  assert.ok(performance.now() - t0 < 5000, 'long before the 10 s deadline');
+  writeFileSync(join(dir, 'mode'), '');
+  assert.equal((await nss.lookup('passwd', 'ldapalice'))?.[2], '71001', 'nothing was remembered from the cancelled run');
+  assert.equal(nss.runs, 2);
 });
 
 test('getent missing is an error that names the package', async () => {

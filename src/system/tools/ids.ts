@@ -95,8 +95,8 @@ export class IdResolver {
   }
 
   /** The NSS entry for a key, or undefined (also when NSS is not consulted). */
-  private async fromNss(db: NssDatabase, key: string): Promise<NssFields | undefined> {
-    return this.sources.nss ? this.sources.nss.lookup(db, key) : undefined;
+  private async fromNss(db: NssDatabase, key: string, signal?: AbortSignal): Promise<NssFields | undefined> {
+    return this.sources.nss ? this.sources.nss.lookup(db, key, signal) : undefined;
   }
 
   private unknown(what: 'user' | 'group', key: string): UnknownAccountError {
@@ -105,36 +105,39 @@ export class IdResolver {
     return new UnknownAccountError(`no such ${what} '${key}' (${where}): create it first, or correct the name`);
   }
 
-  private async resolve(nameOrId: string, what: 'user' | 'group'): Promise<number> {
+  private async resolve(nameOrId: string, what: 'user' | 'group', signal: AbortSignal | undefined): Promise<number> {
     const n = numeric(nameOrId);
     if (n !== undefined) return n;
     if (/^[0-9]+$/.test(nameOrId)) throw new Error(`${what} id ${nameOrId} is out of range (0..${MAX_ID})`);
     const db = what === 'user' ? 'passwd' : 'group';
     const local = (await this.load(this.fileOf(db))).byName.get(nameOrId);
     if (local !== undefined) return local;
-    const f = await this.fromNss(db, nameOrId);
+    const f = await this.fromNss(db, nameOrId, signal);
     if (f === undefined) throw this.unknown(what, nameOrId);
     const id = numeric(f[2] ?? '');
     if (id === undefined) throw new Error(`the name service's entry for ${what} '${nameOrId}' has no valid id: ${f.join(':')}`);
     return id;
   }
 
-  /** The uid for a user name or a numeric string; throws UnknownAccountError for unknown names. */
-  resolveUser(nameOrId: string): Promise<number> {
-    return this.resolve(nameOrId, 'user');
+  /**
+   * The uid for a user name or a numeric string; throws UnknownAccountError for unknown names. `signal` gives up
+   * waiting for the name service (a check that is cancelled).
+   */
+  resolveUser(nameOrId: string, signal?: AbortSignal): Promise<number> {
+    return this.resolve(nameOrId, 'user', signal);
   }
 
   /** The gid for a group name or a numeric string; throws UnknownAccountError for unknown names. */
-  resolveGroup(nameOrId: string): Promise<number> {
-    return this.resolve(nameOrId, 'group');
+  resolveGroup(nameOrId: string, signal?: AbortSignal): Promise<number> {
+    return this.resolve(nameOrId, 'group', signal);
   }
 
   /** The name for an id, or the number as a string when it has none or it cannot be found out (for messages). */
-  async nameOf(id: number, db: NssDatabase): Promise<string> {
+  async nameOf(id: number, db: NssDatabase, signal?: AbortSignal): Promise<string> {
     try {
       const local = (await this.load(this.fileOf(db))).byId.get(id);
       if (local !== undefined) return local;
-      return (await this.fromNss(db, String(id)))?.[0] ?? String(id);
+      return (await this.fromNss(db, String(id), signal))?.[0] ?? String(id);
     } catch {
       return String(id);
     }
@@ -144,13 +147,13 @@ export class IdResolver {
    * The passwd entry of a user name, or of a uid given as a numeric string (the files are read now, so a user
    * created earlier in the run is found). Throws UnknownAccountError when there is none.
    */
-  async passwdEntry(nameOrId: string): Promise<PasswdEntry> {
+  async passwdEntry(nameOrId: string, signal?: AbortSignal): Promise<PasswdEntry> {
     const file = this.sources.passwdFile;
     const t = await this.load(file);
     const n = numeric(nameOrId);
     const name = n !== undefined ? t.byId.get(n) : nameOrId;
     const local = name !== undefined ? t.fields.get(name) : undefined;
-    const f = local ?? (await this.fromNss('passwd', nameOrId));
+    const f = local ?? (await this.fromNss('passwd', nameOrId, signal));
     if (f === undefined) throw this.unknown('user', nameOrId);
     const where = local ? file : 'the name service';
     const uid = numeric(f[2] ?? '');
@@ -164,42 +167,42 @@ export class IdResolver {
 export const systemIds = new IdResolver({ passwdFile: PASSWD_FILE, groupFile: GROUP_FILE, nss: new NssLookup() });
 
 /** The uid for a user name or a numeric string; throws UnknownAccountError ("no such user 'x' ...") for unknown names. */
-export function resolveUser(nameOrId: string): Promise<number> {
-  return systemIds.resolveUser(nameOrId);
+export function resolveUser(nameOrId: string, signal?: AbortSignal): Promise<number> {
+  return systemIds.resolveUser(nameOrId, signal);
 }
 
 /** The gid for a group name or a numeric string; throws UnknownAccountError ("no such group 'x' ...") for unknown names. */
-export function resolveGroup(nameOrId: string): Promise<number> {
-  return systemIds.resolveGroup(nameOrId);
+export function resolveGroup(nameOrId: string, signal?: AbortSignal): Promise<number> {
+  return systemIds.resolveGroup(nameOrId, signal);
 }
 
 /** The user name for a uid, or the number as a string when it has no name (for messages). */
-export function userName(uid: number): Promise<string> {
-  return systemIds.nameOf(uid, 'passwd');
+export function userName(uid: number, signal?: AbortSignal): Promise<string> {
+  return systemIds.nameOf(uid, 'passwd', signal);
 }
 
 /** The group name for a gid, or the number as a string when it has no name (for messages). */
-export function groupName(gid: number): Promise<string> {
-  return systemIds.nameOf(gid, 'group');
+export function groupName(gid: number, signal?: AbortSignal): Promise<string> {
+  return systemIds.nameOf(gid, 'group', signal);
 }
 
 /** The passwd entry of a user name or uid (see IdResolver.passwdEntry). */
-export function passwdEntry(nameOrId: string): Promise<PasswdEntry> {
-  return systemIds.passwdEntry(nameOrId);
+export function passwdEntry(nameOrId: string, signal?: AbortSignal): Promise<PasswdEntry> {
+  return systemIds.passwdEntry(nameOrId, signal);
 }
 
 /**
  * The uid of `user` and its primary gid, as an exec runs it: a name must exist; a uid without an entry runs with
  * no primary group known (undefined).
  */
-export async function userAndPrimaryGroup(user: string): Promise<{ uid: number; gid: number | undefined }> {
+export async function userAndPrimaryGroup(user: string, signal?: AbortSignal): Promise<{ uid: number; gid: number | undefined }> {
   if (!/^[0-9]+$/.test(user)) {
-    const e = await passwdEntry(user);
+    const e = await passwdEntry(user, signal);
     return { uid: e.uid, gid: e.gid };
   }
-  const uid = await resolveUser(user);
+  const uid = await resolveUser(user, signal);
   try {
-    return { uid, gid: (await passwdEntry(user)).gid };
+    return { uid, gid: (await passwdEntry(user, signal)).gid };
   } catch (e) {
     if (e instanceof UnknownAccountError) return { uid, gid: undefined };
     throw e;

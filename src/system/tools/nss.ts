@@ -62,6 +62,8 @@ interface Waiter {
   readonly promise: Promise<NssFields | undefined>;
   resolve(f: NssFields | undefined): void;
   reject(e: unknown): void;
+  /** Callers still waiting for this key (one whose signal aborted no longer counts). */
+  callers: number;
 }
 
 function waiter(): Waiter {
@@ -71,7 +73,7 @@ function waiter(): Waiter {
     resolve = res;
     reject = rej;
   });
-  return { promise, resolve, reject };
+  return { promise, resolve, reject, callers: 0 };
 }
 
 interface DbState {
@@ -81,6 +83,8 @@ interface DbState {
   readonly running: Map<string, Waiter>;
   /** A drain is scheduled or under way. */
   draining: boolean;
+  /** Cancels the run under way: aborted once every caller waiting for it has given up. */
+  cancel: AbortController | undefined;
 }
 
 /** A key getent could never match: it would end the argument list, or cannot be part of an entry line. */
@@ -98,8 +102,8 @@ export class NssLookup {
   private readonly now: () => number;
   private readonly cache = new Map<string, Cached>();
   private readonly dbs: Record<NssDatabase, DbState> = {
-    passwd: { queued: new Map(), running: new Map(), draining: false },
-    group: { queued: new Map(), running: new Map(), draining: false },
+    passwd: { queued: new Map(), running: new Map(), draining: false, cancel: undefined },
+    group: { queued: new Map(), running: new Map(), draining: false, cancel: undefined },
   };
 
   constructor(opts: NssOptions = {}) {
@@ -113,23 +117,27 @@ export class NssLookup {
 
   /**
    * The entry for a name, or for a numeric id given as its decimal string; undefined when NSS has none. Rejects
-   * with NssError when getent cannot answer.
+   * with NssError when getent cannot answer, and with the signal's reason when it aborts (a run nobody waits for
+   * any more is killed).
    */
-  lookup(db: NssDatabase, key: string): Promise<NssFields | undefined> {
+  lookup(db: NssDatabase, key: string, signal?: AbortSignal): Promise<NssFields | undefined> {
     if (unaskable(key)) return Promise.resolve(undefined);
     const hit = this.cache.get(`${db}:${key}`);
     if (hit && hit.until > this.now()) return Promise.resolve(hit.fields);
+    if (signal?.aborted) return Promise.reject(signal.reason as Error);
     const s = this.dbs[db];
-    const pending = s.running.get(key) ?? s.queued.get(key);
-    if (pending) return pending.promise;
-    const w = waiter();
-    s.queued.set(key, w);
-    if (!s.draining) {
-      s.draining = true;
-      // Wait one turn of the event loop, so that the keys asked for by everything running now share the run.
-      setImmediate(() => void this.drain(db));
+    // A run being cancelled (everyone waiting for it gave up) is not joined: the key is asked again.
+    let w = (s.cancel?.signal.aborted ? undefined : s.running.get(key)) ?? s.queued.get(key);
+    if (!w) {
+      w = waiter();
+      s.queued.set(key, w);
+      if (!s.draining) {
+        s.draining = true;
+        // Wait one turn of the event loop, so that the keys asked for by everything running now share the run.
+        setImmediate(() => void this.drain(db));
+      }
     }
-    return w.promise;
+    return follow(s, w, signal);
   }
 
   /** Forgets every cached answer. */
@@ -144,14 +152,22 @@ export class NssLookup {
       while (s.queued.size > 0) {
         let bytes = 0;
         for (const [key, w] of s.queued) {
+          if (w.callers === 0) {
+            // Every caller gave up before the run: nothing to ask, nothing to remember.
+            s.queued.delete(key);
+            w.resolve(undefined);
+            continue;
+          }
           if (s.running.size >= this.batchKeys || (s.running.size > 0 && bytes + key.length + 1 > NSS_BATCH_BYTES)) break;
           bytes += key.length + 1;
           s.running.set(key, w);
           s.queued.delete(key);
         }
         const keys = [...s.running.keys()];
+        if (keys.length === 0) continue;
+        s.cancel = new AbortController();
         try {
-          const found = await this.ask(db, keys);
+          const found = await this.ask(db, keys, s.cancel.signal);
           const until = (f: NssFields | undefined) => this.now() + (f ? this.foundTtlMs : this.missingTtlMs);
           for (const key of keys) {
             const f = found.get(key);
@@ -162,6 +178,7 @@ export class NssLookup {
           for (const w of s.running.values()) w.reject(e);
         }
         s.running.clear();
+        s.cancel = undefined;
       }
     } finally {
       s.draining = false;
@@ -182,8 +199,8 @@ export class NssLookup {
   }
 
   /** One getent run for `keys` (then one per key for any it could not match by name): what it found, by key. */
-  private async ask(db: NssDatabase, keys: readonly string[]): Promise<Map<string, NssFields>> {
-    const lines = await this.getentLines(db, keys);
+  private async ask(db: NssDatabase, keys: readonly string[], cancel: AbortSignal): Promise<Map<string, NssFields>> {
+    const lines = await this.getentLines(db, keys, cancel);
     const out = new Map<string, NssFields>();
     const entries = lines.map((l) => l.split(':'));
     // One line per key found, in the order of the keys: when every key printed a line, they pair up in order
@@ -206,7 +223,7 @@ export class NssLookup {
     if (unmatched.size > 0) {
       for (const k of keys) {
         if (out.has(k)) continue;
-        const [line] = await this.getentLines(db, [k]);
+        const [line] = await this.getentLines(db, [k], cancel);
         if (line !== undefined) out.set(k, line.split(':'));
       }
     }
@@ -214,7 +231,7 @@ export class NssLookup {
   }
 
   /** Runs `getent DB KEY...` and returns its output lines; exit 2 ("some key not found") is an answer too. */
-  private async getentLines(db: NssDatabase, keys: readonly string[]): Promise<string[]> {
+  private async getentLines(db: NssDatabase, keys: readonly string[], cancel: AbortSignal): Promise<string[]> {
     const [program, ...pre] = this.getent;
     const argv = [program ?? 'getent', ...pre, db, '--', ...keys];
     const asked = keys.length === 1 ? `'${keys[0]}'` : `'${keys[0]}' and ${keys.length - 1} more`;
@@ -225,7 +242,7 @@ export class NssLookup {
       r = await run({
         command: { argv },
         env: { PATH: SYSTEM_TOOL_PATH, LC_ALL: 'C' },
-        signal: AbortSignal.timeout(this.timeoutMs),
+        signal: AbortSignal.any([AbortSignal.timeout(this.timeoutMs), cancel]),
         captureStdout: true,
         killGraceMs: 200,
       });
@@ -242,6 +259,7 @@ export class NssLookup {
         `cannot look up ${asked}: ${shown} timed out after ${this.timeoutMs / 1000} s; the name service (see /etc/nsswitch.conf: LDAP, SSSD...) did not answer: check that its servers are reachable`,
       );
     }
+    if (r.aborted && cancel.aborted) throw new NssError(`${shown} was cancelled: every lookup waiting for it was`);
     if (r.aborted || (r.code !== 0 && r.code !== 2)) {
       const tail = outputTail(r);
       throw new NssError(`cannot look up ${asked} through NSS: ${shown} ${describeOutcome(r)}${tail ? `; ${tail}` : ''}`);
@@ -251,4 +269,28 @@ export class NssLookup {
       .split('\n')
       .filter((l) => l !== '');
   }
+}
+
+/** The waiter's answer for one more caller, who may give up (abort) alone; the last to give up cancels the run. */
+function follow(s: DbState, w: Waiter, signal: AbortSignal | undefined): Promise<NssFields | undefined> {
+  w.callers++;
+  if (!signal) return w.promise;
+  return new Promise((resolve, reject) => {
+    const onAbort = () => {
+      w.callers--;
+      reject(signal.reason as Error);
+      if (s.running.size > 0 && [...s.running.values()].every((x) => x.callers === 0)) s.cancel?.abort();
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    w.promise.then(
+      (f) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(f);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
 }
