@@ -37,6 +37,9 @@ const test = [
   ['etcd', 'etcd-server'],
   // the crontab:entry kind: crontab(1) reads and installs users' crontabs (the cron daemon need not run)
   ['crontab', 'cron'],
+  // owners known only to NSS: an extra passwd/group source configured in a private mount namespace (test/integration/nss-owner.test.ts)
+  ['/usr/lib/libnss_extrausers.so.2', 'libnss-extrausers'],
+  ['getent', 'libc-bin'],
 ];
 const bench = [['/usr/bin/time', 'time']];
 

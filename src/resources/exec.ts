@@ -2,12 +2,12 @@
  * The exec resource: runs a command when its guards say the state is wrong. Refreshable (unlike mgmt's): a
  * refresh over a notify edge makes it run, and `refreshonly` makes it run only then (Puppet's `refreshonly`).
  */
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { isAbsolute, posix } from 'node:path';
 import { defineKind, type Problem } from './resource.js';
 import type { WrittenParamsOf } from './params.js';
 import { untilAborted } from '../system/proc/abort.js';
-import { PASSWD_FILE, resolveGroup, resolveUser } from '../system/tools/ids.js';
+import { resolveGroup, resolveUser, userAndPrimaryGroup } from '../system/tools/ids.js';
 import { watchPath } from '../system/fs/path-watcher.js';
 import {
   describeOutcome,
@@ -37,12 +37,12 @@ const params = {
   user: {
     type: 'string',
     emptyIsUnset: true,
-    doc: "User name or uid that runs `cmd` and the guard and watch commands (needs root); without `group`, the user's primary group is used. A `user` resource of that name is applied first.",
+    doc: "User name (from /etc/passwd, else NSS) or uid that runs `cmd` and the guard and watch commands (needs root); without `group`, the user's primary group is used. A `user` resource of that name is applied first.",
   },
   group: {
     type: 'string',
     emptyIsUnset: true,
-    doc: 'Group name or gid that runs `cmd` and the guard and watch commands (needs root). A `group` resource of that name is applied first.',
+    doc: 'Group name (from /etc/group, else NSS) or gid that runs `cmd` and the guard and watch commands (needs root). A `group` resource of that name is applied first.',
   },
   ifcmd: {
     type: 'string',
@@ -155,7 +155,7 @@ export const execKind = defineKind({
     /** Options shared by every command this resource runs. */
     const base = async (signal: AbortSignal): Promise<Pick<ProcessOptions, 'env' | 'uid' | 'gid' | 'signal'>> => ({
       env: p.env,
-      ...(await credentials(p.user, p.group)),
+      ...(await credentials(p.user, p.group, signal)),
       signal,
     });
 
@@ -262,22 +262,18 @@ async function startOrExplain(which: string, opts: ProcessOptions, onLine: OnLin
   }
 }
 
-/** uid and gid for `user`/`group`, resolved at run time (a user created earlier in the run is found). */
-async function credentials(user: string | undefined, group: string | undefined): Promise<{ uid?: number | undefined; gid?: number | undefined }> {
-  if (user === undefined && group === undefined) return {};
-  const uid = user !== undefined ? await resolveUser(user) : undefined;
-  const gid = group !== undefined ? await resolveGroup(group) : uid !== undefined ? await primaryGid(uid) : undefined;
-  return { uid, gid };
-}
-
-/** The primary gid of a uid from the passwd file, as Puppet uses when only the user is given. */
-async function primaryGid(uid: number): Promise<number | undefined> {
-  const text = await readFile(PASSWD_FILE, 'utf8').catch(() => '');
-  for (const line of text.split('\n')) {
-    const f = line.split(':');
-    if (f[2] !== undefined && /^\d+$/.test(f[2]) && Number(f[2]) === uid && f[3] !== undefined && /^\d+$/.test(f[3])) return Number(f[3]);
-  }
-  return undefined;
+/**
+ * uid and gid for `user`/`group`, resolved at run time (a user created earlier in the run is found; names the local
+ * files lack are asked of NSS). Only `user`: its primary group, as Puppet does.
+ */
+async function credentials(
+  user: string | undefined,
+  group: string | undefined,
+  signal: AbortSignal,
+): Promise<{ uid?: number | undefined; gid?: number | undefined }> {
+  if (user === undefined) return group === undefined ? {} : { gid: await resolveGroup(group, signal) };
+  if (group !== undefined) return { uid: await resolveUser(user, signal), gid: await resolveGroup(group, signal) };
+  return userAndPrimaryGroup(user, signal);
 }
 
 async function exists(path: string): Promise<boolean> {

@@ -4,7 +4,7 @@
  * key by its whole line instead; see docs/user-guide.md.)
  *
  * The file is `~user/.ssh/authorized_keys` unless `target` says otherwise; the home directory is read from
- * /etc/passwd at each check, so a user created earlier in the run is found. As Puppet does, a missing directory
+ * /etc/passwd (else NSS: LDAP, SSSD...) at each check, so a user created earlier in the run is found. As Puppet does, a missing directory
  * (only the last one) is created with mode 0700 and a missing file with mode 0600, both owned by the user and
  * their primary group; a rewritten file keeps its owner and gets mode 0600.
  *
@@ -36,7 +36,7 @@ const params = {
   },
   user: {
     type: 'string',
-    doc: 'The account whose `~/.ssh/authorized_keys` holds the key (home directory from /etc/passwd), and who owns a directory or file created for it. Required unless `target` is set.',
+    doc: 'The account whose `~/.ssh/authorized_keys` holds the key (home directory from its passwd entry: /etc/passwd, else NSS), and who owns a directory or file created for it. Required unless `target` is set.',
   },
   type: { type: 'string', pattern: KEY_TYPE_PATTERN, doc: 'The key type, such as `ssh-ed25519` or `ssh-rsa`; required with state exists.' },
   key: { type: 'string', pattern: '^[A-Za-z0-9+/=]+$', doc: 'The base64 public key, without type or comment; required with state exists.' },
@@ -103,7 +103,7 @@ async function readKeys(at: string, shown: string): Promise<{ text: string; uid:
 
 export const sshAuthorizedKeyKind = defineKind({
   kind: 'ssh:authorized_key',
-  doc: 'One key in an authorized_keys file, identified by its comment (the name), as Puppet’s ssh_authorized_key manages it: the file is `~user/.ssh/authorized_keys` (home from /etc/passwd at check time) or `target`. When several keys carry the comment, the one with the wanted type and key is managed, else the last; `absent` removes them all. A missing directory (0700) and file (0600) are created owned by `user`; every other line is kept byte for byte; the file is written atomically with mode 0600, and a symlink at the file or its directory is refused, never followed. The file and /etc/passwd are watched.',
+  doc: 'One key in an authorized_keys file, identified by its comment (the name), as Puppet’s ssh_authorized_key manages it: the file is `~user/.ssh/authorized_keys` (home from the user’s passwd entry at check time: /etc/passwd, else NSS such as LDAP or SSSD) or `target`. When several keys carry the comment, the one with the wanted type and key is managed, else the last; `absent` removes them all. A missing directory (0700) and file (0600) are created owned by `user`; every other line is kept byte for byte; the file is written atomically with mode 0600, and a symlink at the file or its directory is refused, never followed. The file and /etc/passwd are watched.',
   params,
   refreshable: false,
   reach: { touches: ['accounts'], collect: 'explicit' },
@@ -116,10 +116,11 @@ export const sshAuthorizedKeyKind = defineKind({
   create: (name, p, ctx) => {
     const want: KeyWant | null = p.state === 'absent' ? null : { type: p.type ?? '', key: p.key ?? '', options: p.options ?? [] };
 
-    const account = async (): Promise<PasswdEntry | undefined> => (p.user === undefined ? undefined : passwdEntry(p.user));
+    const account = async (signal: AbortSignal): Promise<PasswdEntry | undefined> => (p.user === undefined ? undefined : passwdEntry(p.user, signal));
     const targetOf = (u: PasswdEntry | undefined): string => {
       if (p.target !== undefined) return p.target;
-      if (!u?.home.startsWith('/')) throw new Error(`user '${p.user}' has no absolute home directory in ${PASSWD_FILE}; set \`target\``);
+      if (!u?.home.startsWith('/'))
+        throw new Error(`user '${p.user}' has no absolute home directory in its passwd entry (home: '${u?.home ?? ''}'); set \`target\``);
       return posix.join(u.home, '.ssh', 'authorized_keys');
     };
 
@@ -168,7 +169,7 @@ export const sshAuthorizedKeyKind = defineKind({
         const follow = async () => {
           let t: string | undefined;
           try {
-            t = targetOf(await account());
+            t = targetOf(await account(w.signal));
           } catch {
             t = undefined; // the check reports it
           }
@@ -196,7 +197,7 @@ export const sshAuthorizedKeyKind = defineKind({
       },
 
       async checkApply(c) {
-        const user = await account();
+        const user = await account(c.signal);
         const target = targetOf(user);
         return withFileLock(target, () => syncKeys(c, user, target));
       },

@@ -71,6 +71,9 @@ describe('ssh:authorized_key in a real user’s home', { skip: process.getuid?.(
   });
 
   it('says when the user does not exist', async () => {
-    await assert.rejects(check(make('k', { user: 'mgmt-no-such-user', type: 'ssh-rsa', key: K2 }).r), /no such user 'mgmt-no-such-user' \(in \/etc\/passwd\)/);
+    await assert.rejects(
+      check(make('k', { user: 'mgmt-no-such-user', type: 'ssh-rsa', key: K2 }).r),
+      /no such user 'mgmt-no-such-user' \(not in \/etc\/passwd, and `getent passwd mgmt-no-such-user` finds nothing\)/,
+    );
   });
 });

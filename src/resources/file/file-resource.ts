@@ -94,8 +94,8 @@ export class FileResource implements Resource {
 
     // Resolve everything that can fail before touching anything.
     const spec = modeSpec(w);
-    const uid = w.owner !== undefined ? await resolveUser(w.owner) : undefined;
-    const gid = w.group !== undefined ? await resolveGroup(w.group) : undefined;
+    const uid = w.owner !== undefined ? await resolveUser(w.owner, signal) : undefined;
+    const gid = w.group !== undefined ? await resolveGroup(w.group, signal) : undefined;
     const srcStat = checkSource(w);
 
     // 1. Existence and type.
@@ -137,7 +137,7 @@ export class FileResource implements Resource {
     // 3. Owner and group.
     const ownerChange = uid !== undefined && uid !== before.uid;
     const groupChange = gid !== undefined && gid !== before.gid;
-    if (ownerChange || groupChange) await this.noteOwnerGroup(ch, before, ownerChange ? uid : undefined, groupChange ? gid : undefined);
+    if (ownerChange || groupChange) await this.noteOwnerGroup(ch, before, ownerChange ? uid : undefined, groupChange ? gid : undefined, signal);
 
     // 4. Mode (not for symlinks).
     const modeChange = targetMode !== undefined && targetMode !== before.mode;
@@ -229,15 +229,15 @@ export class FileResource implements Resource {
   }
 
   /** Notes the owner and group changes (`uid`, `gid`: the new ids, or undefined for no change), by name. */
-  private async noteOwnerGroup(ch: Changes, before: Found, uid: number | undefined, gid: number | undefined): Promise<void> {
+  private async noteOwnerGroup(ch: Changes, before: Found, uid: number | undefined, gid: number | undefined, signal: AbortSignal): Promise<void> {
     if (uid !== undefined) {
-      const from = await userName(before.uid);
-      const to = await userName(uid);
+      const from = await userName(before.uid, signal);
+      const to = await userName(uid, signal);
       ch.note(`owner ${from} -> ${to}`, `would change owner ${from} -> ${to}`);
     }
     if (gid !== undefined) {
-      const from = await groupName(before.gid);
-      const to = await groupName(gid);
+      const from = await groupName(before.gid, signal);
+      const to = await groupName(gid, signal);
       ch.note(`group ${from} -> ${to}`, `would change group ${from} -> ${to}`);
     }
   }

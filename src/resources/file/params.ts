@@ -21,8 +21,11 @@ export const params = {
     emptyIsUnset: true,
     doc: 'Absolute path of a local file to copy, or of a directory to copy recursively like rsync (the path must end with `/` and `recurse` must be set; copied entries keep the source permission bits); with `symlink`, the link target, which may be relative.',
   },
-  owner: { type: 'string', doc: 'The owner, as a user name or a numeric uid; unset keeps the current owner.' },
-  group: { type: 'string', doc: 'The group, as a group name or a numeric gid; unset keeps the current group.' },
+  owner: {
+    type: 'string',
+    doc: 'The owner, as a user name (from /etc/passwd, else NSS such as LDAP or SSSD) or a numeric uid; unset keeps the current owner.',
+  },
+  group: { type: 'string', doc: 'The group, as a group name (from /etc/group, else NSS) or a numeric gid; unset keeps the current group.' },
   mode: {
     type: 'string',
     doc: 'Permissions as an octal string (`"0644"`, `"1777"`) or chmod-style symbolic clauses (`"u=rw,go=r"`, `"a+x"`); unset keeps the current mode, and new files get 0644, new directories 0755.',

@@ -9,7 +9,9 @@
  *
  * Tool runs in this process are serialised: the tools lock the account files with a retry loop of about 15 s, and
  * ten parallel resources would otherwise contend for that lock. Each run has a deadline (`TOOL_TIMEOUT_MS`).
- * NSS sources other than the local files (LDAP, sssd) are not consulted.
+ * Only the local files are read here, on purpose: the user and group kinds manage local accounts, so an account
+ * from LDAP or SSSD neither exists nor is missing for them. Names that stand for an owner (a file's owner, an exec's
+ * user) are resolved in ids.ts, which falls back to NSS.
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
