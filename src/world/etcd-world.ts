@@ -304,6 +304,7 @@ export class EtcdWorld implements World {
     for (const k of have.keys()) if (!this.desired.has(k)) ops.push({ request_delete_range: { key: Buffer.from(k) } });
     if (ops.length === 0) return;
     for (const [k, v] of this.desired) this.written.set(k, [...(this.written.get(k) ?? []).slice(-3), v]);
+    for (const k of [...this.written.keys()]) if (!this.desired.has(k)) this.written.delete(k);
     await this.client.kv.txn({ compare: [], success: ops, failure: [] }, { deadline: Date.now() + CALL_MS });
     this.log.debug(`etcd: wrote ${ops.length} change(s) to this host's ${this.desired.size} export(s)`);
   }
