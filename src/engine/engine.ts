@@ -9,7 +9,9 @@ import type { Diagnostic } from '../graph/diagnostics.js';
 import { type EdgeSpec, type GraphSpec, type ResourceSpec, sameResource, sameValue, vertexId } from '../graph/spec.js';
 import { logger } from '../observe/log.js';
 import type { Registry } from '../resources/registry.js';
-import type { AutoEdgeHints, ResourceContext } from '../resources/resource.js';
+import { Redactor, secretsOf } from '../observe/redact.js';
+import { normalize } from '../resources/normalize.js';
+import type { AutoEdgeHints, Resource, ResourceContext } from '../resources/resource.js';
 import { sleep } from '../system/proc/abort.js';
 import { autoEdges, hintsFor } from './autoedges.js';
 import { autogroup, groupKey } from './autogroup.js';
@@ -276,11 +278,17 @@ export class Engine implements VertexHost {
     const kind = this.opts.registry.get(r.kind);
     if (!kind) throw new Error(`internal: unknown kind ${r.kind} after validation (the graph was checked against another registry)`);
     const id = vertexId(r);
-    const log = logger(id);
+    // Sensitive values never reach the log: every line and every error of this vertex goes through one redactor.
+    const members = r.members ?? [r];
+    const marked = members.some((m) => (m.meta.sensitive?.length ?? 0) > 0);
+    // Normalized first: a sensitive name parameter (an exec's `cmd`) may be unset and default to the name.
+    const redactor = marked ? new Redactor(members.flatMap((m) => secretsOf(normalize(kind, m.name, m.params).params, m.meta.sensitive))) : undefined;
+    const log = redactor ? redactor.logger(logger(redactor.text(id))) : logger(id);
     let dir: string | undefined;
     const ctx: ResourceContext = {
       id,
       log,
+      sensitive: marked ? new Set(members.flatMap((m) => (m.meta.sensitive ?? []).map((s) => s.split('.')[0]!))) : NOT_SENSITIVE,
       hostname: this.opts.hostname,
       varDir: async () => {
         if (!dir) {
@@ -290,13 +298,19 @@ export class Engine implements VertexHost {
         return dir;
       },
     };
-    const resource =
-      r.members && kind.autogroup
-        ? kind.autogroup.create(
-            r.members.map((m) => ({ name: m.name, params: m.params })),
-            ctx,
-          )
-        : kind.create(r.name, r.params, ctx);
+    let created: Resource;
+    try {
+      created =
+        r.members && kind.autogroup
+          ? kind.autogroup.create(
+              r.members.map((m) => ({ name: m.name, params: m.params })),
+              ctx,
+            )
+          : kind.create(r.name, r.params, ctx);
+    } catch (e) {
+      throw redactor ? redactor.error(e) : e;
+    }
+    const resource = redactor?.active ? redactedErrors(created, redactor) : created;
     const v = new Vertex(r, kind, resource, this, log);
     this.hints.set(v, hintsFor(this.opts.registry, r));
     return v;
@@ -387,6 +401,40 @@ export class Engine implements VertexHost {
     this.stopped = true;
     for (const v of this.vertices.values()) v.cancel();
   }
+}
+
+const NOT_SENSITIVE: ReadonlySet<string> = new Set();
+
+/** The resource with its watch and check/apply errors redacted (the vertex logs them and keeps the last failure). */
+function redactedErrors(res: Resource, redactor: Redactor): Resource {
+  const cleanup = res.cleanup?.bind(res);
+  return {
+    async watch(w) {
+      try {
+        await res.watch(w);
+      } catch (e) {
+        throw redactor.error(e);
+      }
+    },
+    async checkApply(c) {
+      try {
+        return await res.checkApply(c);
+      } catch (e) {
+        throw redactor.error(e);
+      }
+    },
+    ...(cleanup
+      ? {
+          async cleanup() {
+            try {
+              await cleanup();
+            } catch (e) {
+              throw redactor.error(e);
+            }
+          },
+        }
+      : {}),
+  };
 }
 
 function replaceIn(list: Edge[], old: Edge, next: Edge): void {

@@ -45,6 +45,10 @@ export const metaParams = {
     doc: 'Let this resource be merged with others of its kind into one vertex where the kind supports it (pkg: one transaction).',
   },
   hidden: { type: 'boolean', default: false, doc: 'Keep the resource in the graph but never watch or apply it.' },
+  sensitive: {
+    type: 'string[]',
+    doc: 'Parameters whose values are secret (Puppet’s `Sensitive`): applied, but never printed in logs, errors, noop messages or printed graphs, and never exported in clear; a dotted name (`parameters.content`) reaches inside a map.',
+  },
 } as const;
 
 /** The metaparams as a spec writes them: only those set explicitly are there (the engine applies the defaults). */

@@ -8,6 +8,7 @@ import type { Ajv as AjvClass, ErrorObject, ValidateFunction } from 'ajv';
 import { tableJsonSchema } from '../resources/params.js';
 import type { Registry } from '../resources/registry.js';
 import { metaParams } from './metaparams.js';
+import { COLLECT_ALLOWANCES } from './spec.js';
 
 export const SCHEMA_ID = 'https://github.com/mgmt-ts/mgmt-ts/docs/graph.schema.json';
 
@@ -36,7 +37,15 @@ export function graphJsonSchema(registry: Registry): Record<string, unknown> {
       type: 'object',
       required: ['kind'],
       additionalProperties: false,
-      properties: { kind: { type: 'string' }, pattern: { type: 'string' } },
+      properties: {
+        kind: { type: 'string' },
+        pattern: { type: 'string' },
+        allow: {
+          type: 'array',
+          items: { enum: [...COLLECT_ALLOWANCES] },
+          description: 'What collected resources may carry beyond the safe default: setid modes, root owner or group, protected paths.',
+        },
+      },
     },
   };
   const resources: Record<string, unknown> = {};

@@ -32,8 +32,6 @@ export interface ResourceSpec {
   /** Positions of individual parameters (`meta.retry` for metaparams). */
   readonly paramPos?: Readonly<Record<string, Pos>>;
   readonly origin?: Origin;
-  /** Parameters holding Sensitive values (`content`, or `parameters.content` one level down): printers redact them. */
-  readonly sensitive?: readonly string[];
   /** Set by the engine's autogroup only: the resources this vertex runs together, itself first. */
   readonly members?: readonly ResourceSpec[];
 }
@@ -54,9 +52,19 @@ export interface EdgeSpec {
   readonly pos?: Pos;
 }
 
+/**
+ * What a collect entry lets collected resources carry beyond the safe default (src/world/collect.ts): `setid`
+ * set-uid, set-gid and sticky modes; `root` owner or group root; `protected-paths` the privileged locations
+ * (sudoers, cron, PAM, systemd, /usr, authorized keys...).
+ */
+export const COLLECT_ALLOWANCES = ['setid', 'root', 'protected-paths'] as const;
+export type CollectAllowance = (typeof COLLECT_ALLOWANCES)[number];
+
 export interface CollectSpec {
   readonly kind: string;
   readonly pattern: string;
+  /** Widens what collected resources may carry (the default is safe). */
+  readonly allow?: readonly CollectAllowance[];
   /** The front door's own query, carried as is (a Puppet collector's infix array). */
   readonly query?: unknown;
   /** The front door's type (a Puppet collector's `File`): only exports of that type are collected. */

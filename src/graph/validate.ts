@@ -3,6 +3,8 @@
  * combinations, duplicate vertices, two resources managing one path, edges to missing vertices, cycles.
  * Every problem is returned at once, placed at its source position.
  */
+import { Redactor, secretsOf } from '../observe/redact.js';
+import { normalize } from '../resources/normalize.js';
 import type { Registry } from '../resources/registry.js';
 import { cycleDiagnostics } from './cycles.js';
 import { type Diagnostic, suggest } from './diagnostics.js';
@@ -75,8 +77,12 @@ function checkResource(registry: Registry, r: ResourceSpec, ds: Diagnostic[]): v
     return;
   }
   if (r.name.startsWith('$')) ds.push({ severity: 'error', where: id, pos: r.pos, message: 'a name may not start with `$`' });
+  // A kind's message may quote a value (`got '...'`): never a sensitive one.
+  const sensitive = r.meta.sensitive;
+  const redactor = sensitive?.length ? new Redactor(secretsOf(normalize(kind, r.name, r.params).params, sensitive)) : undefined;
   for (const p of kind.validate?.(r.name, r.params) ?? []) {
-    ds.push({ severity: 'error', where: id, pos: (p.param ? r.paramPos?.[p.param] : undefined) ?? r.pos, message: p.message });
+    const message = redactor ? redactor.text(p.message) : p.message;
+    ds.push({ severity: 'error', where: id, pos: (p.param ? r.paramPos?.[p.param] : undefined) ?? r.pos, message });
   }
   const m = r.meta;
   if (m.limit !== undefined && m.limit !== Infinity && !(m.burst && m.burst > 0)) {
@@ -85,6 +91,17 @@ function checkResource(registry: Registry, r: ResourceSpec, ds: Diagnostic[]): v
       where: id,
       pos: r.paramPos?.['meta.limit'] ?? r.pos,
       message: 'metaparam `limit` needs `burst` >= 1 (with burst 0 no event would ever pass)',
+    });
+  }
+  for (const s of m.sensitive ?? []) {
+    const param = s.split('.')[0]!;
+    if (Object.hasOwn(kind.params, param)) continue;
+    const hint = suggest(param, Object.keys(kind.params));
+    ds.push({
+      severity: 'error',
+      where: id,
+      pos: r.paramPos?.['meta.sensitive'] ?? r.pos,
+      message: `metaparam \`sensitive\` names \`${s}\`, which is not a parameter of ${r.kind}${hint ? ` (did you mean ${hint}?)` : ''}: a misspelt name would leave the secret printable`,
     });
   }
 }

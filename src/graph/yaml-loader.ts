@@ -12,7 +12,7 @@ import { type Diagnostic, suggest } from './diagnostics.js';
 import { metaParams } from './metaparams.js';
 import { validateDocument } from './schema.js';
 import { valueMessage } from './schema-messages.js';
-import type { CollectSpec, EdgeSpec, GraphSpec, Pos, ResourceSpec } from './spec.js';
+import { COLLECT_ALLOWANCES, type CollectAllowance, type CollectSpec, type EdgeSpec, type GraphSpec, type Pos, type ResourceSpec } from './spec.js';
 import { LineIndex, parseYamlTree, YamlSyntaxError, type YNode } from './yaml-tree.js';
 
 export interface Loaded {
@@ -225,7 +225,11 @@ function buildSpec(registry: Registry, doc: Doc, root: YNode, at: (o: number) =>
   });
   const collect: CollectSpec[] = ((Array.isArray(doc.collect) ? doc.collect : []) as (Doc | null)[])
     .filter((c): c is Doc => typeof c?.kind === 'string')
-    .map((c) => ({ kind: c.kind as string, pattern: typeof c.pattern === 'string' ? c.pattern : '' }));
+    .map((c) => ({
+      kind: c.kind as string,
+      pattern: typeof c.pattern === 'string' ? c.pattern : '',
+      ...(Array.isArray(c.allow) ? { allow: c.allow.filter((a): a is CollectAllowance => (COLLECT_ALLOWANCES as readonly unknown[]).includes(a)) } : {}),
+    }));
   return {
     graph: typeof doc.graph === 'string' ? doc.graph : '',
     ...(typeof doc.comment === 'string' ? { comment: doc.comment } : {}),
@@ -265,17 +269,21 @@ function describeSchemaError(registry: Registry, err: ErrorObject, root: YNode, 
   }
   let where: string | undefined;
   let subject = '';
+  let secret = false;
   if (path[0] === 'resources' && path.length >= 3) {
     const kind = path[1]!;
     const r = ((doc.resources as Doc)[kind] as unknown[])[Number(path[2])] as Doc | undefined;
     where = `${kind}[${typeof r?.name === 'string' ? r.name : `#${Number(path[2]) + 1}`}]`;
     const rest = path.slice(3);
     if (rest.length) subject = rest[0] === 'meta' && rest.length > 1 ? `metaparam \`${rest[1]}\`` : `parameter \`${rest.join('.')}\``;
+    // The value of a parameter marked sensitive is not quoted (docs/security.md).
+    const sensitive = (r?.meta as Doc | undefined)?.sensitive;
+    secret = Array.isArray(sensitive) && sensitive.some((s) => typeof s === 'string' && s.split('.')[0] === rest[0]);
   } else if (path.length) {
     subject = `\`${path.join('.')}\``;
   }
   const prefix = subject ? `${subject}: ` : '';
-  const got = node.kind === 'scalar' && !isNullScalar(node) ? ` (got ${JSON.stringify(node.value)})` : '';
+  const got = !secret && node.kind === 'scalar' && !isNullScalar(node) ? ` (got ${JSON.stringify(node.value)})` : '';
   let message: string;
   switch (err.keyword) {
     case 'additionalProperties': {

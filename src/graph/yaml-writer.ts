@@ -127,7 +127,7 @@ export function writeGraphYaml(spec: GraphSpec, opts: WriteOptions = {}): string
     out.push('collect:');
     for (const c of spec.collect) {
       if (c.query !== undefined) out.push(`# query: ${comment(JSON.stringify(c.query))}`);
-      seqLines([{ kind: c.kind, pattern: c.pattern }], '', out);
+      seqLines([{ kind: c.kind, pattern: c.pattern, ...(c.allow?.length ? { allow: c.allow } : {}) }], '', out);
     }
   }
   return out.join('\n') + '\n';

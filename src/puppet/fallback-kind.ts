@@ -9,6 +9,7 @@ import type { ParamsOf } from '../resources/params.js';
 import type { Registry } from '../resources/registry.js';
 import { defineKind, type Problem } from '../resources/resource.js';
 import { untilAborted } from '../system/proc/abort.js';
+import { secretStrings } from '../observe/redact.js';
 import { getPuppetWorker, redact, type WorkerOp, type WorkerReply } from './runtime/worker.js';
 
 const params = {
@@ -39,8 +40,6 @@ export type PuppetParams = ParamsOf<typeof params>;
 const RELATIONSHIP_METAPARAMS = ['before', 'require', 'notify', 'subscribe', 'stage'];
 /** Types whose RAL resource has `refresh` (for noop's "would refresh"; under apply the worker tells). */
 const REFRESHABLE_TYPES = new Set(['exec', 'service', 'mount', 'package', 'ini_setting']);
-/** Shorter sensitive strings are not redacted from free text (they would garble it); values are never printed. */
-const MIN_SECRET_LENGTH = 3;
 const VALUE_MAX = 200;
 
 export const puppetKind = defineKind({
@@ -81,9 +80,9 @@ export const puppetKind = defineKind({
     const companions = Array.isArray(p.companions) ? p.companions.filter(isObject) : [];
     const companionSecrets = companions.flatMap((c) => {
       const params = isObject(c.parameters) ? c.parameters : {};
-      return (Array.isArray(c.sensitive) ? c.sensitive : []).flatMap((k) => stringsIn(params[String(k)]));
+      return (Array.isArray(c.sensitive) ? c.sensitive : []).flatMap((k) => secretStrings(params[String(k)]));
     });
-    const secrets = [...[...sensitive].flatMap((k) => stringsIn(parameters[k])), ...companionSecrets].filter((s) => s.length >= MIN_SECRET_LENGTH);
+    const secrets = [...[...sensitive].flatMap((k) => secretStrings(parameters[k])), ...companionSecrets];
     const clean = (text: string) => redact(text, secrets);
     const timeoutMs = requestTimeout(type, parameters);
     const worker = getPuppetWorker();
@@ -200,15 +199,6 @@ function describeJson(v: unknown): string {
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'an array';
   return `a ${typeof v}`;
-}
-
-/** The string leaves of a JSON value (a Sensitive value may be a string, or strings inside arrays and hashes). */
-function stringsIn(v: unknown): string[] {
-  if (typeof v === 'string') return [v];
-  if (typeof v === 'number') return [String(v)];
-  if (Array.isArray(v)) return v.flatMap(stringsIn);
-  if (isObject(v)) return Object.values(v).flatMap(stringsIn);
-  return [];
 }
 
 function records(v: unknown): Record<string, unknown>[] {

@@ -12,6 +12,7 @@ import { flattenRelationships } from './relationships.js';
 import { buildReport, MSG_NO_NATIVE, type ResourceReport, type TranslationReport } from './report.js';
 import { assembleConcat, CONCAT_FILE, checkFragment, groupConcat } from './concat.js';
 import { applyRules, type Note } from './rules.js';
+import { Redactor, secretsOf } from '../observe/redact.js';
 import { metaparamRules, typeRules } from './types/index.js';
 
 export interface TranslateOptions {
@@ -78,6 +79,9 @@ function translateOne(registry: Registry, r: CatalogResource, runinterval: numbe
     ...(r.exported ? { exported: true } : {}),
   };
   const rules = typeRules.get(r.type);
+  // A note quoting a value (an unsupported mode, a refused command) must not print a Sensitive one.
+  const redactor = new Redactor(secretsOf(r.parameters, r.sensitive));
+  const clean = (list: readonly Note[]): Note[] => list.map((n) => ({ ...n, message: redactor.text(n.message) }));
   let notes: Note[] = [];
   let reason = MSG_NO_NATIVE;
   if (rules && rules.kind !== null) {
@@ -102,24 +106,22 @@ function translateOne(registry: Registry, r: CatalogResource, runinterval: numbe
         kind: res.kind!,
         name: res.name,
         params: ordered(registry, res.kind!, res.params),
-        meta: orderedMeta(res.meta),
+        meta: orderedMeta(sensitiveParams.length ? { ...res.meta, sensitive: sensitiveParams.sort() } : res.meta),
         origin,
-        ...(sensitiveParams.length ? { sensitive: sensitiveParams.sort() } : {}),
       };
       const status = res.notes.length ? 'degraded' : 'native';
-      return { spec, report: { ...base, status, kind: spec.kind, name: spec.name, notes: res.notes } };
+      return { spec, report: { ...base, status, kind: spec.kind, name: spec.name, notes: clean(res.notes) } };
     }
-    notes = refusals;
-    reason = refusals[0]!.message;
+    notes = clean(refusals);
+    reason = notes[0]!.message;
   }
   const fb = fallbackVertex(r, runinterval, parts);
   const spec: ResourceSpec = {
     kind: FALLBACK_KIND,
     name: fb.name,
     params: fb.params,
-    meta: fb.meta,
+    meta: fb.sensitive.length ? { ...fb.meta, sensitive: fb.sensitive } : fb.meta,
     origin,
-    ...(fb.sensitive.length ? { sensitive: fb.sensitive } : {}),
   };
   return { spec, report: { ...base, status: 'fallback', kind: FALLBACK_KIND, name: fb.name, notes, reason } };
 }

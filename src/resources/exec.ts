@@ -151,6 +151,18 @@ export const execKind = defineKind({
     const cmdText = p.cmd;
     const display = p.shell === undefined && p.args?.length ? `${cmdText} ${p.args.join(' ')}` : cmdText;
     const main = commandOf(cmdText, p.shell, p.args);
+    // Output derived from a secret (`echo $TOKEN` with a sensitive `env`) cannot be redacted by value: with any
+    // sensitive parameter, no output of this resource's commands is printed (the log redacts the values).
+    const hidden = (ctx.sensitive?.size ?? 0) > 0;
+    const output = {
+      debug: (m: string) => {
+        if (!hidden) ctx.log.debug(m);
+      },
+      info: (m: string) => {
+        if (!hidden) ctx.log.info(m);
+      },
+    };
+    const tail = (r: ProcessResult) => (hidden ? '; its output is not shown (sensitive parameters)' : suffix(r));
 
     /** Options shared by every command this resource runs. */
     const base = async (signal: AbortSignal): Promise<Pick<ProcessOptions, 'env' | 'uid' | 'gid' | 'signal'>> => ({
@@ -161,7 +173,7 @@ export const execKind = defineKind({
 
     /** Runs a guard; returns its exit code (null when killed by a signal). */
     const guard = async (which: 'ifcmd' | 'nifcmd', cmd: string, shell: string | undefined, cwd: string | undefined, signal: AbortSignal) => {
-      const r = await runOrExplain(which, { ...(await base(signal)), command: commandOf(cmd, shell), cwd }, (s, l) => ctx.log.debug(`${which} ${s}: ${l}`));
+      const r = await runOrExplain(which, { ...(await base(signal)), command: commandOf(cmd, shell), cwd }, (s, l) => output.debug(`${which} ${s}: ${l}`));
       if (r.aborted) throw new Error(`${which} '${cmd}' ${describeOutcome(r)}`);
       return r.code;
     };
@@ -180,11 +192,11 @@ export const execKind = defineKind({
               'watchcmd',
               { ...(await base(w.signal)), command: commandOf(watchcmd, p.watchshell), cwd: p.watchcwd },
               (s, l) => {
-                ctx.log.debug(`watchcmd ${s}: ${l}`);
+                output.debug(`watchcmd ${s}: ${l}`);
                 w.event();
               },
               (r) => {
-                if (!r.aborted) fail(new Error(`watchcmd '${watchcmd}' ${describeOutcome(r)}${suffix(r)} (a watch command must keep running)`));
+                if (!r.aborted) fail(new Error(`watchcmd '${watchcmd}' ${describeOutcome(r)}${tail(r)} (a watch command must keep running)`));
               },
             );
             stops.push(() => proc.stop());
@@ -224,9 +236,9 @@ export const execKind = defineKind({
           ctx.log.info(`would run: ${display}`);
           return false;
         }
-        const r = await runOrExplain('cmd', { ...(await base(c.signal)), command: main, cwd: p.cwd }, (s, l) => ctx.log.info(`${s}: ${l}`));
-        if (r.aborted) throw new Error(`'${display}' ${describeOutcome(r)}; its process group was killed${suffix(r)}`);
-        if (r.code !== 0) throw new Error(`'${display}' ${describeOutcome(r)}${suffix(r)}`);
+        const r = await runOrExplain('cmd', { ...(await base(c.signal)), command: main, cwd: p.cwd }, (s, l) => output.info(`${s}: ${l}`));
+        if (r.aborted) throw new Error(`'${display}' ${describeOutcome(r)}; its process group was killed${tail(r)}`);
+        if (r.code !== 0) throw new Error(`'${display}' ${describeOutcome(r)}${tail(r)}`);
         ctx.log.info(`ran: ${display}`);
         return false;
       },

@@ -11,7 +11,14 @@ import type { Reach } from './reach.js';
 export interface ResourceContext {
   /** `kind[name]`, for messages. */
   readonly id: string;
+  /** Already redacts the resource's Sensitive values from every line (src/observe/redact.ts). */
   readonly log: Logger;
+  /**
+   * The parameters marked sensitive (`meta.sensitive`, first component of each name). A kind needs it only for
+   * what value replacement cannot catch: output derived from a secret (an exec's output when its command or
+   * environment is sensitive) is not printed at all.
+   */
+  readonly sensitive?: ReadonlySet<string>;
   readonly hostname: string;
   /** A private state directory for this resource, created on first call. */
   varDir(): Promise<string>;

@@ -21,15 +21,23 @@
  * - A collected resource must pass the same checks as a local one (schema, the kind's own rules), and may not
  *   manage a path or take a vertex name the local graph (or an earlier collected resource) already has: local
  *   resources win, then hosts in name order.
+ * - What a collected resource may carry is narrower than what a local one may (the collect entry's `allow`
+ *   widens it, one allowance at a time): a collected file may not set the set-uid, set-gid or sticky bit
+ *   (`setid`), nor name root as its owner or group (`root`); no collected resource of any kind may manage a
+ *   protected path (`protected-paths`: PROTECTED_PATHS below, any `.ssh` directory and authorized_keys file).
+ *   This is what bounds a Puppet collector, which has no pattern: the exported path is kept, so the protected
+ *   paths are the only place rule it has.
  */
 import { posix } from 'node:path';
 import { checkSpec } from '../graph/check-spec.js';
-import type { CollectSpec, ResourceSpec } from '../graph/spec.js';
+import type { CollectAllowance, CollectSpec, ResourceSpec } from '../graph/spec.js';
 import { vertexId } from '../graph/spec.js';
 import { managedPath } from '../graph/validate.js';
 import { normalize } from '../resources/normalize.js';
 import { describeTouches } from '../resources/reach.js';
+import type { AutoEdgeHints } from '../resources/resource.js';
 import type { Registry } from '../resources/registry.js';
+import { parseMode } from '../system/fs/file-mode.js';
 import { checkQuery, matchQuery, type QueryTarget } from './puppet-query.js';
 import type { Exported } from './world.js';
 
@@ -91,6 +99,112 @@ function patternProblem(c: CollectSpec): string | undefined {
   if (!c.pattern.startsWith('/')) return `the pattern must be an absolute directory such as /var/lib/shared/`;
   const p = trimSlash(c.pattern);
   if (posix.normalize(p) !== p) return `the pattern must be a normalized path (no \`//\`, \`/./\` or \`/../\`)`;
+  const guarded = protectedPath(`${p === '/' ? '' : p}/x`);
+  if (guarded && !allows(c, 'protected-paths')) {
+    return `files collected into ${c.pattern} would land in ${guarded}, a protected location; add \`allow: [protected-paths]\` to the entry if other hosts may really write there`;
+  }
+  return undefined;
+}
+
+const allows = (c: CollectSpec, a: CollectAllowance) => c.allow?.includes(a) === true;
+
+/**
+ * Locations whose files grant privileges or run code as root (each protects itself and everything below it).
+ * A list, so not complete: a collect pattern is the real bound; this list is what bounds pattern-less
+ * (Puppet) collectors by default.
+ */
+export const PROTECTED_PATHS: readonly string[] = [
+  '/bin',
+  '/boot',
+  '/dev',
+  '/lib',
+  '/lib32',
+  '/lib64',
+  '/libx32',
+  '/proc',
+  '/root',
+  '/run',
+  '/sbin',
+  '/sys',
+  '/usr',
+  '/etc/apt',
+  '/etc/bash.bashrc',
+  '/etc/cron.allow',
+  '/etc/cron.d',
+  '/etc/cron.daily',
+  '/etc/cron.deny',
+  '/etc/cron.hourly',
+  '/etc/cron.monthly',
+  '/etc/cron.weekly',
+  '/etc/crontab',
+  '/etc/default',
+  '/etc/environment',
+  '/etc/group',
+  '/etc/gshadow',
+  '/etc/init.d',
+  '/etc/ld.so.conf',
+  '/etc/ld.so.conf.d',
+  '/etc/ld.so.preload',
+  '/etc/login.defs',
+  '/etc/modprobe.d',
+  '/etc/modules-load.d',
+  '/etc/pam.d',
+  '/etc/passwd',
+  '/etc/polkit-1',
+  '/etc/profile',
+  '/etc/profile.d',
+  '/etc/rc.local',
+  '/etc/security',
+  '/etc/shadow',
+  '/etc/ssh/sshd_config',
+  '/etc/ssh/sshd_config.d',
+  '/etc/sudoers',
+  '/etc/sudoers.d',
+  '/etc/systemd',
+  '/etc/udev',
+  '/var/spool/cron',
+];
+
+/** The protected location `path` lies in (PROTECTED_PATHS, a `.ssh` directory, an authorized_keys file), if any. */
+export function protectedPath(path: string): string | undefined {
+  const p = trimSlash(path);
+  const hit = PROTECTED_PATHS.find((q) => p === q || p.startsWith(`${q}/`));
+  if (hit) return hit;
+  const parts = p.split('/');
+  const ssh = parts.indexOf('.ssh');
+  if (ssh >= 0) return `${parts.slice(0, ssh + 1).join('/')} (an .ssh directory)`;
+  const base = parts[parts.length - 1] ?? '';
+  if (/^authorized_keys2?$/.test(base)) return `${p} (an authorized_keys file)`;
+  return undefined;
+}
+
+/** What the collected resource carries beyond what `entry` allows (see the module comment), or undefined. */
+export function carryProblem(registry: Registry, entry: CollectSpec, r: ResourceSpec): string | undefined {
+  const p = r.params;
+  if (r.kind === 'file') {
+    if (typeof p.mode === 'string' && !allows(entry, 'setid')) {
+      const m = parseMode(p.mode);
+      const setid = typeof m === 'string' ? false : m.kind === 'octal' ? (m.mode & 0o7000) !== 0 : m.clauses.some((c) => c.op !== '-' && /[st]/.test(c.perms));
+      if (setid)
+        return `its mode ${JSON.stringify(p.mode)} sets the set-uid, set-gid or sticky bit; collected files may not (unless the collect entry has \`allow: [setid]\`)`;
+    }
+    if (!allows(entry, 'root')) {
+      for (const key of ['owner', 'group'] as const) {
+        const v = p[key];
+        if (typeof v === 'string' && (v === 'root' || /^0+$/.test(v))) {
+          return `its ${key} is root; collected files may not be given to root (unless the collect entry has \`allow: [root]\`)`;
+        }
+      }
+    }
+  }
+  if (!allows(entry, 'protected-paths')) {
+    // The paths it manages and the files it edits (a line's or an ini setting's file is the path it comes after).
+    const hints: AutoEdgeHints = registry.get(r.kind)?.autoEdges?.(r.name, r.params) ?? {};
+    for (const m of [...(hints.manages ?? []), ...(hints.afterPath ?? []), ...(hints.refreshAfterPath ?? [])]) {
+      const hit = protectedPath(m);
+      if (hit) return `it would touch ${m}, in the protected location ${hit} (unless the collect entry has \`allow: [protected-paths]\`)`;
+    }
+  }
   return undefined;
 }
 
@@ -163,6 +277,11 @@ export function collectResources(
       reject(made);
       continue;
     }
+    const carried = carryProblem(registry, entry, made);
+    if (carried) {
+      reject(carried);
+      continue;
+    }
     const problems = checkSpec(registry, { graph: 'collected', resources: [made], exports: [], edges: [], collect: [] });
     if (problems.length > 0) {
       reject(problems.map((d) => d.message).join('; '));
@@ -208,7 +327,6 @@ export function toCollected(registry: Registry, entry: CollectSpec, e: Exported)
     params,
     meta: e.meta,
     origin: { ref: `${ref} exported by host ${e.host}` },
-    ...(e.sensitive?.length ? { sensitive: e.sensitive } : {}),
   };
 }
 

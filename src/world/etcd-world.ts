@@ -12,7 +12,9 @@
  * Exports. Each host's keys hang on its lease, so a host that dies stops exporting one TTL later; a host that
  * exits cleanly revokes its lease, so its exports vanish at once. A write first reads this host's keys and then
  * changes only what differs (value, or the lease after a reconnection) in one transaction, deleting keys no
- * longer exported.
+ * longer exported. A host watches its own keys too: when anyone else writes, changes or deletes one (another
+ * host forging this host's exports, an operator's etcdctl), it logs a warning and writes its own exports back at
+ * once (without etcd authentication any client can write any key: docs/security.md, "Several hosts").
  *
  * Collections. Watchers get the current set once it is known and after every change. Nothing is taken away
  * because etcd is unreachable: during an outage the last known set stays as it is; after a reconnection,
@@ -26,7 +28,8 @@ import type { ResourceSpec } from '../graph/spec.js';
 import type { Logger } from '../observe/logger.js';
 import { sleep } from '../system/proc/abort.js';
 import { checkHostname } from '../system/tools/hostname.js';
-import { decodeValue, encodeValue, exportKey, hostPrefix, parseKey, ROOT } from './keys.js';
+import { type HostKey, HostPins, loadOrCreateHostKey, newHostKey } from './host-keys.js';
+import { decodeSigned, encodeValue, exportKey, hostPrefix, parseKey, ROOT } from './keys.js';
 import { type Exported, ofKinds, toExported, type World } from './world.js';
 import { errorText } from '../observe/errors.js';
 
@@ -39,6 +42,11 @@ export interface EtcdWorldOptions {
   /** PEM files: the CA to trust, and this client's certificate and key. */
   readonly tls?: { readonly cacert?: string; readonly cert?: string; readonly key?: string };
   readonly auth?: { readonly username: string; readonly password: string };
+  /**
+   * Where this host keeps its signing key and the keys pinned for other hosts (host-keys.ts); unset: a key in
+   * memory only and pins in memory only (tests).
+   */
+  readonly stateDir?: string;
   readonly log: Logger;
 }
 
@@ -94,6 +102,14 @@ export class EtcdWorld implements World {
   private readonly loopDone: Promise<void>;
   /** Keys whose bad value was already reported (with the value's revision). */
   private readonly reported = new Set<string>();
+  /**
+   * What this host's recent writes put under its own keys (key → the last few values, newest last), to tell its
+   * own watch events (which may arrive after a newer write was sent) from others'.
+   */
+  private readonly written = new Map<string, string[]>();
+
+  private readonly key: HostKey;
+  private readonly pins: HostPins;
 
   private constructor(
     private readonly client: Etcd3,
@@ -102,6 +118,14 @@ export class EtcdWorld implements World {
     this.hostname = opts.hostname;
     this.ttl = opts.ttl ?? 10;
     this.log = opts.log;
+    const dir = opts.stateDir;
+    this.key = dir === undefined ? newHostKey() : loadOrCreateHostKey(dir);
+    this.pins = new HostPins(
+      dir ?? '',
+      (host, file) => this.log.info(`etcd: pinned the signing key of host ${host} on first sight (${file})`),
+      dir === undefined,
+    );
+    this.pins.pin(this.hostname, this.key.publicKey);
     this.loopDone = this.loop();
   }
 
@@ -147,7 +171,7 @@ export class EtcdWorld implements World {
     const next = new Map<string, string>();
     for (const r of resources) {
       const e = toExported(this.hostname, r);
-      next.set(exportKey(this.hostname, r.kind, r.name), encodeValue(e));
+      next.set(exportKey(this.hostname, r.kind, r.name), encodeValue(e, this.key));
     }
     this.desired = next;
     const s = this.session;
@@ -279,6 +303,8 @@ export class EtcdWorld implements World {
     }
     for (const k of have.keys()) if (!this.desired.has(k)) ops.push({ request_delete_range: { key: Buffer.from(k) } });
     if (ops.length === 0) return;
+    for (const [k, v] of this.desired) this.written.set(k, [...(this.written.get(k) ?? []).slice(-3), v]);
+    for (const k of [...this.written.keys()]) if (!this.desired.has(k)) this.written.delete(k);
     await this.client.kv.txn({ compare: [], success: ops, failure: [] }, { deadline: Date.now() + CALL_MS });
     this.log.debug(`etcd: wrote ${ops.length} change(s) to this host's ${this.desired.size} export(s)`);
   }
@@ -307,21 +333,47 @@ export class EtcdWorld implements World {
   }
 
   private applyEvents(events: readonly { type: string; kv: IKeyValue }[]): void {
+    const own = hostPrefix(this.hostname);
+    const forged: string[] = [];
     for (const ev of events) {
       const key = ev.kv.key.toString();
       this.stale.delete(key);
+      if (key.startsWith(own) && !this.isOwnWrite(ev.type, key, ev.kv)) forged.push(key);
       if (ev.type === 'Delete') this.all.delete(key);
       else this.setKey(key, ev.kv);
     }
     this.notify();
+    const s = this.session;
+    if (forged.length > 0 && s && !s.done && !this.closed) {
+      this.log.warn(
+        `etcd: ${forged.length} of this host's keys changed or deleted by someone else, or their lease expired (${forged.slice(0, 3).join(', ')}${forged.length > 3 ? ', ...' : ''}); writing this host's exports back`,
+      );
+      this.queueSync(s);
+    }
+  }
+
+  /** Whether a watch event on one of this host's keys is what this host itself wrote (value and lease). */
+  private isOwnWrite(type: string, key: string, kv: IKeyValue): boolean {
+    if (type === 'Delete') return !this.desired.has(key);
+    const value = kv.value.toString();
+    const mine = value === this.desired.get(key) || (this.written.get(key)?.includes(value) ?? false);
+    return mine && kv.lease === this.session?.leaseId;
   }
 
   private setKey(key: string, kv: IKeyValue): void {
     const k = parseKey(key);
     const bad = !k ? 'not an export key' : checkHostname(k.host);
-    const e = k && !bad ? decodeValue(k, kv.value.toString()) : (bad ?? 'not an export key');
+    const d = k && !bad ? decodeSigned(k, kv.value.toString()) : (bad ?? 'not an export key');
+    // Bound to its host: signed, and by the key pinned for that host (host-keys.ts).
+    const e =
+      typeof d === 'string'
+        ? d
+        : d.signer === undefined
+          ? 'it is not signed (every host of ours signs its exports; this value was written by something else)'
+          : (this.pins.check(d.exported.host, d.signer) ?? d.exported);
     if (typeof e === 'string') {
-      this.all.delete(key);
+      // A refused value does not take away the last good one under its key (a forged overwrite of another host's
+      // export changes nothing here, and that host writes its own value back).
       const id = `${key}@${kv.mod_revision}`;
       if (!this.reported.has(id)) {
         this.reported.add(id);

@@ -6,9 +6,12 @@
  * (mgmt 0.0.12-0.0.21's layout; the value is JSON with sorted keys instead of base64 Go encoding). The host is a
  * checked hostname and the kind a kind name, so neither contains `/`; the name is everything after the kind and
  * may contain `/` (file paths). Values are canonical JSON, so equal resources give equal bytes and a host can
- * tell from the stored value whether a key needs writing.
+ * tell from the stored value whether a key needs writing. A value written by a host carries `signer` (the host's
+ * public key) and `signature` (over the key and the rest of the value; see host-keys.ts), which are deterministic
+ * too (Ed25519).
  */
 import type { Origin } from '../graph/spec.js';
+import { checkSignature, type HostKey, signedBytes } from './host-keys.js';
 import type { Exported } from './world.js';
 
 export const ROOT = '/_mgmt/exported/';
@@ -51,19 +54,37 @@ function sortKeys(v: unknown): unknown {
   return out;
 }
 
-/** The stored value of an export. */
-export function encodeValue(e: Exported): string {
-  return canonicalJson({
+/** The stored value of an export, signed with `key` when given (every host of ours gives it). */
+export function encodeValue(e: Exported, key?: HostKey): string {
+  const doc = {
     params: e.params,
     meta: e.meta,
     ...(e.origin ? { origin: e.origin } : {}),
-    ...(e.sensitive?.length ? { sensitive: e.sensitive } : {}),
-  });
+  };
+  const body = canonicalJson(doc);
+  if (!key) return body;
+  const signature = key.sign(signedBytes(exportKey(e.host, e.kind, e.name), body));
+  return canonicalJson({ ...doc, signer: key.publicKey, signature });
 }
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** Reads a stored export back; an error message for a value no host of ours wrote. */
+/**
+ * Reads a stored export back with the key that signed it (undefined: unsigned), after checking the signature; an
+ * error message for a value no host of ours wrote, or whose signature does not hold.
+ */
+export function decodeSigned(k: ParsedKey, value: string): { readonly exported: Exported; readonly signer: string | undefined } | string {
+  const e = decodeValue(k, value);
+  if (typeof e === 'string') return e;
+  const doc = JSON.parse(value) as Record<string, unknown>;
+  const { signer, signature, ...rest } = doc;
+  if (signer === undefined && signature === undefined) return { exported: e, signer: undefined };
+  if (typeof signer !== 'string' || typeof signature !== 'string') return '`signer` and `signature` must both be strings';
+  const bad = checkSignature(signer, signature, signedBytes(exportKey(k.host, k.kind, k.name), canonicalJson(rest)));
+  return bad ?? { exported: e, signer };
+}
+
+/** Reads a stored export back (signature not checked: decodeSigned does); an error message for a value no host of ours wrote. */
 export function decodeValue(k: ParsedKey, value: string): Exported | string {
   let doc: unknown;
   try {
@@ -75,8 +96,6 @@ export function decodeValue(k: ParsedKey, value: string): Exported | string {
   if (doc.meta !== undefined && !isObj(doc.meta)) return '`meta` is not a map';
   const origin = doc.origin;
   if (origin !== undefined && (!isObj(origin) || typeof origin.ref !== 'string')) return '`origin` has no `ref`';
-  const sensitive = doc.sensitive;
-  if (sensitive !== undefined && (!Array.isArray(sensitive) || !sensitive.every((s) => typeof s === 'string'))) return '`sensitive` is not a list of names';
   return {
     host: k.host,
     kind: k.kind,
@@ -84,6 +103,5 @@ export function decodeValue(k: ParsedKey, value: string): Exported | string {
     params: doc.params,
     meta: doc.meta ?? {},
     ...(origin !== undefined ? { origin: origin as unknown as Origin } : {}),
-    ...(sensitive !== undefined ? { sensitive: sensitive } : {}),
   };
 }

@@ -55,7 +55,6 @@ export class ThreadedWorld implements World {
         params: e.params,
         meta: e.meta,
         ...(e.origin ? { origin: e.origin } : {}),
-        ...(e.sensitive ? { sensitive: e.sensitive } : {}),
       };
     });
     this.send({ type: 'publish', resources: plain });

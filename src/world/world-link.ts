@@ -12,7 +12,7 @@
 import { join } from 'node:path';
 import type { SwapResult } from '../engine/engine.js';
 import { diagnosticLogText, hasErrors } from '../graph/diagnostics.js';
-import { type GraphSpec, sameValue, vertexId } from '../graph/spec.js';
+import { type GraphSpec, type ResourceSpec, sameValue, vertexId } from '../graph/spec.js';
 import { logger } from '../observe/log.js';
 import type { Registry } from '../resources/registry.js';
 import { type EtcdServer, startEtcdServer } from './etcd-server.js';
@@ -204,7 +204,7 @@ export class WorldLink {
       if (!w || this.closed) return;
       if (exportsKey !== this.published) {
         this.published = exportsKey;
-        if (!this.flags.noop) w.publish(next.exports);
+        if (!this.flags.noop) w.publish(this.publishable(next.exports));
       }
       if (kinds !== this.watchedKinds) {
         this.watchedKinds = kinds;
@@ -213,6 +213,30 @@ export class WorldLink {
         if (!kinds && this.collected.length) this.onCollected([]);
       }
     });
+  }
+
+  /**
+   * etcd stores what it is given in clear, readable by every client of the cluster: a resource with Sensitive
+   * values is not exported there (an error says which and why); the embedded local world keeps them in memory.
+   */
+  private publishable(exports: readonly ResourceSpec[]): readonly ResourceSpec[] {
+    if (this.isLocal()) return exports;
+    const out: ResourceSpec[] = [];
+    for (const r of exports) {
+      const sensitive = r.meta.sensitive ?? [];
+      if (sensitive.length === 0) {
+        out.push(r);
+        continue;
+      }
+      const at = r.pos ? `${r.pos.file}:${r.pos.line}: ` : r.origin?.file ? `${r.origin.file}:${r.origin.line ?? '?'}: ` : '';
+      const key = `sensitive\0${vertexId(r)}\0${sensitive.join(',')}`;
+      if (this.reported.has(key)) continue;
+      this.reported.add(key);
+      this.log.error(
+        `${at}@@${vertexId(r)} is not exported: its sensitive parameters (${sensitive.join(', ')}) would be stored in clear in etcd, where every host of the cluster can read them; export it without Sensitive values (or let each host read the secret locally)`,
+      );
+    }
+    return out;
   }
 
   private onCollected(list: readonly Exported[]): void {
@@ -269,6 +293,8 @@ export class WorldLink {
     world.start({
       seeds,
       ttl: wf.ttl,
+      // This host's signing key and the keys pinned for the others (host-keys.ts).
+      stateDir: join(this.flags.prefix, 'world'),
       ...(wf.tls ? { tls: wf.tls } : {}),
       ...(wf.auth ? { auth: wf.auth } : {}),
     });

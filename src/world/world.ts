@@ -20,8 +20,6 @@ export interface Exported {
   readonly meta: Readonly<MetaParams>;
   /** Where the exporter read it from (its file and line, a Puppet ref with tags and parameters). */
   readonly origin?: Origin;
-  /** Parameters holding Sensitive values (printers redact them). */
-  readonly sensitive?: readonly string[];
 }
 
 export interface World {
@@ -53,7 +51,6 @@ export function toExported(host: string, r: ResourceSpec): Exported {
     params: r.params,
     meta: r.meta,
     ...(origin ? { origin } : {}),
-    ...(r.sensitive?.length ? { sensitive: r.sensitive } : {}),
   };
 }
 

@@ -40,6 +40,40 @@ describe('mgmt puppet (compile, translate, run)', () => {
     assert.match(r.stderr, /4 resources: 4 native/);
   });
 
+  it('Sensitive values from the manifest are applied and never printed (issue 11, item 3)', async () => {
+    const secret = 's3cr3t-pp-Tok3n';
+    writeFileSync(
+      join(dir, 'secret.pp'),
+      `exec { 'secret-cmd': command => Sensitive('/bin/echo ${secret}') }
+exec { 'secret-env': command => '/bin/sh -c "echo $TOKEN > ${dir}/token; echo $TOKEN"', environment => Sensitive(['TOKEN=${secret}']) }
+exec { 'secret-fails': command => Sensitive('/bin/sh -c "echo ${secret}; exit 5"') }
+notify { 'secret-note': message => Sensitive('the token is ${secret}') }
+`,
+    );
+    for (const extra of [[], ['--noop'], ['-v']]) {
+      const r = await mgmtRun([
+        'puppet',
+        '--manifest',
+        join(dir, 'secret.pp'),
+        '--facts',
+        join(dir, 'facts.json'),
+        '--converged-timeout',
+        '0',
+        '--tmp-prefix',
+        ...extra,
+      ]);
+      const all = r.stderr + r.stdout;
+      assert.ok(!all.includes(secret) && !all.includes(secret.slice(0, 8)), `printed with ${extra.join(' ')}:\n${all}`);
+      if (extra.includes('--noop')) assert.match(r.stderr, /exec\[secret-cmd\]: would run: \[redacted\]/);
+      else {
+        assert.equal(r.code, 1, r.stderr);
+        assert.match(r.stderr, /exec\[secret-cmd\]: ran: \[redacted\]/);
+        assert.match(r.stderr, /exec\[secret-fails\]: .*'\[redacted\]' exited with code 5; its output is not shown/);
+        assert.equal(readFileSync(join(dir, 'token'), 'utf8'), `${secret}\n`);
+      }
+    }
+  });
+
   it('--node names the node and is Puppet’s certname ($trusted), as puppet apply --certname', async () => {
     writeFileSync(join(dir, 'node.pp'), `notify { 'who': message => "\${trusted['certname']} \${facts['clientcert']}" }\n`);
     const common = ['--facts', join(dir, 'facts.json'), '--node', 'web1.example.test'];

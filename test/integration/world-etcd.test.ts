@@ -12,6 +12,8 @@ import { join } from 'node:path';
 import { after, afterEach, beforeEach, describe, it } from 'node:test';
 import type { Etcd3 } from 'etcd3';
 import { isRunning } from '../../src/system/proc/launcher.js';
+import { type HostKey, newHostKey } from '../../src/world/host-keys.js';
+import { encodeValue, exportKey } from '../../src/world/keys.js';
 import { type Cli, killAll, mgmt, waitUntil } from '../harness/cli.js';
 import { cleanupAllEtcd, etcdMissing, freePort, makePki, opensslMissing, startTestEtcd, startTlsEtcd, type TestEtcd } from '../harness/etcd.js';
 
@@ -66,9 +68,24 @@ function startHost(h: string, seeds: string, more: string[] = []): Cli {
 
 const files = (h: string) => (existsSync(join(dir, h)) ? readdirSync(join(dir, h)).sort() : []);
 
-function client(url: string): Etcd3 {
+const { Range } = require('etcd3') as typeof import('etcd3');
+
+/** The end of the key range of every key that starts with `prefix` (the prefixes here are ASCII). */
+function prefixEnd(prefix: string): string {
+  return prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1);
+}
+
+const hostKeys = new Map<string, HostKey>();
+/** Writes an export as host `host` of ours would: signed with that host's key (one per host name, made on first use). */
+async function putSigned(c: Etcd3, host: string, kind: string, name: string, params: Record<string, unknown>, signAs = host): Promise<void> {
+  let key = hostKeys.get(signAs);
+  if (!key) hostKeys.set(signAs, (key = newHostKey()));
+  await c.put(exportKey(host, kind, name)).value(encodeValue({ host, kind, name, params, meta: {} }, key));
+}
+
+function client(url: string, auth?: { username: string; password: string }): Etcd3 {
   const { Etcd3: C } = require('etcd3') as typeof import('etcd3');
-  const c = new C({ hosts: url });
+  const c = new C({ hosts: url, ...(auth ? { auth } : {}) });
   clients.push(c);
   return c;
 }
@@ -163,16 +180,85 @@ describe('export and collect over etcd', { skip }, () => {
     const a = startHost('A', etcd.url);
     await a.waitForLog(/connected to etcd/, 15_000);
     const c = client(etcd.url);
-    await c.put('/_mgmt/exported/evil/resources/file/x').value(JSON.stringify({ params: { path: '/a/../../etc/evil', content: 'x' }, meta: {} }));
-    await c.put('/_mgmt/exported/evil/resources/file/y').value(JSON.stringify({ params: { path: '/y', source: '/etc/shadow' }, meta: {} }));
-    await c.put('/_mgmt/exported/evil/resources/exec/z').value(JSON.stringify({ params: { cmd: 'touch /tmp/pwned-by-mgmt-test' }, meta: {} }));
-    await c.put('/_mgmt/exported/nice/resources/file/ok').value(JSON.stringify({ params: { path: '/x/ok', state: 'exists', content: 'ok\n' }, meta: {} }));
+    // Hosts of the cluster with keys of their own: what they write is signed, so only the collect rules stand.
+    await putSigned(c, 'evil', 'file', 'x', { path: '/a/../../etc/evil', content: 'x' });
+    await putSigned(c, 'evil', 'file', 'y', { path: '/y', source: '/etc/shadow' });
+    await putSigned(c, 'evil', 'exec', 'z', { cmd: 'touch /tmp/pwned-by-mgmt-test' });
+    await putSigned(c, 'nice', 'file', 'ok', { path: '/x/ok', state: 'exists', content: 'ok\n' });
     await a.waitForLog(/not collected: file\[x\] exported by host evil: its path "\/a\/\.\.\/\.\.\/etc\/evil" is not normalized/, 5000);
     await a.waitForLog(/not collected: file\[y\] exported by host evil: it copies the local `source`/, 5000);
     await waitUntil(() => files('A').join() === 'from-A,ok', 5000, 'the good export to be collected');
     assert.ok(!existsSync('/etc/evil'));
     assert.doesNotMatch(a.stderr(), /exec\[z/, 'exec is not collected by a file collector');
     assert.ok(!existsSync('/tmp/pwned-by-mgmt-test'));
+  });
+
+  it('a forged setuid-root export is refused by collectors, with the reason logged', async () => {
+    etcd = await startTestEtcd();
+    const a = startHost('A', etcd.url);
+    await a.waitForLog(/connected to etcd/, 15_000);
+    const c = client(etcd.url);
+    await putSigned(c, 'evil', 'file', 'rootshell', {
+      path: '/x/rootshell',
+      state: 'exists',
+      content: '#!/bin/sh\nexec /bin/sh\n',
+      mode: '4755',
+      owner: 'root',
+    });
+    await putSigned(c, 'evil', 'file', 'sgid', { path: '/x/sgid', state: 'exists', content: 'x\n', mode: 'g+s' });
+    await a.waitForLog(/not collected: file\[rootshell\] exported by host evil: its mode "4755" sets the set-uid, set-gid or sticky bit/, 5000);
+    await a.waitForLog(/not collected: file\[sgid\] exported by host evil: its mode "g\+s" sets the set-uid/, 5000);
+    assert.deepEqual(files('A'), ['from-A']);
+  });
+
+  it('a host that writes into another host’s keys: collectors refuse the forgery, the victim writes its own back', async () => {
+    etcd = await startTestEtcd();
+    const a = startHost('A', etcd.url);
+    const b = startHost('B', etcd.url);
+    await waitUntil(() => ['A', 'B'].every((h) => files(h).join() === 'from-A,from-B'), 15_000, 'A and B to collect both files');
+    const c = client(etcd.url);
+    const key = exportKey('A', 'file', 'from-A');
+    const original = await c.get(key).string();
+    // Another host's key signs a value under A's key; then a raw unsigned value, as anyone could write before.
+    await putSigned(c, 'A', 'file', 'from-A', { path: '/shared/from-A', state: 'exists', content: 'forged by B\n', mode: '4755' }, 'B');
+    await b.waitForLog(/etcd: ignoring \/_mgmt\/exported\/A\/resources\/file\/from-A: it is signed by a key that is not the one pinned for host A/, 5000);
+    await a.waitForLog(/etcd: 1 of this host's keys changed or deleted by someone else.*writing this host's exports back/, 5000);
+    const t0 = Date.now();
+    while ((await c.get(key).string()) !== original && Date.now() - t0 < 5000) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(await c.get(key).string(), original, 'A wrote its own export back');
+    await c.put(key).value(JSON.stringify({ params: { path: '/shared/from-A', state: 'exists', content: 'unsigned\n' }, meta: {} }));
+    await b.waitForLog(/etcd: ignoring \/_mgmt\/exported\/A\/resources\/file\/from-A: it is not signed/, 5000);
+    while ((await c.get(key).string()) !== original && Date.now() - t0 < 10_000) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(await c.get(key).string(), original, 'A wrote its own export back again');
+    // A deleted key comes back too.
+    await c.delete().key(key);
+    while ((await c.get(key).string()) !== original && Date.now() - t0 < 15_000) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(await c.get(key).string(), original, 'A re-published its deleted export');
+    // The collectors never applied the forgeries.
+    for (const h of ['A', 'B']) assert.equal(readFileSync(join(dir, h, 'from-A'), 'utf8'), 'hello from A\n');
+    assert.doesNotMatch(b.stderr(), /forged by B|unsigned/);
+  });
+
+  it('an export with Sensitive values is not stored in etcd, and the error says why', async () => {
+    etcd = await startTestEtcd();
+    const a = startHost('A', etcd.url);
+    writeFileSync(
+      join(dir, 'S.yaml'),
+      `graph: hostS
+resources:
+  file:
+  - {name: "@@secret", path: /shared/secret, state: exists, content: "s3cret-value\n", meta: {sensitive: [content]}}
+  - {name: "@@plain", path: /shared/plain, state: exists, content: "plain\n"}
+`,
+    );
+    const s = mgmt(['run', '--yaml', join(dir, 'S.yaml'), '--tmp-prefix', '--hostname', 'S', '--seeds', etcd.url, '--etcd-lease-ttl', String(TTL)]);
+    await s.waitForLog(/@@file\[secret\] is not exported: its sensitive parameters \(content\) would be stored in clear in etcd/, 15_000);
+    await waitUntil(() => files('A').join() === 'from-A,plain', 15_000, 'A to collect the plain export');
+    const c = client(etcd.url);
+    assert.deepEqual(await c.getAll().prefix('/_mgmt/exported/S/').keys(), ['/_mgmt/exported/S/resources/file/plain']);
+    const everything = JSON.stringify(await c.getAll().prefix('/_mgmt/').strings());
+    assert.ok(!everything.includes('s3cret-value'));
+    assert.doesNotMatch(s.stderr() + a.stderr(), /s3cret-value/);
   });
 
   it('--etcd-server starts a local etcd in the state directory and stops it on exit', async () => {
@@ -285,6 +371,55 @@ describe('etcd authentication and TLS', { skip }, () => {
     await a.waitForLog(/connected to etcd/, 15_000);
     await waitUntil(() => files('A').join() === 'from-A', 5000, 'A to collect over an authenticated connection');
     assert.doesNotMatch(a.stderr(), /s3cret/);
+  });
+
+  it('one etcd user and role per host (docs/security.md): a host cannot write another host’s keys; collecting works', async () => {
+    etcd = await startTestEtcd();
+    const c = client(etcd.url);
+    await c.role('root').create();
+    await c.user('root').create('root-pw');
+    await c.user('root').addRole('root');
+    for (const h of ['A', 'B']) {
+      const role = await c.role(`mgmt-${h}`).create();
+      await role.grant({ permission: 'Readwrite', range: new Range(`/_mgmt/exported/${h}/`, prefixEnd(`/_mgmt/exported/${h}/`)) });
+      await role.grant({ permission: 'Read', range: new Range('/_mgmt/exported/', prefixEnd('/_mgmt/exported/')) });
+      await c.user(h).create(`pw-${h}`);
+      await c.user(h).addRole(`mgmt-${h}`);
+    }
+    await c.auth.authEnable({});
+    const run = (h: string) =>
+      mgmt(['run', '--yaml', hostGraph(h), '--tmp-prefix', '--hostname', h, '--seeds', etcd!.url, '--etcd-lease-ttl', String(TTL)], {
+        env: { MGMT_ETCD_USER: h, MGMT_ETCD_PASSWORD: `pw-${h}` },
+      });
+    const a = run('A');
+    const b = run('B');
+    await waitUntil(() => ['A', 'B'].every((h) => files(h).join() === 'from-A,from-B'), 20_000, 'A and B to collect both files under their roles').catch(
+      (e: unknown) => {
+        throw new Error(`${e instanceof Error ? e.message : String(e)}\n--- A:\n${a.stderr()}\n--- B:\n${b.stderr()}`);
+      },
+    );
+    // B's credentials: its own keys yes, A's no (etcd refuses, whatever B signs them with).
+    const asB = client(etcd.url, { username: 'B', password: 'pw-B' });
+    await asB.put('/_mgmt/exported/B/resources/file/extra').value('x');
+    await assert.rejects(
+      asB
+        .put(exportKey('A', 'file', 'from-A'))
+        .value('forged')
+        .exec(),
+      /permission denied/,
+    );
+    await assert.rejects(
+      asB
+        .delete()
+        .key(exportKey('A', 'file', 'from-A'))
+        .exec(),
+      /permission denied/,
+    );
+    assert.equal(readFileSync(join(dir, 'B', 'from-A'), 'utf8'), 'hello from A\n');
+    // A clean exit still withdraws the host's exports (revoking a lease needs write access to its keys).
+    a.child.kill('SIGTERM');
+    assert.equal(await a.exited, 0, a.stderr());
+    await b.waitForLog(/file\[from-A@A\]: no longer exported by host A/, 5000);
   });
 
   it('https seeds with --etcd-cacert, --etcd-cert and --etcd-key', { skip: opensslMissing() }, async () => {

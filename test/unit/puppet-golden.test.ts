@@ -62,7 +62,7 @@ describe('puppet translator golden catalogs', () => {
         }
       }
       // Round trip through the YAML front door when every vertex is of a registered kind and nothing is redacted.
-      const registered = [...spec.resources, ...spec.exports].every((r) => r.kind !== 'puppet' && !r.sensitive?.length);
+      const registered = [...spec.resources, ...spec.exports].every((r) => r.kind !== 'puppet' && !r.meta.sensitive?.length);
       if (registered) {
         const loaded = checkGraphText(registry, yaml, `${base}.yaml`);
         // exec's `user`/`group` check asks whether this process is root (where the graph would run), not

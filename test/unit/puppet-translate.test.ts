@@ -160,10 +160,20 @@ describe('printing', () => {
   it('sensitive values are applied in the spec and redacted in the YAML', () => {
     const { spec } = one(res('File', '/s', { content: 'pw\n' }, { sensitive: ['content'] }));
     assert.equal(spec.resources[0]!.params.content, 'pw\n');
-    assert.deepEqual(spec.resources[0]!.sensitive, ['content']);
+    assert.deepEqual(spec.resources[0]!.meta.sensitive, ['content']);
     const y = graphYaml(spec);
     assert.ok(!y.includes('pw\\n') && y.includes(REDACTED));
     assert.match(y, /not meant to be applied as is/);
+    // The marking is printed with the graph, so the engine redacts it when the YAML is run.
+    assert.match(y, /meta:\n\s+sensitive:\n\s+- content/);
+  });
+  it('a Sensitive exec command or environment marks the translated parameter, which the engine redacts', () => {
+    const cmd = one(res('Exec', 'secret', { command: '/bin/echo s3cret' }, { sensitive: ['command'] })).spec.resources[0]!;
+    assert.equal(cmd.params.cmd, '/bin/echo s3cret');
+    assert.deepEqual(cmd.meta.sensitive, ['cmd']);
+    const env = one(res('Exec', 'env', { command: '/bin/true', environment: ['TOKEN=abc'] }, { sensitive: ['environment'] })).spec.resources[0]!;
+    assert.deepEqual(env.meta.sensitive, ['env']);
+    assert.ok(!graphYaml(one(res('Exec', 'secret', { command: '/bin/echo s3cret' }, { sensitive: ['command'] })).spec).includes('s3cret'));
   });
   it('awkward strings round-trip through the YAML front door', () => {
     const { spec } = one(res('File', '/tmp/a b', { content: '1e3\n\t"quoted" #not a comment: yes\u2028', mode: '0644', owner: '0' }));

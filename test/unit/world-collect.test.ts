@@ -2,8 +2,12 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { CollectSpec, ResourceSpec } from '../../src/graph/spec.js';
 import { coreRegistry } from '../../src/resources/core-registry.js';
-import { checkCollect, collectResources, entryMatches, explicitCollectKinds, placeFile } from '../../src/world/collect.js';
-import { canonicalJson, decodeValue, encodeValue, exportKey, parseKey } from '../../src/world/keys.js';
+import { checkCollect, collectResources, entryMatches, explicitCollectKinds, placeFile, protectedPath } from '../../src/world/collect.js';
+import { canonicalJson, decodeSigned, decodeValue, encodeValue, exportKey, parseKey } from '../../src/world/keys.js';
+import { HostPins, loadOrCreateHostKey, newHostKey } from '../../src/world/host-keys.js';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { checkQuery, matchQuery } from '../../src/world/puppet-query.js';
 import { LocalWorld } from '../../src/world/local-world.js';
 import type { Exported } from '../../src/world/world.js';
@@ -35,12 +39,56 @@ describe('world keys', () => {
     assert.equal(a, b);
   });
   it('decodes what it encodes, and explains values no host of ours wrote', () => {
-    const e = file('A', 'x', {}, { origin: { ref: 'file[x]', file: '/g.yaml', line: 3 }, sensitive: ['content'] });
+    const e = file('A', 'x', {}, { origin: { ref: 'file[x]', file: '/g.yaml', line: 3 }, meta: { sensitive: ['content'] } });
     const k = parseKey(exportKey('A', 'file', 'x'))!;
     assert.deepEqual(decodeValue(k, encodeValue(e)), e);
     assert.match(decodeValue(k, 'nope') as string, /not JSON/);
     assert.match(decodeValue(k, '{"meta":{}}') as string, /no `params`/);
     assert.match(decodeValue(k, '{"params":{},"origin":{}}') as string, /origin/);
+  });
+});
+
+describe('exports bound to their host: signatures and pinned keys (issue 11, item 8)', () => {
+  it('a signed value verifies; changed, moved to another key or unsigned, it does not', () => {
+    const key = newHostKey();
+    const e = file('A', 'x');
+    const k = parseKey(exportKey('A', 'file', 'x'))!;
+    const signed = encodeValue(e, key);
+    assert.deepEqual(decodeSigned(k, signed), { exported: e, signer: key.publicKey });
+    assert.equal(encodeValue(e, key), signed, 'deterministic: an unchanged export is not rewritten');
+    const doc = JSON.parse(signed) as Record<string, unknown>;
+    const tampered = canonicalJson({ ...doc, params: { ...(doc.params as object), mode: '4755' } });
+    assert.equal(decodeSigned(k, tampered), 'the signature does not match the value');
+    // A's signed value replayed under B's key, or under another name of A's.
+    assert.equal(decodeSigned(parseKey(exportKey('B', 'file', 'x'))!, signed), 'the signature does not match the value');
+    assert.equal(decodeSigned(parseKey(exportKey('A', 'file', 'y'))!, signed), 'the signature does not match the value');
+    assert.deepEqual(decodeSigned(k, encodeValue(e)), { exported: e, signer: undefined });
+    assert.match(decodeSigned(k, canonicalJson({ ...doc, signer: 'nope' })) as string, /not a public key/);
+  });
+
+  it('the first key seen for a host is pinned; another key for that host is refused; the host key persists', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mgmt-pins-'));
+    try {
+      const own = loadOrCreateHostKey(join(dir, 'world'));
+      assert.equal(statSync(join(dir, 'world', 'host.key')).mode & 0o777, 0o600);
+      assert.equal(loadOrCreateHostKey(join(dir, 'world')).publicKey, own.publicKey, 'the same key on the next start');
+      const pinned: string[] = [];
+      const pins = new HostPins(join(dir, 'world'), (h) => pinned.push(h));
+      pins.pin('self', own.publicKey);
+      const a = newHostKey();
+      const b = newHostKey();
+      assert.equal(pins.check('A', a.publicKey), undefined);
+      assert.deepEqual(pinned, ['A']);
+      assert.equal(readFileSync(join(dir, 'world', 'hosts', 'A.pub'), 'utf8'), `${a.publicKey}\n`);
+      assert.match(pins.check('A', b.publicKey)!, /signed by a key that is not the one pinned for host A .*A\.pub.*remove that file/);
+      assert.match(pins.check('self', a.publicKey)!, /not the one pinned for host self/);
+      // A new process reads the pins back.
+      const again = new HostPins(join(dir, 'world'));
+      assert.equal(again.check('A', a.publicKey), undefined);
+      assert.match(again.check('A', b.publicKey)!, /not the one pinned/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
@@ -209,6 +257,66 @@ describe('collect rules', () => {
     assert.ok(entryMatches({ kind: 'puppet', pattern: '', query: null, type: 'Exec' }, fallbackExec));
     // a YAML export (no Puppet origin) is matched by its name and params
     assert.ok(entryMatches({ kind: 'file', pattern: '', query: ['title', '==', 'x'], type: 'File' }, file('A', 'x')));
+  });
+});
+
+describe('what a collected resource may carry (issue 11, item 8)', () => {
+  const reasons = (entry: CollectSpec, ...e: Exported[]) => collectResources(registry, [entry], e, []).rejected.map((r) => r.reason);
+
+  it('a forged setuid-root export is refused with its reason; the collect entry can widen that explicitly', () => {
+    const forged = file('evil', 'sh', { content: '#!/bin/sh\n', mode: '4755', owner: 'root' });
+    const c = collectResources(registry, [dir], [forged], []);
+    assert.deepEqual(c.resources, []);
+    assert.equal(c.rejected[0]!.host, 'evil');
+    assert.match(
+      c.rejected[0]!.reason,
+      /its mode "4755" sets the set-uid, set-gid or sticky bit; collected files may not \(unless the collect entry has `allow: \[setid\]`\)/,
+    );
+    for (const mode of ['2755', '1777', '06755', 'u+s', 'g=rxs', 'a+t', 'u=rwx,g+s']) {
+      assert.match(reasons(dir, file('evil', 'm', { mode }))[0] ?? 'collected', /set-uid/, mode);
+    }
+    // Removing the bits, or plain modes, are fine.
+    for (const mode of ['0644', '755', 'u-s', 'go-st,u=rw']) assert.deepEqual(reasons(dir, file('ok', 'm', { mode })), [], mode);
+    // root as owner or group, by name or number
+    for (const [k, v] of [
+      ['owner', 'root'],
+      ['group', 'root'],
+      ['owner', '0'],
+      ['group', '000'],
+    ] as const) {
+      assert.match(reasons(dir, file('evil', 'o', { [k]: v }))[0] ?? 'collected', new RegExp(`its ${k} is root`));
+    }
+    assert.deepEqual(reasons(dir, file('ok', 'o', { owner: 'nobody', group: 'nogroup' })), []);
+    // Widened one allowance at a time.
+    assert.match(reasons({ ...dir, allow: ['setid'] }, forged)[0]!, /its owner is root/);
+    const both = collectResources(registry, [{ ...dir, allow: ['setid', 'root'] }], [forged], []);
+    assert.deepEqual(
+      both.resources.map((r) => [r.name, r.params.path, r.params.mode]),
+      [['sh@evil', '/srv/collected/sh', '4755']],
+    );
+  });
+
+  it('Puppet collectors (no pattern) may not touch protected paths; any kind, any path it manages', () => {
+    const puppet: CollectSpec = { kind: 'file', pattern: '', query: null, type: 'File' };
+    for (const path of ['/etc/sudoers.d/evil', '/etc/cron.d/x', '/usr/local/bin/ls', '/root/.bashrc', '/home/alice/.ssh/config', '/srv/x/authorized_keys']) {
+      const r = reasons(puppet, file('evil', path, { path }));
+      assert.match(r[0] ?? 'collected', /in the protected location .* \(unless the collect entry has `allow: \[protected-paths\]`\)/, path);
+    }
+    assert.deepEqual(reasons(puppet, file('ok', '/etc/nagios/conf.d/web1.cfg', { path: '/etc/nagios/conf.d/web1.cfg' })), []);
+    assert.deepEqual(reasons({ ...puppet, allow: ['protected-paths'] }, file('ok', '/etc/cron.d/x', { path: '/etc/cron.d/x' })), []);
+    // Not only files: a collected line may not edit /etc/sudoers either.
+    const line: Exported = { host: 'evil', kind: 'line', name: 'l', params: { path: '/etc/sudoers', line: 'evil ALL=(ALL) NOPASSWD: ALL' }, meta: {} };
+    assert.match(reasons({ kind: 'line', pattern: '' }, line)[0]!, /it would touch \/etc\/sudoers/);
+    assert.equal(protectedPath('/etc/crontab.bak'), undefined);
+    assert.equal(protectedPath('/etc/ssh/ssh_known_hosts'), undefined);
+    assert.equal(protectedPath('/etc/ssh/sshd_config.d/x.conf'), '/etc/ssh/sshd_config.d');
+  });
+
+  it('a collect pattern inside a protected location is an error of the entry unless it allows it', () => {
+    assert.match(checkCollect(registry, [{ kind: 'file', pattern: '/etc/sudoers.d/' }]).errors[0]!, /protected location; add `allow: \[protected-paths\]`/);
+    assert.deepEqual(checkCollect(registry, [{ kind: 'file', pattern: '/etc/sudoers.d/', allow: ['protected-paths'] }]).errors, []);
+    assert.deepEqual(reasons({ kind: 'file', pattern: '/etc/sudoers.d/' }, file('evil', 'x')), []);
+    assert.deepEqual(collectResources(registry, [{ kind: 'file', pattern: '/etc/sudoers.d/' }], [file('evil', 'x')], []).resources, []);
   });
 });
 

@@ -32,7 +32,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Logger } from '../../observe/logger.js';
-import { REDACTED } from '../redact.js';
+import { redactText } from '../../observe/redact.js';
 import type { WorkerOp, WorkerReply, WorkerRequest } from './protocol.js';
 import { findModuleDir, homeArgs, linkOurModule, PUPPET_HOME_PREFIX, stripColour } from './puppet-home.js';
 import { inheritedEnv, type LineProcess, SpawnError, startLines } from '../../system/proc/launcher.js';
@@ -562,9 +562,7 @@ function tailSuffix(proc: Proc, secrets: readonly string[]): string {
   return tail.length === 0 ? '' : `; stderr: ${tail.join(' | ')}`;
 }
 
-/** Replaces every occurrence of each secret by `[redacted]`. */
+/** Replaces every occurrence of each secret by `[redacted]` (the one redaction helper, src/observe/redact.ts). */
 export function redact(text: string, secrets: readonly string[]): string {
-  let out = text;
-  for (const s of [...secrets].sort((a, b) => b.length - a.length)) if (s !== '') out = out.split(s).join(REDACTED);
-  return out;
+  return redactText(text, secrets);
 }
