@@ -29,8 +29,9 @@ export const runFlagOptions = {
 } as const satisfies ParseArgsConfig['options'];
 
 export const runFlagsHelp = `  --hostname NAME           this host's name (default: the machine's hostname)
-  --converged-timeout N     exit once nothing has changed for N seconds (0: as soon as converged);
-                            exit code 1 if a resource failed. Without it, keep running and repairing.
+  --converged-timeout N     exit once nothing but retries of failing resources has happened for N
+                            seconds (0: as soon as converged); exit code 1 if a resource is failing.
+                            Without it, keep running, repairing drift and retrying failures.
   --noop                    check only: report what would change, change nothing
   --sema N                  at most N resources check/apply at the same time
   --graphviz FILE           write the running graph as DOT to FILE (after each graph swap)

@@ -14,6 +14,8 @@ import { setPuppetWorkerLog } from '../puppet/runtime/worker.js';
 import { registry } from './registry.js';
 import { resolveRunFlags, runFlagOptions, runFlagsHelp, type RunFlags } from './run-flags.js';
 import { EXIT_FAILED, EXIT_OK, UsageError } from './usage.js';
+import { allGroupsGone, killAllGroups, stopAllGroups } from '../system/proc/launcher.js';
+import type { Vertex } from '../engine/vertex.js';
 import { WorldLink } from '../world/world-link.js';
 
 export const runHelp = `usage: mgmt run --yaml FILE [flags]      (also: mgmt run yaml FILE)
@@ -56,6 +58,26 @@ async function runGraphFile(file: string, flags: RunFlags): Promise<number> {
   return runEngine(loaded.spec, flags, { name: file, watch: [{ path: file }], load: () => readGraphFile(registry, file) });
 }
 
+/**
+ * Stopping (a signal or a converged exit) within 1 s: every process group we started gets SIGTERM at once and
+ * SIGKILL after GROUP_GRACE_MS; check/applies still running after APPLY_GRACE_MS are cancelled and given
+ * CANCEL_WAIT_MS to return. An etcd member we started stops gracefully on its own time, reported apart.
+ */
+const GROUP_GRACE_MS = 400;
+const APPLY_GRACE_MS = 600;
+const CANCEL_WAIT_MS = 250;
+
+/** Logs every failing resource with its last error; the exit status says the rest. */
+function reportFailures(failed: readonly Vertex[]): void {
+  if (failed.length === 0) return;
+  const log = logger('main');
+  log.error(`${failed.length} resource(s) failed: ${failed.map((v) => v.id).join(', ')}`);
+  for (const v of failed) {
+    const state = v.failedPermanently ? 'given up (explicit meta retry used up)' : 'still failing, was being retried';
+    log.error(`  ${v.id}: ${state}; last error: ${v.failure?.message ?? 'unknown'}`);
+  }
+}
+
 /** Where a running graph comes from: what to watch, and how to read it again after a change. */
 export interface GraphSource {
   /** For messages: the file (or manifest) name. */
@@ -73,6 +95,7 @@ export function runEngine(spec: GraphSpec, flags: RunFlags, source?: GraphSource
   const log = logger('main');
   return new Promise<number>((resolveExit) => {
     let exiting = false;
+    let signals = 0;
     let unwatch: (() => void) | undefined;
     const engine = new Engine({
       registry,
@@ -85,11 +108,9 @@ export function runEngine(spec: GraphSpec, flags: RunFlags, source?: GraphSource
       ...(flags.convergedTimeout !== undefined ? { convergedTimeout: flags.convergedTimeout } : {}),
       onConverged: (failed) => {
         // A collection still on its way: the swap that brings it checks convergence again.
-        if (world.pending()) return;
-        if (failed.length > 0) {
-          log.error(`${failed.length} resource(s) failed: ${failed.map((v) => v.id).join(', ')}`);
-        }
-        log.info(`converged for ${flags.convergedTimeout} s; exiting`);
+        if (world.pending() || exiting) return;
+        reportFailures(failed);
+        log.info(`converged for ${flags.convergedTimeout} s${failed.length > 0 ? ' (nothing but retries of failed resources)' : ''}; exiting`);
         void finish(failed.length > 0 ? EXIT_FAILED : EXIT_OK);
       },
     });
@@ -99,29 +120,44 @@ export function runEngine(spec: GraphSpec, flags: RunFlags, source?: GraphSource
       if (!hasErrors(r.diagnostics)) writeDot();
       return r;
     });
-    const finish = async (code: number) => {
+    const finish = async (code: number, why?: string) => {
       if (exiting) return;
       exiting = true;
+      const t0 = performance.now();
       unwatch?.();
-      await world.close();
-      await engine.shutdown();
+      // Every process group gets SIGTERM now (commands, watch commands, the Puppet worker), SIGKILL soon after;
+      // no new command starts from here on.
+      const groups = stopAllGroups(GROUP_GRACE_MS);
+      let worldMs = 0;
+      const worldClosed = world.close().then(() => (worldMs = performance.now() - t0));
+      await Promise.all([engine.shutdown(APPLY_GRACE_MS, CANCEL_WAIT_MS), groups]);
+      const stoppedMs = performance.now() - t0;
+      await worldClosed;
       await dotWritten;
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
+      const etcd = worldMs > stoppedMs + 5 ? `; the world (the etcd member we started) took ${worldMs.toFixed(0)} ms to stop` : '';
+      if (signals > 1) return; // a second signal aborted the stop: its exit (130) stands
+      if (why) log.info(`${why}: stopped in ${stoppedMs.toFixed(0)} ms${etcd}`);
+      else log.debug(`stopped in ${stoppedMs.toFixed(0)} ms${etcd}`);
       resolveExit(code);
     };
     // One handler for the whole run: removing and re-adding a signal listener can drop a signal that arrives
-    // in between, so the handler counts instead.
-    let signals = 0;
+    // in between, so the handler counts (`signals`) instead.
     const onSignal = (sig: NodeJS.Signals) => {
       if (++signals === 1) {
-        log.info(`${sig}: stopping (send it again to abort running applies)`);
-        void finish(EXIT_OK);
+        log.info(`${sig}: stopping (send it again to kill everything at once)`);
+        // A resource still failing makes the exit status say so, as a converged exit does.
+        const failed = engine.failures();
+        reportFailures(failed);
+        void finish(failed.length > 0 ? EXIT_FAILED : EXIT_OK, sig);
       } else {
         log.warn(`${sig} again: aborting`);
         engine.abort();
         world.abort();
-        resolveExit(130);
+        // SIGKILL now; exit once the killed processes are dead (a few ms), not before.
+        killAllGroups();
+        void allGroupsGone(200).then(() => resolveExit(130));
       }
     };
     process.on('SIGINT', onSignal);

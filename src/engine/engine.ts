@@ -16,7 +16,7 @@ import { sleep } from '../system/proc/abort.js';
 import { autoEdges, hintsFor } from './autoedges.js';
 import { autogroup, groupKey } from './autogroup.js';
 import { Semaphores } from './semaphores.js';
-import { Edge, Vertex, type VertexHost } from './vertex.js';
+import { DEFAULT_RETRY, Edge, type RetryPolicy, Vertex, type VertexHost } from './vertex.js';
 
 export interface EngineOptions {
   /** The kinds this engine can run (the graphs it is given were validated against the same registry). */
@@ -30,9 +30,14 @@ export interface EngineOptions {
   readonly autoEdges?: boolean;
   /** Merge groupable resources into one vertex (default true; `--no-autogroup`). */
   readonly autoGroup?: boolean;
-  /** Seconds without change after which `onConverged` fires (undefined: never). */
+  /**
+   * Seconds without change after which `onConverged` fires (undefined: never). Retries of failing resources are
+   * not changes: a graph whose only work left is retrying failures converges, with those failures.
+   */
   readonly convergedTimeout?: number | undefined;
   readonly onConverged?: (failed: readonly Vertex[]) => void;
+  /** The backoff of resources without an explicit `retry` (default `DEFAULT_RETRY`: 1 s doubling to 5 min). */
+  readonly retryPolicy?: RetryPolicy;
 }
 
 export interface SwapResult {
@@ -48,6 +53,7 @@ export class Engine implements VertexHost {
   readonly noop: boolean;
   readonly semaphores = new Semaphores();
   readonly globalSema: readonly string[];
+  readonly retryPolicy: RetryPolicy;
   private vertices = new Map<string, Vertex>();
   /** Live edges by `edgeKey`. */
   private edgeByKey = new Map<string, Edge>();
@@ -67,6 +73,7 @@ export class Engine implements VertexHost {
   constructor(private readonly opts: EngineOptions) {
     this.noop = opts.noop ?? false;
     this.globalSema = opts.sema && opts.sema > 0 ? [`:${opts.sema}`] : [];
+    this.retryPolicy = opts.retryPolicy ?? DEFAULT_RETRY;
   }
 
   /** The running graph with its automatic edges (for graphviz and tests). */
@@ -333,12 +340,12 @@ export class Engine implements VertexHost {
     this.lastActivity = performance.now();
   }
 
-  failedPermanently(v: Vertex): void {
-    this.log.debug(`${v.id} failed permanently; its dependents will not run`);
+  failureChanged(v: Vertex): void {
+    this.log.debug(`${v.id} ${v.failedPermanently ? 'failed permanently' : v.failed ? 'is failing' : 'recovered'}`);
     this.checkConverged();
   }
 
-  /** Vertices that failed permanently. */
+  /** Vertices failing now: given up on (explicit `retry` used up), or being retried until they succeed. */
   failures(): Vertex[] {
     return [...this.vertices.values()].filter((v) => v.failed);
   }
@@ -380,9 +387,9 @@ export class Engine implements VertexHost {
 
   /**
    * Stops every vertex: watches end, running check/applies may finish within `graceMs`, after which they are
-   * cancelled (their processes killed).
+   * cancelled (their processes killed) and given `cancelMs` more to return.
    */
-  async shutdown(graceMs = 900): Promise<void> {
+  async shutdown(graceMs = 900, cancelMs = 500): Promise<void> {
     this.stopped = true;
     clearTimeout(this.convergeTimer);
     await this.swapping;
@@ -392,7 +399,7 @@ export class Engine implements VertexHost {
     if (!finished) {
       this.log.warn('cancelling check/applies still running after the grace period');
       for (const v of all) v.cancel();
-      await Promise.race([done, sleep(500)]);
+      await Promise.race([done, sleep(cancelMs)]);
     }
   }
 

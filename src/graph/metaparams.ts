@@ -9,11 +9,16 @@ export const metaParams = {
   retry: {
     type: 'integer',
     minimum: -1,
-    default: 0,
-    doc: 'How many times to retry a failed check/apply or watch before failing permanently; -1 retries forever.',
+    doc:
+      'Unset: a failed check/apply or watch is retried until it succeeds, 1 s after the first failure doubling to every 5 min, and at once on a change. ' +
+      'A number: that many retries `delay` ms apart, after which the resource has failed permanently and is no longer watched; -1 retries forever.',
   },
   retryreset: { type: 'boolean', default: false, doc: 'Reset the retry counter after each success.' },
-  delay: { type: 'integer', minimum: 0, default: 0, doc: 'Milliseconds to wait between retries.' },
+  delay: {
+    type: 'integer',
+    minimum: 0,
+    doc: 'Milliseconds to wait between retries (0 with an explicit `retry`); without `retry`, a fixed wait instead of the growing one.',
+  },
   timeout: {
     type: 'integer',
     minimum: 0,
@@ -63,9 +68,9 @@ export interface NormalizedMeta {
   readonly values: Readonly<ResolvedMeta>;
   /**
    * The metaparams the spec set explicitly (written in `meta:`, or moved there from an obsolete parameter):
-   * an explicit `retry: 0` is set, the default `retry` is not, though both are 0. Nothing acts on the difference
-   * yet; it is kept so that settings from elsewhere (a graph-wide default, a Puppet run's flags) can apply to
-   * the unset ones only.
+   * an explicit `retry: 0` gives up at once, an unset `retry` means "retry until it succeeds" (the engine reads
+   * the spec's `meta`, where only what was written is). Kept so that settings from elsewhere (a graph-wide
+   * default, a Puppet run's flags) can apply to the unset ones only.
    */
   readonly set: ReadonlySet<MetaName>;
 }

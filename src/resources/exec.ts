@@ -103,6 +103,28 @@ export type ExecParams = WrittenParamsOf<typeof params>;
 
 const ABSOLUTE_PARAMS = ['cwd', 'ifcwd', 'nifcwd', 'watchcwd', 'creates'] as const;
 
+/**
+ * What one run of a command may cost us: at most LOG_LINES of its output lines are logged (then one line says how
+ * many more there were), each at most LINE_MAX characters (the launcher drops the rest of a longer line), and the
+ * launcher keeps its last 20 lines per stream for the error message. 100 MB of output costs no more memory than
+ * a few lines.
+ */
+const LOG_LINES = 100;
+const LINE_MAX = 4096;
+
+/** Logs the first LOG_LINES output lines of one command, counts the rest; `done()` logs the count. */
+function boundedLog(log: (line: string) => void): { onLine: OnLine; done: () => void } {
+  let seen = 0;
+  return {
+    onLine: (stream, line) => {
+      if (++seen <= LOG_LINES) log(`${stream}: ${line}`);
+    },
+    done: () => {
+      if (seen > LOG_LINES) log(`... ${seen - LOG_LINES} more output lines not logged (the last lines of each stream are in its messages)`);
+    },
+  };
+}
+
 export const execKind = defineKind({
   kind: 'exec',
   doc: "Runs a command when its guards (`ifcmd`, `nifcmd`, `creates`) say the state is wrong; a zero exit counts as a change and a non-zero exit is an error. Without guards it runs once per watch event: once at start, then on each `watchcmd` line, change of `creates`, refresh, or `meta.poll` tick. It is refreshable: a refresh over a notify edge makes it run (still subject to its guards), and `refreshonly` makes it run only then. Cancelling or timing out (`meta.timeout`) kills the command's whole process group, as does the command's exit: anything it left running in the background is killed, so start daemons through a service manager or `setsid`.",
@@ -165,15 +187,18 @@ export const execKind = defineKind({
     const tail = (r: ProcessResult) => (hidden ? '; its output is not shown (sensitive parameters)' : suffix(r));
 
     /** Options shared by every command this resource runs. */
-    const base = async (signal: AbortSignal): Promise<Pick<ProcessOptions, 'env' | 'uid' | 'gid' | 'signal'>> => ({
+    const base = async (signal: AbortSignal): Promise<Pick<ProcessOptions, 'env' | 'uid' | 'gid' | 'signal' | 'lineMax'>> => ({
       env: p.env,
       ...(await credentials(p.user, p.group, signal)),
       signal,
+      lineMax: LINE_MAX,
     });
 
     /** Runs a guard; returns its exit code (null when killed by a signal). */
     const guard = async (which: 'ifcmd' | 'nifcmd', cmd: string, shell: string | undefined, cwd: string | undefined, signal: AbortSignal) => {
-      const r = await runOrExplain(which, { ...(await base(signal)), command: commandOf(cmd, shell), cwd }, (s, l) => output.debug(`${which} ${s}: ${l}`));
+      const out = boundedLog((l) => output.debug(`${which} ${l}`));
+      const r = await runOrExplain(which, { ...(await base(signal)), command: commandOf(cmd, shell), cwd }, out.onLine);
+      out.done();
       if (r.aborted) throw new Error(`${which} '${cmd}' ${describeOutcome(r)}`);
       return r.code;
     };
@@ -236,7 +261,9 @@ export const execKind = defineKind({
           ctx.log.info(`would run: ${display}`);
           return false;
         }
-        const r = await runOrExplain('cmd', { ...(await base(c.signal)), command: main, cwd: p.cwd }, (s, l) => output.info(`${s}: ${l}`));
+        const out = boundedLog((l) => output.info(l));
+        const r = await runOrExplain('cmd', { ...(await base(c.signal)), command: main, cwd: p.cwd }, out.onLine);
+        out.done();
         if (r.aborted) throw new Error(`'${display}' ${describeOutcome(r)}; its process group was killed${tail(r)}`);
         if (r.code !== 0) throw new Error(`'${display}' ${describeOutcome(r)}${tail(r)}`);
         ctx.log.info(`ran: ${display}`);

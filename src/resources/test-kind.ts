@@ -19,6 +19,12 @@ const params = {
     doc: 'The first N check/applies of this resource fail; -1: every one fails.',
   },
   duration: { type: 'integer', minimum: 0, default: 0, doc: 'Milliseconds each check/apply takes (cut short with an error when it is cancelled).' },
+  lingers: {
+    type: 'integer',
+    minimum: 0,
+    default: 0,
+    doc: 'Milliseconds a cancelled check/apply still takes before it returns its error (as a process group does between SIGTERM and SIGKILL).',
+  },
   drifted: {
     type: 'boolean',
     default: false,
@@ -47,6 +53,7 @@ export class TestHandle {
   private failLeft = 0;
   private failAlways = false;
   private readonly emitters = new Set<() => void>();
+  private readonly breakers = new Set<(e: Error) => void>();
   private gate: Promise<void> | undefined;
   private openGate: (() => void) | undefined;
 
@@ -76,6 +83,13 @@ export class TestHandle {
   /** A watch event without a change of state (a false positive the engine must tolerate). */
   event(): void {
     for (const emit of this.emitters) emit();
+  }
+
+  /** Every running watch of this name fails (a watch error, as when a watch command exits). */
+  breakWatch(): void {
+    const all = [...this.breakers];
+    this.breakers.clear();
+    for (const b of all) b(new Error('test: the watch broke'));
   }
 
   /** Whether a watch of this name is running (and so would deliver `event()`). */
@@ -108,6 +122,26 @@ export class TestHandle {
   watchWith(emit: () => void): () => void {
     this.emitters.add(emit);
     return () => this.emitters.delete(emit);
+  }
+
+  /** @internal resolves when `signal` is aborted, rejects when `breakWatch()` is called */
+  watchUntil(signal: AbortSignal): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (signal.aborted) {
+        resolve();
+        return;
+      }
+      const onBreak = (e: Error) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      };
+      const onAbort = () => {
+        this.breakers.delete(onBreak);
+        resolve();
+      };
+      this.breakers.add(onBreak);
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
   }
 
   /** @internal */
@@ -205,9 +239,12 @@ function testKind(bench: TestBench): ResourceKind {
       return {
         async watch(w) {
           const stop = r.subscribe(() => w.event());
-          w.event();
-          await untilAborted(w.signal);
-          stop();
+          try {
+            w.event();
+            await r.watchUntil(w.signal);
+          } finally {
+            stop();
+          }
         },
         checkApply: (c) => r.checkApply(c),
       };
@@ -223,8 +260,10 @@ function testKind(bench: TestBench): ResourceKind {
     if (fail < 0) h.fail('always');
     else if (fail > 0 && h.instances === 1) h.fail(fail);
     const duration = typeof p.duration === 'number' ? p.duration : 0;
+    const lingers = typeof p.lingers === 'number' ? p.lingers : 0;
     return {
       subscribe: (emit: () => void) => h.watchWith(emit),
+      watchUntil: (signal: AbortSignal) => h.watchUntil(signal),
       async checkApply(c: { apply: boolean; refresh: boolean; signal: AbortSignal }): Promise<boolean> {
         h.checks++;
         bench.enter(h);
@@ -232,7 +271,10 @@ function testKind(bench: TestBench): ResourceKind {
         try {
           await h.waitAtGate(c.signal);
           if (duration > 0) await sleep(duration, c.signal);
-          if (c.signal.aborted) throw new Error('test: cancelled');
+          if (c.signal.aborted) {
+            if (lingers > 0) await sleep(lingers);
+            throw new Error('test: cancelled');
+          }
           if (h.takeFailure()) throw new Error('test: told to fail');
           let ok = h.inState;
           if (!ok) {

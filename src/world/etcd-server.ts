@@ -83,7 +83,8 @@ export async function startEtcdServer(opts: EtcdServerOptions): Promise<EtcdServ
   let proc: LineProcess;
   try {
     proc = await startLines(
-      { command: { argv }, env: { PATH: '/usr/bin:/bin:/usr/local/bin' }, killGraceMs: 5000, tailLines: 10 },
+      // ownerStops: at shutdown the world link stops it gracefully; only the exit of mgmt kills it outright.
+      { command: { argv }, env: { PATH: '/usr/bin:/bin:/usr/local/bin' }, killGraceMs: 5000, tailLines: 10, ownerStops: true },
       (_stream, line) => opts.onLine?.(line),
       () => {},
     );

@@ -51,6 +51,7 @@ resources:
     const r = await mgmtRun(['run', '--yaml', g, '--converged-timeout', '0', '--tmp-prefix']);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /1 resource\(s\) failed: exec\[bad\]/);
+    assert.match(r.stderr, /exec\[bad\]: still failing, was being retried; last error: 'false' exited with code 1/);
     assert.ok(existsSync(`${dir}/f`));
   });
 
@@ -160,8 +161,8 @@ edges:
     const t0 = performance.now();
     c.child.kill('SIGTERM');
     await c.exited;
-    assert.ok(performance.now() - t0 < 1500, `exit took ${performance.now() - t0} ms`);
-    await waitUntil(() => !isRunning(pid), 1000, 'the sleep to be gone');
+    assert.ok(performance.now() - t0 < 1000, `exit took ${performance.now() - t0} ms`);
+    assert.equal(isRunning(pid), false, 'the sleep is gone by the time mgmt has exited');
   });
 
   it('a second signal aborts at once', async () => {

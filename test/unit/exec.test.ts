@@ -314,3 +314,17 @@ test('the kind: refreshable, named by cmd, legacy parameters map into metaparams
   assert.equal(state.toMeta?.('present'), undefined);
   for (const [name, def] of Object.entries(execKind.params)) assert.ok(def.doc.length > 10, `${name} has no doc`);
 });
+
+test('output is logged bounded: the first 100 lines, each cut at 4096 characters, then how many more there were', async () => {
+  const { r, ctx } = made({ shell: 'sh', cmd: "head -c 1000000 /dev/zero | tr '\\0' x; echo; seq 1 10000; exit 3" });
+  await assert.rejects(check(r), /exited with code 3; stdout: 9996 \| 9997 \| 9998 \| 9999 \| 10000$/);
+  const out = stdout(ctx);
+  assert.equal(out.length, 100);
+  assert.equal(out[0], `${'x'.repeat(4096)} [... 995904 more characters]`);
+  assert.equal(out[99], '99');
+  assert.deepEqual(
+    ctx.lines.filter((l) => l.includes('more output lines')),
+    ['info: ... 9901 more output lines not logged (the last lines of each stream are in its messages)'],
+  );
+  assert.ok(ctx.lines.join('\n').length < 100 * 4200, 'the log is bounded');
+});

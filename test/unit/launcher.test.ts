@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, realpath, rm } from 'node:fs/promises';
 import { readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { describeOutcome, isRunning, outputTail, run, SpawnError, startLines, type OutputStream, type ProcessResult } from '../../src/system/proc/launcher.js';
 
@@ -291,4 +292,82 @@ test('startLines: signal() reaches the whole group without waiting, and nothing 
   assert.equal(r.aborted, false);
   assert.deepEqual(groupMembers(p.pid), []);
   p.signal('SIGTERM'); // gone: a no-op
+});
+
+test('lines end at \\n, \\r\\n and a lone \\r, also when \\r and \\n arrive in different reads', async () => {
+  const c = collect();
+  await run({ command: { shell: 'sh', cmd: "printf 'a\\r'; sleep 0.1; printf '\\nb\\r\\n\\nc\\rd'" } }, c.onLine);
+  assert.deepEqual(
+    c.lines.map(([, l]) => l),
+    ['a', 'b', '', 'c', 'd'],
+  );
+});
+
+test('lineMax: a 1 MB line without a newline is cut, the rest counted and never held; the next line is whole', async () => {
+  const c = collect();
+  const r = await run({ command: { shell: 'sh', cmd: "head -c 1000000 /dev/zero | tr '\\0' x; echo; echo short" }, lineMax: 1000 }, c.onLine);
+  assert.deepEqual(
+    c.lines.map(([, l]) => l),
+    [`${'x'.repeat(1000)} [... 999000 more characters]`, 'short'],
+  );
+  assert.equal(r.stdoutTail.length, 2);
+  assert.ok((r.stdoutTail[0]?.length ?? 0) <= 2003, 'the tail keeps a bounded line');
+});
+
+/** Runs a module script in a child Node process with the launcher's URL bound to `L`; resolves with its stdout. */
+function nodeScript(body: string): Promise<{ code: number | null; out: string }> {
+  const url = new URL('../../src/system/proc/launcher.js', import.meta.url).href;
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--input-type=module', '-e', `const L = await import(${JSON.stringify(url)});\n${body}`], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.on('close', (code) => resolve({ code, out }));
+  });
+}
+
+/** A command that ignores SIGTERM and starts a child that ignores it too, printing `<leader> <child>` once both run. */
+const STUBBORN = "trap '' TERM; sleep 60 & echo $$ $!; wait";
+
+test('no child outlives us: process.exit kills every group we started, even one that ignores SIGTERM', async () => {
+  const { code, out } = await nodeScript(`
+await L.startLines({ command: { shell: 'sh', cmd: ${JSON.stringify(STUBBORN)} } }, (_s, line) => {
+  process.stdout.write(line + '\\n');
+  process.exit(0);
+}, () => {});
+`);
+  assert.equal(code, 0);
+  const [leader, child] = out.trim().split(' ').map(Number);
+  assert.ok(leader && child, out);
+  assert.deepEqual(groupMembers(leader), [], 'no member of the group runs once our process has exited');
+  assert.equal(isRunning(child), false);
+});
+
+test('stopAllGroups: SIGTERM, then SIGKILL after the grace, waits until every group is gone, and refuses new commands', async () => {
+  const { code, out } = await nodeScript(`
+const pids = [];
+for (let i = 0; i < 3; i++) {
+  await new Promise((ready) => L.startLines({ command: { shell: 'sh', cmd: ${JSON.stringify(STUBBORN)} } }, (_s, line) => { pids.push(line); ready(); }, () => {}));
+}
+const t0 = performance.now();
+await L.stopAllGroups(300);
+const ms = Math.round(performance.now() - t0);
+const refused = await L.run({ command: { argv: ['true'] } }).then(() => 'ran', (e) => e.code);
+process.stdout.write(JSON.stringify({ pids, ms, live: L.liveGroupCount(), refused }) + '\\n');
+// Exit without the exit hook's help: the groups must already be gone.
+process.removeAllListeners('exit');
+process.exit(0);
+`);
+  assert.equal(code, 0);
+  const r = JSON.parse(out) as { pids: string[]; ms: number; live: number; refused: string };
+  assert.equal(r.pids.length, 3);
+  assert.ok(r.ms >= 300 && r.ms < 1000, `stopped in ${r.ms} ms`);
+  assert.equal(r.live, 0);
+  assert.equal(r.refused, 'ESHUTDOWN');
+  for (const pair of r.pids) {
+    const [leader, child] = pair.split(' ').map(Number);
+    assert.deepEqual(groupMembers(leader!), []);
+    assert.equal(isRunning(child!), false);
+  }
 });

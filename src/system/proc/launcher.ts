@@ -14,11 +14,20 @@
  * Zombies: processes the command leaves behind are re-parented to pid 1 when the group leader dies, and only pid
  * 1 can reap them. A dead but unreaped process still answers `kill(pid, 0)`, so "gone" here means dead or a
  * zombie (see `isRunning`).
+ *
+ * No child outlives us: every group started here is remembered until it is gone. `stopAllGroups` (on SIGTERM,
+ * SIGINT or a converged exit) sends SIGTERM to all of them, SIGKILL to what remains after a short grace, and
+ * refuses new commands from then on; `killAllGroups` (a second signal) sends SIGKILL at once, and runs again when
+ * this process exits, whatever the path to the exit. Only a process that left its group (setsid) escapes.
+ *
+ * Output: lines end at `\n`, `\r\n` or a lone `\r` (as readline splits them). `lineMax` bounds a line: the rest of
+ * a longer one is counted, not kept, so a command printing 100 MB without a newline costs no more memory than
+ * `lineMax` characters.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Writable } from 'node:stream';
 import { stat } from 'node:fs/promises';
-import { createInterface } from 'node:readline';
+import { StringDecoder } from 'node:string_decoder';
 import { groupGoneWithin, groupRunning, signalGroup, within } from './proc-table.js';
 import { errnoCode, errorText } from '../../observe/errors.js';
 import { isTimeoutReason } from './abort.js';
@@ -50,6 +59,16 @@ export interface ProcessOptions {
   readonly killSignal?: NodeJS.Signals;
   /** How many last lines of each stream to keep. Default 20. */
   readonly tailLines?: number;
+  /**
+   * The longest output line passed to `onLine`, in characters; the rest of a longer line is dropped and the line
+   * ends with ` [... N more characters]`. Default: no bound (a line protocol such as the Puppet worker's).
+   */
+  readonly lineMax?: number;
+  /**
+   * Its owner stops it gracefully at shutdown (an etcd member): `stopAllGroups` leaves it alone. `killAllGroups`
+   * and the exit of this process still kill it.
+   */
+  readonly ownerStops?: boolean;
   /**
    * Keep stdout whole and byte for byte in `ProcessResult.stdout` (for commands whose output is data, such as
    * `crontab -l`: line splitting would lose a lone `\r` and whether the text ends with a newline). stdout is then
@@ -115,6 +134,61 @@ const AFTER_KILL_MS = 2000;
 /** After the group is gone, how long to wait for the output pipes to close (a daemon that kept them open). */
 const DRAIN_MS = 500;
 const POLL_MS = 10;
+
+/** The process groups started here and not yet seen gone (and their pipes closed), by process group id. */
+const liveGroups = new Map<number, LiveGroup>();
+
+interface LiveGroup {
+  readonly ownerStops: boolean;
+  /** The supervisor's promise: resolves once the group is gone and its pipes are closed. */
+  exited: Promise<unknown>;
+}
+/** Set by `stopAllGroups`: this process is shutting down and starts no more commands. */
+let closing = false;
+
+/** How many process groups started here are still alive (or not yet seen gone). */
+export function liveGroupCount(): number {
+  return liveGroups.size;
+}
+
+/**
+ * Shutdown: refuses new commands, sends SIGTERM to every group started here (but those whose owner stops them),
+ * SIGKILL to the members left after `graceMs`, and resolves once they are gone (or `AFTER_KILL_MS` later).
+ */
+export async function stopAllGroups(graceMs: number): Promise<void> {
+  closing = true;
+  const groups = [...liveGroups].filter(([, g]) => !g.ownerStops);
+  await Promise.all(
+    groups.map(async ([pgid, g]) => {
+      await terminateGroup(pgid, 'SIGTERM', graceMs);
+      // Its supervisor sees it gone within a poll, and its pipes close (or are given up on) within DRAIN_MS.
+      await within(
+        g.exited.then(() => undefined),
+        POLL_MS + DRAIN_MS,
+      );
+    }),
+  );
+}
+
+/** Sends SIGKILL to every group started here, owner-stopped ones included, without waiting (a second signal, exit). */
+export function killAllGroups(): void {
+  closing = true;
+  for (const pgid of liveGroups.keys()) if (groupRunning(pgid)) signalGroup(pgid, 'SIGKILL');
+}
+
+/** Whether every group started here is gone (no member running) within `ms`: a killed process takes a moment to die. */
+export async function allGroupsGone(ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    if (![...liveGroups.keys()].some((pgid) => groupRunning(pgid))) return true;
+    if (Date.now() >= deadline) return false;
+    await new Promise((r) => setTimeout(r, POLL_MS));
+  }
+}
+
+// The last word: whichever way this process exits (process.exit, the end of the event loop, an uncaught error),
+// nothing it started keeps running. A `kill -9` of this process is the one case left to the next run.
+process.on('exit', killAllGroups);
 
 /** Runs a command to completion. `onLine` gets every output line as it arrives. Rejects only with SpawnError. */
 export async function run(opts: ProcessOptions, onLine?: OnLine): Promise<ProcessResult> {
@@ -183,6 +257,7 @@ interface Launched {
 function launch(opts: ProcessOptions, onLine: OnLine | undefined): Promise<Launched> {
   const [file, args] = 'argv' in opts.command ? [opts.command.argv[0], opts.command.argv.slice(1)] : [opts.command.shell, ['-c', opts.command.cmd]];
   if (file === undefined || file === '') return Promise.reject(new SpawnError('empty command', 'EINVAL'));
+  if (closing) return Promise.reject(new SpawnError(`not running '${file}': mgmt is shutting down`, 'ESHUTDOWN'));
   const env = { ...(opts.env ?? {}) };
   let child: ChildProcess;
   try {
@@ -202,11 +277,12 @@ function launch(opts: ProcessOptions, onLine: OnLine | undefined): Promise<Launc
   const tails: Record<OutputStream, string[]> = { stdout: [], stderr: [] };
   const read = (stream: OutputStream, input: NodeJS.ReadableStream | null) => {
     if (!input) return;
-    const rl = createInterface({ input, crlfDelay: Infinity });
-    rl.on('line', (line: string) => {
+    readLines(input, opts.lineMax ?? Infinity, (line) => {
       const tail = tails[stream];
-      tail.push(line.length > TAIL_LINE_MAX ? `${line.slice(0, TAIL_LINE_MAX)}...` : line);
-      if (tail.length > tailMax) tail.shift();
+      if (tailMax > 0) {
+        tail.push(line.length > TAIL_LINE_MAX ? `${line.slice(0, TAIL_LINE_MAX)}...` : line);
+        if (tail.length > tailMax) tail.shift();
+      }
       onLine?.(stream, line);
     });
   };
@@ -271,6 +347,8 @@ function supervise(child: ChildProcess, pid: number, opts: ProcessOptions, tails
     });
   });
   const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
+  const live: LiveGroup = { ownerStops: opts.ownerStops === true, exited: closed };
+  liveGroups.set(pid, live);
 
   const exited = (async (): Promise<ProcessResult> => {
     await exit;
@@ -284,6 +362,7 @@ function supervise(child: ChildProcess, pid: number, opts: ProcessOptions, tails
     }
     opts.signal?.removeEventListener('abort', fromOptions);
     local.signal.removeEventListener('abort', fromLocal);
+    if (liveGroups.get(pid) === live) liveGroups.delete(pid);
     return {
       pid,
       code: exitInfo?.code ?? null,
@@ -298,8 +377,63 @@ function supervise(child: ChildProcess, pid: number, opts: ProcessOptions, tails
     };
   })();
 
+  live.exited = exited;
   if (opts.signal?.aborted) fromOptions();
   return { pid, stdin: child.stdin ?? undefined, exited, abort: () => local.abort() };
+}
+
+/**
+ * Splits a stream into lines as readline does (`\n`, `\r\n`, a lone `\r`; a last line without an end counts),
+ * keeping at most `max` characters of each line: the rest is counted and noted, never held.
+ */
+function readLines(input: NodeJS.ReadableStream, max: number, emit: (line: string) => void): void {
+  const decoder = new StringDecoder('utf8');
+  let line = '';
+  let cut = 0;
+  let open = false; // a line has begun (an empty line before its end still counts)
+  let skipLf = false; // the previous chunk ended with \r: a \n starting this one ends nothing
+  const end = () => {
+    emit(cut > 0 ? `${line} [... ${cut} more characters]` : line);
+    line = '';
+    cut = 0;
+    open = false;
+  };
+  const add = (text: string, from: number, to: number) => {
+    if (to <= from) return;
+    open = true;
+    const room = max - line.length;
+    if (to - from <= room) line += text.slice(from, to);
+    else {
+      if (room > 0) line += text.slice(from, from + room);
+      cut += to - from - Math.max(0, room);
+    }
+  };
+  const take = (text: string) => {
+    let i = 0;
+    if (skipLf && text.length > 0) {
+      if (text.charCodeAt(0) === 10) i = 1;
+      skipLf = false;
+    }
+    const ends = /[\r\n]/g;
+    ends.lastIndex = i;
+    for (let m = ends.exec(text); m !== null; m = ends.exec(text)) {
+      const j = m.index;
+      add(text, i, j);
+      end();
+      i = j + 1;
+      if (text.charCodeAt(j) === 13) {
+        if (i === text.length) skipLf = true;
+        else if (text.charCodeAt(i) === 10) i++;
+        ends.lastIndex = i;
+      }
+    }
+    add(text, i, text.length);
+  };
+  input.on('data', (d: Buffer) => take(decoder.write(d)));
+  input.on('end', () => {
+    take(decoder.end());
+    if (open) end();
+  });
 }
 
 /** Sends `first` to the group, then SIGKILL after `graceMs`, and waits until no member is running. */
