@@ -2,7 +2,7 @@
  * Metaparams: per-resource settings the engine applies around every resource (`meta:` in the YAML graph).
  * Names and units follow mgmt (graph-format reference §4). Described once, as a parameter table.
  */
-import type { ParamDef, ParamsOf, WrittenParamsOf } from '../resources/params.js';
+import { type ParamDef, type ParamsOf, TIMER_MAX_MS, TIMER_MAX_S, type WrittenParamsOf } from '../resources/params.js';
 
 export const metaParams = {
   noop: { type: 'boolean', default: false, doc: 'Check only: report what would change and change nothing.' },
@@ -13,15 +13,17 @@ export const metaParams = {
     doc: 'How many times to retry a failed check/apply or watch before failing permanently; -1 retries forever.',
   },
   retryreset: { type: 'boolean', default: false, doc: 'Reset the retry counter after each success.' },
-  delay: { type: 'integer', minimum: 0, default: 0, doc: 'Milliseconds to wait between retries.' },
+  delay: { type: 'integer', minimum: 0, maximum: TIMER_MAX_MS, default: 0, doc: 'Milliseconds to wait between retries.' },
   timeout: {
     type: 'integer',
     minimum: 0,
+    maximum: TIMER_MAX_MS,
     default: 0,
     doc: 'Deadline of one check/apply in milliseconds (0: none); on expiry the apply is cancelled and counts as a failure.',
   },
   poll: {
     type: 'integer',
+    maximum: TIMER_MAX_S,
     default: 0,
     doc: 'Seconds between polls that replace watching (>0); -1 checks once and never watches; 0 watches.',
   },

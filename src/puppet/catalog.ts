@@ -4,6 +4,8 @@
  * `{document_type: "Catalog", data}` and PuppetDB's wire format v8.
  */
 import yaml from 'js-yaml';
+import { DEFAULT_LIMITS, grouped } from '../graph/limits.js';
+import { loadYamlBounded, YamlLimitError, YamlSyntaxError } from '../graph/yaml-tree.js';
 
 export interface CatalogResource {
   /** Capitalised per segment: `File`, `Mgmt::Vhost`, `Class`, `Stage`. */
@@ -59,9 +61,17 @@ export function refOf(r: { readonly type: string; readonly title: string }): str
 type Json = Record<string, unknown>;
 const isObj = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** Parses catalog text (JSON, or YAML for hand-written input) and recognises its shape. */
+/**
+ * Parses catalog text (JSON, or YAML for hand-written input) and recognises its shape. A catalog is bounded as a
+ * graph is (graph/limits.ts): its size in bytes, and for YAML its nodes once aliases are expanded, so an alias
+ * bomb is refused, not expanded.
+ */
 export function readCatalog(text: string, sourceName: string): Catalog {
   let doc: unknown;
+  const bytes = Buffer.byteLength(text, 'utf8');
+  if (bytes > DEFAULT_LIMITS.maxBytes) {
+    throw new CatalogError(`${sourceName}: the catalog is ${grouped(bytes)} bytes, more than the ${grouped(DEFAULT_LIMITS.maxBytes)} a graph may have`);
+  }
   const trimmed = text.trimStart();
   if (trimmed.startsWith('{')) {
     try {
@@ -72,9 +82,11 @@ export function readCatalog(text: string, sourceName: string): Catalog {
   } else {
     // Strict YAML 1.2 (JSON schema) so that "1e3" and "0o17" written unquoted are at least typed predictably.
     try {
-      doc = yaml.load(text, { schema: yaml.JSON_SCHEMA, filename: sourceName });
+      doc = loadYamlBounded(text, yaml.JSON_SCHEMA);
     } catch (e) {
-      throw new CatalogError(`${sourceName}: not valid JSON or YAML: ${(e as Error).message}`);
+      if (e instanceof YamlLimitError) throw new CatalogError(`${sourceName}:${e.line}:${e.col}: ${e.message}`);
+      if (e instanceof YamlSyntaxError) throw new CatalogError(`${sourceName}:${e.line}:${e.col}: not valid JSON or YAML: ${e.message}`);
+      throw e;
     }
   }
   return catalogFromData(doc, sourceName);
@@ -82,6 +94,8 @@ export function readCatalog(text: string, sourceName: string): Catalog {
 
 /** Recognises the shape of an already parsed catalog document. */
 export function catalogFromData(doc: unknown, sourceName: string): Catalog {
+  const depth = deeperThan(doc, DEFAULT_LIMITS.maxDepth);
+  if (depth) throw new CatalogError(`${sourceName}: ${depth} nests more than ${DEFAULT_LIMITS.maxDepth} levels deep (the most a graph may nest)`);
   if (!isObj(doc)) throw new CatalogError(`${sourceName}: a catalog is a JSON object; got ${describe(doc)}`);
   if (doc.format === 'mgmtgraph-catalog') return fromFace(doc, sourceName);
   if (doc.document_type === 'Catalog' && isObj(doc.data)) return fromPuppet(doc.data, sourceName);
@@ -96,6 +110,33 @@ export function catalogFromData(doc: unknown, sourceName: string): Catalog {
     `${sourceName}: not a catalog: expected the face's document (format: "mgmtgraph-catalog"), Puppet's catalog JSON ` +
       '(catalog_format), a {document_type: "Catalog"} wrapper or a PuppetDB catalog (certname, resources, edges)',
   );
+}
+
+interface Step {
+  readonly v: unknown;
+  readonly depth: number;
+  readonly key: string | number;
+  readonly up: Step | undefined;
+}
+
+/** The path (`resources[3].parameters.x`) of a value nested deeper than `max`, if any; walked without recursion. */
+function deeperThan(doc: unknown, max: number): string | undefined {
+  const stack: Step[] = [{ v: doc, depth: 0, key: '', up: undefined }];
+  for (;;) {
+    const top = stack.pop();
+    if (!top) return undefined;
+    const v = top.v;
+    if (typeof v !== 'object' || v === null) continue;
+    if (top.depth >= max) return pathOf(top);
+    if (Array.isArray(v)) v.forEach((c: unknown, i) => stack.push({ v: c, depth: top.depth + 1, key: i, up: top }));
+    else for (const [k, c] of Object.entries(v)) stack.push({ v: c, depth: top.depth + 1, key: k, up: top });
+  }
+}
+
+function pathOf(s: Step): string {
+  let out = '';
+  for (let x = s; x.up; x = x.up) out = typeof x.key === 'number' ? `[${x.key}]${out}` : x.up.up ? `.${x.key}${out}` : `${x.key}${out}`;
+  return out || 'the catalog';
 }
 
 function describe(v: unknown): string {

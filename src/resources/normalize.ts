@@ -6,6 +6,8 @@
  * 2. The name parameter (`path` for file, `cmd` for exec), when unset, is the resource's name.
  * 3. A parameter with a `default`, when unset, gets it.
  * 4. A `required` parameter still unset is a problem naming the parameter and what to give.
+ * 5. A number past its parameter's `maximum` is a problem (a duration longer than a timer can wait would fire at
+ *    once): whatever the front door, a kind never receives one.
  *
  * Unknown parameters are kept as they are: rejecting them is validation's job (the JSON Schema). Normalizing
  * twice gives what normalizing once gave. Kinds reach this step through `defineKind` (resource.ts), which wraps
@@ -43,6 +45,11 @@ export function requiredMessage(param: string, def: ParamDef): string {
   return `parameter \`${param}\` is required: set it to ${def.required ?? 'a value'}`;
 }
 
+/** The message of a number past its parameter's `maximum`. */
+export function maximumMessage(param: string, maximum: number, value: number): string {
+  return `parameter \`${param}\` must be <= ${maximum} (got ${value})`;
+}
+
 /**
  * Outputs of normalize, with the table they were normalized by: handing one back returns it unchanged (the
  * engine, validation and autoedges all ask for the same resource's parameters).
@@ -61,7 +68,8 @@ function planOf(kind: NormalizeTarget): readonly (readonly [string, ParamDef])[]
   let plan = plans.get(kind.params);
   if (!plan) {
     plan = Object.entries(kind.params).filter(
-      ([key, def]) => key === kind.nameParam || def.default !== undefined || def.emptyIsUnset === true || def.required !== undefined,
+      ([key, def]) =>
+        key === kind.nameParam || def.default !== undefined || def.emptyIsUnset === true || def.required !== undefined || def.maximum !== undefined,
     );
     plans.set(kind.params, plan);
   }
@@ -76,7 +84,12 @@ export function normalize(kind: NormalizeTarget, name: string, params: Readonly<
   const out: Record<string, unknown> = { ...params };
   let problems: NormalizeProblem[] | undefined;
   for (const [key, def] of planOf(kind)) {
-    if (!isUnsetValue(def, out[key])) continue;
+    const v = out[key];
+    if (!isUnsetValue(def, v)) {
+      if (def.maximum !== undefined && typeof v === 'number' && v > def.maximum)
+        (problems ??= []).push({ param: key, message: maximumMessage(key, def.maximum, v) });
+      continue;
+    }
     if (key === kind.nameParam) out[key] = name;
     else if (def.default !== undefined) out[key] = def.default;
     else {
