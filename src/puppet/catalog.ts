@@ -54,6 +54,22 @@ export interface Catalog {
 
 export class CatalogError extends Error {}
 
+/**
+ * A catalog value as text, as String() gives it, without its exceptions: an object whose `toString` is not a
+ * function (`{"toString": 1}` in a catalog's JSON) has no String(), and gets its JSON instead.
+ */
+export function textOf(v: unknown): string {
+  try {
+    return String(v);
+  } catch {
+    try {
+      return JSON.stringify(v);
+    } catch {
+      return Object.prototype.toString.call(v);
+    }
+  }
+}
+
 export function refOf(r: { readonly type: string; readonly title: string }): string {
   return `${r.type}[${r.title}]`;
 }
@@ -155,21 +171,21 @@ function resourceList(doc: Json, src: string): Json[] {
 
 function resource(r: Json, sensitiveKey: string, src: string, i: number): CatalogResource {
   const params = r.parameters ?? {};
-  if (!isObj(params)) throw new CatalogError(`${src}: resources[${i}] (${String(r.type)}[${String(r.title)}]): \`parameters\` must be a map`);
+  if (!isObj(params)) throw new CatalogError(`${src}: resources[${i}] (${textOf(r.type)}[${textOf(r.title)}]): \`parameters\` must be a map`);
   const sens = r[sensitiveKey];
   const file = typeof r.file === 'string' && r.file !== '' ? r.file : undefined;
   const line = typeof r.line === 'number' ? r.line : undefined;
   return {
     type: r.type as string,
-    title: String(r.title),
+    title: textOf(r.title),
     ...(file !== undefined ? { file } : {}),
     ...(line !== undefined ? { line } : {}),
-    tags: Array.isArray(r.tags) ? r.tags.map(String) : [],
+    tags: Array.isArray(r.tags) ? r.tags.map(textOf) : [],
     exported: r.exported === true,
     // Puppet's own formats cannot tell "export only" from "exported and collected here": exported means not local.
     virtual: typeof r.virtual === 'boolean' ? r.virtual : r.exported === true,
     parameters: params,
-    sensitive: Array.isArray(sens) ? sens.map(String) : [],
+    sensitive: Array.isArray(sens) ? sens.map(textOf) : [],
     ...(typeof r.kind === 'string' ? { kind: r.kind } : {}),
     ...(isObj(r.source_paths) ? { sourcePaths: stringsOf(r.source_paths) } : {}),
   };
@@ -196,7 +212,7 @@ function fromFace(doc: Json, src: string): Catalog {
     ...(typeof doc.environment === 'string' ? { environment: doc.environment } : {}),
     resources: resourceList(doc, src).map((r, i) => resource(r, 'sensitive', src, i)),
     edges: containment(doc, src),
-    collectors: collectors.filter(isObj).map((c) => ({ type: String(c.type), query: c.query ?? null })),
+    collectors: collectors.filter(isObj).map((c) => ({ type: textOf(c.type), query: c.query ?? null })),
     source: src,
   };
 }
@@ -230,13 +246,13 @@ function fromPuppetDb(doc: Json, src: string): Catalog {
     const s = isObj(e) && isObj(e.source) ? e.source : undefined;
     const t = isObj(e) && isObj(e.target) ? e.target : undefined;
     if (!s || !t || !isObj(e)) throw new CatalogError(`${src}: edges[${i}] must be {source: {type, title}, target: {type, title}, relationship}`);
-    const source = `${String(s.type)}[${String(s.title)}]`;
-    const target = `${String(t.type)}[${String(t.title)}]`;
+    const source = `${textOf(s.type)}[${textOf(s.title)}]`;
+    const target = `${textOf(t.type)}[${textOf(t.title)}]`;
     if (e.relationship === 'contains') {
       edges.push({ source, target });
       return;
     }
-    const meta = PDB_RELATIONSHIP[String(e.relationship)];
+    const meta = PDB_RELATIONSHIP[textOf(e.relationship)];
     if (!meta) throw new CatalogError(`${src}: edges[${i}]: unknown relationship ${JSON.stringify(e.relationship)}`);
     const idx = byRef.get(source);
     if (idx === undefined) throw new CatalogError(`${src}: edges[${i}]: ${source} is not in the catalog`);

@@ -16,7 +16,8 @@ import { type Diagnostic, formatDiagnostic } from '../../src/graph/diagnostics.j
 import { DEFAULT_LIMITS, type GraphLimits } from '../../src/graph/limits.js';
 import { checkGraphText, readGraphFile } from '../../src/graph/read.js';
 import type { GraphSpec, ResourceSpec } from '../../src/graph/spec.js';
-import { readCatalog } from '../../src/puppet/catalog.js';
+import { CatalogError, readCatalog } from '../../src/puppet/catalog.js';
+import { translateCatalog } from '../../src/puppet/translate.js';
 import { TIMER_MAX_MS, TIMER_MAX_S } from '../../src/resources/params.js';
 import { wantedFile } from '../../src/resources/file/wanted.js';
 import { TestBench } from '../../src/resources/test-kind.js';
@@ -281,5 +282,50 @@ describe('graph input: every refusal above is located', () => {
       assert.ok(errorsOf(ds).length > 0);
       assert.ok(located(ds), ds.map(formatDiagnostic).join('\n'));
     }
+  });
+});
+
+describe('graph input: what the property-based tests found (test/fuzz/)', () => {
+  it('a YAML edge list holding null is an error at its line, not a crash of the loader', () => {
+    const r = load('graph: g\nresources:\n  noop: [{name: a}]\nedges:\n  - null\n');
+    assert.equal(r.spec, undefined);
+    assert.match(r.diagnostics.map(formatDiagnostic).join('\n'), /^g\.yaml:5:\d+: error: `edges.0`: must be a map/m);
+  });
+
+  it('a spec whose parameter has the wrong type (a forged export) is refused by the schema; the kind never sees it', () => {
+    const r: ResourceSpec = { kind: 'crontab:entry', name: 'forged', params: { command: {} }, meta: {}, origin: { ref: 'host-b' } };
+    const ds = checkSpec(registry, { graph: 'collected', resources: [], exports: [r], edges: [], collect: [] });
+    assert.deepEqual(
+      errorsOf(ds).map((d) => `${d.where}: ${d.message}`),
+      ['crontab:entry[forged]: parameter `command`: must be a string'],
+    );
+  });
+
+  it('a catalog value whose toString is no function is text like any other, not a crash of the translator', () => {
+    const c = readCatalog(
+      JSON.stringify({
+        format: 'mgmtgraph-catalog',
+        version: 1,
+        resources: [{ type: 'File', title: '/tmp/x', exported: true, parameters: { ensure: 'file', tag: [{ toString: 1 }], content: { toString: 1 } } }],
+      }),
+      'site.json',
+    );
+    const t = translateCatalog(registry, c);
+    assert.equal(t.spec.exports.length, 1);
+  });
+
+  it('a relationship to nothing, from a resource the catalog gives no manifest for, names the catalog', () => {
+    const c = readCatalog(
+      JSON.stringify({
+        format: 'mgmtgraph-catalog',
+        version: 1,
+        resources: [{ type: 'Anchor', title: 'a', line: 3, parameters: { before: 'File[/nowhere]' } }],
+      }),
+      'site.json',
+    );
+    assert.throws(
+      () => translateCatalog(registry, c),
+      (e: unknown) => e instanceof CatalogError && e.message.startsWith('site.json (line 3): Anchor[a]: `before` names File[/nowhere]'),
+    );
   });
 });
