@@ -7,7 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { metaParams } from '../src/graph/metaparams.js';
 import { graphJsonSchema } from '../src/graph/schema.js';
-import type { ParamDef, ParamTable } from '../src/resources/params.js';
+import { type ParamDef, type ParamTable, TIMER_MAX_MS, TIMER_MAX_S } from '../src/resources/params.js';
 import { describeTouches, type Reach } from '../src/resources/reach.js';
 import { registry } from '../src/cli/registry.js';
 
@@ -45,6 +45,10 @@ function dflt(name: string, d: ParamDef, nameParam?: string): string {
 function describe(d: ParamDef): string {
   const notes: string[] = [];
   if (d.emptyIsUnset) notes.push("`''` means unset.");
+  if (d.maximum !== undefined) {
+    const timer = d.maximum === TIMER_MAX_MS || d.maximum === TIMER_MAX_S ? ' (the longest a timer can wait: about 24.8 days)' : '';
+    notes.push(`At most ${d.maximum}${timer}.`);
+  }
   if (d.deprecated) notes.push(`**Obsolete:** ${d.deprecated}.`);
   return [d.doc, ...notes].join(' ').replace(/\|/g, '\\|');
 }

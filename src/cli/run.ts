@@ -194,15 +194,30 @@ export function runEngine(spec: GraphSpec, flags: RunFlags, source?: GraphSource
   });
 }
 
-/** Reloads the graph when a watched file changes (changes within 20 ms are read once); invalid versions are logged only. */
+/**
+ * How long a watched file must stay unchanged before it is read: an editor or a script writing the file in
+ * several pieces is not read half-way (a prefix of a graph is often a valid, smaller graph, which would remove
+ * the resources still to be written). Writes come in bursts well under this; it stays short so that a save is
+ * applied well within a second.
+ */
+export const SETTLE_MS = 50;
+
+/**
+ * Reloads the graph once a watched file has settled (no change for SETTLE_MS); a version that changed again
+ * while it was read is dropped for the next one. Invalid versions are logged only: the running graph goes on.
+ */
 function watchSource(source: GraphSource, swapIn: (g: GraphSpec, first: boolean) => Promise<boolean>): () => void {
   const log = logger('main');
   let timer: NodeJS.Timeout | undefined;
   let reading: Promise<void> = Promise.resolve();
   let last: string | undefined;
+  /** Counts change events: a read during which it moved saw a file still being written. */
+  let changes = 0;
   const reload = () => {
     reading = reading.then(async () => {
+      const seen = changes;
       const loaded = await source.load();
+      if (changes !== seen) return; // written to while read: the timer that change armed reads it again
       const key = JSON.stringify(loaded.spec ?? loaded.diagnostics);
       if (key === last) return;
       last = key;
@@ -215,8 +230,9 @@ function watchSource(source: GraphSource, swapIn: (g: GraphSpec, first: boolean)
     });
   };
   const onChange = () => {
+    changes++;
     clearTimeout(timer);
-    timer = setTimeout(reload, 20);
+    timer = setTimeout(reload, SETTLE_MS);
   };
   const stops = source.watch.map((w) => watchPath(w.path, onChange, { recursive: w.recursive === true }));
   return () => {

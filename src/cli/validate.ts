@@ -33,7 +33,8 @@ export async function validateCommand(argv: string[]): Promise<number> {
     edges += auto.length;
     // Cycles of written edges alone were reported by the loader; add those that run through automatic edges.
     const ids = loaded.spec.resources.map((r) => vertexId(r));
-    diagnostics.push(...cycleDiagnostics(ids, [...loaded.spec.edges, ...auto], { onlyThroughAutoEdges: true }));
+    const pos = new Map(loaded.spec.resources.map((r) => [vertexId(r), r.pos] as const));
+    diagnostics.push(...cycleDiagnostics(ids, [...loaded.spec.edges, ...auto], { onlyThroughAutoEdges: true, posOf: (id) => pos.get(id) }));
   }
   for (const d of diagnostics) process.stderr.write(formatDiagnostic(d) + '\n');
   if (!loaded.spec || hasErrors(diagnostics)) {

@@ -1,4 +1,6 @@
 /** Token bucket for the `limit` (events per second) and `burst` (bucket size) metaparams. */
+import { TIMER_MAX_MS } from '../resources/params.js';
+
 export class RateLimiter {
   private tokens: number;
   private last = performance.now();
@@ -19,6 +21,8 @@ export class RateLimiter {
       this.tokens -= 1;
       return 0;
     }
-    return Math.ceil(((1 - this.tokens) / this.perSecond) * 1000);
+    // A tiny (or zero) rate would ask for a wait longer than a timer can hold, which Node fires after 1 ms: wait
+    // the longest a timer can, then ask again.
+    return Math.min(Math.ceil(((1 - this.tokens) / this.perSecond) * 1000), TIMER_MAX_MS);
   }
 }

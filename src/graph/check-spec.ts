@@ -27,20 +27,35 @@ export function checkSpec(registry: Registry, spec: GraphSpec): Diagnostic[] {
     edges: spec.edges.map((e) => ({ name: e.name, from: e.from, to: e.to, notify: e.notify })),
   };
   const ds: Diagnostic[] = [];
+  /** Resources the schema refused: the semantic checks (and the kinds' own) never see parameters of the wrong type. */
+  const refused = new Set<ResourceSpec>();
   for (const err of validateDocument(registry, doc)) {
     const m = /^\/resources\/([^/]+)(?:\/(\d+)(?:\/(.*))?)?$/.exec(err.instancePath);
     const r = m?.[2] !== undefined ? byKind.get(m[1]!)?.[Number(m[2])] : undefined;
+    if (r) refused.add(r);
+    // not about one resource: an edge (at its position), or the graph itself (at the top of its source)
+    const e = /^\/edges\/(\d+)/.exec(err.instancePath);
+    const elsewhere = e ? spec.edges[Number(e[1])]?.pos : spec.source ? { file: spec.source, line: 1, col: 1 } : undefined;
     const extra = (err.params as { additionalProperty?: string }).additionalProperty;
-    const subject = m?.[3] ? `parameter \`${m[3].replace(/\//g, '.')}\`: ` : '';
+    const edge = e ? spec.edges[Number(e[1])] : undefined;
+    const subject = m?.[3]
+      ? `parameter \`${m[3].replace(/\//g, '.')}\`: `
+      : edge
+        ? `edge \`${edge.name}\`${err.instancePath.replace(/^\/edges\/\d+/, '').replace(/\//g, ' ')}: `
+        : err.instancePath === '/graph'
+          ? 'the graph’s name: '
+          : '';
     ds.push({
       severity: 'error',
       message: extra !== undefined ? `${subject}unknown ${subject ? 'key' : 'parameter'} \`${extra}\`` : valueMessage(err, subject, ''),
       ...(r ? { where: vertexId(r) } : {}),
-      ...(r ? posOf(r) : {}),
+      ...(r ? posOf(r) : elsewhere ? { pos: elsewhere } : {}),
     });
   }
-  const placed: GraphSpec = { ...spec, resources: spec.resources.map(withPos), exports: spec.exports.map(withPos) };
-  return sortDiagnostics([...ds, ...validateGraph(registry, placed)]);
+  const keep = (r: ResourceSpec) => !refused.has(r);
+  const placed: GraphSpec = { ...spec, resources: spec.resources.filter(keep).map(withPos), exports: spec.exports.filter(keep).map(withPos) };
+  const invalid = new Set([...refused].map((r) => vertexId(r)));
+  return sortDiagnostics([...ds, ...validateGraph(registry, placed, invalid)]);
 }
 
 function posOf(r: ResourceSpec): { pos?: Pos } {

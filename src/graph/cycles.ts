@@ -1,6 +1,6 @@
 /** Finds dependency cycles and names each one by its path: `file[a] -> exec[b] -> file[a]`. */
 import type { Diagnostic } from './diagnostics.js';
-import type { EdgeSpec } from './spec.js';
+import type { EdgeSpec, Pos } from './spec.js';
 import { vertexId } from './spec.js';
 
 export interface Cycle {
@@ -101,8 +101,13 @@ function cycleIn(scc: Set<string>, out: Map<string, EdgeSpec[]>): Cycle {
 /**
  * Every cycle as an error placed at its first edge. A cycle that runs through an automatic edge says how to
  * break it; with `onlyThroughAutoEdges`, cycles made of written edges alone are left out (reported already).
+ * `posOf` places a cycle whose first edge has no position (an automatic one) at its first vertex.
  */
-export function cycleDiagnostics(vertices: Iterable<string>, edges: readonly EdgeSpec[], opts: { onlyThroughAutoEdges?: boolean } = {}): Diagnostic[] {
+export function cycleDiagnostics(
+  vertices: Iterable<string>,
+  edges: readonly EdgeSpec[],
+  opts: { onlyThroughAutoEdges?: boolean; posOf?: (vertexId: string) => Pos | undefined } = {},
+): Diagnostic[] {
   const cycles = findCycles(vertices, edges);
   if (cycles.length === 0) return [];
   const auto = new Set(edges.filter((e) => e.auto).map((e) => `${vertexId(e.from)}\n${vertexId(e.to)}`));
@@ -111,7 +116,8 @@ export function cycleDiagnostics(vertices: Iterable<string>, edges: readonly Edg
     const throughAuto = c.path.slice(1).some((to, i) => auto.has(`${c.path[i]}\n${to}`));
     if (opts.onlyThroughAutoEdges && !throughAuto) continue;
     const hint = throughAuto ? ' (includes automatic edges: set meta: {autoedge: false} on one resource, or run with --no-autoedges)' : '';
-    out.push({ severity: 'error', ...(c.edge.pos ? { pos: c.edge.pos } : {}), message: `dependency cycle: ${c.path.join(' -> ')}${hint}` });
+    const pos = c.edge.pos ?? opts.posOf?.(c.path[0]!);
+    out.push({ severity: 'error', ...(pos ? { pos } : {}), message: `dependency cycle: ${c.path.join(' -> ')}${hint}` });
   }
   return out;
 }

@@ -2,7 +2,7 @@
  * Metaparams: per-resource settings the engine applies around every resource (`meta:` in the YAML graph).
  * Names and units follow mgmt (graph-format reference §4). Described once, as a parameter table.
  */
-import type { ParamDef, ParamsOf, WrittenParamsOf } from '../resources/params.js';
+import { type ParamDef, type ParamsOf, TIMER_MAX_MS, TIMER_MAX_S, type WrittenParamsOf } from '../resources/params.js';
 
 export const metaParams = {
   noop: { type: 'boolean', default: false, doc: 'Check only: report what would change and change nothing.' },
@@ -17,16 +17,19 @@ export const metaParams = {
   delay: {
     type: 'integer',
     minimum: 0,
+    maximum: TIMER_MAX_MS,
     doc: 'Milliseconds to wait between retries (0 with an explicit `retry`); without `retry`, a fixed wait instead of the growing one.',
   },
   timeout: {
     type: 'integer',
     minimum: 0,
+    maximum: TIMER_MAX_MS,
     default: 0,
     doc: 'Deadline of one check/apply in milliseconds (0: none); on expiry the apply is cancelled and counts as a failure.',
   },
   poll: {
     type: 'integer',
+    maximum: TIMER_MAX_S,
     default: 0,
     doc: 'Seconds between polls that replace watching (>0); -1 checks once and never watches; 0 watches.',
   },

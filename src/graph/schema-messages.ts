@@ -1,5 +1,6 @@
 /** How a schema error about a value reads, for YAML graphs and translated specs alike. */
 import type { ErrorObject } from 'ajv';
+import { TIMER_MAX_MS, TIMER_MAX_S } from '../resources/params.js';
 
 /**
  * `prefix` names the subject (`parameter \`mode\`: `), `got` shows the offending value (` (got "x")`) or is
@@ -17,6 +18,11 @@ export function valueMessage(err: ErrorObject, prefix: string, got: string): str
       return `${prefix}does not match ${(err.params as { pattern: string }).pattern}${got}`;
     case 'minimum':
       return `${prefix}must be >= ${(err.params as { limit: number }).limit}${got}`;
+    case 'maximum': {
+      const limit = (err.params as { limit: number }).limit;
+      const why = limit === TIMER_MAX_MS || limit === TIMER_MAX_S ? ' (the longest a timer can wait: about 24.8 days)' : '';
+      return `${prefix}must be <= ${limit}${why}${got}`;
+    }
     case 'minLength':
       return `${prefix}must not be empty`;
     default:

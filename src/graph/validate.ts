@@ -8,12 +8,37 @@ import { normalize } from '../resources/normalize.js';
 import type { Registry } from '../resources/registry.js';
 import { cycleDiagnostics } from './cycles.js';
 import { type Diagnostic, suggest } from './diagnostics.js';
-import { type GraphSpec, type ResourceSpec, vertexId } from './spec.js';
+import { DEFAULT_LIMITS, type GraphLimits, grouped } from './limits.js';
+import { type GraphSpec, type Pos, type ResourceSpec, vertexId } from './spec.js';
 
-/** `invalid`: ids of resources already reported as invalid and left out of the spec. */
-export function validateGraph(registry: Registry, spec: GraphSpec, invalid: ReadonlySet<string> = new Set()): Diagnostic[] {
+/**
+ * `invalid`: ids of resources already reported as invalid and left out of the spec. `limits.maxResources`: the
+ * most resources (local and exported) a graph may have; past it, the graph is refused at the first one too many.
+ */
+export function validateGraph(
+  registry: Registry,
+  spec: GraphSpec,
+  invalid: ReadonlySet<string> = new Set(),
+  limits: Pick<GraphLimits, 'maxResources'> = DEFAULT_LIMITS,
+): Diagnostic[] {
   const ds: Diagnostic[] = [];
-  if (!spec.graph) ds.push({ severity: 'error', message: 'the graph needs a name: add `graph: <name>`' });
+  if (!spec.graph) {
+    ds.push({
+      severity: 'error',
+      message: 'missing `graph`: a graph needs a name; add `graph: <name>` at the top',
+      ...(spec.source ? { pos: { file: spec.source, line: 1, col: 1 } } : {}),
+    });
+  }
+  const count = spec.resources.length + spec.exports.length;
+  if (count > limits.maxResources) {
+    const past = spec.resources[limits.maxResources] ?? spec.exports[limits.maxResources - spec.resources.length];
+    ds.push({
+      severity: 'error',
+      ...(past ? { where: vertexId(past), pos: past.pos ?? posOfOrigin(past, spec) } : {}),
+      message: `the graph has ${grouped(count)} resources, more than the ${grouped(limits.maxResources)} a graph may have (this is the first one past the bound); split it into several graphs`,
+    });
+    return ds;
+  }
   const byId = new Map<string, ResourceSpec>();
   const byPath = new Map<string, ResourceSpec>();
   for (const r of [...spec.resources, ...spec.exports]) checkResource(registry, r, ds);
@@ -82,7 +107,7 @@ function checkResource(registry: Registry, r: ResourceSpec, ds: Diagnostic[]): v
   const redactor = sensitive?.length ? new Redactor(secretsOf(normalize(kind, r.name, r.params).params, sensitive)) : undefined;
   for (const p of kind.validate?.(r.name, r.params) ?? []) {
     const message = redactor ? redactor.text(p.message) : p.message;
-    ds.push({ severity: 'error', where: id, pos: (p.param ? r.paramPos?.[p.param] : undefined) ?? r.pos, message });
+    ds.push({ severity: p.severity ?? 'error', where: id, pos: (p.param ? r.paramPos?.[p.param] : undefined) ?? r.pos, message });
   }
   const m = r.meta;
   if (m.limit !== undefined && m.limit !== Infinity && !(m.burst && m.burst > 0)) {
@@ -112,4 +137,10 @@ export function managedPath(registry: Registry, r: ResourceSpec): string | undef
   if (!hints?.manages?.[0]) return undefined;
   const p = hints.manages[0];
   return p.length > 1 && p.endsWith('/') ? p.slice(0, -1) : p;
+}
+
+/** A translated resource's place: its manifest file and line, or the graph's source. */
+function posOfOrigin(r: ResourceSpec, spec: GraphSpec): Pos | undefined {
+  if (r.origin?.file) return { file: r.origin.file, line: r.origin.line ?? 1, col: 1 };
+  return spec.source ? { file: spec.source, line: 1, col: 1 } : undefined;
 }

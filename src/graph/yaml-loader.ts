@@ -5,7 +5,7 @@
  */
 import type { ErrorObject } from 'ajv';
 import { isUnsetValue } from '../resources/normalize.js';
-import type { ParamTable } from '../resources/params.js';
+import type { ParamDef, ParamTable } from '../resources/params.js';
 import type { Registry } from '../resources/registry.js';
 import { coerce, isNullScalar, toPlain, UNSET } from './coerce.js';
 import { type Diagnostic, suggest } from './diagnostics.js';
@@ -13,7 +13,8 @@ import { metaParams } from './metaparams.js';
 import { validateDocument } from './schema.js';
 import { valueMessage } from './schema-messages.js';
 import { COLLECT_ALLOWANCES, type CollectAllowance, type CollectSpec, type EdgeSpec, type GraphSpec, type Pos, type ResourceSpec } from './spec.js';
-import { LineIndex, parseYamlTree, YamlSyntaxError, type YNode } from './yaml-tree.js';
+import { DEFAULT_LIMITS, type GraphLimits } from './limits.js';
+import { LineIndex, parseYamlTree, YamlLimitError, YamlSyntaxError, type YNode } from './yaml-tree.js';
 
 export interface Loaded {
   /** Present when the text could be read as a graph; check the diagnostics for errors before using it. */
@@ -25,20 +26,25 @@ export interface Loaded {
 
 type Doc = Record<string, unknown>;
 
-export function loadYamlGraph(registry: Registry, text: string, file: string): Loaded {
-  const lines = new LineIndex(text);
-  const at = (offset: number): Pos => ({ file, ...lines.at(offset) });
+/** `limits`: what reading the graph may cost (limits.ts); a graph past one is refused with its position. */
+export function loadYamlGraph(registry: Registry, text: string, file: string, limits: GraphLimits = DEFAULT_LIMITS): Loaded {
   const diagnostics: Diagnostic[] = [];
   let root: YNode | undefined;
   try {
-    root = parseYamlTree(text);
+    root = parseYamlTree(text, limits);
   } catch (e) {
+    if (e instanceof YamlLimitError) {
+      diagnostics.push({ severity: 'error', message: `${e.message}; the graph was not read further`, pos: { file, line: e.line, col: e.col } });
+      return { diagnostics };
+    }
     if (e instanceof YamlSyntaxError) {
       diagnostics.push({ severity: 'error', message: `invalid YAML: ${e.message}`, pos: { file, line: e.line, col: e.col } });
       return { diagnostics };
     }
     throw e;
   }
+  const lines = new LineIndex(text);
+  const at = (offset: number): Pos => ({ file, ...lines.at(offset) });
   if (root?.kind !== 'map') {
     diagnostics.push({
       severity: 'error',
@@ -60,6 +66,8 @@ export function loadYamlGraph(registry: Registry, text: string, file: string): L
 
   const badResources = new Set<string>();
   for (const err of validateDocument(registry, doc)) {
+    // A missing `graph:` is reported once, by validateGraph, at the top of the file.
+    if (err.keyword === 'required' && err.instancePath === '') continue;
     const d = describeSchemaError(registry, err, root, doc, at);
     diagnostics.push(d);
     const m = /^\/resources\/([^/]+)\/(\d+)/.exec(err.instancePath);
@@ -123,8 +131,9 @@ function typeResource(
       }
       const v = coerce(e.value, def.type);
       // empty-is-unset before the schema sees the value (normalize applies the same rule to every other front door)
-      if (v === UNSET || isUnsetValue(def, v)) continue;
-      if (def.deprecated) {
+      if (v === UNSET || isUnsetValue(def, v) || unlimited(def, v)) continue;
+      // An obsolete spelling out of its range stays where it was written, so that the schema reports it there.
+      if (def.deprecated && !(typeof v === 'number' && def.maximum !== undefined && v > def.maximum)) {
         const what = `${kind} parameter \`${key}\``;
         const o = obsolete.get(what);
         if (o) o.count++;
@@ -147,9 +156,17 @@ function typeMap(table: ParamTable, node: YNode & { kind: 'map' }): Doc {
   for (const [key, e] of node.entries) {
     const def = table[key];
     const v = def ? coerce(e.value, def.type) : toPlain(e.value);
-    if (v !== UNSET) out[key] = v;
+    if (v !== UNSET && !(def && unlimited(def, v))) out[key] = v;
   }
   return out;
+}
+
+/**
+ * YAML's `.inf` for a number whose absence means "no bound" (`limit`, whose unset value is unlimited): the value is
+ * left unset, which means what was written. (JSON, and so the schema, has no infinity.)
+ */
+function unlimited(def: ParamDef, v: unknown): boolean {
+  return v === Infinity && def.type === 'number' && def.default === undefined && def.required === undefined;
 }
 
 function typeEdge(node: YNode, at: (o: number) => Pos, diagnostics: Diagnostic[]): unknown {
@@ -210,7 +227,10 @@ function buildSpec(registry: Registry, doc: Doc, root: YNode, at: (o: number) =>
   }
   const edges: EdgeSpec[] = [];
   const edgeNode = child(root, 'edges');
-  ((Array.isArray(doc.edges) ? doc.edges : []) as Doc[]).forEach((e, i) => {
+  ((Array.isArray(doc.edges) ? doc.edges : []) as unknown[]).forEach((item, i) => {
+    // a list item that is no map (`- null`) was reported by the schema
+    if (typeof item !== 'object' || item === null) return;
+    const e = item as Doc;
     const from = e.from as { kind: string; name: string } | undefined;
     const to = e.to as { kind: string; name: string } | undefined;
     if (!from || !to || typeof from.name !== 'string' || typeof to.name !== 'string') return;

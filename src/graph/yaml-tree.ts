@@ -5,7 +5,8 @@
  * "1e3"; the loader then types each value by its parameter's schema. js-yaml's parse listener reports where
  * each node opens and closes, which gives every node its position without a slower parser.
  */
-import yaml from 'js-yaml';
+import yaml, { type Schema } from 'js-yaml';
+import { DEFAULT_LIMITS, type GraphLimits, grouped } from './limits.js';
 
 export type YNode =
   | { readonly kind: 'scalar'; readonly start: number; readonly value: string | null; readonly plain: boolean }
@@ -32,34 +33,154 @@ interface Frame {
   end: number;
   result: unknown;
   children: Frame[];
+  /** Nodes under this one (itself included) once aliases are expanded. */
+  size: number;
+  /** Levels from this node down to its deepest descendant once aliases are expanded (a leaf: 1). */
+  height: number;
 }
 
-/** Parses one YAML document. Throws YamlSyntaxError with a 1-based line and column. */
-export function parseYamlTree(text: string): YNode | undefined {
-  const root: Frame = { start: 0, end: text.length, result: undefined, children: [] };
+/** A graph past one of the bounds of `GraphLimits` (too big, too deep, too many aliases, an alias cycle). */
+export class YamlLimitError extends YamlSyntaxError {}
+
+/**
+ * Loads one YAML document with js-yaml while counting what it costs: every node, alias uses, and the size and
+ * depth of what each alias stands for, so that a document whose expansion passes `limits` is refused while it is
+ * read, at the alias (or node) that passes the bound, before anything is expanded. js-yaml itself keeps an alias
+ * as a reference to its anchor's value, so the value returned is a graph of shared nodes no larger than the text;
+ * it is checked to have no cycle (`&a [*a]`), so every walk over it ends. Returns the value and the tree of
+ * frames (source offsets) that `parseYamlTree` uses.
+ */
+function loadCounted(text: string, schema: Schema, limits: GraphLimits): { result: unknown; root: Frame } {
+  const bytes = Buffer.byteLength(text, 'utf8');
+  if (bytes > limits.maxBytes) {
+    throw new YamlLimitError(`the graph is ${grouped(bytes)} bytes, more than the ${grouped(limits.maxBytes)} a graph may have`, 1, 1);
+  }
+  const root: Frame = { start: 0, end: text.length, result: undefined, children: [], size: 0, height: 0 };
   const stack: Frame[] = [root];
+  const sizes = new WeakMap<object, { size: number; height: number }>();
+  /** Where each collection starts, to place a cycle found after loading. */
+  const starts = new WeakMap<object, number>();
+  let nodes = 0;
+  let aliases = 0;
+  let aliasNodes = 0;
+  /** Set from the listener: a collection that may be an alias the listener did not recognise (see below). */
+  const seen = { suspect: false };
+  const fail = (offset: number, message: string): never => {
+    const at = new LineIndex(text).at(nodeStart(text, offset));
+    throw new YamlLimitError(message, at.line, at.col);
+  };
   let result: unknown;
   try {
     result = yaml.load(text, {
-      schema: yaml.FAILSAFE_SCHEMA,
+      schema,
       listener(event, state) {
         if (event === 'open') {
-          stack.push({ start: state.position, end: state.position, result: undefined, children: [] });
-        } else {
-          const f = stack.pop()!;
-          f.end = state.position;
-          f.result = state.result;
-          stack[stack.length - 1]!.children.push(f);
+          // stack[0] is the document itself, so stack.length is the level of the node being opened
+          if (stack.length > limits.maxDepth) fail(state.position, `nested more than ${limits.maxDepth} levels deep (the most a graph may nest)`);
+          if (++nodes > limits.maxNodes) fail(state.position, `more than ${grouped(limits.maxNodes)} YAML nodes (the most a graph may have)`);
+          stack.push({ start: state.position, end: state.position, result: undefined, children: [], size: 1, height: 1 });
+          return;
         }
+        const f = stack.pop()!;
+        f.end = state.position;
+        f.result = state.result;
+        const value: unknown = state.result;
+        const isCollection = typeof value === 'object' && value !== null;
+        const known = isCollection ? sizes.get(value) : undefined;
+        const first = f.children.length === 0 ? text[nodeStart(text, f.start)] : undefined;
+        if (first === '*' || (first !== undefined && known !== undefined)) {
+          // An alias: it stands for the whole node it names.
+          if (++aliases > limits.maxAliases) fail(f.start, `more than ${grouped(limits.maxAliases)} aliases (the most a graph may use)`);
+          // its anchor still open: the alias is inside the node it names
+          if (isCollection && !known) fail(f.start, CYCLE);
+          if (known) {
+            f.size = known.size;
+            f.height = known.height;
+            nodes += known.size - 1;
+            aliasNodes += known.size - 1;
+            if (aliasNodes > limits.maxAliasNodes) {
+              fail(
+                f.start,
+                `with this alias, aliases add more than ${grouped(limits.maxAliasNodes)} YAML nodes to the graph (the most they may add); an alias stands for a copy of everything under its anchor`,
+              );
+            }
+            if (nodes > limits.maxNodes) {
+              fail(
+                f.start,
+                `this alias expands the graph past ${grouped(limits.maxNodes)} YAML nodes (the most a graph may have); an alias stands for a copy of everything under its anchor`,
+              );
+            }
+          }
+        } else {
+          for (const c of f.children) {
+            f.size += c.size;
+            if (c.height + 1 > f.height) f.height = c.height + 1;
+          }
+          if (isCollection) {
+            // An empty collection is written `[]` or `{}` (after its properties); anything else may be an alias
+            // the check above did not see: the value is then checked for cycles once loaded.
+            if (first !== undefined && !'[{&!'.includes(first)) seen.suspect = true;
+            sizes.set(value, { size: f.size, height: f.height });
+            if (!starts.has(value)) starts.set(value, f.start);
+          }
+        }
+        const parent = stack[stack.length - 1]!;
+        // parent's level is stack.length - 1; this node's deepest descendant sits f.height levels below it
+        if (stack.length - 1 + f.height > limits.maxDepth) {
+          fail(f.start, `nested more than ${limits.maxDepth} levels deep once its aliases are expanded (the most a graph may nest)`);
+        }
+        parent.children.push(f);
       },
     });
   } catch (e) {
+    if (e instanceof YamlSyntaxError) throw e;
     if (e instanceof yaml.YAMLException) {
       const mark = e.mark as { line?: number; column?: number } | undefined;
       throw new YamlSyntaxError(e.reason || e.message, (mark?.line ?? 0) + 1, (mark?.column ?? 0) + 1);
     }
     throw e;
   }
+  const cycle = seen.suspect ? findCycle(result) : undefined;
+  if (cycle !== undefined) fail(starts.get(cycle) ?? 0, CYCLE);
+  return { result, root };
+}
+
+const CYCLE = 'an alias here names a node that contains it, which would make the graph infinite';
+
+/** A collection that contains itself through aliases, if any (each shared node is walked once). */
+function findCycle(value: unknown): object | undefined {
+  const done = new WeakSet();
+  const onPath = new WeakSet();
+  const walk = (v: unknown): object | undefined => {
+    if (typeof v !== 'object' || v === null || done.has(v)) return undefined;
+    if (onPath.has(v)) return v;
+    onPath.add(v);
+    for (const c of Array.isArray(v) ? v : Object.values(v)) {
+      const found = walk(c);
+      if (found) return found;
+    }
+    onPath.delete(v);
+    done.add(v);
+    return undefined;
+  };
+  return walk(value);
+}
+
+/**
+ * Loads YAML text as plain data under `schema` (a catalog written by hand), within `limits`: the same counting as
+ * graphs get, so an alias bomb or a cycle is refused, not expanded. Throws YamlSyntaxError (YamlLimitError for a
+ * bound) with a 1-based line and column.
+ */
+export function loadYamlBounded(text: string, schema: Schema, limits: GraphLimits = DEFAULT_LIMITS): unknown {
+  return loadCounted(text, schema, limits).result;
+}
+
+/**
+ * Parses one YAML document within `limits`. Throws YamlSyntaxError with a 1-based line and column, or
+ * YamlLimitError when the document passes one of the bounds.
+ */
+export function parseYamlTree(text: string, limits: GraphLimits = DEFAULT_LIMITS): YNode | undefined {
+  const { result, root } = loadCounted(text, yaml.FAILSAFE_SCHEMA, limits);
   if (result === undefined || result === null) return undefined;
   const top = root.children.find((f) => f.result === result) ?? root.children[root.children.length - 1];
   return top ? build(top, result, text) : undefined;
@@ -97,11 +218,22 @@ function build(frame: Frame | undefined, value: unknown, text: string): YNode {
 
 /** A frame-less child (aliases, merge keys) takes its parent's position. */
 function inherit(start: number): Frame {
-  return { start, end: start, result: undefined, children: [] };
+  return { start, end: start, result: undefined, children: [], size: 1, height: 1 };
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Where the node whose frame opens at `offset` starts: past white space, a block entry's `- ` and comments. */
+function nodeStart(text: string, offset: number): number {
+  let i = offset;
+  for (;;) {
+    const c = text[i];
+    if (c === ' ' || c === '\n' || c === '\r' || c === '\t' || (c === '-' && (text[i + 1] === ' ' || text[i + 1] === '\n'))) i++;
+    else if (c === '#') while (i < text.length && text[i] !== '\n') i++;
+    else return i < text.length ? i : offset;
+  }
 }
 
 function skipSpace(text: string, from: number, to: number): number {

@@ -4,6 +4,8 @@
  * `{document_type: "Catalog", data}` and PuppetDB's wire format v8.
  */
 import yaml from 'js-yaml';
+import { DEFAULT_LIMITS, grouped } from '../graph/limits.js';
+import { loadYamlBounded, YamlLimitError, YamlSyntaxError } from '../graph/yaml-tree.js';
 
 export interface CatalogResource {
   /** Capitalised per segment: `File`, `Mgmt::Vhost`, `Class`, `Stage`. */
@@ -52,6 +54,22 @@ export interface Catalog {
 
 export class CatalogError extends Error {}
 
+/**
+ * A catalog value as text, as String() gives it, without its exceptions: an object whose `toString` is not a
+ * function (`{"toString": 1}` in a catalog's JSON) has no String(), and gets its JSON instead.
+ */
+export function textOf(v: unknown): string {
+  try {
+    return String(v);
+  } catch {
+    try {
+      return JSON.stringify(v);
+    } catch {
+      return Object.prototype.toString.call(v);
+    }
+  }
+}
+
 export function refOf(r: { readonly type: string; readonly title: string }): string {
   return `${r.type}[${r.title}]`;
 }
@@ -59,9 +77,17 @@ export function refOf(r: { readonly type: string; readonly title: string }): str
 type Json = Record<string, unknown>;
 const isObj = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** Parses catalog text (JSON, or YAML for hand-written input) and recognises its shape. */
+/**
+ * Parses catalog text (JSON, or YAML for hand-written input) and recognises its shape. A catalog is bounded as a
+ * graph is (graph/limits.ts): its size in bytes, and for YAML its nodes once aliases are expanded, so an alias
+ * bomb is refused, not expanded.
+ */
 export function readCatalog(text: string, sourceName: string): Catalog {
   let doc: unknown;
+  const bytes = Buffer.byteLength(text, 'utf8');
+  if (bytes > DEFAULT_LIMITS.maxBytes) {
+    throw new CatalogError(`${sourceName}: the catalog is ${grouped(bytes)} bytes, more than the ${grouped(DEFAULT_LIMITS.maxBytes)} a graph may have`);
+  }
   const trimmed = text.trimStart();
   if (trimmed.startsWith('{')) {
     try {
@@ -72,9 +98,11 @@ export function readCatalog(text: string, sourceName: string): Catalog {
   } else {
     // Strict YAML 1.2 (JSON schema) so that "1e3" and "0o17" written unquoted are at least typed predictably.
     try {
-      doc = yaml.load(text, { schema: yaml.JSON_SCHEMA, filename: sourceName });
+      doc = loadYamlBounded(text, yaml.JSON_SCHEMA);
     } catch (e) {
-      throw new CatalogError(`${sourceName}: not valid JSON or YAML: ${(e as Error).message}`);
+      if (e instanceof YamlLimitError) throw new CatalogError(`${sourceName}:${e.line}:${e.col}: ${e.message}`);
+      if (e instanceof YamlSyntaxError) throw new CatalogError(`${sourceName}:${e.line}:${e.col}: not valid JSON or YAML: ${e.message}`);
+      throw e;
     }
   }
   return catalogFromData(doc, sourceName);
@@ -82,6 +110,8 @@ export function readCatalog(text: string, sourceName: string): Catalog {
 
 /** Recognises the shape of an already parsed catalog document. */
 export function catalogFromData(doc: unknown, sourceName: string): Catalog {
+  const depth = deeperThan(doc, DEFAULT_LIMITS.maxDepth);
+  if (depth) throw new CatalogError(`${sourceName}: ${depth} nests more than ${DEFAULT_LIMITS.maxDepth} levels deep (the most a graph may nest)`);
   if (!isObj(doc)) throw new CatalogError(`${sourceName}: a catalog is a JSON object; got ${describe(doc)}`);
   if (doc.format === 'mgmtgraph-catalog') return fromFace(doc, sourceName);
   if (doc.document_type === 'Catalog' && isObj(doc.data)) return fromPuppet(doc.data, sourceName);
@@ -96,6 +126,33 @@ export function catalogFromData(doc: unknown, sourceName: string): Catalog {
     `${sourceName}: not a catalog: expected the face's document (format: "mgmtgraph-catalog"), Puppet's catalog JSON ` +
       '(catalog_format), a {document_type: "Catalog"} wrapper or a PuppetDB catalog (certname, resources, edges)',
   );
+}
+
+interface Step {
+  readonly v: unknown;
+  readonly depth: number;
+  readonly key: string | number;
+  readonly up: Step | undefined;
+}
+
+/** The path (`resources[3].parameters.x`) of a value nested deeper than `max`, if any; walked without recursion. */
+function deeperThan(doc: unknown, max: number): string | undefined {
+  const stack: Step[] = [{ v: doc, depth: 0, key: '', up: undefined }];
+  for (;;) {
+    const top = stack.pop();
+    if (!top) return undefined;
+    const v = top.v;
+    if (typeof v !== 'object' || v === null) continue;
+    if (top.depth >= max) return pathOf(top);
+    if (Array.isArray(v)) v.forEach((c: unknown, i) => stack.push({ v: c, depth: top.depth + 1, key: i, up: top }));
+    else for (const [k, c] of Object.entries(v)) stack.push({ v: c, depth: top.depth + 1, key: k, up: top });
+  }
+}
+
+function pathOf(s: Step): string {
+  let out = '';
+  for (let x = s; x.up; x = x.up) out = typeof x.key === 'number' ? `[${x.key}]${out}` : x.up.up ? `.${x.key}${out}` : `${x.key}${out}`;
+  return out || 'the catalog';
 }
 
 function describe(v: unknown): string {
@@ -114,21 +171,21 @@ function resourceList(doc: Json, src: string): Json[] {
 
 function resource(r: Json, sensitiveKey: string, src: string, i: number): CatalogResource {
   const params = r.parameters ?? {};
-  if (!isObj(params)) throw new CatalogError(`${src}: resources[${i}] (${String(r.type)}[${String(r.title)}]): \`parameters\` must be a map`);
+  if (!isObj(params)) throw new CatalogError(`${src}: resources[${i}] (${textOf(r.type)}[${textOf(r.title)}]): \`parameters\` must be a map`);
   const sens = r[sensitiveKey];
   const file = typeof r.file === 'string' && r.file !== '' ? r.file : undefined;
   const line = typeof r.line === 'number' ? r.line : undefined;
   return {
     type: r.type as string,
-    title: String(r.title),
+    title: textOf(r.title),
     ...(file !== undefined ? { file } : {}),
     ...(line !== undefined ? { line } : {}),
-    tags: Array.isArray(r.tags) ? r.tags.map(String) : [],
+    tags: Array.isArray(r.tags) ? r.tags.map(textOf) : [],
     exported: r.exported === true,
     // Puppet's own formats cannot tell "export only" from "exported and collected here": exported means not local.
     virtual: typeof r.virtual === 'boolean' ? r.virtual : r.exported === true,
     parameters: params,
-    sensitive: Array.isArray(sens) ? sens.map(String) : [],
+    sensitive: Array.isArray(sens) ? sens.map(textOf) : [],
     ...(typeof r.kind === 'string' ? { kind: r.kind } : {}),
     ...(isObj(r.source_paths) ? { sourcePaths: stringsOf(r.source_paths) } : {}),
   };
@@ -155,7 +212,7 @@ function fromFace(doc: Json, src: string): Catalog {
     ...(typeof doc.environment === 'string' ? { environment: doc.environment } : {}),
     resources: resourceList(doc, src).map((r, i) => resource(r, 'sensitive', src, i)),
     edges: containment(doc, src),
-    collectors: collectors.filter(isObj).map((c) => ({ type: String(c.type), query: c.query ?? null })),
+    collectors: collectors.filter(isObj).map((c) => ({ type: textOf(c.type), query: c.query ?? null })),
     source: src,
   };
 }
@@ -189,13 +246,13 @@ function fromPuppetDb(doc: Json, src: string): Catalog {
     const s = isObj(e) && isObj(e.source) ? e.source : undefined;
     const t = isObj(e) && isObj(e.target) ? e.target : undefined;
     if (!s || !t || !isObj(e)) throw new CatalogError(`${src}: edges[${i}] must be {source: {type, title}, target: {type, title}, relationship}`);
-    const source = `${String(s.type)}[${String(s.title)}]`;
-    const target = `${String(t.type)}[${String(t.title)}]`;
+    const source = `${textOf(s.type)}[${textOf(s.title)}]`;
+    const target = `${textOf(t.type)}[${textOf(t.title)}]`;
     if (e.relationship === 'contains') {
       edges.push({ source, target });
       return;
     }
-    const meta = PDB_RELATIONSHIP[String(e.relationship)];
+    const meta = PDB_RELATIONSHIP[textOf(e.relationship)];
     if (!meta) throw new CatalogError(`${src}: edges[${i}]: unknown relationship ${JSON.stringify(e.relationship)}`);
     const idx = byRef.get(source);
     if (idx === undefined) throw new CatalogError(`${src}: edges[${i}]: ${source} is not in the catalog`);

@@ -11,7 +11,7 @@
  * - `ensure_newline` adds "\n" to each fragment that does not end with one; the contents are joined as they are.
  */
 import type { CatalogResource } from './catalog.js';
-import { refOf } from './catalog.js';
+import { refOf, textOf } from './catalog.js';
 import { applyRules, type Note } from './rules.js';
 import { concatPathOf } from './types/concat_file.js';
 import { concatFragmentRules, fragmentMetaparamRules } from './types/concat_fragment.js';
@@ -72,8 +72,7 @@ export function checkFragment(r: CatalogResource): { notes: Note[]; refusals: No
     refusals.push({ attribute: 'content', message: 'content is not a string' });
   }
   const order = r.parameters.order;
-  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- a value read from JSON, D-Bus or a manifest; String() keeps its text whatever its shape
-  if (order !== undefined && ((typeof order !== 'string' && !Number.isInteger(order)) || /[:\n/]/.test(String(order)))) {
+  if (order !== undefined && ((typeof order !== 'string' && !Number.isInteger(order)) || /[:\n/]/.test(textOf(order)))) {
     refusals.push({ attribute: 'order', message: 'order must be a string or an integer without /, : or newline (Puppet fails)' });
   }
   return { notes: res.notes, refusals };
@@ -113,10 +112,8 @@ export function assembleConcat(file: CatalogResource, parts: readonly CatalogRes
   const newline = file.parameters.ensure_newline === true || file.parameters.ensure_newline === 'true';
   const items = parts.map((r) => {
     const name = typeof r.parameters.name === 'string' ? r.parameters.name : r.title;
-    // eslint-disable-next-line @typescript-eslint/no-base-to-string -- a value read from JSON, D-Bus or a manifest; String() keeps its text whatever its shape
-    const key = `${String(r.parameters.order ?? '10')}___${name}`;
-    // eslint-disable-next-line @typescript-eslint/no-base-to-string -- a value read from JSON, D-Bus or a manifest; String() keeps its text whatever its shape
-    let content = String(r.parameters.content ?? '');
+    const key = `${textOf(r.parameters.order ?? '10')}___${name}`;
+    let content = textOf(r.parameters.content ?? '');
     if (newline && !content.endsWith('\n')) content += '\n';
     const [a, b] = numeric ? split2(key, '___') : split2(key, '__');
     return { keys: numeric ? [part(a), part(b)] : [Buffer.from(a), Buffer.from(b)], content, sensitive: r.sensitive.includes('content') };

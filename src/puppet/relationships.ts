@@ -99,7 +99,8 @@ export function flattenRelationships(catalog: Catalog, opts: FlattenOptions): Fl
     return p ? index.get(refKey(p.type, p.title)) : undefined;
   };
   const errors: string[] = [];
-  const at = (r: CatalogResource) => (r.file ? `${r.file}:${r.line ?? '?'}` : r.line !== undefined ? `line ${r.line}` : catalog.source);
+  // without its manifest, a resource is placed in the catalog it came from
+  const at = (r: CatalogResource) => (r.file ? `${r.file}:${r.line ?? '?'}` : r.line !== undefined ? `${catalog.source} (line ${r.line})` : catalog.source);
 
   // Containment.
   const children: number[][] = Array.from({ length: n }, () => []);

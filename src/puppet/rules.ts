@@ -12,7 +12,7 @@
  * Messages are constant text (values are kept apart) so that the report can group them.
  */
 import type { MetaParams } from '../graph/metaparams.js';
-import type { CatalogResource } from './catalog.js';
+import { type CatalogResource, textOf } from './catalog.js';
 
 export interface Note {
   readonly attribute: string;
@@ -82,7 +82,7 @@ export function numericId(v: unknown): number | undefined {
 
 /** The converters every type may name: `{ do: 'carry', to: 'owner', as: 'string' }`. */
 export const CONVERTERS = {
-  string: { doc: 'to a string', convert: (v) => String(v) },
+  string: { doc: 'to a string', convert: (v) => textOf(v) },
   boolean: { doc: 'to a boolean (true, "true", "yes" are true)', convert: truthy },
   text: {
     doc: 'a string only',
@@ -98,7 +98,7 @@ export const CONVERTERS = {
     doc: 'to an integer (digits only)',
     refuses: 'not a non-negative integer',
     convert: (v) => {
-      const s = String(v);
+      const s = textOf(v);
       return /^[0-9]+$/.test(s) ? Number(s) : refused('not a non-negative integer');
     },
   },
@@ -283,7 +283,7 @@ export function derivedFrom(rules: TypeRules): Map<string, string[]> {
 
 /** A value through a map rule's tables; `undefined`: unset. */
 function mapValue(rule: Extract<Rule, { do: 'map' }>, attr: string, value: unknown, ctx: RuleContext): unknown {
-  const key = String(value);
+  const key = textOf(value);
   const note = rule.note && Object.hasOwn(rule.note, key) ? rule.note[key] : undefined;
   if (note !== undefined) ctx.note(attr, note);
   if (Object.hasOwn(rule.values, key)) return rule.values[key];

@@ -6,7 +6,7 @@
  */
 import type { CollectSpec, EdgeSpec, GraphSpec, ResourceSpec } from '../graph/spec.js';
 import type { Registry } from '../resources/registry.js';
-import { type Catalog, CatalogError, type CatalogResource, refOf } from './catalog.js';
+import { type Catalog, CatalogError, type CatalogResource, refOf, textOf } from './catalog.js';
 import { DEFAULT_RUNINTERVAL_S, FALLBACK_KIND, fallbackVertex, REFRESHABLE_PUPPET_TYPES } from './fallback.js';
 import { flattenRelationships } from './relationships.js';
 import { buildReport, MSG_NO_NATIVE, type ResourceReport, type TranslationReport } from './report.js';
@@ -153,13 +153,13 @@ const RELATIONSHIPS = new Set(['before', 'require', 'notify', 'subscribe']);
 /** What collectors on other hosts query an exported resource by: its tags (`tag` values included) and parameters (no Sensitive values, no relationships). */
 function queryable(r: CatalogResource): { tags: string[]; parameters: Record<string, unknown> } {
   const tag = r.parameters.tag;
-  const tags = new Set([...r.tags, ...(Array.isArray(tag) ? tag : tag !== undefined ? [tag] : []).map((t) => String(t).toLowerCase())]);
+  const tags = new Set([...r.tags, ...(Array.isArray(tag) ? tag : tag !== undefined ? [tag] : []).map((t) => textOf(t).toLowerCase())]);
   const parameters = Object.fromEntries(Object.entries(r.parameters).filter(([k]) => !RELATIONSHIPS.has(k) && !r.sensitive.includes(k)));
   return { tags: [...tags], parameters };
 }
 
 function refreshable(registry: Registry, s: ResourceSpec): boolean {
-  if (s.kind === FALLBACK_KIND) return REFRESHABLE_PUPPET_TYPES.has(String(s.params.type));
+  if (s.kind === FALLBACK_KIND) return REFRESHABLE_PUPPET_TYPES.has(textOf(s.params.type));
   return registry.get(s.kind)?.refreshable ?? false;
 }
 

@@ -4,8 +4,9 @@
  */
 import { stat } from 'node:fs/promises';
 import { isAbsolute, posix } from 'node:path';
+import { accountRefProblem } from './account-ref.js';
 import { defineKind, type Problem } from './resource.js';
-import type { WrittenParamsOf } from './params.js';
+import { TIMER_MAX_S, type WrittenParamsOf } from './params.js';
 import { untilAborted } from '../system/proc/abort.js';
 import { resolveGroup, resolveUser, userAndPrimaryGroup } from '../system/tools/ids.js';
 import { watchPath } from '../system/fs/path-watcher.js';
@@ -78,6 +79,7 @@ const params = {
   timeout: {
     type: 'integer',
     minimum: 0,
+    maximum: TIMER_MAX_S,
     doc: 'Old mgmt spelling of the run deadline, in seconds.',
     deprecated: 'use meta: {timeout: <milliseconds>}',
     toMeta: (v: unknown) => (typeof v === 'number' && v > 0 ? { timeout: v * 1000 } : undefined),
@@ -85,6 +87,7 @@ const params = {
   pollint: {
     type: 'integer',
     minimum: 0,
+    maximum: TIMER_MAX_S,
     doc: 'Old mgmt spelling of the polling interval, in seconds.',
     deprecated: 'use meta: {poll: <seconds>}',
     toMeta: (v: unknown) => (typeof v === 'number' && v > 0 ? { poll: v } : undefined),
@@ -149,6 +152,11 @@ export const execKind = defineKind({
     for (const [k, v] of Object.entries(p.env ?? {})) {
       if (k === '' || k.includes('=') || k.includes('\0')) out.push({ param: 'env', message: `invalid environment variable name '${k}'` });
       if (v.includes('\0')) out.push({ param: 'env', message: `environment variable '${k}' contains a NUL byte` });
+    }
+    for (const key of ['user', 'group'] as const) {
+      const v = p[key];
+      const why = v === undefined ? undefined : accountRefProblem(key, v);
+      if (why) out.push({ param: key, message: `\`${key}\` ${why}` });
     }
     if ((p.user !== undefined || p.group !== undefined) && process.getuid?.() !== 0) {
       out.push({ param: p.user !== undefined ? 'user' : 'group', message: '`user` and `group` need the engine to run as root' });

@@ -6,6 +6,8 @@
  * 2. The name parameter (`path` for file, `cmd` for exec), when unset, is the resource's name.
  * 3. A parameter with a `default`, when unset, gets it.
  * 4. A `required` parameter still unset is a problem naming the parameter and what to give.
+ * 5. A number past its parameter's `maximum` is a problem (a duration longer than a timer can wait would fire at
+ *    once): whatever the front door, a kind never receives one.
  *
  * Unknown parameters are kept as they are: rejecting them is validation's job (the JSON Schema). Normalizing
  * twice gives what normalizing once gave. Kinds reach this step through `defineKind` (resource.ts), which wraps
@@ -43,6 +45,11 @@ export function requiredMessage(param: string, def: ParamDef): string {
   return `parameter \`${param}\` is required: set it to ${def.required ?? 'a value'}`;
 }
 
+/** The message of a number past its parameter's `maximum`. */
+export function maximumMessage(param: string, maximum: number, value: number): string {
+  return `parameter \`${param}\` must be <= ${maximum} (got ${value})`;
+}
+
 const NO_PROBLEMS: readonly NormalizeProblem[] = Object.freeze([]);
 
 /** What normalize may have to do for one parameter of a table. */
@@ -72,7 +79,7 @@ function planOf(kind: NormalizeTarget): Plan {
   let plan = byName.get(kind.nameParam);
   if (!plan) {
     const steps = Object.entries(kind.params)
-      .filter(([key, def]) => key === kind.nameParam || def.default !== undefined || def.emptyIsUnset === true || def.required !== undefined)
+      .filter(([key, def]) => key === kind.nameParam || def.default !== undefined || def.emptyIsUnset === true || def.required !== undefined || def.maximum !== undefined)
       .map(([key, def]) => ({ key, def, isName: key === kind.nameParam }));
     const defaults: Record<string, unknown> = {};
     for (const s of steps) if (!s.isName && s.def.default !== undefined) defaults[s.key] = s.def.default;
@@ -89,7 +96,12 @@ export function normalize(kind: NormalizeTarget, name: string, params: Readonly<
   const out: Record<string, unknown> = Object.assign({}, defaults, params);
   let problems: NormalizeProblem[] | undefined;
   for (const step of steps) {
-    if (!isUnsetValue(step.def, out[step.key])) continue;
+    const value = out[step.key];
+    if (!isUnsetValue(step.def, value)) {
+      const max = step.def.maximum;
+      if (max !== undefined && typeof value === 'number' && value > max) (problems ??= []).push({ param: step.key, message: maximumMessage(step.key, max, value) });
+      continue;
+    }
     if (step.isName) out[step.key] = name;
     else if (step.def.default !== undefined) out[step.key] = step.def.default;
     else {

@@ -19,6 +19,8 @@ export interface ParamDef {
   /** A JSON Schema regular expression the string must match. */
   readonly pattern?: string;
   readonly minimum?: number;
+  /** The largest value allowed (numbers only); durations are bounded by what a timer can wait (`TIMER_MAX_MS`). */
+  readonly maximum?: number;
   /**
    * The value of the parameter when a resource leaves it unset: normalize (normalize.ts) fills it in, so the kind
    * always receives it (`ParamsOf` types it as present) and never restates it.
@@ -45,6 +47,16 @@ export interface ParamDef {
 }
 
 export type ParamTable = Readonly<Record<string, ParamDef>>;
+
+/**
+ * The longest a timer can wait, in milliseconds: 2^31 - 1, about 24.8 days. Node (like browsers) stores a timer's
+ * delay in a signed 32-bit integer and fires a longer one after 1 ms, so every duration parameter is bounded by it
+ * (`maximum`), and a longer value is an error, never a timer that fires at once.
+ */
+export const TIMER_MAX_MS = 2 ** 31 - 1;
+
+/** `TIMER_MAX_MS` in whole seconds (2,147,483 s), the bound of the durations given in seconds. */
+export const TIMER_MAX_S = Math.floor(TIMER_MAX_MS / 1000);
 
 type ValueOf<D extends ParamDef> = D['type'] extends 'string'
   ? string
@@ -96,6 +108,7 @@ export function paramJsonSchema(def: ParamDef): Record<string, unknown> {
     case 'number':
       s.type = def.type;
       if (def.minimum !== undefined) s.minimum = def.minimum;
+      if (def.maximum !== undefined) s.maximum = def.maximum;
       break;
     case 'string[]':
       s.type = 'array';

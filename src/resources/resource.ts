@@ -109,6 +109,11 @@ export interface AutoGroup<T extends ParamTable, N extends keyof T = never> {
 export interface Problem {
   readonly param?: string;
   readonly message: string;
+  /**
+   * `warning`: the resource is accepted and runs as the message says (a parameter that has no effect is ignored);
+   * unset: an error, and the graph is refused.
+   */
+  readonly severity?: 'warning';
 }
 
 /**

@@ -8,6 +8,7 @@
  * It is in no registry of its own accord: a test makes a `TestBench` and adds `bench.kind` to the registry it
  * hands the loader and the engine (`registry.with(bench.kind)`), so the published schema and docs never show it.
  */
+import { TIMER_MAX_MS } from './params.js';
 import { type Problem, defineKind, type ResourceKind } from './resource.js';
 import { sleep, untilAborted } from '../system/proc/abort.js';
 
@@ -18,10 +19,17 @@ const params = {
     default: 0,
     doc: 'The first N check/applies of this resource fail; -1: every one fails.',
   },
-  duration: { type: 'integer', minimum: 0, default: 0, doc: 'Milliseconds each check/apply takes (cut short with an error when it is cancelled).' },
+  duration: {
+    type: 'integer',
+    minimum: 0,
+    maximum: TIMER_MAX_MS,
+    default: 0,
+    doc: 'Milliseconds each check/apply takes (cut short with an error when it is cancelled).',
+  },
   lingers: {
     type: 'integer',
     minimum: 0,
+    maximum: TIMER_MAX_MS,
     default: 0,
     doc: 'Milliseconds a cancelled check/apply still takes before it returns its error (as a process group does between SIGTERM and SIGKILL).',
   },

@@ -1,9 +1,16 @@
 /** The timer resource: sends an event every `interval` seconds; a refresh restarts the ticker. */
+import { TIMER_MAX_S } from './params.js';
 import { defineKind } from './resource.js';
 import { untilAborted } from '../system/proc/abort.js';
 
 const params = {
-  interval: { type: 'integer', minimum: 1, required: 'the seconds between ticks', doc: 'Seconds between ticks.' },
+  interval: {
+    type: 'integer',
+    minimum: 1,
+    maximum: TIMER_MAX_S,
+    required: 'the seconds between ticks',
+    doc: 'Seconds between ticks.',
+  },
 } as const;
 
 export const timerKind = defineKind({

@@ -40,7 +40,7 @@ function make(params: Params, name = String(params.path ?? 'unnamed')): { r: Res
   return { r: fileKind.create(name, params, ctx), ctx };
 }
 
-function problems(params: Params, name = '/x'): { param?: string; message: string }[] {
+function problems(params: Params, name = '/x'): { param?: string; message: string; severity?: 'warning' }[] {
   return fileKind.validate?.(name, params) ?? [];
 }
 
@@ -261,7 +261,8 @@ test('validate: each problem names its parameter and says what to do', () => {
   assert.deepEqual(one({ content: 'x', source: '/y' }).param, 'content');
   const absent = one({ state: 'absent', content: 'x' });
   assert.equal(absent.param, 'content');
-  assert.match(absent.message, /remove `content` or set state: exists/);
+  assert.equal(absent.severity, 'warning', 'content beside state: absent is ignored with a warning (issue 11, item 10)');
+  assert.match(absent.message, /`content` is ignored: state is absent/);
   assert.equal(one({ state: 'absent', source: '/y' }).param, 'source');
   assert.equal(one({ state: 'absent', mode: '0644' }).param, 'mode');
   assert.equal(one({ state: 'absent', owner: 'root' }).param, 'owner');

@@ -63,7 +63,7 @@ resources:
   - name: f
     path: /tmp/f
     state: absent
-    content: "x"
+    mode: "0644"
 `);
     assert.equal(errs.length, 1);
     assert.match(errs[0]!, /^g\.yaml:7:5: error: file\[f\]: /);

@@ -1,5 +1,6 @@
 /** The file kind's checks of its parameters, before anything runs. */
 import { posix, isAbsolute } from 'node:path';
+import { accountRefProblem } from '../account-ref.js';
 import type { Problem } from '../resource.js';
 import { parseMode } from '../../system/fs/file-mode.js';
 import type { FileParams } from './params.js';
@@ -27,7 +28,9 @@ export function validate(p: FileParams): Problem[] {
     out.push({ param: 'content', message: '`content` and `source` are both set; keep only one of them' });
   }
   if (state === 'absent') {
-    if (hasContent) out.push({ param: 'content', message: '`content` is set but state is absent; remove `content` or set state: exists' });
+    // Unambiguous (the file goes), and Puppet ignores it too: the founding demo of mgmt writes it this way.
+    if (hasContent)
+      out.push({ param: 'content', severity: 'warning', message: '`content` is ignored: state is absent, so the file is removed; remove `content`' });
     if (hasSource) out.push({ param: 'source', message: '`source` is set but state is absent; remove `source` or set state: exists' });
     for (const k of ['mode', 'owner', 'group'] as const) {
       if (p[k] !== undefined) out.push({ param: k, message: `\`${k}\` cannot apply to an absent file; remove \`${k}\` or set state: exists` });
@@ -66,9 +69,8 @@ export function validate(p: FileParams): Problem[] {
   }
   for (const k of ['owner', 'group'] as const) {
     const v = p[k];
-    if (v !== undefined && (v === '' || /[:\s]/.test(v))) {
-      out.push({ param: k, message: `${k} "${v}" is not a name or a numeric id` });
-    }
+    const why = v === undefined ? undefined : accountRefProblem(k === 'owner' ? 'user' : 'group', v);
+    if (why) out.push({ param: k, message: `\`${k}\` ${why}` });
   }
   return out;
 }

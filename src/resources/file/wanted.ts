@@ -38,7 +38,8 @@ export function wantedFile(p: FileParams): WantedFile {
   const isSymlink = p.symlink;
   const source = p.source;
   const copySource = isSymlink ? undefined : source;
-  const content = p.content === undefined ? undefined : Buffer.from(p.content);
+  // An absent file has no content: `content` beside `state: absent` is ignored (validation warns).
+  const content = p.content === undefined || p.state === 'absent' ? undefined : Buffer.from(p.content);
   return {
     path,
     fsPath: path.length > 1 && isDirPath ? path.slice(0, -1) : path,
