@@ -37,6 +37,8 @@ const test = [
   ['etcd', 'etcd-server'],
   // the crontab:entry kind: crontab(1) reads and installs users' crontabs (the cron daemon need not run)
   ['crontab', 'cron'],
+  // the symlink race test: a python3 child swaps a directory and a symlink with renameat2(RENAME_EXCHANGE) via ctypes
+  ['python3', 'python3'],
 ];
 const bench = [['/usr/bin/time', 'time']];
 

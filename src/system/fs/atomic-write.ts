@@ -14,8 +14,9 @@
  * may change at any time (and reading it without changing it is racy), or, in a directory with a default ACL,
  * by that ACL instead, so no cheap computation says which bits the new file really got.
  *
- * Temp names are `.<base>.mgmt-<12 random hex digits>`; O_EXCL|O_NOFOLLOW (with a retry on EEXIST) guarantees
- * that the temp file is new. The random bytes come from a pool refilled 6 KiB at a time (one getrandom per 1,024
+ * Temp names are `.<base>.mgmt-<pid>-<12 random hex digits>`; O_EXCL|O_NOFOLLOW (with a retry on EEXIST)
+ * guarantees that the temp file is new. The writer's PID in the name lets a later run tell a temp file left by a
+ * crash from one still being written (stale-temps.ts removes the former). The random bytes come from a pool refilled 6 KiB at a time (one getrandom per 1,024
  * names) instead of a crypto call per name. They stay unpredictable on purpose (rather than pid + counter): in a
  * directory that others may write to, such as /tmp, predictable names would let them pre-create the next few and
  * make every write fail after its retries.
@@ -54,7 +55,7 @@ export interface AtomicWriteOptions {
   readonly existing?: FileMeta | null;
 }
 
-const MAX_TEMP_BASE_BYTES = 200; // keeps `.<base>.mgmt-<12 hex>` under NAME_MAX (255 bytes)
+const MAX_TEMP_BASE_BYTES = 200; // keeps `.<base>.mgmt-<pid>-<12 hex>` under NAME_MAX (255 bytes)
 const TEMP_RANDOM_BYTES = 6;
 const POOL_BYTES = TEMP_RANDOM_BYTES * 1024;
 let pool = Buffer.alloc(0);
@@ -71,11 +72,11 @@ function randomHex(): string {
   return hex;
 }
 
-/** A fresh temp name in the same directory as `path`: `.<base>.mgmt-<random>`. */
+/** A fresh temp name in the same directory as `path`: `.<base>.mgmt-<pid>-<random>`. */
 export function tempPathFor(path: string): string {
   let base = basename(path);
   while (Buffer.byteLength(base) > MAX_TEMP_BASE_BYTES) base = base.slice(0, -1);
-  return join(dirname(path), `.${base}.mgmt-${randomHex()}`);
+  return join(dirname(path), `.${base}.mgmt-${process.pid}-${randomHex()}`);
 }
 
 const CREATE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
