@@ -28,7 +28,7 @@ import { hostKind } from '../../src/resources/host.js';
 import type { ResourceKind as Kind, Resource } from '../../src/resources/resource.js';
 import { openDirSync, openEditedSync, UnsafePathError } from '../../src/system/fs/safe-path.js';
 import { forgetSweptDirs, isOurTempName } from '../../src/system/fs/stale-temps.js';
-import { tempPathFor } from '../../src/system/fs/atomic-write.js';
+import { atomicWrite, atomicWriteSync, tempPathFor } from '../../src/system/fs/atomic-write.js';
 import { pathProblem } from '../../src/system/fs/path-check.js';
 import { check, recordingContext } from '../harness/resource-context.js';
 import { readGraphFile } from '../../src/graph/read.js';
@@ -245,4 +245,15 @@ test('a graph file with non-UTF-8 bytes in a path is refused with its file and l
   const errors = (await readGraphFile(registry, g)).diagnostics.filter((d) => d.severity === 'error').map(formatDiagnostic);
   assert.equal(errors.length, 1, errors.join('\n'));
   assert.match(errors[0]!, new RegExp(`^${g.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:4:\\d+: error: file\\[.*\\]: path .* is not valid UTF-8`));
+});
+
+test('atomicWrite given a plain path resolves its parent under the same rule, so a later kind is safe by default', async () => {
+  const outside = foreignDir();
+  userLink(outside, join(dir, 'sub'));
+  const name = `mgmt-later-${process.pid}`;
+  await assert.rejects(atomicWrite(join(dir, 'sub', name), 'x'), REFUSED);
+  assert.throws(() => atomicWriteSync(join(dir, 'sub', name), 'x'), REFUSED);
+  assert.equal(existsSync(join(outside, name)), false);
+  await atomicWrite(join(dir, 'plain'), 'ok');
+  assert.equal(readFileSync(join(dir, 'plain'), 'utf8'), 'ok');
 });
