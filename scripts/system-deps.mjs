@@ -40,6 +40,8 @@ const test = [
   // owners known only to NSS: an extra passwd/group source configured in a private mount namespace (test/integration/nss-owner.test.ts)
   ['/usr/lib/libnss_extrausers.so.2', 'libnss-extrausers'],
   ['getent', 'libc-bin'],
+  // the symlink race test: a python3 child swaps a directory and a symlink with renameat2(RENAME_EXCHANGE) via ctypes
+  ['python3', 'python3'],
 ];
 const bench = [['/usr/bin/time', 'time']];
 

@@ -7,7 +7,7 @@
  * (no duplicate), and Puppet can take ours back. The entry is laid out as Puppet writes it (crontab-text.ts);
  * every other line of the crontab is kept byte for byte.
  *
- * The crontab is read with `crontab -l -u USER` and installed with `crontab -u USER FILE` (crontab.ts), under one
+ * The crontab is read with `crontab -l -u USER` and installed with `crontab -u USER -` from stdin (crontab.ts), under one
  * lock per user crontab so that the entries of one user take turns. The user's spool file is watched, so an entry
  * deleted by `crontab -e` is put back; our own install is seen there too and costs one more check, which finds
  * the entry right and writes nothing. /etc/passwd is watched as well, for a user created after a failed check.
@@ -104,7 +104,7 @@ function validate(name: string, p: CrontabEntryParams): Problem[] {
 
 export const crontabEntryKind = defineKind({
   kind: 'crontab:entry',
-  doc: 'One entry of a user’s crontab, run by cron(8), as Puppet’s `cron` type manages it (not mgmt’s `cron` kind, which is a systemd timer). The name is the entry’s identity, written as the comment `# Puppet Name: <name>` above it, so entries Puppet created are found and taken over. The entry is written as Puppet writes it (name comment, environment lines, then the schedule and command); every other line of the crontab is kept byte for byte. The crontab is read with `crontab -l -u` and installed with `crontab -u USER FILE`; the user’s spool file is watched. When no entry has the name, an unnamed entry with the same schedule and command is taken as this one (as Puppet does), so a job is never run twice.',
+  doc: 'One entry of a user’s crontab, run by cron(8), as Puppet’s `cron` type manages it (not mgmt’s `cron` kind, which is a systemd timer). The name is the entry’s identity, written as the comment `# Puppet Name: <name>` above it, so entries Puppet created are found and taken over. The entry is written as Puppet writes it (name comment, environment lines, then the schedule and command); every other line of the crontab is kept byte for byte. The crontab is read with `crontab -l -u` and installed with `crontab -u USER -` (the text on its stdin, no temp file); the user’s spool file is watched. When no entry has the name, an unnamed entry with the same schedule and command is taken as this one (as Puppet does), so a job is never run twice.',
   params,
   refreshable: false,
   reach: { touches: ['commands'], collect: 'explicit' },

@@ -22,6 +22,7 @@ import {
   type ProcessResult,
 } from '../system/proc/launcher.js';
 import { errorText } from '../observe/errors.js';
+import { pathProblem } from '../system/fs/path-check.js';
 
 const params = {
   cmd: {
@@ -147,7 +148,9 @@ export const execKind = defineKind({
     }
     for (const key of ABSOLUTE_PARAMS) {
       const v = p[key];
-      if (v !== undefined && !isAbsolute(v)) out.push({ param: key, message: `\`${key}\` must be an absolute path, got '${v}'` });
+      const bad = v === undefined ? undefined : pathProblem(v);
+      if (bad !== undefined) out.push({ param: key, message: `\`${key}\` ${bad}` });
+      else if (v !== undefined && !isAbsolute(v)) out.push({ param: key, message: `\`${key}\` must be an absolute path, got '${v}'` });
     }
     for (const [k, v] of Object.entries(p.env ?? {})) {
       if (k === '' || k.includes('=') || k.includes('\0')) out.push({ param: 'env', message: `invalid environment variable name '${k}'` });

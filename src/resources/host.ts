@@ -12,6 +12,7 @@ import { planHosts, type HostWant } from '../system/formats/hosts-text.js';
 import { watchPath } from '../system/fs/path-watcher.js';
 import { withFileLock } from '../system/fs/file-lock.js';
 import { readTextIfExists, writeText } from '../system/fs/text-file.js';
+import { pathProblem } from '../system/fs/path-check.js';
 
 export const DEFAULT_HOSTS = '/etc/hosts';
 
@@ -46,7 +47,9 @@ function validate(name: string, p: HostParams): Problem[] {
     if (a === '' || /[\s#]/.test(a)) out.push({ param: 'aliases', message: `alias "${a}" is empty or contains a blank or "#"` });
   }
   if (p.comment !== undefined && /[\r\n]/.test(p.comment)) out.push({ param: 'comment', message: '`comment` contains a line break' });
-  if (!isAbsolute(p.target) || p.target.endsWith('/'))
+  const bad = pathProblem(p.target);
+  if (bad !== undefined) out.push({ param: 'target', message: `\`target\` ${bad}` });
+  else if (!isAbsolute(p.target) || p.target.endsWith('/'))
     out.push({ param: 'target', message: `\`target\` must be the absolute path of a file, got "${p.target}"` });
   return out;
 }

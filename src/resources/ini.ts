@@ -13,6 +13,7 @@ import { defineKind, type Problem } from './resource.js';
 import { EditedFileWatching, readEdited, writeEdited } from '../system/fs/edited-file.js';
 import { withFileLock } from '../system/fs/file-lock.js';
 import { editIni, iniProblems, type IniFormat, type IniWant } from '../system/formats/ini-text.js';
+import { pathProblem } from '../system/fs/path-check.js';
 
 const params = {
   path: {
@@ -75,7 +76,9 @@ function wantOf(p: IniParams): IniWant {
 function validate(_name: string, p: IniParams): Problem[] {
   const out: Problem[] = [];
   const path = p.path;
-  if (!path.startsWith('/')) out.push({ param: 'path', message: `path "${path}" is not absolute; it must start with "/"` });
+  const bad = pathProblem(path);
+  if (bad !== undefined) out.push({ param: 'path', message: `path ${bad}` });
+  else if (!path.startsWith('/')) out.push({ param: 'path', message: `path "${path}" is not absolute; it must start with "/"` });
   else if (path.endsWith('/')) out.push({ param: 'path', message: `path "${path}" ends with "/": an INI file is a file, not a directory` });
   else if (posix.normalize(path) !== path) out.push({ param: 'path', message: `path "${path}" is not normalized; write "${posix.normalize(path)}"` });
   for (const message of iniProblems(wantOf(p), formatOf(p))) out.push({ param: 'setting', message });

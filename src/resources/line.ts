@@ -10,6 +10,7 @@ import { defineKind, type Problem } from './resource.js';
 import { EditedFileWatching, readEdited, writeEdited } from '../system/fs/edited-file.js';
 import { withFileLock } from '../system/fs/file-lock.js';
 import { editFileLine, lineRulesProblems, type LineRules } from '../system/formats/file-line-text.js';
+import { pathProblem } from '../system/fs/path-check.js';
 
 const params = {
   path: {
@@ -72,7 +73,9 @@ function regexOf(src: string | undefined): RegExp | undefined {
 function validate(_name: string, p: LineParams): Problem[] {
   const out: Problem[] = [];
   const path = p.path;
-  if (!path.startsWith('/')) out.push({ param: 'path', message: `path "${path}" is not absolute; it must start with "/"` });
+  const bad = pathProblem(path);
+  if (bad !== undefined) out.push({ param: 'path', message: `path ${bad}` });
+  else if (!path.startsWith('/')) out.push({ param: 'path', message: `path "${path}" is not absolute; it must start with "/"` });
   else if (path.endsWith('/')) out.push({ param: 'path', message: `path "${path}" ends with "/": a line lives in a file, not a directory` });
   else if (posix.normalize(path) !== path) out.push({ param: 'path', message: `path "${path}" is not normalized; write "${posix.normalize(path)}"` });
   for (const k of ['match', 'after'] as const) {

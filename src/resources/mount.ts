@@ -19,6 +19,7 @@ import { mount, mountedAt, remount, umount, watchMountPoint } from '../system/to
 import { watchPath } from '../system/fs/path-watcher.js';
 import { withFileLock } from '../system/fs/file-lock.js';
 import { readTextIfExists, writeText } from '../system/fs/text-file.js';
+import { pathProblem } from '../system/fs/path-check.js';
 
 export const DEFAULT_FSTAB = '/etc/fstab';
 
@@ -61,7 +62,9 @@ const OPTION_VALUE = /^(?:"[^"\n]*"|[^\s,"]*)$/;
 
 function validate(name: string, p: MountParams): Problem[] {
   const out: Problem[] = [];
-  if (!name.startsWith('/')) out.push({ message: `the name must be the absolute mount point, got "${name}"` });
+  const badName = pathProblem(name);
+  if (badName !== undefined) out.push({ message: `the mount point ${badName}` });
+  else if (!name.startsWith('/')) out.push({ message: `the name must be the absolute mount point, got "${name}"` });
   else if (posix.normalize(name) !== name || (name.length > 1 && name.endsWith('/'))) {
     out.push({
       message: `the mount point "${name}" is not normalized (no "//", "/./", "/../" or trailing "/"); write "${posix.normalize(name).replace(/(.)\/$/, '$1')}"`,
@@ -75,7 +78,10 @@ function validate(name: string, p: MountParams): Problem[] {
     if (!OPTION_VALUE.test(v))
       out.push({ param: 'options', message: `the value of option "${k}" contains a blank or an unquoted comma (quote it: "\\"a,b\\"")` });
   }
-  if (!isAbsolute(p.fstab) || p.fstab.endsWith('/')) out.push({ param: 'fstab', message: `\`fstab\` must be the absolute path of a file, got "${p.fstab}"` });
+  const badFstab = pathProblem(p.fstab);
+  if (badFstab !== undefined) out.push({ param: 'fstab', message: `\`fstab\` ${badFstab}` });
+  else if (!isAbsolute(p.fstab) || p.fstab.endsWith('/'))
+    out.push({ param: 'fstab', message: `\`fstab\` must be the absolute path of a file, got "${p.fstab}"` });
   if (p.type === 'swap' && (p.state === 'exists' || p.state === 'unmounted')) {
     out.push({ param: 'state', message: 'swap is not mounted (it is enabled with swapon); use state: defined to manage its fstab entry' });
   }

@@ -11,8 +11,9 @@
  * Safety: the directory holding the file usually belongs to the user, who could replace the file or the
  * directory with a symlink to make root read or write elsewhere (say /root/.ssh/authorized_keys). So the
  * directory is opened with O_NOFOLLOW and every access goes through that descriptor (/proc/self/fd/N/<file>), and
- * the file is opened with O_NOFOLLOW: a symlink in either place is an error, never followed. Directories above
- * the last one are trusted.
+ * the file is opened with O_NOFOLLOW: a symlink in either place is an error, never followed. The directories
+ * above the last one are opened by system/fs/safe-path.ts (a symlink there is followed only under its owner rule),
+ * and the last one is opened and created through that descriptor.
  */
 import { constants } from 'node:fs';
 import { lstat, mkdir, open, type FileHandle } from 'node:fs/promises';
@@ -26,6 +27,9 @@ import { PASSWD_FILE, passwdEntry, type PasswdEntry } from '../system/tools/ids.
 import { watchPath } from '../system/fs/path-watcher.js';
 import { withFileLock } from '../system/fs/file-lock.js';
 import { errnoCode } from '../observe/errors.js';
+import { openDirSync, type SafeDir } from '../system/fs/safe-path.js';
+import { sweepStaleTemps } from '../system/fs/stale-temps.js';
+import { pathProblem } from '../system/fs/path-check.js';
 
 const params = {
   state: {
@@ -57,7 +61,9 @@ function validate(name: string, p: SshAuthorizedKeyParams): Problem[] {
   if (p.user === undefined && p.target === undefined)
     out.push({ param: 'user', message: 'set `user` (the account whose ~/.ssh/authorized_keys to edit) or `target`' });
   if (p.user !== undefined && (p.user === '' || /[:\s/]/.test(p.user))) out.push({ param: 'user', message: `"${p.user}" is not a user name or uid` });
-  if (p.target !== undefined && (!isAbsolute(p.target) || p.target.endsWith('/') || posix.normalize(p.target) !== p.target)) {
+  const bad = p.target === undefined ? undefined : pathProblem(p.target);
+  if (bad !== undefined) out.push({ param: 'target', message: `\`target\` ${bad}` });
+  else if (p.target !== undefined && (!isAbsolute(p.target) || p.target.endsWith('/') || posix.normalize(p.target) !== p.target)) {
     out.push({ param: 'target', message: `\`target\` must be the absolute, normalized path of a file, got "${p.target}"` });
   }
   if (p.state !== 'absent') {
@@ -67,14 +73,14 @@ function validate(name: string, p: SshAuthorizedKeyParams): Problem[] {
   return out;
 }
 
-/** Opens a directory without following a symlink there; undefined when it does not exist. */
-async function openDir(dir: string): Promise<FileHandle | undefined> {
+/** Opens a directory (`at`: its path through its parent's descriptor) without following a symlink there; undefined when it does not exist. */
+async function openDir(at: string, dir: string): Promise<FileHandle | undefined> {
   try {
-    return await open(dir, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
+    return await open(at, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
   } catch (e) {
     if (errnoCode(e) === 'ENOENT') return undefined;
     if (errnoCode(e) === 'ENOTDIR' || errnoCode(e) === 'ELOOP') {
-      const st = await lstat(dir).catch(() => undefined);
+      const st = await lstat(at).catch(() => undefined);
       if (st?.isSymbolicLink()) throw new Error(`${dir} is a symlink; not following it (make it a real directory)`);
       throw new Error(`${dir} is not a directory`);
     }
@@ -127,7 +133,25 @@ export const sshAuthorizedKeyKind = defineKind({
     /** Makes the file right (under the file's lock); true when it already was. */
     const syncKeys = async (c: CheckApplyContext, user: PasswdEntry | undefined, target: string): Promise<boolean> => {
       const dir = dirname(target);
-      let dh = await openDir(dir);
+      let above: SafeDir;
+      try {
+        above = openDirSync(dirname(dir), { sweep: c.apply });
+      } catch (e) {
+        if (errnoCode(e) !== 'ENOENT') throw e;
+        if (want === null) return true;
+        throw new Error(`cannot create ${dir}: ${dirname(dir)} does not exist`);
+      }
+      try {
+        return await syncKeysIn(c, user, target, above);
+      } finally {
+        above.release();
+      }
+    };
+
+    const syncKeysIn = async (c: CheckApplyContext, user: PasswdEntry | undefined, target: string, above: SafeDir): Promise<boolean> => {
+      const dir = dirname(target);
+      const dirAt = above.at(basename(dir));
+      let dh = await openDir(dirAt, dir);
       if (!dh) {
         if (want === null) return true;
         if (!c.apply) {
@@ -135,18 +159,19 @@ export const sshAuthorizedKeyKind = defineKind({
           return false;
         }
         try {
-          await mkdir(dir, { mode: 0o700 });
+          await mkdir(dirAt, { mode: 0o700 });
         } catch (e) {
           if (errnoCode(e) === 'ENOENT') throw new Error(`cannot create ${dir}: ${dirname(dir)} does not exist`);
           if (errnoCode(e) !== 'EEXIST') throw e;
         }
-        dh = await openDir(dir);
+        dh = await openDir(dirAt, dir);
         if (!dh) throw new Error(`${dir} vanished after it was created`);
         await dh.chmod(0o700);
         if (user) await dh.chown(user.uid, user.gid);
         ctx.log.info(`created ${dir}`);
       }
       try {
+        if (c.apply) sweepStaleTemps(dh.fd, await dh.stat());
         const at = `/proc/self/fd/${dh.fd}/${basename(target)}`;
         const cur = await readKeys(at, target);
         const plan = planKeys(cur?.text ?? '', name, want, target);

@@ -12,6 +12,7 @@ import { normalizeComplete } from './normalize.js';
 import type { ParamsOf, WrittenParamsOf } from './params.js';
 import { untilAborted } from '../system/proc/abort.js';
 import { watchPath } from '../system/fs/path-watcher.js';
+import { pathProblem } from '../system/fs/path-check.js';
 import {
   type AccountFiles,
   type GroupEntry,
@@ -93,7 +94,9 @@ export function validateUser(name: string, p: Params): Problem[] {
   }
   for (const key of ['home', 'homedir', 'shell'] as const) {
     const v = p[key];
-    if (v !== undefined && !isAbsolute(v)) out.push({ param: key, message: `\`${key}\` must be an absolute path, got '${v}'` });
+    const bad = v === undefined ? undefined : pathProblem(v);
+    if (bad !== undefined) out.push({ param: key, message: `\`${key}\` ${bad}` });
+    else if (v !== undefined && !isAbsolute(v)) out.push({ param: key, message: `\`${key}\` must be an absolute path, got '${v}'` });
     if (v !== undefined && /[:\n]/.test(v)) out.push({ param: key, message: `\`${key}\` cannot contain ':' or a newline` });
   }
   if (p.comment !== undefined && /[:\n]/.test(p.comment)) out.push({ param: 'comment', message: "`comment` cannot contain ':' or a newline" });

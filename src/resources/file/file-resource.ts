@@ -13,7 +13,6 @@ import type { Logger } from '../../observe/logger.js';
 import type { CheckApplyContext, Resource, WatchContext } from '../resource.js';
 import { untilAborted } from '../../system/proc/abort.js';
 import { atomicSymlinkSync, atomicWrite, atomicWriteSync, type FileMeta } from '../../system/fs/atomic-write.js';
-import { isErrno } from '../../observe/errors.js';
 import { applyMode, formatMode } from '../../system/fs/file-mode.js';
 import { describeType, lstatOrUndefinedSync, removeEntry, typeOf, type FsType } from '../../system/fs/fs-entry.js';
 import { applyOwnerMode, sameContent, sameContentSync } from '../../system/fs/no-follow.js';
@@ -23,7 +22,7 @@ import { copyTree } from '../../system/fs/tree-copy.js';
 import { groupName, resolveGroup, resolveUser, userName } from '../../system/tools/ids.js';
 import { Changes } from './changes.js';
 import { createPath } from './create.js';
-import { ensureParent } from './parent.js';
+import { Place, vanished } from './parent.js';
 import { checkSource, sourceData } from './source.js';
 import { mayReplace, modeSpec, type WantedFile, type WantedType } from './wanted.js';
 
@@ -78,19 +77,32 @@ export class FileResource implements Resource {
       try {
         return await this.check(c.apply, c.signal);
       } catch (e) {
-        const vanished = isErrno(e, 'ENOENT', 'ELOOP') && (e as NodeJS.ErrnoException).path === this.want.fsPath;
-        if (!vanished || attempt >= ATTEMPTS) throw e;
+        if (!vanished(e, this.want.fsPath) || attempt >= ATTEMPTS) throw e;
         this.log.debug(`${this.want.fsPath} changed during the check; checking again`);
       }
     }
   }
 
-  /** One check, repairing what differs when `apply`; true when nothing differed. */
+  /**
+   * One check, repairing what differs when `apply`; true when nothing differed. Every call on the path goes
+   * through its parent directory, opened safely and held until the check ends (see parent.ts).
+   */
   private async check(apply: boolean, signal: AbortSignal): Promise<boolean> {
+    const place = new Place(this.want.fsPath, apply);
+    try {
+      return await this.checkAt(place, apply, signal);
+    } catch (e) {
+      throw place.explain(e);
+    } finally {
+      place.release();
+    }
+  }
+
+  private async checkAt(place: Place, apply: boolean, signal: AbortSignal): Promise<boolean> {
     const w = this.want;
     const ch = new Changes(apply, this.log);
-    let cur = lstatOrUndefinedSync(w.fsPath);
-    if (w.state === 'absent') return this.ensureAbsent(ch, cur);
+    let cur = place.hasParent ? lstatOrUndefinedSync(place.at) : undefined;
+    if (w.state === 'absent') return this.ensureAbsent(ch, place, cur);
 
     // Resolve everything that can fail before touching anything.
     const spec = modeSpec(w);
@@ -102,7 +114,7 @@ export class FileResource implements Resource {
     if (cur && w.type !== undefined && typeOf(cur) !== w.type) {
       this.noteReplace(ch, typeOf(cur), w.type);
       if (!apply) return false;
-      await removeEntry(w.fsPath, typeOf(cur));
+      await removeEntry(place.at, typeOf(cur));
       cur = undefined;
     } else if (!cur && w.state !== 'exists') {
       const managesSomething = w.type !== undefined || spec !== undefined || uid !== undefined || gid !== undefined;
@@ -112,11 +124,11 @@ export class FileResource implements Resource {
       );
     }
     if (!cur) {
-      if (!apply) return this.noteCreate(ch);
-      ch.note(await createPath(ch, w, { uid, gid, spec, srcStat, expectOwnRename: this.expectOwnRename }), '');
+      if (!apply) return this.noteCreate(ch, place);
+      ch.note(await createPath(ch, w, place, { uid, gid, spec, srcStat, expectOwnRename: this.expectOwnRename }), '');
       if (w.type === 'symlink' || w.copySource === undefined || !srcStat?.isDirectory()) return false;
       // A new directory from a directory source: fill it below.
-      cur = lstatSync(w.fsPath);
+      cur = lstatSync(place.at);
     }
 
     // 2. Content, source or symlink target.
@@ -125,13 +137,13 @@ export class FileResource implements Resource {
     const targetMode = type === 'symlink' || !spec ? undefined : applyMode(spec, before.mode, type === 'directory');
     let rewritten = false;
     if (w.type === 'symlink') {
-      rewritten = this.ensureLinkTarget(ch, before, uid, gid);
+      rewritten = this.ensureLinkTarget(ch, place.at, before, uid, gid);
     } else if (type === 'file' && (w.content !== undefined || w.copySource !== undefined)) {
       const data = w.content ?? (await sourceData(w, srcStat));
       const meta = { mode: targetMode ?? before.mode, uid: uid ?? before.uid, gid: gid ?? before.gid };
-      rewritten = data.length > SYNC_MAX_BYTES ? await this.ensureBigContent(ch, cur, data, meta) : this.ensureContent(ch, cur, data, meta);
+      rewritten = data.length > SYNC_MAX_BYTES ? await this.ensureBigContent(ch, place.at, cur, data, meta) : this.ensureContent(ch, place.at, cur, data, meta);
     } else if (type === 'directory' && w.copySource !== undefined) {
-      await copyTree(w.copySource, w.fsPath, { changes: ch, force: w.force, purge: w.purge, signal, warn: (m) => this.log.warn(m) });
+      await copyTree(w.copySource, place.at, { changes: ch, force: w.force, purge: w.purge, signal, warn: (m) => this.log.warn(m) });
     }
 
     // 3. Owner and group.
@@ -151,7 +163,7 @@ export class FileResource implements Resource {
     if (apply && !rewritten && (ownerChange || groupChange || modeChange)) {
       // chown clears set-uid/set-gid bits, so the mode is always re-applied after an owner change (not for symlinks).
       const keepMode = ownerChange || groupChange ? before.mode : undefined;
-      applyOwnerMode(w.fsPath, type, {
+      applyOwnerMode(place.at, type, {
         uid: ownerChange ? uid : undefined,
         gid: groupChange ? gid : undefined,
         mode: modeChange ? targetMode : keepMode,
@@ -161,14 +173,14 @@ export class FileResource implements Resource {
   }
 
   /** state: absent: removes what is at the path (a directory only with recurse or force). */
-  private async ensureAbsent(ch: Changes, cur: Stats | undefined): Promise<boolean> {
+  private async ensureAbsent(ch: Changes, place: Place, cur: Stats | undefined): Promise<boolean> {
     if (!cur) return true;
     const type = typeOf(cur);
     if (type === 'directory' && !this.want.recurse && !this.want.force) {
       throw new Error(`${this.want.fsPath} is a directory; set recurse: true (or force: true) to remove it with its contents`);
     }
     ch.note(`removed ${type}`, `would remove ${type}`);
-    if (ch.apply) await removeEntry(this.want.fsPath, type);
+    if (ch.apply) await removeEntry(place.at, type);
     return false;
   }
 
@@ -182,27 +194,27 @@ export class FileResource implements Resource {
   }
 
   /** Under noop, where nothing is created: reports what would be (or that the parent is missing). */
-  private noteCreate(ch: Changes): false {
+  private noteCreate(ch: Changes, place: Place): false {
     const w = this.want;
-    if (ensureParent(ch, w.fsPath, w.recurse) === 'missing') return false;
+    if (place.ensureParent(ch, w.recurse) === 'missing') return false;
     const what = w.type === 'symlink' ? `symlink -> ${w.source ?? ''}` : w.type === 'directory' ? 'directory' : 'file';
     ch.note('', `would create ${what}`);
     return false;
   }
 
   /** A symlink's target; returns whether the link was rewritten. */
-  private ensureLinkTarget(ch: Changes, before: Found, uid: number | undefined, gid: number | undefined): boolean {
-    const { fsPath, source } = this.want;
-    const old = readlinkSync(fsPath);
+  private ensureLinkTarget(ch: Changes, at: string, before: Found, uid: number | undefined, gid: number | undefined): boolean {
+    const { source } = this.want;
+    const old = readlinkSync(at);
     if (old === source) return false;
     ch.note(`symlink target ${old} -> ${source ?? ''}`, `would change symlink target ${old} -> ${source ?? ''}`);
     if (!ch.apply) return false;
-    atomicSymlinkSync(source ?? '', fsPath);
+    atomicSymlinkSync(source ?? '', at);
     // The new link belongs to us; give it the wanted (or the previous) owner.
-    const now = lstatSync(fsPath);
+    const now = lstatSync(at);
     const wantUid = uid ?? before.uid;
     const wantGid = gid ?? before.gid;
-    if (now.uid !== wantUid || now.gid !== wantGid) lchownSync(fsPath, wantUid, wantGid);
+    if (now.uid !== wantUid || now.gid !== wantGid) lchownSync(at, wantUid, wantGid);
     return true;
   }
 
@@ -210,21 +222,21 @@ export class FileResource implements Resource {
    * A regular file's content, at most SYNC_MAX_BYTES, with the sync calls; returns whether the file was rewritten
    * (with `meta`). Sizes differ: different content, nothing to read. Same size: the bytes are compared, every time.
    */
-  private ensureContent(ch: Changes, cur: Stats, data: Buffer, meta: FileMeta): boolean {
-    if (cur.size === data.length && sameContentSync(this.want.fsPath, data)) return false;
+  private ensureContent(ch: Changes, at: string, cur: Stats, data: Buffer, meta: FileMeta): boolean {
+    if (cur.size === data.length && sameContentSync(at, data)) return false;
     ch.note('content changed', 'would change content');
     if (!ch.apply) return false;
-    atomicWriteSync(this.want.fsPath, data, meta);
+    atomicWriteSync(at, data, meta);
     this.ownWatch?.expectOwnRename();
     return true;
   }
 
   /** ensureContent for content over SYNC_MAX_BYTES, through fs/promises. */
-  private async ensureBigContent(ch: Changes, cur: Stats, data: Buffer, meta: FileMeta): Promise<boolean> {
-    if (cur.size === data.length && (await sameContent(this.want.fsPath, cur, data))) return false;
+  private async ensureBigContent(ch: Changes, at: string, cur: Stats, data: Buffer, meta: FileMeta): Promise<boolean> {
+    if (cur.size === data.length && (await sameContent(at, cur, data))) return false;
     ch.note('content changed', 'would change content');
     if (!ch.apply) return false;
-    await atomicWrite(this.want.fsPath, data, meta);
+    await atomicWrite(at, data, meta);
     return true;
   }
 

@@ -4,8 +4,11 @@
  * section of graph-format-and-engine.md.
  *
  * Safety rules: the path is only ever looked at with lstat, and owner/mode are applied through a descriptor opened
- * with O_NOFOLLOW (or lchown for symlinks), so a symlink the user did not ask for is never followed. Writes go
- * through a temp file and a rename. Nothing is cached between checks: every check reads what is on disk.
+ * with O_NOFOLLOW (or lchown for symlinks), so a symlink the user did not ask for is never followed. The parent
+ * directory is opened by system/fs/safe-path.ts (symlinks above the path are followed only under the owner rule)
+ * and held for the whole check: every call goes through it (parent.ts), so a parent swapped for a symlink cannot
+ * redirect a write. Writes go through a temp file and a rename. Nothing about the path is cached between checks:
+ * every check reads what is on disk.
  *
  * Synchronous fs calls, in time slices: small content is read, compared and written with node:fs's sync calls,
  * in slices that let the event loop (and so the watches) run between them; see src/system/fs/sync-slices.ts.
@@ -27,7 +30,7 @@ import { wantedFile } from './wanted.js';
 
 export const fileKind = defineKind({
   kind: 'file',
-  doc: 'Manages a regular file, a directory (path ending in `/`) or a symlink: its existence, its content (inline or copied from a local file or directory tree), owner, group and mode. Without `state: exists` it only manages a path that already exists. Changes are written atomically, symlinks are never followed, and the path is watched for drift.',
+  doc: 'Manages a regular file, a directory (path ending in `/`) or a symlink: its existence, its content (inline or copied from a local file or directory tree), owner, group and mode. Without `state: exists` it only manages a path that already exists. Changes are written atomically, a symlink at the path is never followed (one above it only when root owns it, or its owner owns where it leads: see docs/security.md), and the path is watched for drift.',
   params,
   nameParam: 'path',
   reach: { touches: ['files'], collect: 'plain' },

@@ -1,63 +1,84 @@
 /**
- * The parent directory of a path to create. It is only examined when it matters: under noop before saying what
- * would be created, and when applying after a create failed with ENOENT or ENOTDIR (so the common create costs no
- * extra call).
+ * Where a file resource works: the parent directory of its path, opened safely (system/fs/safe-path.ts: symlinks
+ * on the way are followed only under the owner rule) and held for the whole check, so that every call on the path
+ * goes through the parent's descriptor (`place.at`) and a parent swapped for a symlink meanwhile cannot redirect it.
+ * A missing parent is only examined when it matters: under noop before saying what would be created, and when
+ * applying before a create.
  */
-import { mkdirSync, statSync, type Stats } from 'node:fs';
-import { dirname } from 'node:path';
 import { isErrno } from '../../observe/errors.js';
+import { openParentIfExists, openParentSync, type SafeEntry } from '../../system/fs/safe-path.js';
 import type { Changes } from './changes.js';
 
-/**
- * Checks the parent of `fsPath`: a parent that is not a directory is an error. A missing one is created with
- * `recurse` (under noop: reported as what would be created) and is otherwise an error when applying; under noop
- * it is reported, since an earlier resource that did not run either may well be the one to create it.
- * Returns `present` (the parent is a directory), `created` (missing, and created or reported as such), or
- * `missing` (under noop without recurse: reported).
- */
-export function ensureParent(ch: Changes, fsPath: string, recurse: boolean): 'present' | 'created' | 'missing' {
-  const parent = dirname(fsPath);
-  let st: Stats | undefined;
-  try {
-    st = statSync(parent);
-  } catch (e) {
-    if (!isErrno(e, 'ENOENT')) throw e;
+export class Place {
+  private entry: SafeEntry | undefined;
+
+  /** Opens the parent of `fsPath` when it exists; `sweep`: remove stale temp files of ours there (when applying). */
+  constructor(
+    readonly fsPath: string,
+    private readonly sweep: boolean,
+  ) {
+    this.entry = notADirectory(() => openParentIfExists(fsPath, { sweep }));
   }
-  if (st && !st.isDirectory()) throw new Error(`parent ${parent} is not a directory`);
-  if (st) return 'present';
-  if (!recurse) {
-    if (ch.apply) {
-      throw new Error(`parent directory ${parent} does not exist; manage it (a file resource with path "${parent}/" and state: exists) or set recurse: true`);
+
+  /** Whether the parent directory exists (was opened). */
+  get hasParent(): boolean {
+    return this.entry !== undefined;
+  }
+
+  /** The path itself, through the parent's descriptor; the parent must exist. */
+  get at(): string {
+    if (!this.entry) {
+      const e: NodeJS.ErrnoException = new Error(`the parent directory of ${this.fsPath} does not exist`);
+      e.code = 'ENOENT';
+      e.path = this.fsPath;
+      throw e;
     }
-    ch.note('', `would create ${fsPath}, but its parent directory ${parent} does not exist (yet)`);
-    return 'missing';
+    return this.entry.at;
   }
-  ch.note(`created parent directories ${parent}`, `would create parent directories ${parent}`);
-  if (ch.apply) mkdirSync(parent, { recursive: true, mode: 0o755 });
-  return 'created';
+
+  /**
+   * Checks that the parent exists before a create: a missing one is created with `recurse` (under noop: reported
+   * as what would be created) and is otherwise an error when applying; under noop it is reported, since an
+   * earlier resource that did not run either may well be the one to create it. Returns `present`, `created`
+   * (missing, and created or reported as such), or `missing` (under noop without recurse: reported).
+   */
+  ensureParent(ch: Changes, recurse: boolean): 'present' | 'created' | 'missing' {
+    if (this.entry) return 'present';
+    const parent = this.fsPath.slice(0, this.fsPath.lastIndexOf('/')) || '/';
+    if (!recurse) {
+      if (ch.apply) {
+        throw new Error(`parent directory ${parent} does not exist; manage it (a file resource with path "${parent}/" and state: exists) or set recurse: true`);
+      }
+      ch.note('', `would create ${this.fsPath}, but its parent directory ${parent} does not exist (yet)`);
+      return 'missing';
+    }
+    ch.note(`created parent directories ${parent}`, `would create parent directories ${parent}`);
+    if (ch.apply) this.entry = notADirectory(() => openParentSync(this.fsPath, { sweep: this.sweep, mkdirMode: 0o755 }));
+    return 'created';
+  }
+
+  /** An error from a call on `at`, naming the real path. */
+  explain<E>(e: E): E {
+    return this.entry ? this.entry.dir.explain(e) : e;
+  }
+
+  release(): void {
+    this.entry?.dir.release();
+    this.entry = undefined;
+  }
 }
 
-/** After `e` from creating `fsPath`: whether the parent was missing and is now created, so the create may be tried again. */
-function parentCreated(ch: Changes, fsPath: string, recurse: boolean, e: unknown): boolean {
-  return isErrno(e, 'ENOENT', 'ENOTDIR') && ensureParent(ch, fsPath, recurse) === 'created';
-}
-
-/** Runs `create` (which makes `fsPath`); when it fails for want of a parent, see ensureParent, then once again. */
-export function createInParent(ch: Changes, fsPath: string, recurse: boolean, create: () => void): void {
+/** Runs `open`; a directory on the way that is something else is named as the parent it was to be. */
+function notADirectory<T>(open: () => T): T {
   try {
-    create();
+    return open();
   } catch (e) {
-    if (!parentCreated(ch, fsPath, recurse, e)) throw e;
-    create();
+    if (isErrno(e, 'ENOTDIR')) throw new Error(`parent ${(e as NodeJS.ErrnoException).path ?? ''} is not a directory`);
+    throw e;
   }
 }
 
-/** createInParent for an async `create`. */
-export async function createInParentAsync(ch: Changes, fsPath: string, recurse: boolean, create: () => Promise<void>): Promise<void> {
-  try {
-    await create();
-  } catch (e) {
-    if (!parentCreated(ch, fsPath, recurse, e)) throw e;
-    await create();
-  }
+/** Whether `e` says the path (not its parent) vanished or became a symlink during a check. */
+export function vanished(e: unknown, fsPath: string): boolean {
+  return isErrno(e, 'ENOENT', 'ELOOP') && (e as NodeJS.ErrnoException).path === fsPath;
 }

@@ -4,12 +4,16 @@ import { accountRefProblem } from '../account-ref.js';
 import type { Problem } from '../resource.js';
 import { parseMode } from '../../system/fs/file-mode.js';
 import type { FileParams } from './params.js';
+import { pathProblem } from '../../system/fs/path-check.js';
 
 export function validate(p: FileParams): Problem[] {
   const out: Problem[] = [];
   const { path, state } = p;
   const isDirPath = path.endsWith('/');
-  if (path === '') {
+  const bad = pathProblem(path);
+  if (bad !== undefined) {
+    out.push({ param: 'path', message: `path ${bad}` });
+  } else if (path === '') {
     out.push({ param: 'path', message: 'path is empty; give an absolute path such as /etc/motd' });
   } else if (!path.startsWith('/')) {
     out.push({ param: 'path', message: `path "${path}" is not absolute; it must start with "/"` });
@@ -44,12 +48,17 @@ export function validate(p: FileParams): Problem[] {
   }
   if (p.symlink) {
     if (!hasSource) out.push({ param: 'symlink', message: '`symlink: true` needs `source` (the link target)' });
+    const badTarget = p.source === undefined ? undefined : pathProblem(p.source);
+    if (badTarget !== undefined) out.push({ param: 'source', message: `source (the link target) ${badTarget}` });
     if (hasContent) out.push({ param: 'content', message: 'a symlink cannot take `content`; remove `content` or `symlink`' });
     if (isDirPath && path !== '/') {
       out.push({ param: 'path', message: `path "${path}" ends with "/" (a directory) but \`symlink\` is set; remove the trailing "/"` });
     }
   } else if (hasSource && p.source !== undefined) {
-    if (!isAbsolute(p.source)) {
+    const badSource = pathProblem(p.source);
+    if (badSource !== undefined) {
+      out.push({ param: 'source', message: `source ${badSource}` });
+    } else if (!isAbsolute(p.source)) {
       out.push({ param: 'source', message: `source "${p.source}" is not absolute; it must start with "/" (only symlink targets may be relative)` });
     } else if (p.source.endsWith('/') && p.source !== '/' && !isDirPath) {
       out.push({ param: 'source', message: `source "${p.source}" is a directory (trailing "/") but path "${path}" is not; end path with "/" too` });

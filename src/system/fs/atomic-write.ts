@@ -14,8 +14,9 @@
  * may change at any time (and reading it without changing it is racy), or, in a directory with a default ACL,
  * by that ACL instead, so no cheap computation says which bits the new file really got.
  *
- * Temp names are `.<base>.mgmt-<12 random hex digits>`; O_EXCL|O_NOFOLLOW (with a retry on EEXIST) guarantees
- * that the temp file is new. The random bytes come from a pool refilled 6 KiB at a time (one getrandom per 1,024
+ * Temp names are `.<base>.mgmt-<pid>-<12 random hex digits>`; O_EXCL|O_NOFOLLOW (with a retry on EEXIST)
+ * guarantees that the temp file is new. The writer's PID in the name lets a later run tell a temp file left by a
+ * crash from one still being written (stale-temps.ts removes the former). The random bytes come from a pool refilled 6 KiB at a time (one getrandom per 1,024
  * names) instead of a crypto call per name. They stay unpredictable on purpose (rather than pid + counter): in a
  * directory that others may write to, such as /tmp, predictable names would let them pre-create the next few and
  * make every write fail after its retries.
@@ -30,6 +31,7 @@ import { lstat, open, rename, symlink, unlink, type FileHandle } from 'node:fs/p
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 import { isErrno } from '../../observe/errors.js';
+import { openParentSync } from './safe-path.js';
 
 /** Mode (12 bits), owner and group of a regular file. */
 export interface FileMeta {
@@ -54,7 +56,7 @@ export interface AtomicWriteOptions {
   readonly existing?: FileMeta | null;
 }
 
-const MAX_TEMP_BASE_BYTES = 200; // keeps `.<base>.mgmt-<12 hex>` under NAME_MAX (255 bytes)
+const MAX_TEMP_BASE_BYTES = 200; // keeps `.<base>.mgmt-<pid>-<12 hex>` under NAME_MAX (255 bytes)
 const TEMP_RANDOM_BYTES = 6;
 const POOL_BYTES = TEMP_RANDOM_BYTES * 1024;
 let pool = Buffer.alloc(0);
@@ -71,11 +73,16 @@ function randomHex(): string {
   return hex;
 }
 
-/** A fresh temp name in the same directory as `path`: `.<base>.mgmt-<random>`. */
+/** A fresh temp name in the same directory as `path`: `.<base>.mgmt-<pid>-<random>`. */
 export function tempPathFor(path: string): string {
   let base = basename(path);
   while (Buffer.byteLength(base) > MAX_TEMP_BASE_BYTES) base = base.slice(0, -1);
-  return join(dirname(path), `.${base}.mgmt-${randomHex()}`);
+  return join(dirname(path), `.${base}.mgmt-${process.pid}-${randomHex()}`);
+}
+
+/** Whether `path` is an entry of a directory held open (safe-path.ts), which needs no resolution. */
+function isHeld(path: string): boolean {
+  return path.startsWith('/proc/self/fd/');
 }
 
 const CREATE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
@@ -131,8 +138,23 @@ function finalMeta(opts: AtomicWriteOptions, old: FileMeta | null | undefined): 
   return { mode: opts.mode ?? old?.mode ?? 0o644, uid: opts.uid ?? old?.uid, gid: opts.gid ?? old?.gid };
 }
 
-/** Writes `data` to `path` atomically (temp file + rename), with the given or the kept mode and owner. */
+/**
+ * Writes `data` to `path` atomically (temp file + rename), with the given or the kept mode and owner. A `path`
+ * that is not already an entry of a held directory (`/proc/self/fd/N/name`, from safe-path.ts) has its parent
+ * opened by safe-path.ts first, so that a symlink above it is followed only under the owner rule.
+ */
 export async function atomicWrite(path: string, data: string | Uint8Array, opts: AtomicWriteOptions = {}): Promise<void> {
+  if (!isHeld(path)) {
+    const entry = openParentSync(path);
+    try {
+      await atomicWrite(entry.at, data, opts);
+      return;
+    } catch (e) {
+      throw entry.dir.explain(e);
+    } finally {
+      entry.dir.release();
+    }
+  }
   const old = needsLookup(opts) ? await existingFileMeta(path) : opts.existing;
   const { mode, uid, gid } = finalMeta(opts, old);
 
@@ -166,10 +188,21 @@ export async function atomicWrite(path: string, data: string | Uint8Array, opts:
 
 /**
  * The synchronous twin of `atomicWrite` (same rules, same options), for small content: it blocks the event loop
- * for the duration of the syscalls. An error from creating the temp file (ENOENT when the directory is missing)
+ * for the duration of the syscalls. A missing directory is an ENOENT that names it; an error from creating the temp file
  * carries the temp path, never `path`.
  */
 export function atomicWriteSync(path: string, data: string | Uint8Array, opts: AtomicWriteOptions = {}): void {
+  if (!isHeld(path)) {
+    const entry = openParentSync(path);
+    try {
+      atomicWriteSync(entry.at, data, opts);
+      return;
+    } catch (e) {
+      throw entry.dir.explain(e);
+    } finally {
+      entry.dir.release();
+    }
+  }
   const old = needsLookup(opts) ? existingFileMetaSync(path) : opts.existing;
   const { mode, uid, gid } = finalMeta(opts, old);
   const bytes = typeof data === 'string' ? Buffer.from(data) : data;

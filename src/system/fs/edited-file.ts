@@ -1,20 +1,24 @@
 /**
  * A text file that a resource edits in place (a line, an INI setting): read it, and write the edited bytes back
  * atomically (temp file + rename) with the mode, owner and group it had. Like Puppet's file_line and ini_setting,
- * a symlink at the path is followed: the file it points to is edited, and the link stays.
+ * a symlink at the path is followed: the file it points to is edited, and the link stays. The path is resolved by
+ * system/fs/safe-path.ts (openEditedSync): symlinks on the way and at the path are followed only under the owner
+ * rule (an unprivileged user's link must lead to what that user owns), and the file is read and written through
+ * its parent directory's descriptor.
  */
-import { lstat, realpath, readFile, stat } from 'node:fs/promises';
-import { realpathSync } from 'node:fs';
+import { constants, realpathSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { atomicWrite, type FileMeta } from './atomic-write.js';
 import { untilAborted } from '../proc/abort.js';
 import { watchPath } from './path-watcher.js';
-import { errnoCode } from '../../observe/errors.js';
+import { isErrno } from '../../observe/errors.js';
+import { openEditedSync } from './safe-path.js';
 
 export interface EditedFile {
   /** The path given. */
   readonly path: string;
-  /** The file that is read and written: `path` with its symlinks resolved (`path` itself when missing). */
+  /** The file that is read and written: `path` with a symlink at it resolved (`path` itself when missing). */
   readonly real: string;
   /** The content; undefined when there is no file. */
   readonly data?: Buffer;
@@ -24,31 +28,57 @@ export interface EditedFile {
 
 /** Reads the file at `path`; throws an actionable Error when the path is something else than a regular file. */
 export async function readEdited(path: string): Promise<EditedFile> {
-  let real: string;
+  let opened;
   try {
-    real = await realpath(path);
+    opened = openEditedSync(path);
   } catch (e) {
-    const code = errnoCode(e);
-    if (code !== 'ENOENT' && code !== 'ENOTDIR') throw e;
-    const link = await lstat(path).catch(() => undefined);
-    if (link?.isSymbolicLink()) throw new Error(`${path} is a symlink to a missing file; create that file or remove the link`);
-    return { path, real: path };
+    if (isErrno(e, 'ENOENT')) return { path, real: path }; // a directory on the way is missing
+    throw e;
   }
-  const st = await stat(real);
-  if (!st.isFile()) throw new Error(`${path}${real !== path ? ` (${real})` : ''} is not a regular file`);
-  const data = await readFile(real);
-  return { path, real, data, meta: { mode: st.mode & 0o7777, uid: st.uid, gid: st.gid } };
+  const { entry, real } = opened;
+  try {
+    let fh;
+    try {
+      fh = await open(entry.at, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    } catch (e) {
+      if (isErrno(e, 'ENOENT')) return { path, real };
+      if (isErrno(e, 'ELOOP')) throw new Error(`${real} was replaced by a symlink meanwhile; check again`);
+      throw entry.dir.explain(e);
+    }
+    try {
+      const st = await fh.stat();
+      if (!st.isFile()) throw new Error(`${path}${real !== path ? ` (${real})` : ''} is not a regular file`);
+      const data = await fh.readFile();
+      return { path, real, data, meta: { mode: st.mode & 0o7777, uid: st.uid, gid: st.gid } };
+    } finally {
+      await fh.close();
+    }
+  } finally {
+    entry.dir.release();
+  }
 }
 
-/** Replaces the file's content atomically, keeping its mode and owner; a new file gets mode 0644 and our owner. */
+/**
+ * Replaces the file's content atomically, keeping its mode and owner; a new file gets mode 0644 and our owner.
+ * The path is resolved again (under the same rule), and the write goes through the parent's descriptor.
+ */
 export async function writeEdited(file: EditedFile, data: Buffer): Promise<void> {
+  let opened;
   try {
-    await atomicWrite(file.real, data, file.meta ? { existing: file.meta } : { mode: 0o644, existing: null });
+    opened = openEditedSync(file.path, { sweep: true });
   } catch (e) {
-    if (file.meta || (errnoCode(e) !== 'ENOENT' && errnoCode(e) !== 'ENOTDIR')) throw e;
+    if (!isErrno(e, 'ENOENT')) throw e;
     throw new Error(
       `cannot create ${file.real}: its directory ${dirname(file.real)} does not exist; manage it (a file resource with a path ending in "/" and state: exists) or create it`,
     );
+  }
+  const { entry } = opened;
+  try {
+    await atomicWrite(entry.at, data, file.meta ? { existing: file.meta } : { mode: 0o644, existing: null });
+  } catch (e) {
+    throw entry.dir.explain(e);
+  } finally {
+    entry.dir.release();
   }
 }
 

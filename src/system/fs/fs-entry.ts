@@ -1,6 +1,7 @@
 /** What is at a path, looked at with lstat (a symlink is itself, never its target), and removing it. */
 import { lstatSync, unlinkSync, type Stats } from 'node:fs';
-import { lstat, rm } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { lstat, open, readdir, rmdir, unlink } from 'node:fs/promises';
 import { isErrno } from '../../observe/errors.js';
 
 export type FsType = 'file' | 'directory' | 'symlink' | 'fifo' | 'socket' | 'block device' | 'character device';
@@ -40,8 +41,28 @@ export function lstatOrUndefinedSync(p: string): Stats | undefined {
   }
 }
 
-/** Removes whatever is at `p` (a directory with its contents, async; symlinks themselves, never their targets). */
+/**
+ * Removes whatever is at `p` (a directory with its contents, async; symlinks themselves, never their targets).
+ * A directory is emptied through a descriptor opened with O_NOFOLLOW (its entries reached as
+ * `/proc/self/fd/<fd>/<name>`), so a directory inside it swapped for a symlink meanwhile is never followed.
+ */
 export async function removeEntry(p: string, type: FsType): Promise<void> {
-  if (type === 'directory') await rm(p, { recursive: true, force: false });
+  if (type === 'directory') await removeTree(p);
   else unlinkSync(p);
+}
+
+async function removeTree(p: string): Promise<void> {
+  const dh = await open(p, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
+  try {
+    const base = `/proc/self/fd/${dh.fd}`;
+    for (const n of await readdir(base)) {
+      const at = `${base}/${n}`;
+      const st = await lstatOrUndefined(at);
+      if (st?.isDirectory()) await removeTree(at);
+      else if (st) await unlink(at);
+    }
+  } finally {
+    await dh.close();
+  }
+  await rmdir(p);
 }

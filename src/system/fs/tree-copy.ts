@@ -2,12 +2,18 @@
  * Copying a directory tree onto another, rsync-like: regular files (content compared, written atomically with the
  * source's permission bits when new), directories and symlinks (targets copied as written); with purge, entries
  * of the destination that the source lacks are removed. Async throughout: a tree can be big.
+ *
+ * The destination is never followed through a symlink: each destination directory is opened with O_NOFOLLOW and
+ * held while its entries are copied, and every call on an entry goes through that descriptor
+ * (`/proc/self/fd/<fd>/<name>`), so a directory swapped for a symlink meanwhile cannot redirect a write.
  */
-import { mkdir, readdir, readlink, lstat } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { mkdir, open, readdir, readlink, lstat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { atomicSymlink, atomicWrite } from './atomic-write.js';
 import { describeType, lstatOrUndefined, removeEntry, typeOf } from './fs-entry.js';
 import { applyOwnerMode, readRegular, sameContent } from './no-follow.js';
+import { sweepStaleTemps } from './stale-temps.js';
 
 /** Where the copy reports each difference it finds, and whether it may repair it. */
 export interface ChangeNotes {
@@ -28,8 +34,21 @@ export interface TreeCopyOptions {
   warn(message: string): void;
 }
 
-/** Copies the directory tree `src` onto `dst` (both existing directories); `rel` is `dst`'s path in the messages. */
+/**
+ * Copies the directory tree `src` onto `dst` (both existing directories; `dst` itself is not followed if it is a
+ * symlink: ELOOP); `rel` is `dst`'s path in the messages.
+ */
 export async function copyTree(src: string, dst: string, opts: TreeCopyOptions, rel = ''): Promise<void> {
+  const dh = await open(dst, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
+  try {
+    if (opts.changes.apply) sweepStaleTemps(dh.fd, await dh.stat());
+    await copyInto(src, `/proc/self/fd/${dh.fd}`, opts, rel);
+  } finally {
+    await dh.close();
+  }
+}
+
+async function copyInto(src: string, dst: string, opts: TreeCopyOptions, rel: string): Promise<void> {
   const ch = opts.changes;
   const entries = (await readdir(src)).sort();
   const names = new Set(entries);
@@ -48,7 +67,7 @@ export async function copyTree(src: string, dst: string, opts: TreeCopyOptions, 
     if (dst0 && typeOf(dst0) !== stype) {
       const dtype = typeOf(dst0);
       if (!opts.force) {
-        throw new Error(`${d} is ${describeType(dtype)} but the source ${s} is ${describeType(stype)}; set force: true to replace it`);
+        throw new Error(`${r} (in the copy) is ${describeType(dtype)} but the source ${s} is ${describeType(stype)}; set force: true to replace it`);
       }
       ch.note(`removed ${dtype} ${r} (to replace it with ${describeType(stype)})`, `would replace ${dtype} ${r} with ${describeType(stype)}`);
       if (!ch.apply) continue;

@@ -1,17 +1,16 @@
 /**
  * Users' crontabs through crontab(1) (Debian's package `cron`; the cron daemon need not run): `crontab -l -u USER`
- * reads one ("no crontab for USER" is an empty one), `crontab -u USER FILE` checks a whole new text and installs
- * it atomically (a temp file in the spool directory renamed over the user's file). We never write the spool file
- * ourselves: crontab(1) validates the text, sets the owner and mode, and tells the daemon.
+ * reads one ("no crontab for USER" is an empty one), `crontab -u USER -` checks a whole new text read from its
+ * stdin and installs it atomically (a temp file in the spool directory renamed over the user's file). We never
+ * write the spool file ourselves: crontab(1) validates the text, sets the owner and mode, and tells the daemon.
+ * The text goes through a pipe, never a temp file of ours: no path that anyone could swap or read.
  *
  * Every run has a deadline (CRONTAB_TIMEOUT_MS) and an environment of its own (PATH, LC_ALL=C, so that its
  * messages can be recognised). The text is read whole, byte for byte (a lone `\r` in a command is kept); a crontab
  * that is not UTF-8 is refused rather than rewritten with replacement characters.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describeOutcome, run, SpawnError, type ProcessResult } from '../proc/launcher.js';
+import { describeOutcome, run, SpawnError, startLines, type ProcessResult } from '../proc/launcher.js';
 import { errorText } from '../../observe/errors.js';
 
 /** Where crontab(1) keeps each user's crontab on Debian (the file is named after the user; the directory is 1730 root:crontab). */
@@ -35,10 +34,18 @@ function deadline(signal?: AbortSignal): AbortSignal {
   return signal ? AbortSignal.any([signal, t]) : t;
 }
 
-async function crontab(args: readonly string[], signal: AbortSignal | undefined, captureStdout: boolean): Promise<ProcessResult> {
+async function crontab(args: readonly string[], signal: AbortSignal | undefined, captureStdout: boolean, input?: string): Promise<ProcessResult> {
   const shown = ['crontab', ...args].join(' ');
+  const opts = { command: { argv: ['crontab', ...args] }, env: { PATH: CRONTAB_PATH, LC_ALL: 'C' }, signal: deadline(signal), captureStdout };
   try {
-    return await run({ command: { argv: ['crontab', ...args] }, env: { PATH: CRONTAB_PATH, LC_ALL: 'C' }, signal: deadline(signal), captureStdout });
+    if (input === undefined) return await run(opts);
+    const p = await startLines(
+      { ...opts, stdin: 'pipe' },
+      () => undefined,
+      () => undefined,
+    );
+    p.stdin?.end(input);
+    return await p.exited;
   } catch (e) {
     if (e instanceof SpawnError && e.code === 'ENOENT')
       throw new Error(`crontab is not installed (searched ${CRONTAB_PATH}); install the Debian package "cron"`);
@@ -47,8 +54,8 @@ async function crontab(args: readonly string[], signal: AbortSignal | undefined,
 }
 
 /** The error for a failed run: what crontab said, and what to do about it where we know. */
-function failure(user: string, shown: string, r: ProcessResult, signal: AbortSignal | undefined, tmp?: string): Error {
-  const said = r.stderrTail.map((l) => (tmp ? l.split(tmp).join('the new crontab') : l).replace(/^crontab:\s*/, '')).join(' | ');
+function failure(user: string, shown: string, r: ProcessResult, signal: AbortSignal | undefined): Error {
+  const said = r.stderrTail.map((l) => l.replace(/^crontab:\s*/, '')).join(' | ');
   if (r.aborted) {
     const why = r.timedOut && !signal?.aborted ? `timed out after ${CRONTAB_TIMEOUT_MS / 1000} s` : describeOutcome(r);
     return new Error(`${shown} ${why}; it was killed${said ? `: ${said}` : ''}`);
@@ -86,20 +93,12 @@ export async function readCrontab(user: string, signal?: AbortSignal): Promise<s
 }
 
 /**
- * Installs `text` as the user's crontab with `crontab -u USER FILE`, from a private temp file (mode 0600: commands
- * may hold secrets) that is removed afterwards. A text without a final newline gets one (crontab(1) refuses it
- * otherwise). crontab(1)'s own complaint ("bad hour") is in the error.
+ * Installs `text` as the user's crontab with `crontab -u USER -`, the text on its stdin (no temp file: commands may
+ * hold secrets). A text without a final newline gets one (crontab(1) refuses it otherwise). crontab(1)'s own
+ * complaint ("bad hour") is in the error.
  */
 export async function writeCrontab(user: string, text: string, signal?: AbortSignal): Promise<void> {
-  const dir = await mkdtemp(join(tmpdir(), 'mgmt-crontab-'));
-  const file = join(dir, 'crontab');
-  try {
-    await writeFile(file, text === '' || text.endsWith('\n') ? text : `${text}\n`, { mode: 0o600 });
-    const args = ['-u', user, file];
-    const r = await crontab(args, signal, false);
-    if (r.code === 0 && !r.aborted) return;
-    throw failure(user, `crontab -u ${user}`, r, signal, file);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+  const r = await crontab(['-u', user, '-'], signal, false, text === '' || text.endsWith('\n') ? text : `${text}\n`);
+  if (r.code === 0 && !r.aborted) return;
+  throw failure(user, `crontab -u ${user}`, r, signal);
 }
