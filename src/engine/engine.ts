@@ -101,7 +101,10 @@ export class Engine implements VertexHost {
     // vertices with no path between them cannot add one, so that check stands for the grouped graph too.
     let cyclesChecked = false;
     if (this.opts.autoGroup !== false && spec.resources.some((r) => groupKey(this.opts.registry, r) !== undefined)) {
-      const all = this.opts.autoEdges === false || spec.autoedges === false ? [...spec.edges] : [...spec.edges, ...autoEdges(this.opts.registry, spec.resources, spec.edges)];
+      const all =
+        this.opts.autoEdges === false || spec.autoedges === false
+          ? [...spec.edges]
+          : [...spec.edges, ...autoEdges(this.opts.registry, spec.resources, spec.edges)];
       const cycles = cycleDiagnostics(
         spec.resources.map((r) => vertexId(r)),
         all,
@@ -126,7 +129,10 @@ export class Engine implements VertexHost {
       const v = keep.get(vertexId(r));
       return v ? this.hints.get(v) : hintsFor(this.opts.registry, r);
     };
-    edgeSpecs ??= this.opts.autoEdges === false || spec.autoedges === false ? [...spec.edges] : [...spec.edges, ...autoEdges(this.opts.registry, spec.resources, spec.edges, hintsOf)];
+    edgeSpecs ??=
+      this.opts.autoEdges === false || spec.autoedges === false
+        ? [...spec.edges]
+        : [...spec.edges, ...autoEdges(this.opts.registry, spec.resources, spec.edges, hintsOf)];
     const wanted = new Map<string, EdgeSpec>();
     for (const es of edgeSpecs) {
       const k = edgeKey(es.name, vertexId(es.from), vertexId(es.to), es.notify);

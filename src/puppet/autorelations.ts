@@ -42,11 +42,7 @@ const DEFAULT_NAMEVAR = { param: 'name', munge: (s: string) => s };
 const relationOrder = ['require', 'subscribe', 'before', 'notify'] as const;
 
 /** The automatic relationships of a catalog, before Puppet's rule against explicit relationships is applied. */
-export function autoRelations(
-  catalog: Catalog,
-  rulesOf: (type: string) => TypeRules | undefined,
-  local: (r: CatalogResource) => boolean,
-): AutoEdge[] {
+export function autoRelations(catalog: Catalog, rulesOf: (type: string) => TypeRules | undefined, local: (r: CatalogResource) => boolean): AutoEdge[] {
   const rs = catalog.resources;
   const ordered = new Map<string, AutoRelation[][]>();
   const targetTypes = new Set<string>();
@@ -95,7 +91,7 @@ export function autoRelations(
       const k = `${type.toLowerCase()}\0${attribute}`;
       let m = ids.get(k);
       if (!m) {
-        ids.set(k, (m = new Map()));
+        ids.set(k, (m = new Map<number, string[]>()));
         for (const i of byType.get(type.toLowerCase()) ?? []) {
           const v = numericId(rs[i]!.parameters[attribute]);
           if (v === undefined) continue;

@@ -91,6 +91,8 @@ export interface Flattened {
   readonly edges: FlatEdge[];
   /** Per resource index: whether it is a container or stands for others (no vertex of its own). */
   readonly container: boolean[];
+  /** The automatic relationships that were added (those no explicit relationship already covered). */
+  readonly automatic: AutoEdge[];
 }
 
 interface Hop {
@@ -175,12 +177,14 @@ export function flattenRelationships(catalog: Catalog, opts: FlattenOptions): Fl
     }
   });
   if (errors.length) throw new CatalogError(errors.join('\n'));
+  const automatic: AutoEdge[] = [];
   if (opts.automatic?.length) {
     const joined = new Set<number>();
     for (const rel of rels) joined.add(rel.from * n + rel.to);
     for (const a of opts.automatic) {
       if (joined.has(a.from * n + a.to) || joined.has(a.to * n + a.from)) continue;
       joined.add(a.from * n + a.to);
+      automatic.push(a);
       rels.push(a);
       outs[a.from]!.push({ node: a.to, notify: a.notify });
       ins[a.to]!.push({ node: a.from, notify: a.notify });
@@ -225,5 +229,5 @@ export function flattenRelationships(catalog: Catalog, opts: FlattenOptions): Fl
       }
     }
   }
-  return { edges, container };
+  return { edges, container, automatic };
 }

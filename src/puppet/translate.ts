@@ -175,7 +175,11 @@ export function translateCatalog(registry: Registry, catalog: Catalog, opts: Tra
       runinterval,
       concat.partsOf.get(i)?.map((j) => rs[j]!),
     ));
-  const automatic = autoRelations(catalog, (type) => typeRules.get(type), (r) => !exportedOnly(r));
+  const automatic = autoRelations(
+    catalog,
+    (type) => typeRules.get(type),
+    (r) => !exportedOnly(r),
+  );
   const flat = flattenRelationships(catalog, {
     local: (r) => !exportedOnly(r),
     automatic,

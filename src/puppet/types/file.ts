@@ -175,7 +175,7 @@ export const fileRules: TypeRules<FileParams> = {
     {
       relation: 'require',
       type: 'File',
-      doc: 'its nearest ancestor directory that the catalog manages as a File; a link\'s `target`',
+      doc: "its nearest ancestor directory that the catalog manages as a File; a link's `target`",
       names: (r, catalog) => {
         const out: string[] = [];
         const p = typeof r.parameters.path === 'string' ? r.parameters.path : r.title;
