@@ -54,12 +54,15 @@ function numeric(s: string): number | undefined {
   return n <= MAX_ID ? n : undefined;
 }
 
+/** An account name that is not in the passwd or group file (yet). */
+export class NoSuchAccount extends Error {}
+
 async function resolve(nameOrId: string, file: string, what: 'user' | 'group'): Promise<number> {
   const n = numeric(nameOrId);
   if (n !== undefined) return n;
   if (/^[0-9]+$/.test(nameOrId)) throw new Error(`${what} id ${nameOrId} is out of range (0..${MAX_ID})`);
   const id = (await load(file)).byName.get(nameOrId);
-  if (id === undefined) throw new Error(`no such ${what} '${nameOrId}' (in ${file})`);
+  if (id === undefined) throw new NoSuchAccount(`no such ${what} '${nameOrId}' (in ${file})`);
   return id;
 }
 
