@@ -21,9 +21,11 @@ export interface AutoEdge {
   readonly notify: boolean;
 }
 
+const NEEDS_MUNGING = /\/\/|\/\.\.?(\/|$)|.\/$/;
+
 /** Puppet's munging of a file path (`File.join(File.split(File.expand_path(p)))`): no `//`, `.`, `..` or trailing `/`. */
 export function filePath(p: string): string {
-  if (!p.startsWith('/')) return p;
+  if (!p.startsWith('/') || !NEEDS_MUNGING.test(p)) return p;
   const n = posix.normalize(p);
   return n.length > 1 && n.endsWith('/') ? n.replace(/\/+$/, '') || '/' : n;
 }
