@@ -110,7 +110,9 @@ export function cycleDiagnostics(vertices: Iterable<string>, edges: readonly Edg
   for (const c of cycles) {
     const throughAuto = c.path.slice(1).some((to, i) => auto.has(`${c.path[i]}\n${to}`));
     if (opts.onlyThroughAutoEdges && !throughAuto) continue;
-    const hint = throughAuto ? ' (includes automatic edges: set meta: {autoedge: false} on one resource, or run with --no-autoedges)' : '';
+    const hint = throughAuto
+      ? ' (includes automatic edges: set meta: {autoedge: false} on one resource, set autoedges: false at the top of the graph, or run with --no-autoedges)'
+      : '';
     out.push({ severity: 'error', ...(c.edge.pos ? { pos: c.edge.pos } : {}), message: `dependency cycle: ${c.path.join(' -> ')}${hint}` });
   }
   return out;
