@@ -20,6 +20,7 @@ import { translateCatalog } from '../../src/puppet/translate.js';
 import { typeRules } from '../../src/puppet/types/index.js';
 import { registry } from '../../src/cli/registry.js';
 import { checkSpec } from '../../src/graph/check-spec.js';
+import { mgmtRun } from '../harness/cli.js';
 
 // dist/test/integration/ -> repository root
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -108,5 +109,20 @@ describe("Puppet's automatic relationships, against Puppet's relationship graph"
     const { spec } = translateCatalog(registry, catalogFromData(c.catalog, c.manifest));
     assert.equal(spec.autoedges, false);
     assert.deepEqual(checkSpec(registry, spec), []);
+  });
+
+  it('`mgmt validate` of the translated YAML (the engine’s own autoedges included unless the graph turns them off) finds no cycle', async () => {
+    const t = await mgmtRun(['puppet', 'translate', '--catalog', join(fixtures, 'catalogs', 'autorel-reverse-before.json')]);
+    assert.equal(t.code, 0, t.stderr);
+    assert.match(t.stdout, /^autoedges: false$/m);
+    const file = join(tmp!, 'reverse-before.yaml');
+    writeFileSync(file, t.stdout);
+    const v = await mgmtRun(['validate', file]);
+    assert.equal(v.code, 0, v.stderr + v.stdout);
+    // The same graph with the engine's autoedges on has the cycle of issue 12, point 4.
+    writeFileSync(file, t.stdout.replace(/^autoedges: false\n/m, ''));
+    const cyc = await mgmtRun(['validate', file]);
+    assert.notEqual(cyc.code, 0);
+    assert.match(cyc.stderr + cyc.stdout, /cycle/);
   });
 });
