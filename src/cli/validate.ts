@@ -28,7 +28,7 @@ export async function validateCommand(argv: string[]): Promise<number> {
   const loaded = await readGraphFile(registry, file);
   const diagnostics = [...loaded.diagnostics];
   let edges = loaded.spec?.edges.length ?? 0;
-  if (loaded.spec && !values['no-autoedges']) {
+  if (loaded.spec && !values['no-autoedges'] && loaded.spec.autoedges !== false) {
     const auto = autoEdges(registry, loaded.spec.resources, loaded.spec.edges);
     edges += auto.length;
     // Cycles of written edges alone were reported by the loader; add those that run through automatic edges.

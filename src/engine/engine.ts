@@ -110,7 +110,10 @@ export class Engine implements VertexHost {
     // vertices with no path between them cannot add one, so that check stands for the grouped graph too.
     let cyclesChecked = false;
     if (this.opts.autoGroup !== false && spec.resources.some((r) => groupKey(this.opts.registry, r) !== undefined)) {
-      const all = this.opts.autoEdges === false ? [...spec.edges] : [...spec.edges, ...autoEdges(this.opts.registry, spec.resources, spec.edges)];
+      const all =
+        this.opts.autoEdges === false || spec.autoedges === false
+          ? [...spec.edges]
+          : [...spec.edges, ...autoEdges(this.opts.registry, spec.resources, spec.edges)];
       const cycles = cycleDiagnostics(
         spec.resources.map((r) => vertexId(r)),
         all,
@@ -135,7 +138,10 @@ export class Engine implements VertexHost {
       const v = keep.get(vertexId(r));
       return v ? this.hints.get(v) : hintsFor(this.opts.registry, r);
     };
-    edgeSpecs ??= this.opts.autoEdges === false ? [...spec.edges] : [...spec.edges, ...autoEdges(this.opts.registry, spec.resources, spec.edges, hintsOf)];
+    edgeSpecs ??=
+      this.opts.autoEdges === false || spec.autoedges === false
+        ? [...spec.edges]
+        : [...spec.edges, ...autoEdges(this.opts.registry, spec.resources, spec.edges, hintsOf)];
     const wanted = new Map<string, EdgeSpec>();
     for (const es of edgeSpecs) {
       const k = edgeKey(es.name, vertexId(es.from), vertexId(es.to), es.notify);
@@ -230,7 +236,7 @@ export class Engine implements VertexHost {
   private sameStructure(spec: GraphSpec, ids: readonly string[], keep: ReadonlyMap<string, Vertex>): boolean {
     const cur = this.current;
     if (!cur) return false;
-    if (spec.resources.length !== this.vertices.size || spec.edges.length !== cur.edges.length) return false;
+    if (spec.resources.length !== this.vertices.size || spec.edges.length !== cur.edges.length || spec.autoedges !== cur.autoedges) return false;
     for (let i = 0; i < ids.length; i++) {
       const id = ids[i]!;
       if (keep.has(id)) continue;

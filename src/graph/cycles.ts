@@ -115,7 +115,9 @@ export function cycleDiagnostics(
   for (const c of cycles) {
     const throughAuto = c.path.slice(1).some((to, i) => auto.has(`${c.path[i]}\n${to}`));
     if (opts.onlyThroughAutoEdges && !throughAuto) continue;
-    const hint = throughAuto ? ' (includes automatic edges: set meta: {autoedge: false} on one resource, or run with --no-autoedges)' : '';
+    const hint = throughAuto
+      ? ' (includes automatic edges: set meta: {autoedge: false} on one resource, set autoedges: false at the top of the graph, or run with --no-autoedges)'
+      : '';
     const pos = c.edge.pos ?? opts.posOf?.(c.path[0]!);
     out.push({ severity: 'error', ...(pos ? { pos } : {}), message: `dependency cycle: ${c.path.join(' -> ')}${hint}` });
   }

@@ -71,6 +71,12 @@ export function graphJsonSchema(registry: Registry): Record<string, unknown> {
     properties: {
       graph: { type: 'string', minLength: 1, description: 'The graph’s name (required).' },
       comment: { type: 'string' },
+      autoedges: {
+        type: 'boolean',
+        default: true,
+        description:
+          'Whether the engine adds automatic edges to this graph (default true). A translated Puppet catalog sets it to false: it carries Puppet’s own automatic relationships as explicit edges.',
+      },
       remote: { type: 'string', description: 'Obsolete (mgmt <= 0.0.12); ignored with a warning.' },
       resources: {
         type: ['object', 'null'],

@@ -75,6 +75,11 @@ export interface CollectSpec {
 export interface GraphSpec {
   readonly graph: string;
   readonly comment?: string;
+  /**
+   * `false`: the engine adds no automatic edges to this graph (as `--no-autoedges` does). A translated Puppet
+   * catalog sets it: Puppet's automatic relationships are already its explicit edges. Unset: true.
+   */
+  readonly autoedges?: boolean;
   /** Resources applied on this host. */
   readonly resources: readonly ResourceSpec[];
   /** Resources named `@@...` in the YAML: exported for other hosts, not applied here. */

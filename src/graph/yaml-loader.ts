@@ -98,6 +98,9 @@ function typeDocument(
       doc.resources = resources;
     } else if (key === 'edges' && n.kind === 'seq') {
       doc.edges = n.items.map((item) => typeEdge(item, at, diagnostics));
+    } else if (key === 'autoedges') {
+      const v = coerce(n, 'boolean');
+      if (v !== UNSET) doc.autoedges = v;
     } else if (key === 'remote') {
       diagnostics.push({ severity: 'warning', message: '`remote` is obsolete (mgmt <= 0.0.12) and ignored', pos: at(entry.keyStart) });
       doc.remote = toPlain(n);
@@ -253,6 +256,7 @@ function buildSpec(registry: Registry, doc: Doc, root: YNode, at: (o: number) =>
   return {
     graph: typeof doc.graph === 'string' ? doc.graph : '',
     ...(typeof doc.comment === 'string' ? { comment: doc.comment } : {}),
+    ...(typeof doc.autoedges === 'boolean' ? { autoedges: doc.autoedges } : {}),
     resources,
     exports,
     edges,
@@ -320,7 +324,7 @@ function describeSchemaError(registry: Registry, err: ErrorObject, root: YNode, 
           .map((k) => k.kind)
           .join(', ')}`;
       } else if (path.length === 0) {
-        message = `unknown top-level key \`${extra}\`; expected graph, comment, resources, edges or collect`;
+        message = `unknown top-level key \`${extra}\`; expected graph, comment, autoedges, resources, edges or collect`;
       } else {
         const isMeta = path[path.length - 1] === 'meta';
         const kind = path[0] === 'resources' ? registry.get(path[1] ?? '') : undefined;

@@ -91,6 +91,7 @@ export function writeGraphYaml(spec: GraphSpec, opts: WriteOptions = {}): string
   for (const h of opts.header ?? []) out.push(h === '' ? '#' : `# ${comment(h)}`);
   out.push(`graph: ${yamlString(spec.graph)}`);
   if (spec.comment !== undefined) out.push(`comment: ${yamlString(spec.comment)}`);
+  if (spec.autoedges !== undefined) out.push(`autoedges: ${String(spec.autoedges)}`);
   const byKind = new Map<string, { r: ResourceSpec; name: string }[]>();
   for (const [list, prefix] of [
     [spec.resources, ''],

@@ -87,6 +87,12 @@ function typeSection(t: TypeRules): string[] {
     if (t.ignoredWhenAbsent?.length) out.push(`- degraded (${t.ignoredWhenAbsent.map(code).join(', ')}): ${MSG_IGNORED_WHEN_ABSENT}`);
     out.push('');
   }
+  if (t.autorelations.length === 0) out.push('Automatic relationships: none.', '');
+  else {
+    out.push('Automatic relationships:', '');
+    for (const a of t.autorelations) out.push(`- auto${a.relation} ${a.type}: ${a.doc}`);
+    out.push('');
+  }
   return out;
 }
 
@@ -117,6 +123,13 @@ export function puppetMarkdown(registry: Registry): string {
     `- notify/subscribe become \`notify: true\` edges when the target reacts to refreshes (${refreshableKinds(registry).join(', ')}, and the`,
     `  fallback for ${[...REFRESHABLE_PUPPET_TYPES].sort().join(', ')}); otherwise the edge only orders.`,
     '- An empty class or an anchor is bridged: its predecessors come before its successors.',
+    "- Puppet's automatic relationships (autorequire, autobefore, autosubscribe, autonotify), as each type's Ruby",
+    '  definition declares them (listed per type below), become explicit edges: autorequire/autobefore plain,',
+    '  autosubscribe/autonotify with `notify`. They name resources by title or namevar (a file by its munged',
+    '  path) and depend on nothing of the compiling host. As in Puppet, none is added where an explicit',
+    '  relationship between the same two resources exists, in either direction (so `File[/d/f] before File[/d]`',
+    '  is not a cycle). The graph says `autoedges: false`: the engine adds none of its own automatic edges, so',
+    '  `mgmt run` of a translated graph orders it exactly as `mgmt puppet` does.',
     '',
     '## Sensitive values',
     '',

@@ -6,8 +6,11 @@
  * - An empty container (an anchor, an empty class) is bridged: its predecessors × its successors, transitively;
  *   a refresh passes through only when every hop carries one (Puppet's whits pass events along refresh edges only).
  * - Stages are containers too, so `Stage[pre] before Stage[main]` orders their leaves.
+ * - Puppet's automatic relationships (`automatic`) join the explicit ones, except where one of those already
+ *   joins the same two resources (either direction).
  * Edges are deduplicated with their notify flags OR-ed. The work is linear in the size of the output.
  */
+import type { AutoEdge } from './autorelations.js';
 import { type Catalog, CatalogError, type CatalogResource, refOf } from './catalog.js';
 
 /** The relationship metaparams: on the resource that declares them, `before`/`notify` point forward. */
@@ -30,6 +33,12 @@ export interface FlattenOptions {
    * its concat files); an empty list bridges it like an empty container.
    */
   readonly standsFor?: (index: number) => readonly number[] | undefined;
+  /**
+   * Puppet's automatic relationships (autorelations.ts), in Puppet's order. Each is added unless a relationship
+   * (explicit, or an automatic one added before it) already joins the two resources in either direction, as
+   * Puppet's relationship graph does before it replaces containers.
+   */
+  readonly automatic?: readonly AutoEdge[];
 }
 
 /** Types that only group or order other resources. */
@@ -82,6 +91,8 @@ export interface Flattened {
   readonly edges: FlatEdge[];
   /** Per resource index: whether it is a container or stands for others (no vertex of its own). */
   readonly container: boolean[];
+  /** The automatic relationships that were added (those no explicit relationship already covered). */
+  readonly automatic: AutoEdge[];
 }
 
 interface Hop {
@@ -167,6 +178,19 @@ export function flattenRelationships(catalog: Catalog, opts: FlattenOptions): Fl
     }
   });
   if (errors.length) throw new CatalogError(errors.join('\n'));
+  const automatic: AutoEdge[] = [];
+  if (opts.automatic?.length) {
+    const joined = new Set<number>();
+    for (const rel of rels) joined.add(rel.from * n + rel.to);
+    for (const a of opts.automatic) {
+      if (joined.has(a.from * n + a.to) || joined.has(a.to * n + a.from)) continue;
+      joined.add(a.from * n + a.to);
+      automatic.push(a);
+      rels.push(a);
+      outs[a.from]!.push({ node: a.to, notify: a.notify });
+      ins[a.to]!.push({ node: a.from, notify: a.notify });
+    }
+  }
 
   // Effective endpoints: a non-empty node stands for its leaves; an empty one for its neighbours, transitively.
   const ALL: Hop[] = [];
@@ -206,5 +230,5 @@ export function flattenRelationships(catalog: Catalog, opts: FlattenOptions): Fl
       }
     }
   }
-  return { edges, container };
+  return { edges, container, automatic };
 }

@@ -218,6 +218,35 @@ export interface Check {
   readonly when: (ctx: RuleContext, attribute: string) => boolean;
 }
 
+/**
+ * What an automatic relation may ask of the catalog while it names its resources (Puppet's blocks read the
+ * catalog too). Only resources applied on this host count, as in Puppet's own catalog.
+ */
+export interface AutoCatalog {
+  /** Whether a resource of `type` has this title or namevar (a file's path compared as Puppet munges it). */
+  has(type: string, name: string): boolean;
+  /** The titles of the resources of `type` whose `attribute` is this numeric id (a user's numeric gid → its group). */
+  withId(type: string, attribute: string, id: number): readonly string[];
+  /** The titles of the files whose path lies strictly below the directory `dir` (mount's autobefore). */
+  filesBelow(dir: string): readonly string[];
+}
+
+/**
+ * One of Puppet's automatic relationships, as the type's Ruby definition declares it (`autorequire(:file) do ...`):
+ * a fact read from Puppet's type, applied to every catalog whatever host compiled it. `names` returns the
+ * titles or namevars Puppet looks up (`catalog.resource(type, name)`); those not in the catalog are skipped. As
+ * in Puppet, none is added where an explicit relationship (either direction) already joins the two resources.
+ */
+export interface AutoRelation {
+  /** require/subscribe: the named resources come first; before/notify: this one does; subscribe/notify also refresh. */
+  readonly relation: 'require' | 'before' | 'subscribe' | 'notify';
+  /** The type of the named resources, capitalised as in catalogs: `File`. */
+  readonly type: string;
+  /** What Puppet's type declares, for the docs. */
+  readonly doc: string;
+  readonly names: (r: CatalogResource, catalog: AutoCatalog) => readonly string[];
+}
+
 export interface TypeRules<P = Record<string, unknown>> {
   /** The Puppet type, capitalised as in catalogs: `File`. */
   readonly type: string;
@@ -233,6 +262,8 @@ export interface TypeRules<P = Record<string, unknown>> {
   readonly checks?: readonly Check[];
   /** Parameters dropped with a note when `state` is `absent` (they mean nothing then). */
   readonly ignoredWhenAbsent?: readonly (keyof P & string)[];
+  /** Puppet's automatic relationships of this type (autorequire, autobefore, autosubscribe, autonotify); `[]`: none. */
+  readonly autorelations: readonly AutoRelation[];
 }
 
 export interface RuleResult {

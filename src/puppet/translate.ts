@@ -8,6 +8,7 @@ import type { CollectSpec, EdgeSpec, GraphSpec, ResourceSpec } from '../graph/sp
 import type { Registry } from '../resources/registry.js';
 import { type Catalog, CatalogError, type CatalogResource, refOf, textOf } from './catalog.js';
 import { DEFAULT_RUNINTERVAL_S, FALLBACK_KIND, fallbackVertex, REFRESHABLE_PUPPET_TYPES } from './fallback.js';
+import { autoRelations } from './autorelations.js';
 import { flattenRelationships } from './relationships.js';
 import { buildReport, MSG_NO_NATIVE, type ResourceReport, type TranslationReport } from './report.js';
 import { assembleConcat, CONCAT_FILE, checkFragment, groupConcat } from './concat.js';
@@ -176,8 +177,14 @@ export function translateCatalog(registry: Registry, catalog: Catalog, opts: Tra
       runinterval,
       concat.partsOf.get(i)?.map((j) => rs[j]!),
     ));
+  const automatic = autoRelations(
+    catalog,
+    (type) => typeRules.get(type),
+    (r) => !exportedOnly(r),
+  );
   const flat = flattenRelationships(catalog, {
     local: (r) => !exportedOnly(r),
+    automatic,
     refreshable: (i) => refreshable(registry, get(i).spec),
     standsFor: (i) => concat.filesOf.get(i),
   });
@@ -238,6 +245,8 @@ export function translateCatalog(registry: Registry, catalog: Catalog, opts: Tra
   exports.sort(bySpec);
   const spec: GraphSpec = {
     graph: opts.graphName ?? catalog.node,
+    // Puppet's automatic relationships are explicit edges here; the engine's own would order differently.
+    autoedges: false,
     resources: resources.map((t) => t.spec),
     exports: [...exports, ...alsoExported].sort(bySpec).map((t) => t.spec),
     edges,

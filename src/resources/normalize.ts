@@ -79,7 +79,10 @@ function planOf(kind: NormalizeTarget): Plan {
   let plan = byName.get(kind.nameParam);
   if (!plan) {
     const steps = Object.entries(kind.params)
-      .filter(([key, def]) => key === kind.nameParam || def.default !== undefined || def.emptyIsUnset === true || def.required !== undefined || def.maximum !== undefined)
+      .filter(
+        ([key, def]) =>
+          key === kind.nameParam || def.default !== undefined || def.emptyIsUnset === true || def.required !== undefined || def.maximum !== undefined,
+      )
       .map(([key, def]) => ({ key, def, isName: key === kind.nameParam }));
     const defaults: Record<string, unknown> = {};
     for (const s of steps) if (!s.isName && s.def.default !== undefined) defaults[s.key] = s.def.default;
@@ -99,7 +102,8 @@ export function normalize(kind: NormalizeTarget, name: string, params: Readonly<
     const value = out[step.key];
     if (!isUnsetValue(step.def, value)) {
       const max = step.def.maximum;
-      if (max !== undefined && typeof value === 'number' && value > max) (problems ??= []).push({ param: step.key, message: maximumMessage(step.key, max, value) });
+      if (max !== undefined && typeof value === 'number' && value > max)
+        (problems ??= []).push({ param: step.key, message: maximumMessage(step.key, max, value) });
       continue;
     }
     if (step.isName) out[step.key] = name;

@@ -8,7 +8,9 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, watch, writeFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { readCatalog } from '../../src/puppet/catalog.js';
+import { autoRelations } from '../../src/puppet/autorelations.js';
+import { type Catalog, readCatalog } from '../../src/puppet/catalog.js';
+import { typeRules } from '../../src/puppet/types/index.js';
 import { translateCatalog } from '../../src/puppet/translate.js';
 import { fastRoot, fileName, puppetManifest, verifyFiles } from './managed-files.js';
 import { type BenchContext, type BenchResult, fmtMs, median, row, type Row, start, startMgmt, type Tracked, waitExit } from './common.js';
@@ -194,6 +196,27 @@ function syntheticCatalogText(n: number): string {
   return JSON.stringify({ format: 'mgmtgraph-catalog', version: 1, node: 'bench', resources, edges, collectors: [] });
 }
 
+/**
+ * A synthetic catalog where nearly every resource has automatic relationships: per class a directory and 8 files
+ * in it (owner and group of 50 users and groups) and an exec running one of them in the directory as a user; the
+ * users have groups; one mount above everything (its autobefore names every file).
+ */
+function autorelationCatalogText(n: number): string {
+  const r = (type: string, title: string, parameters: Record<string, unknown> = {}) => ({ type, title, tags: [], exported: false, parameters });
+  const resources = [r('Stage', 'main'), r('Class', 'main'), r('Mount', '/srv/bench', { ensure: 'mounted', device: 'tmpfs', fstype: 'tmpfs' })];
+  const edges = [{ source: 'Stage[main]', target: 'Class[main]' }];
+  for (let u = 0; u < 50; u++)
+    resources.push(r('Group', `g${u}`, { gid: 5000 + u }), r('User', `u${u}`, { ensure: 'present', gid: 5000 + u, groups: [`g${(u + 1) % 50}`] }));
+  for (let c = 0; resources.length < n; c++) {
+    const dir = `/srv/bench/d${c}`;
+    const own = { owner: `u${c % 50}`, group: `g${c % 50}` };
+    resources.push(r('File', dir, { ensure: 'directory', ...own }));
+    for (let i = 0; i < 8; i++) resources.push(r('File', `${dir}/f${i}`, { ensure: 'file', content: `${i}\n`, ...own }));
+    resources.push(r('Exec', `e${c}`, { command: `${dir}/f0 --run`, cwd: dir, user: `u${c % 50}` }));
+  }
+  return JSON.stringify({ format: 'mgmtgraph-catalog', version: 1, node: 'bench', resources, edges, collectors: [] });
+}
+
 export async function puppet(ctx: BenchContext): Promise<BenchResult> {
   const fast = fastRoot(ctx.dir);
   try {
@@ -357,6 +380,35 @@ async function puppetIn(root: string, onTmpfs: boolean): Promise<BenchResult> {
       ),
     );
     rows.push(row('translation: output resources / edges', `${last.resources.toLocaleString('en-US')} / ${last.edges.toLocaleString('en-US')}`));
+
+    // (4) The autorelations step alone (autorelations.ts: naming and resolving Puppet's automatic relationships),
+    // on the catalog above and on one where nearly every resource has some.
+    const step = (cat: Catalog) => {
+      const t0 = performance.now();
+      const autos = autoRelations(
+        cat,
+        (type) => typeRules.get(type),
+        (x) => !(x.exported && x.virtual),
+      );
+      return { ms: performance.now() - t0, autos: autos.length };
+    };
+    for (const [label, catText] of [
+      ['the catalog above', text],
+      ['a catalog of dirs, owned files, execs, users, groups and a mount', autorelationCatalogText(TRANSLATE_N)],
+    ] as const) {
+      const cat = readCatalog(catText, 'bench.json');
+      step(cat); // warm-up
+      const steps = Array.from({ length: TRANSLATE_RUNS }, () => step(cat));
+      const ms = median(steps.map((s) => s.ms));
+      rows.push(
+        row(
+          `autorelations step, ${cat.resources.length.toLocaleString('en-US')}-resource catalog (${label}; ${steps[0]!.autos.toLocaleString('en-US')} relations): median of ${TRANSLATE_RUNS}`,
+          fmtMs(ms),
+          '<= 0.300 s',
+          ms <= 300,
+        ),
+      );
+    }
   }
 
   notes.push(

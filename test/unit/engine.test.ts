@@ -272,6 +272,19 @@ resources:
     await r.engine.shutdown();
   });
 
+  it('turns autoedges off for one graph with its top-level `autoedges: false` (a translated Puppet catalog)', async () => {
+    const r = await startGraph(`graph: g
+autoedges: false
+resources:
+  file:
+  - {name: d, path: ${dir}/sub/, state: exists}
+  - {name: f, path: ${dir}/sub/f, state: exists, recurse: true}
+`);
+    await r.converged();
+    assert.equal(r.engine.graph().edges.length, 0);
+    await r.engine.shutdown();
+  });
+
   it('rejects a cycle made by autoedges and leaves the running graph as it was', async () => {
     const r = await startGraph(graphOf(t('n')));
     await r.converged();

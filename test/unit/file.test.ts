@@ -186,12 +186,39 @@ test('source: a directory is copied recursively (files, directories, symlinks), 
   assert.equal(await check(purging.r), true);
 });
 
-test('state unset and a missing file: an error telling to set state: exists', async () => {
+test('state unset and a missing file: content or source is an error telling to set state: exists; owner, group and mode alone are in sync (Puppet: a File without ensure)', async () => {
   const f = join(dir, 'nope');
   await assert.rejects(check(make({ path: f, content: 'x' }).r), /does not exist; set state: exists to create it/);
-  await assert.rejects(check(make({ path: f, mode: '0644' }).r), /set state: exists/);
+  await assert.rejects(check(make({ path: f, source: '/etc/hostname' }).r), /set state: exists/);
+  for (const apply of [true, false]) {
+    assert.equal(await check(make({ path: f, mode: '0600' }).r, { apply }), true);
+    assert.equal(await check(make({ path: f, owner: 'no-such-user-yet', group: 'no-such-group-yet', mode: '0600' }).r, { apply }), true);
+  }
   assert.equal(existsSync(f), false);
   assert.equal(await check(make({ path: f }).r), true, 'nothing to manage is fine');
+});
+
+test('noop with an owner or group that does not exist yet reports the plan ("not yet created") instead of failing; applying still fails', async () => {
+  const f = join(dir, 'owned');
+  const missing = make({ path: f, state: 'exists', content: 'x', owner: 'no-such-user-yet', group: 'no-such-group-yet' });
+  assert.equal(await check(missing.r, { apply: false }), false);
+  assert.deepEqual(missing.ctx.lines, [
+    'info: would set owner to no-such-user-yet (not yet created)',
+    'info: would set group to no-such-group-yet (not yet created)',
+    'info: would create file',
+  ]);
+  assert.equal(existsSync(f), false);
+  writeFileSync(f, 'old');
+  chmodSync(f, 0o644);
+  const existing = make({ path: f, content: 'x', owner: 'no-such-user-yet', mode: '0600' });
+  assert.equal(await check(existing.r, { apply: false }), false);
+  assert.deepEqual(existing.ctx.lines, [
+    'info: would set owner to no-such-user-yet (not yet created)',
+    'info: would change content',
+    'info: would change mode 0644 -> 0600',
+  ]);
+  assert.equal(readFileSync(f, 'utf8'), 'old');
+  await assert.rejects(check(make({ path: f, content: 'x', owner: 'no-such-user-yet' }).r), /no such user 'no-such-user-yet'/);
 });
 
 test('a missing parent is an error naming it, unless recurse creates it', async () => {

@@ -9,7 +9,7 @@ import { applyRules, type Derivation, derivedFrom, refused, sourced, type TypeRu
 import { metaparamRules, typeRules } from '../../src/puppet/types/index.js';
 import { catalogResource } from '../harness/catalog.js';
 
-const base = { type: 'Exec', kind: 'exec', doc: 'test', name: (r: { title: string }) => r.title } as const;
+const base = { type: 'Exec', kind: 'exec', doc: 'test', name: (r: { title: string }) => r.title, autorelations: [] } as const;
 
 export const misspelledCarry: TypeRules<ExecParams> = {
   ...base,

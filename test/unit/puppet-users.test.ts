@@ -89,7 +89,7 @@ describe('puppet group', () => {
 });
 
 describe('P34: automatic edges of a translated graph', () => {
-  it('file[/d] -> file[/d/f], file[/d] -> exec[e], user[u] -> exec[e], group[g] -> user[u]', () => {
+  it("Puppet's autorequires become explicit edges (File[/d] -> File[/d/f], File[/d] -> Exec[e], User[u] -> Exec[e], Group[g] -> User[u]); the engine adds none", () => {
     const { spec } = translate(
       res('File', '/d', { ensure: 'directory' }),
       res('File', '/d/f'),
@@ -98,10 +98,10 @@ describe('P34: automatic edges of a translated graph', () => {
       res('Exec', 'e', { command: '/bin/true', user: 'u', cwd: '/d' }),
     );
     assert.deepEqual(
-      autoEdges(registry, spec.resources, spec.edges)
-        .map((e) => e.name)
-        .sort(),
-      ['file[/d] -> exec[e]', 'file[/d] -> file[/d/f]', 'group[g] -> user[u]', 'user[u] -> exec[e]'],
+      spec.edges.map((e) => `${e.name}${e.notify ? ' (notify)' : ''}`),
+      ['File[/d] -> Exec[e]', 'File[/d] -> File[/d/f]', 'Group[g] -> User[u]', 'User[u] -> Exec[e]'],
     );
+    assert.equal(spec.autoedges, false);
+    assert.deepEqual(autoEdges(registry, spec.resources, spec.edges), []);
   });
 });

@@ -172,6 +172,14 @@ edges:
     assert.match(errors('resources: {}\n').join('\n'), /missing `graph`/);
   });
 
+  it('reads the graph-level `autoedges` switch (a boolean, YAML 1.1 spellings too)', () => {
+    const off = load('graph: g\nautoedges: no\n');
+    assert.deepEqual(off.diagnostics, []);
+    assert.equal(off.spec?.autoedges, false);
+    assert.equal(load('graph: g\n').spec?.autoedges, undefined);
+    assert.match(errors('graph: g\nautoedges: sometimes\n').join('\n'), /boolean/);
+  });
+
   it('rejects unknown top-level keys', () => {
     assert.match(errors('graph: g\nresource: {}\n').join('\n'), /g\.yaml:2:1: error: unknown top-level key `resource`/);
   });

@@ -7,4 +7,6 @@ export const anchorRules: TypeRules<Record<string, never>> = {
   doc: 'Ordering only: no vertex; edges through it connect its predecessors to its successors.',
   name: (r) => r.title,
   attributes: { name: { do: 'drop' } },
+  // stdlib's anchor type declares no automatic relationship.
+  autorelations: [],
 };

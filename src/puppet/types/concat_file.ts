@@ -81,4 +81,7 @@ export const concatFileRules: TypeRules<FileParams> = {
       when: (ctx) => ctx.has('order') && ctx.value('order') !== 'alpha' && ctx.value('order') !== 'numeric',
     },
   ],
+  autorelations: [
+    { relation: 'require', type: 'File', doc: 'a File of its own `path` (default: the title)', names: (r) => [concatPathOf(r.parameters, r.title)] },
+  ],
 };

@@ -24,6 +24,8 @@ export const concatFragmentRules: TypeRules<Record<string, never>> = {
       reason: 'a fragment source is read by Puppet when it applies the file (reading it at translation time would read the wrong host)',
     },
   },
+  // concat_fragment's autorequire(:file) block only warns when no concat_file takes the fragment: it names nothing.
+  autorelations: [],
 };
 
 /** A fragment's metaparameters have no effect on the file: all consumed silently. */

@@ -16,6 +16,7 @@
 import type { CrontabEntryParams } from '../../resources/crontab-entry.js';
 import { commandProblem, environmentProblem, nameProblem, normalizeField, SPECIALS, TIME_FIELDS, type TimeField } from '../../system/formats/crontab-text.js';
 import { type Converter, type Derivation, refused, type Rule, sourced, type TypeRules } from '../rules.js';
+import { requiresItsUser } from './auto.js';
 
 const scalar = (x: unknown): string | undefined => (typeof x === 'string' ? x : typeof x === 'number' && Number.isInteger(x) ? String(x) : undefined);
 
@@ -127,4 +128,5 @@ export const cronRules: TypeRules<CrontabEntryParams> = {
       when: (ctx, f) => ctx.get('special') !== undefined && ctx.get(f) !== undefined && ctx.get(f) !== '*',
     },
   ],
+  autorelations: [requiresItsUser('its `user` (with the crontab provider, none when not given)')],
 };

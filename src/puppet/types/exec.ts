@@ -11,6 +11,11 @@
  */
 import type { ExecParams } from '../../resources/exec.js';
 import { type Converter, type Derivation, type Predicate, refused, sourced, type TypeRules } from '../rules.js';
+import { accountNamed, str } from './auto.js';
+
+/** Puppet's exec autorequire: `^(/\\S+)` and `^"([^"]+)"` on each line (Ruby's `^` is a line start). */
+const LEADING_PATH = /^(\/\S+)/gm;
+const LEADING_QUOTED = /^"([^"]+)"/gm;
 
 /** Puppet's default exec timeout, in seconds. */
 export const PUPPET_EXEC_TIMEOUT_S = 300;
@@ -161,4 +166,29 @@ export const execRules: TypeRules<ExecParams> = {
     nifshell: { from: ['unless'], by: guardShell('nifcmd') },
     env: { from: ['path', 'environment'], by: execEnv },
   },
+  autorelations: [
+    {
+      relation: 'require',
+      type: 'File',
+      doc: 'its `cwd`; every absolute path that starts a line of `command` (its first element when it is an array; a double-quoted one too), of `onlyif` and of `unless`',
+      names: (r) => {
+        const p = r.parameters;
+        const out = str(p.cwd);
+        const cmd: unknown = Array.isArray(p.command) ? p.command[0] : (p.command ?? r.title);
+        if (typeof cmd === 'string') {
+          for (const m of cmd.matchAll(LEADING_PATH)) out.push(m[1]!);
+          for (const m of cmd.matchAll(LEADING_QUOTED)) out.push(m[1]!);
+        }
+        for (const guard of [p.onlyif, p.unless]) {
+          if (guard === undefined) continue;
+          for (const l of Array.isArray(guard) ? guard : [guard]) {
+            const line: unknown = Array.isArray(l) ? l[0] : l;
+            if (typeof line === 'string') for (const m of line.matchAll(LEADING_PATH)) out.push(m[1]!);
+          }
+        }
+        return out;
+      },
+    },
+    { relation: 'require', type: 'User', doc: 'its `user`, unless numeric', names: (r) => accountNamed(r.parameters.user) },
+  ],
 };

@@ -6,6 +6,8 @@
 import type { FileParams } from '../../resources/file/params.js';
 import { type Converter, type Derivation, IS_TRUE, refused, type RuleContext, sourced, truthy, type TypeRules } from '../rules.js';
 import { seLinuxNotes } from './selinux.js';
+import { filePath as munged } from '../autorelations.js';
+import { accountNamed, parentDir, str } from './auto.js';
 
 const MSG_NO_BACKUP = 'no filebucket: backups are not made';
 const MSG_CHECKSUM = 'content is always compared byte by byte';
@@ -169,4 +171,24 @@ export const fileRules: TypeRules<FileParams> = {
     replacenondir: { from: ['ensure'], by: replacesOtherTypes },
   },
   ignoredWhenAbsent: ['content', 'source', 'mode', 'owner', 'group'],
+  autorelations: [
+    {
+      relation: 'require',
+      type: 'File',
+      doc: "its nearest ancestor directory that the catalog manages as a File; a link's `target`",
+      names: (r, catalog) => {
+        const out: string[] = [];
+        const p = typeof r.parameters.path === 'string' ? r.parameters.path : r.title;
+        for (let d = parentDir(munged(p)); d !== undefined; d = parentDir(d)) {
+          if (catalog.has('File', d)) {
+            out.push(d);
+            break;
+          }
+        }
+        return [...out, ...str(r.parameters.target)];
+      },
+    },
+    { relation: 'require', type: 'User', doc: 'its `owner`, unless numeric', names: (r) => accountNamed(r.parameters.owner) },
+    { relation: 'require', type: 'Group', doc: 'its `group`, unless numeric', names: (r) => accountNamed(r.parameters.group) },
+  ],
 };

@@ -9,6 +9,7 @@ import type { LineParams } from '../../resources/line.js';
 import { type Derivation, refused, type RuleContext, sourced, truthy, type TypeRules } from '../rules.js';
 import { rubyRegexpToJs } from '../ruby-regexp.js';
 import { absolutePath } from './ini_setting.js';
+import { str } from './auto.js';
 
 const isFalse = (v: unknown) => v === false || v === 'false';
 const absent = (ctx: RuleContext) => ctx.value('ensure') === 'absent';
@@ -115,4 +116,5 @@ export const fileLineRules: TypeRules<LineParams> = {
         }),
     },
   ],
+  autorelations: [{ relation: 'require', type: 'File', doc: 'its `path`', names: (r) => str(r.parameters.path) }],
 };

@@ -31,4 +31,6 @@ export const groupRules: TypeRules<GroupParams> = {
     provider: { do: 'refuse', reason: 'only the groupadd provider is supported', accept: ['groupadd'] },
     ...platformOnly('attribute_membership', 'attributes', 'ia_load_module'),
   },
+  // Puppet's group type declares no automatic relationship.
+  autorelations: [],
 };

@@ -30,4 +30,6 @@ export const hostRules: TypeRules<HostParams> = {
     target: { do: 'carry', to: 'target' },
     provider: { do: 'refuse', reason: 'only the parsed provider is supported', accept: ['parsed'] },
   },
+  // host_core's host type declares no automatic relationship.
+  autorelations: [],
 };

@@ -6,6 +6,7 @@
 import type { IniParams } from '../../resources/ini.js';
 import { iniProblems, rubyStrip } from '../../system/formats/ini-text.js';
 import { type Converter, type Derivation, IS_FALSE, refused, type RuleContext, type TypeRules } from '../rules.js';
+import { parentDir } from './auto.js';
 
 /** A required absolute `path` (file_line and ini_setting edit an existing file by its path). */
 export const absolutePath: Derivation = {
@@ -96,6 +97,14 @@ export const iniSettingRules: TypeRules<IniParams> = {
       outcome: 'fallback',
       message: 'this setting would not read back as written (inifile rewrites it on every run)',
       when: unstable,
+    },
+  ],
+  autorelations: [
+    {
+      relation: 'require',
+      type: 'File',
+      doc: 'the directory of its `path` (inifile 5; not the file itself)',
+      names: (r) => (typeof r.parameters.path === 'string' ? [parentDir(r.parameters.path)].filter((d) => d !== undefined) : []),
     },
   ],
 };

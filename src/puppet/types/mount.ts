@@ -16,6 +16,7 @@
 import type { MountParams } from '../../resources/mount.js';
 import { parseOptions } from '../../system/formats/fstab-text.js';
 import { type Converter, refused, type TypeRules } from '../rules.js';
+import { parentDir } from './auto.js';
 
 const ENSURE: Readonly<Record<string, string>> = { mounted: 'exists', defined: 'defined', present: 'defined', unmounted: 'unmounted', absent: 'absent' };
 
@@ -76,5 +77,18 @@ export const mountRules: TypeRules<MountParams> = {
       doc: 'fstype swap with ensure mounted or unmounted',
       when: (ctx) => ctx.get('type') === 'swap' && (ctx.get('state') === 'exists' || ctx.get('state') === 'unmounted'),
     },
+  ],
+  autorelations: [
+    {
+      relation: 'require',
+      type: 'Mount',
+      doc: 'every mount whose mount point is a directory above its own',
+      names: (r) => {
+        const out: string[] = [];
+        for (let d = parentDir(mountPoint(r)); d !== undefined; d = parentDir(d)) out.push(d);
+        return out;
+      },
+    },
+    { relation: 'before', type: 'File', doc: 'every file below its mount point', names: (r, catalog) => catalog.filesBelow(mountPoint(r)) },
   ],
 };

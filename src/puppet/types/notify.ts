@@ -39,4 +39,6 @@ export const notifyRules: TypeRules<MsgParams> = {
   derive: {
     body: { from: ['message', 'name'], by: messageBody },
   },
+  // Puppet's notify type declares no automatic relationship.
+  autorelations: [],
 };

@@ -12,6 +12,7 @@
  */
 import { type PkgParams, stateProblems } from '../../resources/pkg/kind.js';
 import { type Converter, NOT_TRUE, refused, type TypeRules } from '../rules.js';
+import { str } from './auto.js';
 
 /** Providers that manage Debian packages the way PackageKit's apt backend does. */
 const NATIVE_PROVIDERS = ['apt', 'aptitude', 'dpkg', 'default'];
@@ -61,4 +62,12 @@ export const packageRules: TypeRules<PkgParams> = {
     reinstall_on_refresh: { do: 'refuse', reason: 'reinstall_on_refresh is not supported', accept: NOT_TRUE },
     allow_virtual: { do: 'drop', doc: 'PackageKit resolves the name as apt does' },
   },
+  autorelations: [
+    {
+      relation: 'require',
+      type: 'File',
+      doc: 'its `responsefile`, `adminfile`, and `source` when it is an absolute path',
+      names: (r) => [...str(r.parameters.responsefile), ...str(r.parameters.adminfile), ...str(r.parameters.source).filter((s) => s.startsWith('/'))],
+    },
+  ],
 };

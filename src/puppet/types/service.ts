@@ -72,4 +72,6 @@ export const serviceRules: TypeRules<SvcParams> = {
       when: (ctx, a) => (a === 'name') === ctx.has('name') && svcKind.validate?.(unitName(ctx.resource), {})[0] !== undefined,
     },
   ],
+  // Puppet's service type declares no automatic relationship.
+  autorelations: [],
 };

@@ -8,6 +8,7 @@
  */
 import type { SshAuthorizedKeyParams } from '../../resources/ssh-authorized-key.js';
 import { type Converter, refused, type TypeRules } from '../rules.js';
+import { requiresItsUser } from './auto.js';
 
 /** Puppet's aliases for key types. */
 const TYPE_ALIASES: Readonly<Record<string, string>> = {
@@ -53,4 +54,5 @@ export const sshAuthorizedKeyRules: TypeRules<SshAuthorizedKeyParams> = {
       when: (ctx, a) => ctx.get('state') === 'exists' && !ctx.has(a),
     },
   ],
+  autorelations: [requiresItsUser('its `user`')],
 };

@@ -98,4 +98,24 @@ export const userRules: TypeRules<UserParams> = {
     gid: { from: ['gid'], by: gidNumber },
     group: { from: ['gid'], by: gidName },
   },
+  autorelations: [
+    {
+      relation: 'require',
+      type: 'Group',
+      doc: 'its `gid` (a name; a numeric gid: the Group whose `gid` it is) and its `groups` (`roles`, Solaris only, are not translated)',
+      names: (r, catalog) => {
+        const out: string[] = [];
+        const gid = r.parameters.gid;
+        for (const g of Array.isArray(gid) ? gid : gid === undefined ? [] : [gid]) {
+          const id = numericId(g);
+          if (id !== undefined) out.push(...catalog.withId('Group', 'gid', id));
+          else if (typeof g === 'string' && g !== '') out.push(g);
+        }
+        const groups = r.parameters.groups;
+        const list = Array.isArray(groups) ? groups.map(String).join(',') : typeof groups === 'string' ? groups : '';
+        if (list !== '') out.push(...list.split(','));
+        return out;
+      },
+    },
+  ],
 };

@@ -19,7 +19,7 @@ import { applyOwnerMode, sameContent, sameContentSync } from '../../system/fs/no
 import { openPathWatch, type PathWatch, watchPath } from '../../system/fs/path-watcher.js';
 import { fsTurn, SYNC_MAX_BYTES } from '../../system/fs/sync-slices.js';
 import { copyTree } from '../../system/fs/tree-copy.js';
-import { groupName, resolveGroup, resolveUser, userName } from '../../system/tools/ids.js';
+import { groupName, resolveGroup, resolveUser, UnknownAccountError, userName } from '../../system/tools/ids.js';
 import { Changes } from './changes.js';
 import { createPath } from './create.js';
 import { Place, vanished } from './parent.js';
@@ -103,11 +103,23 @@ export class FileResource implements Resource {
     const ch = new Changes(apply, this.log);
     let cur = place.hasParent ? lstatOrUndefinedSync(place.at) : undefined;
     if (w.state === 'absent') return this.ensureAbsent(ch, place, cur);
+    // State unset and nothing at the path: owner, group and mode apply only to an existing path (Puppet's File
+    // without ensure, too); content, a source or a symlink describe something to create, which needs the state.
+    if (!cur && w.state !== 'exists') {
+      if (w.content === undefined && w.source === undefined && w.copySource === undefined && w.type !== 'symlink') {
+        this.log.debug(`${w.fsPath} does not exist and state is unset: nothing to manage`);
+        return true;
+      }
+      throw new Error(`${w.fsPath} does not exist; set state: exists to create it (without it, content and source only apply to an existing path)`);
+    }
 
-    // Resolve everything that can fail before touching anything.
+    // Resolve everything that can fail before touching anything. Under noop, an owner or group that does not
+    // exist yet (the same run may create it first) is reported as a change, not a failure (as Puppet does).
     const spec = modeSpec(w);
-    const uid = w.owner !== undefined ? await resolveUser(w.owner, signal) : undefined;
-    const gid = w.group !== undefined ? await resolveGroup(w.group, signal) : undefined;
+    const uid = w.owner !== undefined ? await this.accountId(w.owner, (n) => resolveUser(n, signal), apply) : undefined;
+    const gid = w.group !== undefined ? await this.accountId(w.group, (n) => resolveGroup(n, signal), apply) : undefined;
+    if (uid === null) ch.note('', `would set owner to ${w.owner ?? ''} (not yet created)`);
+    if (gid === null) ch.note('', `would set group to ${w.group ?? ''} (not yet created)`);
     const srcStat = checkSource(w);
 
     // 1. Existence and type.
@@ -116,15 +128,9 @@ export class FileResource implements Resource {
       if (!apply) return false;
       await removeEntry(place.at, typeOf(cur));
       cur = undefined;
-    } else if (!cur && w.state !== 'exists') {
-      const managesSomething = w.type !== undefined || spec !== undefined || uid !== undefined || gid !== undefined;
-      if (!managesSomething) return true;
-      throw new Error(
-        `${w.fsPath} does not exist; set state: exists to create it (without it, content, source, owner and mode only apply to an existing path)`,
-      );
     }
     if (!cur) {
-      if (!apply) return this.noteCreate(ch, place);
+      if (!apply || uid === null || gid === null) return this.noteCreate(ch, place);
       ch.note(await createPath(ch, w, place, { uid, gid, spec, srcStat, expectOwnRename: this.expectOwnRename }), '');
       if (w.type === 'symlink' || w.copySource === undefined || !srcStat?.isDirectory()) return false;
       // A new directory from a directory source: fill it below.
@@ -132,6 +138,7 @@ export class FileResource implements Resource {
     }
 
     // 2. Content, source or symlink target.
+    if (uid === null || gid === null) return this.noteWithPendingAccount(ch, cur, spec);
     const type = typeOf(cur);
     const before: Found = { uid: cur.uid, gid: cur.gid, mode: cur.mode & 0o7777 };
     const targetMode = type === 'symlink' || !spec ? undefined : applyMode(spec, before.mode, type === 'directory');
@@ -170,6 +177,31 @@ export class FileResource implements Resource {
       });
     }
     return ch.ok;
+  }
+
+  /**
+   * The uid or gid of an account; `null` under noop when it does not exist (yet): a user or group that the same
+   * run creates before this file is only created when applying.
+   */
+  private async accountId(name: string, resolve: (n: string) => Promise<number>, apply: boolean): Promise<number | null> {
+    try {
+      return await resolve(name);
+    } catch (e) {
+      if (!apply && e instanceof UnknownAccountError) return null;
+      throw e;
+    }
+  }
+
+  /** Under noop, with an owner or group not created yet: the owner/group changes are noted; content and mode are checked as they are. */
+  private noteWithPendingAccount(ch: Changes, cur: Stats, spec: ReturnType<typeof modeSpec>): false {
+    const type = typeOf(cur);
+    const w = this.want;
+    if (type === 'file' && w.content !== undefined && !(cur.size === w.content.length && sameContentSync(w.fsPath, w.content)))
+      ch.note('', 'would change content');
+    const mode = cur.mode & 0o7777;
+    const target = type === 'symlink' || !spec ? undefined : applyMode(spec, mode, type === 'directory');
+    if (target !== undefined && target !== mode) ch.note('', `would change mode ${formatMode(mode)} -> ${formatMode(target)}`);
+    return false;
   }
 
   /** state: absent: removes what is at the path (a directory only with recurse or force). */

@@ -10,7 +10,7 @@ export const params = {
     type: 'string',
     enum: ['exists', 'absent', ''],
     emptyIsUnset: true,
-    doc: '`exists` creates the path if missing, `absent` removes it; unset leaves existence alone, so the other parameters only apply to a path that already exists.',
+    doc: '`exists` creates the path if missing, `absent` removes it; unset leaves existence alone: owner, group and mode only apply to a path that already exists (a missing path is in sync, as a Puppet File without ensure), and content or source with a missing path is an error.',
   },
   content: {
     type: 'string',
