@@ -14,6 +14,7 @@
  *   different from user → fallback (Puppet documents that combination as undefined behaviour).
  */
 import type { CrontabEntryParams } from '../../resources/crontab-entry.js';
+import { textOf } from '../catalog.js';
 import { commandProblem, environmentProblem, nameProblem, normalizeField, SPECIALS, TIME_FIELDS, type TimeField } from '../../system/formats/crontab-text.js';
 import { type Converter, type Derivation, refused, type Rule, sourced, type TypeRules } from '../rules.js';
 import { requiresItsUser } from './auto.js';
@@ -69,8 +70,8 @@ const cronEnvironment: Converter = {
 const crontabUser: Derivation = {
   doc: '`user` as a string; without user, `target`',
   derive: (ctx) => {
-    if (!ctx.has('user')) return ctx.has('target') ? sourced(String(ctx.value('target')), 'target') : undefined;
-    return sourced(String(ctx.value('user')), 'user');
+    if (!ctx.has('user')) return ctx.has('target') ? sourced(textOf(ctx.value('target')), 'target') : undefined;
+    return sourced(textOf(ctx.value('user')), 'user');
   },
 };
 
@@ -105,7 +106,7 @@ export const cronRules: TypeRules<CrontabEntryParams> = {
       attribute: 'target',
       outcome: 'fallback',
       message: 'target differs from user (Puppet documents this as undefined behaviour)',
-      when: (ctx) => ctx.has('target') && ctx.has('user') && String(ctx.value('target')) !== String(ctx.value('user')),
+      when: (ctx) => ctx.has('target') && ctx.has('user') && textOf(ctx.value('target')) !== textOf(ctx.value('user')),
     },
     {
       attribute: 'command',

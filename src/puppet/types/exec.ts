@@ -10,6 +10,7 @@
  *   try_sleep → `meta.delay` in ms.
  */
 import type { ExecParams } from '../../resources/exec.js';
+import { textOf } from '../catalog.js';
 import { type Converter, type Derivation, type Predicate, refused, sourced, type TypeRules } from '../rules.js';
 import { accountNamed, str } from './auto.js';
 
@@ -72,7 +73,7 @@ const retries: Converter = {
   },
 };
 
-const exitZero: Predicate = { doc: '0', test: (v) => listOf(v).length === 1 && String(listOf(v)[0]) === '0' };
+const exitZero: Predicate = { doc: '0', test: (v) => listOf(v).length === 1 && textOf(listOf(v)[0]) === '0' };
 
 /** The command: the `command` attribute, else the title (Puppet's namevar). */
 const commandOf = (ctx: Parameters<Derivation['derive']>[0]): unknown => (ctx.has('command') ? ctx.value('command') : ctx.resource.title);

@@ -6,6 +6,7 @@
  * so that Puppet reports its own error.
  */
 import type { LineParams } from '../../resources/line.js';
+import { textOf } from '../catalog.js';
 import { type Derivation, refused, type RuleContext, sourced, truthy, type TypeRules } from '../rules.js';
 import { rubyRegexpToJs } from '../ruby-regexp.js';
 import { absolutePath } from './ini_setting.js';
@@ -16,7 +17,7 @@ const absent = (ctx: RuleContext) => ctx.value('ensure') === 'absent';
 
 /** Ruby encoding names → the line kind's encodings. */
 function encodingOf(v: unknown): 'utf-8' | 'latin1' | undefined {
-  const s = String(v).toLowerCase();
+  const s = textOf(v).toLowerCase();
   if (s === 'utf-8' || s === 'utf8') return 'utf-8';
   if (['iso-8859-1', 'iso8859-1', 'latin1', 'latin-1', 'ascii-8bit', 'binary'].includes(s)) return 'latin1';
   return undefined;

@@ -11,6 +11,7 @@
  * - The provider resolved on the compiling host is ignored; only an explicit non-useradd provider falls back.
  */
 import type { UserParams } from '../../resources/user.js';
+import { textOf } from '../catalog.js';
 import { type Converter, type Derivation, IS_FALSE, numericId, refused, type TypeRules } from '../rules.js';
 import { accountName, platformOnly } from './accounts.js';
 
@@ -112,7 +113,7 @@ export const userRules: TypeRules<UserParams> = {
           else if (typeof g === 'string' && g !== '') out.push(g);
         }
         const groups = r.parameters.groups;
-        const list = Array.isArray(groups) ? groups.map(String).join(',') : typeof groups === 'string' ? groups : '';
+        const list = Array.isArray(groups) ? groups.map(textOf).join(',') : typeof groups === 'string' ? groups : '';
         if (list !== '') out.push(...list.split(','));
         return out;
       },
