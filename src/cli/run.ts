@@ -17,6 +17,7 @@ import { EXIT_FAILED, EXIT_OK, UsageError } from './usage.js';
 import { allGroupsGone, killAllGroups, stopAllGroups } from '../system/proc/launcher.js';
 import type { Vertex } from '../engine/vertex.js';
 import { WorldLink } from '../world/world-link.js';
+import { errorText } from '../observe/errors.js';
 
 export const runHelp = `usage: mgmt run --yaml FILE [flags]      (also: mgmt run yaml FILE)
 
@@ -169,9 +170,7 @@ export function runEngine(spec: GraphSpec, flags: RunFlags, source?: GraphSource
       if (!flags.graphviz || !g.spec) return;
       const text = toDot(g.spec.graph, g.spec.resources, g.edges);
       const target = flags.graphviz;
-      dotWritten = dotWritten.then(() =>
-        writeFile(target, text).catch((e: unknown) => log.warn(`cannot write --graphviz ${target}: ${e instanceof Error ? e.message : String(e)}`)),
-      );
+      dotWritten = dotWritten.then(() => writeFile(target, text).catch((e: unknown) => log.warn(`cannot write --graphviz ${target}: ${errorText(e)}`)));
     };
 
     const swapIn = async (next: GraphSpec, first: boolean): Promise<boolean> => {

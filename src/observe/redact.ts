@@ -10,6 +10,7 @@
  *   string leaf, however short: a garbled log line is better than a printed secret) in a log line or an error
  *   message, in one pass, longest first.
  */
+import { errorText } from './errors.js';
 import type { Logger } from './logger.js';
 
 export const REDACTED = '[redacted]';
@@ -105,7 +106,7 @@ export class Redactor {
    * out of reach, with no `cause` and no stack holding the text).
    */
   error(e: unknown): Error {
-    const msg = e instanceof Error ? e.message : String(e);
+    const msg = errorText(e);
     const clean = this.text(msg);
     if (e instanceof Error && clean === msg) return e;
     const out = new Error(clean);

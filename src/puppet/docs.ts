@@ -8,7 +8,7 @@ import { DEFAULT_RUNINTERVAL_S, REFRESHABLE_PUPPET_TYPES } from './fallback.js';
 import { coreRegistry } from '../resources/core-registry.js';
 import type { Registry } from '../resources/registry.js';
 import { withPuppetKind } from './fallback-kind.js';
-import { REDACTED } from './redact.js';
+import { REDACTED } from '../observe/redact.js';
 import { type Derive, derivedFrom, describeAccept, converterOf, MSG_IGNORED_WHEN_ABSENT, MSG_UNSUPPORTED_VALUE, type Rule, type TypeRules } from './rules.js';
 import { metaparamRules, typeRules } from './types/index.js';
 

@@ -9,8 +9,9 @@ import type { ParamsOf } from '../resources/params.js';
 import type { Registry } from '../resources/registry.js';
 import { defineKind, type Problem } from '../resources/resource.js';
 import { untilAborted } from '../system/proc/abort.js';
-import { secretStrings } from '../observe/redact.js';
-import { getPuppetWorker, redact, type WorkerOp, type WorkerReply } from './runtime/worker.js';
+import { errorText } from '../observe/errors.js';
+import { REDACTED, Redactor, secretStrings } from '../observe/redact.js';
+import { getPuppetWorker, type WorkerOp, type WorkerReply } from './runtime/worker.js';
 
 const params = {
   type: {
@@ -83,7 +84,8 @@ export const puppetKind = defineKind({
       return (Array.isArray(c.sensitive) ? c.sensitive : []).flatMap((k) => secretStrings(params[String(k)]));
     });
     const secrets = [...[...sensitive].flatMap((k) => secretStrings(parameters[k])), ...companionSecrets];
-    const clean = (text: string) => redact(text, secrets);
+    const redactor = new Redactor(secrets);
+    const clean = (text: string) => redactor.text(text);
     const timeoutMs = requestTimeout(type, parameters);
     const worker = getPuppetWorker();
     worker.acquire();
@@ -95,7 +97,7 @@ export const puppetKind = defineKind({
       try {
         return await worker.request(op, companions.length ? { resource, companions } : { resource }, { signal, secrets, timeoutMs });
       } catch (e) {
-        throw new Error(clean(e instanceof Error ? e.message : String(e)), { cause: e });
+        throw new Error(clean(errorText(e)), { cause: e });
       }
     };
     const failure = (op: string, reply: WorkerReply): Error => {
@@ -107,7 +109,7 @@ export const puppetKind = defineKind({
     const change = (c: Record<string, unknown>): string => {
       // eslint-disable-next-line @typescript-eslint/no-base-to-string -- a value read from JSON, D-Bus or a manifest; String() keeps its text whatever its shape
       const prop = String(c.property ?? '?');
-      if (sensitive.has(prop)) return `${prop} [redacted]`;
+      if (sensitive.has(prop)) return `${prop} ${REDACTED}`;
       return clean(`${prop} ${show(c.previous)} -> ${show(c.desired)}`);
     };
 

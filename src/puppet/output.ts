@@ -1,7 +1,8 @@
 /** Printing a translation: the graph YAML (Sensitive values redacted) with its header comment. */
 import type { GraphSpec } from '../graph/spec.js';
 import { writeGraphYaml } from '../graph/yaml-writer.js';
-import { hasSensitive, REDACTED, redactSpec } from './redact.js';
+import { REDACTED } from '../observe/redact.js';
+import { hasSensitive, redactSpec } from './redact.js';
 
 export function graphYaml(spec: GraphSpec): string {
   const header = [`Translated from the Puppet catalog of ${spec.graph} (${spec.source ?? 'catalog'}) by \`mgmt puppet translate\`.`];

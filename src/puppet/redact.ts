@@ -5,9 +5,7 @@
  * itself is the one helper in src/observe/redact.ts.
  */
 import type { GraphSpec, ResourceSpec } from '../graph/spec.js';
-import { REDACTED, redactParams } from '../observe/redact.js';
-
-export { REDACTED };
+import { redactParams } from '../observe/redact.js';
 
 export function redactResource(r: ResourceSpec): ResourceSpec {
   if (!r.meta.sensitive?.length) return r;

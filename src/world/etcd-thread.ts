@@ -9,6 +9,7 @@ import type { ResourceSpec } from '../graph/spec.js';
 import type { Logger } from '../observe/logger.js';
 import { EtcdWorld, type EtcdWorldOptions, loadClient } from './etcd-world.js';
 import type { Exported } from './world.js';
+import { errorText } from '../observe/errors.js';
 
 export type ToThread =
   | { readonly type: 'start'; readonly options: Omit<EtcdWorldOptions, 'log'> }
@@ -51,7 +52,7 @@ if (port) {
             if (published) w.publish(published);
             watch();
           },
-          (e: unknown) => log.error(`cannot use etcd: ${e instanceof Error ? e.message : String(e)}; exported resources are neither published nor collected`),
+          (e: unknown) => log.error(`cannot use etcd: ${errorText(e)}; exported resources are neither published nor collected`),
         );
         break;
       case 'publish':

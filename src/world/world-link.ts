@@ -20,6 +20,7 @@ import { checkCollect, collectResources } from './collect.js';
 import { LocalWorld } from './local-world.js';
 import { ThreadedWorld } from './threaded-world.js';
 import { type Exported, toExported, type World, type WorldFlags } from './world.js';
+import { errorText } from '../observe/errors.js';
 
 const DEBOUNCE_MS = 25;
 /** How long convergence waits for etcd's first collection (then it goes on without it). */
@@ -263,7 +264,7 @@ export class WorldLink {
 
   private open(): Promise<void> {
     return (this.opening ??= this.doOpen().catch((e: unknown) => {
-      this.log.error(`${e instanceof Error ? e.message : String(e)}; exported resources are neither published nor collected`);
+      this.log.error(`${errorText(e)}; exported resources are neither published nor collected`);
     }));
   }
 

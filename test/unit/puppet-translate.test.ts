@@ -6,7 +6,7 @@ import { checkGraphText } from '../../src/graph/read.js';
 import { yamlString } from '../../src/graph/yaml-writer.js';
 import { type Catalog, CatalogError, type CatalogResource, catalogFromData, readCatalog } from '../../src/puppet/catalog.js';
 import { graphYaml } from '../../src/puppet/output.js';
-import { REDACTED } from '../../src/puppet/redact.js';
+import { REDACTED } from '../../src/observe/redact.js';
 import { normalizeRef } from '../../src/puppet/relationships.js';
 import { translateCatalog } from '../../src/puppet/translate.js';
 import { catalogOf, catalogResource } from '../harness/catalog.js';

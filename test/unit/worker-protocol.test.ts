@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { REDACTED } from '../../src/puppet/redact.js';
+import { REDACTED } from '../../src/observe/redact.js';
 import { PROTOCOL_JSON_PATH, protocolJson, WORKER_OPS, type WorkerOp } from '../../src/puppet/runtime/protocol.js';
 
 const root = new URL('../../../', import.meta.url);

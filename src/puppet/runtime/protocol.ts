@@ -10,7 +10,7 @@
  * `{id, error, ...fields}`, `error` being null on success or `{message, file, line}`. An error reply may leave
  * the op's reply fields out.
  */
-import { REDACTED } from '../redact.js';
+import { REDACTED } from '../../observe/redact.js';
 
 /** The JSON value of a field, named for the generated description; `FieldTypes` gives each its TypeScript type. */
 export type FieldType = keyof FieldTypes;

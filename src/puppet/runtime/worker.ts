@@ -310,7 +310,7 @@ export class PuppetWorker {
     proc.onReply = (reply) => {
       if (reply.id !== req.id) {
         this.log().warn(
-          `ignoring a Puppet worker reply to request ${String(reply.id)} while waiting for ${req.id}: ${redact(JSON.stringify(reply), this.secrets())}`,
+          `ignoring a Puppet worker reply to request ${String(reply.id)} while waiting for ${req.id}: ${redactText(JSON.stringify(reply), this.secrets())}`,
         );
         return;
       }
@@ -439,7 +439,7 @@ export class PuppetWorker {
       if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('not an object');
       reply = parsed as WorkerReply;
     } catch {
-      this.log().warn(`Puppet worker (pid ${proc.pid}) wrote a line that is not a reply: ${redact(line, this.secrets()).slice(0, 500)}`);
+      this.log().warn(`Puppet worker (pid ${proc.pid}) wrote a line that is not a reply: ${redactText(line, this.secrets()).slice(0, 500)}`);
       return;
     }
     if (proc.onReply) proc.onReply(reply);
@@ -447,7 +447,7 @@ export class PuppetWorker {
   }
 
   private onStderr(proc: Proc, raw: string, log: Logger): void {
-    const line = redact(stripColour(raw), this.secrets());
+    const line = redactText(stripColour(raw), this.secrets());
     if (line.trim() === '') return;
     proc.stderrTail.push(line.length > 1000 ? `${line.slice(0, 1000)}...` : line);
     if (proc.stderrTail.length > STDERR_TAIL) proc.stderrTail.shift();
@@ -558,11 +558,6 @@ function exitText(proc: Proc): string {
 }
 
 function tailSuffix(proc: Proc, secrets: readonly string[]): string {
-  const tail = proc.stderrTail.slice(-5).map((l) => redact(l, secrets));
+  const tail = proc.stderrTail.slice(-5).map((l) => redactText(l, secrets));
   return tail.length === 0 ? '' : `; stderr: ${tail.join(' | ')}`;
-}
-
-/** Replaces every occurrence of each secret by `[redacted]` (the one redaction helper, src/observe/redact.ts). */
-export function redact(text: string, secrets: readonly string[]): string {
-  return redactText(text, secrets);
 }
