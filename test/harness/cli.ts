@@ -1,6 +1,10 @@
 /** Runs the `mgmt` CLI as a child process, as a user would; every process started is killed by PID at the end. */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, afterEach, beforeEach } from 'node:test';
 
 const BIN = fileURLToPath(new URL('../../../bin/mgmt.js', import.meta.url));
 const live = new Set<ChildProcess>();
@@ -75,6 +79,23 @@ export async function mgmtRun(args: string[], opts: CliOptions = {}): Promise<{ 
 /** Kills every CLI process a test left running. */
 export function killAll(): void {
   for (const c of live) if (c.pid) c.kill('SIGKILL');
+}
+
+/**
+ * The set-up every CLI test file shares: each test gets a fresh scratch directory (named from `prefix`), handed to
+ * `use` before it runs; afterwards every CLI process it left running is killed and the directory removed.
+ */
+export function scratchDirPerTest(prefix: string, use: (dir: string) => void): void {
+  let dir = '';
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), prefix));
+    use(dir);
+  });
+  afterEach(async () => {
+    killAll();
+    await rm(dir, { recursive: true, force: true });
+  });
+  after(killAll);
 }
 
 /** Polls `pred` every 5 ms until it holds. */

@@ -1,21 +1,12 @@
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, readdirSync, unlinkSync, writeFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, afterEach, beforeEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { isRunning } from '../../src/system/proc/launcher.js';
-import { killAll, mgmt, mgmtRun, waitUntil } from '../harness/cli.js';
+import { mgmt, mgmtRun, waitUntil, scratchDirPerTest } from '../harness/cli.js';
 
-let dir: string;
-beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'mgmt-cli-test-'));
-});
-afterEach(async () => {
-  killAll();
-  await rm(dir, { recursive: true, force: true });
-});
-after(killAll);
+let dir = '';
+scratchDirPerTest('mgmt-cli-test-', (d) => (dir = d));
 
 const write = (name: string, text: string) => {
   writeFileSync(join(dir, name), text);

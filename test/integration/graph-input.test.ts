@@ -5,21 +5,12 @@
  */
 import assert from 'node:assert/strict';
 import { closeSync, existsSync, openSync, readFileSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, afterEach, beforeEach, describe, it } from 'node:test';
-import { killAll, mgmt, waitUntil } from '../harness/cli.js';
+import { describe, it } from 'node:test';
+import { mgmt, waitUntil, scratchDirPerTest } from '../harness/cli.js';
 
-let dir: string;
-beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'mgmt-graph-input-'));
-});
-afterEach(async () => {
-  killAll();
-  await rm(dir, { recursive: true, force: true });
-});
-after(killAll);
+let dir = '';
+scratchDirPerTest('mgmt-graph-input-', (d) => (dir = d));
 
 /** Resident memory of a process, in MB. */
 function rssMb(pid: number): number {

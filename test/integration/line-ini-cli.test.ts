@@ -3,21 +3,12 @@
 // file_line/ini_setting/concat run by `mgmt puppet` natively (no Puppet worker apply).
 import assert from 'node:assert/strict';
 import { readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, afterEach, beforeEach, describe, it } from 'node:test';
-import { killAll, mgmt, mgmtRun, waitUntil } from '../harness/cli.js';
+import { describe, it } from 'node:test';
+import { mgmt, mgmtRun, waitUntil, scratchDirPerTest } from '../harness/cli.js';
 
-let dir: string;
-beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'mgmt-line-ini-cli-'));
-});
-afterEach(async () => {
-  killAll();
-  await rm(dir, { recursive: true, force: true });
-});
-after(killAll);
+let dir = '';
+scratchDirPerTest('mgmt-line-ini-cli-', (d) => (dir = d));
 
 const graph = () => `graph: g
 resources:

@@ -4,23 +4,14 @@
 // that writes 100 MB.
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, afterEach, beforeEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { allProcs } from '../../src/system/proc/proc-table.js';
 import { isRunning } from '../../src/system/proc/launcher.js';
-import { killAll, mgmt, waitUntil } from '../harness/cli.js';
+import { mgmt, waitUntil, scratchDirPerTest } from '../harness/cli.js';
 
-let dir: string;
-beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'mgmt-proc-test-'));
-});
-afterEach(async () => {
-  killAll();
-  await rm(dir, { recursive: true, force: true });
-});
-after(killAll);
+let dir = '';
+scratchDirPerTest('mgmt-proc-test-', (d) => (dir = d));
 
 const write = (name: string, text: string) => {
   writeFileSync(join(dir, name), text);

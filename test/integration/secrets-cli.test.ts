@@ -5,22 +5,13 @@
  */
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, afterEach, beforeEach, describe, it } from 'node:test';
-import { killAll, mgmtRun } from '../harness/cli.js';
+import { describe, it } from 'node:test';
+import { mgmtRun, scratchDirPerTest } from '../harness/cli.js';
 
 const SECRET = 's3cr3t-cli-Tok3n';
-let dir: string;
-beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'mgmt-secrets-cli-'));
-});
-afterEach(async () => {
-  killAll();
-  await rm(dir, { recursive: true, force: true });
-});
-after(killAll);
+let dir = '';
+scratchDirPerTest('mgmt-secrets-cli-', (d) => (dir = d));
 
 function graph(): string {
   const file = join(dir, 'g.yaml');
