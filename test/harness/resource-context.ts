@@ -1,8 +1,9 @@
 /** A ResourceContext for driving one resource directly in unit tests; it records what the resource logs. */
+import assert from 'node:assert/strict';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { CheckApplyContext, Resource, ResourceContext } from '../../src/resources/resource.js';
+import type { CheckApplyContext, Resource, ResourceContext, ResourceKind } from '../../src/resources/resource.js';
 
 export interface RecordingContext extends ResourceContext {
   readonly lines: string[];
@@ -26,6 +27,16 @@ export function recordingContext(id = 'test[x]'): RecordingContext {
       return dir;
     },
   };
+}
+
+/**
+ * A resource of `kind` made as the engine makes it, once its parameters validate (test resources must be valid);
+ * the context records what it logs.
+ */
+export function validResource(kind: ResourceKind, name: string, params: Readonly<Record<string, unknown>>): { r: Resource; ctx: RecordingContext } {
+  assert.deepEqual(kind.validate?.(name, params) ?? [], [], `${kind.kind}[${name}]: test resources must be valid`);
+  const ctx = recordingContext(`${kind.kind}[${name}]`);
+  return { r: kind.create(name, params, ctx), ctx };
 }
 
 /** Calls checkApply with the usual flags. */

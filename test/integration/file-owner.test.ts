@@ -19,9 +19,8 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileKind } from '../../src/resources/file/kind.js';
-import type { Resource } from '../../src/resources/resource.js';
 import { atomicWriteSync, tempPathFor } from '../../src/system/fs/atomic-write.js';
-import { check, recordingContext, type RecordingContext } from '../harness/resource-context.js';
+import { check, validResource } from '../harness/resource-context.js';
 
 type Params = Record<string, string | boolean>;
 
@@ -33,12 +32,7 @@ afterEach(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function make(params: Params, name = String(params.path ?? 'unnamed')): { r: Resource; ctx: RecordingContext } {
-  const problems = fileKind.validate?.(name, params) ?? [];
-  assert.deepEqual(problems, [], 'test resources must be valid');
-  const ctx = recordingContext(`file[${name}]`);
-  return { r: fileKind.create(name, params, ctx), ctx };
-}
+const make = (params: Params, name = String(params.path ?? 'unnamed')) => validResource(fileKind, name, params);
 
 const modeOf = (p: string) => lstatSync(p).mode & 0o7777;
 

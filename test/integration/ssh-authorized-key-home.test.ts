@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import { sshAuthorizedKeyKind } from '../../src/resources/ssh-authorized-key.js';
 import { passwdEntry } from '../../src/system/tools/ids.js';
-import { check, recordingContext } from '../harness/resource-context.js';
+import { check, validResource } from '../harness/resource-context.js';
 
 const K1 = 'AAAAC3NzaC1lZDI1NTE5AAAAIBx';
 const K2 = 'AAAAB3NzaC1yc2EAAAADAQABAAABAQ';
@@ -19,11 +19,7 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-const make = (name: string, params: Record<string, unknown>) => {
-  assert.deepEqual(sshAuthorizedKeyKind.validate!(name, params), []);
-  const ctx = recordingContext(`ssh:authorized_key[${name}]`);
-  return { r: sshAuthorizedKeyKind.create(name, params, ctx), ctx };
-};
+const make = (name: string, params: Record<string, unknown>) => validResource(sshAuthorizedKeyKind, name, params);
 describe('ssh:authorized_key in a real user’s home', { skip: process.getuid?.() !== 0 && 'needs root to create a user' }, () => {
   const user = `mgmtak${process.pid % 100000}`;
   let home = '';

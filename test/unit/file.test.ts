@@ -18,10 +18,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileKind } from '../../src/resources/file/kind.js';
 import { SYNC_MAX_BYTES } from '../../src/system/fs/sync-slices.js';
-import type { Resource } from '../../src/resources/resource.js';
 import { atomicWrite } from '../../src/system/fs/atomic-write.js';
 import { watchPath, watcherStats } from '../../src/system/fs/path-watcher.js';
-import { check, recordingContext, startWatch, type RecordingContext } from '../harness/resource-context.js';
+import { check, startWatch, validResource } from '../harness/resource-context.js';
 
 type Params = Record<string, string | boolean>;
 
@@ -33,12 +32,7 @@ afterEach(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function make(params: Params, name = String(params.path ?? 'unnamed')): { r: Resource; ctx: RecordingContext } {
-  const problems = fileKind.validate?.(name, params) ?? [];
-  assert.deepEqual(problems, [], 'test resources must be valid');
-  const ctx = recordingContext(`file[${name}]`);
-  return { r: fileKind.create(name, params, ctx), ctx };
-}
+const make = (params: Params, name = String(params.path ?? 'unnamed')) => validResource(fileKind, name, params);
 
 function problems(params: Params, name = '/x'): { param?: string; message: string; severity?: 'warning' }[] {
   return fileKind.validate?.(name, params) ?? [];

@@ -8,7 +8,7 @@ import { afterEach, beforeEach, describe, it } from 'node:test';
 import { checkGraphText } from '../../src/graph/read.js';
 import { vertexId } from '../../src/graph/spec.js';
 import { sshAuthorizedKeyKind } from '../../src/resources/ssh-authorized-key.js';
-import { check, recordingContext, startWatch } from '../harness/resource-context.js';
+import { check, startWatch, validResource } from '../harness/resource-context.js';
 import { registry } from '../../src/cli/registry.js';
 
 const K1 = 'AAAAC3NzaC1lZDI1NTE5AAAAIBx';
@@ -20,11 +20,7 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-const make = (name: string, params: Record<string, unknown>) => {
-  assert.deepEqual(sshAuthorizedKeyKind.validate!(name, params), []);
-  const ctx = recordingContext(`ssh:authorized_key[${name}]`);
-  return { r: sshAuthorizedKeyKind.create(name, params, ctx), ctx };
-};
+const make = (name: string, params: Record<string, unknown>) => validResource(sshAuthorizedKeyKind, name, params);
 const modeOf = (p: string) => statSync(p).mode & 0o7777;
 
 describe('ssh:authorized_key with a target', () => {
