@@ -70,67 +70,83 @@ function loadCounted(text: string, schema: Schema, limits: GraphLimits): { resul
     throw new YamlLimitError(message, at.line, at.col);
   };
   let result: unknown;
+  // Without an anchor (`&`) there can be no alias: each node is counted once and nothing is shared, so the cheaper
+  // listener (depth and node count only) bounds the document as well. Most generated graphs take this path.
+  const plainListener = (event: 'open' | 'close', state: yaml.State): void => {
+    if (event === 'open') {
+      if (stack.length > limits.maxDepth) fail(state.position, `nested more than ${limits.maxDepth} levels deep (the most a graph may nest)`);
+      if (++nodes > limits.maxNodes) fail(state.position, `more than ${grouped(limits.maxNodes)} YAML nodes (the most a graph may have)`);
+      stack.push({ start: state.position, end: state.position, result: undefined, children: [], size: 1, height: 1 });
+      return;
+    }
+    const f = stack.pop()!;
+    f.end = state.position;
+    f.result = state.result;
+    stack[stack.length - 1]!.children.push(f);
+  };
   try {
     result = yaml.load(text, {
       schema,
-      listener(event, state) {
-        if (event === 'open') {
-          // stack[0] is the document itself, so stack.length is the level of the node being opened
-          if (stack.length > limits.maxDepth) fail(state.position, `nested more than ${limits.maxDepth} levels deep (the most a graph may nest)`);
-          if (++nodes > limits.maxNodes) fail(state.position, `more than ${grouped(limits.maxNodes)} YAML nodes (the most a graph may have)`);
-          stack.push({ start: state.position, end: state.position, result: undefined, children: [], size: 1, height: 1 });
-          return;
-        }
-        const f = stack.pop()!;
-        f.end = state.position;
-        f.result = state.result;
-        const value: unknown = state.result;
-        const isCollection = typeof value === 'object' && value !== null;
-        const known = isCollection ? sizes.get(value) : undefined;
-        const first = f.children.length === 0 ? text[nodeStart(text, f.start)] : undefined;
-        if (first === '*' || (first !== undefined && known !== undefined)) {
-          // An alias: it stands for the whole node it names.
-          if (++aliases > limits.maxAliases) fail(f.start, `more than ${grouped(limits.maxAliases)} aliases (the most a graph may use)`);
-          // its anchor still open: the alias is inside the node it names
-          if (isCollection && !known) fail(f.start, CYCLE);
-          if (known) {
-            f.size = known.size;
-            f.height = known.height;
-            nodes += known.size - 1;
-            aliasNodes += known.size - 1;
-            if (aliasNodes > limits.maxAliasNodes) {
-              fail(
-                f.start,
-                `with this alias, aliases add more than ${grouped(limits.maxAliasNodes)} YAML nodes to the graph (the most they may add); an alias stands for a copy of everything under its anchor`,
-              );
+      listener: !text.includes('&')
+        ? plainListener
+        : function (event, state) {
+            if (event === 'open') {
+              // stack[0] is the document itself, so stack.length is the level of the node being opened
+              if (stack.length > limits.maxDepth) fail(state.position, `nested more than ${limits.maxDepth} levels deep (the most a graph may nest)`);
+              if (++nodes > limits.maxNodes) fail(state.position, `more than ${grouped(limits.maxNodes)} YAML nodes (the most a graph may have)`);
+              stack.push({ start: state.position, end: state.position, result: undefined, children: [], size: 1, height: 1 });
+              return;
             }
-            if (nodes > limits.maxNodes) {
-              fail(
-                f.start,
-                `this alias expands the graph past ${grouped(limits.maxNodes)} YAML nodes (the most a graph may have); an alias stands for a copy of everything under its anchor`,
-              );
+            const f = stack.pop()!;
+            f.end = state.position;
+            f.result = state.result;
+            const value: unknown = state.result;
+            const isCollection = typeof value === 'object' && value !== null;
+            const known = isCollection ? sizes.get(value) : undefined;
+            const first = f.children.length === 0 ? text[nodeStart(text, f.start)] : undefined;
+            if (first === '*' || (first !== undefined && known !== undefined)) {
+              // An alias: it stands for the whole node it names.
+              if (++aliases > limits.maxAliases) fail(f.start, `more than ${grouped(limits.maxAliases)} aliases (the most a graph may use)`);
+              // its anchor still open: the alias is inside the node it names
+              if (isCollection && !known) fail(f.start, CYCLE);
+              if (known) {
+                f.size = known.size;
+                f.height = known.height;
+                nodes += known.size - 1;
+                aliasNodes += known.size - 1;
+                if (aliasNodes > limits.maxAliasNodes) {
+                  fail(
+                    f.start,
+                    `with this alias, aliases add more than ${grouped(limits.maxAliasNodes)} YAML nodes to the graph (the most they may add); an alias stands for a copy of everything under its anchor`,
+                  );
+                }
+                if (nodes > limits.maxNodes) {
+                  fail(
+                    f.start,
+                    `this alias expands the graph past ${grouped(limits.maxNodes)} YAML nodes (the most a graph may have); an alias stands for a copy of everything under its anchor`,
+                  );
+                }
+              }
+            } else {
+              for (const c of f.children) {
+                f.size += c.size;
+                if (c.height + 1 > f.height) f.height = c.height + 1;
+              }
+              if (isCollection) {
+                // An empty collection is written `[]` or `{}` (after its properties); anything else may be an alias
+                // the check above did not see: the value is then checked for cycles once loaded.
+                if (first !== undefined && !'[{&!'.includes(first)) seen.suspect = true;
+                sizes.set(value, { size: f.size, height: f.height });
+                if (!starts.has(value)) starts.set(value, f.start);
+              }
             }
-          }
-        } else {
-          for (const c of f.children) {
-            f.size += c.size;
-            if (c.height + 1 > f.height) f.height = c.height + 1;
-          }
-          if (isCollection) {
-            // An empty collection is written `[]` or `{}` (after its properties); anything else may be an alias
-            // the check above did not see: the value is then checked for cycles once loaded.
-            if (first !== undefined && !'[{&!'.includes(first)) seen.suspect = true;
-            sizes.set(value, { size: f.size, height: f.height });
-            if (!starts.has(value)) starts.set(value, f.start);
-          }
-        }
-        const parent = stack[stack.length - 1]!;
-        // parent's level is stack.length - 1; this node's deepest descendant sits f.height levels below it
-        if (stack.length - 1 + f.height > limits.maxDepth) {
-          fail(f.start, `nested more than ${limits.maxDepth} levels deep once its aliases are expanded (the most a graph may nest)`);
-        }
-        parent.children.push(f);
-      },
+            const parent = stack[stack.length - 1]!;
+            // parent's level is stack.length - 1; this node's deepest descendant sits f.height levels below it
+            if (stack.length - 1 + f.height > limits.maxDepth) {
+              fail(f.start, `nested more than ${limits.maxDepth} levels deep once its aliases are expanded (the most a graph may nest)`);
+            }
+            parent.children.push(f);
+          },
     });
   } catch (e) {
     if (e instanceof YamlSyntaxError) throw e;

@@ -31,7 +31,7 @@ import { lstat, open, rename, symlink, unlink, type FileHandle } from 'node:fs/p
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 import { isErrno } from '../../observe/errors.js';
-import { openParentSync } from './safe-path.js';
+import { forgetChecks, openParentSync } from './safe-path.js';
 
 /** Mode (12 bits), owner and group of a regular file. */
 export interface FileMeta {
@@ -59,25 +59,27 @@ export interface AtomicWriteOptions {
 const MAX_TEMP_BASE_BYTES = 200; // keeps `.<base>.mgmt-<pid>-<12 hex>` under NAME_MAX (255 bytes)
 const TEMP_RANDOM_BYTES = 6;
 const POOL_BYTES = TEMP_RANDOM_BYTES * 1024;
-let pool = Buffer.alloc(0);
+let pool = '';
 let poolAt = 0;
+const PID = String(process.pid);
 
-/** 12 random hex digits, from the pool (see the module comment). */
+/** 12 random hex digits, from the pool (see the module comment), hex-encoded once per refill. */
 function randomHex(): string {
-  if (poolAt + TEMP_RANDOM_BYTES > pool.length) {
-    pool = randomBytes(POOL_BYTES);
+  if (poolAt + 2 * TEMP_RANDOM_BYTES > pool.length) {
+    pool = randomBytes(POOL_BYTES).toString('hex');
     poolAt = 0;
   }
-  const hex = pool.toString('hex', poolAt, poolAt + TEMP_RANDOM_BYTES);
-  poolAt += TEMP_RANDOM_BYTES;
+  const hex = pool.slice(poolAt, poolAt + 2 * TEMP_RANDOM_BYTES);
+  poolAt += 2 * TEMP_RANDOM_BYTES;
   return hex;
 }
 
 /** A fresh temp name in the same directory as `path`: `.<base>.mgmt-<pid>-<random>`. */
 export function tempPathFor(path: string): string {
   let base = basename(path);
-  while (Buffer.byteLength(base) > MAX_TEMP_BASE_BYTES) base = base.slice(0, -1);
-  return join(dirname(path), `.${base}.mgmt-${process.pid}-${randomHex()}`);
+  // a name of at most MAX_TEMP_BASE_BYTES / 3 UTF-16 units cannot be longer in UTF-8: skip the count
+  if (base.length > MAX_TEMP_BASE_BYTES / 3) while (Buffer.byteLength(base) > MAX_TEMP_BASE_BYTES) base = base.slice(0, -1);
+  return join(dirname(path), `.${base}.mgmt-${PID}-${randomHex()}`);
 }
 
 /** Whether `path` is an entry of a directory held open (safe-path.ts), which needs no resolution. */
@@ -262,6 +264,8 @@ export async function atomicSymlink(target: string, path: string, opts: { fsync?
   } catch (e) {
     await unlink(tmp).catch(() => undefined);
     throw e;
+  } finally {
+    forgetChecks(); // the symlink may have replaced a directory on a path safe-path.ts holds
   }
   if (opts.fsync) await fsyncDir(dirname(path));
 }
@@ -287,6 +291,8 @@ export function atomicSymlinkSync(target: string, path: string, opts: { fsync?: 
       // nothing left to clean up
     }
     throw e;
+  } finally {
+    forgetChecks(); // the symlink may have replaced a directory on a path safe-path.ts holds
   }
   if (opts.fsync) fsyncDirSync(dirname(path));
 }

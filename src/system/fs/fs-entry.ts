@@ -3,6 +3,7 @@ import { lstatSync, unlinkSync, type Stats } from 'node:fs';
 import { constants } from 'node:fs';
 import { lstat, open, readdir, rmdir, unlink } from 'node:fs/promises';
 import { isErrno } from '../../observe/errors.js';
+import { forgetChecks } from './safe-path.js';
 
 export type FsType = 'file' | 'directory' | 'symlink' | 'fifo' | 'socket' | 'block device' | 'character device';
 
@@ -47,8 +48,12 @@ export function lstatOrUndefinedSync(p: string): Stats | undefined {
  * `/proc/self/fd/<fd>/<name>`), so a directory inside it swapped for a symlink meanwhile is never followed.
  */
 export async function removeEntry(p: string, type: FsType): Promise<void> {
-  if (type === 'directory') await removeTree(p);
-  else unlinkSync(p);
+  try {
+    if (type === 'directory') await removeTree(p);
+    else unlinkSync(p);
+  } finally {
+    forgetChecks(); // it may have been a directory (or a symlink to one) on a path safe-path.ts holds
+  }
 }
 
 async function removeTree(p: string): Promise<void> {

@@ -22,16 +22,21 @@ export function showPath(path: string): string {
 
 /** What makes `path` unusable as a path, as a sentence that starts with the path; undefined when it is fine. */
 export function pathProblem(path: string): string | undefined {
-  const shown = showPath(path);
-  if (path.includes('\0')) return `${shown} contains a NUL byte, which no path can hold; remove it`;
+  if (path.includes('\0')) return `${showPath(path)} contains a NUL byte, which no path can hold; remove it`;
   if (path.includes('\uFFFD') || LONE_SURROGATE.test(path)) {
-    return `${shown} is not valid UTF-8 (it holds U+FFFD or a lone surrogate: bytes of the graph file that are not UTF-8 are read as U+FFFD, which names a different file); write the path in UTF-8`;
+    return `${showPath(path)} is not valid UTF-8 (it holds U+FFFD or a lone surrogate: bytes of the graph file that are not UTF-8 are read as U+FFFD, which names a different file); write the path in UTF-8`;
   }
-  const bytes = Buffer.byteLength(path);
-  if (bytes >= PATH_MAX) return `${shown} is ${bytes} bytes long; a path may have at most ${PATH_MAX - 1} bytes`;
+  // A UTF-16 unit is at most 3 bytes of UTF-8 (a surrogate pair, 2 units, is 4): short strings need no count.
+  if (path.length * 3 < PATH_MAX) {
+    if (path.length * 3 <= NAME_MAX) return undefined;
+  } else {
+    const bytes = Buffer.byteLength(path);
+    if (bytes >= PATH_MAX) return `${showPath(path)} is ${bytes} bytes long; a path may have at most ${PATH_MAX - 1} bytes`;
+  }
   for (const c of path.split('/')) {
+    if (c.length * 3 <= NAME_MAX) continue;
     const n = Buffer.byteLength(c);
-    if (n > NAME_MAX) return `${shown} has a component of ${n} bytes (${showPath(c)}); a file name may have at most ${NAME_MAX} bytes`;
+    if (n > NAME_MAX) return `${showPath(path)} has a component of ${n} bytes (${showPath(c)}); a file name may have at most ${NAME_MAX} bytes`;
   }
   return undefined;
 }

@@ -21,8 +21,11 @@
  *
  * Cost: the directories held are cached by path (at most CACHE_MAX, least recently used first out), and a cached
  * one is used only when `stat(path)` (one syscall, resolved by the kernel) still leads to the same inode; otherwise
- * the path is walked again. A stale entry could at worst make us write into the directory that was checked at its
- * walk, never somewhere a walk would have refused.
+ * the path is walked again. That stat is made once per turn of the event loop for each directory (an apply of 1,000
+ * files in one directory, made in a few synchronous slices, stats it a few times, not 1,000), and again at once after
+ * our own code removed an entry or put a symlink in place (`forgetChecks`, called by fs-entry.ts and atomic-write.ts),
+ * which may be a directory on a cached path. A stale entry could at worst make us write into the directory that was
+ * checked at its walk, never somewhere a walk would have refused.
  *
  * Temp files of ours (see atomic-write.ts) that a crash left behind are removed from a directory the first time this
  * process opens it for writing (`sweep`); see stale-temps.ts.
@@ -193,8 +196,29 @@ interface Held {
 
 const cache = new Map<string, Held>();
 
+/** Cached directories whose path was stat'ed in this turn of the event loop (see the module comment). */
+let checked = new Set<Held>();
+let clearing = false;
+
+function markChecked(h: Held): void {
+  checked.add(h);
+  if (clearing) return;
+  clearing = true;
+  setImmediate(forgetChecks).unref();
+}
+
+/**
+ * Makes the next use of every cached directory stat its path again: called after our own code removed an entry or
+ * replaced one with a symlink, which may have changed where a cached path leads.
+ */
+export function forgetChecks(): void {
+  checked = new Set();
+  clearing = false;
+}
+
 function drop(path: string, h: Held): void {
   if (cache.get(path) === h) cache.delete(path);
+  checked.delete(h);
   h.dropped = true;
   if (h.refs === 0) closeSync(h.fd);
 }
@@ -240,6 +264,15 @@ export interface OpenDirOptions {
  */
 export function openDirSync(dir: string, opts: OpenDirOptions = {}): SafeDir {
   const cached = cache.get(dir);
+  if (cached && checked.has(cached)) {
+    cache.delete(dir); // most recently used last
+    cache.set(dir, cached);
+    if (opts.sweep && !cached.swept) {
+      sweepStaleTemps(cached.fd, cached);
+      cached.swept = true;
+    }
+    return handle(dir, cached);
+  }
   if (cached) {
     let st: Stats | undefined;
     try {
@@ -250,6 +283,7 @@ export function openDirSync(dir: string, opts: OpenDirOptions = {}): SafeDir {
     if (st?.dev === cached.dev && st.ino === cached.ino) {
       cache.delete(dir); // most recently used last
       cache.set(dir, cached);
+      markChecked(cached);
       if (opts.sweep && !cached.swept) {
         sweepStaleTemps(cached.fd, cached);
         cached.swept = true;
@@ -268,6 +302,7 @@ export function openDirSync(dir: string, opts: OpenDirOptions = {}): SafeDir {
   }
   const h: Held = { fd, dev: st.dev, ino: st.ino, refs: 0, dropped: false, swept: opts.sweep === true };
   cache.set(dir, h);
+  markChecked(h);
   if (cache.size > CACHE_MAX) {
     const [oldPath, old] = cache.entries().next().value!;
     drop(oldPath, old);
