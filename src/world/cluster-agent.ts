@@ -37,6 +37,8 @@ const ROUND_MS = 500;
 const CALL_MS = 3000;
 /** A member that exited by itself is started again after this long (unless it was removed). */
 const RESTART_MS = 1000;
+/** How long no member may answer before the outage is reported. */
+const OUTAGE_WARN_MS = 3000;
 
 export interface ClusterAgentOptions {
   readonly hostname: string;
@@ -80,6 +82,7 @@ export class ClusterAgent {
   private endpoints: string[] = [];
   private onEndpoints: ((urls: readonly string[]) => void) | undefined;
   private outage: number | undefined;
+  private outageWarned = false;
   private converged = false;
   private recordSent = '';
   private idealReported = false;
@@ -350,14 +353,22 @@ export class ClusterAgent {
 
   private reportOutage(healthy: readonly string[]): void {
     const { voters, healthy: ok } = this.dir.counts();
+    const now = Date.now();
     if (healthy.length === 0 && voters > 0) {
-      if (this.outage === undefined) {
-        this.outage = Date.now();
-        this.log.warn(`cluster: no member answers (${ok} of ${voters} healthy: no quorum); local resources keep running, collected ones stay as they are`);
+      this.outage ??= now;
+      // A leader election (a member that led was lost) takes a second or two: not an outage worth a warning.
+      if (!this.outageWarned && now - this.outage >= OUTAGE_WARN_MS) {
+        this.outageWarned = true;
+        this.log.warn(
+          `cluster: no member answers (${ok} of ${voters} healthy: no quorum) for ${((now - this.outage) / 1000).toFixed(1)} s; local resources keep running, collected ones stay as they are`,
+        );
       }
     } else if (this.outage !== undefined && healthy.length > 0) {
-      this.log.info(`cluster: members answer again after ${((Date.now() - this.outage) / 1000).toFixed(1)} s (${ok} of ${voters} healthy)`);
+      const text = `cluster: members answer again after ${((now - this.outage) / 1000).toFixed(1)} s (${ok} of ${voters} healthy)`;
+      if (this.outageWarned) this.log.info(text);
+      else this.log.debug(text);
       this.outage = undefined;
+      this.outageWarned = false;
     }
   }
 }

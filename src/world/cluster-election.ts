@@ -49,7 +49,9 @@ export class CoordinatorElection {
 
   /** Forgets the campaign without a word to etcd (its lease expires on its own). */
   drop(): void {
-    this.campaign?.removeAllListeners();
+    const c = this.campaign;
+    // Its lease still reports its loss later: an 'error' event without a listener would throw.
+    c?.removeAllListeners().on('error', () => {});
     this.campaign = undefined;
     this.elected = false;
   }
