@@ -53,6 +53,8 @@ export interface ClusterAgentOptions {
   readonly tls: ClusterTls;
   /** Lease TTL in seconds. */
   readonly ttl: number;
+  /** Whether this host's graph is converged now (published in its host key, read each round). */
+  readonly converged: () => boolean;
   readonly log: Logger;
   readonly etcdLog: Logger;
 }
@@ -83,7 +85,6 @@ export class ClusterAgent {
   private onEndpoints: ((urls: readonly string[]) => void) | undefined;
   private outage: number | undefined;
   private outageWarned = false;
-  private converged = false;
   private recordSent = '';
   private idealReported = false;
   private rotate = 0;
@@ -113,11 +114,6 @@ export class ClusterAgent {
   watchEndpoints(f: (urls: readonly string[]) => void): void {
     this.onEndpoints = f;
     if (this.endpoints.length > 0) f(this.endpoints);
-  }
-
-  /** Publishes whether this host's graph is converged (in its host key). */
-  setConverged(converged: boolean): void {
-    this.converged = converged;
   }
 
   async close(): Promise<void> {
@@ -340,7 +336,7 @@ export class ClusterAgent {
       candidate: !this.o.noServer,
       peerUrls: this.o.urls.advertisePeer,
       clientUrls: this.o.urls.advertiseClient,
-      converged: this.converged,
+      converged: this.o.converged(),
     };
     const text = JSON.stringify(rec);
     if (text === this.recordSent || !s.lease) return;
@@ -354,16 +350,18 @@ export class ClusterAgent {
   private reportOutage(healthy: readonly string[]): void {
     const { voters, healthy: ok } = this.dir.counts();
     const now = Date.now();
-    if (healthy.length === 0 && voters > 0) {
+    if (healthy.length === 0) {
       this.outage ??= now;
       // A leader election (a member that led was lost) takes a second or two: not an outage worth a warning.
       if (!this.outageWarned && now - this.outage >= OUTAGE_WARN_MS) {
         this.outageWarned = true;
+        const why = this.dir.failures();
+        const state = voters > 0 ? `${ok} of ${voters} healthy: no quorum` : 'no member known yet';
         this.log.warn(
-          `cluster: no member answers (${ok} of ${voters} healthy: no quorum) for ${((now - this.outage) / 1000).toFixed(1)} s; local resources keep running, collected ones stay as they are`,
+          `cluster: no member answers (${state}) for ${((now - this.outage) / 1000).toFixed(1)} s; local resources keep running, collected ones stay as they are${why ? `; ${why}` : ''}${/certificate|alert|handshake|unknown ca/i.test(why) ? " (a TLS failure: does this host have the cluster's secret or certificates?)" : ''}`,
         );
       }
-    } else if (this.outage !== undefined && healthy.length > 0) {
+    } else if (this.outage !== undefined) {
       const text = `cluster: members answer again after ${((now - this.outage) / 1000).toFixed(1)} s (${ok} of ${voters} healthy)`;
       if (this.outageWarned) this.log.info(text);
       else this.log.debug(text);

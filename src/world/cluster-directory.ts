@@ -7,7 +7,7 @@
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { IMember } from 'etcd3';
-import { memberHealthy, type TlsFiles } from './etcd-member.js';
+import { probeMember, type TlsFiles } from './etcd-member.js';
 import type { MemberView } from './cluster-plan.js';
 
 interface Known {
@@ -22,6 +22,8 @@ export class MemberDirectory {
   private members: Known[] = [];
   private readonly down = new Map<string, number>();
   private health = new Map<string, boolean>();
+  /** Why each URL that does not answer does not. */
+  private why = new Map<string, string>();
   private savedText = '';
   /** This host's own member's client URL while it runs. */
   private own: string | undefined;
@@ -65,8 +67,9 @@ export class MemberDirectory {
   /** Probes every known member's first client URL (and the seeds, while no member is known). */
   async probe(now = Date.now()): Promise<void> {
     const urls = new Set(this.candidateUrls());
-    const results = await Promise.all([...urls].map(async (u) => [u, await memberHealthy(u, this.tls)] as const));
-    this.health = new Map(results);
+    const results = await Promise.all([...urls].map(async (u) => [u, await probeMember(u, this.tls)] as const));
+    this.health = new Map(results.map(([u, why]) => [u, why === undefined]));
+    this.why = new Map(results.filter((r): r is readonly [string, string] => r[1] !== undefined));
     for (const m of this.members) {
       const ok = m.clientUrls.some((u) => this.health.get(u) === true);
       if (ok) this.down.delete(m.id);
@@ -102,6 +105,11 @@ export class MemberDirectory {
   /** Every URL worth trying when none answers: the known members', then the seeds. */
   allUrls(): string[] {
     return [...new Set(this.candidateUrls())];
+  }
+
+  /** Why the URLs that were probed do not answer (`url: reason`), for messages. */
+  failures(): string {
+    return [...this.why].map(([u, w]) => `${u}: ${w}`).join('; ');
   }
 
   /** How many voting members are known and how many of them answer. */

@@ -17,7 +17,7 @@
  */
 import { createECDH, createHmac, createPrivateKey } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
 
@@ -36,6 +36,10 @@ export function readSecret(file: string): Buffer {
   let text: Buffer;
   try {
     text = readFileSync(file);
+    const mode = statSync(file).mode & 0o777;
+    if (mode & 0o077) {
+      throw new Error(`its mode is ${mode.toString(8).padStart(4, '0')}: other users could read the secret; chmod 600 ${file}`);
+    }
   } catch (e) {
     throw new Error(`--cluster-secret-file ${file}: ${(e as Error).message}`);
   }

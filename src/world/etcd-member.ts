@@ -148,13 +148,18 @@ export function readTls(t: ClusterTls): TlsFiles {
  * Whether the member at `clientUrl` answers GET /health with `"health":"true"` (it has a leader and its cluster
  * a quorum), each probe at most `ms`.
  */
-export function memberHealthy(clientUrl: string, tls: TlsFiles, ms = 800): Promise<boolean> {
+export async function memberHealthy(clientUrl: string, tls: TlsFiles, ms = 800): Promise<boolean> {
+  return (await probeMember(clientUrl, tls, ms)) === undefined;
+}
+
+/** Probes a member's /health: undefined when healthy, else why not (for messages). */
+export function probeMember(clientUrl: string, tls: TlsFiles, ms = 800): Promise<string | undefined> {
   return new Promise((resolve) => {
     let u: URL;
     try {
       u = new URL('/health', clientUrl);
     } catch {
-      resolve(false);
+      resolve('not a URL');
       return;
     }
     const req = request(
@@ -162,12 +167,16 @@ export function memberHealthy(clientUrl: string, tls: TlsFiles, ms = 800): Promi
       (res) => {
         let body = '';
         res.on('data', (d: Buffer) => (body += d.toString()));
-        res.on('end', () => resolve(res.statusCode === 200 && /"health":\s*"true"/.test(body)));
-        res.on('error', () => resolve(false));
+        res.on('end', () =>
+          resolve(
+            res.statusCode === 200 && /"health":\s*"true"/.test(body) ? undefined : `unhealthy (HTTP ${res.statusCode ?? '?'}: ${body.trim().slice(0, 200)})`,
+          ),
+        );
+        res.on('error', (e) => resolve(e.message));
       },
     );
-    req.on('timeout', () => req.destroy());
-    req.on('error', () => resolve(false));
+    req.on('timeout', () => req.destroy(new Error(`no answer within ${ms} ms`)));
+    req.on('error', (e) => resolve(e.message));
     req.end();
   });
 }

@@ -65,6 +65,8 @@ export class WorldLink {
     private readonly registry: Registry,
     private readonly flags: WorldLinkFlags,
     private readonly swap: (spec: GraphSpec) => Promise<SwapResult>,
+    /** Whether the running graph is converged now (published in the cluster with `--cluster`). */
+    private readonly converged: () => boolean = () => false,
   ) {
     // etcd: start the client's thread (and a local server) now, while the local graph loads and applies.
     if (flags.world.seeds.length > 0 || flags.world.server || flags.world.cluster) void this.open();
@@ -328,6 +330,7 @@ export class WorldLink {
       urls: { listenClient: c.clientUrls, listenPeer: c.serverUrls, advertiseClient: c.advertiseClientUrls, advertisePeer: c.advertiseServerUrls },
       tls,
       ttl: wf.ttl,
+      converged: this.converged,
       log: this.log,
       etcdLog: logger('etcd-member'),
     });

@@ -3,7 +3,7 @@
  * when the coordinator makes it a member; every process is stopped by PID (test/harness/cluster.ts).
  */
 import assert from 'node:assert/strict';
-import { existsSync, unlinkSync } from 'node:fs';
+import { existsSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
 import { mgmtRun } from '../harness/cli.js';
@@ -147,7 +147,7 @@ describe('a self-formed cluster', { skip }, () => {
     assert.deepEqual(await c.memberIds(c2), ids, 'the same members');
   });
 
-  it('joining needs the cluster’s credentials', async () => {
+  it('joining needs the cluster’s credentials: a host with another secret is refused by TLS, and told so', async () => {
     const noCreds = await mgmtRun(['run', '--yaml', '/dev/null', '--cluster', '--tmp-prefix']);
     assert.equal(noCreds.code, 2);
     assert.match(noCreds.stderr, /--cluster needs the cluster's credentials: --cluster-secret-file FILE/);
@@ -164,5 +164,27 @@ describe('a self-formed cluster', { skip }, () => {
     ]);
     assert.equal(plain.code, 2);
     assert.match(plain.stderr, /a cluster's members serve TLS only: use https:\/\//);
+
+    const c = (cluster = await TestCluster.create({ ttl: TTL, ideal: 3 }));
+    const a = await c.add('A');
+    c.start(a, []);
+    const client = c.client([a]);
+    await eventually(async () => (await c.healthyMembers(client)).join() === 'A', 30_000, 'A to bootstrap');
+    // X has a secret of its own: its certificates are of another CA.
+    const x = await c.add('X');
+    const other = join(c.root, 'other-secret');
+    writeFileSync(other, 'another secret, thirty-two bytes long\n', { mode: 0o600 });
+    const xc = c.start(x, [a], ['--cluster-secret-file', other]);
+    await xc.waitForLog(
+      /cluster: no member answers \(no member known yet\) for [\d.]+ s; .*\(a TLS failure: does this host have the cluster's secret or certificates\?\)/,
+      30_000,
+    );
+    // It is nowhere in the cluster: no host key, no export, not a member; and A never collected from it.
+    assert.equal(await client.get('/_mgmt/cluster/hosts/X').string(), null);
+    assert.deepEqual(await client.getAll().prefix('/_mgmt/exported/X/').keys(), []);
+    assert.deepEqual(await c.members(client), ['A']);
+    assert.deepEqual(c.files(a), ['from-A']);
+    // A's own host key says its graph converged.
+    await eventually(async () => JSON.parse((await client.get('/_mgmt/cluster/hosts/A').string()) ?? '{}').converged === true, 10_000, "A's converged state");
   });
 });
