@@ -185,6 +185,10 @@ describe('a self-formed cluster', { skip }, () => {
     assert.deepEqual(await c.members(client), ['A']);
     assert.deepEqual(c.files(a), ['from-A']);
     // A's own host key says its graph converged.
-    await eventually(async () => JSON.parse((await client.get('/_mgmt/cluster/hosts/A').string()) ?? '{}').converged === true, 10_000, "A's converged state");
+    await eventually(
+      async () => (JSON.parse((await client.get('/_mgmt/cluster/hosts/A').string()) ?? '{}') as { converged?: boolean }).converged === true,
+      10_000,
+      "A's converged state",
+    );
   });
 });
