@@ -76,8 +76,8 @@ export class TestCluster {
   }
 
   /** Writes the host's graph: exports these files (names under /shared/), collects every file into its directory. */
-  graph(h: ClusterHost, exports: readonly string[]): void {
-    const lines = exports.map((e) => `  - {name: "@@${e}", path: /shared/${e}, state: exists, content: "${e} by ${h.name}\\n"}`);
+  graph(h: ClusterHost, exports: readonly string[], tag = ''): void {
+    const lines = exports.map((e) => `  - {name: "@@${e}", path: /shared/${e}, state: exists, content: "${e} by ${h.name}${tag}\\n"}`);
     writeFileSync(
       join(this.root, `${h.name}.yaml`),
       `graph: host${h.name}\nresources:\n  file:\n${lines.join('\n')}\n  - {name: "${h.out}/", state: exists}\ncollect:\n- {kind: file, pattern: ${h.out}/}\n`,
@@ -203,6 +203,9 @@ export class TestCluster {
       }
     }
     for (const pid of this.pids) while (isRunning(pid)) await new Promise((r) => setTimeout(r, 10));
+    // Once only: a pid, once gone, may be another process's later.
+    this.pids.clear();
+    this.hosts.clear();
     await rm(this.root, { recursive: true, force: true });
     await rm(this.stateRoot, { recursive: true, force: true });
   }
