@@ -149,7 +149,7 @@ export class EtcdWorld implements World {
     this.retired.push(this.client);
     this.client = makeClient(this.opts, seeds);
     this.seeds = seeds;
-    this.session?.fail(new Error(`switching to ${seeds.join(',')}`));
+    this.session?.fail(new SwitchError(`moving to ${seeds.join(',')} (the cluster's members that answer)`));
   }
 
   publish(resources: readonly ResourceSpec[]): void {
@@ -219,6 +219,11 @@ export class EtcdWorld implements World {
         for (const c of this.retired.splice(0)) c.close();
         // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- set by another callback while this one awaited; TypeScript keeps the narrowing from before the await
         if (this.closed) break;
+        // setSeeds ended a working session on purpose: connect through the new URLs at once, no outage.
+        if (e instanceof SwitchError && downSince === undefined) {
+          this.log.info(`etcd: ${e.message}`);
+          continue;
+        }
         const wait = Math.min(BACKOFF_MAX_MS, BACKOFF_FIRST_MS * 2 ** attempt++);
         const msg = `${describe(e)}; local resources keep running, collected ones stay as they are`;
         const now = Date.now();
@@ -400,6 +405,9 @@ export class EtcdWorld implements World {
     for (const w of this.watches) w.onChange(ofKinds(this.all.values(), w.kinds));
   }
 }
+
+/** The end of a session that setSeeds asked for. */
+class SwitchError extends Error {}
 
 /** An etcd3 client for these URLs, with the options' TLS and user. */
 function makeClient(opts: EtcdWorldOptions, seeds: readonly string[]): Etcd3 {
