@@ -35,6 +35,8 @@ const test = [
   ['dpkg-query', 'dpkg'],
   // exported and collected resources between hosts (test/harness/etcd.ts)
   ['etcd', 'etcd-server'],
+  // --cluster makes its certificates with openssl (src/world/cluster-pki.ts); the TLS tests too
+  ['openssl', 'openssl'],
   // the crontab:entry kind: crontab(1) reads and installs users' crontabs (the cron daemon need not run)
   ['crontab', 'cron'],
   // owners known only to NSS: an extra passwd/group source configured in a private mount namespace (test/integration/nss-owner.test.ts)

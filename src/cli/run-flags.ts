@@ -4,7 +4,7 @@ import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ParseArgsConfig } from 'node:util';
 import { checkHostname, defaultHostname } from '../system/tools/hostname.js';
-import type { WorldFlags } from '../world/world.js';
+import type { ClusterFlags, WorldFlags } from '../world/world.js';
 import { UsageError } from './usage.js';
 
 export const runFlagOptions = {
@@ -24,6 +24,14 @@ export const runFlagOptions = {
   'etcd-cert': { type: 'string' },
   'etcd-key': { type: 'string' },
   'etcd-lease-ttl': { type: 'string' },
+  cluster: { type: 'boolean' },
+  'ideal-cluster-size': { type: 'string' },
+  'no-server': { type: 'boolean' },
+  'cluster-secret-file': { type: 'string' },
+  'client-urls': { type: 'string' },
+  'server-urls': { type: 'string' },
+  'advertise-client-urls': { type: 'string' },
+  'advertise-server-urls': { type: 'string' },
   verbose: { type: 'boolean', short: 'v' },
   help: { type: 'boolean', short: 'h' },
 } as const satisfies ParseArgsConfig['options'];
@@ -48,6 +56,18 @@ export const runFlagsHelp = `  --hostname NAME           this host's name (defau
   --etcd-cert FILE          PEM client certificate (with --etcd-key)
   --etcd-key FILE           PEM client key
   --etcd-lease-ttl N        seconds after which a host that died stops exporting (default 10)
+  --cluster                 form a cluster with the other hosts: the first host (no --seeds) starts etcd,
+                            others join through --seeds; an elected coordinator keeps the number of etcd
+                            members at the ideal size, each run by a host (data in PREFIX/cluster/etcd)
+  --ideal-cluster-size N    how many members the cluster keeps (default 5; the first host's value holds)
+  --no-server               with --cluster: never make this host a member (a client only)
+  --cluster-secret-file F   the cluster's shared secret (16 bytes or more): every connection is TLS with
+                            certificates from it, and a host without it cannot join. Or peer TLS:
+                            --etcd-cacert, --etcd-cert, --etcd-key (the host's certificate, server and client)
+  --client-urls URL[,URL]   where this host's member serves clients (default https://127.0.0.1:2379)
+  --server-urls URL[,URL]   where it talks to the other members (default https://127.0.0.1:2380)
+  --advertise-client-urls URL[,URL]  the client URLs others use (default: --client-urls)
+  --advertise-server-urls URL[,URL]  the member URLs others use (default: --server-urls)
   -v, --verbose             debug logging (events, pokes, timings)`;
 
 export interface RunFlags {
@@ -104,6 +124,19 @@ function worldFlags(v: Values): WorldFlags {
       throw new UsageError(`--seeds ${JSON.stringify(s)}: expected an etcd client URL such as http://10.0.0.1:2379`);
     }
   }
+  const cluster = v.cluster ? clusterFlags(v) : undefined;
+  if (!v.cluster) {
+    const stray = (
+      ['ideal-cluster-size', 'no-server', 'cluster-secret-file', 'client-urls', 'server-urls', 'advertise-client-urls', 'advertise-server-urls'] as const
+    ).find((f) => v[f] !== undefined);
+    if (stray) throw new UsageError(`--${stray} needs --cluster`);
+  }
+  if (cluster?.noServer && seeds.length === 0) throw new UsageError('--no-server never starts etcd: give --seeds with a member of the cluster to join');
+  const plain = cluster ? seeds.find((s) => !s.startsWith('https:')) : undefined;
+  if (plain) throw new UsageError(`--seeds ${plain}: a cluster's members serve TLS only: use https://`);
+  if (v.cluster && v['etcd-server']) {
+    throw new UsageError('--etcd-server is the one-host case of --cluster (a single etcd on this host): choose one');
+  }
   if (v['etcd-server'] && seeds.length > 0) {
     throw new UsageError('--etcd-server starts its own single-member etcd and uses it; other hosts connect to it with --seeds. Drop --seeds here');
   }
@@ -113,7 +146,14 @@ function worldFlags(v: Values): WorldFlags {
   const tls = { cacert: v['etcd-cacert'], cert: v['etcd-cert'], key: v['etcd-key'] };
   if ((tls.cert === undefined) !== (tls.key === undefined)) throw new UsageError('--etcd-cert and --etcd-key go together: give both');
   const hasTls = Object.values(tls).some((x) => x !== undefined);
-  if (hasTls && seeds.length === 0) throw new UsageError('--etcd-cacert/--etcd-cert/--etcd-key need --seeds');
+  if (hasTls && seeds.length === 0 && !v.cluster) throw new UsageError('--etcd-cacert/--etcd-cert/--etcd-key need --seeds');
+  if (v.cluster && !cluster?.secretFile && !(tls.cacert && tls.cert && tls.key)) {
+    throw new UsageError(
+      "--cluster needs the cluster's credentials: --cluster-secret-file FILE (the same secret on every host; make one with: head -c 32 /dev/urandom | base64 > FILE; chmod 600 FILE), or peer TLS with --etcd-cacert, --etcd-cert and --etcd-key",
+    );
+  }
+  if (cluster?.secretFile && hasTls)
+    throw new UsageError('--cluster-secret-file and --etcd-cacert/--etcd-cert/--etcd-key exclude each other: choose one kind of credentials');
   const username = process.env.MGMT_ETCD_USER;
   const password = process.env.MGMT_ETCD_PASSWORD;
   if ((username === undefined) !== (password === undefined)) {
@@ -127,7 +167,53 @@ function worldFlags(v: Values): WorldFlags {
     ...(hasTls ? { tls: Object.fromEntries(Object.entries(tls).filter(([, x]) => x !== undefined)) } : {}),
     ...(username !== undefined && password !== undefined ? { auth: { username, password } } : {}),
     ttl,
+    ...(cluster ? { cluster } : {}),
   };
+}
+
+function clusterFlags(v: Values): ClusterFlags {
+  const ideal = v['ideal-cluster-size'] === undefined ? 5 : number('--ideal-cluster-size', v['ideal-cluster-size'], 1);
+  if (!Number.isInteger(ideal) || ideal > 99) throw new UsageError(`--ideal-cluster-size ${ideal}: expected a whole number from 1 to 99 (3 or 5 is usual)`);
+  const clientUrls = urls('--client-urls', v['client-urls'] ?? 'https://127.0.0.1:2379');
+  const serverUrls = urls('--server-urls', v['server-urls'] ?? 'https://127.0.0.1:2380');
+  const advertise = (flag: string, text: string | undefined, listen: readonly string[], listenFlag: string) => {
+    if (text !== undefined) return urls(flag, text);
+    const wild = listen.find((u) => ['0.0.0.0', '[::]'].includes(new URL(u).hostname));
+    if (wild) throw new UsageError(`${listenFlag} ${wild} listens on every address: give ${flag} with the address other hosts reach this one at`);
+    return listen;
+  };
+  return {
+    ideal,
+    idealGiven: v['ideal-cluster-size'] !== undefined,
+    noServer: v['no-server'] ?? false,
+    ...(v['cluster-secret-file'] !== undefined ? { secretFile: v['cluster-secret-file'] } : {}),
+    clientUrls,
+    serverUrls,
+    advertiseClientUrls: advertise('--advertise-client-urls', v['advertise-client-urls'], clientUrls, '--client-urls'),
+    advertiseServerUrls: advertise('--advertise-server-urls', v['advertise-server-urls'], serverUrls, '--server-urls'),
+  };
+}
+
+/** A list of https URLs with a host and a port (cluster traffic is TLS only). */
+function urls(flag: string, text: string): string[] {
+  const list = text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  if (list.length === 0) throw new UsageError(`${flag}: expected at least one URL such as https://10.0.0.1:2379`);
+  for (const s of list) {
+    let u: URL | undefined;
+    try {
+      u = new URL(s);
+    } catch {
+      u = undefined;
+    }
+    if (!u?.hostname || !u.port || (u.pathname !== '/' && u.pathname !== '')) {
+      throw new UsageError(`${flag} ${JSON.stringify(s)}: expected a URL such as https://10.0.0.1:2379`);
+    }
+    if (u.protocol !== 'https:') throw new UsageError(`${flag} ${JSON.stringify(s)}: cluster traffic is TLS only: use https://`);
+  }
+  return list;
 }
 
 function number(flag: string, text: string, min: number): number {

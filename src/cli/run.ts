@@ -116,11 +116,16 @@ export function runEngine(spec: GraphSpec, flags: RunFlags, source?: GraphSource
       },
     });
     // Exports and collected resources: every swap goes through the world link (local + collected).
-    const world = new WorldLink(registry, flags, async (g) => {
-      const r = await engine.swap(g);
-      if (!hasErrors(r.diagnostics)) writeDot();
-      return r;
-    });
+    const world = new WorldLink(
+      registry,
+      flags,
+      async (g) => {
+        const r = await engine.swap(g);
+        if (!hasErrors(r.diagnostics)) writeDot();
+        return r;
+      },
+      () => engine.isSettled(),
+    );
     const finish = async (code: number, why?: string) => {
       if (exiting) return;
       exiting = true;

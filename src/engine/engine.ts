@@ -356,6 +356,11 @@ export class Engine implements VertexHost {
     return [...this.vertices.values()].filter((v) => v.failed);
   }
 
+  /** Nothing is running and every vertex is good, failed, or behind a failed ancestor (published by `--cluster`). */
+  isSettled(): boolean {
+    return !this.stopped && this.busyCount === 0 && this.settled();
+  }
+
   private checkConverged(): void {
     const timeout = this.opts.convergedTimeout;
     if (timeout === undefined || this.stopped || this.busyCount > 0) return;

@@ -1,7 +1,8 @@
 /**
  * The worker thread behind ThreadedWorld (threaded-world.ts): loads the etcd3 client as soon as the thread
  * starts (in parallel with the main thread loading and applying the local graph), then runs an EtcdWorld on
- * the main thread's word. Protocol, main → worker: `start` (with the options), `publish`, `kinds`, `close`;
+ * the main thread's word. Protocol, main → worker: `start` (with the options), `publish`, `kinds`, `endpoints`
+ * (the cluster's members that answer, `--cluster`), `close`;
  * worker → main: `exports` (every export of the watched kinds, after each change), `log`, `closed`.
  */
 import { parentPort } from 'node:worker_threads';
@@ -15,6 +16,7 @@ export type ToThread =
   | { readonly type: 'start'; readonly options: Omit<EtcdWorldOptions, 'log'> }
   | { readonly type: 'publish'; readonly resources: readonly ResourceSpec[] }
   | { readonly type: 'kinds'; readonly kinds: readonly string[] }
+  | { readonly type: 'endpoints'; readonly seeds: readonly string[] }
   | { readonly type: 'close' };
 
 export type FromThread =
@@ -58,6 +60,9 @@ if (port) {
       case 'publish':
         published = m.resources;
         world?.publish(m.resources);
+        break;
+      case 'endpoints':
+        void opening?.then(() => world?.setSeeds(m.seeds));
         break;
       case 'kinds':
         kinds = m.kinds;

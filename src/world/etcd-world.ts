@@ -111,10 +111,15 @@ export class EtcdWorld implements World {
   private readonly key: HostKey;
   private readonly pins: HostPins;
 
+  private seeds: readonly string[];
+  /** Clients replaced by setSeeds, closed once their session has ended. */
+  private retired: Etcd3[] = [];
+
   private constructor(
-    private readonly client: Etcd3,
+    private client: Etcd3,
     private readonly opts: EtcdWorldOptions,
   ) {
+    this.seeds = opts.seeds;
     this.hostname = opts.hostname;
     this.ttl = opts.ttl ?? 10;
     this.log = opts.log;
@@ -131,39 +136,20 @@ export class EtcdWorld implements World {
 
   /** Creates the client (loading etcd3) and starts connecting in the background; never waits for etcd. */
   static async open(opts: EtcdWorldOptions): Promise<EtcdWorld> {
-    const { Etcd3 } = loadClient();
-    const { noop, ConstantBackoff } = require('cockatiel') as typeof import('cockatiel');
-    const read = (what: string, file: string) => {
-      try {
-        return readFileSync(file);
-      } catch (e) {
-        throw new Error(`${what} ${file}: ${(e as Error).message}`);
-      }
-    };
-    const tls = opts.tls;
-    const options: IOptions = {
-      hosts: opts.seeds.map((s) => s.replace(/^etcd:\/\//, 'http://')),
-      ...(tls && (tls.cacert || tls.cert || tls.key)
-        ? {
-            credentials: {
-              // Without a CA file gRPC trusts the system's roots.
-              rootCertificate: (tls.cacert ? read('--etcd-cacert', tls.cacert) : null) as unknown as Buffer,
-              ...(tls.key ? { privateKey: read('--etcd-key', tls.key) } : {}),
-              ...(tls.cert ? { certChain: read('--etcd-cert', tls.cert) } : {}),
-            },
-          }
-        : {}),
-      ...(opts.auth ? { auth: { ...opts.auth, callOptions: () => ({ deadline: Date.now() + CALL_MS }) } } : {}),
-      // Our own retry loop decides; the client's circuit breaker would hold calls back for 5 s after 3 failures.
-      faultHandling: { host: () => noop, global: noop, watchBackoff: new ConstantBackoff(250).next() },
-      grpcOptions: {
-        'grpc.keepalive_time_ms': 10_000,
-        'grpc.keepalive_timeout_ms': 5_000,
-        'grpc.initial_reconnect_backoff_ms': 100,
-        'grpc.max_reconnect_backoff_ms': 1_000,
-      },
-    };
-    return new EtcdWorld(new Etcd3(options), opts);
+    return new EtcdWorld(makeClient(opts, opts.seeds), opts);
+  }
+
+  /**
+   * Uses these client URLs from now on (a self-formed cluster hands over the members that answer): a new client,
+   * and a new session through it; the old client is closed once its session ended.
+   */
+  setSeeds(seeds: readonly string[]): void {
+    if (this.closed || [...seeds].sort().join() === [...this.seeds].sort().join()) return;
+    this.log.debug(`etcd: client URLs now ${seeds.join(',')}`);
+    this.retired.push(this.client);
+    this.client = makeClient(this.opts, seeds);
+    this.seeds = seeds;
+    this.session?.fail(new SwitchError(`moving to ${seeds.join(',')} (the cluster's members that answer)`));
   }
 
   publish(resources: readonly ResourceSpec[]): void {
@@ -201,6 +187,7 @@ export class EtcdWorld implements World {
     s?.fail(new Error('closing'));
     await bounded(this.loopDone, 3000).catch(() => {});
     this.client.close();
+    for (const c of this.retired.splice(0)) c.close();
   }
 
   // -------------------------------------------------------------------------------------------------------
@@ -221,7 +208,7 @@ export class EtcdWorld implements World {
         if (s.done) throw new Error('the session ended while starting');
         if (downSince !== undefined) {
           this.log.info(`etcd reachable again after ${((Date.now() - downSince) / 1000).toFixed(1)} s: exports re-published, collected resources re-read`);
-        } else this.log.info(`connected to etcd ${this.opts.seeds.join(',')} as host ${this.hostname} (lease TTL ${this.ttl} s)`);
+        } else this.log.info(`connected to etcd ${this.seeds.join(',')} as host ${this.hostname} (lease TTL ${this.ttl} s)`);
         everUp = true;
         attempt = 0;
         downSince = undefined;
@@ -229,15 +216,21 @@ export class EtcdWorld implements World {
         throw new Error('the session ended');
       } catch (e) {
         await this.endSession(s);
+        for (const c of this.retired.splice(0)) c.close();
         // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- set by another callback while this one awaited; TypeScript keeps the narrowing from before the await
         if (this.closed) break;
+        // setSeeds ended a working session on purpose: connect through the new URLs at once, no outage.
+        if (e instanceof SwitchError && downSince === undefined) {
+          this.log.info(`etcd: ${e.message}`);
+          continue;
+        }
         const wait = Math.min(BACKOFF_MAX_MS, BACKOFF_FIRST_MS * 2 ** attempt++);
         const msg = `${describe(e)}; local resources keep running, collected ones stay as they are`;
         const now = Date.now();
         if (downSince === undefined) {
           downSince = now;
           reminded = now;
-          this.log.warn(`etcd ${this.opts.seeds.join(',')}: ${msg}; retrying (backoff up to ${BACKOFF_MAX_MS / 1000} s)`);
+          this.log.warn(`etcd ${this.seeds.join(',')}: ${msg}; retrying (backoff up to ${BACKOFF_MAX_MS / 1000} s)`);
         } else if (now - reminded >= REMIND_MS) {
           reminded = now;
           this.log.warn(`etcd still unreachable after ${((now - downSince) / 1000).toFixed(0)} s (${attempt} attempts): ${msg}`);
@@ -411,6 +404,46 @@ export class EtcdWorld implements World {
     if (this.closed) return;
     for (const w of this.watches) w.onChange(ofKinds(this.all.values(), w.kinds));
   }
+}
+
+/** The end of a session that setSeeds asked for. */
+class SwitchError extends Error {}
+
+/** An etcd3 client for these URLs, with the options' TLS and user. */
+function makeClient(opts: EtcdWorldOptions, seeds: readonly string[]): Etcd3 {
+  const { Etcd3 } = loadClient();
+  const { noop, ConstantBackoff } = require('cockatiel') as typeof import('cockatiel');
+  const read = (what: string, file: string) => {
+    try {
+      return readFileSync(file);
+    } catch (e) {
+      throw new Error(`${what} ${file}: ${(e as Error).message}`);
+    }
+  };
+  const tls = opts.tls;
+  const options: IOptions = {
+    hosts: seeds.map((s) => s.replace(/^etcd:\/\//, 'http://')),
+    ...(tls && (tls.cacert || tls.cert || tls.key)
+      ? {
+          credentials: {
+            // Without a CA file gRPC trusts the system's roots.
+            rootCertificate: (tls.cacert ? read('--etcd-cacert', tls.cacert) : null) as unknown as Buffer,
+            ...(tls.key ? { privateKey: read('--etcd-key', tls.key) } : {}),
+            ...(tls.cert ? { certChain: read('--etcd-cert', tls.cert) } : {}),
+          },
+        }
+      : {}),
+    ...(opts.auth ? { auth: { ...opts.auth, callOptions: () => ({ deadline: Date.now() + CALL_MS }) } } : {}),
+    // Our own retry loop decides; the client's circuit breaker would hold calls back for 5 s after 3 failures.
+    faultHandling: { host: () => noop, global: noop, watchBackoff: new ConstantBackoff(250).next() },
+    grpcOptions: {
+      'grpc.keepalive_time_ms': 10_000,
+      'grpc.keepalive_timeout_ms': 5_000,
+      'grpc.initial_reconnect_backoff_ms': 100,
+      'grpc.max_reconnect_backoff_ms': 1_000,
+    },
+  };
+  return new Etcd3(options);
 }
 
 function newSession(): Session {

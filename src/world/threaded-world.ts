@@ -45,6 +45,11 @@ export class ThreadedWorld implements World {
     this.send({ type: 'start', options: { ...options, hostname: this.hostname } });
   }
 
+  /** The client URLs to use from now on (a self-formed cluster's members that answer). */
+  setEndpoints(seeds: readonly string[]): void {
+    this.send({ type: 'endpoints', seeds: [...seeds] });
+  }
+
   publish(resources: readonly ResourceSpec[]): void {
     // Plain data only (positions and parameter positions stay here).
     const plain = resources.map((r) => {

@@ -19,7 +19,7 @@ import { type EtcdServer, startEtcdServer } from './etcd-server.js';
 import { checkCollect, collectResources } from './collect.js';
 import { LocalWorld } from './local-world.js';
 import { ThreadedWorld } from './threaded-world.js';
-import { type Exported, toExported, type World, type WorldFlags } from './world.js';
+import { type ClusterFlags, type Exported, toExported, type World, type WorldFlags } from './world.js';
 import { errorText } from '../observe/errors.js';
 
 const DEBOUNCE_MS = 25;
@@ -39,6 +39,8 @@ export class WorldLink {
   private readonly log = logger('world');
   private world: World | undefined;
   private server: EtcdServer | undefined;
+  /** `--cluster`: this host's part in the self-formed cluster (loaded only with that flag). */
+  private agent: import('./cluster-agent.js').ClusterAgent | undefined;
   private opening: Promise<void> | undefined;
   private closed = false;
   /** The newest accepted local graph. */
@@ -63,9 +65,11 @@ export class WorldLink {
     private readonly registry: Registry,
     private readonly flags: WorldLinkFlags,
     private readonly swap: (spec: GraphSpec) => Promise<SwapResult>,
+    /** Whether the running graph is converged now (published in the cluster with `--cluster`). */
+    private readonly converged: () => boolean = () => false,
   ) {
     // etcd: start the client's thread (and a local server) now, while the local graph loads and applies.
-    if (flags.world.seeds.length > 0 || flags.world.server) void this.open();
+    if (flags.world.seeds.length > 0 || flags.world.server || flags.world.cluster) void this.open();
   }
 
   /**
@@ -94,6 +98,7 @@ export class WorldLink {
     this.unwatch?.();
     await this.opening?.catch(() => {});
     await this.world?.close();
+    await this.agent?.close();
     if (this.server) {
       await this.server.stop();
       this.log.info(`etcd server (pid ${this.server.pid}) stopped`);
@@ -104,6 +109,7 @@ export class WorldLink {
   abort(): void {
     this.closed = true;
     this.server?.kill();
+    this.agent?.abort();
   }
 
   private enqueue<T>(f: () => Promise<T>): Promise<T> {
@@ -114,7 +120,7 @@ export class WorldLink {
   }
 
   private isLocal(): boolean {
-    return this.flags.world.seeds.length === 0 && !this.flags.world.server;
+    return this.flags.world.seeds.length === 0 && !this.flags.world.server && !this.flags.world.cluster;
   }
 
   /** Re-swaps the current graph (nothing changes), so that the engine checks convergence again. */
@@ -187,7 +193,8 @@ export class WorldLink {
       kinds !== '' ||
       this.world !== undefined ||
       this.flags.world.seeds.length > 0 ||
-      this.flags.world.server !== undefined;
+      this.flags.world.server !== undefined ||
+      this.flags.world.cluster !== undefined;
     if (!needWorld) return;
     if (kinds && !this.isLocal() && !this.gotFirst && this.firstDeadline === undefined) {
       this.firstDeadline = Date.now() + FIRST_COLLECTION_MS;
@@ -270,12 +277,13 @@ export class WorldLink {
 
   private async doOpen(): Promise<void> {
     const wf = this.flags.world;
-    if (wf.seeds.length === 0 && !wf.server) {
+    if (wf.seeds.length === 0 && !wf.server && !wf.cluster) {
       this.world = new LocalWorld(this.flags.hostname);
       return;
     }
     const world = new ThreadedWorld(this.flags.hostname, this.log);
     this.world = world;
+    if (wf.cluster) return this.openCluster(world, wf.cluster);
     let seeds = wf.seeds;
     if (wf.server) {
       const dataDir = join(this.flags.prefix, 'etcd');
@@ -298,6 +306,46 @@ export class WorldLink {
       stateDir: join(this.flags.prefix, 'world'),
       ...(wf.tls ? { tls: wf.tls } : {}),
       ...(wf.auth ? { auth: wf.auth } : {}),
+    });
+  }
+
+  /**
+   * `--cluster`: the cluster agent starts (and, on the first host, bootstraps) this host's part of the cluster; the
+   * world connects once a member answers, and moves to other members when the ones it uses stop answering.
+   */
+  private async openCluster(world: ThreadedWorld, c: ClusterFlags): Promise<void> {
+    const wf = this.flags.world;
+    const [{ ClusterAgent }, pki] = await Promise.all([import('./cluster-agent.js'), import('./cluster-pki.js')]);
+    const dir = join(this.flags.prefix, 'cluster');
+    const urls = [...c.clientUrls, ...c.serverUrls, ...c.advertiseClientUrls, ...c.advertiseServerUrls];
+    const tls = c.secretFile ? pki.tlsFromSecret(pki.readSecret(c.secretFile), join(dir, 'tls'), this.flags.hostname, urls) : pki.tlsFromFiles(wf.tls ?? {});
+    if (this.closed) return;
+    const agent = await ClusterAgent.start({
+      hostname: this.flags.hostname,
+      dir,
+      seeds: wf.seeds,
+      ideal: c.ideal,
+      idealGiven: c.idealGiven,
+      noServer: c.noServer,
+      urls: { listenClient: c.clientUrls, listenPeer: c.serverUrls, advertiseClient: c.advertiseClientUrls, advertisePeer: c.advertiseServerUrls },
+      tls,
+      ttl: wf.ttl,
+      converged: this.converged,
+      log: this.log,
+      etcdLog: logger('etcd-member'),
+    });
+    this.agent = agent;
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- set by close() while this awaited; TypeScript keeps the narrowing from before the await
+    if (this.closed) return;
+    let started = false;
+    agent.watchEndpoints((seeds) => {
+      if (this.closed) return;
+      if (started) {
+        world.setEndpoints(seeds);
+        return;
+      }
+      started = true;
+      world.start({ seeds, ttl: wf.ttl, stateDir: join(this.flags.prefix, 'world'), tls: { cacert: tls.cacert, cert: tls.cert, key: tls.key } });
     });
   }
 }

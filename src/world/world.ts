@@ -72,4 +72,21 @@ export interface WorldFlags {
   readonly auth?: { readonly username: string; readonly password: string };
   /** Lease TTL in seconds. */
   readonly ttl: number;
+  /** `--cluster`: this host is part of a self-formed cluster (cluster-agent.ts); `seeds` are members to join through. */
+  readonly cluster?: ClusterFlags;
+}
+
+/** The flags of a self-formed cluster. */
+export interface ClusterFlags {
+  /** `--ideal-cluster-size` (default 5). */
+  readonly ideal: number;
+  readonly idealGiven: boolean;
+  /** `--no-server`: never a member. */
+  readonly noServer: boolean;
+  /** `--cluster-secret-file`; unset: peer TLS from `tls` (all three files). */
+  readonly secretFile?: string;
+  readonly clientUrls: readonly string[];
+  readonly serverUrls: readonly string[];
+  readonly advertiseClientUrls: readonly string[];
+  readonly advertiseServerUrls: readonly string[];
 }

@@ -1,7 +1,7 @@
 /**
  * The benchmark suite: `npm run bench [-- NAME... ] [-- --write-doc]`.
  *
- * Runs parallelism, drift, oneshot, swap, puppet, pkg, svc and world in that order (or the named subset), prints one table per benchmark
+ * Runs parallelism, drift, oneshot, swap, puppet, pkg, svc, world and cluster in that order (or the named subset), prints one table per benchmark
  * with its goals and PASS/FAIL, and exits 1 if a goal is missed or a benchmark fails. With --write-doc (full run
  * only) it regenerates docs/performance.md from the figures of this run.
  *
@@ -21,6 +21,7 @@ import { puppet } from './puppet.js';
 import { svc } from './svc.js';
 import { swap } from './swap.js';
 import { world } from './world.js';
+import { cluster } from './cluster.js';
 
 const BENCHES: readonly (readonly [string, Bench])[] = [
   ['parallelism', parallelism],
@@ -31,6 +32,7 @@ const BENCHES: readonly (readonly [string, Bench])[] = [
   ['pkg', pkg],
   ['svc', svc],
   ['world', world],
+  ['cluster', cluster],
 ];
 
 const usage = `usage: npm run bench [-- [--write-doc] [NAME...]]

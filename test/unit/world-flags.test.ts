@@ -43,4 +43,33 @@ describe('world flags', () => {
     await assert.rejects(resolveRunFlags({ ...base, 'etcd-lease-ttl': '0' }), /--etcd-lease-ttl/);
     await assert.rejects(resolveRunFlags({ ...base, hostname: 'a/b' }), /--hostname/);
   });
+  it('--cluster: credentials required, https only, defaults from the listen URLs', async () => {
+    const f = await resolveRunFlags({ ...base, cluster: true, 'cluster-secret-file': '/s', seeds: 'https://10.0.0.1:2379', 'ideal-cluster-size': '3' });
+    assert.deepEqual(f.world.cluster, {
+      ideal: 3,
+      idealGiven: true,
+      noServer: false,
+      secretFile: '/s',
+      clientUrls: ['https://127.0.0.1:2379'],
+      serverUrls: ['https://127.0.0.1:2380'],
+      advertiseClientUrls: ['https://127.0.0.1:2379'],
+      advertiseServerUrls: ['https://127.0.0.1:2380'],
+    });
+    const tls = { 'etcd-cacert': '/ca', 'etcd-cert': '/c', 'etcd-key': '/k' };
+    assert.equal((await resolveRunFlags({ ...base, cluster: true, ...tls })).world.cluster?.ideal, 5);
+    await assert.rejects(resolveRunFlags({ ...base, cluster: true }), /--cluster needs the cluster's credentials/);
+    await assert.rejects(resolveRunFlags({ ...base, cluster: true, 'cluster-secret-file': '/s', 'etcd-cacert': '/ca' }), /exclude each other/);
+    await assert.rejects(resolveRunFlags({ ...base, cluster: true, 'cluster-secret-file': '/s', 'client-urls': 'http://h:1' }), /TLS only: use https/);
+    await assert.rejects(
+      resolveRunFlags({ ...base, cluster: true, 'cluster-secret-file': '/s', 'client-urls': 'https://0.0.0.0:2379' }),
+      /give --advertise-client-urls/,
+    );
+    await assert.rejects(
+      resolveRunFlags({ ...base, cluster: true, 'cluster-secret-file': '/s', 'no-server': true }),
+      /--no-server never starts etcd: give --seeds/,
+    );
+    await assert.rejects(resolveRunFlags({ ...base, cluster: true, 'cluster-secret-file': '/s', 'ideal-cluster-size': '2.5' }), /expected a whole number/);
+    await assert.rejects(resolveRunFlags({ ...base, 'ideal-cluster-size': '3' }), /--ideal-cluster-size needs --cluster/);
+    await assert.rejects(resolveRunFlags({ ...base, cluster: true, 'cluster-secret-file': '/s', 'etcd-server': true }), /one-host case of --cluster/);
+  });
 });
