@@ -76,6 +76,7 @@ export type OrderBy = readonly { readonly field: string; readonly order?: 'asc' 
 
 const DEFAULTS = { timeoutMs: 60_000, maxBytes: 256 * 1024 * 1024, pageSize: 1000, maxItems: 100_000, maxSockets: 4 };
 const MiB = 1024 * 1024;
+const sizeText = (n: number) => (n >= MiB ? `${Math.round(n / MiB)} MiB` : `${n} bytes`);
 
 type Json = Record<string, unknown>;
 const isObj = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -264,19 +265,30 @@ export class PuppetDbClient {
   private send(target: URL, shown: string): Promise<{ status: number; body: string }> {
     const { timeoutMs, maxBytes } = this.opts;
     return new Promise((resolve, reject) => {
-      const fail = (e: unknown) => reject(e instanceof PuppetDbError ? e : new PuppetDbError(this.transportMessage(shown, e)));
+      let settled = false;
+      const fail = (e: unknown) => {
+        if (settled) return;
+        settled = true;
+        reject(e instanceof PuppetDbError ? e : new PuppetDbError(this.transportMessage(shown, e)));
+      };
       const onResponse = (res: IncomingMessage) => {
         const chunks: Buffer[] = [];
         let size = 0;
         res.on('data', (d: Buffer) => {
+          if (settled) return;
           size += d.length;
           if (size > maxBytes) {
-            req.destroy(new PuppetDbError(`GET ${shown}: the answer is larger than ${Math.round(maxBytes / MiB)} MiB: narrow the query`));
+            fail(new PuppetDbError(`GET ${shown}: the answer is larger than ${sizeText(maxBytes)}: narrow the query`));
+            res.destroy();
             return;
           }
           chunks.push(d);
         });
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+        res.on('end', () => {
+          if (settled) return;
+          settled = true;
+          resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') });
+        });
         res.on('error', fail);
       };
       const options = { agent: this.agent, method: 'GET', headers: { accept: 'application/json' }, signal: AbortSignal.timeout(timeoutMs) };
