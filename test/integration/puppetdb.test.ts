@@ -109,9 +109,10 @@ describe('the PuppetDB client', () => {
       assert.equal(got.info.deactivated, null);
       assert.equal(got.facts?.values.kernel, 'Linux');
       const reports = await client.reports(WEB);
-      assert.equal(reports.length, 1);
-      assert.equal(reports[0]?.certname, WEB);
-      assert.equal(reports[0]?.noop, true);
+      const [report] = reports;
+      assert.ok(report && reports.length === 1, JSON.stringify(reports));
+      assert.equal(report.certname, WEB);
+      assert.equal(report.noop, true);
     } finally {
       client.close();
     }
