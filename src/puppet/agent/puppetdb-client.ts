@@ -18,7 +18,7 @@ export interface PuppetDbClientOptions {
   readonly ssl?: PuppetSsl;
   /** Deadline of one request, connection to last byte. Default 60 s. */
   readonly timeoutMs?: number;
-  /** The largest answer read, in bytes. Default 256 MiB (a catalog of 50,000 resources is about 50 MB). */
+  /** The largest answer read, in bytes. Default 64 MiB: twice the largest graph text (graph/limits.ts), as PuppetDB spells a catalog out at more length. */
   readonly maxBytes?: number;
   /** Items per page of a list query. Default 1000. */
   readonly pageSize?: number;
@@ -74,7 +74,7 @@ export interface PuppetDbFacts {
 
 export type OrderBy = readonly { readonly field: string; readonly order?: 'asc' | 'desc' }[];
 
-const DEFAULTS = { timeoutMs: 60_000, maxBytes: 256 * 1024 * 1024, pageSize: 1000, maxItems: 100_000, maxSockets: 4 };
+const DEFAULTS = { timeoutMs: 60_000, maxBytes: 64 * 1024 * 1024, pageSize: 1000, maxItems: 100_000, maxSockets: 4 };
 const MiB = 1024 * 1024;
 const sizeText = (n: number) => (n >= MiB ? `${Math.round(n / MiB)} MiB` : `${n} bytes`);
 
