@@ -2,7 +2,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { parseArgs } from 'node:util';
-import yaml from 'js-yaml';
+import jsYaml from 'js-yaml';
 import { CatalogError, type Catalog, readCatalog } from '../puppet/catalog.js';
 import { compileCatalog } from '../puppet/runtime/face-runner.js';
 import { DEBIAN_MODULES } from '../puppet/runtime/puppet-home.js';
@@ -12,14 +12,15 @@ import { translateCatalog } from '../puppet/translate.js';
 import { checkPuppetFlags, puppetFlagOptions } from './puppet-flags.js';
 import { registry } from './registry.js';
 import { EXIT_FAILED, EXIT_OK, UsageError } from './usage.js';
+import { nodeCatalogFromPuppetDb, puppetDbClient } from '../puppet/agent/puppetdb-catalog.js';
 import { PuppetDbError } from '../puppet/agent/puppetdb-client.js';
 import { PuppetSslError } from '../puppet/agent/puppet-ssl.js';
 
 export const puppetTranslateHelp = `usage: mgmt puppet translate (--catalog FILE | --manifest FILE | --code TEXT | --puppetdb URL --node NAME) [flags]
 
 Translates Puppet code (compiled locally by the mgmtgraph face) or a catalog (the face's document, Puppet's
-catalog JSON, a PuppetDB export, or a node's latest catalog read from PuppetDB) into a mgmt graph. The graph YAML goes to stdout (or -o FILE), the
-translation report's summary to stderr. Sensitive values are redacted in every printed output.
+catalog JSON, a PuppetDB export, or a node's latest catalog read from PuppetDB) into a mgmt graph. The graph
+YAML goes to stdout (or -o FILE), the translation report's summary to stderr. Sensitive values are redacted in every printed output.
 
 flags:
   --catalog FILE       read a catalog (JSON or YAML; - for stdin) instead of compiling
@@ -136,7 +137,6 @@ export async function translateCommand(argv: string[]): Promise<number> {
 
 /** The node's latest catalog from PuppetDB (and its facts, with --facts-out); says what it read on stderr. */
 async function fromPuppetDb(url: string, node: string, v: { ssldir?: string; certname?: string; 'facts-out'?: string }): Promise<Catalog> {
-  const { nodeCatalogFromPuppetDb, puppetDbClient } = await import('../puppet/agent/puppetdb-catalog.js');
   const client = puppetDbClient({
     url,
     ...(v.ssldir !== undefined ? { ssldir: v.ssldir } : {}),
@@ -152,7 +152,7 @@ async function fromPuppetDb(url: string, node: string, v: { ssldir?: string; cer
     if (i.deactivated) process.stderr.write(`mgmt puppet: warning: PuppetDB deactivated ${node} at ${i.deactivated}: its catalog may be stale\n`);
     if (v['facts-out'] !== undefined) {
       if (!got.facts) throw new PuppetDbError(`PuppetDB at ${client.url} holds no facts for ${node}: no --facts-out written`);
-      writeFileSync(v['facts-out'], yaml.dump(got.facts.values, { sortKeys: true, noRefs: true }));
+      writeFileSync(v['facts-out'], jsYaml.dump(got.facts.values, { sortKeys: true, noRefs: true }));
     }
     return got.catalog;
   } finally {

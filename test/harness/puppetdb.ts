@@ -35,10 +35,15 @@ export interface TestPuppetDb {
   pid(): number | undefined;
   /** The last lines PuppetDB logged (for failure messages). */
   log(): string;
-  /** Submits a command and resolves once PuppetDB has processed it (rejects with PuppetDB's answer when refused). */
-  command(command: string, version: number, certname: string, payload: unknown): Promise<void>;
+  /**
+   * Submits a command and resolves once PuppetDB has processed it (rejects with PuppetDB's answer when refused);
+   * with `wait: false`, once PuppetDB has queued it.
+   */
+  command(command: string, version: number, certname: string, payload: unknown, wait?: boolean): Promise<void>;
   /** `replace catalog` v9: a catalog in PuppetDB's wire format (certname, resources, edges...). */
-  replaceCatalog(catalog: WireCatalog): Promise<void>;
+  replaceCatalog(catalog: WireCatalog, wait?: boolean): Promise<void>;
+  /** Resolves once PuppetDB holds a catalog for every one of `certnames` (after `replaceCatalog(c, false)`). */
+  untilCatalogs(certnames: readonly string[], timeoutMs?: number): Promise<void>;
   /** `replace facts` v5. */
   replaceFacts(certname: string, environment: string, values: Record<string, unknown>, producerTimestamp?: string): Promise<void>;
   /** `store report` v8. */
@@ -130,7 +135,8 @@ async function asPostgres(ids: { uid: number; gid: number }, argv: string[], cwd
 /** One HTTP request on loopback; resolves with the status and body. */
 export function httpRequest(url: string, method: string, body?: string, timeoutMs = 30_000): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = request(url, { method, headers: body === undefined ? {} : { 'content-type': 'application/json' }, timeout: timeoutMs }, (res) => {
+    // A connection per request (agent: false): a kept-alive connection PuppetDB has closed meanwhile would hang up.
+    const req = request(url, { agent: false, method, headers: body === undefined ? {} : { 'content-type': 'application/json' }, timeout: timeoutMs }, (res) => {
       let text = '';
       res.setEncoding('utf8');
       res.on('data', (d: string) => (text += d));
@@ -172,24 +178,43 @@ export async function startTestPuppetDb(): Promise<TestPuppetDb> {
     dir,
     pid: () => java?.pid,
     log: () => lines.join('\n'),
-    async command(command, version, certname, payload) {
-      const q = new URLSearchParams({ command, version: String(version), certname, secondsToWaitForCompletion: String(COMMAND_WAIT_S) });
-      const r = await httpRequest(`${url}/pdb/cmd/v1?${q}`, 'POST', JSON.stringify(payload), (COMMAND_WAIT_S + 10) * 1000);
+    async command(command, version, certname, payload, wait = true) {
+      const q = new URLSearchParams({ command, version: String(version), certname, ...(wait ? { secondsToWaitForCompletion: String(COMMAND_WAIT_S) } : {}) });
+      const r = await httpRequest(`${url}/pdb/cmd/v1?${q}`, 'POST', JSON.stringify(payload), (COMMAND_WAIT_S + 10) * 1000).catch((e: unknown) => {
+        throw new Error(`submitting ${command} v${version} for ${certname} to PuppetDB: ${(e as Error).message}\n${t.log()}`);
+      });
       if (r.status !== 200) throw new Error(`PuppetDB refused ${command} v${version} for ${certname} (HTTP ${r.status}): ${r.body}\n${t.log()}`);
       const answer = JSON.parse(r.body) as { processed?: boolean; error?: string };
-      if (answer.processed !== true) throw new Error(`PuppetDB did not process ${command} v${version} for ${certname}: ${r.body}\n${t.log()}`);
+      if (wait && answer.processed !== true) throw new Error(`PuppetDB did not process ${command} v${version} for ${certname}: ${r.body}\n${t.log()}`);
     },
-    replaceCatalog: (c) =>
-      t.command('replace catalog', 9, c.certname, {
-        version: c.version ?? String(Date.now()),
-        producer_timestamp: c.producer_timestamp ?? new Date().toISOString(),
-        transaction_uuid: randomUUID(),
-        catalog_uuid: randomUUID(),
-        code_id: null,
-        job_id: null,
-        producer: 'mgmt-test',
-        ...c,
-      }),
+    replaceCatalog: (c, wait) =>
+      t.command(
+        'replace catalog',
+        9,
+        c.certname,
+        {
+          version: c.version ?? String(Date.now()),
+          producer_timestamp: c.producer_timestamp ?? new Date().toISOString(),
+          transaction_uuid: randomUUID(),
+          catalog_uuid: randomUUID(),
+          code_id: null,
+          job_id: null,
+          producer: 'mgmt-test',
+          ...c,
+        },
+        wait,
+      ),
+    async untilCatalogs(certnames, timeoutMs = 600_000) {
+      const deadline = Date.now() + timeoutMs;
+      const want = new Set(certnames);
+      for (;;) {
+        const have = (await t.query('/pdb/query/v4/catalogs?query=' + encodeURIComponent(JSON.stringify(['extract', ['certname']])))) as { certname: string }[];
+        if (have.filter((c) => want.has(c.certname)).length === want.size) return;
+        if (Date.now() > deadline) throw new Error(`PuppetDB did not store the catalogs of ${[...want].join(', ')} within ${timeoutMs / 1000} s\n${t.log()}`);
+        // Polling the stored state: PuppetDB offers no event for "this queued command is processed".
+        await new Promise((res) => setTimeout(res, 500));
+      }
+    },
     replaceFacts: (certname, environment, values, producerTimestamp) =>
       t.command('replace facts', 5, certname, {
         certname,
@@ -204,7 +229,9 @@ export async function startTestPuppetDb(): Promise<TestPuppetDb> {
     compileInto: (opts) => compileInto(t, opts),
     ssldirFor: (certname) => agentSsldir(pki, join(dir, 'agents', certname, 'ssl'), certname),
     async query(path) {
-      const r = await httpRequest(`${url}${path}`, 'GET');
+      const r = await httpRequest(`${url}${path}`, 'GET').catch((e: unknown) => {
+        throw new Error(`GET ${path} from PuppetDB: ${(e as Error).message}\n${t.log()}`);
+      });
       if (r.status !== 200) throw new Error(`GET ${path}: HTTP ${r.status}: ${r.body}`);
       return JSON.parse(r.body) as unknown;
     },

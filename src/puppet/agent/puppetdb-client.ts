@@ -8,7 +8,7 @@
 import { Agent as HttpAgent, type IncomingMessage, request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { isIP } from 'node:net';
-import { errnoCode, errorText } from '../../observe/errors.js';
+import { errnoCode, errorText, isErrno } from '../../observe/errors.js';
 import type { PuppetSsl } from './puppet-ssl.js';
 
 export interface PuppetDbClientOptions {
@@ -143,7 +143,15 @@ export class PuppetDbClient {
     const target = new URL(this.base.pathname.replace(/\/+$/, '') + path, this.base);
     for (const [k, v] of Object.entries(params)) target.searchParams.set(k, v);
     const shown = `${this.url}${path}`;
-    const res = await this.send(target, shown);
+    // A kept-alive connection the server closed while idle fails at once with ECONNRESET: a GET is retried once.
+    const res = await this.send(target, shown)
+      .catch((e: unknown) => {
+        if (e instanceof PuppetDbError || !isErrno(e, 'ECONNRESET')) throw e;
+        return this.send(target, shown);
+      })
+      .catch((e: unknown) => {
+        throw e instanceof PuppetDbError ? e : new PuppetDbError(this.transportMessage(shown, e));
+      });
     if (res.status === 404) return undefined;
     if (res.status !== 200) throw new PuppetDbError(this.statusMessage(shown, res.status, res.body), res.status);
     try {
@@ -262,6 +270,7 @@ export class PuppetDbClient {
     return `GET ${shown}: PuppetDB answered HTTP ${status}${tail}`;
   }
 
+  /** One GET; rejects with a PuppetDbError for a too large answer, else with the transport's error as it came. */
   private send(target: URL, shown: string): Promise<{ status: number; body: string }> {
     const { timeoutMs, maxBytes } = this.opts;
     return new Promise((resolve, reject) => {
@@ -269,7 +278,7 @@ export class PuppetDbClient {
       const fail = (e: unknown) => {
         if (settled) return;
         settled = true;
-        reject(e instanceof PuppetDbError ? e : new PuppetDbError(this.transportMessage(shown, e)));
+        reject(e);
       };
       const onResponse = (res: IncomingMessage) => {
         const chunks: Buffer[] = [];
