@@ -149,7 +149,18 @@ export function httpRequest(url: string, method: string, body?: string, timeoutM
   });
 }
 
-export async function startTestPuppetDb(): Promise<TestPuppetDb> {
+export interface PuppetDbTls {
+  /** PEM files: the CA that signs PuppetDB's clients, PuppetDB's certificate (for 127.0.0.1) and its key. */
+  readonly ca: string;
+  readonly cert: string;
+  readonly key: string;
+}
+
+/**
+ * Starts PuppetDB. Its TLS port uses a throwaway CA made here, or, with `tls`, certificates of another CA (a test
+ * Puppet Server's, so that the server's PuppetDB terminus and its agents are trusted); `ssldirFor` then cannot sign.
+ */
+export async function startTestPuppetDb(opts: { tls?: PuppetDbTls } = {}): Promise<TestPuppetDb> {
   const why = puppetDbMissing();
   if (why) throw new Error(why);
   const ids = postgresIds();
@@ -227,7 +238,10 @@ export async function startTestPuppetDb(): Promise<TestPuppetDb> {
     storeReport: (report) => t.command('store report', 8, report.certname, report),
     deactivateNode: (certname) => t.command('deactivate node', 3, certname, { certname, producer_timestamp: new Date().toISOString() }),
     compileInto: (opts) => compileInto(t, opts),
-    ssldirFor: (certname) => agentSsldir(pki, join(dir, 'agents', certname, 'ssl'), certname),
+    ssldirFor: (certname) => {
+      if (opts.tls) throw new Error('ssldirFor: this PuppetDB trusts the CA it was given (opts.tls): make agents with that CA');
+      return agentSsldir(pki, join(dir, 'agents', certname, 'ssl'), certname);
+    },
     async query(path) {
       const r = await httpRequest(`${url}${path}`, 'GET').catch((e: unknown) => {
         throw new Error(`GET ${path} from PuppetDB: ${(e as Error).message}\n${t.log()}`);
@@ -274,11 +288,12 @@ export async function startTestPuppetDb(): Promise<TestPuppetDb> {
       join(conf, 'config.ini'),
       `[global]\nvardir = ${join(dir, 'var')}\nlogging-config = ${join(dir, 'logback.xml')}\n\n[command-processing]\nthreads = 1\n`,
     );
-    makeCa(pki);
+    if (!opts.tls) makeCa(pki);
+    const tls = opts.tls ?? { ca: join(pki, 'ca.pem'), cert: join(pki, 'server.pem'), key: join(pki, 'server-key.pem') };
     writeFileSync(
       join(conf, 'jetty.ini'),
       `[jetty]\nhost = 127.0.0.1\nport = ${port}\nssl-host = 127.0.0.1\nssl-port = ${sslPort}\n` +
-        `ssl-cert = ${join(pki, 'server.pem')}\nssl-key = ${join(pki, 'server-key.pem')}\nssl-ca-cert = ${join(pki, 'ca.pem')}\n`,
+        `ssl-cert = ${tls.cert}\nssl-key = ${tls.key}\nssl-ca-cert = ${tls.ca}\n`,
     );
     writeFileSync(
       join(conf, 'database.ini'),
