@@ -42,6 +42,12 @@ const test = [
   // owners known only to NSS: an extra passwd/group source configured in a private mount namespace (test/integration/nss-owner.test.ts)
   ['/usr/lib/libnss_extrausers.so.2', 'libnss-extrausers'],
   ['getent', 'libc-bin'],
+  // PuppetDB as a source (test/harness/puppetdb.ts): PuppetDB on a private PostgreSQL 15, catalogs stored through
+  // the PuppetDB terminus by puppet apply, and a throwaway CA made with openssl for its TLS port
+  ['/usr/share/puppetdb/puppetdb.jar', 'puppetdb'],
+  ['/usr/lib/postgresql/15/bin/pg_ctl', 'postgresql-15'],
+  ['/usr/lib/ruby/vendor_ruby/puppet/indirector/catalog/puppetdb.rb', 'puppet-terminus-puppetdb'],
+  ['openssl', 'openssl'],
   // the symlink race test: a python3 child swaps a directory and a symlink with renameat2(RENAME_EXCHANGE) via ctypes
   ['python3', 'python3'],
 ];

@@ -16,9 +16,11 @@ export const puppetFlagOptions = {
 } as const satisfies ParseArgsConfig['options'];
 
 /** Checks that exactly one input is given and reads --runinterval (seconds; undefined: the default). */
-export function checkPuppetFlags(v: { catalog?: string; manifest?: string; code?: string; runinterval?: string }): { runinterval?: number } {
-  const inputs = [v.catalog, v.manifest, v.code].filter((x) => x !== undefined);
-  if (inputs.length !== 1) throw new UsageError('give exactly one of --manifest FILE, --code TEXT or --catalog FILE');
+export function checkPuppetFlags(v: { catalog?: string; manifest?: string; code?: string; puppetdb?: string; runinterval?: string }): { runinterval?: number } {
+  const inputs = [v.catalog, v.manifest, v.code, v.puppetdb].filter((x) => x !== undefined);
+  if (inputs.length !== 1) {
+    throw new UsageError(`give exactly one of --manifest FILE, --code TEXT${'puppetdb' in v ? ', --catalog FILE or --puppetdb URL' : ' or --catalog FILE'}`);
+  }
   if (v.runinterval === undefined) return {};
   const runinterval = Number(v.runinterval);
   if (!Number.isInteger(runinterval) || runinterval <= 0) throw new UsageError('--runinterval takes a positive number of seconds');

@@ -2,6 +2,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { parseArgs } from 'node:util';
+import jsYaml from 'js-yaml';
 import { CatalogError, type Catalog, readCatalog } from '../puppet/catalog.js';
 import { compileCatalog } from '../puppet/runtime/face-runner.js';
 import { DEBIAN_MODULES } from '../puppet/runtime/puppet-home.js';
@@ -10,13 +11,16 @@ import { formatReport } from '../puppet/report.js';
 import { translateCatalog } from '../puppet/translate.js';
 import { checkPuppetFlags, puppetFlagOptions } from './puppet-flags.js';
 import { registry } from './registry.js';
-import { EXIT_FAILED, EXIT_OK } from './usage.js';
+import { EXIT_FAILED, EXIT_OK, UsageError } from './usage.js';
+import { nodeCatalogFromPuppetDb, puppetDbClient } from '../puppet/agent/puppetdb-catalog.js';
+import { PuppetDbError } from '../puppet/agent/puppetdb-client.js';
+import { PuppetSslError } from '../puppet/agent/puppet-ssl.js';
 
-export const puppetTranslateHelp = `usage: mgmt puppet translate (--catalog FILE | --manifest FILE | --code TEXT) [flags]
+export const puppetTranslateHelp = `usage: mgmt puppet translate (--catalog FILE | --manifest FILE | --code TEXT | --puppetdb URL --node NAME) [flags]
 
 Translates Puppet code (compiled locally by the mgmtgraph face) or a catalog (the face's document, Puppet's
-catalog JSON, or a PuppetDB export) into a mgmt graph. The graph YAML goes to stdout (or -o FILE), the
-translation report's summary to stderr. Sensitive values are redacted in every printed output.
+catalog JSON, a PuppetDB export, or a node's latest catalog read from PuppetDB) into a mgmt graph. The graph
+YAML goes to stdout (or -o FILE), the translation report's summary to stderr. Sensitive values are redacted in every printed output.
 
 flags:
   --catalog FILE       read a catalog (JSON or YAML; - for stdin) instead of compiling
@@ -28,7 +32,13 @@ flags:
   --facts FILE         stub facts (YAML or JSON) instead of facter
   --modulepath DIRS    colon-separated module directories (Debian's ${DEBIAN_MODULES} is appended)
   --puppet-bin BIN     the Puppet executable (default: puppet)
-  --node NAME          the node to compile for (Puppet's certname, as puppet apply --certname)
+  --node NAME          the node to compile for (Puppet's certname, as puppet apply --certname), or to read
+                       from PuppetDB
+  --puppetdb URL       read the node's latest catalog from PuppetDB (https://HOST:8081, or http on loopback);
+                       PuppetDB holds no Sensitive parameters: resources arrive without them
+  --ssldir DIR         the agent's ssldir, whose certificate identifies us to PuppetDB over https
+  --certname NAME      the certificate in --ssldir to use (default: the only one there)
+  --facts-out FILE     with --puppetdb: write the node's latest facts there (YAML, as --facts reads them)
   --runinterval SECS   polling interval of fallback resources (default: 1800, Puppet's runinterval)
 
 Exit status: 0 ok, 1 failure (compile error, bad catalog, --strict), 2 usage.`;
@@ -39,6 +49,10 @@ export async function translateCommand(argv: string[]): Promise<number> {
     options: {
       ...puppetFlagOptions,
       output: { type: 'string', short: 'o' },
+      puppetdb: { type: 'string' },
+      ssldir: { type: 'string' },
+      certname: { type: 'string' },
+      'facts-out': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     allowPositionals: false,
@@ -48,10 +62,16 @@ export async function translateCommand(argv: string[]): Promise<number> {
     return EXIT_OK;
   }
   const { runinterval } = checkPuppetFlags(values);
+  if (values.puppetdb !== undefined && values.node === undefined) throw new UsageError('--puppetdb needs --node NAME: the certname whose catalog to read');
+  if (values.puppetdb === undefined) {
+    for (const f of ['ssldir', 'certname', 'facts-out'] as const) if (values[f] !== undefined) throw new UsageError(`--${f} goes with --puppetdb URL`);
+  }
 
   let catalog: Catalog;
   try {
-    if (values.catalog !== undefined) {
+    if (values.puppetdb !== undefined && values.node !== undefined) {
+      catalog = await fromPuppetDb(values.puppetdb, values.node, values);
+    } else if (values.catalog !== undefined) {
       const name = values.catalog === '-' ? '<stdin>' : values.catalog;
       let text: string;
       try {
@@ -107,10 +127,35 @@ export async function translateCommand(argv: string[]): Promise<number> {
     else process.stdout.write(yaml);
     return EXIT_OK;
   } catch (e) {
-    if (e instanceof CatalogError) {
+    if (e instanceof CatalogError || e instanceof PuppetDbError || e instanceof PuppetSslError) {
       process.stderr.write(`mgmt puppet: ${e.message}\n`);
       return EXIT_FAILED;
     }
     throw e;
+  }
+}
+
+/** The node's latest catalog from PuppetDB (and its facts, with --facts-out); says what it read on stderr. */
+async function fromPuppetDb(url: string, node: string, v: { ssldir?: string; certname?: string; 'facts-out'?: string }): Promise<Catalog> {
+  const client = puppetDbClient({
+    url,
+    ...(v.ssldir !== undefined ? { ssldir: v.ssldir } : {}),
+    ...(v.certname !== undefined ? { certname: v.certname } : {}),
+  });
+  try {
+    const got = await nodeCatalogFromPuppetDb(client, node, { facts: v['facts-out'] !== undefined });
+    const i = got.info;
+    process.stderr.write(
+      `mgmt puppet: ${node}: catalog ${i.version ?? '(no version)'} of ${i.producerTimestamp ?? '(no time)'}, environment ${i.environment ?? '(none)'}` +
+        `${i.codeId ? `, code_id ${i.codeId}` : ''} from PuppetDB ${client.url}\n`,
+    );
+    if (i.deactivated) process.stderr.write(`mgmt puppet: warning: PuppetDB deactivated ${node} at ${i.deactivated}: its catalog may be stale\n`);
+    if (v['facts-out'] !== undefined) {
+      if (!got.facts) throw new PuppetDbError(`PuppetDB at ${client.url} holds no facts for ${node}: no --facts-out written`);
+      writeFileSync(v['facts-out'], jsYaml.dump(got.facts.values, { sortKeys: true, noRefs: true }));
+    }
+    return got.catalog;
+  } finally {
+    client.close();
   }
 }

@@ -1,7 +1,9 @@
 /**
  * The catalog model: what the translator reads. Four input shapes map onto it: our face's document
  * (`format: "mgmtgraph-catalog"`), Puppet's catalog JSON (`catalog_format` 1/2), the old wrapped
- * `{document_type: "Catalog", data}` and PuppetDB's wire format v8.
+ * `{document_type: "Catalog", data}`, PuppetDB's wire format (v8, v9) and the catalog PuppetDB's query API v4 answers
+ * (`/pdb/query/v4/catalogs/NODE`). PuppetDB never holds Sensitive parameters: Puppet's PuppetDB terminus removes
+ * them before it stores a catalog, so a resource read from PuppetDB lacks them.
  */
 import yaml from 'js-yaml';
 import { DEFAULT_LIMITS, grouped } from '../graph/limits.js';
@@ -119,6 +121,7 @@ export function catalogFromData(doc: unknown, sourceName: string): Catalog {
     return fromPuppet(doc, sourceName);
   }
   if ('certname' in doc && Array.isArray(doc.resources)) return fromPuppetDb(doc, sourceName);
+  if ('certname' in doc && isObj(doc.resources)) return fromPuppetDb(fromPuppetDbQuery(doc, sourceName), sourceName);
   if (typeof doc.format === 'string') {
     throw new CatalogError(`${sourceName}: unknown catalog format ${JSON.stringify(doc.format)} (expected "mgmtgraph-catalog")`);
   }
@@ -235,6 +238,26 @@ const PDB_RELATIONSHIP: Readonly<Record<string, 'before' | 'notify'>> = {
   notifies: 'notify',
   'subscription-of': 'notify',
 };
+
+/**
+ * The query API's catalog (`resources` and `edges` as `{data, href}`, edges as `source_type`, `source_title`...)
+ * in the wire format's terms.
+ */
+function fromPuppetDbQuery(doc: Json, src: string): Json {
+  const list = (field: 'resources' | 'edges'): unknown[] => {
+    const v = doc[field] ?? { data: [] };
+    if (isObj(v) && Array.isArray(v.data)) return v.data;
+    throw new CatalogError(
+      `${src}: \`${field}\` holds no \`data\` list (only a link): read the catalog with mgmt puppet translate --puppetdb, which follows it`,
+    );
+  };
+  const edges = list('edges').map((e, i) => {
+    if (!isObj(e) || !['source_type', 'source_title', 'target_type', 'target_title', 'relationship'].every((k) => typeof e[k] === 'string'))
+      throw new CatalogError(`${src}: edges[${i}] must be {source_type, source_title, target_type, target_title, relationship} (strings)`);
+    return { source: { type: e.source_type, title: e.source_title }, target: { type: e.target_type, title: e.target_title }, relationship: e.relationship };
+  });
+  return { ...doc, resources: list('resources'), edges };
+}
 
 function fromPuppetDb(doc: Json, src: string): Catalog {
   const resources = resourceList(doc, src).map((r, i) => resource(r, 'sensitive_parameters', src, i));
