@@ -1,5 +1,6 @@
 /** The flags `mgmt puppet` and `mgmt puppet translate` share: where the catalog comes from, and how to compile. */
 import type { ParseArgsConfig } from 'node:util';
+import { settingFlagOptions } from '../puppet/runtime/puppet-settings.js';
 import { UsageError } from './usage.js';
 
 export const puppetFlagOptions = {
@@ -7,12 +8,13 @@ export const puppetFlagOptions = {
   manifest: { type: 'string' },
   code: { type: 'string' },
   facts: { type: 'string' },
-  modulepath: { type: 'string' },
   'puppet-bin': { type: 'string' },
   node: { type: 'string' },
   runinterval: { type: 'string' },
   strict: { type: 'boolean' },
   report: { type: 'string' },
+  // Puppet's own settings (--confdir, --environment, --hiera_config, --modulepath, --certname...): puppet-settings.ts
+  ...settingFlagOptions(),
 } as const satisfies ParseArgsConfig['options'];
 
 /** Checks that exactly one input is given and reads --runinterval (seconds; undefined: the default). */

@@ -12,7 +12,7 @@ import type { Loaded } from '../graph/yaml-loader.js';
 import { flushLog, logger, setLogLevel } from '../observe/log.js';
 import { type Catalog, CatalogError, catalogFromData, readCatalog } from '../puppet/catalog.js';
 import { STORECONFIGS } from '../puppet/runtime/face-runner.js';
-import { DEBIAN_MODULES } from '../puppet/runtime/puppet-home.js';
+import { settingsFromFlags, settingsHelp, withNodeCertname } from '../puppet/runtime/puppet-settings.js';
 import { configurePuppet, getPuppetWorker, PuppetWorkerError, type WorkerReply, setPuppetWorkerLog, shutdownPuppetWorker } from '../puppet/runtime/worker.js';
 import { checkPuppetFlags, puppetFlagOptions } from './puppet-flags.js';
 import { resolveRunFlags, runFlagOptions, runFlagsHelp } from './run-flags.js';
@@ -32,12 +32,16 @@ Puppet flags:
   --code TEXT          Puppet code to compile
   --catalog FILE       run a catalog (the face's document, Puppet's catalog JSON, a PuppetDB export)
   --facts FILE         stub facts (YAML or JSON) instead of facter
-  --modulepath DIRS    colon-separated module directories (${DEBIAN_MODULES} is appended)
   --puppet-bin BIN     the Puppet executable (default: puppet; OpenVox's works too)
-  --node NAME          the node to compile for (Puppet's certname, as puppet apply --certname)
+  --node NAME          the node to compile for (also Puppet's certname unless --certname is given)
   --runinterval SECS   polling interval of resources Puppet applies (default: 1800)
   --strict             refuse to run while any resource is degraded or a fallback
   --report FILE        write the translation report as JSON (after each compile)
+
+Puppet settings (read as puppet apply reads them: puppet.conf [main] and [user], the environment's
+environment.conf, Hiera 5 at global, environment and module level; what Puppet writes stays under
+PREFIX/puppet, never in the node's own Puppet directories):
+${settingsHelp()}
 
 Run flags:
 ${runFlagsHelp}`;
@@ -56,16 +60,13 @@ export async function puppetRunCommand(argv: string[]): Promise<number> {
   const { runinterval } = checkPuppetFlags(values);
   const flags = await resolveRunFlags(values);
   if (flags.verbose) setLogLevel('debug');
-  const modulepath = (values.modulepath ?? '')
-    .split(':')
-    .filter(Boolean)
-    .map((d) => resolve(d));
+  const settings = withNodeCertname(settingsFromFlags(values), values.node);
+  const modulepath = (settings.modulepath ?? []).map((d) => resolve(d));
   configurePuppet({
     stateDir: join(flags.prefix, 'puppet'),
-    modulepath,
+    settings,
     // Collectors (`File <<| tag == 's' |>>`) reach our storeconfigs backend, so they become collect entries.
-    // --node is Puppet's certname too, as with `puppet apply --certname` (and Puppet need not ask Facter for it).
-    args: [...STORECONFIGS, ...(values.node !== undefined ? ['--certname', values.node] : [])],
+    args: STORECONFIGS,
     ...(values['puppet-bin'] !== undefined ? { puppetBin: values['puppet-bin'] } : {}),
   });
   const log = logger('puppet');

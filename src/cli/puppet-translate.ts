@@ -4,7 +4,7 @@ import { constants } from 'node:os';
 import { parseArgs } from 'node:util';
 import { CatalogError, type Catalog, readCatalog } from '../puppet/catalog.js';
 import { compileCatalog } from '../puppet/runtime/face-runner.js';
-import { DEBIAN_MODULES } from '../puppet/runtime/puppet-home.js';
+import { settingsFromFlags, settingsHelp } from '../puppet/runtime/puppet-settings.js';
 import { graphYaml } from '../puppet/output.js';
 import { formatReport } from '../puppet/report.js';
 import { translateCatalog } from '../puppet/translate.js';
@@ -26,10 +26,12 @@ flags:
   --report FILE        write the full report as JSON to FILE
   --strict             exit 1 (and write no graph) if any resource is degraded or a fallback
   --facts FILE         stub facts (YAML or JSON) instead of facter
-  --modulepath DIRS    colon-separated module directories (Debian's ${DEBIAN_MODULES} is appended)
   --puppet-bin BIN     the Puppet executable (default: puppet)
-  --node NAME          the node to compile for (Puppet's certname, as puppet apply --certname)
+  --node NAME          the node to compile for (also Puppet's certname unless --certname is given)
   --runinterval SECS   polling interval of fallback resources (default: 1800, Puppet's runinterval)
+
+Puppet settings (read as puppet apply reads them; what Puppet writes goes to a temporary directory):
+${settingsHelp()}
 
 Exit status: 0 ok, 1 failure (compile error, bad catalog, --strict), 2 usage.`;
 
@@ -76,7 +78,7 @@ export async function translateCommand(argv: string[]): Promise<number> {
         ...(values.code !== undefined ? { code: values.code } : {}),
         ...(values.facts !== undefined ? { facts: values.facts } : {}),
         ...(values.node !== undefined ? { node: values.node } : {}),
-        ...(values.modulepath !== undefined ? { modulepath: values.modulepath.split(':').filter(Boolean) } : {}),
+        settings: settingsFromFlags(values),
         ...(values['puppet-bin'] !== undefined ? { puppetBin: values['puppet-bin'] } : {}),
         signal: interrupt.signal,
       }).finally(() => {
