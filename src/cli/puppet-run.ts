@@ -12,15 +12,15 @@ import type { Loaded } from '../graph/yaml-loader.js';
 import { flushLog, logger, setLogLevel } from '../observe/log.js';
 import { type Catalog, CatalogError, catalogFromData, readCatalog } from '../puppet/catalog.js';
 import { STORECONFIGS } from '../puppet/runtime/face-runner.js';
-import { settingsFromFlags, settingsHelp, withNodeCertname } from '../puppet/runtime/puppet-settings.js';
+import { settingsHelp, withNodeCertname } from '../puppet/runtime/puppet-settings.js';
 import { configurePuppet, getPuppetWorker, PuppetWorkerError, type WorkerReply, setPuppetWorkerLog, shutdownPuppetWorker } from '../puppet/runtime/worker.js';
-import { checkPuppetFlags, puppetFlagOptions } from './puppet-flags.js';
+import { checkPuppetFlags, inputName, puppetFlagOptions, readPuppetSettings } from './puppet-flags.js';
 import { resolveRunFlags, runFlagOptions, runFlagsHelp } from './run-flags.js';
 import type { GraphSource } from './run.js';
 import { EXIT_FAILED, EXIT_OK, UsageError } from './usage.js';
 import { errnoCode } from '../observe/errors.js';
 
-export const puppetRunHelp = `usage: mgmt puppet (--manifest FILE | --code TEXT | --catalog FILE) [flags]
+export const puppetRunHelp = `usage: mgmt puppet [--manifest FILE | --code TEXT | --catalog FILE] [flags]
        mgmt puppet translate ...      (print the graph and the report instead: mgmt puppet translate --help)
 
 Compiles the Puppet code locally (in a long-lived Puppet process), translates the catalog, and runs the graph.
@@ -31,6 +31,7 @@ Puppet flags:
   --manifest FILE      the manifest (or directory of manifests) to compile
   --code TEXT          Puppet code to compile
   --catalog FILE       run a catalog (the face's document, Puppet's catalog JSON, a PuppetDB export)
+                       (none of the three: the environment's main manifest, environment.conf's manifest)
   --facts FILE         stub facts (YAML or JSON) instead of facter
   --puppet-bin BIN     the Puppet executable (default: puppet; OpenVox's works too)
   --node NAME          the node to compile for (also Puppet's certname unless --certname is given)
@@ -60,7 +61,9 @@ export async function puppetRunCommand(argv: string[]): Promise<number> {
   const { runinterval } = checkPuppetFlags(values);
   const flags = await resolveRunFlags(values);
   if (flags.verbose) setLogLevel('debug');
-  const settings = withNodeCertname(settingsFromFlags(values), values.node);
+  const given = readPuppetSettings(values);
+  if (given === undefined) return EXIT_FAILED;
+  const settings = withNodeCertname(given, values.node);
   const modulepath = (settings.modulepath ?? []).map((d) => resolve(d));
   configurePuppet({
     stateDir: join(flags.prefix, 'puppet'),
@@ -74,7 +77,11 @@ export async function puppetRunCommand(argv: string[]): Promise<number> {
   const manifest = values.manifest !== undefined ? resolve(values.manifest) : undefined;
   const catalogFile = values.catalog !== undefined ? resolve(values.catalog) : undefined;
   const facts = values.facts !== undefined ? resolve(values.facts) : undefined;
-  const name = manifest ?? catalogFile ?? '--code';
+  const name = inputName({
+    ...(manifest ? { manifest } : {}),
+    ...(catalogFile ? { catalog: catalogFile } : {}),
+    ...(values.code !== undefined ? { code: values.code } : {}),
+  });
   const worker = getPuppetWorker();
   worker.acquire();
   try {

@@ -4,15 +4,15 @@ import { constants } from 'node:os';
 import { parseArgs } from 'node:util';
 import { CatalogError, type Catalog, readCatalog } from '../puppet/catalog.js';
 import { compileCatalog } from '../puppet/runtime/face-runner.js';
-import { settingsFromFlags, settingsHelp } from '../puppet/runtime/puppet-settings.js';
+import { settingsHelp } from '../puppet/runtime/puppet-settings.js';
 import { graphYaml } from '../puppet/output.js';
 import { formatReport } from '../puppet/report.js';
 import { translateCatalog } from '../puppet/translate.js';
-import { checkPuppetFlags, puppetFlagOptions } from './puppet-flags.js';
+import { checkPuppetFlags, inputName, puppetFlagOptions, readPuppetSettings } from './puppet-flags.js';
 import { registry } from './registry.js';
 import { EXIT_FAILED, EXIT_OK } from './usage.js';
 
-export const puppetTranslateHelp = `usage: mgmt puppet translate (--catalog FILE | --manifest FILE | --code TEXT) [flags]
+export const puppetTranslateHelp = `usage: mgmt puppet translate [--catalog FILE | --manifest FILE | --code TEXT] [flags]
 
 Translates Puppet code (compiled locally by the mgmtgraph face) or a catalog (the face's document, Puppet's
 catalog JSON, or a PuppetDB export) into a mgmt graph. The graph YAML goes to stdout (or -o FILE), the
@@ -22,6 +22,7 @@ flags:
   --catalog FILE       read a catalog (JSON or YAML; - for stdin) instead of compiling
   --manifest FILE      compile this manifest (or directory of manifests)
   --code TEXT          compile this Puppet code
+                       (none of the three: the environment's main manifest, environment.conf's manifest)
   -o, --output FILE    write the graph YAML to FILE
   --report FILE        write the full report as JSON to FILE
   --strict             exit 1 (and write no graph) if any resource is degraded or a fallback
@@ -65,6 +66,8 @@ export async function translateCommand(argv: string[]): Promise<number> {
       catalog = readCatalog(text, name);
     } else {
       // Puppet runs in a process group of its own, out of reach of the terminal's Ctrl-C: a signal to us stops it.
+      const settings = readPuppetSettings(values);
+      if (settings === undefined) return EXIT_FAILED;
       const interrupt = new AbortController();
       let caught: NodeJS.Signals | undefined;
       const onSignal = (sig: NodeJS.Signals) => {
@@ -78,7 +81,7 @@ export async function translateCommand(argv: string[]): Promise<number> {
         ...(values.code !== undefined ? { code: values.code } : {}),
         ...(values.facts !== undefined ? { facts: values.facts } : {}),
         ...(values.node !== undefined ? { node: values.node } : {}),
-        settings: settingsFromFlags(values),
+        settings,
         ...(values['puppet-bin'] !== undefined ? { puppetBin: values['puppet-bin'] } : {}),
         signal: interrupt.signal,
       }).finally(() => {
@@ -91,10 +94,10 @@ export async function translateCommand(argv: string[]): Promise<number> {
       }
       process.stderr.write(res.stderr.trim() ? res.stderr.replace(/\n*$/, '\n') : '');
       if (!res.ok) {
-        process.stderr.write(`mgmt puppet: compiling ${values.manifest ?? '--code'} failed (exit ${res.code ?? 'n/a'})\n`);
+        process.stderr.write(`mgmt puppet: compiling ${inputName(values)} failed (exit ${res.code ?? 'n/a'})\n`);
         return EXIT_FAILED;
       }
-      catalog = readCatalog(res.catalog, values.manifest ?? '<code>');
+      catalog = readCatalog(res.catalog, values.manifest ?? (values.code !== undefined ? '<code>' : "<the environment's main manifest>"));
     }
     const { spec, report } = translateCatalog(registry, catalog, runinterval !== undefined ? { runinterval } : {});
     process.stderr.write(formatReport(report));

@@ -261,3 +261,51 @@ describe("the issue's example: --hiera_config", () => {
     assert.equal(readFileSync(target, 'utf8'), '9999\n');
   });
 });
+
+describe('environments and settings: what is compiled, and errors that name the file', () => {
+  it("without a manifest, the environment's main manifest (environment.conf) is compiled: the same catalog again", async () => {
+    const res = await compileCatalog({ settings });
+    assert.ok(res.ok, res.stderr);
+    const doc = JSON.parse(res.catalog) as Record<string, unknown>;
+    assertSameCatalog(reduce(doc, doc.config_version), 'face, main manifest');
+  });
+
+  it('--environment wins over puppet.conf', async () => {
+    const res = await compileCatalog({ settings: { ...settings, environment: 'production' } });
+    assert.ok(res.ok, res.stderr);
+    const doc = reduce(JSON.parse(res.catalog) as Record<string, unknown>, null);
+    assert.equal(doc.environment, 'production');
+    assert.ok(doc.resources.has('Notify[wrong environment]'));
+  });
+
+  it('a missing environment is an error naming the environmentpath, where it was set, and what to do (face and worker)', async () => {
+    const want = new RegExp(
+      `Could not find environment 'nosuch': no directory 'nosuch' in the environmentpath ${envdir} \\(set in ${confdir}/puppet.conf\\)\\. Create ${envdir}/nosuch`,
+    );
+    const res = await compileCatalog({ code: 'notice(1)', settings: { ...settings, environment: 'nosuch' } });
+    assert.equal(res.ok, false);
+    assert.match(res.stderr, want);
+    configurePuppet({ puppetBin: PUPPET, stateDir: join(dir, 'worker-state'), settings: { ...settings, environment: 'nosuch' } });
+    const reply = await getPuppetWorker().request('compile', { code: 'notice(1)' });
+    assert.match(reply.error?.message ?? '', want);
+  });
+
+  it('a --config or --hiera_config that does not exist (Puppet would ignore it) is refused, naming the flag', async () => {
+    const missing = join(dir, 'no-such', 'puppet.conf');
+    const r = await mgmtRun(['puppet', 'translate', '--code', 'notice(1)', '--config', missing]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, new RegExp(`--config ${missing}: no such file; give a readable puppet.conf`));
+    const h = await mgmtRun(['puppet', '--code', 'notice(1)', '--hiera-config', join(dir, 'nope.yaml'), '--tmp-prefix', '--converged-timeout', '0']);
+    assert.equal(h.code, 1);
+    assert.match(h.stderr, /--hiera_config .*nope\.yaml: no such file; give a readable Hiera 5 hiera\.yaml/);
+  });
+
+  it("a bad hiera.yaml fails the compile with Puppet's message, which names the file", async () => {
+    const bad = join(dir, 'bad-hiera');
+    mkdirSync(bad, { recursive: true });
+    writeFileSync(join(bad, 'hiera.yaml'), 'version: 5\nhierarchy:\n  - name: x\n    pathz: common.yaml\n');
+    const r = await mgmtRun(['puppet', 'translate', '--code', "notice(lookup('k', undef, undef, 1))", '--confdir', bad]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, new RegExp(`${bad}/hiera\\.yaml' has wrong type, entry 'hierarchy' index 0 unrecognized key 'pathz'`));
+  });
+});

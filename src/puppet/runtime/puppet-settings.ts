@@ -5,6 +5,7 @@
  * what each sets, and how it reaches Puppet. Unset, a setting is Puppet's own: its default, or what puppet.conf
  * says ([main], then [user], the sections `puppet apply` reads).
  */
+import { accessSync, closeSync, constants, existsSync, openSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 
 /** What the user gave: each field is the Puppet setting of the same name. */
@@ -112,4 +113,59 @@ export function settingsFromFlags(values: Readonly<Record<string, unknown>>): Pu
  */
 export function withNodeCertname(settings: PuppetSettings, node: string | undefined): PuppetSettings {
   return settings.certname === undefined && node !== undefined ? { ...settings, certname: node } : settings;
+}
+
+/** What a setting the user gave must be on disk for Puppet to read it (Puppet itself ignores a missing one). */
+const EXPECTED: Partial<Record<PuppetSettingName, { readonly kind: 'file' | 'dir'; readonly hint: string }>> = {
+  confdir: { kind: 'dir', hint: "give the directory that holds puppet.conf, or leave --confdir out for Puppet's own" },
+  config: { kind: 'file', hint: 'give a readable puppet.conf, or leave --config out to read CONFDIR/puppet.conf' },
+  codedir: { kind: 'dir', hint: "give Puppet's codedir, or leave --codedir out for Puppet's own" },
+  hiera_config: { kind: 'file', hint: 'give a readable Hiera 5 hiera.yaml, or leave --hiera_config out for CONFDIR/hiera.yaml' },
+  ssldir: { kind: 'dir', hint: "give the directory that holds certs/CERTNAME.pem, or leave --ssldir out for Puppet's own" },
+};
+
+/**
+ * Checks the files and directories the user named: Puppet silently ignores a `--config` or `--hiera_config` that
+ * does not exist, and compiles something else than what was asked. Returns one message per problem (what, which
+ * flag, what to do); empty when all is well. A puppet.conf in `--confdir` must be readable when it exists.
+ */
+export function checkSettings(settings: PuppetSettings): string[] {
+  const problems: string[] = [];
+  const flag = (name: string) => `--${name}`;
+  for (const [name, want] of Object.entries(EXPECTED) as [PuppetSettingName, { kind: 'file' | 'dir'; hint: string }][]) {
+    const value = settings[name];
+    if (typeof value !== 'string') continue;
+    const path = resolve(value);
+    const why = unreadable(path, want.kind);
+    if (why !== undefined) problems.push(`${flag(name)} ${path}: ${why}; ${want.hint}`);
+  }
+  if (settings.confdir !== undefined && settings.config === undefined) {
+    const conf = resolve(settings.confdir, 'puppet.conf');
+    if (existsSync(conf)) {
+      const why = unreadable(conf, 'file');
+      if (why !== undefined) problems.push(`${conf} (puppet.conf of --confdir): ${why}; make it readable, or point --config at another`);
+    }
+  }
+  if (settings.environmentpath !== undefined) {
+    const dirs = settings.environmentpath.split(':').filter(Boolean);
+    if (!dirs.some((d) => unreadable(resolve(d), 'dir') === undefined)) {
+      problems.push(`--environmentpath ${settings.environmentpath}: no readable directory in it; give the directories that hold your environments`);
+    }
+  }
+  return problems;
+}
+
+/** Why `path` cannot be read as a `kind`, or undefined when it can. */
+function unreadable(path: string, kind: 'file' | 'dir'): string | undefined {
+  try {
+    const st = statSync(path);
+    if (kind === 'dir' && !st.isDirectory()) return 'not a directory';
+    if (kind === 'file' && !st.isFile()) return 'not a regular file';
+    accessSync(path, constants.R_OK | (kind === 'dir' ? constants.X_OK : 0));
+    if (kind === 'file') closeSync(openSync(path, 'r'));
+    return undefined;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    return code === 'ENOENT' ? `no such ${kind === 'dir' ? 'directory' : 'file'}` : code === 'EACCES' ? 'permission denied' : (e as Error).message;
+  }
 }
