@@ -13,7 +13,7 @@
 // gives a local node no certificate extensions) and mgmt puppet reads from the node's certificate.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -307,5 +307,39 @@ describe('environments and settings: what is compiled, and errors that name the 
     const r = await mgmtRun(['puppet', 'translate', '--code', "notice(lookup('k', undef, undef, 1))", '--confdir', bad]);
     assert.equal(r.code, 1);
     assert.match(r.stderr, new RegExp(`${bad}/hiera\\.yaml' has wrong type, entry 'hierarchy' index 0 unrecognized key 'pathz'`));
+  });
+});
+
+describe("the node's own Puppet state is never written", () => {
+  it("with a puppet.conf naming the node's vardir, statedir, rundir and logdir, a compile and an apply write only to our private directory", async () => {
+    const node = join(dir, 'node-puppet');
+    const conf = join(node, 'etc');
+    mkdirSync(conf, { recursive: true });
+    const nodeDirs = ['var', 'var/state', 'run', 'log', 'var/client_data', 'var/clientbucket'].map((d) => join(node, d));
+    // A node's puppet.conf often sets these (Debian's agent: vardir /var/cache/puppet, logdir, rundir)
+    writeFileSync(
+      join(conf, 'puppet.conf'),
+      `[main]\nvardir = ${node}/var\nstatedir = ${node}/var/state\nrundir = ${node}/run\nlogdir = ${node}/log\n` +
+        `client_datadir = ${node}/var/client_data\nclientbucketdir = ${node}/var/clientbucket\nbasemodulepath = ${DEBIAN_MODULES}\n`,
+    );
+    const priv = join(dir, 'private-state');
+    configurePuppet({ puppetBin: PUPPET, stateDir: priv, settings: { confdir: conf, codedir: join(node, 'code'), certname: 'n2' } });
+    const worker = getPuppetWorker();
+    worker.acquire();
+    try {
+      const compiled = await worker.request('compile', { code: "notify { 'x': }" });
+      assert.equal(compiled.error, null, JSON.stringify(compiled.error));
+      const target = join(dir, 'applied-by-puppet.txt');
+      const applied = await worker.request('apply', { resource: { type: 'File', title: target, parameters: { content: 'v1\n' }, sensitive: [] } });
+      assert.equal(applied.failed, false, JSON.stringify(applied));
+      // replacing it would back up the old content into a client bucket: ours, not the node's
+      const replaced = await worker.request('apply', { resource: { type: 'File', title: target, parameters: { content: 'v2\n' }, sensitive: [] } });
+      assert.equal(replaced.failed, false, JSON.stringify(replaced));
+      assert.equal(readFileSync(target, 'utf8'), 'v2\n');
+    } finally {
+      await worker.release();
+    }
+    for (const d of nodeDirs) assert.equal(existsSync(d), false, `${d} was created: Puppet wrote into the node's own state`);
+    assert.ok(existsSync(join(priv, 'var', 'state', 'state.yaml')), 'Puppet kept its state file in our private directory');
   });
 });
