@@ -1,7 +1,8 @@
 /**
- * `mgmt puppet (--manifest FILE | --code TEXT | --catalog FILE) [flags]`: compiles the Puppet code in the
+ * `mgmt puppet [--manifest FILE | --code TEXT | --catalog FILE] [flags]`: compiles the Puppet code in the
  * long-lived Puppet worker, translates the catalog, checks the graph like any other, and runs it on the engine
- * with every `mgmt run` flag. The manifest, the module path and a catalog file are watched: a change
+ * with every `mgmt run` flag. The manifest, the module path, a catalog file and what the compile read (the
+ * environment, Hiera; puppet-watch.ts) are watched: a change
  * recompiles in the same worker, translates and swaps the graph; a compile error keeps the running graph.
  */
 import { readFile, writeFile } from 'node:fs/promises';
@@ -15,8 +16,8 @@ import { STORECONFIGS } from '../puppet/runtime/face-runner.js';
 import { settingsHelp, withNodeCertname } from '../puppet/runtime/puppet-settings.js';
 import { configurePuppet, getPuppetWorker, PuppetWorkerError, type WorkerReply, setPuppetWorkerLog, shutdownPuppetWorker } from '../puppet/runtime/worker.js';
 import { checkPuppetFlags, inputName, puppetFlagOptions, readPuppetSettings } from './puppet-flags.js';
+import { puppetWatchList } from './puppet-watch.js';
 import { resolveRunFlags, runFlagOptions, runFlagsHelp } from './run-flags.js';
-import type { GraphSource } from './run.js';
 import { EXIT_FAILED, EXIT_OK, UsageError } from './usage.js';
 import { errnoCode } from '../observe/errors.js';
 
@@ -24,8 +25,9 @@ export const puppetRunHelp = `usage: mgmt puppet [--manifest FILE | --code TEXT 
        mgmt puppet translate ...      (print the graph and the report instead: mgmt puppet translate --help)
 
 Compiles the Puppet code locally (in a long-lived Puppet process), translates the catalog, and runs the graph.
-Resources without a native translation are applied by Puppet itself. The manifest and module path are
-watched: an edit recompiles and swaps the graph; a compile error keeps the running graph.
+Resources without a native translation are applied by Puppet itself. The manifest, module path and what the
+compile read (the environment's directory, its Hiera data, the global hiera.yaml) are watched: an edit
+recompiles and swaps the graph; a compile error keeps the running graph.
 
 Puppet flags:
   --manifest FILE      the manifest (or directory of manifests) to compile
@@ -86,6 +88,8 @@ export async function puppetRunCommand(argv: string[]): Promise<number> {
   worker.acquire();
   try {
     let first = true;
+    /** What the first compile read (the environment, Hiera, the modulepath): watched with the manifest. */
+    let compiledInputs: readonly string[] = [];
 
     const compile = async (): Promise<{ reply: WorkerReply; ms: number }> => {
       const t0 = performance.now();
@@ -117,6 +121,7 @@ export async function puppetRunCommand(argv: string[]): Promise<number> {
           firstCompile = undefined;
           const { reply, ms } = await pending;
           if (reply.error) return { diagnostics: [compileError(reply.error, name)] };
+          if (first && Array.isArray(reply.watch)) compiledInputs = reply.watch;
           catalog = catalogFromData(reply.catalog, name);
           log.debug(`compiled ${name} in ${ms.toFixed(0)} ms`);
         }
@@ -150,11 +155,8 @@ export async function puppetRunCommand(argv: string[]): Promise<number> {
       log.error(`${name}: nothing was applied`);
       return EXIT_FAILED;
     }
-    const watch: GraphSource['watch'] = [
-      ...(manifest ? [{ path: manifest, recursive: true }] : []),
-      ...(catalogFile ? [{ path: catalogFile }] : []),
-      ...modulepath.map((path) => ({ path, recursive: true })),
-    ];
+    const watch = puppetWatchList({ manifest, catalogFile, modulepath, compiled: compiledInputs });
+    log.debug(`watching ${watch.map((w) => w.path).join(', ')}`);
     return await runEngine(loaded.spec, flags, { name, watch, load });
   } finally {
     await worker.release();

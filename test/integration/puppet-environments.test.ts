@@ -23,7 +23,7 @@ import { compileCatalog } from '../../src/puppet/runtime/face-runner.js';
 import { DEBIAN_MODULES, type PuppetSettings } from '../../src/puppet/runtime/puppet-settings.js';
 import { configurePuppet, getPuppetWorker, shutdownPuppetWorker } from '../../src/puppet/runtime/worker.js';
 import { inheritedEnv, run } from '../../src/system/proc/launcher.js';
-import { killAll, mgmtRun } from '../harness/cli.js';
+import { killAll, mgmt, mgmtRun, waitUntil } from '../harness/cli.js';
 import { PUPPET } from '../harness/puppet-apply.js';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -341,5 +341,38 @@ describe("the node's own Puppet state is never written", () => {
     }
     for (const d of nodeDirs) assert.equal(existsSync(d), false, `${d} was created: Puppet wrote into the node's own state`);
     assert.ok(existsSync(join(priv, 'var', 'state', 'state.yaml')), 'Puppet kept its state file in our private directory');
+  });
+});
+
+describe('mgmt puppet watches what the compile read', () => {
+  it("an edit of the environment's Hiera data recompiles and applies the new value (no --manifest: the main manifest)", async () => {
+    const root = join(dir, 'live');
+    const env = join(root, 'environments', 'live');
+    mkdirSync(join(env, 'manifests'), { recursive: true });
+    mkdirSync(join(env, 'data'), { recursive: true });
+    mkdirSync(join(root, 'conf'), { recursive: true });
+    const target = join(root, 'live.txt');
+    writeFileSync(join(root, 'conf', 'puppet.conf'), `[main]\nenvironmentpath = ${join(root, 'environments')}\nbasemodulepath = ${DEBIAN_MODULES}\n`);
+    writeFileSync(join(env, 'manifests', 'site.pp'), `file { '${target}': content => "\${lookup('live::value')}\\n" }\n`);
+    writeFileSync(join(env, 'hiera.yaml'), 'version: 5\nhierarchy:\n  - name: common\n    path: common.yaml\n');
+    writeFileSync(join(env, 'data', 'common.yaml'), 'live::value: one\n');
+    writeFileSync(join(root, 'facts.yaml'), 'os:\n  family: Debian\n');
+    const c = mgmt([
+      'puppet',
+      '--confdir',
+      join(root, 'conf'),
+      '--environment',
+      'live',
+      '--facts',
+      join(root, 'facts.yaml'),
+      '--certname',
+      'n3',
+      '--tmp-prefix',
+    ]);
+    await waitUntil(() => existsSync(target) && readFileSync(target, 'utf8') === 'one\n', 60000, `the first apply; stderr:\n${c.stderr()}`);
+    writeFileSync(join(env, 'data', 'common.yaml'), 'live::value: two\n');
+    await waitUntil(() => readFileSync(target, 'utf8') === 'two\n', 20000, `the recompile after the data edit; stderr:\n${c.stderr()}`);
+    c.child.kill('SIGTERM');
+    assert.equal(await c.exited, 0, c.stderr());
   });
 });
