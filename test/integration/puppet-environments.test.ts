@@ -300,6 +300,18 @@ describe('environments and settings: what is compiled, and errors that name the 
     assert.match(h.stderr, /--hiera_config .*nope\.yaml: no such file; give a readable Hiera 5 hiera\.yaml/);
   });
 
+  it('a node certificate that is not one (here: over 1 MB) fails the compile naming the file and what to do', async () => {
+    const big = join(dir, 'big-ssl');
+    mkdirSync(join(big, 'certs'), { recursive: true });
+    writeFileSync(join(big, 'certs', 'big.example.com.pem'), 'x'.repeat((1 << 20) + 1));
+    const res = await compileCatalog({ code: 'notice(1)', settings: { ...settings, ssldir: big, certname: 'big.example.com' } });
+    assert.equal(res.ok, false);
+    assert.match(
+      res.stderr,
+      new RegExp(`The node's certificate ${big}/certs/big\\.example\\.com\\.pem is 1048577 bytes, more than a certificate's 1048576; replace it`),
+    );
+  });
+
   it("a bad hiera.yaml fails the compile with Puppet's message, which names the file", async () => {
     const bad = join(dir, 'bad-hiera');
     mkdirSync(bad, { recursive: true });
@@ -370,6 +382,9 @@ describe('mgmt puppet watches what the compile read', () => {
       '--tmp-prefix',
     ]);
     await waitUntil(() => existsSync(target) && readFileSync(target, 'utf8') === 'one\n', 60000, `the first apply; stderr:\n${c.stderr()}`);
+    // mgmt starts watching once the first graph is swapped in (run.ts), which it logs: the file may be applied
+    // just before that, so the edit waits for the line
+    await c.waitForLog(/main: graph n3: 1 resources\n/, 30000);
     writeFileSync(join(env, 'data', 'common.yaml'), 'live::value: two\n');
     await waitUntil(() => readFileSync(target, 'utf8') === 'two\n', 20000, `the recompile after the data edit; stderr:\n${c.stderr()}`);
     c.child.kill('SIGTERM');

@@ -10,6 +10,9 @@ module PuppetX
     # from the certificate, and so do we). Extension names are Puppet's: its registered short names (pp_role,
     # pp_environment, ...), the names of `trusted_oid_mapping_file`, else the dotted OID.
     module TrustedFacts
+      # A PEM certificate is a few kilobytes; a bigger file at its place is not read.
+      MAX_CERT_BYTES = 1 << 20
+
       # @param node [Puppet::Node] with its facts merged (clientcert is the certname, as `puppet apply` takes it)
       # @return [Puppet::Context::TrustedInformation]
       # @raise [Puppet::Error] the certificate exists but cannot be read
@@ -34,6 +37,11 @@ module PuppetX
         return {} unless File.exist?(path)
 
         begin
+          size = File.size(path)
+          if size > MAX_CERT_BYTES
+            raise Puppet::Error, "The node's certificate #{path} is #{size} bytes, more than a certificate's #{MAX_CERT_BYTES}; " \
+                                 'replace it with the node\'s PEM certificate, or pass --ssldir or --certname to point at the right one'
+          end
           cert = OpenSSL::X509::Certificate.new(File.read(path))
         rescue SystemCallError, OpenSSL::X509::CertificateError => e
           raise Puppet::Error, "Could not read the node's certificate #{path} for $trusted.extensions: #{e.message}. " \
