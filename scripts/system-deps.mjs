@@ -14,6 +14,8 @@ const test = [
   ['umount', 'mount'],
   ['findmnt', 'util-linux'],
   ['puppet', 'puppet'],
+  // a node certificate with extensions for $trusted.extensions (test/integration/puppet-environments.test.ts)
+  ['openssl', 'openssl'],
   // the module types real manifests use (Debian keeps them in /usr/share/puppet/modules)
   ['/usr/share/puppet/modules/stdlib', 'puppet-module-puppetlabs-stdlib'],
   ['/usr/share/puppet/modules/cron_core', 'puppet-module-puppetlabs-cron-core'],

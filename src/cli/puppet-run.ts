@@ -1,7 +1,8 @@
 /**
- * `mgmt puppet (--manifest FILE | --code TEXT | --catalog FILE) [flags]`: compiles the Puppet code in the
+ * `mgmt puppet [--manifest FILE | --code TEXT | --catalog FILE] [flags]`: compiles the Puppet code in the
  * long-lived Puppet worker, translates the catalog, checks the graph like any other, and runs it on the engine
- * with every `mgmt run` flag. The manifest, the module path and a catalog file are watched: a change
+ * with every `mgmt run` flag. The manifest, the module path, a catalog file and what the compile read (the
+ * environment, Hiera; puppet-watch.ts) are watched: a change
  * recompiles in the same worker, translates and swaps the graph; a compile error keeps the running graph.
  */
 import { readFile, writeFile } from 'node:fs/promises';
@@ -12,32 +13,38 @@ import type { Loaded } from '../graph/yaml-loader.js';
 import { flushLog, logger, setLogLevel } from '../observe/log.js';
 import { type Catalog, CatalogError, catalogFromData, readCatalog } from '../puppet/catalog.js';
 import { STORECONFIGS } from '../puppet/runtime/face-runner.js';
-import { DEBIAN_MODULES } from '../puppet/runtime/puppet-home.js';
+import { settingsHelp, withNodeCertname } from '../puppet/runtime/puppet-settings.js';
 import { configurePuppet, getPuppetWorker, PuppetWorkerError, type WorkerReply, setPuppetWorkerLog, shutdownPuppetWorker } from '../puppet/runtime/worker.js';
-import { checkPuppetFlags, puppetFlagOptions } from './puppet-flags.js';
+import { checkPuppetFlags, inputName, puppetFlagOptions, readPuppetSettings } from './puppet-flags.js';
+import { puppetWatchList } from './puppet-watch.js';
 import { resolveRunFlags, runFlagOptions, runFlagsHelp } from './run-flags.js';
-import type { GraphSource } from './run.js';
 import { EXIT_FAILED, EXIT_OK, UsageError } from './usage.js';
 import { errnoCode } from '../observe/errors.js';
 
-export const puppetRunHelp = `usage: mgmt puppet (--manifest FILE | --code TEXT | --catalog FILE) [flags]
+export const puppetRunHelp = `usage: mgmt puppet [--manifest FILE | --code TEXT | --catalog FILE] [flags]
        mgmt puppet translate ...      (print the graph and the report instead: mgmt puppet translate --help)
 
 Compiles the Puppet code locally (in a long-lived Puppet process), translates the catalog, and runs the graph.
-Resources without a native translation are applied by Puppet itself. The manifest and module path are
-watched: an edit recompiles and swaps the graph; a compile error keeps the running graph.
+Resources without a native translation are applied by Puppet itself. The manifest, module path and what the
+compile read (the environment's directory, its Hiera data, the global hiera.yaml) are watched: an edit
+recompiles and swaps the graph; a compile error keeps the running graph.
 
 Puppet flags:
   --manifest FILE      the manifest (or directory of manifests) to compile
   --code TEXT          Puppet code to compile
   --catalog FILE       run a catalog (the face's document, Puppet's catalog JSON, a PuppetDB export)
+                       (none of the three: the environment's main manifest, environment.conf's manifest)
   --facts FILE         stub facts (YAML or JSON) instead of facter
-  --modulepath DIRS    colon-separated module directories (${DEBIAN_MODULES} is appended)
   --puppet-bin BIN     the Puppet executable (default: puppet; OpenVox's works too)
-  --node NAME          the node to compile for (Puppet's certname, as puppet apply --certname)
+  --node NAME          the node to compile for (also Puppet's certname unless --certname is given)
   --runinterval SECS   polling interval of resources Puppet applies (default: 1800)
   --strict             refuse to run while any resource is degraded or a fallback
   --report FILE        write the translation report as JSON (after each compile)
+
+Puppet settings (read as puppet apply reads them: puppet.conf [main] and [user], the environment's
+environment.conf, Hiera 5 at global, environment and module level; what Puppet writes stays under
+PREFIX/puppet, never in the node's own Puppet directories):
+${settingsHelp()}
 
 Run flags:
 ${runFlagsHelp}`;
@@ -56,16 +63,15 @@ export async function puppetRunCommand(argv: string[]): Promise<number> {
   const { runinterval } = checkPuppetFlags(values);
   const flags = await resolveRunFlags(values);
   if (flags.verbose) setLogLevel('debug');
-  const modulepath = (values.modulepath ?? '')
-    .split(':')
-    .filter(Boolean)
-    .map((d) => resolve(d));
+  const given = readPuppetSettings(values);
+  if (given === undefined) return EXIT_FAILED;
+  const settings = withNodeCertname(given, values.node);
+  const modulepath = (settings.modulepath ?? []).map((d) => resolve(d));
   configurePuppet({
     stateDir: join(flags.prefix, 'puppet'),
-    modulepath,
+    settings,
     // Collectors (`File <<| tag == 's' |>>`) reach our storeconfigs backend, so they become collect entries.
-    // --node is Puppet's certname too, as with `puppet apply --certname` (and Puppet need not ask Facter for it).
-    args: [...STORECONFIGS, ...(values.node !== undefined ? ['--certname', values.node] : [])],
+    args: STORECONFIGS,
     ...(values['puppet-bin'] !== undefined ? { puppetBin: values['puppet-bin'] } : {}),
   });
   const log = logger('puppet');
@@ -73,11 +79,17 @@ export async function puppetRunCommand(argv: string[]): Promise<number> {
   const manifest = values.manifest !== undefined ? resolve(values.manifest) : undefined;
   const catalogFile = values.catalog !== undefined ? resolve(values.catalog) : undefined;
   const facts = values.facts !== undefined ? resolve(values.facts) : undefined;
-  const name = manifest ?? catalogFile ?? '--code';
+  const name = inputName({
+    ...(manifest ? { manifest } : {}),
+    ...(catalogFile ? { catalog: catalogFile } : {}),
+    ...(values.code !== undefined ? { code: values.code } : {}),
+  });
   const worker = getPuppetWorker();
   worker.acquire();
   try {
     let first = true;
+    /** What the first compile read (the environment, Hiera, the modulepath): watched with the manifest. */
+    let compiledInputs: readonly string[] = [];
 
     const compile = async (): Promise<{ reply: WorkerReply; ms: number }> => {
       const t0 = performance.now();
@@ -109,6 +121,7 @@ export async function puppetRunCommand(argv: string[]): Promise<number> {
           firstCompile = undefined;
           const { reply, ms } = await pending;
           if (reply.error) return { diagnostics: [compileError(reply.error, name)] };
+          if (first && Array.isArray(reply.watch)) compiledInputs = reply.watch;
           catalog = catalogFromData(reply.catalog, name);
           log.debug(`compiled ${name} in ${ms.toFixed(0)} ms`);
         }
@@ -142,11 +155,8 @@ export async function puppetRunCommand(argv: string[]): Promise<number> {
       log.error(`${name}: nothing was applied`);
       return EXIT_FAILED;
     }
-    const watch: GraphSource['watch'] = [
-      ...(manifest ? [{ path: manifest, recursive: true }] : []),
-      ...(catalogFile ? [{ path: catalogFile }] : []),
-      ...modulepath.map((path) => ({ path, recursive: true })),
-    ];
+    const watch = puppetWatchList({ manifest, catalogFile, modulepath, compiled: compiledInputs });
+    log.debug(`watching ${watch.map((w) => w.path).join(', ')}`);
     return await runEngine(loaded.spec, flags, { name, watch, load });
   } finally {
     await worker.release();

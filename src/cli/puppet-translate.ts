@@ -5,18 +5,18 @@ import { parseArgs } from 'node:util';
 import jsYaml from 'js-yaml';
 import { CatalogError, type Catalog, readCatalog } from '../puppet/catalog.js';
 import { compileCatalog } from '../puppet/runtime/face-runner.js';
-import { DEBIAN_MODULES } from '../puppet/runtime/puppet-home.js';
+import { settingsHelp } from '../puppet/runtime/puppet-settings.js';
 import { graphYaml } from '../puppet/output.js';
 import { formatReport } from '../puppet/report.js';
 import { translateCatalog } from '../puppet/translate.js';
-import { checkPuppetFlags, puppetFlagOptions } from './puppet-flags.js';
+import { checkPuppetFlags, inputName, puppetFlagOptions, readPuppetSettings } from './puppet-flags.js';
 import { registry } from './registry.js';
 import { EXIT_FAILED, EXIT_OK, UsageError } from './usage.js';
 import { nodeCatalogFromPuppetDb, puppetDbClient } from '../puppet/agent/puppetdb-catalog.js';
 import { PuppetDbError } from '../puppet/agent/puppetdb-client.js';
 import { PuppetSslError } from '../puppet/agent/puppet-ssl.js';
 
-export const puppetTranslateHelp = `usage: mgmt puppet translate (--catalog FILE | --manifest FILE | --code TEXT | --puppetdb URL --node NAME) [flags]
+export const puppetTranslateHelp = `usage: mgmt puppet translate [--catalog FILE | --manifest FILE | --code TEXT | --puppetdb URL --node NAME] [flags]
 
 Translates Puppet code (compiled locally by the mgmtgraph face) or a catalog (the face's document, Puppet's
 catalog JSON, a PuppetDB export, or a node's latest catalog read from PuppetDB) into a mgmt graph. The graph
@@ -26,20 +26,22 @@ flags:
   --catalog FILE       read a catalog (JSON or YAML; - for stdin) instead of compiling
   --manifest FILE      compile this manifest (or directory of manifests)
   --code TEXT          compile this Puppet code
+                       (none of the three: the environment's main manifest, environment.conf's manifest)
   -o, --output FILE    write the graph YAML to FILE
   --report FILE        write the full report as JSON to FILE
   --strict             exit 1 (and write no graph) if any resource is degraded or a fallback
   --facts FILE         stub facts (YAML or JSON) instead of facter
-  --modulepath DIRS    colon-separated module directories (Debian's ${DEBIAN_MODULES} is appended)
   --puppet-bin BIN     the Puppet executable (default: puppet)
-  --node NAME          the node to compile for (Puppet's certname, as puppet apply --certname), or to read
-                       from PuppetDB
-  --puppetdb URL       read the node's latest catalog from PuppetDB (https://HOST:8081, or http on loopback);
-                       PuppetDB holds no Sensitive parameters: resources arrive without them
-  --ssldir DIR         the agent's ssldir, whose certificate identifies us to PuppetDB over https
-  --certname NAME      the certificate in --ssldir to use (default: the only one there)
+  --node NAME          the node to compile for (also Puppet's certname unless --certname is given), or to
+                       read from PuppetDB
+  --puppetdb URL       read the node's latest catalog from PuppetDB (https://HOST:8081, or http on loopback)
+                       with the certificate --certname in --ssldir; PuppetDB holds no Sensitive parameters:
+                       resources arrive without them
   --facts-out FILE     with --puppetdb: write the node's latest facts there (YAML, as --facts reads them)
   --runinterval SECS   polling interval of fallback resources (default: 1800, Puppet's runinterval)
+
+Puppet settings (read as puppet apply reads them; what Puppet writes goes to a temporary directory):
+${settingsHelp()}
 
 Exit status: 0 ok, 1 failure (compile error, bad catalog, --strict), 2 usage.`;
 
@@ -50,8 +52,6 @@ export async function translateCommand(argv: string[]): Promise<number> {
       ...puppetFlagOptions,
       output: { type: 'string', short: 'o' },
       puppetdb: { type: 'string' },
-      ssldir: { type: 'string' },
-      certname: { type: 'string' },
       'facts-out': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -64,7 +64,7 @@ export async function translateCommand(argv: string[]): Promise<number> {
   const { runinterval } = checkPuppetFlags(values);
   if (values.puppetdb !== undefined && values.node === undefined) throw new UsageError('--puppetdb needs --node NAME: the certname whose catalog to read');
   if (values.puppetdb === undefined) {
-    for (const f of ['ssldir', 'certname', 'facts-out'] as const) if (values[f] !== undefined) throw new UsageError(`--${f} goes with --puppetdb URL`);
+    if (values['facts-out'] !== undefined) throw new UsageError('--facts-out goes with --puppetdb URL');
   }
 
   let catalog: Catalog;
@@ -83,6 +83,8 @@ export async function translateCommand(argv: string[]): Promise<number> {
       catalog = readCatalog(text, name);
     } else {
       // Puppet runs in a process group of its own, out of reach of the terminal's Ctrl-C: a signal to us stops it.
+      const settings = readPuppetSettings(values);
+      if (settings === undefined) return EXIT_FAILED;
       const interrupt = new AbortController();
       let caught: NodeJS.Signals | undefined;
       const onSignal = (sig: NodeJS.Signals) => {
@@ -96,7 +98,7 @@ export async function translateCommand(argv: string[]): Promise<number> {
         ...(values.code !== undefined ? { code: values.code } : {}),
         ...(values.facts !== undefined ? { facts: values.facts } : {}),
         ...(values.node !== undefined ? { node: values.node } : {}),
-        ...(values.modulepath !== undefined ? { modulepath: values.modulepath.split(':').filter(Boolean) } : {}),
+        settings,
         ...(values['puppet-bin'] !== undefined ? { puppetBin: values['puppet-bin'] } : {}),
         signal: interrupt.signal,
       }).finally(() => {
@@ -109,10 +111,10 @@ export async function translateCommand(argv: string[]): Promise<number> {
       }
       process.stderr.write(res.stderr.trim() ? res.stderr.replace(/\n*$/, '\n') : '');
       if (!res.ok) {
-        process.stderr.write(`mgmt puppet: compiling ${values.manifest ?? '--code'} failed (exit ${res.code ?? 'n/a'})\n`);
+        process.stderr.write(`mgmt puppet: compiling ${inputName(values)} failed (exit ${res.code ?? 'n/a'})\n`);
         return EXIT_FAILED;
       }
-      catalog = readCatalog(res.catalog, values.manifest ?? '<code>');
+      catalog = readCatalog(res.catalog, values.manifest ?? (values.code !== undefined ? '<code>' : "<the environment's main manifest>"));
     }
     const { spec, report } = translateCatalog(registry, catalog, runinterval !== undefined ? { runinterval } : {});
     process.stderr.write(formatReport(report));

@@ -6,7 +6,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { constants } from 'node:os';
-import { DEBIAN_MODULES } from '../../src/puppet/runtime/puppet-home.js';
+import { DEBIAN_MODULES } from '../../src/puppet/runtime/puppet-settings.js';
 import { inheritedEnv, run } from '../../src/system/proc/launcher.js';
 
 export const PUPPET = process.env.PUPPET_BIN ?? 'puppet';

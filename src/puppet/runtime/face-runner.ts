@@ -1,7 +1,7 @@
 /**
  * Runs our Puppet face (`puppet mgmtgraph catalog`, puppet-module/) to compile a manifest or inline code into
- * a catalog document. Hermetic: a temp dir holds confdir/vardir/codedir and a modulepath entry `mgmtgraph`
- * pointing at the repository's module; `/usr/share/puppet/modules` (Debian's stdlib and core types) comes last.
+ * a catalog document. Puppet reads the node's configuration as `puppet apply` does, with the user's Puppet
+ * settings on top (puppet-settings.ts); what it writes goes to a temporary directory (puppet-home.ts).
  * Puppet runs in a process group of its own (the launcher's): cancelling the compile kills it and everything it
  * started, and no process outlives `compileCatalog`.
  */
@@ -9,15 +9,16 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describeOutcome, inheritedEnv, run, SpawnError } from '../../system/proc/launcher.js';
-import { findModuleDir, homeArgs, linkOurModule, PUPPET_HOME_PREFIX, stripColour } from './puppet-home.js';
+import { findModuleDir, preparePrivateDirs, privateArgs, PUPPET_HOME_PREFIX, puppetEnv, stripColour } from './puppet-home.js';
+import { type PuppetSettings, settingsArgs, withNodeCertname } from './puppet-settings.js';
 
 export interface FaceInput {
   readonly manifest?: string;
   readonly code?: string;
   readonly facts?: string;
   readonly node?: string;
-  /** User module paths, searched before Debian's. */
-  readonly modulepath?: readonly string[];
+  /** Puppet settings the user gave (confdir, environment, modulepath, certname...). */
+  readonly settings?: PuppetSettings;
   readonly puppetBin?: string;
   /** Aborting kills Puppet's whole process group (SIGTERM, SIGKILL after 2 s); the result is then a failure. */
   readonly signal?: AbortSignal;
@@ -31,15 +32,14 @@ export interface FaceCommand {
 /** Puppet settings that send exported-resource collectors to our module's storeconfigs backend (puppet-module/README.md). */
 export const STORECONFIGS: readonly string[] = ['--storeconfigs', '--storeconfigs_backend', 'mgmtgraph'];
 
-/** The command line, given the temp dir that holds the hermetic Puppet dirs and our module's symlink. */
+/** The command line, given the temp dir that receives what Puppet writes. */
 export function faceCommand(input: FaceInput, tmp: string): FaceCommand {
   const args = ['mgmtgraph', 'catalog'];
   if (input.manifest !== undefined) args.push(input.manifest);
   if (input.code !== undefined) args.push('--code', input.code);
   if (input.facts !== undefined) args.push('--facts', input.facts);
-  // The node is Puppet's certname too, as with `puppet apply --certname` (mgmt puppet's worker does the same).
-  if (input.node !== undefined) args.push('--node', input.node, '--certname', input.node);
-  args.push(...homeArgs(tmp, input.modulepath), '--log_level', 'warning', ...STORECONFIGS);
+  if (input.node !== undefined) args.push('--node', input.node);
+  args.push(...settingsArgs(withNodeCertname(input.settings ?? {}, input.node)), ...privateArgs(tmp), '--log_level', 'warning', ...STORECONFIGS);
   return { bin: input.puppetBin ?? 'puppet', args };
 }
 
@@ -60,13 +60,13 @@ export function cleanStderr(text: string): string {
 export async function compileCatalog(input: FaceInput, moduleDir = findModuleDir()): Promise<FaceResult> {
   const tmp = await mkdtemp(join(tmpdir(), PUPPET_HOME_PREFIX));
   try {
-    await linkOurModule(tmp, moduleDir);
+    await preparePrivateDirs(tmp);
     const { bin, args } = faceCommand(input, tmp);
     let r;
     try {
       r = await run({
         command: { argv: [bin, ...args] },
-        env: inheritedEnv(), // Puppet needs ours (HOME, PATH, locale)
+        env: puppetEnv(moduleDir, inheritedEnv()), // Puppet needs ours (HOME, PATH, locale)
         captureStdout: true,
         captureStderr: true,
         ...(input.signal ? { signal: input.signal } : {}),

@@ -30,6 +30,7 @@ interface FieldTypes {
   boolean: boolean;
   object: Readonly<Record<string, unknown>>;
   'object[]': readonly Readonly<Record<string, unknown>>[];
+  'string[]': readonly string[];
   resource: WorkerResource;
   /** Any JSON value (the catalog document, read by puppet/catalog.ts). */
   json: unknown;
@@ -80,6 +81,10 @@ export const WORKER_OPS = {
     },
     reply: {
       catalog: { type: 'json', doc: 'The catalog document (`format: "mgmtgraph-catalog"`).' },
+      watch: {
+        type: 'string[]',
+        doc: "What the compile read that an edit would change, for watching: the main manifest, the environment's directory, its modulepath, the global hiera.yaml and its data directories (existing paths only).",
+      },
     },
   },
   check: {

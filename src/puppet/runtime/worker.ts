@@ -34,7 +34,8 @@ import { join, resolve } from 'node:path';
 import type { Logger } from '../../observe/logger.js';
 import { redactText } from '../../observe/redact.js';
 import type { WorkerOp, WorkerReply, WorkerRequest } from './protocol.js';
-import { findModuleDir, homeArgs, linkOurModule, PUPPET_HOME_PREFIX, stripColour } from './puppet-home.js';
+import { findModuleDir, preparePrivateDirs, privateArgs, PUPPET_HOME_PREFIX, puppetEnv, stripColour } from './puppet-home.js';
+import { type PuppetSettings, settingsArgs } from './puppet-settings.js';
 import { inheritedEnv, type LineProcess, SpawnError, startLines } from '../../system/proc/launcher.js';
 import { descendants, groupRunning, isRunning, signalGroup, signalPid, within } from '../../system/proc/proc-table.js';
 import { errorText } from '../../observe/errors.js';
@@ -59,13 +60,13 @@ export interface PuppetConfig {
   /** The `puppet` executable. Default `puppet` (looked up on PATH). */
   readonly puppetBin?: string;
   /**
-   * Module directories (directories that CONTAIN modules) for the worker. Our own module always comes first and
-   * `/usr/share/puppet/modules` (Debian's stdlib, cron, mount, host...) is appended unless listed.
+   * The Puppet settings the user gave (confdir, environment, modulepath, certname...); the rest are the node's own,
+   * read by Puppet as `puppet apply` reads them (puppet-settings.ts).
    */
-  readonly modulepath?: readonly string[];
+  readonly settings?: PuppetSettings;
   /**
-   * Puppet's hermetic --confdir/--vardir/--codedir live under here (created when missing), with `modules/mgmtgraph`,
-   * a symlink to our module. Unconfigured: a fresh temporary directory per mgmt process.
+   * What Puppet writes (its vardir, state and cache files) goes under here (created when missing; puppet-home.ts).
+   * Unconfigured: a fresh temporary directory per mgmt process.
    */
   readonly stateDir: string;
   /** More arguments for `puppet mgmtgraph worker` (e.g. `--certname`, `--storeconfigs`). */
@@ -362,10 +363,18 @@ export class PuppetWorker {
   }
 
   private async commandLine(cfg: PuppetConfig | undefined): Promise<string[]> {
-    const moduleDir = cfg?.moduleDir ?? findModuleDir();
     const stateDir = resolve(cfg?.stateDir ?? (await (this.defaultStateDir ??= mkdtemp(join(tmpdir(), PUPPET_HOME_PREFIX)))));
-    await linkOurModule(stateDir, moduleDir);
-    return [cfg?.puppetBin ?? 'puppet', 'mgmtgraph', 'worker', ...homeArgs(stateDir, cfg?.modulepath), '--color', 'false', ...(cfg?.args ?? [])];
+    await preparePrivateDirs(stateDir);
+    return [
+      cfg?.puppetBin ?? 'puppet',
+      'mgmtgraph',
+      'worker',
+      ...settingsArgs(cfg?.settings ?? {}),
+      ...privateArgs(stateDir),
+      '--color',
+      'false',
+      ...(cfg?.args ?? []),
+    ];
   }
 
   /**
@@ -374,7 +383,7 @@ export class PuppetWorker {
    * SIGKILL after the grace) before `exited` resolves.
    */
   private async spawnWorker(argv: string[], log: Logger): Promise<Proc> {
-    const env = { ...RUBY_GC_DEFAULTS, ...inheritedEnv() };
+    const env = puppetEnv(this.getConfig()?.moduleDir ?? findModuleDir(), { ...RUBY_GC_DEFAULTS, ...inheritedEnv() });
     // assigned once the launcher has started it; the line and exit callbacks given to the launcher read it
     // eslint-disable-next-line prefer-const
     let proc: Proc | undefined;

@@ -4,4 +4,7 @@ require 'puppet/application/face_base'
 
 # `puppet mgmtgraph ...`: Puppet needs an application class to dispatch a face subcommand.
 class Puppet::Application::Mgmtgraph < Puppet::Application::FaceBase
+  # The environment need not exist when the face starts: each compile looks it up afresh and reports a missing one
+  # as a compile error naming the environmentpath (a long-lived worker keeps serving, and sees it once created).
+  environment_mode :not_required
 end

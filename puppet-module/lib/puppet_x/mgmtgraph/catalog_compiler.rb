@@ -2,6 +2,7 @@
 
 require_relative 'facts'
 require_relative 'collection'
+require_relative 'trusted_facts'
 
 module PuppetX
   module Mgmtgraph
@@ -57,7 +58,8 @@ module PuppetX
           env = fresh_environment
           node = find_node(env)
           catalog = Puppet.override({ current_environment: env,
-                                      loaders: Puppet::Pops::Loaders.new(env, false, false) },
+                                      loaders: Puppet::Pops::Loaders.new(env, false, false),
+                                      trusted_information: TrustedFacts.for(node) },
                                     'mgmtgraph compile') do
             node.add_server_facts({})
             Collection.with(@collection) { compile_node(node) }
@@ -86,11 +88,25 @@ module PuppetX
         Puppet[:code] = saved
       end
 
+      # The environment as `puppet apply` builds it: the directory environment (its environment.conf's modulepath,
+      # manifest and config_version), then what the command line overrides (--modulepath), then our manifest.
       def fresh_environment
         loader = Puppet.lookup(:environments)
         loader.clear_all
-        env = loader.get!(Puppet[:environment])
-        env.override_with(manifest: @manifest)
+        name = Puppet[:environment]
+        env = loader.get(name)
+        raise CompileError, missing_environment(name) unless env
+
+        env = env.override_from_commandline(Puppet.settings)
+        @manifest ? env.override_with(manifest: @manifest) : env
+      end
+
+      def missing_environment(name)
+        path = Puppet[:environmentpath]
+        "Could not find environment '#{name}': no directory '#{name}' in the environmentpath #{path}" \
+          "#{" (set in #{Puppet[:config]})" if Puppet.settings.set_by_config?(:environmentpath)}. " \
+          "Create #{File.join(path.split(File::PATH_SEPARATOR).first.to_s, name.to_s)} (with manifests/ and, optionally, " \
+          'environment.conf), or pass --environment with an existing one, or --environmentpath where yours are'
       end
 
       def find_node(env)

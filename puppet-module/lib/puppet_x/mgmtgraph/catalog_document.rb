@@ -19,6 +19,7 @@ module PuppetX
           'version' => VERSION,
           'node' => catalog.name,
           'environment' => catalog.environment.to_s,
+          'config_version' => catalog.version.nil? ? nil : catalog.version.to_s,
           'resources' => catalog.resources.map { |r| resource(r, collection.origin_of(r.ref), catalog.environment_instance) },
           'edges' => catalog.edges.map { |e| { 'source' => e.source.ref, 'target' => e.target.ref } },
           'classes' => catalog.classes.map(&:to_s),

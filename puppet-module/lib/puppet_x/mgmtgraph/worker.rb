@@ -6,6 +6,7 @@ require_relative 'protocol'
 require_relative 'facts'
 require_relative 'collection'
 require_relative 'catalog_compiler'
+require_relative 'compile_inputs'
 require_relative 'catalog_document'
 require_relative 'resource_runner'
 
@@ -102,7 +103,7 @@ module PuppetX
           node_name: field(request, 'node'),
           collection: collection_of(request),
         ).compile
-        { 'catalog' => CatalogDocument.build(result), 'error' => nil }
+        { 'catalog' => CatalogDocument.build(result), 'watch' => CompileInputs.of(result.catalog.environment_instance), 'error' => nil }
       rescue CompileError => e
         { 'error' => e.to_h }
       end
