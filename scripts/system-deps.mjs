@@ -22,6 +22,11 @@ const test = [
   ['/usr/share/puppet/modules/sshkeys_core', 'puppet-module-puppetlabs-sshkeys-core'],
   ['/usr/share/puppet/modules/concat', 'puppet-module-puppetlabs-concat'],
   ['/usr/share/puppet/modules/inifile', 'puppet-module-puppetlabs-inifile'],
+  // the archive type (voxpupuli-archive) for the autorelations differential test; the archive kind extracts with tar and unzip
+  ['/usr/share/puppet/modules/archive', 'puppet-module-puppet-archive'],
+  ['tar', 'tar'],
+  ['unzip', 'unzip'],
+  ['zip', 'zip'],
   // svc: a real systemd user manager in a private mount namespace (test/harness/user-systemd.ts), with its session bus
   ['/lib/systemd/systemd', 'systemd'],
   ['systemctl', 'systemd'],
