@@ -3,6 +3,7 @@
  * registry of them is core-registry.ts.
  */
 export { archiveKind } from './archive.js';
+export { augeasKind } from './augeas.js';
 export { crontabEntryKind } from './crontab-entry.js';
 export { execKind } from './exec.js';
 export { fileKind } from './file/kind.js';

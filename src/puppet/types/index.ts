@@ -2,6 +2,7 @@
 import type { TypeRules } from '../rules.js';
 import { anchorRules } from './anchor.js';
 import { archiveRules } from './archive.js';
+import { augeasRules } from './augeas.js';
 import { concatFileRules } from './concat_file.js';
 import { concatFragmentRules } from './concat_fragment.js';
 import { cronRules } from './cron.js';
@@ -24,6 +25,7 @@ export const typeRules: ReadonlyMap<string, TypeRules> = new Map(
   [
     anchorRules,
     archiveRules,
+    augeasRules,
     concatFileRules,
     concatFragmentRules,
     cronRules,
