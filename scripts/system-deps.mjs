@@ -24,6 +24,17 @@ const test = [
   ['/usr/share/puppet/modules/sshkeys_core', 'puppet-module-puppetlabs-sshkeys-core'],
   ['/usr/share/puppet/modules/concat', 'puppet-module-puppetlabs-concat'],
   ['/usr/share/puppet/modules/inifile', 'puppet-module-puppetlabs-inifile'],
+  // the archive type (voxpupuli-archive) for the autorelations differential test; the archive kind extracts with tar and unzip
+  ['/usr/share/puppet/modules/archive', 'puppet-module-puppet-archive'],
+  ['tar', 'tar'],
+  ['unzip', 'unzip'],
+  ['zip', 'zip'],
+  // the augeas kind runs augtool with Debian's lenses; Puppet's augeas type (so that manifests declaring augeas
+  // compile) and its provider's Ruby binding, for the equivalence test: what a Debian user's Puppet has with its recommends
+  ['augtool', 'augeas-tools'],
+  ['/usr/share/augeas/lenses/dist/hosts.aug', 'augeas-lenses'],
+  ['/usr/share/puppet/modules/augeas_core', 'puppet-module-puppetlabs-augeas-core'],
+  ['/var/lib/dpkg/info/ruby-augeas.list', 'ruby-augeas'],
   // svc: a real systemd user manager in a private mount namespace (test/harness/user-systemd.ts), with its session bus
   ['/lib/systemd/systemd', 'systemd'],
   ['systemctl', 'systemd'],

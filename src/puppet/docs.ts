@@ -87,6 +87,12 @@ function typeSection(t: TypeRules): string[] {
     if (t.ignoredWhenAbsent?.length) out.push(`- degraded (${t.ignoredWhenAbsent.map(code).join(', ')}): ${MSG_IGNORED_WHEN_ABSENT}`);
     out.push('');
   }
+  if (t.sensitive?.length) {
+    out.push(
+      `Always Sensitive (the type declares it): ${t.sensitive.map(code).join(', ')}; redacted from every output even when the manifest does not wrap it.`,
+      '',
+    );
+  }
   if (t.autorelations.length === 0) out.push('Automatic relationships: none.', '');
   else {
     out.push('Automatic relationships:', '');

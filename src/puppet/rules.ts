@@ -264,6 +264,11 @@ export interface TypeRules<P = Record<string, unknown>> {
   readonly ignoredWhenAbsent?: readonly (keyof P & string)[];
   /** Puppet's automatic relationships of this type (autorequire, autobefore, autosubscribe, autonotify); `[]`: none. */
   readonly autorelations: readonly AutoRelation[];
+  /**
+   * Attributes the Puppet type declares `sensitive true` (user's `password`): treated as Sensitive whether or not
+   * the catalog wraps them, so what they set is redacted as Puppet redacts it.
+   */
+  readonly sensitive?: readonly string[];
 }
 
 export interface RuleResult {
@@ -462,7 +467,7 @@ export function applyRules(rules: TypeRules, shared: Readonly<Record<string, Rul
       else ctx.note(a, c.message);
     }
   }
-  const sens = new Set(r.sensitive);
+  const sens = new Set([...r.sensitive, ...(rules.sensitive ?? [])]);
   const sensitiveParams = [...provenance]
     .filter(([p, from]) => p in params && from.some((a) => sens.has(a)))
     .map(([p]) => p)

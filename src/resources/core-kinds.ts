@@ -2,6 +2,8 @@
  * The core kinds, one line each. Adding a kind to mgmt-ts is one line here (and the kind's own file); the
  * registry of them is core-registry.ts.
  */
+export { archiveKind } from './archive.js';
+export { augeasKind } from './augeas.js';
 export { crontabEntryKind } from './crontab-entry.js';
 export { execKind } from './exec.js';
 export { fileKind } from './file/kind.js';

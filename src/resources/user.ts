@@ -18,8 +18,11 @@ import {
   type GroupEntry,
   invalidAccountName,
   MAX_ID,
+  invalidPasswordHash,
   readAccounts,
+  readPasswordHashes,
   runShadowTool,
+  setPasswordHash,
   supplementaryGroups,
   SYSTEM_ACCOUNTS,
 } from '../system/tools/shadow.js';
@@ -59,6 +62,10 @@ const params = {
     doc: 'Create a system account (`useradd --system`: a uid from the system range, no password ageing); only used when the user is created.',
   },
   allowduplicateuid: { type: 'boolean', default: false, doc: 'Allow `uid` to be shared with another user (`--non-unique`).' },
+  password: {
+    type: 'string',
+    doc: "The password field of /etc/shadow as it is: a crypt(3) hash such as `$6$...` or `$y$...`, or `!`/`*` for no password login (Puppet's `password`). Compared with the shadow file and set with `chpasswd --encrypted` (the hash on its stdin, never on a command line); never logged. Unset: not managed.",
+  },
 } as const;
 
 /** The parameters of a user resource as a spec writes them (what `createUser` takes). */
@@ -100,6 +107,8 @@ export function validateUser(name: string, p: Params): Problem[] {
     if (v !== undefined && /[:\n]/.test(v)) out.push({ param: key, message: `\`${key}\` cannot contain ':' or a newline` });
   }
   if (p.comment !== undefined && /[:\n]/.test(p.comment)) out.push({ param: 'comment', message: "`comment` cannot contain ':' or a newline" });
+  const badHash = p.password === undefined ? undefined : invalidPasswordHash(p.password);
+  if (badHash !== undefined) out.push({ param: 'password', message: `\`password\` ${badHash}` });
   return out;
 }
 
@@ -141,6 +150,8 @@ export function createUser(name: string, written: UserParams, ctx: ResourceConte
   const tool = (t: 'useradd' | 'usermod' | 'userdel', args: readonly string[], signal: AbortSignal) =>
     runShadowTool(t, [...args, name], { root: files.root, signal }).then((warnings) => warnings.forEach((w) => ctx.log.warn(w)));
 
+  const setPassword = (hash: string, signal: AbortSignal) => setPasswordHash(name, hash, { root: files.root, signal });
+
   /** The gid `primary` stands for, or undefined when it names a group that does not exist. */
   const primaryGid = (groups: readonly GroupEntry[]): number | undefined =>
     primary === undefined ? undefined : numeric(primary) ? Number(primary) : groups.find((g) => g.name === primary)?.gid;
@@ -160,6 +171,7 @@ export function createUser(name: string, written: UserParams, ctx: ResourceConte
       const stops = [watchPath(files.passwd, () => w.event())];
       try {
         stops.push(watchPath(files.group, () => w.event()));
+        if (p.password !== undefined) stops.push(watchPath(files.shadow, () => w.event()));
         w.event();
         await untilAborted(w.signal);
       } finally {
@@ -234,6 +246,7 @@ export function createUser(name: string, written: UserParams, ctx: ResourceConte
           args.push('--system');
           shown.push('system');
         }
+        if (p.password !== undefined) shown.push('password set');
         const what = `the user${shown.length ? ` (${shown.join(', ')})` : ''}`;
         if (missing) unlessMissing(`create ${what}`);
         if (!c.apply) {
@@ -241,6 +254,7 @@ export function createUser(name: string, written: UserParams, ctx: ResourceConte
           return false;
         }
         await tool('useradd', args, c.signal);
+        if (p.password !== undefined) await setPassword(p.password, c.signal);
         ctx.log.info(`created ${what}`);
         return false;
       }
@@ -275,19 +289,24 @@ export function createUser(name: string, written: UserParams, ctx: ResourceConte
       if (p.shell !== undefined && cur.shell !== p.shell) changes.push({ args: ['--shell', p.shell], text: `shell ${cur.shell || '(default)'} -> ${p.shell}` });
       if (p.comment !== undefined && cur.comment !== p.comment)
         changes.push({ args: ['--comment', p.comment], text: `comment '${cur.comment}' -> '${p.comment}'` });
-      if (changes.length === 0) return true;
+      // the hash is compared, never shown: the message says only that it differs
+      const passwordWrong = p.password !== undefined && (await readPasswordHashes(files)).get(name) !== p.password;
+      if (changes.length === 0 && !passwordWrong) return true;
 
-      const text = changes.map((x) => x.text).join(', ');
+      const text = [...changes.map((x) => x.text), ...(passwordWrong ? ['password (hash not shown)'] : [])].join(', ');
       if (missing) unlessMissing(`change ${text}`);
       if (!c.apply) {
         ctx.log.info(`would change ${text}${missing ? `, but ${missing} (yet)` : ''}`);
         return false;
       }
-      await tool(
-        'usermod',
-        changes.flatMap((x) => x.args),
-        c.signal,
-      );
+      if (changes.length > 0) {
+        await tool(
+          'usermod',
+          changes.flatMap((x) => x.args),
+          c.signal,
+        );
+      }
+      if (passwordWrong) await setPassword(p.password!, c.signal);
       ctx.log.info(text);
       return false;
     },
@@ -296,7 +315,7 @@ export function createUser(name: string, written: UserParams, ctx: ResourceConte
 
 export const userKind = defineKind({
   kind: 'user',
-  doc: 'A local user account in /etc/passwd, managed with useradd, usermod and userdel; the resource name is the login name. It watches /etc/passwd and /etc/group, so an account removed or changed by hand is repaired at once. A user comes after the `group` resources it names in `group` and `groups`, and before them when `state: absent`. The tools run one at a time, each with a deadline of two minutes. Passwords, expiry and SSH keys are not managed.',
+  doc: 'A local user account in /etc/passwd, managed with useradd, usermod and userdel; the resource name is the login name. It watches /etc/passwd and /etc/group, so an account removed or changed by hand is repaired at once. A user comes after the `group` resources it names in `group` and `groups`, and before them when `state: absent`. The tools run one at a time, each with a deadline of two minutes. With `password`, the hash in /etc/shadow is compared and set with `chpasswd --encrypted` (never logged), and /etc/shadow is watched too. Expiry and SSH keys are not managed.',
   params,
   refreshable: false,
   reach: { touches: ['accounts'], collect: 'explicit' },

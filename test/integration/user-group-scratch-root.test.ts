@@ -6,8 +6,8 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import { createGroup } from '../../src/resources/group.js';
-import { createUser, type UserParams } from '../../src/resources/user.js';
-import { accountFiles, readAccounts, runShadowTool, supplementaryGroups } from '../../src/system/tools/shadow.js';
+import { createUser, type UserParams, userKind } from '../../src/resources/user.js';
+import { accountFiles, readAccounts, readPasswordHashes, runShadowTool, supplementaryGroups } from '../../src/system/tools/shadow.js';
 import { check, recordingContext, startWatch } from '../harness/resource-context.js';
 import { scratchRoot, whyNoScratchRoot, type ScratchRoot } from '../harness/scratch-accounts.js';
 
@@ -237,5 +237,49 @@ describe('user check and apply (scratch root)', () => {
       } finally {
         await gw.stop();
       }
+    }));
+
+  it('password: sets the hash with chpasswd (noop first), compares it with shadow, repairs drift seen by the watch, and never prints it', (t) =>
+    withRoot(t, async (root) => {
+      const files = accountFiles(root.dir);
+      const h1 = '$6$saltsalt$Y7Pq0g5vJ5PpHkD3vQ2wLqQmY3Y0m3u0yB5o9w2C1aFQn2r3kq6w0cN0.pVZr8hF6m9yT8x3i4S0a8xQy1rX0/';
+      const h2 = '$y$j9T$abcdefghijklmnopqrstu.$0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcde';
+      const hashOf = async (n: string) => (await readPasswordHashes(files)).get(n);
+      const ctx = recordingContext('user[pat]');
+      const u = createUser('pat', { state: 'exists', password: h1 }, ctx, files);
+      assert.equal(await check(u, { apply: false }), false);
+      assert.equal(await hashOf('pat'), undefined);
+      assert.equal(await check(u), false);
+      assert.equal(await hashOf('pat'), h1);
+      assert.equal(await check(u), true);
+      // a changed hash, and a shell, in one run: usermod for the shell, chpasswd for the hash
+      const u2 = createUser('pat', { state: 'exists', password: h2, shell: '/bin/sh' }, ctx, files);
+      assert.equal(await check(u2, { apply: false }), false);
+      assert.equal(await check(u2), false);
+      assert.equal(await hashOf('pat'), h2);
+      assert.equal(await check(u2), true);
+      // drift by hand: the watch sees the shadow file change, and the check puts the hash back
+      const w = startWatch(u2);
+      try {
+        assert.equal(w.events(), 1);
+        await Promise.all([w.next(), runShadowTool('usermod', ['--password', '!locked', 'pat'], { root: root.dir })]);
+      } finally {
+        await w.stop();
+      }
+      assert.equal(await hashOf('pat'), '!locked');
+      assert.equal(await check(u2), false);
+      assert.equal(await hashOf('pat'), h2);
+      assert.deepEqual(infos(ctx.lines), [
+        'info: would create the user (password set)',
+        'info: created the user (password set)',
+        'info: would change shell /bin/bash -> /bin/sh, password (hash not shown)',
+        'info: shell /bin/bash -> /bin/sh, password (hash not shown)',
+        'info: password (hash not shown)',
+      ]);
+      for (const h of [h1, h2]) assert.ok(!ctx.lines.join('\n').includes(h), 'a hash was printed');
+      assert.deepEqual(
+        userKind.validate!('x', { password: 'a:b' }).map((p) => p.message),
+        ["`password` cannot contain ':' or a line break"],
+      );
     }));
 });

@@ -41,7 +41,7 @@ describe('puppet user', () => {
   it('what our kind cannot do goes to the fallback, with the reason', () => {
     const reason = (params: Record<string, unknown>) => one(res('User', 'u', { ensure: 'present', ...params })).report;
     for (const [params, why] of [
-      [{ password: 'x' }, 'passwords are not managed natively'],
+      [{ password: 'a:b' }, 'the password is not a string without a colon or a line break'],
       [{ expiry: '2030-01-01' }, 'account expiry is not managed natively'],
       [{ password_max_age: 90 }, 'password ageing is not managed natively'],
       [{ purge_ssh_keys: true }, 'SSH keys are not managed natively'],
@@ -57,6 +57,16 @@ describe('puppet user', () => {
     }
     assert.equal(one(res('User', 'u', { ensure: 'role' })).report.status, 'fallback');
     for (const ok of [{ purge_ssh_keys: false }, { provider: 'useradd' }, { forcelocal: true }]) assert.equal(reason(ok).status, 'native', JSON.stringify(ok));
+  });
+
+  it('password is native and always sensitive (the type declares it so), wrapped in Sensitive or not; it makes Puppet ensure present', () => {
+    for (const sensitive of [[], ['password']]) {
+      const r = { ...res('User', 'u', { password: '$6$salt$hash' }), sensitive };
+      const { spec, report } = one(r);
+      assert.equal(report.status, 'native');
+      assert.deepEqual(spec.params, { state: 'exists', password: '$6$salt$hash' });
+      assert.deepEqual(spec.meta.sensitive, ['password']);
+    }
   });
 
   it('ensure absent', () => {

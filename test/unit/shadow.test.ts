@@ -3,7 +3,16 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { commandLine, exitMeaning, invalidAccountName, parseGroup, parsePasswd, supplementaryGroups } from '../../src/system/tools/shadow.js';
+import {
+  commandLine,
+  exitMeaning,
+  invalidAccountName,
+  invalidPasswordHash,
+  parseGroup,
+  parsePasswd,
+  parseShadowHashes,
+  supplementaryGroups,
+} from '../../src/system/tools/shadow.js';
 
 describe('parsing /etc/passwd and /etc/group', () => {
   it('reads every field, keeps commas in the comment, skips comments, NIS lines and malformed lines', () => {
@@ -64,4 +73,18 @@ describe('names and messages', () => {
   it('quotes arguments in command lines', () => {
     assert.equal(commandLine('usermod', ['--comment', "Bob's box", 'bob']), `usermod --comment 'Bob'\\''s box' bob`);
   });
+});
+
+it('shadow text: the password field of each well-formed line by name; a hash with a colon or line break is invalid', () => {
+  const m = parseShadowHashes('root:*:19000:0:99999:7:::\n# comment\nbad:line\nu:$6$s$h:19000::::::\n+nis::::::::\n');
+  assert.deepEqual(
+    [...m],
+    [
+      ['root', '*'],
+      ['u', '$6$s$h'],
+    ],
+  );
+  assert.equal(invalidPasswordHash('$6$s$h'), undefined);
+  assert.equal(invalidPasswordHash('a:b'), "cannot contain ':' or a line break");
+  assert.equal(invalidPasswordHash('a\nb'), "cannot contain ':' or a line break");
 });

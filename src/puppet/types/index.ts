@@ -1,6 +1,8 @@
 /** Every Puppet type with a native translation, by catalog type name. Others go to the fallback. */
 import type { TypeRules } from '../rules.js';
 import { anchorRules } from './anchor.js';
+import { archiveRules } from './archive.js';
+import { augeasRules } from './augeas.js';
 import { concatFileRules } from './concat_file.js';
 import { concatFragmentRules } from './concat_fragment.js';
 import { cronRules } from './cron.js';
@@ -22,6 +24,8 @@ export { metaparamRules } from './metaparams.js';
 export const typeRules: ReadonlyMap<string, TypeRules> = new Map(
   [
     anchorRules,
+    archiveRules,
+    augeasRules,
     concatFileRules,
     concatFragmentRules,
     cronRules,

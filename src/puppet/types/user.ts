@@ -7,7 +7,9 @@
  *   bare `user{'u':}` becomes a native vertex with no `state`, which manages nothing, as Puppet does; it still
  *   orders, and execs running as `u` come after it.
  * - gid: a number → `gid`, a name → `group`. membership → `membership` (both values are native).
- * - Passwords, password ageing, expiry and SSH key purging are not managed by our kind: fallback.
+ * - password: the hash, set through chpasswd; always Sensitive (the type declares `sensitive true`), so it is
+ *   redacted from every output even when the manifest does not wrap it. Password ageing, expiry and SSH key
+ *   purging are not managed by our kind: fallback.
  * - The provider resolved on the compiling host is ignored; only an explicit non-useradd provider falls back.
  */
 import type { UserParams } from '../../resources/user.js';
@@ -16,7 +18,7 @@ import { type Converter, type Derivation, IS_FALSE, numericId, refused, type Typ
 import { accountName, platformOnly } from './accounts.js';
 
 /** The user type's properties (not parameters) that our kind manages: giving one makes Puppet ensure present. */
-const USER_PROPERTIES = ['uid', 'gid', 'groups', 'home', 'shell', 'comment'] as const;
+const USER_PROPERTIES = ['uid', 'gid', 'groups', 'home', 'shell', 'comment', 'password'] as const;
 
 const groupNames: Converter = {
   doc: 'to a list of group names (a string is one group)',
@@ -27,6 +29,13 @@ const groupNames: Converter = {
     if (l.some((g) => numericId(g) !== undefined)) return refused('groups given by number are not supported');
     return l;
   },
+};
+
+/** The type's validation: a string without ':' (Puppet refuses it); a line break would corrupt the shadow line. */
+const passwordHash: Converter = {
+  doc: 'the hash as it is (a string without `:` or a line break)',
+  refuses: 'the password is not a string without a colon or a line break',
+  convert: (v) => (typeof v === 'string' && !/[:\r\n]/.test(v) ? v : refused('the password is not a string without a colon or a line break')),
 };
 
 /** Puppet's gid is a number or a group name: the number goes to `gid`, the name to `group`. */
@@ -71,7 +80,7 @@ export const userRules: TypeRules<UserParams> = {
     allowdupe: { do: 'carry', to: 'allowduplicateuid', as: 'boolean' },
     forcelocal: { do: 'drop', doc: 'our kind always reads and writes the local files' },
     provider: { do: 'refuse', reason: 'only the useradd provider is supported', accept: ['useradd'] },
-    password: { do: 'refuse', reason: 'passwords are not managed natively' },
+    password: { do: 'carry', to: 'password', as: passwordHash },
     password_max_age: { do: 'refuse', reason: 'password ageing is not managed natively' },
     password_min_age: { do: 'refuse', reason: 'password ageing is not managed natively' },
     password_warn_days: { do: 'refuse', reason: 'password ageing is not managed natively' },
@@ -95,6 +104,7 @@ export const userRules: TypeRules<UserParams> = {
       'salt',
     ),
   },
+  sensitive: ['password'],
   derive: {
     gid: { from: ['gid'], by: gidNumber },
     group: { from: ['gid'], by: gidName },

@@ -14,8 +14,9 @@
  * user) are resolved in ids.ts, which falls back to NSS.
  */
 import { readFile } from 'node:fs/promises';
+import { readRegular } from '../fs/no-follow.js';
 import { join } from 'node:path';
-import { describeOutcome, run, SpawnError } from '../proc/launcher.js';
+import { describeOutcome, run, SpawnError, startLines, type ProcessResult } from '../proc/launcher.js';
 import { errnoCode, errorText } from '../../observe/errors.js';
 import { SYSTEM_TOOL_PATH } from './tool-path.js';
 
@@ -44,10 +45,12 @@ export interface AccountFiles {
   readonly root: string;
   readonly passwd: string;
   readonly group: string;
+  /** The shadow file (password hashes), read only when a password is managed. */
+  readonly shadow: string;
 }
 
 export function accountFiles(root = '/'): AccountFiles {
-  return { root, passwd: join(root, 'etc/passwd'), group: join(root, 'etc/group') };
+  return { root, passwd: join(root, 'etc/passwd'), group: join(root, 'etc/group'), shadow: join(root, 'etc/shadow') };
 }
 
 /** The real system's files. */
@@ -273,5 +276,73 @@ export function runShadowTool(tool: ShadowTool, args: readonly string[], opts: T
     }
     const meaning = r.code !== null ? exitMeaning(tool, r.code) : undefined;
     throw new ShadowToolError(`${shown} ${describeOutcome(r)}${meaning ? ` (${meaning})` : ''}${said}`, tool, r.code, stderr);
+  });
+}
+
+/**
+ * The password field of each user in the shadow file, by name. The file is read through an O_NOFOLLOW descriptor
+ * (a symlink there is an error, never followed); its values are secrets: callers compare them and never print them.
+ */
+export async function readPasswordHashes(files: AccountFiles = SYSTEM_ACCOUNTS): Promise<Map<string, string>> {
+  let text: string;
+  try {
+    text = (await readRegular(files.shadow)).toString('utf8');
+  } catch (e) {
+    const code = errnoCode(e);
+    throw new Error(`cannot read ${files.shadow}${code ? ` (${code})` : ''}: ${errorText(e)}; managing passwords needs root`, { cause: e });
+  }
+  return parseShadowHashes(text);
+}
+
+/** The password field of each well-formed line of shadow text, by user name. */
+export function parseShadowHashes(text: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const line of text.split('\n')) {
+    if (skipped(line)) continue;
+    const f = line.split(':');
+    if (f.length !== 9 || f[0] === '') continue;
+    out.set(f[0]!, f[1]!);
+  }
+  return out;
+}
+
+/** Why a value cannot be a password field (`:` or a line break would corrupt the shadow line), or undefined. */
+export function invalidPasswordHash(hash: string): string | undefined {
+  return /[:\n\r]/.test(hash) ? "cannot contain ':' or a line break" : undefined;
+}
+
+/**
+ * Sets a user's password field to `hash` as it is (`chpasswd --encrypted`), the `name:hash` line written on the
+ * tool's stdin so that the hash never appears on a command line (ps, /proc) or in a message. Serialised with the
+ * other tool runs; rejects with a ShadowToolError that never contains the hash.
+ */
+export function setPasswordHash(name: string, hash: string, opts: ToolOptions = {}): Promise<void> {
+  const root = opts.root ?? '/';
+  const argv = ['chpasswd', '--encrypted', ...(root === '/' ? [] : ['--root', root])];
+  const shown = `${argv.join(' ')} (for user ${name})`;
+  const clean = (l: string) => (hash === '' ? l : l.split(hash).join('[redacted]'));
+  return serialised(async () => {
+    if (opts.signal?.aborted) throw new ShadowToolError(`${shown} was cancelled before it started`, 'usermod', null, []);
+    const deadline = AbortSignal.timeout(opts.timeoutMs ?? TOOL_TIMEOUT_MS);
+    const signal = opts.signal ? AbortSignal.any([opts.signal, deadline]) : deadline;
+    let r: ProcessResult;
+    try {
+      const p = await startLines(
+        { command: { argv }, env: { PATH: SYSTEM_TOOL_PATH, LC_ALL: 'C' }, signal, stdin: 'pipe' },
+        () => undefined,
+        () => undefined,
+      );
+      p.stdin?.end(`${name}:${hash}\n`);
+      r = await p.exited;
+    } catch (e) {
+      if (e instanceof SpawnError && e.code === 'ENOENT') {
+        throw new ShadowToolError(`chpasswd is not installed (searched ${SYSTEM_TOOL_PATH}); install the Debian package "passwd"`, 'usermod', null, []);
+      }
+      throw new ShadowToolError(`${shown}: ${clean(errorText(e))}`, 'usermod', null, []);
+    }
+    if (r.code === 0 && !r.aborted) return;
+    const stderr = r.stderrTail.map(clean);
+    const said = stderr.length ? `: ${stderr.join(' | ')}` : '';
+    throw new ShadowToolError(`${shown} ${describeOutcome(r)}${said}`, 'usermod', r.code, stderr);
   });
 }
