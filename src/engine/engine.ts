@@ -15,6 +15,7 @@ import type { AutoEdgeHints, Resource, ResourceContext } from '../resources/reso
 import { sleep } from '../system/proc/abort.js';
 import { autoEdges, hintsFor } from './autoedges.js';
 import { autogroup, groupKey } from './autogroup.js';
+import { managedPaths } from './managed-paths.js';
 import { Semaphores } from './semaphores.js';
 import { DEFAULT_RETRY, Edge, type RetryPolicy, Vertex, type VertexHost } from './vertex.js';
 
@@ -60,6 +61,8 @@ export class Engine implements VertexHost {
   /** Each live vertex's autoedge hints, computed once when it is created. */
   private readonly hints = new WeakMap<Vertex, AutoEdgeHints | undefined>();
   private current: GraphSpec | undefined;
+  /** The paths the running graph manages, computed on first demand after each swap (see managed-paths.ts). */
+  private managed: ReadonlySet<string> | undefined;
   /** Member `kind[name]` → its group's vertex id, for resources merged by autogroup. */
   private leaderOf: ReadonlyMap<string, string> = new Map();
   private clock = 0;
@@ -211,6 +214,7 @@ export class Engine implements VertexHost {
     this.edgeByKey = edgeByKey;
     this.vertices = next;
     this.current = resources === spec.resources ? spec : { ...spec, resources };
+    this.managed = undefined;
     this.leaderOf = leaderOf;
     for (const v of fresh) {
       const m = v.spec.members;
@@ -279,6 +283,7 @@ export class Engine implements VertexHost {
       }
     }
     this.current = spec;
+    this.managed = undefined;
     this.lastActivity = performance.now();
     for (const [, v] of swaps) v.start();
     const ms = performance.now() - t0;
@@ -310,6 +315,7 @@ export class Engine implements VertexHost {
         }
         return dir;
       },
+      managedPaths: () => (this.managed ??= managedPaths(this.opts.registry, this.current)),
     };
     let created: Resource;
     try {

@@ -22,6 +22,11 @@ export interface ResourceContext {
   readonly hostname: string;
   /** A private state directory for this resource, created on first call. */
   varDir(): Promise<string>;
+  /**
+   * The paths the resources of the running graph manage (each kind's `manages` hints, without a trailing `/`), as
+   * of the call: the same set object until the graph changes. A purge leaves them alone. Unset: none.
+   */
+  managedPaths?(): ReadonlySet<string>;
 }
 
 export interface WatchContext {

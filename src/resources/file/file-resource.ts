@@ -23,6 +23,7 @@ import { groupName, resolveGroup, resolveUser, UnknownAccountError, userName } f
 import { Changes } from './changes.js';
 import { createPath } from './create.js';
 import { Place, vanished } from './parent.js';
+import { Purge } from './purge.js';
 import { checkSource, sourceData } from './source.js';
 import { mayReplace, modeSpec, type WantedFile, type WantedType } from './wanted.js';
 
@@ -32,6 +33,8 @@ interface Found {
   readonly gid: number;
   readonly mode: number;
 }
+
+const NONE: ReadonlySet<string> = new Set();
 
 /** How often a check starts again when the path is replaced under it (see checkApply). */
 const ATTEMPTS = 5;
@@ -43,16 +46,22 @@ export class FileResource implements Resource {
     this.ownWatch?.expectOwnRename();
   };
 
+  /** The purge without a source, when asked for. */
+  private readonly purge: Purge | undefined;
+
   constructor(
     private readonly want: WantedFile,
     private readonly log: Logger,
-  ) {}
+    managedPaths: () => ReadonlySet<string> = () => NONE,
+  ) {
+    this.purge = want.purge && want.copySource === undefined && want.isDirPath ? new Purge(want, managedPaths, log) : undefined;
+  }
 
   async watch(w: WatchContext): Promise<void> {
     const { fsPath, copySource, isDirPath, recurse } = this.want;
     const unsubscribe: (() => void)[] = [];
     try {
-      const treeWatch = isDirPath && recurse && copySource !== undefined;
+      const treeWatch = isDirPath && recurse && (copySource !== undefined || this.purge !== undefined);
       const own = openPathWatch(fsPath, () => w.event(), { recursive: treeWatch });
       this.ownWatch = own;
       unsubscribe.push(() => {
@@ -151,6 +160,8 @@ export class FileResource implements Resource {
       rewritten = data.length > SYNC_MAX_BYTES ? await this.ensureBigContent(ch, place.at, cur, data, meta) : this.ensureContent(ch, place.at, cur, data, meta);
     } else if (type === 'directory' && w.copySource !== undefined) {
       await copyTree(w.copySource, place.at, { changes: ch, force: w.force, purge: w.purge, signal, warn: (m) => this.log.warn(m) });
+    } else if (type === 'directory' && this.purge) {
+      await this.purge.run(ch, place.at, signal);
     }
 
     // 3. Owner and group.

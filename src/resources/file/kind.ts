@@ -37,5 +37,5 @@ export const fileKind = defineKind({
   refreshable: false,
   validate: (_name, p) => validate(p),
   autoEdges: (_name, p) => ({ manages: [p.path], afterNearestAncestor: [p.path] }),
-  create: (_name, p, ctx) => new FileResource(wantedFile(p), ctx.log),
+  create: (_name, p, ctx) => new FileResource(wantedFile(p), ctx.log, ctx.managedPaths?.bind(ctx)),
 });
