@@ -13,6 +13,7 @@ import { Redactor, secretsOf } from '../observe/redact.js';
 import { normalize } from '../resources/normalize.js';
 import type { AutoEdgeHints, Resource, ResourceContext } from '../resources/resource.js';
 import { sleep } from '../system/proc/abort.js';
+import { Bucket } from '../system/fs/bucket.js';
 import { autoEdges, hintsFor } from './autoedges.js';
 import { autogroup, groupKey } from './autogroup.js';
 import { managedPaths } from './managed-paths.js';
@@ -63,6 +64,8 @@ export class Engine implements VertexHost {
   private current: GraphSpec | undefined;
   /** The paths the running graph manages, computed on first demand after each swap (see managed-paths.ts). */
   private managed: ReadonlySet<string> | undefined;
+  /** The backup bucket (`<prefix>/bucket`), opened on first use. */
+  private backups: Bucket | undefined;
   /** Member `kind[name]` → its group's vertex id, for resources merged by autogroup. */
   private leaderOf: ReadonlyMap<string, string> = new Map();
   private clock = 0;
@@ -316,6 +319,7 @@ export class Engine implements VertexHost {
         return dir;
       },
       managedPaths: () => (this.managed ??= managedPaths(this.opts.registry, this.current)),
+      bucket: () => (this.backups ??= new Bucket(join(this.opts.prefix, 'bucket'))),
     };
     let created: Resource;
     try {
@@ -413,6 +417,7 @@ export class Engine implements VertexHost {
       for (const v of all) v.cancel();
       await Promise.race([done, sleep(cancelMs)]);
     }
+    this.backups?.close();
   }
 
   /** Cancels everything at once (second signal). */

@@ -9,7 +9,7 @@ import { seLinuxNotes } from './selinux.js';
 import { filePath as munged } from '../autorelations.js';
 import { accountNamed, parentDir, str } from './auto.js';
 
-const MSG_NO_BACKUP = 'no filebucket: backups are not made';
+const MSG_NAMED_BUCKET = 'backups go to the local backup bucket (mgmt bucket), not to this named filebucket';
 const MSG_CHECKSUM = 'content is always compared byte by byte';
 const MSG_VALIDATE = 'content is not validated before it is written';
 
@@ -170,6 +170,26 @@ const filePath: Derivation = {
   },
 };
 
+/**
+ * `backup`: false → false; true → `.puppet-bak`; a `.suffix` → that suffix; `puppet` (the local filebucket Puppet
+ * creates) → our bucket; another filebucket's name → our bucket, noted. Unset: our kind's default (the bucket),
+ * although Puppet 7 keeps no backup by default: keeping one changes nothing Puppet manages.
+ */
+export const fileBackup: Derivation = {
+  doc: 'false → false, true → .puppet-bak, a .suffix → that suffix, puppet → bucket (the local bucket), another filebucket name → bucket (degraded: kept locally); unset → bucket (Puppet 7 keeps no backup by default; ours is kept under the state directory)',
+  derive: (ctx) => {
+    if (!ctx.has('backup')) return undefined;
+    const raw = ctx.value('backup');
+    const v = Array.isArray(raw) ? (raw as unknown[])[0] : raw;
+    if (v === false || v === 'false' || v === undefined) return sourced('false', 'backup');
+    if (v === true || v === 'true') return sourced('.puppet-bak', 'backup');
+    if (typeof v !== 'string' || v === '') return refused('backup is not false, a .suffix or a filebucket name');
+    if (v.startsWith('.')) return v.length > 1 && !v.includes('/') ? sourced(v, 'backup') : refused('a backup suffix must be a name without "/"');
+    if (v !== 'puppet') ctx.note('backup', MSG_NAMED_BUCKET);
+    return sourced('bucket', 'backup');
+  },
+};
+
 /** Puppet replaces a file or link of another type without `force`; only a directory needs it. */
 export const replacesOtherTypes: Derivation = {
   doc: 'true when the file exists (Puppet replaces a file or link of another type; only a directory needs `force`)',
@@ -190,7 +210,6 @@ export const fileRules: TypeRules<FileParams> = {
     force: { do: 'carry', to: 'force', as: 'boolean' },
     replace: { do: 'refuse', reason: 'replace => false is not supported', accept: IS_TRUE },
     links: { do: 'refuse', reason: 'links other than manage are not supported', accept: ['manage'] },
-    backup: { do: 'note', message: MSG_NO_BACKUP },
     show_diff: { do: 'note', message: 'diffs are not shown' },
     checksum: { do: 'note', message: MSG_CHECKSUM },
     checksum_value: { do: 'note', message: MSG_CHECKSUM },
@@ -210,6 +229,7 @@ export const fileRules: TypeRules<FileParams> = {
     maxfiles: { from: ['max_files', 'purge', 'source'], by: fileMaxFiles },
     path: { from: ['path', 'ensure', 'source', 'recurse'], by: filePath },
     replacenondir: { from: ['ensure'], by: replacesOtherTypes },
+    backup: { from: ['backup'], by: fileBackup },
   },
   ignoredWhenAbsent: ['content', 'source', 'mode', 'owner', 'group'],
   checks: [

@@ -23,6 +23,7 @@
  * to create), source.ts (the file or directory to copy); the tree copy is src/system/fs/tree-copy.ts.
  */
 import { defineKind } from '../resource.js';
+import { Backup } from './backup.js';
 import { FileResource } from './file-resource.js';
 import { params } from './params.js';
 import { validate } from './validate.js';
@@ -37,5 +38,11 @@ export const fileKind = defineKind({
   refreshable: false,
   validate: (_name, p) => validate(p),
   autoEdges: (_name, p) => ({ manages: [p.path], afterNearestAncestor: [p.path] }),
-  create: (_name, p, ctx) => new FileResource(wantedFile(p), ctx.log, ctx.managedPaths?.bind(ctx)),
+  create: (_name, p, ctx) =>
+    new FileResource(
+      wantedFile(p),
+      ctx.log,
+      new Backup(p.backup, ctx.bucket?.bind(ctx), ctx.log, ctx.sensitive?.has('content') === true),
+      ctx.managedPaths?.bind(ctx),
+    ),
 });

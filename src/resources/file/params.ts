@@ -65,6 +65,12 @@ export const params = {
     default: 0,
     doc: 'With `purge` (no `source`): the most entries the purge may find (counted before anything is removed, as Puppet’s `max_files`); more is an error and nothing is purged. 0 warns above 1,000 entries; -1 neither fails nor warns.',
   },
+  backup: {
+    type: 'string',
+    default: 'bucket',
+    pattern: '^(bucket|false|\\.[^/]+)$',
+    doc: 'What happens to the content of a regular file this resource replaces or removes (a content change, `state: absent`, a purge, a type change): `bucket` keeps it in the local backup bucket under the state directory (`mgmt bucket list`, `mgmt bucket restore`; Puppet’s clientbucket), `false` keeps nothing, and a suffix such as `.bak` copies it next to the file under that name (Puppet’s `backup => ".bak"`).',
+  },
   symlink: {
     type: 'boolean',
     default: false,

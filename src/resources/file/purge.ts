@@ -5,8 +5,8 @@
  * is never removed (its other entries are). Directories go only with `force` (Puppet's rule); `maxfiles` bounds the
  * entries a check may find. The walk itself is src/system/fs/tree-purge.ts.
  */
-import type { Stats } from 'node:fs';
 import type { Logger } from '../../observe/logger.js';
+import type { BeforeFileRemoved } from '../../system/fs/fs-entry.js';
 import { countTree, type EntryRule, purgeTree } from '../../system/fs/tree-purge.js';
 import type { Changes } from './changes.js';
 import type { WantedFile } from './wanted.js';
@@ -30,8 +30,8 @@ export class Purge {
     private readonly log: Logger,
   ) {}
 
-  /** Purges below the directory at `at` (the path through its held parent); `remove` backs up a file first. */
-  async run(ch: Changes, at: string, signal: AbortSignal, beforeRemove?: (at: string, st: Stats, rel: string) => Promise<void>): Promise<void> {
+  /** Purges below the directory at `at` (the path through its held parent); `beforeRemove` keeps a file first. */
+  async run(ch: Changes, at: string, signal: AbortSignal, beforeRemove?: BeforeFileRemoved): Promise<void> {
     const w = this.want;
     if (w.recurselimit === 0) return;
     if (w.maxfiles > 0) {

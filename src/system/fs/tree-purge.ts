@@ -9,11 +9,11 @@
  * goes through `/proc/self/fd/<fd>/<name>`; a directory swapped for a symlink meanwhile fails to open (ELOOP)
  * instead of leading elsewhere.
  */
-import { constants, type Stats } from 'node:fs';
+import { constants } from 'node:fs';
 import { open, readdir } from 'node:fs/promises';
 import { isErrno } from '../../observe/errors.js';
 import { anyGlobMatches, type NameGlob } from '../formats/name-glob.js';
-import { describeType, lstatOrUndefined, removeEntry, typeOf } from './fs-entry.js';
+import { type BeforeFileRemoved, describeType, lstatOrUndefined, removeEntry, typeOf } from './fs-entry.js';
 import type { ChangeNotes } from './tree-copy.js';
 
 /**
@@ -35,8 +35,8 @@ export interface PurgeOptions {
   readonly force: boolean;
   readonly signal: AbortSignal;
   rule(rel: string): EntryRule;
-  /** Called before an entry that is not a directory is removed (a backup of a regular file's content). */
-  readonly beforeRemove?: ((at: string, st: Stats, rel: string) => Promise<void>) | undefined;
+  /** Called before each regular file is removed, also inside a directory removed whole (a backup of its content). */
+  readonly beforeRemove?: BeforeFileRemoved | undefined;
   /** Told about a directory kept because `force` is not set. */
   kept?(rel: string): void;
 }
@@ -68,13 +68,13 @@ async function purgeInto(at: string, rel: string, depth: number, opts: PurgeOpti
     if (type !== 'directory') {
       ch.note(`purged ${type} ${r}`, `would purge ${type} ${r}`);
       if (!ch.apply) continue;
-      await opts.beforeRemove?.(p, st, r);
+      if (type === 'file') await opts.beforeRemove?.(p, st, `${opts.shown}/${r}`);
       await unlinkIfThere(p, `${opts.shown}/${r}`);
       continue;
     }
     if (rule === 'free' && opts.force) {
       ch.note(`purged directory ${r}/ with its contents`, `would purge directory ${r}/ with its contents`);
-      if (ch.apply) await removeIfThere(p, type);
+      if (ch.apply) await removeIfThere(p, type, opts.beforeRemove, `${opts.shown}/${r}`);
       continue;
     }
     if (rule === 'free') opts.kept?.(r);
@@ -130,12 +130,12 @@ async function unlinkIfThere(p: string, shown: string): Promise<void> {
   const st = await lstatOrUndefined(p);
   if (!st) return;
   if (st.isDirectory()) throw new Error(`${shown} became ${describeType('directory')} during the purge; it is examined again at the next check`);
-  await removeIfThere(p, typeOf(st));
+  await removeIfThere(p, typeOf(st), undefined, shown);
 }
 
-async function removeIfThere(p: string, type: ReturnType<typeof typeOf>): Promise<void> {
+async function removeIfThere(p: string, type: ReturnType<typeof typeOf>, beforeFile?: BeforeFileRemoved, shown = p): Promise<void> {
   try {
-    await removeEntry(p, type);
+    await removeEntry(p, type, beforeFile, shown);
   } catch (e) {
     if (!isErrno(e, 'ENOENT')) throw e;
   }
