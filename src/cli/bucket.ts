@@ -6,6 +6,7 @@ import { isAbsolute, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Bucket, type BucketEntry, DEFAULT_BUCKET_LIMITS } from '../system/fs/bucket.js';
 import { defaultPrefix } from './run-flags.js';
+import { errorText } from '../observe/errors.js';
 import { EXIT_FAILED, EXIT_OK, UsageError } from './usage.js';
 
 export const bucketHelp = `usage: mgmt bucket list [PATH] [--prefix DIR]
@@ -56,6 +57,11 @@ export function bucketCommand(argv: string[]): number {
       default:
         throw new UsageError(`unknown bucket subcommand ${JSON.stringify(sub)}: use list, restore or prune`);
     }
+  } catch (e) {
+    if (e instanceof UsageError) throw e;
+    // A bucket refused as unsafe, a damaged object, a missing directory for --to: the message says what to do.
+    process.stderr.write(`mgmt bucket: ${errorText(e)}\n`);
+    return EXIT_FAILED;
   } finally {
     bucket.close();
   }

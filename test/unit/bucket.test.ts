@@ -88,6 +88,16 @@ describe('the file kind keeps what it replaces or removes', () => {
     bucket.close();
   });
 
+  it('a line edit keeps the file as it was before', async () => {
+    const f = join(dir, 'hosts.allow');
+    writeFileSync(f, 'first\n');
+    assert.deepEqual(await converge(`graph: g\nresources:\n  line:\n    - {name: l, path: "${f}", line: "added"}\n`), []);
+    assert.equal(readFileSync(f, 'utf8'), 'first\nadded\n');
+    const bucket = new Bucket(join(prefix, 'bucket'));
+    assert.equal(bucket.content(bucket.find(f)!.checksum).toString(), 'first\n');
+    bucket.close();
+  });
+
   it('backup: false keeps nothing; a suffix keeps a copy beside the file', async () => {
     const a = join(dir, 'a');
     const b = join(dir, 'b');
