@@ -1,6 +1,6 @@
 // File purge without a source (Puppet's `recurse => true, purge => true`): run on the real engine against real
 // trees in temporary directories; what the graph manages stays, the rest goes, as `puppet apply` does (the
-// equivalence test fixtures/puppet/equivalence/15-purge*.pp compares the two on the same trees).
+// equivalence test fixtures/puppet/equivalence/15-purge.pp and 16-purge-force.pp compare the two on the same trees).
 import assert from 'node:assert/strict';
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
