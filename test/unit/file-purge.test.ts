@@ -76,10 +76,12 @@ async function converge(yaml: string, noop = false): Promise<{ failed: string[];
 describe('file purge without a source', () => {
   it('removes what no resource manages; keeps managed paths, what is below them, and ignored names; follows no symlink', async () => {
     setUp(dir);
+    writeFileSync(join(dir, `d/.keep.mgmt-${process.pid}-0123456789ab`), 'a write in flight');
     const r = await converge(graph(dir, ', ignore: ["*.ign", "ign.d"]'));
     await r.stop();
     assert.deepEqual(r.failed, []);
     assert.deepEqual(tree(join(dir, 'd')), [
+      `.keep.mgmt-${process.pid}-0123456789ab`,
       'holder/',
       'holder/inner/',
       'holder/inner/kept',

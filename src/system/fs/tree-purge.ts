@@ -14,6 +14,7 @@ import { open, readdir } from 'node:fs/promises';
 import { isErrno } from '../../observe/errors.js';
 import { anyGlobMatches, type NameGlob } from '../formats/name-glob.js';
 import { type BeforeFileRemoved, describeType, lstatOrUndefined, removeEntry, typeOf } from './fs-entry.js';
+import { isOurTempName } from './stale-temps.js';
 import type { ChangeNotes } from './tree-copy.js';
 
 /**
@@ -56,7 +57,8 @@ async function purgeInto(at: string, rel: string, depth: number, opts: PurgeOpti
   let seen = 0;
   for (const name of (await readdir(at)).sort()) {
     if (opts.signal.aborted) throw new Error('aborted while purging');
-    if (anyGlobMatches(opts.ignore, name)) continue;
+    // A temp file of ours is a write in flight (a managed file being replaced) or a stale one that the sweep removes.
+    if (anyGlobMatches(opts.ignore, name) || isOurTempName(name)) continue;
     const r = rel === '' ? name : `${rel}/${name}`;
     const p = `${at}/${name}`;
     const st = await lstatOrUndefined(p);
@@ -95,7 +97,7 @@ export async function countTree(dir: string, shown: string, ignore: readonly Nam
     const walk = async (at: string, rel: string, depth: number): Promise<void> => {
       for (const d of await readdir(at, { withFileTypes: true })) {
         if (n > stopAfter) return;
-        if (anyGlobMatches(ignore, d.name)) continue;
+        if (anyGlobMatches(ignore, d.name) || isOurTempName(d.name)) continue;
         n++;
         const r = `${rel}/${d.name}`;
         if (d.isDirectory() && (limit === undefined || depth < limit)) await withDir(`${at}/${d.name}`, r, (sub) => walk(sub, r, depth + 1).then(() => 0));
