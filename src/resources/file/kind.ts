@@ -31,7 +31,7 @@ import { wantedFile } from './wanted.js';
 
 export const fileKind = defineKind({
   kind: 'file',
-  doc: 'Manages a regular file, a directory (path ending in `/`) or a symlink: its existence, its content (inline or copied from a local file or directory tree), owner, group and mode. Without `state: exists` it only manages a path that already exists. Changes are written atomically, a symlink at the path is never followed (one above it only when root owns it, or its owner owns where it leads: see docs/security.md), and the path is watched for drift.',
+  doc: 'Manages a regular file, a directory (path ending in `/`) or a symlink: its existence, its content (inline or copied from a local file or directory tree), owner, group and mode. Without `state: exists` it only manages a path that already exists. Changes are written atomically, a symlink at the path is never followed (one above it only when root owns it, or its owner owns where it leads: see docs/security.md), and the path is watched for drift. A directory with `recurse` and `purge` removes what no other resource of the graph manages; what the resource replaces or removes is kept in the backup bucket (`backup`, `mgmt bucket`).',
   params,
   nameParam: 'path',
   reach: { touches: ['files'], collect: 'plain' },
