@@ -9,7 +9,7 @@ import { join, relative } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { fileKind } from '../../src/resources/file/kind.js';
 import { anyGlobMatches, nameGlob } from '../../src/system/formats/name-glob.js';
-import { startGraph } from '../harness/engine-run.js';
+import { specOf, startGraph } from '../harness/engine-run.js';
 import { check, recordingContext } from '../harness/resource-context.js';
 
 let dir: string;
@@ -165,6 +165,28 @@ describe('file purge without a source', () => {
     for (let i = 0; i < 20 && existsSync(join(dir, 'd/new/sub/stray')); i++) await r.converged();
     await r.engine.shutdown();
     assert.deepEqual(tree(join(dir, 'd')), ['holder/', 'holder/inner/', 'holder/inner/kept', 'keep', 'managed/', 'new/', 'new/sub/']);
+  });
+});
+
+describe('file purge when the graph changes', () => {
+  it('a path the new graph no longer manages is purged at the swap; the purging vertex itself is kept', async () => {
+    mkdirSync(join(dir, 'd'));
+    const r = await startGraph(graph(dir, ''), {});
+    assert.deepEqual(
+      (await r.converged()).map((v) => v.id),
+      [],
+    );
+    assert.ok(existsSync(join(dir, 'd/keep')));
+    const purger = r.engine.vertex('file[purged]');
+    const without = graph(dir, '').replace(/^ {4}- \{name: keep,.*\n/m, '');
+    const seen = r.converged();
+    const swap = await r.engine.swap(specOf(without));
+    assert.deepEqual(swap.diagnostics, []);
+    await seen;
+    assert.equal(r.engine.vertex('file[purged]'), purger, 'the purging vertex was not replaced');
+    await r.engine.shutdown();
+    assert.equal(existsSync(join(dir, 'd/keep')), false);
+    assert.ok(existsSync(join(dir, 'd/managed')));
   });
 });
 
