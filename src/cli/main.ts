@@ -11,6 +11,7 @@ commands:
   run       run a graph and keep it converged (mgmt run --yaml FILE)
   validate  check a graph file and apply nothing (mgmt validate FILE)
   puppet    compile, translate and run Puppet code (mgmt puppet --manifest FILE; mgmt puppet translate ...)
+  bucket    list and restore the backups of files mgmt replaced or removed (mgmt bucket list)
   help      show this help, or a command's: mgmt help run
 
 Run \`mgmt <command> --help\` for a command's flags.`;
@@ -25,6 +26,8 @@ export async function main(argv: string[]): Promise<number> {
         return await (await import('./validate.js')).validateCommand(rest);
       case 'puppet':
         return await (await import('./puppet.js')).puppetCommand(rest);
+      case 'bucket':
+        return (await import('./bucket.js')).bucketCommand(rest);
       case 'version':
       case '--version': {
         const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };

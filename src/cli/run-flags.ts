@@ -91,9 +91,7 @@ export async function resolveRunFlags(v: Values): Promise<RunFlags> {
   if (bad) throw new UsageError(`--hostname ${JSON.stringify(hostname)}: ${bad}`);
   if (v['tmp-prefix'] && v.prefix) throw new UsageError('--tmp-prefix and --prefix exclude each other: choose one');
   const world = worldFlags(v); // before a temporary prefix is made, so that a usage error leaves nothing behind
-  const prefix = v['tmp-prefix']
-    ? await mkdtemp(join(tmpdir(), 'mgmt-'))
-    : (v.prefix ?? (process.getuid?.() === 0 ? '/var/lib/mgmt' : join(process.env.XDG_STATE_HOME ?? join(homedir(), '.local', 'state'), 'mgmt')));
+  const prefix = v['tmp-prefix'] ? await mkdtemp(join(tmpdir(), 'mgmt-')) : (v.prefix ?? defaultPrefix());
   return {
     hostname,
     convergedTimeout: v['converged-timeout'] === undefined ? undefined : number('--converged-timeout', v['converged-timeout'], 0),
@@ -220,4 +218,9 @@ function number(flag: string, text: string, min: number): number {
   const n = Number(text);
   if (text.trim() === '' || !Number.isFinite(n) || n < min) throw new UsageError(`${flag} ${text}: expected a number >= ${min}`);
   return n;
+}
+
+/** The state directory when no --prefix is given: /var/lib/mgmt as root, else ~/.local/state/mgmt (XDG). */
+export function defaultPrefix(): string {
+  return process.getuid?.() === 0 ? '/var/lib/mgmt' : join(process.env.XDG_STATE_HOME ?? join(homedir(), '.local', 'state'), 'mgmt');
 }

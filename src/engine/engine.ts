@@ -13,8 +13,10 @@ import { Redactor, secretsOf } from '../observe/redact.js';
 import { normalize } from '../resources/normalize.js';
 import type { AutoEdgeHints, Resource, ResourceContext } from '../resources/resource.js';
 import { sleep } from '../system/proc/abort.js';
+import { Bucket } from '../system/fs/bucket.js';
 import { autoEdges, hintsFor } from './autoedges.js';
 import { autogroup, groupKey } from './autogroup.js';
+import { managedPaths } from './managed-paths.js';
 import { Semaphores } from './semaphores.js';
 import { DEFAULT_RETRY, Edge, type RetryPolicy, Vertex, type VertexHost } from './vertex.js';
 
@@ -60,6 +62,12 @@ export class Engine implements VertexHost {
   /** Each live vertex's autoedge hints, computed once when it is created. */
   private readonly hints = new WeakMap<Vertex, AutoEdgeHints | undefined>();
   private current: GraphSpec | undefined;
+  /** The paths the running graph manages, computed on first demand after each swap (see managed-paths.ts). */
+  private managed: ReadonlySet<string> | undefined;
+  /** The vertices that asked for the managed paths (a purging directory): told when a swap changes them. */
+  private readonly managedUsers = new Set<Vertex>();
+  /** The backup bucket (`<prefix>/bucket`), opened on first use. */
+  private backups: Bucket | undefined;
   /** Member `kind[name]` → its group's vertex id, for resources merged by autogroup. */
   private leaderOf: ReadonlyMap<string, string> = new Map();
   private clock = 0;
@@ -211,6 +219,7 @@ export class Engine implements VertexHost {
     this.edgeByKey = edgeByKey;
     this.vertices = next;
     this.current = resources === spec.resources ? spec : { ...spec, resources };
+    this.managedChanged();
     this.leaderOf = leaderOf;
     for (const v of fresh) {
       const m = v.spec.members;
@@ -279,12 +288,31 @@ export class Engine implements VertexHost {
       }
     }
     this.current = spec;
+    this.managedChanged();
     this.lastActivity = performance.now();
     for (const [, v] of swaps) v.start();
     const ms = performance.now() - t0;
     this.log.debug(`graph ${spec.graph}: ${swaps.length} vertices replaced, edges unchanged, in ${ms.toFixed(1)} ms`);
     this.checkConverged();
     return { diagnostics: [], added: swaps.length, removed: swaps.length, kept: keep.size, ms };
+  }
+
+  /**
+   * After a swap: the managed paths are worked out again when someone uses them; if they changed, each live vertex
+   * that uses them gets an event (a purge then removes what the new graph no longer manages).
+   */
+  private managedChanged(): void {
+    const before = this.managed;
+    this.managed = undefined;
+    for (const v of this.managedUsers) if (this.vertices.get(v.id) !== v) this.managedUsers.delete(v);
+    if (!before || this.managedUsers.size === 0) return;
+    const now = managedPaths(this.opts.registry, this.current);
+    if (now.size === before.size && [...now].every((p) => before.has(p))) {
+      this.managed = before; // same set: users keep what they worked out from it
+      return;
+    }
+    this.managed = now;
+    for (const v of this.managedUsers) v.event();
   }
 
   private createVertex(r: ResourceSpec): Vertex {
@@ -298,6 +326,7 @@ export class Engine implements VertexHost {
     const redactor = marked ? new Redactor(members.flatMap((m) => secretsOf(normalize(kind, m.name, m.params).params, m.meta.sensitive))) : undefined;
     const log = redactor ? redactor.logger(logger(redactor.text(id))) : logger(id);
     let dir: string | undefined;
+    const self: { v?: Vertex } = {}; // set below, once the vertex exists
     const ctx: ResourceContext = {
       id,
       log,
@@ -310,6 +339,11 @@ export class Engine implements VertexHost {
         }
         return dir;
       },
+      managedPaths: () => {
+        if (self.v) this.managedUsers.add(self.v);
+        return (this.managed ??= managedPaths(this.opts.registry, this.current));
+      },
+      bucket: () => (this.backups ??= new Bucket(join(this.opts.prefix, 'bucket'))),
     };
     let created: Resource;
     try {
@@ -325,6 +359,7 @@ export class Engine implements VertexHost {
     }
     const resource = redactor?.active ? redactedErrors(created, redactor) : created;
     const v = new Vertex(r, kind, resource, this, log);
+    self.v = v;
     this.hints.set(v, hintsFor(this.opts.registry, r));
     return v;
   }
@@ -412,6 +447,7 @@ export class Engine implements VertexHost {
       for (const v of all) v.cancel();
       await Promise.race([done, sleep(cancelMs)]);
     }
+    this.backups?.close();
   }
 
   /** Cancels everything at once (second signal). */

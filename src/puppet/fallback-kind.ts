@@ -72,6 +72,14 @@ export const puppetKind = defineKind({
     }
     return out;
   },
+  // A Puppet File (or Concat_file, which makes one) manages its path: a native purge of a directory above leaves it alone.
+  autoEdges: (_name, p) => {
+    const t = p.type.toLowerCase();
+    if (t !== 'file' && t !== 'concat_file') return {};
+    const given = isObject(p.parameters) ? p.parameters.path : undefined;
+    const path = typeof given === 'string' ? given : p.title;
+    return path.startsWith('/') ? { manages: [path.length > 1 ? path.replace(/\/+$/, '') : path] } : {};
+  },
   create: (_name, p, ctx) => {
     const { type, title } = p;
     const parameters = isObject(p.parameters) ? p.parameters : {};

@@ -11,6 +11,7 @@ import { posix } from 'node:path';
 import type { ParamsOf } from './params.js';
 import { defineKind, type Problem } from './resource.js';
 import { EditedFileWatching, readEdited, writeEdited } from '../system/fs/edited-file.js';
+import { keepEdited } from './keep-edited.js';
 import { withFileLock } from '../system/fs/file-lock.js';
 import { editIni, iniProblems, type IniFormat, type IniWant } from '../system/formats/ini-text.js';
 import { pathProblem } from '../system/fs/path-check.js';
@@ -113,6 +114,7 @@ export const iniKind = defineKind({
             ctx.log.info(`would edit ${path}${created}: ${what}`);
             return false;
           }
+          keepEdited(ctx, file);
           await writeEdited(file, Buffer.from(edit.text, 'latin1'));
           ctx.log.info(`edited ${path}${created}: ${what}`);
           return false;

@@ -8,6 +8,7 @@ import { posix } from 'node:path';
 import type { ParamsOf } from './params.js';
 import { defineKind, type Problem } from './resource.js';
 import { EditedFileWatching, readEdited, writeEdited } from '../system/fs/edited-file.js';
+import { keepEdited } from './keep-edited.js';
 import { withFileLock } from '../system/fs/file-lock.js';
 import { editFileLine, lineRulesProblems, type LineRules } from '../system/formats/file-line-text.js';
 import { pathProblem } from '../system/fs/path-check.js';
@@ -161,6 +162,7 @@ export const lineKind = defineKind({
             ctx.log.info(`would edit ${path}: ${edit.what}`);
             return false;
           }
+          keepEdited(ctx, file);
           await writeEdited(file, Buffer.from(edit.text, latin1 ? 'latin1' : 'utf8'));
           ctx.log.info(`edited ${path}: ${edit.what}`);
           return false;

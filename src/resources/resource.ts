@@ -7,6 +7,7 @@ import type { Logger } from '../observe/logger.js';
 import { normalize, normalizeComplete } from './normalize.js';
 import type { ParamTable, ParamsOf } from './params.js';
 import type { Reach } from './reach.js';
+import type { Bucket } from '../system/fs/bucket.js';
 
 export interface ResourceContext {
   /** `kind[name]`, for messages. */
@@ -22,6 +23,13 @@ export interface ResourceContext {
   readonly hostname: string;
   /** A private state directory for this resource, created on first call. */
   varDir(): Promise<string>;
+  /**
+   * The paths the resources of the running graph manage (each kind's `manages` hints, without a trailing `/`), as
+   * of the call: the same set object until the graph changes. A purge leaves them alone. Unset: none.
+   */
+  managedPaths?(): ReadonlySet<string>;
+  /** The backup bucket under the state directory (system/fs/bucket.ts), shared by the graph. Unset: no backups. */
+  bucket?(): Bucket;
 }
 
 export interface WatchContext {

@@ -22,7 +22,7 @@ import { atomicWrite } from '../../src/system/fs/atomic-write.js';
 import { watchPath, watcherStats } from '../../src/system/fs/path-watcher.js';
 import { check, startWatch, validResource } from '../harness/resource-context.js';
 
-type Params = Record<string, string | boolean>;
+type Params = Record<string, string | boolean | string[]>;
 
 let dir = '';
 beforeEach(() => {
@@ -295,7 +295,14 @@ test('validate: each problem names its parameter and says what to do', () => {
     problems({ path: '/d/', purge: true }).every((p) => p.param === 'purge'),
     true,
   );
-  assert.equal(problems({ path: '/d/', purge: true }).length, 2);
+  assert.equal(
+    problems({ path: '/d/', purge: true }).length,
+    1,
+    'purge needs recurse (a source is optional: without one, purge removes what the graph does not manage)',
+  );
+  assert.equal(one({ path: '/d', purge: true, recurse: true }).param, 'purge');
+  assert.equal(one({ path: '/d/', ignore: ['x'] }).param, 'ignore');
+  assert.equal(one({ path: '/d/', recurse: true, purge: true, ignore: ['a/b'] }).param, 'ignore');
   assert.equal(one({ mode: 'u=rwz' }).param, 'mode');
   assert.match(one({ mode: '0999' }).message, /octal/);
   assert.equal(one({ source: 'relative' }).param, 'source');

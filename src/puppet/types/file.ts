@@ -9,7 +9,7 @@ import { seLinuxNotes } from './selinux.js';
 import { filePath as munged } from '../autorelations.js';
 import { accountNamed, parentDir, str } from './auto.js';
 
-const MSG_NO_BACKUP = 'no filebucket: backups are not made';
+const MSG_NAMED_BUCKET = 'backups go to the local backup bucket (mgmt bucket), not to this named filebucket';
 const MSG_CHECKSUM = 'content is always compared byte by byte';
 const MSG_VALIDATE = 'content is not validated before it is written';
 
@@ -73,7 +73,9 @@ const linkTarget = (ctx: RuleContext): string | undefined => {
  * kind spells directories with a trailing `/`.
  */
 const isDirectory = (ctx: RuleContext): boolean =>
-  ctx.value('ensure') === 'directory' || (ctx.get('symlink') !== true && ctx.get('source') !== undefined && ctx.get('recurse') === true);
+  ctx.value('ensure') === 'directory' ||
+  ctx.get('purge') === true ||
+  (ctx.get('symlink') !== true && ctx.get('source') !== undefined && ctx.get('recurse') === true);
 
 const fileState: Derivation = {
   doc: 'file/present/directory → exists, absent → absent, link (with a target) → exists; without ensure, exists when content or source is given',
@@ -109,13 +111,52 @@ const fileSource: Derivation = {
   },
 };
 
+/** A purge without a source: Puppet removes what no File of the catalog manages (ensure directory, or unset). */
+const purgesUnmanaged = (ctx: RuleContext): boolean => ctx.get('purge') === true && ctx.get('source') === undefined;
+
 const filePurge: Derivation = {
-  doc: 'true with a directory source and recurse; purge without them → fallback',
+  doc: 'true with recurse: with a directory source, entries the source lacks are removed; without one (ensure directory or unset), entries no other resource manages; without recurse, or on a file, link or absent path, purge does nothing (as in Puppet)',
   derive: (ctx) => {
-    if (!truthy(ctx.value('purge'))) return undefined;
-    return isDirectory(ctx) && ctx.get('source') !== undefined && ctx.get('recurse') === true
-      ? sourced(true, 'purge')
-      : refused('purge needs a directory source and recurse');
+    if (!truthy(ctx.value('purge')) || ctx.get('recurse') !== true || ctx.get('symlink') === true || ctx.get('state') === 'absent') return undefined;
+    const e = ctx.value('ensure');
+    if (ctx.get('source') !== undefined) return e === undefined || e === 'directory' || ctx.get('state') === 'exists' ? sourced(true, 'purge') : undefined;
+    return e === undefined || e === 'directory' ? sourced(true, 'purge') : undefined;
+  },
+};
+
+/** `ignore` and `recurselimit` shape the recursion: native for a purge without a source; with a source, refused. */
+const recursionParam = (attribute: 'ignore' | 'recurselimit', convert: (v: unknown) => unknown): Derivation => ({
+  doc: `carried for a purge without a source; with a recursive source → fallback; otherwise it has no effect (Puppet recurses over nothing it changes) and is consumed`,
+  derive: (ctx) => {
+    if (!ctx.has(attribute)) return undefined;
+    if (purgesUnmanaged(ctx)) return convert(ctx.value(attribute));
+    if (ctx.get('source') !== undefined && ctx.get('recurse') === true) return refused(`${attribute} with a recursive source is not supported`);
+    return undefined;
+  },
+});
+
+const ignorePatterns = (v: unknown): unknown => {
+  const list = Array.isArray(v) ? v : [v];
+  if (list.length === 1 && (list[0] === false || list[0] === null)) return undefined;
+  if (!list.every((g): g is string => typeof g === 'string' && g !== '' && !g.includes('/'))) return refused('ignore patterns must be names without "/"');
+  return sourced(list, 'ignore');
+};
+
+const recursionLimit = (v: unknown): unknown => {
+  const n = typeof v === 'number' ? v : typeof v === 'string' && /^[0-9]+$/.test(v) ? Number(v) : NaN;
+  return Number.isInteger(n) && n >= 0 ? sourced(n, 'recurselimit') : refused('recurselimit is not a whole number');
+};
+
+const fileMaxFiles: Derivation = {
+  doc: 'carried for a purge without a source (-1, 0 or a positive bound); with a recursive source it is not enforced (degraded); otherwise consumed',
+  derive: (ctx) => {
+    if (!ctx.has('max_files')) return undefined;
+    const v = ctx.value('max_files');
+    const n = typeof v === 'number' ? v : typeof v === 'string' && /^(-1|[0-9]+)$/.test(v) ? Number(v) : NaN;
+    if (!Number.isInteger(n) || n < -1) return refused('max_files is not -1 or a whole number');
+    if (purgesUnmanaged(ctx)) return sourced(n, 'max_files');
+    if (ctx.get('source') !== undefined && ctx.get('recurse') === true) ctx.note('max_files', 'max_files is not enforced on a recursive source copy');
+    return undefined;
   },
 };
 
@@ -126,6 +167,26 @@ const filePath: Derivation = {
     let path = typeof raw === 'string' ? raw : ctx.resource.title;
     if (path.length > 1 && path.endsWith('/')) path = path.replace(/\/+$/, '');
     return sourced(isDirectory(ctx) && path !== '/' ? withSlash(path) : path, typeof raw === 'string' ? 'path' : []);
+  },
+};
+
+/**
+ * `backup`: false → false; true → `.puppet-bak`; a `.suffix` → that suffix; `puppet` (the local filebucket Puppet
+ * creates) → our bucket; another filebucket's name → our bucket, noted. Unset: our kind's default (the bucket),
+ * although Puppet 7 keeps no backup by default: keeping one changes nothing Puppet manages.
+ */
+export const fileBackup: Derivation = {
+  doc: 'false → false, true → .puppet-bak, a .suffix → that suffix, puppet → bucket (the local bucket), another filebucket name → bucket (degraded: kept locally); unset → bucket (Puppet 7 keeps no backup by default; ours is kept under the state directory)',
+  derive: (ctx) => {
+    if (!ctx.has('backup')) return undefined;
+    const raw = ctx.value('backup');
+    const v = Array.isArray(raw) ? (raw as unknown[])[0] : raw;
+    if (v === false || v === 'false' || v === undefined) return sourced('false', 'backup');
+    if (v === true || v === 'true') return sourced('.puppet-bak', 'backup');
+    if (typeof v !== 'string' || v === '') return refused('backup is not false, a .suffix or a filebucket name');
+    if (v.startsWith('.')) return v.length > 1 && !v.includes('/') ? sourced(v, 'backup') : refused('a backup suffix must be a name without "/"');
+    if (v !== 'puppet') ctx.note('backup', MSG_NAMED_BUCKET);
+    return sourced('bucket', 'backup');
   },
 };
 
@@ -149,28 +210,38 @@ export const fileRules: TypeRules<FileParams> = {
     force: { do: 'carry', to: 'force', as: 'boolean' },
     replace: { do: 'refuse', reason: 'replace => false is not supported', accept: IS_TRUE },
     links: { do: 'refuse', reason: 'links other than manage are not supported', accept: ['manage'] },
-    backup: { do: 'note', message: MSG_NO_BACKUP },
     show_diff: { do: 'note', message: 'diffs are not shown' },
     checksum: { do: 'note', message: MSG_CHECKSUM },
     checksum_value: { do: 'note', message: MSG_CHECKSUM },
     validate_cmd: { do: 'note', message: MSG_VALIDATE },
     validate_replacement: { do: 'note', message: MSG_VALIDATE },
     provider: { do: 'refuse', reason: 'only the posix provider is supported', accept: ['posix'] },
-    recurselimit: { do: 'refuse', reason: 'recurselimit is not supported' },
-    ignore: { do: 'refuse', reason: 'ignore patterns are not supported' },
     sourceselect: { do: 'refuse', reason: 'sourceselect is not supported', accept: ['first'] },
-    max_files: { do: 'note', message: 'max_files is not enforced' },
     ...seLinuxNotes,
   },
   derive: {
     state: { from: ['ensure', 'content', 'source', 'target'], by: fileState },
     symlink: { from: ['ensure', 'target'], by: fileSymlink },
     source: { from: ['source', 'ensure', 'target', 'recurse'], by: fileSource },
-    purge: { from: ['purge', 'source', 'recurse'], by: filePurge },
+    purge: { from: ['purge', 'source', 'recurse', 'ensure'], by: filePurge },
+    ignore: { from: ['ignore', 'purge', 'source'], by: recursionParam('ignore', ignorePatterns) },
+    recurselimit: { from: ['recurselimit', 'purge', 'source'], by: recursionParam('recurselimit', recursionLimit) },
+    maxfiles: { from: ['max_files', 'purge', 'source'], by: fileMaxFiles },
     path: { from: ['path', 'ensure', 'source', 'recurse'], by: filePath },
     replacenondir: { from: ['ensure'], by: replacesOtherTypes },
+    backup: { from: ['backup'], by: fileBackup },
   },
   ignoredWhenAbsent: ['content', 'source', 'mode', 'owner', 'group'],
+  checks: [
+    {
+      attribute: ['owner', 'group', 'mode'],
+      outcome: 'fallback',
+      message: 'recurse without a source or purge applies owner, group and mode to every entry below: not supported',
+      doc: 'recurse is true on a directory without a source and without purge',
+      when: (ctx, a) =>
+        ctx.has(a) && ctx.get('recurse') === true && ctx.get('source') === undefined && ctx.get('purge') !== true && ctx.get('state') !== 'absent',
+    },
+  ],
   autorelations: [
     {
       relation: 'require',

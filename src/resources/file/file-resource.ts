@@ -23,6 +23,8 @@ import { groupName, resolveGroup, resolveUser, UnknownAccountError, userName } f
 import { Changes } from './changes.js';
 import { createPath } from './create.js';
 import { Place, vanished } from './parent.js';
+import { Purge } from './purge.js';
+import type { Backup } from './backup.js';
 import { checkSource, sourceData } from './source.js';
 import { mayReplace, modeSpec, type WantedFile, type WantedType } from './wanted.js';
 
@@ -32,6 +34,8 @@ interface Found {
   readonly gid: number;
   readonly mode: number;
 }
+
+const NONE: ReadonlySet<string> = new Set();
 
 /** How often a check starts again when the path is replaced under it (see checkApply). */
 const ATTEMPTS = 5;
@@ -43,16 +47,24 @@ export class FileResource implements Resource {
     this.ownWatch?.expectOwnRename();
   };
 
+  /** The purge without a source, when asked for. */
+  private readonly purge: Purge | undefined;
+
   constructor(
     private readonly want: WantedFile,
     private readonly log: Logger,
-  ) {}
+    /** Keeps what the resource replaces or removes (`backup`). */
+    private readonly backup: Backup,
+    managedPaths: () => ReadonlySet<string> = () => NONE,
+  ) {
+    this.purge = want.purge && want.copySource === undefined && want.isDirPath ? new Purge(want, managedPaths, log) : undefined;
+  }
 
   async watch(w: WatchContext): Promise<void> {
     const { fsPath, copySource, isDirPath, recurse } = this.want;
     const unsubscribe: (() => void)[] = [];
     try {
-      const treeWatch = isDirPath && recurse && copySource !== undefined;
+      const treeWatch = isDirPath && recurse && (copySource !== undefined || this.purge !== undefined);
       const own = openPathWatch(fsPath, () => w.event(), { recursive: treeWatch });
       this.ownWatch = own;
       unsubscribe.push(() => {
@@ -126,7 +138,8 @@ export class FileResource implements Resource {
     if (cur && w.type !== undefined && typeOf(cur) !== w.type) {
       this.noteReplace(ch, typeOf(cur), w.type);
       if (!apply) return false;
-      await removeEntry(place.at, typeOf(cur));
+      await this.backup.keep(place.at, cur, w.fsPath);
+      await removeEntry(place.at, typeOf(cur), this.keepFile, w.fsPath);
       cur = undefined;
     }
     if (!cur) {
@@ -148,9 +161,20 @@ export class FileResource implements Resource {
     } else if (type === 'file' && (w.content !== undefined || w.copySource !== undefined)) {
       const data = w.content ?? (await sourceData(w, srcStat));
       const meta = { mode: targetMode ?? before.mode, uid: uid ?? before.uid, gid: gid ?? before.gid };
-      rewritten = data.length > SYNC_MAX_BYTES ? await this.ensureBigContent(ch, place.at, cur, data, meta) : this.ensureContent(ch, place.at, cur, data, meta);
+      const r = data.length > SYNC_MAX_BYTES ? this.ensureBigContent(ch, place.at, cur, data, meta) : this.ensureContent(ch, place.at, cur, data, meta);
+      rewritten = typeof r === 'boolean' ? r : await r; // the common path stays without an await
     } else if (type === 'directory' && w.copySource !== undefined) {
-      await copyTree(w.copySource, place.at, { changes: ch, force: w.force, purge: w.purge, signal, warn: (m) => this.log.warn(m) });
+      await copyTree(w.copySource, place.at, {
+        changes: ch,
+        force: w.force,
+        purge: w.purge,
+        signal,
+        warn: (m) => this.log.warn(m),
+        beforeReplace: this.keepFile,
+        shown: w.fsPath,
+      });
+    } else if (type === 'directory' && this.purge) {
+      await this.purge.run(ch, place.at, signal, this.keepFile);
     }
 
     // 3. Owner and group.
@@ -212,7 +236,9 @@ export class FileResource implements Resource {
       throw new Error(`${this.want.fsPath} is a directory; set recurse: true (or force: true) to remove it with its contents`);
     }
     ch.note(`removed ${type}`, `would remove ${type}`);
-    if (ch.apply) await removeEntry(place.at, type);
+    if (!ch.apply) return false;
+    await this.backup.keep(place.at, cur, this.want.fsPath);
+    await removeEntry(place.at, type, this.keepFile, this.want.fsPath);
     return false;
   }
 
@@ -254,10 +280,14 @@ export class FileResource implements Resource {
    * A regular file's content, at most SYNC_MAX_BYTES, with the sync calls; returns whether the file was rewritten
    * (with `meta`). Sizes differ: different content, nothing to read. Same size: the bytes are compared, every time.
    */
-  private ensureContent(ch: Changes, at: string, cur: Stats, data: Buffer, meta: FileMeta): boolean {
+  private ensureContent(ch: Changes, at: string, cur: Stats, data: Buffer, meta: FileMeta): boolean | Promise<boolean> {
     if (cur.size === data.length && sameContentSync(at, data)) return false;
     ch.note('content changed', 'would change content');
     if (!ch.apply) return false;
+    if (this.backup.active) {
+      if (cur.size > SYNC_MAX_BYTES) return this.rewriteKeepingBig(at, cur, data, meta);
+      this.backup.keepSync(at, cur, this.want.fsPath);
+    }
     atomicWriteSync(at, data, meta);
     this.ownWatch?.expectOwnRename();
     return true;
@@ -268,9 +298,21 @@ export class FileResource implements Resource {
     if (cur.size === data.length && (await sameContent(at, cur, data))) return false;
     ch.note('content changed', 'would change content');
     if (!ch.apply) return false;
+    await this.backup.keep(at, cur, this.want.fsPath);
     await atomicWrite(at, data, meta);
     return true;
   }
+
+  /** Small new content over a big old file: the old one is kept (async read) before the write. */
+  private async rewriteKeepingBig(at: string, cur: Stats, data: Buffer, meta: FileMeta): Promise<true> {
+    await this.backup.keep(at, cur, this.want.fsPath);
+    atomicWriteSync(at, data, meta);
+    this.ownWatch?.expectOwnRename();
+    return true;
+  }
+
+  /** Keeps a regular file about to be rewritten or removed (`backup`); for the tree walks. */
+  private readonly keepFile = (at: string, st: Stats, shown: string): Promise<void> => this.backup.keep(at, st, shown);
 
   /** Notes the owner and group changes (`uid`, `gid`: the new ids, or undefined for no change), by name. */
   private async noteOwnerGroup(ch: Changes, before: Found, uid: number | undefined, gid: number | undefined, signal: AbortSignal): Promise<void> {

@@ -23,6 +23,7 @@
  * to create), source.ts (the file or directory to copy); the tree copy is src/system/fs/tree-copy.ts.
  */
 import { defineKind } from '../resource.js';
+import { Backup } from './backup.js';
 import { FileResource } from './file-resource.js';
 import { params } from './params.js';
 import { validate } from './validate.js';
@@ -30,12 +31,18 @@ import { wantedFile } from './wanted.js';
 
 export const fileKind = defineKind({
   kind: 'file',
-  doc: 'Manages a regular file, a directory (path ending in `/`) or a symlink: its existence, its content (inline or copied from a local file or directory tree), owner, group and mode. Without `state: exists` it only manages a path that already exists. Changes are written atomically, a symlink at the path is never followed (one above it only when root owns it, or its owner owns where it leads: see docs/security.md), and the path is watched for drift.',
+  doc: 'Manages a regular file, a directory (path ending in `/`) or a symlink: its existence, its content (inline or copied from a local file or directory tree), owner, group and mode. Without `state: exists` it only manages a path that already exists. Changes are written atomically, a symlink at the path is never followed (one above it only when root owns it, or its owner owns where it leads: see docs/security.md), and the path is watched for drift. A directory with `recurse` and `purge` removes what no other resource of the graph manages; what the resource replaces or removes is kept in the backup bucket (`backup`, `mgmt bucket`).',
   params,
   nameParam: 'path',
   reach: { touches: ['files'], collect: 'plain' },
   refreshable: false,
   validate: (_name, p) => validate(p),
   autoEdges: (_name, p) => ({ manages: [p.path], afterNearestAncestor: [p.path] }),
-  create: (_name, p, ctx) => new FileResource(wantedFile(p), ctx.log),
+  create: (_name, p, ctx) =>
+    new FileResource(
+      wantedFile(p),
+      ctx.log,
+      new Backup(p.backup, ctx.bucket?.bind(ctx), ctx.log, ctx.sensitive?.has('content') === true),
+      ctx.managedPaths?.bind(ctx),
+    ),
 });

@@ -48,7 +48,28 @@ export const params = {
   purge: {
     type: 'boolean',
     default: false,
-    doc: 'With a directory `source` and `recurse`, delete entries in the directory that are not in the source.',
+    doc: 'With `recurse` on a directory: with a directory `source`, delete entries that are not in the source; without one, delete every entry below the directory that no other resource of the graph manages (Puppet’s File `purge`), honouring `ignore`, `recurselimit`, `maxfiles` and `force` (directories are removed only with `force`; otherwise they stay and their entries are purged). Symlinks are removed, never followed; removed files are kept in the backup bucket (`backup`).',
+  },
+  ignore: {
+    type: 'string[]',
+    doc: 'With `purge` (no `source`): entries whose name matches one of these glob patterns (`*`, `?`, `[a-z]`, `\\` escapes; a leading `.` must be matched literally, as Puppet’s `ignore`) are left alone and not descended into.',
+  },
+  recurselimit: {
+    type: 'integer',
+    minimum: 0,
+    doc: 'With `purge` (no `source`): how deep to purge, as Puppet’s `recurselimit`: 1 is the directory’s own entries, 2 also their entries, and so on; 0 purges nothing; unset: no limit.',
+  },
+  maxfiles: {
+    type: 'integer',
+    minimum: -1,
+    default: 0,
+    doc: 'With `purge` (no `source`): the most entries the purge may find (counted before anything is removed, as Puppet’s `max_files`); more is an error and nothing is purged. 0 warns above 1,000 entries; -1 neither fails nor warns.',
+  },
+  backup: {
+    type: 'string',
+    default: 'bucket',
+    pattern: '^(bucket|false|\\.[^/]+)$',
+    doc: 'What happens to the content of a regular file this resource replaces or removes (a content change, `state: absent`, a purge, a type change): `bucket` keeps it in the local backup bucket under the state directory (`mgmt bucket list`, `mgmt bucket restore`; Puppet’s clientbucket), `false` keeps nothing, and a suffix such as `.bak` copies it next to the file under that name (Puppet’s `backup => ".bak"`).',
   },
   symlink: {
     type: 'boolean',

@@ -68,9 +68,23 @@ export function validate(p: FileParams): Problem[] {
     }
   }
   if (p.purge) {
-    if (!p.recurse) out.push({ param: 'purge', message: '`purge` needs `recurse: true` (and a directory `source`)' });
-    if (!hasSource || p.symlink) out.push({ param: 'purge', message: '`purge` needs a directory `source` to compare against; set `source` or remove `purge`' });
+    if (!p.recurse) out.push({ param: 'purge', message: '`purge` needs `recurse: true`' });
+    if (p.symlink) out.push({ param: 'purge', message: 'a symlink cannot be purged; remove `purge` or `symlink`' });
     else if (!isDirPath) out.push({ param: 'purge', message: `\`purge\` needs a directory path; end path "${path}" with "/"` });
+    if (state === 'absent') out.push({ param: 'purge', message: '`purge` cannot apply to an absent directory; remove `purge` or set state: exists' });
+  }
+  const purgeOnly = p.purge && !hasSource;
+  for (const k of ['ignore', 'recurselimit'] as const) {
+    if (p[k] !== undefined && !purgeOnly) {
+      out.push({ param: k, message: `\`${k}\` applies only to a purge without \`source\` (purge: true, recurse: true); remove \`${k}\`` });
+    }
+  }
+  if (p.maxfiles !== 0 && !purgeOnly) {
+    out.push({ param: 'maxfiles', message: '`maxfiles` applies only to a purge without `source` (purge: true, recurse: true); remove `maxfiles`' });
+  }
+  for (const g of p.ignore ?? []) {
+    if (g === '' || g.includes('/'))
+      out.push({ param: 'ignore', message: `ignore pattern "${g}" must be a non-empty pattern for one entry name, without "/"` });
   }
   if (p.mode !== undefined) {
     const m = parseMode(p.mode);

@@ -1,6 +1,7 @@
 /** What a file resource wants, read once from its parameters when the resource is created. */
 import { parseMode, type ModeSpec } from '../../system/fs/file-mode.js';
 import type { FsType } from '../../system/fs/fs-entry.js';
+import { nameGlob, type NameGlob } from '../../system/formats/name-glob.js';
 import type { FileParams } from './params.js';
 
 /** The types a file resource can make: a regular file, a directory (path ending in `/`) or a symlink. */
@@ -30,6 +31,10 @@ export interface WantedFile {
   readonly force: boolean;
   readonly replacenondir: boolean;
   readonly purge: boolean;
+  /** Purge without a source: the ignore patterns, the depth limit and the entry bound (see params.ts). */
+  readonly ignore: readonly NameGlob[];
+  readonly recurselimit: number | undefined;
+  readonly maxfiles: number;
 }
 
 export function wantedFile(p: FileParams): WantedFile {
@@ -56,6 +61,9 @@ export function wantedFile(p: FileParams): WantedFile {
     force: p.force,
     replacenondir: p.replacenondir,
     purge: p.purge,
+    ignore: (p.ignore ?? []).map(nameGlob),
+    recurselimit: p.recurselimit,
+    maxfiles: p.maxfiles,
   };
 }
 

@@ -47,24 +47,33 @@ export function lstatOrUndefinedSync(p: string): Stats | undefined {
  * A directory is emptied through a descriptor opened with O_NOFOLLOW (its entries reached as
  * `/proc/self/fd/<fd>/<name>`), so a directory inside it swapped for a symlink meanwhile is never followed.
  */
-export async function removeEntry(p: string, type: FsType): Promise<void> {
+export async function removeEntry(p: string, type: FsType, beforeFile?: BeforeFileRemoved, shown = p): Promise<void> {
   try {
-    if (type === 'directory') await removeTree(p);
+    if (type === 'directory') await removeTree(p, shown, beforeFile);
     else unlinkSync(p);
   } finally {
     forgetChecks(); // it may have been a directory (or a symlink to one) on a path safe-path.ts holds
   }
 }
 
-async function removeTree(p: string): Promise<void> {
+/**
+ * Called with each regular file inside a directory being removed, before it goes (a backup): its path through a
+ * descriptor, its lstat, and its real path (below the `shown` path given to removeEntry).
+ */
+export type BeforeFileRemoved = (at: string, st: Stats, shown: string) => Promise<void>;
+
+async function removeTree(p: string, shown: string, beforeFile: BeforeFileRemoved | undefined): Promise<void> {
   const dh = await open(p, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
   try {
     const base = `/proc/self/fd/${dh.fd}`;
     for (const n of await readdir(base)) {
       const at = `${base}/${n}`;
       const st = await lstatOrUndefined(at);
-      if (st?.isDirectory()) await removeTree(at);
-      else if (st) await unlink(at);
+      if (st?.isDirectory()) await removeTree(at, `${shown}/${n}`, beforeFile);
+      else if (st) {
+        if (st.isFile()) await beforeFile?.(at, st, `${shown}/${n}`);
+        await unlink(at);
+      }
     }
   } finally {
     await dh.close();

@@ -11,7 +11,7 @@ import { constants } from 'node:fs';
 import { mkdir, open, readdir, readlink, lstat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { atomicSymlink, atomicWrite } from './atomic-write.js';
-import { describeType, lstatOrUndefined, removeEntry, typeOf } from './fs-entry.js';
+import { type BeforeFileRemoved, describeType, lstatOrUndefined, removeEntry, typeOf } from './fs-entry.js';
 import { applyOwnerMode, readRegular, sameContent } from './no-follow.js';
 import { sweepStaleTemps } from './stale-temps.js';
 
@@ -32,6 +32,10 @@ export interface TreeCopyOptions {
   readonly signal: AbortSignal;
   /** Told about source entries that cannot be copied (FIFOs, sockets, devices), which are skipped. */
   warn(message: string): void;
+  /** Called before a regular file of the copy is rewritten or removed (a backup of its content). */
+  readonly beforeReplace?: BeforeFileRemoved | undefined;
+  /** The destination's real path, for `beforeReplace` (default: its path as given). */
+  readonly shown?: string;
 }
 
 /**
@@ -42,7 +46,7 @@ export async function copyTree(src: string, dst: string, opts: TreeCopyOptions, 
   const dh = await open(dst, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
   try {
     if (opts.changes.apply) sweepStaleTemps(dh.fd, await dh.stat());
-    await copyInto(src, `/proc/self/fd/${dh.fd}`, opts, rel);
+    await copyInto(src, `/proc/self/fd/${dh.fd}`, { ...opts, shown: opts.shown ?? dst }, rel);
   } finally {
     await dh.close();
   }
@@ -71,7 +75,8 @@ async function copyInto(src: string, dst: string, opts: TreeCopyOptions, rel: st
       }
       ch.note(`removed ${dtype} ${r} (to replace it with ${describeType(stype)})`, `would replace ${dtype} ${r} with ${describeType(stype)}`);
       if (!ch.apply) continue;
-      await removeEntry(d, dtype);
+      if (dst0.isFile()) await opts.beforeReplace?.(d, dst0, shownOf(opts, r));
+      await removeEntry(d, dtype, opts.beforeReplace, shownOf(opts, r));
       dst0 = undefined;
     }
     if (stype === 'directory') {
@@ -99,6 +104,7 @@ async function copyInto(src: string, dst: string, opts: TreeCopyOptions, rel: st
         if (ch.apply) await atomicWrite(d, data, { mode: sst.mode & 0o7777, existing: null });
       } else if (!(await sameContent(d, dst0, data))) {
         ch.note(`content changed ${r}`, `would change content of ${r}`);
+        if (ch.apply) await opts.beforeReplace?.(d, dst0, shownOf(opts, r));
         if (ch.apply) await atomicWrite(d, data, { existing: { mode: dst0.mode & 0o7777, uid: dst0.uid, gid: dst0.gid } });
       }
     }
@@ -111,6 +117,13 @@ async function copyInto(src: string, dst: string, opts: TreeCopyOptions, rel: st
     if (!st) continue;
     const r = rel === '' ? n : `${rel}/${n}`;
     ch.note(`purged ${typeOf(st)} ${r}`, `would purge ${typeOf(st)} ${r}`);
-    if (ch.apply) await removeEntry(d, typeOf(st));
+    if (!ch.apply) continue;
+    if (st.isFile()) await opts.beforeReplace?.(d, st, shownOf(opts, r));
+    await removeEntry(d, typeOf(st), opts.beforeReplace, shownOf(opts, r));
   }
+}
+
+/** The real path of `rel` below the copy's destination, for backups. */
+function shownOf(opts: TreeCopyOptions, rel: string): string {
+  return `${opts.shown ?? ''}/${rel}`;
 }

@@ -1,0 +1,85 @@
+/**
+ * Keeping what a file resource replaces or removes (`backup`): the previous content of a regular file goes to the
+ * backup bucket (system/fs/bucket.ts, Puppet's clientbucket), or next to the file under a suffix (`.bak`), before
+ * the file is rewritten or removed. A backup that fails stops the change (as Puppet's "Could not back up; will not
+ * remove"); a file over the bucket's size limit is changed with a warning and no backup. Symlinks and directories
+ * themselves are not kept (a directory's files are, one by one).
+ */
+import { closeSync, constants, fstatSync, openSync, readFileSync, type Stats } from 'node:fs';
+import type { Logger } from '../../observe/logger.js';
+import { atomicWrite, atomicWriteSync, type AtomicWriteOptions } from '../../system/fs/atomic-write.js';
+import type { Bucket } from '../../system/fs/bucket.js';
+import { readRegular } from '../../system/fs/no-follow.js';
+import { SYNC_MAX_BYTES } from '../../system/fs/sync-slices.js';
+
+export class Backup {
+  constructor(
+    /** `bucket`, `false`, or a suffix starting with `.` (params.ts). */
+    private readonly how: string,
+    private readonly bucket: (() => Bucket) | undefined,
+    private readonly log: Logger,
+    /** The resource's content is Sensitive: the checksum of what it replaces is not printed either. */
+    private readonly sensitive: boolean,
+  ) {}
+
+  /** Whether anything is kept at all (no read of the old content otherwise). */
+  get active(): boolean {
+    return this.how.startsWith('.') || (this.how === 'bucket' && this.bucket !== undefined);
+  }
+
+  /** Keeps the regular file at `at` (its lstat `st`; `shown` is its path) before it changes; sync, for small files. */
+  keepSync(at: string, st: Stats, shown: string): void {
+    if (!this.active || !st.isFile()) return;
+    if (st.size > SYNC_MAX_BYTES) throw new Error('internal: keepSync on a big file');
+    const data = readSmall(at);
+    if (this.how.startsWith('.')) atomicWriteSync(`${at}${this.how}`, data, this.copyMeta(st));
+    this.record(data, st, shown);
+  }
+
+  /** keepSync for any size (async reads and writes). */
+  async keep(at: string, st: Stats, shown: string): Promise<void> {
+    if (!this.active || !st.isFile()) return;
+    if (st.size <= SYNC_MAX_BYTES) {
+      this.keepSync(at, st, shown);
+      return;
+    }
+    const data = await readRegular(at);
+    if (this.how.startsWith('.')) await atomicWrite(`${at}${this.how}`, data, this.copyMeta(st));
+    this.record(data, st, shown);
+  }
+
+  /** The copy's mode, and its owner when we may give it (as root). */
+  private copyMeta(st: Stats): AtomicWriteOptions {
+    const root = process.geteuid?.() === 0;
+    return root ? { mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, existing: null } : { mode: st.mode & 0o7777, existing: null };
+  }
+
+  private record(data: Buffer, st: Stats, shown: string): void {
+    if (this.how.startsWith('.')) {
+      this.log.info(`kept the previous content of ${shown} as ${shown}${this.how}`);
+      return;
+    }
+    const bucket = this.bucket!();
+    const sum = bucket.store(data, { path: shown, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, sensitive: this.sensitive });
+    if (sum === undefined) {
+      this.log.warn(
+        `the previous content of ${shown} (${data.length} bytes) is over the backup bucket's limit of ${bucket.limits.maxFileBytes} bytes: not kept`,
+      );
+    } else if (this.sensitive) {
+      this.log.info(`kept the previous content of ${shown} in the backup bucket (Sensitive: no checksum shown; mgmt bucket restore ${shown})`);
+    } else {
+      this.log.info(`kept the previous content of ${shown} in the backup bucket as sha256:${sum}`);
+    }
+  }
+}
+
+/** A small regular file's content, read without following a symlink or blocking on a FIFO. */
+function readSmall(at: string): Buffer {
+  const fd = openSync(at, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  try {
+    if (!fstatSync(fd).isFile()) throw new Error(`${at} is no longer a regular file`);
+    return readFileSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
