@@ -78,6 +78,37 @@ describe('concat: a fragment’s own checks', () => {
     assert.match(checkFragment(frag('o', 'a/b', 'x')).refusals[0]!.message, /without \/, : or newline/);
   });
   it('metaparameters have no effect on a fragment and are not refused', () => {
-    assert.deepEqual(checkFragment(frag('a', 1, 'x', { noop: true, schedule: 'daily', before: 'File[/x]' })), { notes: [], refusals: [] });
+    assert.deepEqual(checkFragment(frag('a', 1, 'x', { noop: true, schedule: 'daily', before: 'File[/x]' })), { notes: [], info: [], refusals: [] });
+  });
+});
+
+describe('concat: format (concat 9)', () => {
+  const a = frag('a', 1, '{"k": {"x": 1}, "list": [1, 2], "s": "one"}');
+  const b = frag('b', 2, '{"k": {"y": true}, "list": [2, 3], "t": null}');
+  it('json merges the fragments deeply (arrays without duplicates), in fragment order', () => {
+    assert.equal(content({ format: 'json' }, [b, a]), '{"k":{"x":1,"y":true},"list":[1,2,3],"s":"one","t":null}');
+  });
+  it('json-pretty prints as Ruby’s JSON.pretty_generate', () => {
+    assert.equal(content({ format: 'json-pretty' }, [frag('a', 1, '{"a": [1], "e": {}}')]), '{\n  "a": [\n    1\n  ],\n  "e": {}\n}');
+  });
+  it('json-array and json-array-pretty list the fragments', () => {
+    assert.equal(content({ format: 'json-array' }, [b, a]).startsWith('[{"k":{"x":1}'), true);
+    assert.equal(content({ format: 'json-array-pretty' }, [frag('a', 1, '1'), frag('b', 2, '"x"')]), '[\n  1,\n  "x"\n]');
+  });
+  it('a key given two values fails in Puppet without force; with force the earlier value stays', () => {
+    const x = frag('x', 1, '{"k": "first"}');
+    const y = frag('y', 2, '{"k": "second"}');
+    assert.match(content({ format: 'json' }, [x, y]), /^REFUSED: .*force is not set/);
+    assert.equal(content({ format: 'json', force: true }, [y, x]), '{"k":"first"}');
+  });
+  it('what JavaScript would print unlike Ruby is refused: floats, numeric keys, invalid JSON', () => {
+    assert.match(content({ format: 'json' }, [frag('a', 1, '{"f": 1.5}')]), /^REFUSED: .*number/);
+    assert.match(content({ format: 'json' }, [frag('a', 1, '{"10": 1, "a": 2}')]), /^REFUSED: .*numeric object key/);
+    assert.match(content({ format: 'json' }, [frag('a', 1, '{oops')]), /^REFUSED: .*not valid JSON/);
+    assert.match(content({ format: 'json' }, [frag('a', 1, '5'), frag('b', 2, '{"a": 1}')]), /^REFUSED: /);
+  });
+  it('plain stays the default; ensure_newline applies before JSON parsing', () => {
+    assert.equal(content({ format: 'plain', ensure_newline: true }, [frag('a', 1, 'x')]), 'x\n');
+    assert.equal(content({ format: 'json', ensure_newline: true }, [frag('a', 1, '{"a": 1}')]), '{"a":1}');
   });
 });

@@ -157,7 +157,7 @@ export const execRules: TypeRules<ExecParams> = {
     umask: { do: 'refuse', reason: 'umask is not supported' },
     refresh: { do: 'refuse', reason: 'a separate refresh command is not supported' },
     provider: { do: 'refuse', reason: 'only the posix and shell providers are supported', accept: ['posix', 'shell'] },
-    logoutput: { do: 'note', message: 'output is logged on failure only' },
+    logoutput: { do: 'info', message: 'only shapes output: the command’s output is logged on failure only' },
   },
   derive: {
     cmd: { from: ['command'], by: execCmd },

@@ -150,7 +150,7 @@ export const fileRules: TypeRules<FileParams> = {
     replace: { do: 'refuse', reason: 'replace => false is not supported', accept: IS_TRUE },
     links: { do: 'refuse', reason: 'links other than manage are not supported', accept: ['manage'] },
     backup: { do: 'note', message: MSG_NO_BACKUP },
-    show_diff: { do: 'note', message: 'diffs are not shown' },
+    show_diff: { do: 'info', message: 'only shapes output: diffs are not shown' },
     checksum: { do: 'note', message: MSG_CHECKSUM },
     checksum_value: { do: 'note', message: MSG_CHECKSUM },
     validate_cmd: { do: 'note', message: MSG_VALIDATE },

@@ -200,6 +200,13 @@ export function iniProblems(want: IniWant, f: IniFormat): string[] {
   return out;
 }
 
+/** The value of `setting` in `section` (its last copy, as inifile reads it); undefined: no such setting. */
+export function iniValue(text: string, section: string, setting: string, f: IniFormat = DEFAULT_INI_FORMAT): string | undefined {
+  let found: string | undefined;
+  for (const s of parse(text, syntaxOf(f))) if (s.name === section) found = s.values.get(setting);
+  return found;
+}
+
 /** The edit that makes `text` hold `want`. */
 export function editIni(text: string, want: IniWant, f: IniFormat = DEFAULT_INI_FORMAT): IniEdit {
   const syn = syntaxOf(f);
