@@ -4,7 +4,8 @@
  * (`nested_merge`: objects merge deeply, arrays concatenate without duplicates, an empty side gives way to the
  * other; a key with two different scalar values fails unless `force`, which keeps the earlier fragment's value),
  * `json-array` and `json-array-pretty` list them. `json` and `json-array` print compactly, the `-pretty` forms as
- * Ruby's `JSON.pretty_generate` (two-space indentation, which `JSON.stringify(v, null, 2)` writes the same way).
+ * Ruby's `JSON.pretty_generate` (two-space indentation, which `JSON.stringify(v, null, 2)` writes the same way,
+ * except for empty objects and arrays, which Ruby's json versions print differently: refused there).
  *
  * Where JavaScript would print what Ruby prints differently, the value is refused (the file goes to the fallback,
  * where Puppet assembles it): a non-integer or unsafe number (Ruby prints `1.0`, `1.0e+20`), an object key that
@@ -97,5 +98,13 @@ export function assembleJson(format: JsonFormat, texts: readonly string[], force
   });
   const pretty = format === 'json-pretty' || format === 'json-array-pretty';
   const value = format === 'json' || format === 'json-pretty' ? parsed.reduce<Json>((memo, cur) => nestedMerge(memo, cur, force), {}) : parsed;
+  if (pretty && hasEmpty(value)) throw new JsonRefusal('an empty object or array, which Ruby’s JSON versions pretty-print differently');
   return pretty ? JSON.stringify(value, null, 2) : JSON.stringify(value);
+}
+
+/** An empty object or array anywhere (json 2.6, Debian 12's, prints `{\n}` and `[\n\n]`; 2.7 and later `{}` and `[]`). */
+function hasEmpty(v: Json): boolean {
+  if (Array.isArray(v)) return v.length === 0 || v.some(hasEmpty);
+  if (isObject(v)) return Object.keys(v).length === 0 || Object.values(v).some(hasEmpty);
+  return false;
 }

@@ -10,7 +10,7 @@ import type { Registry } from '../resources/registry.js';
 import { type Catalog, CatalogError, type CatalogResource, refOf, textOf } from './catalog.js';
 import { DEFAULT_RUNINTERVAL_S, FALLBACK_KIND, fallbackVertex, REFRESHABLE_PUPPET_TYPES } from './fallback.js';
 import { autoRelations } from './autorelations.js';
-import { flattenRelationships } from './relationships.js';
+import { flattenRelationships, hasCycle } from './relationships.js';
 import { buildReport, MSG_NO_NATIVE, type ResourceReport, type TranslationReport } from './report.js';
 import { absentWhenEmpty, assembleConcat, CONCAT_FILE, checkFragment, groupConcat } from './concat.js';
 import { applyRules, type Note } from './rules.js';
@@ -234,14 +234,18 @@ export function translateCatalog(registry: Registry, catalog: Catalog, opts: Tra
     (type) => typeRules.get(type),
     (r) => !exportedOnly(r),
   );
-  const flat = flattenRelationships(catalog, {
-    local: (r) => !exportedOnly(r),
+  const flatOptions = {
+    local: (r: CatalogResource) => !exportedOnly(r),
     automatic,
-    refreshable: (i) => refreshable(registry, get(i).spec),
-    // A fragment does nothing in Puppet (its file reads it when the file is applied): like an empty container,
-    // it is bridged, and only the file's own relationships order the file.
-    standsFor: (i) => (concat.filesOf.has(i) ? [] : undefined),
-  });
+    refreshable: (i: number) => refreshable(registry, get(i).spec),
+  };
+  // A relationship to a fragment stands for its file (an exec after a fragment sees the assembled file, which a
+  // parallel engine needs said; Puppet gets it from manifest order). Where that contradicts the file's own order
+  // and makes a cycle, fragments are bridged as Puppet sees them (they do nothing), so the graph still validates.
+  let flat = flattenRelationships(catalog, { ...flatOptions, standsFor: (i) => concat.filesOf.get(i) });
+  if (concat.filesOf.size > 0 && hasCycle(rs.length, flat.edges)) {
+    flat = flattenRelationships(catalog, { ...flatOptions, standsFor: (i) => (concat.filesOf.has(i) ? [] : undefined) });
+  }
 
   const resources: Translated[] = [];
   const exports: Translated[] = [];

@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { CatalogResource } from '../../src/puppet/catalog.js';
+import { registry } from '../../src/cli/registry.js';
+import { checkSpec } from '../../src/graph/check-spec.js';
 import { assembleConcat, checkFragment, groupConcat } from '../../src/puppet/concat.js';
+import { translateCatalog } from '../../src/puppet/translate.js';
+import { catalogOf, catalogResource } from '../harness/catalog.js';
 
 const res = (type: string, title: string, parameters: Record<string, unknown>, sensitive: string[] = []): CatalogResource => ({
   type,
@@ -89,7 +93,13 @@ describe('concat: format (concat 9)', () => {
     assert.equal(content({ format: 'json' }, [b, a]), '{"k":{"x":1,"y":true},"list":[1,2,3],"s":"one","t":null}');
   });
   it('json-pretty prints as Ruby’s JSON.pretty_generate', () => {
-    assert.equal(content({ format: 'json-pretty' }, [frag('a', 1, '{"a": [1], "e": {}}')]), '{\n  "a": [\n    1\n  ],\n  "e": {}\n}');
+    assert.equal(
+      content({ format: 'json-pretty' }, [frag('a', 1, '{"a": [1], "e": {"x": null}}')]),
+      '{\n  "a": [\n    1\n  ],\n  "e": {\n    "x": null\n  }\n}',
+    );
+    // Ruby's json 2.6 (Debian 12) prints an empty object as "{\n}", 2.7 and later as "{}": refused.
+    assert.match(content({ format: 'json-pretty' }, [frag('a', 1, '{"e": {}}')]), /^REFUSED: .*empty object or array/);
+    assert.equal(content({ format: 'json' }, [frag('a', 1, '{"e": {}, "a": []}')]), '{"e":{},"a":[]}');
   });
   it('json-array and json-array-pretty list the fragments', () => {
     assert.equal(content({ format: 'json-array' }, [b, a]).startsWith('[{"k":{"x":1}'), true);
@@ -110,5 +120,25 @@ describe('concat: format (concat 9)', () => {
   it('plain stays the default; ensure_newline applies before JSON parsing', () => {
     assert.equal(content({ format: 'plain', ensure_newline: true }, [frag('a', 1, 'x')]), 'x\n');
     assert.equal(content({ format: 'json', ensure_newline: true }, [frag('a', 1, '{"a": 1}')]), '{"a":1}');
+  });
+});
+
+describe('concat: relationships through fragments', () => {
+  const file = catalogResource('Concat_file', '/etc/app.conf', { require: 'Service[app]' });
+  const fragment = (extra: Record<string, unknown>) => catalogResource('Concat_fragment', 'part', { target: '/etc/app.conf', content: 'x', ...extra });
+  const service = catalogResource('Service', 'app', { ensure: 'running' });
+  const cmd = catalogResource('Exec', 'after', { command: '/bin/true' });
+  const edges = (rs: CatalogResource[]) => {
+    const t = translateCatalog(registry, catalogOf(rs));
+    assert.equal(checkSpec(registry, t.spec).filter((d) => d.severity === 'error').length, 0, 'the graph validates');
+    return t.spec.edges.map((e) => e.name).sort();
+  };
+  it('a relationship to a fragment stands for its file (an exec after a fragment runs after the file)', () => {
+    assert.deepEqual(edges([catalogResource('Concat_file', '/etc/app.conf'), fragment({ before: 'Exec[after]' }), cmd]), [
+      'Concat_file[/etc/app.conf] -> Exec[after]',
+    ]);
+  });
+  it('where that makes a cycle (fragment and file on opposite sides of a service), fragments are bridged as in Puppet', () => {
+    assert.deepEqual(edges([file, fragment({ before: 'Service[app]' }), service]), ['Service[app] -> Concat_file[/etc/app.conf]']);
   });
 });

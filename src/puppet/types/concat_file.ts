@@ -41,7 +41,7 @@ export const concatFileRules: TypeRules<FileParams> = {
   doc:
     'A file whose content is the concat_fragment resources that target it (by the file’s path or title, or by an equal `tag`), sorted by ' +
     'their `order` then title (numerically or alphabetically, per the file’s `order`), joined. The vertex is `file[<path>]` with `content`; ' +
-    'the fragments get no vertex and, as in Puppet, do nothing (relationships through them are bridged). `format` json, json-array and their -pretty forms merge or list the fragments as concat does. When the file or one of its fragments cannot be ' +
+    'the fragments get no vertex, and a relationship to a fragment means this file (unless that makes a cycle: then relationships through fragments are bridged, as Puppet sees them). `format` json, json-array and their -pretty forms merge or list the fragments as concat does. When the file or one of its fragments cannot be ' +
     'translated, the file goes to the fallback together with its fragments, so that Puppet assembles it.',
   name: (r) => concatPathOf(r.parameters, r.title),
   attributes: {

@@ -1,6 +1,6 @@
 /**
  * puppetlabs-concat's `concat_fragment`: no vertex of its own; its content goes into the `concat_file` it targets
- * (src/puppet/concat.ts), and its relationships are bridged (it does nothing, as in Puppet). Any refusal here sends that file (with all
+ * (src/puppet/concat.ts), and its relationships become the file's. Any refusal here sends that file (with all
  * its fragments) to the fallback.
  */
 import type { Rule, TypeRules } from '../rules.js';
@@ -10,7 +10,7 @@ export const concatFragmentRules: TypeRules<Record<string, never>> = {
   type: 'Concat_fragment',
   kind: null,
   doc:
-    'Part of a concat_file: no vertex; its content is merged into the file’s. It does nothing in Puppet, so a relationship through it is bridged like one through an empty class. ' +
+    'Part of a concat_file: no vertex; its content is merged into the file’s, and a relationship to it is a relationship to the file. ' +
     'A fragment that no concat_file takes has no effect (Puppet only warns). Its metaparameters (noop, schedule...) have no effect on the file, as in Puppet.',
   name: (r) => r.title,
   attributes: {
