@@ -14,7 +14,7 @@ import { type Catalog, CatalogError, catalogFromData, readCatalog } from '../pup
 import { STORECONFIGS } from '../puppet/runtime/face-runner.js';
 import { DEBIAN_MODULES } from '../puppet/runtime/puppet-home.js';
 import { configurePuppet, getPuppetWorker, PuppetWorkerError, type WorkerReply, setPuppetWorkerLog, shutdownPuppetWorker } from '../puppet/runtime/worker.js';
-import { checkPuppetFlags, puppetFlagOptions } from './puppet-flags.js';
+import { checkPuppetFlags, puppetFlagOptions, strictLevel, strictRefusal, withStrictDefault } from './puppet-flags.js';
 import { resolveRunFlags, runFlagOptions, runFlagsHelp } from './run-flags.js';
 import type { GraphSource } from './run.js';
 import { EXIT_FAILED, EXIT_OK, UsageError } from './usage.js';
@@ -36,7 +36,8 @@ Puppet flags:
   --puppet-bin BIN     the Puppet executable (default: puppet; OpenVox's works too)
   --node NAME          the node to compile for (Puppet's certname, as puppet apply --certname)
   --runinterval SECS   polling interval of resources Puppet applies (default: 1800)
-  --strict             refuse to run while any resource is degraded or a fallback
+  --strict[=LEVEL]     refuse to run while a resource is not native: fallback refuses resources Puppet would
+                       apply, degraded (the default) those too that lose an attribute
   --report FILE        write the translation report as JSON (after each compile)
 
 Run flags:
@@ -44,7 +45,7 @@ ${runFlagsHelp}`;
 
 export async function puppetRunCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
-    args: argv,
+    args: withStrictDefault(argv),
     options: { ...runFlagOptions, ...puppetFlagOptions },
     allowPositionals: true,
   });
@@ -54,6 +55,7 @@ export async function puppetRunCommand(argv: string[]): Promise<number> {
   }
   if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
   const { runinterval } = checkPuppetFlags(values);
+  const strict = strictLevel(values.strict);
   const flags = await resolveRunFlags(values);
   if (flags.verbose) setLogLevel('debug');
   const modulepath = (values.modulepath ?? '')
@@ -129,10 +131,8 @@ export async function puppetRunCommand(argv: string[]): Promise<number> {
       first = false;
       if (values.report !== undefined) await writeFile(values.report, JSON.stringify(report, null, 2) + '\n');
       const diagnostics = checkSpec(registry, spec);
-      const t = report.coverage.total;
-      if (values.strict && t.degraded + t.fallback > 0) {
-        diagnostics.push({ severity: 'error', message: `--strict: ${t.degraded} degraded and ${t.fallback} fallback resources (see the report)` });
-      }
+      const refusal = strictRefusal(report, strict);
+      if (refusal !== undefined) diagnostics.push({ severity: 'error', message: refusal });
       return hasErrors(diagnostics) ? { diagnostics } : { spec, diagnostics };
     };
 

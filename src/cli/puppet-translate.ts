@@ -8,7 +8,7 @@ import { DEBIAN_MODULES } from '../puppet/runtime/puppet-home.js';
 import { graphYaml } from '../puppet/output.js';
 import { formatReport } from '../puppet/report.js';
 import { translateCatalog } from '../puppet/translate.js';
-import { checkPuppetFlags, puppetFlagOptions } from './puppet-flags.js';
+import { checkPuppetFlags, puppetFlagOptions, strictLevel, strictRefusal, withStrictDefault } from './puppet-flags.js';
 import { registry } from './registry.js';
 import { EXIT_FAILED, EXIT_OK } from './usage.js';
 
@@ -24,7 +24,8 @@ flags:
   --code TEXT          compile this Puppet code
   -o, --output FILE    write the graph YAML to FILE
   --report FILE        write the full report as JSON to FILE
-  --strict             exit 1 (and write no graph) if any resource is degraded or a fallback
+  --strict[=LEVEL]     exit 1 (and write no graph) if a resource is not native: fallback refuses resources
+                       Puppet would apply, degraded (the default) those too that lose an attribute
   --facts FILE         stub facts (YAML or JSON) instead of facter
   --modulepath DIRS    colon-separated module directories (Debian's ${DEBIAN_MODULES} is appended)
   --puppet-bin BIN     the Puppet executable (default: puppet)
@@ -35,7 +36,7 @@ Exit status: 0 ok, 1 failure (compile error, bad catalog, --strict), 2 usage.`;
 
 export async function translateCommand(argv: string[]): Promise<number> {
   const { values } = parseArgs({
-    args: argv,
+    args: withStrictDefault(argv),
     options: {
       ...puppetFlagOptions,
       output: { type: 'string', short: 'o' },
@@ -48,6 +49,7 @@ export async function translateCommand(argv: string[]): Promise<number> {
     return EXIT_OK;
   }
   const { runinterval } = checkPuppetFlags(values);
+  const strict = strictLevel(values.strict);
 
   let catalog: Catalog;
   try {
@@ -97,9 +99,9 @@ export async function translateCommand(argv: string[]): Promise<number> {
     const { spec, report } = translateCatalog(registry, catalog, runinterval !== undefined ? { runinterval } : {});
     process.stderr.write(formatReport(report));
     if (values.report !== undefined) writeFileSync(values.report, JSON.stringify(report, null, 2) + '\n');
-    const t = report.coverage.total;
-    if (values.strict && t.degraded + t.fallback > 0) {
-      process.stderr.write(`mgmt puppet: --strict: ${t.degraded} degraded and ${t.fallback} fallback resources; no graph written\n`);
+    const refusal = strictRefusal(report, strict);
+    if (refusal !== undefined) {
+      process.stderr.write(`mgmt puppet: ${refusal}; no graph written\n`);
       return EXIT_FAILED;
     }
     const yaml = graphYaml(spec);
