@@ -68,7 +68,8 @@ const retries: Converter = {
   doc: 'tries − 1',
   refuses: 'not a positive integer',
   convert: (v) => {
-    const n = Number(v);
+    // Only a number or a string is a count (Number() of an arbitrary catalog value may even throw).
+    const n = typeof v === 'number' ? v : typeof v === 'string' && /^\s*\d+\s*$/.test(v) ? Number(v) : NaN;
     return Number.isInteger(n) && n >= 1 ? n - 1 : refused('not a positive integer');
   },
 };
