@@ -11,7 +11,7 @@ export const puppetFlagOptions = {
   'puppet-bin': { type: 'string' },
   node: { type: 'string' },
   runinterval: { type: 'string' },
-  strict: { type: 'boolean' },
+  strict: { type: 'string' },
   report: { type: 'string' },
   // Puppet's own settings (--confdir, --environment, --hiera_config, --modulepath, --certname...): puppet-settings.ts
   ...settingFlagOptions(),
@@ -48,4 +48,50 @@ export function readPuppetSettings(values: Readonly<Record<string, unknown>>): P
   const problems = checkSettings(settings);
   for (const p of problems) process.stderr.write(`mgmt puppet: ${p}\n`);
   return problems.length === 0 ? settings : undefined;
+}
+
+/** What `--strict` refuses: fallback resources only, or degraded ones too. */
+export type StrictLevel = 'fallback' | 'degraded';
+
+/**
+ * `--strict` alone means `--strict=degraded` (refuse anything not native); parseArgs needs a value for a string
+ * flag, so a bare `--strict` is spelled out before parsing.
+ */
+export function withStrictDefault(argv: readonly string[]): string[] {
+  return argv.map((a) => (a === '--strict' ? '--strict=degraded' : a));
+}
+
+export function strictLevel(v: string | undefined): StrictLevel | undefined {
+  if (v === undefined) return undefined;
+  if (v === 'fallback' || v === 'degraded') return v;
+  throw new UsageError(
+    `--strict takes fallback (refuse resources Puppet would apply) or degraded (refuse those too that lose attributes), not ${JSON.stringify(v)}`,
+  );
+}
+
+/** The resources `--strict=LEVEL` refuses, as one message naming the first few (undefined: none). */
+export function strictRefusal(
+  report: {
+    readonly resources: readonly {
+      readonly ref: string;
+      readonly status: string;
+      readonly reason?: string;
+      readonly notes: readonly { attribute: string; message: string }[];
+    }[];
+  },
+  level: StrictLevel | undefined,
+): string | undefined {
+  if (level === undefined) return undefined;
+  const refused = report.resources.filter((r) => r.status === 'fallback' || (level === 'degraded' && r.status === 'degraded'));
+  if (refused.length === 0) return undefined;
+  const fallback = refused.filter((r) => r.status === 'fallback').length;
+  const shown = refused.slice(0, 5).map((r) => {
+    const n = r.notes[0];
+    return `${r.ref} (${r.status}: ${n ? `${n.attribute}: ${n.message}` : (r.reason ?? '')})`;
+  });
+  const more = refused.length > shown.length ? `, and ${refused.length - shown.length} more (see the report)` : '';
+  return (
+    `--strict=${level}: ${fallback} fallback${level === 'degraded' ? ` and ${refused.length - fallback} degraded` : ''} resource(s): ${shown.join('; ')}${more}. ` +
+    `Translate them natively, or relax it (${level === 'degraded' ? '--strict=fallback refuses fallback only' : 'drop --strict'})`
+  );
 }

@@ -15,7 +15,7 @@ import { type Catalog, CatalogError, catalogFromData, readCatalog } from '../pup
 import { STORECONFIGS } from '../puppet/runtime/face-runner.js';
 import { settingsHelp, withNodeCertname } from '../puppet/runtime/puppet-settings.js';
 import { configurePuppet, getPuppetWorker, PuppetWorkerError, type WorkerReply, setPuppetWorkerLog, shutdownPuppetWorker } from '../puppet/runtime/worker.js';
-import { checkPuppetFlags, inputName, puppetFlagOptions, readPuppetSettings } from './puppet-flags.js';
+import { checkPuppetFlags, inputName, puppetFlagOptions, readPuppetSettings, strictLevel, strictRefusal, withStrictDefault } from './puppet-flags.js';
 import { puppetWatchList } from './puppet-watch.js';
 import { resolveRunFlags, runFlagOptions, runFlagsHelp } from './run-flags.js';
 import { EXIT_FAILED, EXIT_OK, UsageError } from './usage.js';
@@ -38,7 +38,8 @@ Puppet flags:
   --puppet-bin BIN     the Puppet executable (default: puppet; OpenVox's works too)
   --node NAME          the node to compile for (also Puppet's certname unless --certname is given)
   --runinterval SECS   polling interval of resources Puppet applies (default: 1800)
-  --strict             refuse to run while any resource is degraded or a fallback
+  --strict[=LEVEL]     refuse to run while a resource is not native: fallback refuses resources Puppet would
+                       apply, degraded (the default) those too that lose an attribute
   --report FILE        write the translation report as JSON (after each compile)
 
 Puppet settings (read as puppet apply reads them: puppet.conf [main] and [user], the environment's
@@ -51,7 +52,7 @@ ${runFlagsHelp}`;
 
 export async function puppetRunCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
-    args: argv,
+    args: withStrictDefault(argv),
     options: { ...runFlagOptions, ...puppetFlagOptions },
     allowPositionals: true,
   });
@@ -61,6 +62,7 @@ export async function puppetRunCommand(argv: string[]): Promise<number> {
   }
   if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
   const { runinterval } = checkPuppetFlags(values);
+  const strict = strictLevel(values.strict);
   const flags = await resolveRunFlags(values);
   if (flags.verbose) setLogLevel('debug');
   const given = readPuppetSettings(values);
@@ -142,10 +144,8 @@ export async function puppetRunCommand(argv: string[]): Promise<number> {
       first = false;
       if (values.report !== undefined) await writeFile(values.report, JSON.stringify(report, null, 2) + '\n');
       const diagnostics = checkSpec(registry, spec);
-      const t = report.coverage.total;
-      if (values.strict && t.degraded + t.fallback > 0) {
-        diagnostics.push({ severity: 'error', message: `--strict: ${t.degraded} degraded and ${t.fallback} fallback resources (see the report)` });
-      }
+      const refusal = strictRefusal(report, strict);
+      if (refusal !== undefined) diagnostics.push({ severity: 'error', message: refusal });
       return hasErrors(diagnostics) ? { diagnostics } : { spec, diagnostics };
     };
 

@@ -9,7 +9,7 @@ import { settingsHelp } from '../puppet/runtime/puppet-settings.js';
 import { graphYaml } from '../puppet/output.js';
 import { formatReport } from '../puppet/report.js';
 import { translateCatalog } from '../puppet/translate.js';
-import { checkPuppetFlags, inputName, puppetFlagOptions, readPuppetSettings } from './puppet-flags.js';
+import { checkPuppetFlags, inputName, puppetFlagOptions, readPuppetSettings, strictLevel, strictRefusal, withStrictDefault } from './puppet-flags.js';
 import { registry } from './registry.js';
 import { EXIT_FAILED, EXIT_OK, UsageError } from './usage.js';
 import { nodeCatalogFromPuppetDb, puppetDbClient } from '../puppet/agent/puppetdb-catalog.js';
@@ -29,7 +29,8 @@ flags:
                        (none of the three: the environment's main manifest, environment.conf's manifest)
   -o, --output FILE    write the graph YAML to FILE
   --report FILE        write the full report as JSON to FILE
-  --strict             exit 1 (and write no graph) if any resource is degraded or a fallback
+  --strict[=LEVEL]     exit 1 (and write no graph) if a resource is not native: fallback refuses resources
+                       Puppet would apply, degraded (the default) those too that lose an attribute
   --facts FILE         stub facts (YAML or JSON) instead of facter
   --puppet-bin BIN     the Puppet executable (default: puppet)
   --node NAME          the node to compile for (also Puppet's certname unless --certname is given), or to
@@ -47,7 +48,7 @@ Exit status: 0 ok, 1 failure (compile error, bad catalog, --strict), 2 usage.`;
 
 export async function translateCommand(argv: string[]): Promise<number> {
   const { values } = parseArgs({
-    args: argv,
+    args: withStrictDefault(argv),
     options: {
       ...puppetFlagOptions,
       output: { type: 'string', short: 'o' },
@@ -66,6 +67,7 @@ export async function translateCommand(argv: string[]): Promise<number> {
   if (values.puppetdb === undefined) {
     if (values['facts-out'] !== undefined) throw new UsageError('--facts-out goes with --puppetdb URL');
   }
+  const strict = strictLevel(values.strict);
 
   let catalog: Catalog;
   try {
@@ -119,9 +121,9 @@ export async function translateCommand(argv: string[]): Promise<number> {
     const { spec, report } = translateCatalog(registry, catalog, runinterval !== undefined ? { runinterval } : {});
     process.stderr.write(formatReport(report));
     if (values.report !== undefined) writeFileSync(values.report, JSON.stringify(report, null, 2) + '\n');
-    const t = report.coverage.total;
-    if (values.strict && t.degraded + t.fallback > 0) {
-      process.stderr.write(`mgmt puppet: --strict: ${t.degraded} degraded and ${t.fallback} fallback resources; no graph written\n`);
+    const refusal = strictRefusal(report, strict);
+    if (refusal !== undefined) {
+      process.stderr.write(`mgmt puppet: ${refusal}; no graph written\n`);
       return EXIT_FAILED;
     }
     const yaml = graphYaml(spec);

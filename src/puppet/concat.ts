@@ -8,10 +8,12 @@
  *   `___` and each part that is all digits compares as an integer, others as strings: a mix of both in one
  *   position cannot be sorted, and Puppet fails. With `alpha` the key is cut at the first `__` and both parts
  *   compare as strings (byte by byte);
- * - `ensure_newline` adds "\n" to each fragment that does not end with one; the contents are joined as they are.
+ * - `ensure_newline` adds "\n" to each fragment that does not end with one; the contents are joined as they are
+ *   (`format => plain`, the default) or merged as JSON (concat-format.ts).
  */
 import type { CatalogResource } from './catalog.js';
 import { refOf, textOf } from './catalog.js';
+import { assembleJson, JSON_FORMATS, type JsonFormat, JsonRefusal } from './concat-format.js';
 import { applyRules, type Note } from './rules.js';
 import { concatPathOf } from './types/concat_file.js';
 import { concatFragmentRules, fragmentMetaparamRules } from './types/concat_fragment.js';
@@ -62,7 +64,7 @@ export function groupConcat(rs: readonly CatalogResource[], include: (r: Catalog
 }
 
 /** A fragment's own translation: its notes, and refusals that send its file to the fallback. */
-export function checkFragment(r: CatalogResource): { notes: Note[]; refusals: Note[] } {
+export function checkFragment(r: CatalogResource): { notes: Note[]; info: Note[]; refusals: Note[] } {
   const res = applyRules(concatFragmentRules, fragmentMetaparamRules, r);
   const refusals = [...res.refusals];
   const content = r.parameters.content;
@@ -75,7 +77,7 @@ export function checkFragment(r: CatalogResource): { notes: Note[]; refusals: No
   if (order !== undefined && ((typeof order !== 'string' && !Number.isInteger(order)) || /[:\n/]/.test(textOf(order)))) {
     refusals.push({ attribute: 'order', message: 'order must be a string or an integer without /, : or newline (Puppet fails)' });
   }
-  return { notes: res.notes, refusals };
+  return { notes: res.notes, info: res.info, refusals };
 }
 
 export type Assembly =
@@ -108,9 +110,39 @@ class Unsortable extends Error {}
 
 /** The content of concat_file `file` from its fragments (already checked with checkFragment). */
 export function assembleConcat(file: CatalogResource, parts: readonly CatalogResource[]): Assembly {
+  const sorted = sortFragments(file, parts);
+  if (!sorted.ok) return sorted;
+  const format = textOf(file.parameters.format ?? 'plain');
+  const sensitive = sorted.items.some((i) => i.sensitive);
+  if (!JSON_FORMATS.has(format)) return { ok: true, content: sorted.items.map((i) => i.content).join(''), sensitive };
+  try {
+    const force = file.parameters.force === true || file.parameters.force === 'true';
+    return {
+      ok: true,
+      content: assembleJson(
+        format as JsonFormat,
+        sorted.items.map((i) => i.content),
+        force,
+      ),
+      sensitive,
+    };
+  } catch (e) {
+    if (!(e instanceof JsonRefusal)) throw e;
+    return { ok: false, refusals: [{ attribute: 'format', message: e.message }] };
+  }
+}
+
+interface Item {
+  readonly keys: Part[];
+  readonly content: string;
+  readonly sensitive: boolean;
+}
+
+/** The fragments in concat's order, `ensure_newline` applied. */
+function sortFragments(file: CatalogResource, parts: readonly CatalogResource[]): { ok: true; items: Item[] } | { ok: false; refusals: readonly Note[] } {
   const numeric = (file.parameters.order ?? 'numeric') === 'numeric';
   const newline = file.parameters.ensure_newline === true || file.parameters.ensure_newline === 'true';
-  const items = parts.map((r) => {
+  const items = parts.map((r): Item => {
     const name = typeof r.parameters.name === 'string' ? r.parameters.name : r.title;
     const key = `${textOf(r.parameters.order ?? '10')}___${name}`;
     let content = textOf(r.parameters.content ?? '');
@@ -131,7 +163,19 @@ export function assembleConcat(file: CatalogResource, parts: readonly CatalogRes
     if (!(e instanceof Unsortable)) throw e;
     return { ok: false, refusals: [{ attribute: 'order', message: 'fragments mix numeric and non-numeric orders (or names), which Puppet cannot sort' }] };
   }
-  return { ok: true, content: items.map((i) => i.content).join(''), sensitive: items.some((i) => i.sensitive) };
+  return { ok: true, items };
+}
+
+/**
+ * concat's `eval_generate`: with `create_empty_file => false`, a file whose assembled content is empty is made
+ * absent. Sets the parameters of our file accordingly; whether it did.
+ */
+export function absentWhenEmpty(file: CatalogResource, content: string, params: Record<string, unknown>): boolean {
+  const create = file.parameters.create_empty_file;
+  if (content !== '' || !(create === false || create === 'false')) return false;
+  params.state = 'absent';
+  for (const k of ['content', 'owner', 'group', 'mode', 'replacenondir']) Reflect.deleteProperty(params, k);
+  return true;
 }
 
 /** For messages: the refs of a file's fragments. */

@@ -49,6 +49,8 @@ function ruleRow(rule: Rule | undefined, derives: readonly string[]): [string, s
       return [derived ?? '', join(['ignored', rule.doc], ': '), ''];
     case 'note':
       return [derived ?? '', '', join([`degraded: ${rule.message}`, rule.accept ? `(not for ${describeAccept(rule.accept)})` : undefined], ' ')];
+    case 'info':
+      return [derived ?? '', '', join([`native, noted: ${rule.message}`, rule.accept ? `(not for ${describeAccept(rule.accept)})` : undefined], ' ')];
     case 'refuse':
       return [derived ?? '', rule.doc ?? '', join([`fallback: ${rule.reason}`, rule.accept ? `(accepted: ${describeAccept(rule.accept)})` : undefined], ' ')];
     case 'use':
@@ -82,9 +84,9 @@ function typeSection(t: TypeRules): string[] {
     out.push('Across attributes:', '');
     for (const c of checks) {
       const attrs = (typeof c.attribute === 'string' ? [c.attribute] : c.attribute).map(code).join(', ');
-      out.push(`- ${c.outcome} (${attrs}): ${c.message}${c.doc ? `, when ${c.doc}` : ''}`);
+      out.push(`- ${c.outcome === 'native' ? 'native, noted' : c.outcome} (${attrs}): ${c.message}${c.doc ? `, when ${c.doc}` : ''}`);
     }
-    if (t.ignoredWhenAbsent?.length) out.push(`- degraded (${t.ignoredWhenAbsent.map(code).join(', ')}): ${MSG_IGNORED_WHEN_ABSENT}`);
+    if (t.ignoredWhenAbsent?.length) out.push(`- native, noted (${t.ignoredWhenAbsent.map(code).join(', ')}): ${MSG_IGNORED_WHEN_ABSENT}`);
     out.push('');
   }
   if (t.sensitive?.length) {
@@ -153,10 +155,13 @@ export function puppetMarkdown(registry: Registry): string {
     '',
     '- **concat**: each `concat_file` becomes a `file` whose `content` is assembled at translation time from the',
     '  `concat_fragment` resources that target it, exactly as concat 7 sorts and joins them (the header of',
-    '  `warn` is a fragment too). Fragments get no vertex; a relationship to a fragment is a relationship to its',
-    '  file, so `Concat::Fragment[x] ~> Service[y]` refreshes the service when the file changes (in Puppet a',
-    '  fragment never changes, so such a notify never fires). A file that cannot be assembled here (a fragment',
-    '  with `source`, which must be read on the host that applies it; `format` yaml/json; orders Puppet cannot',
+    '  `warn` is a fragment too; `format` json and its variants merge them as concat does). Fragments get no',
+    '  vertex; a relationship to a fragment is a relationship to its file, so `Concat::Fragment[x] ~> Service[y]`',
+    '  refreshes the service when the file changes (in Puppet a fragment never changes, so such a notify never',
+    '  fires). Where that contradicts the file’s own relationships and would make a cycle (a module ordering a',
+    '  fragment and its file on opposite sides of a service), fragments are bridged as Puppet sees them: they do',
+    '  nothing, and only the file’s own relationships order it. A file that cannot be assembled here (a fragment',
+    '  with `source`, which must be read on the host that applies it; `format` yaml; orders Puppet cannot',
     '  sort; Deferred content) goes to the fallback **with its fragments as `companions`**: the worker applies',
     '  them in one catalog, so Puppet assembles the file (alone, a fallback concat_file would write nothing).',
     '  A Sensitive fragment makes the whole content sensitive.',

@@ -232,3 +232,32 @@ export function flattenRelationships(catalog: Catalog, opts: FlattenOptions): Fl
   }
   return { edges, container, automatic };
 }
+
+/** Whether the edges between `n` nodes (indexes) have a cycle (iterative depth-first search, linear). */
+export function hasCycle(n: number, edges: readonly { readonly from: number; readonly to: number }[]): boolean {
+  const out: number[][] = Array.from({ length: n }, () => []);
+  for (const e of edges) out[e.from]!.push(e.to);
+  const state = new Uint8Array(n); // 0 new, 1 on the stack, 2 done
+  for (let root = 0; root < n; root++) {
+    if (state[root] !== 0) continue;
+    const stack: [number, number][] = [[root, 0]];
+    state[root] = 1;
+    while (stack.length) {
+      const top = stack[stack.length - 1]!;
+      const [v, k] = top;
+      if (k < out[v]!.length) {
+        top[1]++;
+        const w = out[v]![k]!;
+        if (state[w] === 1) return true;
+        if (state[w] === 0) {
+          state[w] = 1;
+          stack.push([w, 0]);
+        }
+      } else {
+        state[v] = 2;
+        stack.pop();
+      }
+    }
+  }
+  return false;
+}

@@ -16,6 +16,8 @@ export interface ResourceReport {
   readonly name: string;
   /** Attributes dropped (degraded) or refused (fallback), with constant messages. */
   readonly notes: readonly Note[];
+  /** Attributes translated natively with a note: they only shape Puppet's own output (show_diff, loglevel). */
+  readonly info?: readonly Note[];
   /** Why the resource went to the fallback. */
   readonly reason?: string;
   /** Names of the Puppet attributes that held Sensitive values. */
@@ -41,7 +43,8 @@ export interface AttributeStat {
   /** Absent for a whole-type fallback. */
   readonly attribute?: string;
   readonly message: string;
-  readonly status: 'degraded' | 'fallback';
+  /** `native`: translated, with a note (the attribute only shapes Puppet's own output). */
+  readonly status: Status;
   /** `3x File[...] backup: no filebucket: backups are not made` */
   readonly text: string;
 }
@@ -80,13 +83,19 @@ export function buildReport(node: string, source: string, resources: ResourceRep
     l.push(r);
   }
   const types = [...byType.keys()].sort().map((t) => coverage(t, byType.get(t)!));
-  const groups = new Map<string, { count: number; type: string; attribute?: string; message: string; status: 'degraded' | 'fallback' }>();
+  const groups = new Map<string, { count: number; type: string; attribute?: string; message: string; status: Status }>();
   for (const r of sorted) {
-    if (r.status === 'native') continue;
     const type = typeOfRef(r.ref);
-    const items: { attribute?: string; message: string }[] = r.notes.length ? [...r.notes] : [{ message: r.reason ?? MSG_NO_NATIVE }];
+    const items: { attribute?: string; message: string; status: Status }[] =
+      r.status === 'native'
+        ? []
+        : r.notes.length
+          ? r.notes.map((n) => ({ ...n, status: r.status }))
+          : [{ message: r.reason ?? MSG_NO_NATIVE, status: r.status }];
+    // Attributes translated natively with a note are reported too: nothing is dropped without a line.
+    if (r.status !== 'fallback') for (const n of r.info ?? []) items.push({ ...n, status: 'native' });
     for (const n of items) {
-      const status = r.status;
+      const status = n.status;
       const key = `${status}\0${type}\0${n.attribute ?? ''}\0${n.message}`;
       const g = groups.get(key);
       if (g) g.count++;
@@ -96,7 +105,7 @@ export function buildReport(node: string, source: string, resources: ResourceRep
   const attributes = [...groups.values()]
     .map((g) => ({
       ...g,
-      text: `${g.count}x ${g.type}[...] ${g.attribute ? `${g.attribute}: ` : ''}${g.message}${g.status === 'fallback' ? ' (fallback)' : ''}`,
+      text: `${g.count}x ${g.type}[...] ${g.attribute ? `${g.attribute}: ` : ''}${g.message}${g.status === 'fallback' ? ' (fallback)' : g.status === 'native' ? ' (native, noted)' : ''}`,
     }))
     .sort((a, b) => b.count - a.count || (a.text < b.text ? -1 : a.text > b.text ? 1 : 0));
   return {

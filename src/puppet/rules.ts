@@ -30,6 +30,8 @@ export interface RuleContext {
   get(param: string): unknown;
   /** Dropped with a note: the resource is degraded. */
   note(attribute: string, message: string): void;
+  /** Native, with a note in the report (the attribute only shapes Puppet's own output, or means nothing here). */
+  info(attribute: string, message: string): void;
   /** Cannot be translated: the resource goes to the fallback. */
   refuse(attribute: string, reason: string): void;
 }
@@ -188,6 +190,11 @@ export type Rule<P = Record<string, unknown>> =
   | { readonly do: 'drop'; readonly doc?: string }
   /** Dropped with a note (degraded), unless `accept` says this value is harmless. */
   | { readonly do: 'note'; readonly message: string; readonly accept?: Accept }
+  /**
+   * Native with a note in the report, unless `accept` says this value needs none: the attribute only shapes
+   * Puppet's own output (show_diff, loglevel) or means nothing for our kind, so nothing the resource does is lost.
+   */
+  | { readonly do: 'info'; readonly message: string; readonly accept?: Accept }
   /** Fallback with a reason, unless `accept` says this value is harmless (then consumed silently). */
   | { readonly do: 'refuse'; readonly reason: string; readonly accept?: Accept; readonly doc?: string }
   /** Read elsewhere (the vertex name, the concat assembly); `doc` says where. */
@@ -211,7 +218,8 @@ export interface Derive {
 /** A condition across attributes: when it holds for an attribute, that attribute is refused or noted. */
 export interface Check {
   readonly attribute: string | readonly string[];
-  readonly outcome: 'fallback' | 'degraded';
+  /** `native`: a note in the report only (what Puppet ignores too). */
+  readonly outcome: 'fallback' | 'degraded' | 'native';
   readonly message: string;
   /** When it holds, for the docs; the message says why. */
   readonly doc?: string;
@@ -260,7 +268,7 @@ export interface TypeRules<P = Record<string, unknown>> {
   readonly derive?: Readonly<Partial<Record<keyof P & string, Derive>>>;
   /** Conditions across attributes, checked in order after every parameter is set (and `ignoredWhenAbsent` applied). */
   readonly checks?: readonly Check[];
-  /** Parameters dropped with a note when `state` is `absent` (they mean nothing then). */
+  /** Parameters dropped when `state` is `absent` (they mean nothing then, in Puppet too): native with a note. */
   readonly ignoredWhenAbsent?: readonly (keyof P & string)[];
   /** Puppet's automatic relationships of this type (autorequire, autobefore, autosubscribe, autonotify); `[]`: none. */
   readonly autorelations: readonly AutoRelation[];
@@ -277,6 +285,8 @@ export interface RuleResult {
   readonly params: Record<string, unknown>;
   readonly meta: Record<string, unknown>;
   readonly notes: Note[];
+  /** Native with a note (`info` rules): reported, not degraded. */
+  readonly info: Note[];
   /** Non-empty: the resource goes to the fallback. */
   readonly refusals: Note[];
   /** Our parameters whose values come from Sensitive attributes. */
@@ -365,6 +375,7 @@ export function applyRules(rules: TypeRules, shared: Readonly<Record<string, Rul
   const params: Record<string, unknown> = {};
   const meta: Record<string, unknown> = {};
   const notes: Note[] = [];
+  const info: Note[] = [];
   const refusals: Note[] = [];
   const provenance = new Map<string, readonly string[]>();
   const ctx: RuleContext = {
@@ -373,6 +384,7 @@ export function applyRules(rules: TypeRules, shared: Readonly<Record<string, Rul
     has: (a) => r.parameters[a] !== undefined,
     get: (p) => params[p],
     note: (attribute, message) => notes.push({ attribute, message }),
+    info: (attribute, message) => info.push({ attribute, message }),
     refuse: (attribute, message) => refusals.push({ attribute, message }),
   };
   /** Sets `param` from a rule's answer: a value, `undefined` (nothing), a Refusal (blamed on `attr`) or Sourced. */
@@ -422,6 +434,9 @@ export function applyRules(rules: TypeRules, shared: Readonly<Record<string, Rul
       case 'note':
         if (!accepts(rule.accept, value)) ctx.note(attr, rule.message);
         break;
+      case 'info':
+        if (!accepts(rule.accept, value)) ctx.info(attr, rule.message);
+        break;
       case 'refuse':
         if (!accepts(rule.accept, value)) ctx.refuse(attr, rule.reason);
         break;
@@ -456,7 +471,8 @@ export function applyRules(rules: TypeRules, shared: Readonly<Record<string, Rul
       // eslint-disable-next-line @typescript-eslint/no-dynamic-delete -- the translated parameters are a plain record being built
       delete params[k];
       provenance.delete(k);
-      ctx.note(k, MSG_IGNORED_WHEN_ABSENT);
+      // Puppet ignores them too: nothing the resource does is lost.
+      ctx.info(k, MSG_IGNORED_WHEN_ABSENT);
     }
   }
   // 5. Conditions across attributes.
@@ -464,7 +480,8 @@ export function applyRules(rules: TypeRules, shared: Readonly<Record<string, Rul
     for (const a of typeof c.attribute === 'string' ? [c.attribute] : c.attribute) {
       if (!c.when(ctx, a)) continue;
       if (c.outcome === 'fallback') ctx.refuse(a, c.message);
-      else ctx.note(a, c.message);
+      else if (c.outcome === 'degraded') ctx.note(a, c.message);
+      else ctx.info(a, c.message);
     }
   }
   const sens = new Set([...r.sensitive, ...(rules.sensitive ?? [])]);
@@ -472,5 +489,5 @@ export function applyRules(rules: TypeRules, shared: Readonly<Record<string, Rul
     .filter(([p, from]) => p in params && from.some((a) => sens.has(a)))
     .map(([p]) => p)
     .sort();
-  return { kind: rules.kind, name: rules.name(r), params, meta, notes, refusals, sensitiveParams };
+  return { kind: rules.kind, name: rules.name(r), params, meta, notes, info, refusals, sensitiveParams };
 }

@@ -4,14 +4,15 @@
  * collectors become collect entries.
  * Output is deterministic: resources sorted by kind then name, edges by name.
  */
-import type { CollectSpec, EdgeSpec, GraphSpec, ResourceSpec } from '../graph/spec.js';
+import { checkSpec } from '../graph/check-spec.js';
+import { type CollectSpec, type EdgeSpec, type GraphSpec, type ResourceSpec, vertexId } from '../graph/spec.js';
 import type { Registry } from '../resources/registry.js';
 import { type Catalog, CatalogError, type CatalogResource, refOf, textOf } from './catalog.js';
 import { DEFAULT_RUNINTERVAL_S, FALLBACK_KIND, fallbackVertex, REFRESHABLE_PUPPET_TYPES } from './fallback.js';
 import { autoRelations } from './autorelations.js';
-import { flattenRelationships } from './relationships.js';
+import { flattenRelationships, hasCycle } from './relationships.js';
 import { buildReport, MSG_NO_NATIVE, type ResourceReport, type TranslationReport } from './report.js';
-import { assembleConcat, CONCAT_FILE, checkFragment, groupConcat } from './concat.js';
+import { absentWhenEmpty, assembleConcat, CONCAT_FILE, checkFragment, groupConcat } from './concat.js';
 import { applyRules, type Note } from './rules.js';
 import { Redactor, secretsOf } from '../observe/redact.js';
 import { metaparamRules, typeRules } from './types/index.js';
@@ -64,7 +65,13 @@ function orderedMeta(meta: Record<string, unknown>): Record<string, unknown> {
  * One leaf. A concat_file comes with its fragments (`parts`): they give it its content, and when any of them
  * cannot be translated, the file goes to the fallback with them as companions.
  */
-function translateOne(registry: Registry, r: CatalogResource, runinterval: number, parts?: readonly CatalogResource[]): Translated {
+function translateOne(
+  registry: Registry,
+  r: CatalogResource,
+  runinterval: number,
+  parts?: readonly CatalogResource[],
+  refusedByKind?: readonly Note[],
+): Translated {
   const ref = refOf(r);
   const origin = {
     ref,
@@ -85,7 +92,10 @@ function translateOne(registry: Registry, r: CatalogResource, runinterval: numbe
   const clean = (list: readonly Note[]): Note[] => list.map((n) => ({ ...n, message: redactor.text(n.message) }));
   let notes: Note[] = [];
   let reason = MSG_NO_NATIVE;
-  if (rules && rules.kind !== null) {
+  if (refusedByKind) {
+    notes = clean(refusedByKind);
+    reason = notes[0]!.message;
+  } else if (rules && rules.kind !== null) {
     const res = applyRules(rules, metaparamRules, r);
     const refusals = [...res.refusals];
     const sensitiveParams = [...res.sensitiveParams];
@@ -96,7 +106,7 @@ function translateOne(registry: Registry, r: CatalogResource, runinterval: numbe
       else if (res.params.state === 'exists') {
         const a = assembleConcat(r, parts);
         if (!a.ok) refusals.push(...a.refusals);
-        else {
+        else if (!absentWhenEmpty(r, a.content, res.params)) {
           res.params.content = a.content;
           if (a.sensitive) sensitiveParams.push('content');
         }
@@ -111,7 +121,8 @@ function translateOne(registry: Registry, r: CatalogResource, runinterval: numbe
         origin,
       };
       const status = res.notes.length ? 'degraded' : 'native';
-      return { spec, report: { ...base, status, kind: spec.kind, name: spec.name, notes: clean(res.notes) } };
+      const info = res.info.length ? { info: clean(res.info) } : {};
+      return { spec, report: { ...base, status, kind: spec.kind, name: spec.name, notes: clean(res.notes), ...info } };
     }
     notes = clean(refusals);
     reason = notes[0]!.message;
@@ -144,7 +155,7 @@ function fragmentReport(r: CatalogResource, file: Translated | undefined): Resou
     const notes = own.refusals.length ? own.refusals : [{ attribute: 'target', message: MSG_FILE_FALLBACK }];
     return { ...base, status: 'fallback', kind, name, notes, reason: notes[0]!.message };
   }
-  return { ...base, status: own.notes.length ? 'degraded' : 'native', kind, name, notes: own.notes };
+  return { ...base, status: own.notes.length ? 'degraded' : 'native', kind, name, notes: own.notes, ...(own.info.length ? { info: own.info } : {}) };
 }
 
 const exportedOnly = (r: CatalogResource) => r.exported && r.virtual;
@@ -164,6 +175,31 @@ function refreshable(registry: Registry, s: ResourceSpec): boolean {
   return registry.get(s.kind)?.refreshable ?? false;
 }
 
+/**
+ * The translated resources (native or degraded) that the graph's checks would refuse on their own (the JSON Schema,
+ * the kind's `validate`, two resources managing one path), with the kind's messages: index → the notes.
+ */
+function refusedByKinds(registry: Registry, translated: readonly (readonly [number, ResourceSpec])[], node: string): Map<number, Note[]> {
+  const natives = translated.filter(([, s]) => s.kind !== FALLBACK_KIND);
+  const out = new Map<number, Note[]>();
+  if (natives.length === 0) return out;
+  const byId = new Map<string, number[]>();
+  for (const [i, s] of natives) byId.set(vertexId(s), [...(byId.get(vertexId(s)) ?? []), i]);
+  // Without positions: the messages are the kinds' own, and the report places the resource itself.
+  const strip = (s: ResourceSpec): ResourceSpec => ({ kind: s.kind, name: s.name, params: s.params, meta: s.meta });
+  const spec: GraphSpec = { graph: node || 'catalog', resources: natives.map(([, s]) => strip(s)), exports: [], edges: [], collect: [] };
+  for (const d of checkSpec(registry, spec)) {
+    // A name two Puppet resources share is the translator's own error (translateCatalog names both).
+    if (d.severity !== 'error' || d.where === undefined || d.message.startsWith('declared twice')) continue;
+    const list = byId.get(d.where) ?? [];
+    // Two resources managing one path: the later one (in catalog order) goes to the fallback.
+    const which = d.message.startsWith('manages ') ? list.slice(-1) : list;
+    for (const i of which)
+      out.set(i, [...(out.get(i) ?? []), { attribute: 'validation', message: `our ${d.where.slice(0, d.where.indexOf('['))} kind refuses it: ${d.message}` }]);
+  }
+  return out;
+}
+
 /** `registry`: the kinds the translation targets (their parameter tables order the output, and say which react to refreshes). */
 export function translateCatalog(registry: Registry, catalog: Catalog, opts: TranslateOptions = {}): Translation {
   const runinterval = opts.runinterval ?? DEFAULT_RUNINTERVAL_S;
@@ -177,17 +213,39 @@ export function translateCatalog(registry: Registry, catalog: Catalog, opts: Tra
       runinterval,
       concat.partsOf.get(i)?.map((j) => rs[j]!),
     ));
+  // Every catalog Puppet can apply becomes a graph that validates: a native resource that our kind refuses (a value
+  // Puppet accepts and the kind does not) goes to the fallback with the kind's reason, before edges are made.
+  const candidates = rs.flatMap((r, i) => (typeRules.get(r.type)?.kind ? [i] : []));
+  for (const [i, why] of refusedByKinds(
+    registry,
+    candidates.map((i) => [i, get(i).spec] as const),
+    catalog.node,
+  )) {
+    done[i] = translateOne(
+      registry,
+      rs[i]!,
+      runinterval,
+      concat.partsOf.get(i)?.map((j) => rs[j]!),
+      why,
+    );
+  }
   const automatic = autoRelations(
     catalog,
     (type) => typeRules.get(type),
     (r) => !exportedOnly(r),
   );
-  const flat = flattenRelationships(catalog, {
-    local: (r) => !exportedOnly(r),
+  const flatOptions = {
+    local: (r: CatalogResource) => !exportedOnly(r),
     automatic,
-    refreshable: (i) => refreshable(registry, get(i).spec),
-    standsFor: (i) => concat.filesOf.get(i),
-  });
+    refreshable: (i: number) => refreshable(registry, get(i).spec),
+  };
+  // A relationship to a fragment stands for its file (an exec after a fragment sees the assembled file, which a
+  // parallel engine needs said; Puppet gets it from manifest order). Where that contradicts the file's own order
+  // and makes a cycle, fragments are bridged as Puppet sees them (they do nothing), so the graph still validates.
+  let flat = flattenRelationships(catalog, { ...flatOptions, standsFor: (i) => concat.filesOf.get(i) });
+  if (concat.filesOf.size > 0 && hasCycle(rs.length, flat.edges)) {
+    flat = flattenRelationships(catalog, { ...flatOptions, standsFor: (i) => (concat.filesOf.has(i) ? [] : undefined) });
+  }
 
   const resources: Translated[] = [];
   const exports: Translated[] = [];

@@ -10,6 +10,7 @@ export { fileKind } from './file/kind.js';
 export { groupKind } from './group.js';
 export { hostKind } from './host.js';
 export { iniKind } from './ini.js';
+export { iniSubsettingKind } from './ini-subsetting.js';
 export { lineKind } from './line.js';
 export { mountKind } from './mount.js';
 export { msgKind } from './msg.js';

@@ -43,7 +43,11 @@ const params = {
     doc: 'The account whose `~/.ssh/authorized_keys` holds the key (home directory from its passwd entry: /etc/passwd, else NSS), and who owns a directory or file created for it. Required unless `target` is set.',
   },
   type: { type: 'string', pattern: KEY_TYPE_PATTERN, doc: 'The key type, such as `ssh-ed25519` or `ssh-rsa`; required with state exists.' },
-  key: { type: 'string', pattern: '^[A-Za-z0-9+/=]+$', doc: 'The base64 public key, without type or comment; required with state exists.' },
+  key: {
+    type: 'string',
+    pattern: '^[^\\t\\n\\v\\f\\r ]+$',
+    doc: 'The public key (base64), without type or comment; required with state exists. Any text without whitespace, as Puppet accepts (sshd ignores a key it cannot decode).',
+  },
   options: {
     type: 'string[]',
     pattern: OPTION_PATTERN,

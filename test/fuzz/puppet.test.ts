@@ -106,7 +106,73 @@ const text = fc.oneof(
   ),
 );
 
+/**
+ * Catalogs shaped as Puppet compiles them: each type and title once, relationships only to resources declared
+ * earlier (no explicit cycle), no containment; values of every kind (the translator cannot know which Puppet
+ * would refuse, so it must send whatever our kinds refuse to the fallback, never into the graph).
+ */
+const applicable: fc.Arbitrary<Catalog> = fc
+  // Puppet refuses an empty title ("Title strings must have a length greater than zero").
+  .uniqueArray(
+    fc.tuple(
+      fc.constantFrom(...typeRules.keys()),
+      title.filter((x) => x !== ''),
+    ),
+    { maxLength: 10, selector: ([t, n]) => `${t}[${n}]` },
+  )
+  .chain((seeds) =>
+    fc.tuple(
+      ...seeds.map(([type, name], i) =>
+        fc
+          .record({
+            parameters: fc.dictionary(fc.constantFrom(...attributes), puppetValue, { maxKeys: 6 }),
+            relationships: fc.dictionary(
+              fc.constantFrom('require', 'subscribe'),
+              i > 0 ? fc.constantFrom(...seeds.slice(0, i).map(([t, n]) => `${t}[${n}]`)) : fc.constant(undefined),
+              { maxKeys: 1 },
+            ),
+            sensitive: fc.array(fc.constantFrom(...attributes), { maxLength: 2 }),
+          })
+          .map(({ parameters, relationships, sensitive }): CatalogResource => {
+            const own = Object.fromEntries(Object.entries(parameters).filter(([k]) => !['before', 'require', 'notify', 'subscribe', 'stage'].includes(k)));
+            const rel = Object.fromEntries(Object.entries(relationships).filter(([, v]) => v !== undefined));
+            return {
+              type,
+              title: name,
+              file: '/etc/puppet/site.pp',
+              line: i + 1,
+              tags: [],
+              exported: false,
+              virtual: false,
+              parameters: { ...own, ...rel },
+              sensitive,
+              kind: 'compilable_type',
+            };
+          }),
+      ),
+    ),
+  )
+  .map((resources) => ({ node: 'fuzz.example', resources, edges: [], collectors: [], source: SOURCE }));
+
 describe('fuzz: Puppet catalog reader and translator', () => {
+  it('point 4: a catalog shaped as Puppet compiles one always translates into a graph that validates', (t) => {
+    fuzz(t, 'translator (valid graphs)', applicable, (c) => {
+      let out;
+      try {
+        out = translateCatalog(spy.registry, c);
+      } catch (e) {
+        // two resources Puppet would refuse too (one path or one name twice, under titles that differ)
+        if (e instanceof CatalogError && e.message.includes('both become')) return;
+        throw e;
+      }
+      const errors = checkSpec(spy.registry, out.spec).filter((d) => d.severity === 'error');
+      // a cycle only through Puppet's automatic relationships against explicit ones: Puppet refuses it too
+      const other = errors.filter((d) => !d.message.startsWith('dependency cycle'));
+      assert.deepEqual(other.map(formatDiagnostic), []);
+      assert.equal(spy.created(), 0);
+    });
+  });
+
   it('the reader: any text gives a catalog or a CatalogError naming its source', (t) => {
     fuzz(t, 'catalog reader', text, (s) => {
       try {

@@ -109,7 +109,7 @@ notify { 'secret-note': message => Sensitive('the token is ${secret}') }
       '--tmp-prefix',
     ]);
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /--strict: 0 degraded and 1 fallback/);
+    assert.match(r.stderr, /--strict=degraded: 1 fallback and 0 degraded resource\(s\): Service\[nosuch\] \(fallback: /);
     assert.equal(existsSync(join(dir, 'out')), false);
   });
 

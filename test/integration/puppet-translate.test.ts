@@ -57,14 +57,28 @@ describe('mgmt puppet translate --manifest', () => {
       assert.match(r.stderr, /resources: \d+ native/);
     });
   }
-  it('--strict fails while anything is degraded or a fallback', () => {
+  it('--strict (=degraded) fails while anything is degraded or a fallback, naming them; --strict=fallback lets degraded through', () => {
     // validate_cmd is dropped with a note: the resource is degraded (site.pp is all native since backups are kept)
     const r = mgmt(['--code', "file { '/tmp/x': content => 'x', validate_cmd => '/bin/true %' }", '--facts', join(fixtures, 'facts.yaml'), '--strict']);
     assert.equal(r.code, 1);
     assert.equal(r.stdout, '');
-    assert.match(r.stderr, /--strict: \d+ degraded and \d+ fallback/);
+    assert.match(r.stderr, /--strict=degraded: \d+ fallback and \d+ degraded resource\(s\): \w+\[/);
     const ok = mgmt(['--code', "file { '/tmp/x': content => 'x' }", '--facts', join(fixtures, 'facts.yaml'), '--strict']);
     assert.equal(ok.code, 0, ok.stderr);
+    // degraded only (loglevel is native with a note; a service timeout is degraded): refused by =degraded, let through by =fallback
+    const code = "service { 'x': ensure => running, timeout => 5, loglevel => 'debug' }";
+    const deg = mgmt(['--code', code, '--facts', join(fixtures, 'facts.yaml'), '--strict=degraded']);
+    assert.equal(deg.code, 1);
+    assert.match(deg.stderr, /--strict=degraded: 0 fallback and 1 degraded resource\(s\): Service\[x\] \(degraded: timeout: /);
+    const fb = mgmt(['--code', code, '--facts', join(fixtures, 'facts.yaml'), '--strict=fallback']);
+    assert.equal(fb.code, 0, fb.stderr);
+    assert.match(fb.stderr, /loglevel: only sets the level of Puppet’s own messages .*\(native, noted\)/);
+    const fail = mgmt(['--code', "service { 'x': ensure => running, enable => mask }", '--facts', join(fixtures, 'facts.yaml'), '--strict=fallback']);
+    assert.equal(fail.code, 1);
+    assert.match(fail.stderr, /--strict=fallback: 1 fallback resource\(s\): Service\[x\]/);
+    const bad = mgmt(['--code', code, '--strict=never']);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--strict takes fallback .* or degraded/);
   });
   it('compile errors: exit 1 with Puppet’s file:line, nothing on stdout', () => {
     const bad = join(tmp, 'bad.pp');

@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { CatalogResource } from '../../src/puppet/catalog.js';
+import { registry } from '../../src/cli/registry.js';
+import { checkSpec } from '../../src/graph/check-spec.js';
 import { assembleConcat, checkFragment, groupConcat } from '../../src/puppet/concat.js';
+import { translateCatalog } from '../../src/puppet/translate.js';
+import { catalogOf, catalogResource } from '../harness/catalog.js';
 
 const res = (type: string, title: string, parameters: Record<string, unknown>, sensitive: string[] = []): CatalogResource => ({
   type,
@@ -78,6 +82,63 @@ describe('concat: a fragment’s own checks', () => {
     assert.match(checkFragment(frag('o', 'a/b', 'x')).refusals[0]!.message, /without \/, : or newline/);
   });
   it('metaparameters have no effect on a fragment and are not refused', () => {
-    assert.deepEqual(checkFragment(frag('a', 1, 'x', { noop: true, schedule: 'daily', before: 'File[/x]' })), { notes: [], refusals: [] });
+    assert.deepEqual(checkFragment(frag('a', 1, 'x', { noop: true, schedule: 'daily', before: 'File[/x]' })), { notes: [], info: [], refusals: [] });
+  });
+});
+
+describe('concat: format (concat 9)', () => {
+  const a = frag('a', 1, '{"k": {"x": 1}, "list": [1, 2], "s": "one"}');
+  const b = frag('b', 2, '{"k": {"y": true}, "list": [2, 3], "t": null}');
+  it('json merges the fragments deeply (arrays without duplicates), in fragment order', () => {
+    assert.equal(content({ format: 'json' }, [b, a]), '{"k":{"x":1,"y":true},"list":[1,2,3],"s":"one","t":null}');
+  });
+  it('json-pretty prints as Ruby’s JSON.pretty_generate', () => {
+    assert.equal(
+      content({ format: 'json-pretty' }, [frag('a', 1, '{"a": [1], "e": {"x": null}}')]),
+      '{\n  "a": [\n    1\n  ],\n  "e": {\n    "x": null\n  }\n}',
+    );
+    // Ruby's json 2.6 (Debian 12) prints an empty object as "{\n}", 2.7 and later as "{}": refused.
+    assert.match(content({ format: 'json-pretty' }, [frag('a', 1, '{"e": {}}')]), /^REFUSED: .*empty object or array/);
+    assert.equal(content({ format: 'json' }, [frag('a', 1, '{"e": {}, "a": []}')]), '{"e":{},"a":[]}');
+  });
+  it('json-array and json-array-pretty list the fragments', () => {
+    assert.equal(content({ format: 'json-array' }, [b, a]).startsWith('[{"k":{"x":1}'), true);
+    assert.equal(content({ format: 'json-array-pretty' }, [frag('a', 1, '1'), frag('b', 2, '"x"')]), '[\n  1,\n  "x"\n]');
+  });
+  it('a key given two values fails in Puppet without force; with force the earlier value stays', () => {
+    const x = frag('x', 1, '{"k": "first"}');
+    const y = frag('y', 2, '{"k": "second"}');
+    assert.match(content({ format: 'json' }, [x, y]), /^REFUSED: .*force is not set/);
+    assert.equal(content({ format: 'json', force: true }, [y, x]), '{"k":"first"}');
+  });
+  it('what JavaScript would print unlike Ruby is refused: floats, numeric keys, invalid JSON', () => {
+    assert.match(content({ format: 'json' }, [frag('a', 1, '{"f": 1.5}')]), /^REFUSED: .*number/);
+    assert.match(content({ format: 'json' }, [frag('a', 1, '{"10": 1, "a": 2}')]), /^REFUSED: .*numeric object key/);
+    assert.match(content({ format: 'json' }, [frag('a', 1, '{oops')]), /^REFUSED: .*not valid JSON/);
+    assert.match(content({ format: 'json' }, [frag('a', 1, '5'), frag('b', 2, '{"a": 1}')]), /^REFUSED: /);
+  });
+  it('plain stays the default; ensure_newline applies before JSON parsing', () => {
+    assert.equal(content({ format: 'plain', ensure_newline: true }, [frag('a', 1, 'x')]), 'x\n');
+    assert.equal(content({ format: 'json', ensure_newline: true }, [frag('a', 1, '{"a": 1}')]), '{"a":1}');
+  });
+});
+
+describe('concat: relationships through fragments', () => {
+  const file = catalogResource('Concat_file', '/etc/app.conf', { require: 'Service[app]' });
+  const fragment = (extra: Record<string, unknown>) => catalogResource('Concat_fragment', 'part', { target: '/etc/app.conf', content: 'x', ...extra });
+  const service = catalogResource('Service', 'app', { ensure: 'running' });
+  const cmd = catalogResource('Exec', 'after', { command: '/bin/true' });
+  const edges = (rs: CatalogResource[]) => {
+    const t = translateCatalog(registry, catalogOf(rs));
+    assert.equal(checkSpec(registry, t.spec).filter((d) => d.severity === 'error').length, 0, 'the graph validates');
+    return t.spec.edges.map((e) => e.name).sort();
+  };
+  it('a relationship to a fragment stands for its file (an exec after a fragment runs after the file)', () => {
+    assert.deepEqual(edges([catalogResource('Concat_file', '/etc/app.conf'), fragment({ before: 'Exec[after]' }), cmd]), [
+      'Concat_file[/etc/app.conf] -> Exec[after]',
+    ]);
+  });
+  it('where that makes a cycle (fragment and file on opposite sides of a service), fragments are bridged as in Puppet', () => {
+    assert.deepEqual(edges([file, fragment({ before: 'Service[app]' }), service]), ['Service[app] -> Concat_file[/etc/app.conf]']);
   });
 });

@@ -98,10 +98,11 @@ describe('rule tables', () => {
     assert.equal(one(res('File', '/a', { content: 'x', replace: false })).report.resources[0]!.status, 'fallback');
     assert.equal(one(res('File', '/a', { content: 'x', replace: true })).report.resources[0]!.status, 'native');
   });
-  it('file: ensure absent drops properties with a note; a trailing slash in the title is normalised', () => {
+  it('file: ensure absent drops properties with a note (native: Puppet ignores them too); a trailing slash in the title is normalised', () => {
     const { spec, report } = one(res('File', '/a/', { ensure: 'absent', mode: '0644' }));
     assert.deepEqual(spec.resources[0]!.params, { path: '/a', state: 'absent' });
-    assert.equal(report.resources[0]!.status, 'degraded');
+    assert.equal(report.resources[0]!.status, 'native');
+    assert.deepEqual(report.resources[0]!.info, [{ attribute: 'mode', message: 'ignored when ensure is absent' }]);
   });
   it('exec: title is the name, command defaults to the title, no stale fields', () => {
     const { spec } = one(res('Exec', '/usr/bin/make'));

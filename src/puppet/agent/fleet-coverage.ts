@@ -80,9 +80,11 @@ function labelOf(b: Omit<Blocker, 'label'>): string {
 /** A translated node's coverage, from its translation report. */
 export function nodeCoverage(report: TranslationReport, environment: string | null): NodeCoverage {
   const t = report.coverage.total;
-  const blockers: NodeBlocker[] = report.attributes.map((a) => {
+  // Attributes that are native with a note (`info`) hold nothing back.
+  const blockers: NodeBlocker[] = report.attributes.flatMap((a) => {
+    if (a.status === 'native') return [];
     const b = { type: a.type, ...(a.attribute !== undefined ? { attribute: a.attribute } : {}), message: a.message, status: a.status };
-    return { label: labelOf(b), ...b, resources: a.count };
+    return [{ label: labelOf(b), ...b, resources: a.count }];
   });
   blockers.sort((a, b) => b.resources - a.resources || cmp(a.label, b.label));
   return {

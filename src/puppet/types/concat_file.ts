@@ -1,7 +1,7 @@
 /**
  * puppetlabs-concat's `concat_file` → `file`, with its content assembled from the `concat_fragment` resources
  * that target it (src/puppet/concat.ts). The vertex is `file[<path>]`. These rules translate the file's own
- * attributes; the fragments' are in concat_fragment.ts.
+ * attributes; the fragments' are in concat_fragment.ts. Facts from concat 9 (`lib/puppet/type/concat_file.rb`).
  */
 import type { FileParams } from '../../resources/file/params.js';
 import { type Derivation, IS_FALSE, IS_TRUE, refused, sourced, type TypeRules } from '../rules.js';
@@ -41,7 +41,7 @@ export const concatFileRules: TypeRules<FileParams> = {
   doc:
     'A file whose content is the concat_fragment resources that target it (by the file’s path or title, or by an equal `tag`), sorted by ' +
     'their `order` then title (numerically or alphabetically, per the file’s `order`), joined. The vertex is `file[<path>]` with `content`; ' +
-    'the fragments get no vertex, and a relationship to a fragment means this file. When the file or one of its fragments cannot be ' +
+    'the fragments get no vertex, and a relationship to a fragment means this file (unless that makes a cycle: then relationships through fragments are bridged, as Puppet sees them). `format` json, json-array and their -pretty forms merge or list the fragments as concat does. When the file or one of its fragments cannot be ' +
     'translated, the file goes to the fallback together with its fragments, so that Puppet assembles it.',
   name: (r) => concatPathOf(r.parameters, r.title),
   attributes: {
@@ -51,11 +51,17 @@ export const concatFileRules: TypeRules<FileParams> = {
     mode: { do: 'carry', to: 'mode', as: 'string' },
     order: { do: 'use', doc: 'how fragments are sorted: numeric (the type’s default) or alpha' },
     ensure_newline: { do: 'use', doc: 'adds a newline to each fragment that does not end with one' },
-    format: { do: 'refuse', reason: 'only the plain format is supported (yaml and json merging is not)', accept: ['plain'] },
-    force: { do: 'drop', doc: 'only used by the yaml and json formats' },
+    format: {
+      do: 'refuse',
+      reason: 'format => yaml is not supported (Ruby’s YAML output is not reproduced)',
+      accept: ['plain', 'json', 'json-array', 'json-pretty', 'json-array-pretty'],
+      doc: 'plain joins the fragments; the json formats merge or list them as concat does (src/puppet/concat-format.ts)',
+    },
+    force: { do: 'use', doc: 'json and json-pretty: a key two fragments give different values keeps the earlier one (without force, Puppet fails)' },
+    create_empty_file: { do: 'use', doc: 'false: no fragment content (an empty assembly) makes the file absent, as concat does' },
     replace: { do: 'refuse', reason: 'replace => false is not supported', accept: IS_TRUE },
     backup: { do: 'use', doc: 'no backup is made' },
-    show_diff: { do: 'drop', doc: 'diffs are never shown' },
+    show_diff: { do: 'info', message: 'only shapes output: diffs are not shown' },
     validate_cmd: { do: 'note', message: 'content is not validated before it is written' },
     ...seLinuxNotes,
   },

@@ -68,7 +68,8 @@ const retries: Converter = {
   doc: 'tries − 1',
   refuses: 'not a positive integer',
   convert: (v) => {
-    const n = Number(v);
+    // Only a number or a string is a count (Number() of an arbitrary catalog value may even throw).
+    const n = typeof v === 'number' ? v : typeof v === 'string' && /^\s*\d+\s*$/.test(v) ? Number(v) : NaN;
     return Number.isInteger(n) && n >= 1 ? n - 1 : refused('not a positive integer');
   },
 };
@@ -157,7 +158,7 @@ export const execRules: TypeRules<ExecParams> = {
     umask: { do: 'refuse', reason: 'umask is not supported' },
     refresh: { do: 'refuse', reason: 'a separate refresh command is not supported' },
     provider: { do: 'refuse', reason: 'only the posix and shell providers are supported', accept: ['posix', 'shell'] },
-    logoutput: { do: 'note', message: 'output is logged on failure only' },
+    logoutput: { do: 'info', message: 'only shapes output: the command’s output is logged on failure only' },
   },
   derive: {
     cmd: { from: ['command'], by: execCmd },

@@ -210,7 +210,7 @@ export const fileRules: TypeRules<FileParams> = {
     force: { do: 'carry', to: 'force', as: 'boolean' },
     replace: { do: 'refuse', reason: 'replace => false is not supported', accept: IS_TRUE },
     links: { do: 'refuse', reason: 'links other than manage are not supported', accept: ['manage'] },
-    show_diff: { do: 'note', message: 'diffs are not shown' },
+    show_diff: { do: 'info', message: 'only shapes output: diffs are not shown' },
     checksum: { do: 'note', message: MSG_CHECKSUM },
     checksum_value: { do: 'note', message: MSG_CHECKSUM },
     validate_cmd: { do: 'note', message: MSG_VALIDATE },

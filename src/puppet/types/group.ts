@@ -5,7 +5,7 @@
  * native. Membership lists (`members`, `auth_membership`) are not managed by our kind: fallback.
  */
 import type { GroupParams } from '../../resources/group.js';
-import { IS_FALSE, type TypeRules } from '../rules.js';
+import { IS_FALSE, IS_TRUE, type TypeRules } from '../rules.js';
 import { accountName, platformOnly } from './accounts.js';
 
 export const groupRules: TypeRules<GroupParams> = {
@@ -27,7 +27,7 @@ export const groupRules: TypeRules<GroupParams> = {
     members: { do: 'refuse', reason: 'group members are not managed natively' },
     auth_membership: { do: 'refuse', reason: 'group members are not managed natively' },
     allowdupe: { do: 'refuse', reason: 'duplicate gids are not supported', accept: IS_FALSE },
-    forcelocal: { do: 'drop', doc: 'our kind always reads and writes the local files' },
+    forcelocal: { do: 'info', message: 'our kind always reads and writes the local files', accept: IS_TRUE },
     provider: { do: 'refuse', reason: 'only the groupadd provider is supported', accept: ['groupadd'] },
     ...platformOnly('attribute_membership', 'attributes', 'ia_load_module'),
   },

@@ -12,6 +12,7 @@ import { fileLineRules } from './file_line.js';
 import { groupRules } from './group.js';
 import { hostRules } from './host.js';
 import { iniSettingRules } from './ini_setting.js';
+import { iniSubsettingRules } from './ini_subsetting.js';
 import { mountRules } from './mount.js';
 import { notifyRules } from './notify.js';
 import { packageRules } from './package.js';
@@ -35,6 +36,7 @@ export const typeRules: ReadonlyMap<string, TypeRules> = new Map(
     groupRules,
     hostRules,
     iniSettingRules,
+    iniSubsettingRules,
     mountRules,
     notifyRules,
     packageRules,

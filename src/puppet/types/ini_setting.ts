@@ -83,7 +83,7 @@ export const iniSettingRules: TypeRules<IniParams> = {
     indent_char: { do: 'carry', to: 'indentchar', as: 'text' },
     indent_width: { do: 'carry', to: 'indentwidth', as: 'wholeNumber' },
     force_new_section_creation: { do: 'carry', to: 'createsection', as: 'boolean' },
-    show_diff: { do: 'drop', doc: 'values are never shown' },
+    show_diff: { do: 'info', message: 'only shapes output: values are never shown' },
     refreshonly: { do: 'refuse', reason: 'refreshonly is not supported natively', accept: IS_FALSE },
     provider: { do: 'refuse', reason: 'only the ruby provider is supported', accept: ['ruby'] },
   },

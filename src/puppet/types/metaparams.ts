@@ -18,6 +18,6 @@ export const metaparamRules: Readonly<Record<string, Rule>> = {
   alias: { do: 'drop' },
   noop: { do: 'toMeta', meta: 'noop', as: noopFlag },
   schedule: { do: 'refuse', reason: 'schedules are not supported' },
-  audit: { do: 'note', message: 'audit is not supported' },
-  loglevel: { do: 'note', message: 'loglevel is not supported (our log levels are fixed)' },
+  audit: { do: 'info', message: 'only reports: audited values are not recorded (our log names every change)' },
+  loglevel: { do: 'info', message: 'only sets the level of Puppet’s own messages (our log levels are fixed)' },
 };

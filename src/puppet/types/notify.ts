@@ -34,7 +34,7 @@ export const notifyRules: TypeRules<MsgParams> = {
   name: (r) => r.title,
   attributes: {
     loglevel: { do: 'map', to: 'priority', values: LOGLEVEL_PRIORITY },
-    withpath: { do: 'note', message: 'withpath is not supported' },
+    withpath: { do: 'info', message: 'only shapes output: the message is logged without the resource path' },
   },
   derive: {
     body: { from: ['message', 'name'], by: messageBody },

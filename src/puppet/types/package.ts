@@ -60,7 +60,7 @@ export const packageRules: TypeRules<PkgParams> = {
     mark: { do: 'refuse', reason: 'mark => hold is not supported', accept: ['none'] },
     configfiles: { do: 'refuse', reason: 'configfiles => replace is not supported', accept: ['keep'] },
     reinstall_on_refresh: { do: 'refuse', reason: 'reinstall_on_refresh is not supported', accept: NOT_TRUE },
-    allow_virtual: { do: 'drop', doc: 'PackageKit resolves the name as apt does' },
+    allow_virtual: { do: 'info', message: 'PackageKit resolves virtual package names as apt does' },
   },
   autorelations: [
     {

@@ -41,7 +41,7 @@ export const sshAuthorizedKeyRules: TypeRules<SshAuthorizedKeyParams> = {
     key: { do: 'carry', to: 'key' },
     options: { do: 'carry', to: 'options', as: keyOptions },
     target: { do: 'carry', to: 'target' },
-    drop_privileges: { do: 'drop', doc: 'symlinks at the file and its directory are refused instead' },
+    drop_privileges: { do: 'info', message: 'symlinks at the file and its directory are refused instead of writing as the user' },
     provider: { do: 'refuse', reason: 'only the parsed provider is supported', accept: ['parsed'] },
   },
   checks: [

@@ -14,7 +14,7 @@
  */
 import type { UserParams } from '../../resources/user.js';
 import { textOf } from '../catalog.js';
-import { type Converter, type Derivation, IS_FALSE, numericId, refused, type TypeRules } from '../rules.js';
+import { type Converter, type Derivation, IS_FALSE, IS_TRUE, numericId, refused, type TypeRules } from '../rules.js';
 import { accountName, platformOnly } from './accounts.js';
 
 /** The user type's properties (not parameters) that our kind manages: giving one makes Puppet ensure present. */
@@ -78,7 +78,7 @@ export const userRules: TypeRules<UserParams> = {
     comment: { do: 'carry', to: 'comment', as: 'string' },
     system: { do: 'carry', to: 'system', as: 'boolean', doc: 'used when the account is created, as in Puppet' },
     allowdupe: { do: 'carry', to: 'allowduplicateuid', as: 'boolean' },
-    forcelocal: { do: 'drop', doc: 'our kind always reads and writes the local files' },
+    forcelocal: { do: 'info', message: 'our kind always reads and writes the local files', accept: IS_TRUE },
     provider: { do: 'refuse', reason: 'only the useradd provider is supported', accept: ['useradd'] },
     password: { do: 'carry', to: 'password', as: passwordHash },
     password_max_age: { do: 'refuse', reason: 'password ageing is not managed natively' },

@@ -173,10 +173,16 @@ function indentOf(sec: Section, f: IniFormat): string {
   return f.indentchar.repeat(f.indentwidth ?? sec.indentation ?? 0);
 }
 
+/** The widest indentation of a new setting (a bound on what an input may cost). */
+export const MAX_INDENT = 256;
+
 /** Problems with a setting that could never be read back as written (it would be rewritten on every check). */
 export function iniProblems(want: IniWant, f: IniFormat): string[] {
   const out: string[] = [];
   const syn = syntaxOf(f);
+  if (f.indentwidth !== undefined && f.indentwidth > MAX_INDENT) {
+    return [`\`indentwidth\` ${f.indentwidth} is more than ${MAX_INDENT}: an indentation that wide is a mistake`];
+  }
   if (want.setting === '') out.push('`setting` is empty');
   else {
     const line = `${f.indentchar.repeat(f.indentwidth ?? 1)}${want.setting}${f.separator}${want.value ?? ''}`;
@@ -198,6 +204,13 @@ export function iniProblems(want: IniWant, f: IniFormat): string[] {
     out.push('`sectionprefix` and `sectionsuffix` cannot both be empty: every line would be a section header');
   if (f.indentchar.includes('\n')) out.push('`indentchar` cannot contain a newline');
   return out;
+}
+
+/** The value of `setting` in `section` (its last copy, as inifile reads it); undefined: no such setting. */
+export function iniValue(text: string, section: string, setting: string, f: IniFormat = DEFAULT_INI_FORMAT): string | undefined {
+  let found: string | undefined;
+  for (const s of parse(text, syntaxOf(f))) if (s.name === section) found = s.values.get(setting);
+  return found;
 }
 
 /** The edit that makes `text` hold `want`. */
