@@ -4,11 +4,9 @@
  * attributes; the fragments' are in concat_fragment.ts. Facts from concat 9 (`lib/puppet/type/concat_file.rb`).
  */
 import type { FileParams } from '../../resources/file/params.js';
-import { type Derivation, IS_FALSE, IS_TRUE, refused, sourced, type TypeRules } from '../rules.js';
+import { type Derivation, IS_TRUE, refused, sourced, type TypeRules } from '../rules.js';
 import { seLinuxNotes } from './selinux.js';
-import { replacesOtherTypes } from './file.js';
-
-const MSG_NO_BACKUP = 'no filebucket: backups are not made';
+import { fileBackup, replacesOtherTypes } from './file.js';
 
 /** The namevar: `path`, else the title. */
 export function concatPathOf(parameters: Readonly<Record<string, unknown>>, title: string): string {
@@ -60,7 +58,7 @@ export const concatFileRules: TypeRules<FileParams> = {
     force: { do: 'use', doc: 'json and json-pretty: a key two fragments give different values keeps the earlier one (without force, Puppet fails)' },
     create_empty_file: { do: 'use', doc: 'false: no fragment content (an empty assembly) makes the file absent, as concat does' },
     replace: { do: 'refuse', reason: 'replace => false is not supported', accept: IS_TRUE },
-    backup: { do: 'use', doc: 'no backup is made' },
+    backup: { do: 'use', doc: 'as File’s backup: the local bucket, a .suffix, or false' },
     show_diff: { do: 'info', message: 'only shapes output: diffs are not shown' },
     validate_cmd: { do: 'note', message: 'content is not validated before it is written' },
     ...seLinuxNotes,
@@ -70,16 +68,10 @@ export const concatFileRules: TypeRules<FileParams> = {
     state: { from: ['ensure'], by: concatState },
     // The file concat generates is `ensure => file`, which replaces a file or link of another type.
     replacenondir: { from: ['ensure'], by: replacesOtherTypes },
+    backup: { from: ['backup'], by: fileBackup },
   },
   ignoredWhenAbsent: ['mode', 'owner', 'group'],
   checks: [
-    {
-      attribute: 'backup',
-      outcome: 'degraded',
-      message: MSG_NO_BACKUP,
-      doc: 'backup is not false',
-      when: (ctx) => ctx.has('backup') && !IS_FALSE.test(ctx.value('backup')),
-    },
     {
       attribute: 'order',
       outcome: 'fallback',
