@@ -19,6 +19,7 @@ import { applyOverrides, type Facts, factsFileIn, FactsError, parseFactOverride,
 import { withFileText } from '../puppet/diff/file-source.js';
 import { FilterError, parseFilters } from '../puppet/diff/filters.js';
 import { formatJson } from '../puppet/diff/format-json.js';
+import { formatMarkdown } from '../puppet/diff/format-markdown.js';
 import { formatText } from '../puppet/diff/format-text.js';
 import { IgnoreRuleError, parseIgnore, parseIgnoreAttr, splitRules } from '../puppet/diff/ignore.js';
 import { diffNode, type NodeDiffOptions } from '../puppet/diff/node-diff.js';
@@ -66,7 +67,8 @@ what is compared:
   --fail-on regression        a translation regression (native -> degraded -> fallback) is an error
 
 output:
-  --output-format FMT         text (default), json (octocatalog-diff's document plus our keys)
+  --output-format FMT         text (default), json (octocatalog-diff's document plus our keys), markdown
+                              (a pull-request comment: summary table, identical diffs grouped)
   -o, --output-file FILE      write there (no colour)
   --color, --no-color         colour (default: on a terminal, unless NO_COLOR is set)
   --display-detail-add        every parameter of added resources
@@ -186,13 +188,9 @@ function factsFor(v: Values, node: string): Facts {
   if (dir !== undefined && file === undefined)
     throw new FactsError(`no facts for ${node}: neither ${join(dir, `${node}.yaml`)} nor .json exists, and no --fact-file`);
   if (file !== undefined) facts = readFactsFile(file);
-  return applyOverrides(
-    facts,
-    (v['fact-override'] ?? [])
-      .flatMap((s) => s.split(','))
-      .filter(Boolean)
-      .map(parseFactOverride),
-  );
+  // A comma starts another override only where a key= follows (a (json) value has commas of its own).
+  const overrides = (v['fact-override'] ?? []).flatMap((s) => s.split(/,(?=\s*[A-Za-z_/][^=,"]*=)/)).filter(Boolean);
+  return applyOverrides(facts, overrides.map(parseFactOverride));
 }
 
 /** The module path of a checkout: --modulepath (relative entries inside it), else its modules/ and site/. */
@@ -218,7 +216,8 @@ async function diff(argv: string[]): Promise<number> {
     return 0;
   }
   const format = v['output-format'] ?? 'text';
-  if (format !== 'text' && format !== 'json') throw new UsageError(`--output-format takes text or json; got ${JSON.stringify(format)}`);
+  if (format !== 'text' && format !== 'json' && format !== 'markdown')
+    throw new UsageError(`--output-format takes text, json or markdown; got ${JSON.stringify(format)}`);
   const opts = compareOptions(v);
   const fileText = v['no-compare-file-text'] !== true;
   const parallel = v.parallel !== undefined ? Number(v.parallel) : availableParallelism();
@@ -242,10 +241,13 @@ async function diff(argv: string[]): Promise<number> {
   const policy = { failOnRegression: (v['fail-on'] ?? []).includes('regression') };
   const toFile = v['output-file'] !== undefined;
   const color = !toFile && (v.color === true || (v['no-color'] !== true && process.stdout.isTTY && process.env.NO_COLOR === undefined));
+  const textOptions = { ...policy, color, detailAdd: v['display-detail-add'] === true, source: v['display-source'] === true };
   const text =
     format === 'json'
       ? formatJson(results, policy, v['no-header'] ? undefined : v.header)
-      : formatText(results, { ...policy, color, detailAdd: v['display-detail-add'] === true, source: v['display-source'] === true });
+      : format === 'markdown'
+        ? formatMarkdown(results, textOptions)
+        : formatText(results, textOptions);
   if (toFile) writeFileSync(v['output-file']!, text);
   else process.stdout.write(text);
   return exitCode(results, policy);

@@ -21,8 +21,11 @@ export interface CompareOptions {
   readonly suppressAbsentFileDetails?: boolean;
 }
 
-/** Parameters that only order resources: left out, as octocatalog-diff does (`notify`/`subscribe` stay). */
-const ORDER_ONLY = new Set(['before', 'require']);
+/**
+ * Parameters left out: `before` and `require` only order resources, as octocatalog-diff has it (`notify` and
+ * `subscribe` stay); `tag` is the tags' business (our face keeps the metaparam, Puppet's JSON folds it into tags).
+ */
+const ORDER_ONLY = new Set(['before', 'require', 'tag']);
 
 /** A resource as compared: what octocatalog-diff's JSON shows of it, plus where it is and what is Sensitive. */
 export interface Compared {

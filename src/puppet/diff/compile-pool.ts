@@ -88,7 +88,8 @@ export class CompilePool {
       list.push(p);
       return p;
     }
-    return ready.reduce((a, b) => (b.busy < a.busy ? b : a));
+    const all = await Promise.all(list);
+    return all.reduce((a, b) => (b.busy < a.busy ? b : a));
   }
 
   /** Compiles one node at one code base; a compile error is an outcome (Puppet's message, file, line), not a throw. */

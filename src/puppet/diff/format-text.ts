@@ -120,7 +120,17 @@ export function countsOf(entries: readonly DiffEntry[]): Counts {
   return { add: entries.filter((e) => e.diff_type === '+').length, change: changed.size, remove: entries.filter((e) => e.diff_type === '-').length };
 }
 
-const countText = (c: Counts) => `${c.add} to add, ${c.change} to change, ${c.remove} to remove`;
+/** A node's entries, graph and translation sections (no header or summary), indented by two. */
+export function nodeBody(n: NodeDiff, o: TextOptions = {}): string[] {
+  const paint = painter(o.color === true);
+  const out = entryBlocks(n.entries, o, paint);
+  if (n.graph && hasGraphChanges(n.graph)) out.push('  graph:', ...graphLines(n.graph, paint));
+  if (n.graphError !== undefined) out.push('  graph:', ...n.graphError.split('\n').map((l) => `    ${l}`));
+  if (n.translation && hasTranslationChanges(n.translation)) out.push('  translation:', ...translationLines(n.translation, paint));
+  return out;
+}
+
+export const countText = (c: Counts): string => `${c.add} to add, ${c.change} to change, ${c.remove} to remove`;
 
 /** The text report of a run. */
 export function formatText(nodes: readonly NodeDiff[], o: TextOptions = {}): string {
@@ -145,10 +155,7 @@ export function formatText(nodes: readonly NodeDiff[], o: TextOptions = {}): str
     if (n.entries.length > 0) changed++;
     if (failures.length > 0) failed++;
     out.push(`${n.node}:`);
-    out.push(...entryBlocks(n.entries, o, paint));
-    if (n.graph && hasGraphChanges(n.graph)) out.push('  graph:', ...graphLines(n.graph, paint));
-    if (n.graphError !== undefined) out.push('  graph:', ...n.graphError.split('\n').map((l) => `    ${l}`));
-    if (n.translation && hasTranslationChanges(n.translation)) out.push('  translation:', ...translationLines(n.translation, paint));
+    out.push(...nodeBody(n, o));
     if (!any) out.push('  no differences');
     out.push(
       `${n.node}: ${countText(c)}.${failures.length > 0 ? ` ${paint('err', `failed: ${failures.length} problem${failures.length === 1 ? '' : 's'}`)}` : ''}`,
