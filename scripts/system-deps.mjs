@@ -63,6 +63,9 @@ const test = [
   ['openssl', 'openssl'],
   // the symlink race test: a python3 child swaps a directory and a symlink with renameat2(RENAME_EXCHANGE) via ctypes
   ['python3', 'python3'],
+  // mgmt puppet diff: octocatalog-diff is the reference of the differential tests; git checks out the refs
+  ['octocatalog-diff', 'octocatalog-diff'],
+  ['git', 'git'],
 ];
 const bench = [['/usr/bin/time', 'time']];
 

@@ -1,7 +1,7 @@
 /**
  * The benchmark suite: `npm run bench [-- NAME... ] [-- --write-doc]`.
  *
- * Runs parallelism, drift, oneshot, swap, puppet, pkg, svc, world, cluster and puppetdb in that order (or the named subset), prints one table per benchmark
+ * Runs parallelism, drift, oneshot, swap, puppet, puppet-diff, pkg, svc, world, cluster and puppetdb in that order (or the named subset), prints one table per benchmark
  * with its goals and PASS/FAIL, and exits 1 if a goal is missed or a benchmark fails. With --write-doc (full run
  * only) it regenerates docs/performance.md from the figures of this run.
  *
@@ -19,6 +19,7 @@ import { parallelism } from './parallelism.js';
 import { pkg } from './pkg.js';
 import { puppet } from './puppet.js';
 import { puppetdb } from './puppetdb.js';
+import { puppetDiff } from './puppet-diff.js';
 import { svc } from './svc.js';
 import { swap } from './swap.js';
 import { world } from './world.js';
@@ -30,6 +31,7 @@ const BENCHES: readonly (readonly [string, Bench])[] = [
   ['oneshot', oneshot],
   ['swap', swap],
   ['puppet', puppet],
+  ['puppet-diff', puppetDiff],
   ['pkg', pkg],
   ['svc', svc],
   ['world', world],

@@ -1,0 +1,335 @@
+/**
+ * `mgmt puppet diff`: what a Puppet change does to each node, before it merges. A drop-in for octocatalog-diff
+ * (same flag names where the meaning is the same, the same JSON entries, the same exit codes 0/2/1) that also
+ * compares the translated graphs (ordering and refresh edges, new cycles) and the translation status.
+ *
+ * Sides: two catalog files (`--from-catalog`/`--to-catalog`), two manifests (`--from-manifest`/`--to-manifest`),
+ * or two git refs of a control repository (`-f`/`-t`, `--basedir`), each checked out once into a temporary
+ * directory and compiled for every node (`-n`) by a pool of long-lived Puppet workers, one code base each.
+ */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { errnoCode, errorText } from '../observe/errors.js';
+import { type Catalog, CatalogError, readCatalog } from '../puppet/catalog.js';
+import { bootstrap, type Checkout, checkout, CheckoutError } from '../puppet/diff/checkout.js';
+import { type CodeBase, CompilePool, type CompileOutcome } from '../puppet/diff/compile-pool.js';
+import { applyOverrides, type Facts, factsFileIn, FactsError, parseFactOverride, readFactsFile } from '../puppet/diff/facts.js';
+import { withFileText } from '../puppet/diff/file-source.js';
+import { FilterError, parseFilters } from '../puppet/diff/filters.js';
+import { formatJson } from '../puppet/diff/format-json.js';
+import { formatMarkdown } from '../puppet/diff/format-markdown.js';
+import { formatText } from '../puppet/diff/format-text.js';
+import { IgnoreRuleError, parseIgnore, parseIgnoreAttr, splitRules } from '../puppet/diff/ignore.js';
+import { diffNode, type NodeDiffOptions } from '../puppet/diff/node-diff.js';
+import { exitCode, type NodeDiff } from '../puppet/diff/result.js';
+import { registry } from './registry.js';
+import { UsageError } from './usage.js';
+
+export const puppetDiffHelp = `usage: mgmt puppet diff [sides] [-n NODE ...] [flags]
+
+Shows what a Puppet change does to each node: resources added (+), removed (-) and changed (~), as
+octocatalog-diff does (same flags, same JSON entries, same exit codes), and on top the translated graph's
+ordering and refresh edges, new dependency cycles, and translation status changes.
+
+sides (one pair):
+  -f, --from REF              git ref of the old code (default origin/master)
+  -t, --to REF                git ref of the new code (default ., the working directory as it is)
+  --basedir DIR               the control repository (default: the current directory)
+  --from-catalog FILE         a compiled catalog (Puppet JSON, the face's document, a PuppetDB export)
+  --to-catalog FILE
+  --from-manifest FILE        a manifest (or directory) compiled with --modulepath
+  --to-manifest FILE
+
+nodes and compiling:
+  -n, --hostname NODE         a node to compile for (repeat, or a comma-separated list)
+  --fact-file FILE            facts for every node (YAML or JSON; octocatalog-diff's fact files work)
+  --facts-dir DIR             facts per node: DIR/<node>.yaml or .json
+  --fact-override KEY=VALUE   typed override: (string) (integer) (float) (boolean) (json) (nil); /regex/ keys
+  --hiera-config FILE         Hiera 5 configuration (relative to the checkout, or absolute)
+  --environment NAME          the environment the checkout serves as (default production)
+  --modulepath DIRS           module directories (relative ones are inside each checkout; default: the
+                              checkout's modules/, site/ when present); Debian's are appended
+  --bootstrap-script FILE     run in each checkout before compiling (r10k, a Puppetfile...)
+  --parallel N                Puppet workers (default: the number of cores)
+  --puppet-binary BIN         the Puppet executable (default: puppet)
+
+what is compared:
+  --ignore RULE               Type[title-glob], with +, -, ::attr::path, =>v, =+>v, =->v, =~>re, =&>re, =s>=
+  --ignore-attr PATH          an attribute anywhere (::parameters::x from the top)
+  --include-tags              compare tags too
+  --ignore-tags TAG           leave out resources tagged TAG (octocatalog-diff's ignored_octocatalog_diff)
+  --filters LIST              AbsentFile, JSON, YAML, SingleItemArray, EquivalentArrayNoDatatypes
+  --no-suppress-absent-file-details   show every change of a file that becomes absent
+  --no-compare-file-text      compare puppet:/// sources as URIs, not as the files' text
+  --no-graph                  skip the translated graph and the translation status
+  --fail-on regression        a translation regression (native -> degraded -> fallback) is an error
+
+output:
+  --output-format FMT         text (default), json (octocatalog-diff's document plus our keys), markdown
+                              (a pull-request comment: summary table, identical diffs grouped)
+  -o, --output-file FILE      write there (no colour)
+  --color, --no-color         colour (default: on a terminal, unless NO_COLOR is set)
+  --display-detail-add        every parameter of added resources
+  --display-source            the manifest file:line of each resource
+  --header TEXT, --no-header  (JSON) the header string
+
+Exit status: 0 no differences, 2 differences, 1 error (a node failed to compile, a new dependency cycle, a
+regression with --fail-on regression, a bad flag); the other nodes are still reported.`;
+
+const options = {
+  from: { type: 'string', short: 'f' },
+  to: { type: 'string', short: 't' },
+  basedir: { type: 'string' },
+  'from-catalog': { type: 'string' },
+  'to-catalog': { type: 'string' },
+  'from-manifest': { type: 'string' },
+  'to-manifest': { type: 'string' },
+  hostname: { type: 'string', short: 'n', multiple: true },
+  'fact-file': { type: 'string' },
+  'facts-dir': { type: 'string' },
+  'fact-override': { type: 'string', multiple: true },
+  'hiera-config': { type: 'string' },
+  environment: { type: 'string' },
+  modulepath: { type: 'string' },
+  'bootstrap-script': { type: 'string' },
+  parallel: { type: 'string' },
+  'puppet-binary': { type: 'string' },
+  ignore: { type: 'string', multiple: true },
+  'ignore-attr': { type: 'string', multiple: true },
+  'include-tags': { type: 'boolean' },
+  'no-include-tags': { type: 'boolean' },
+  'ignore-tags': { type: 'string', multiple: true },
+  'no-ignore-tags': { type: 'boolean' },
+  filters: { type: 'string', multiple: true },
+  'suppress-absent-file-details': { type: 'boolean' },
+  'no-suppress-absent-file-details': { type: 'boolean' },
+  'compare-file-text': { type: 'boolean' },
+  'no-compare-file-text': { type: 'boolean' },
+  'no-graph': { type: 'boolean' },
+  'fail-on': { type: 'string', multiple: true },
+  'output-format': { type: 'string' },
+  'output-file': { type: 'string', short: 'o' },
+  color: { type: 'boolean' },
+  'no-color': { type: 'boolean' },
+  'display-detail-add': { type: 'boolean' },
+  'display-source': { type: 'boolean' },
+  header: { type: 'string' },
+  'no-header': { type: 'boolean' },
+  debug: { type: 'boolean', short: 'd' },
+  quiet: { type: 'boolean', short: 'q' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+type Values = ReturnType<typeof parse>['values'];
+const parse = (argv: string[]) => parseArgs({ args: argv, options, allowPositionals: false });
+
+/** A bad flag, a bad rule, unreadable facts: exit 1, as octocatalog-diff (2 would read as "differences"). */
+const FLAG_ERRORS = [UsageError, IgnoreRuleError, FilterError, FactsError, CheckoutError, CatalogError];
+
+export async function diffCommand(argv: string[]): Promise<number> {
+  try {
+    return await diff(argv);
+  } catch (e) {
+    if (FLAG_ERRORS.some((c) => e instanceof c) || errnoCode(e)?.startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(`mgmt puppet diff: ${errorText(e)}\n`);
+      return 1;
+    }
+    throw e;
+  }
+}
+
+function nodesOf(v: Values): string[] {
+  return [
+    ...new Set(
+      (v.hostname ?? [])
+        .flatMap((s) => s.split(','))
+        .map((s) => s.trim())
+        .filter(Boolean),
+    ),
+  ];
+}
+
+function readCatalogFile(path: string): Catalog {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new CatalogError(`cannot read catalog ${path}: ${(e as Error).message}`);
+  }
+  return readCatalog(text, path);
+}
+
+function compareOptions(v: Values): NodeDiffOptions {
+  const ignores = [
+    ...(v.ignore ?? []).flatMap(splitRules).map(parseIgnore),
+    ...(v['ignore-attr'] ?? [])
+      .flatMap((s) => s.split(','))
+      .filter(Boolean)
+      .map(parseIgnoreAttr),
+  ];
+  const failOn = v['fail-on'] ?? [];
+  for (const f of failOn) if (f !== 'regression') throw new UsageError(`--fail-on takes "regression"; got ${JSON.stringify(f)}`);
+  return {
+    ignores,
+    includeTags: v['include-tags'] === true && v['no-include-tags'] !== true,
+    ignoreTags: v['no-ignore-tags'] ? [] : (v['ignore-tags'] ?? []),
+    filters: (v.filters ?? []).flatMap(parseFilters),
+    suppressAbsentFileDetails: v['no-suppress-absent-file-details'] !== true,
+    graph: v['no-graph'] !== true,
+  };
+}
+
+function factsFor(v: Values, node: string): Facts {
+  let facts: Facts = {};
+  const dir = v['facts-dir'];
+  const file = (dir !== undefined ? factsFileIn(dir, node) : undefined) ?? v['fact-file'];
+  if (dir !== undefined && file === undefined)
+    throw new FactsError(`no facts for ${node}: neither ${join(dir, `${node}.yaml`)} nor .json exists, and no --fact-file`);
+  if (file !== undefined) facts = readFactsFile(file);
+  // A comma starts another override only where a key= follows (a (json) value has commas of its own).
+  const overrides = (v['fact-override'] ?? []).flatMap((s) => s.split(/,(?=\s*[A-Za-z_/][^=,"]*=)/)).filter(Boolean);
+  return applyOverrides(facts, overrides.map(parseFactOverride));
+}
+
+/** The module path of a checkout: --modulepath (relative entries inside it), else its modules/ and site/. */
+function modulepathOf(v: Values, dir: string): string[] {
+  if (v.modulepath !== undefined)
+    return v.modulepath
+      .split(':')
+      .filter(Boolean)
+      .map((p) => resolve(dir, p));
+  return ['modules', 'site'].map((p) => join(dir, p)).filter((p) => existsSync(p));
+}
+
+/** The checkout's main manifest: its manifests/ directory (every .pp in it), as an environment's default. */
+function mainManifest(dir: string): string | undefined {
+  const m = join(dir, 'manifests');
+  return existsSync(m) ? m : undefined;
+}
+
+async function diff(argv: string[]): Promise<number> {
+  const { values: v } = parse(argv);
+  if (v.help) {
+    process.stdout.write(puppetDiffHelp + '\n');
+    return 0;
+  }
+  const format = v['output-format'] ?? 'text';
+  if (format !== 'text' && format !== 'json' && format !== 'markdown')
+    throw new UsageError(`--output-format takes text, json or markdown; got ${JSON.stringify(format)}`);
+  const opts = compareOptions(v);
+  const fileText = v['no-compare-file-text'] !== true;
+  const parallel = v.parallel !== undefined ? Number(v.parallel) : availableParallelism();
+  if (!Number.isInteger(parallel) || parallel < 1) throw new UsageError('--parallel takes a positive number of workers');
+  const nodes = nodesOf(v);
+
+  const catalogs = v['from-catalog'] !== undefined || v['to-catalog'] !== undefined;
+  const manifests = v['from-manifest'] !== undefined || v['to-manifest'] !== undefined;
+  if (catalogs && manifests) throw new UsageError('give either --from-catalog/--to-catalog or --from-manifest/--to-manifest, not both');
+  let results: NodeDiff[];
+  if (catalogs) {
+    if (v['from-catalog'] === undefined || v['to-catalog'] === undefined) throw new UsageError('give both --from-catalog FILE and --to-catalog FILE');
+    const a = readCatalogFile(v['from-catalog']);
+    const b = readCatalogFile(v['to-catalog']);
+    const node = nodes[0] ?? b.node;
+    results = [diffNode(node, a, b, registry, opts)];
+  } else {
+    results = await compiled(v, nodes, opts, parallel, fileText, manifests);
+  }
+
+  const policy = { failOnRegression: (v['fail-on'] ?? []).includes('regression') };
+  const toFile = v['output-file'] !== undefined;
+  const color = !toFile && (v.color === true || (v['no-color'] !== true && process.stdout.isTTY && process.env.NO_COLOR === undefined));
+  const textOptions = { ...policy, color, detailAdd: v['display-detail-add'] === true, source: v['display-source'] === true };
+  const text =
+    format === 'json'
+      ? formatJson(results, policy, v['no-header'] ? undefined : v.header)
+      : format === 'markdown'
+        ? formatMarkdown(results, textOptions)
+        : formatText(results, textOptions);
+  if (toFile) writeFileSync(v['output-file']!, text);
+  else process.stdout.write(text);
+  return exitCode(results, policy);
+}
+
+async function compiled(v: Values, nodes: string[], opts: NodeDiffOptions, parallel: number, fileText: boolean, manifests: boolean): Promise<NodeDiff[]> {
+  if (nodes.length === 0) throw new UsageError('name the nodes to compile for: -n NODE (repeat it, or a comma-separated list)');
+  const facts = new Map(nodes.map((n) => [n, factsFor(v, n)] as const));
+  const puppetBin = v['puppet-binary'];
+  const checkouts: Checkout[] = [];
+  const bases: CodeBase[] = [];
+  try {
+    if (manifests) {
+      if (v['from-manifest'] === undefined || v['to-manifest'] === undefined) throw new UsageError('give both --from-manifest FILE and --to-manifest FILE');
+      const modulepath = (v.modulepath ?? '')
+        .split(':')
+        .filter(Boolean)
+        .map((p) => resolve(p));
+      for (const [id, m] of [
+        ['from', v['from-manifest']],
+        ['to', v['to-manifest']],
+      ] as const) {
+        bases.push({
+          id,
+          manifest: resolve(m),
+          modulepath,
+          ...(v['hiera-config'] !== undefined ? { hieraConfig: resolve(v['hiera-config']) } : {}),
+          ...(v.environment !== undefined ? { environment: v.environment } : {}),
+          ...(puppetBin !== undefined ? { puppetBin } : {}),
+        });
+      }
+    } else {
+      const basedir = resolve(v.basedir ?? '.');
+      const refs = [
+        ['from', v.from ?? 'origin/master'],
+        ['to', v.to ?? '.'],
+      ] as const;
+      const cos = await Promise.all(refs.map(([, ref]) => checkout(basedir, ref)));
+      checkouts.push(...cos);
+      if (v['bootstrap-script'] !== undefined) for (const co of cos) if (co.ref !== '.') await bootstrap(co, v['bootstrap-script']);
+      refs.forEach(([id], i) => {
+        const dir = cos[i]!.dir;
+        const manifest = mainManifest(dir);
+        const hiera = v['hiera-config'];
+        bases.push({
+          id,
+          envDir: dir,
+          ...(manifest !== undefined ? { manifest } : {}),
+          modulepath: modulepathOf(v, dir),
+          ...(hiera !== undefined ? { hieraConfig: resolve(dir, hiera) } : {}),
+          ...(v.environment !== undefined ? { environment: v.environment } : {}),
+          ...(puppetBin !== undefined ? { puppetBin } : {}),
+        });
+      });
+    }
+    const pool = new CompilePool(bases, parallel);
+    try {
+      const one = async (node: string): Promise<NodeDiff> => {
+        const [a, b] = await Promise.all(bases.map((base) => pool.compile(base.id, node, facts.get(node)!)));
+        return nodeResult(node, a!, b!, opts, fileText);
+      };
+      return await Promise.all(nodes.map(one));
+    } finally {
+      await pool.close();
+    }
+  } finally {
+    await Promise.all(checkouts.map((c) => c.remove()));
+  }
+}
+
+function nodeResult(node: string, a: CompileOutcome, b: CompileOutcome, opts: NodeDiffOptions, fileText: boolean): NodeDiff {
+  if (!a.ok || !b.ok) {
+    const failed = [!a.ok ? a : undefined, !b.ok ? b : undefined];
+    const first = (failed[0] ?? failed[1])!;
+    const side = failed[0] && failed[1] ? 'both' : failed[0] ? 'from' : 'to';
+    return {
+      node,
+      entries: [],
+      error: { side, message: first.message, ...(first.file ? { file: first.file } : {}), ...(first.line ? { line: first.line } : {}) },
+    };
+  }
+  const from = fileText ? withFileText(a.catalog) : a.catalog;
+  const to = fileText ? withFileText(b.catalog) : b.catalog;
+  return diffNode(node, from, to, registry, opts);
+}

@@ -1,0 +1,66 @@
+/**
+ * One git ref of a control repository, checked out once into a temporary directory (`git archive` of the ref,
+ * unpacked: the repository itself is only read, nothing is written to it), and its `--bootstrap-script` run there
+ * (r10k for a Puppetfile, for example) with a scrubbed environment, as octocatalog-diff does: HOME, PATH, PWD and
+ * BASEDIR only. The ref `.` is the working directory as it is (nothing copied, no bootstrap unless asked).
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { isAbsolute, join, resolve } from 'node:path';
+import { DEFAULT_CHILD_PATH, outputTail, run, SpawnError } from '../../system/proc/launcher.js';
+
+export class CheckoutError extends Error {}
+
+export interface Checkout {
+  readonly ref: string;
+  /** The directory holding the ref's files. */
+  readonly dir: string;
+  /** Removes the temporary directory (not the working directory of `.`). */
+  remove(): Promise<void>;
+}
+
+async function git(basedir: string, args: string[], what: string): Promise<void> {
+  let r;
+  try {
+    r = await run({ command: { argv: ['git', '-C', basedir, ...args] }, env: { PATH: process.env.PATH ?? DEFAULT_CHILD_PATH, HOME: process.env.HOME ?? '/' } });
+  } catch (e) {
+    if (e instanceof SpawnError) throw new CheckoutError(`cannot run git: ${e.message}`);
+    throw e;
+  }
+  if (r.code !== 0) throw new CheckoutError(`${what} failed: ${outputTail(r)}`);
+}
+
+export async function checkout(basedir: string, ref: string): Promise<Checkout> {
+  if (ref === '.') return { ref, dir: resolve(basedir), remove: async () => {} };
+  const dir = await mkdtemp(join(tmpdir(), 'mgmt-diff-ref-'));
+  const remove = () => rm(dir, { recursive: true, force: true });
+  try {
+    const tar = join(dir, '.ref.tar');
+    await git(basedir, ['archive', '--format=tar', '-o', tar, ref, '--'], `git archive ${ref} in ${basedir}`);
+    const r = await run({ command: { argv: ['tar', '-xf', tar, '-C', dir] }, env: { PATH: process.env.PATH ?? DEFAULT_CHILD_PATH } });
+    if (r.code !== 0) throw new CheckoutError(`unpacking ${ref}: ${outputTail(r)}`);
+    await rm(tar, { force: true });
+    return { ref, dir, remove };
+  } catch (e) {
+    await remove();
+    throw e;
+  }
+}
+
+/** Runs the bootstrap script (relative to the checkout unless absolute) in the checkout. */
+export async function bootstrap(co: Checkout, script: string, extraEnv: Readonly<Record<string, string>> = {}, signal?: AbortSignal): Promise<void> {
+  const path = isAbsolute(script) ? script : join(co.dir, script);
+  let r;
+  try {
+    r = await run({
+      command: { argv: [path] },
+      cwd: co.dir,
+      env: { HOME: process.env.HOME ?? '/', PATH: process.env.PATH ?? DEFAULT_CHILD_PATH, PWD: co.dir, BASEDIR: co.dir, ...extraEnv },
+      ...(signal ? { signal } : {}),
+    });
+  } catch (e) {
+    if (e instanceof SpawnError) throw new CheckoutError(`--bootstrap-script ${script} at ${co.ref}: cannot run it: ${e.message}`);
+    throw e;
+  }
+  if (r.code !== 0) throw new CheckoutError(`--bootstrap-script ${script} at ${co.ref} failed (exit ${r.code ?? r.signal}): ${outputTail(r)}`);
+}
