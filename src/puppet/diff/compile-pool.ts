@@ -16,6 +16,7 @@ import { type Catalog, CatalogError, catalogFromData } from '../catalog.js';
 import { STORECONFIGS } from '../runtime/face-runner.js';
 import { PUPPET_HOME_PREFIX } from '../runtime/puppet-home.js';
 import { PuppetWorker, PuppetWorkerError } from '../runtime/worker.js';
+import type { PuppetSettings } from '../runtime/puppet-settings.js';
 import type { Logger } from '../../observe/logger.js';
 
 export interface CodeBase {
@@ -63,13 +64,20 @@ export class CompilePool {
       await mkdir(join(home, 'code', 'environments'), { recursive: true, mode: 0o700 });
       await symlink(base.envDir, join(home, 'code', 'environments', env));
     }
-    const args = [...STORECONFIGS, '--log_level', 'warning'];
-    if (base.environment !== undefined || base.envDir !== undefined) args.push('--environment', env);
-    if (base.hieraConfig !== undefined) args.push('--hiera_config', base.hieraConfig);
+    // The ref's code only: an empty confdir (never the machine's puppet.conf), the checkout as the environment.
+    const confdir = join(home, 'conf');
+    await mkdir(confdir, { recursive: true, mode: 0o700 });
+    const settings: PuppetSettings = {
+      confdir,
+      codedir: join(home, 'code'),
+      modulepath: base.modulepath,
+      ...(base.environment !== undefined || base.envDir !== undefined ? { environment: env } : {}),
+      ...(base.hieraConfig !== undefined ? { hiera_config: base.hieraConfig } : {}),
+    };
     const worker = new PuppetWorker(() => ({
       stateDir: home,
-      modulepath: base.modulepath,
-      args,
+      settings,
+      args: [...STORECONFIGS, '--log_level', 'warning'],
       ...(base.puppetBin !== undefined ? { puppetBin: base.puppetBin } : {}),
       ...(this.log ? { log: this.log } : {}),
     }));
