@@ -15,6 +15,7 @@ import type { AutoEdgeHints, Resource, ResourceContext } from '../resources/reso
 import { sleep } from '../system/proc/abort.js';
 import { autoEdges, hintsFor } from './autoedges.js';
 import { autogroup, groupKey } from './autogroup.js';
+import type { CheckRecord } from './check-record.js';
 import { Semaphores } from './semaphores.js';
 import { DEFAULT_RETRY, Edge, type RetryPolicy, Vertex, type VertexHost } from './vertex.js';
 
@@ -38,6 +39,11 @@ export interface EngineOptions {
   readonly onConverged?: (failed: readonly Vertex[]) => void;
   /** The backoff of resources without an explicit `retry` (default `DEFAULT_RETRY`: 1 s doubling to 5 min). */
   readonly retryPolicy?: RetryPolicy;
+  /**
+   * The change record of every check/apply that found its state wrong (changed or, under noop, would change) or
+   * failed, Sensitive values redacted (check-record.ts). Unset: no record is built.
+   */
+  readonly onCheck?: (r: CheckRecord) => void;
 }
 
 export interface SwapResult {
@@ -54,6 +60,7 @@ export class Engine implements VertexHost {
   readonly semaphores = new Semaphores();
   readonly globalSema: readonly string[];
   readonly retryPolicy: RetryPolicy;
+  readonly record: ((r: CheckRecord) => void) | undefined;
   private vertices = new Map<string, Vertex>();
   /** Live edges by `edgeKey`. */
   private edgeByKey = new Map<string, Edge>();
@@ -74,6 +81,7 @@ export class Engine implements VertexHost {
     this.noop = opts.noop ?? false;
     this.globalSema = opts.sema && opts.sema > 0 ? [`:${opts.sema}`] : [];
     this.retryPolicy = opts.retryPolicy ?? DEFAULT_RETRY;
+    this.record = opts.onCheck;
   }
 
   /** The running graph with its automatic edges (for graphviz and tests). */
@@ -298,10 +306,11 @@ export class Engine implements VertexHost {
     const redactor = marked ? new Redactor(members.flatMap((m) => secretsOf(normalize(kind, m.name, m.params).params, m.meta.sensitive))) : undefined;
     const log = redactor ? redactor.logger(logger(redactor.text(id))) : logger(id);
     let dir: string | undefined;
+    const sensitive = marked ? new Set(members.flatMap((m) => (m.meta.sensitive ?? []).map((s) => s.split('.')[0]!))) : NOT_SENSITIVE;
     const ctx: ResourceContext = {
       id,
       log,
-      sensitive: marked ? new Set(members.flatMap((m) => (m.meta.sensitive ?? []).map((s) => s.split('.')[0]!))) : NOT_SENSITIVE,
+      sensitive,
       hostname: this.opts.hostname,
       varDir: async () => {
         if (!dir) {
@@ -324,7 +333,7 @@ export class Engine implements VertexHost {
       throw redactor ? redactor.error(e) : e;
     }
     const resource = redactor?.active ? redactedErrors(created, redactor) : created;
-    const v = new Vertex(r, kind, resource, this, log);
+    const v = new Vertex(r, kind, resource, this, log, marked ? { sensitive, redactor } : undefined);
     this.hints.set(v, hintsFor(this.opts.registry, r));
     return v;
   }
