@@ -29,7 +29,7 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const md5 = (s: string) => `{md5}${createHash('md5').update(s).digest('hex')}`;
+const sha256 = (s: string) => `{sha256}${createHash('sha256').update(s).digest('hex')}`;
 
 /** Runs `yaml` to convergence and returns the records; `then` may act on the running graph and wait again. */
 async function records(yaml: string, opts: { noop?: boolean; then?: (converged: () => Promise<unknown>) => Promise<void> } = {}): Promise<CheckRecord[]> {
@@ -45,7 +45,7 @@ async function records(yaml: string, opts: { noop?: boolean; then?: (converged: 
 }
 
 describe('change record', () => {
-  it('a created file: state absent -> file, not corrective; then drift: content with md5 digests, corrective', async () => {
+  it('a created file: state absent -> file, not corrective; then drift: content with sha256 digests, corrective', async () => {
     const f = join(dir, 'motd');
     const got = await records(`graph: g\nresources:\n  file:\n  - {name: ${f}, state: exists, content: "hello\\n", mode: "0644"}\n`, {
       then: async (converged) => {
@@ -64,7 +64,7 @@ describe('change record', () => {
     );
     assert.equal(repaired.outcome, 'changed');
     assert.equal(repaired.corrective, true, 'drift repaired');
-    assert.deepEqual(repaired.changes, [{ property: 'content', previous: md5('tampered\n'), desired: md5('hello\n'), message: 'content changed' }]);
+    assert.deepEqual(repaired.changes, [{ property: 'content', previous: sha256('tampered\n'), desired: sha256('hello\n'), message: 'content changed' }]);
     assert.equal(readFileSync(f, 'utf8'), 'hello\n');
     assert.ok(repaired.at > 0 && repaired.ms >= 0);
   });
@@ -79,7 +79,7 @@ describe('change record', () => {
     assert.deepEqual(
       got[0]!.changes.map((c) => [c.property, c.previous, c.desired, c.message]),
       [
-        ['content', md5('old\n'), md5('new\n'), 'would change content'],
+        ['content', sha256('old\n'), sha256('new\n'), 'would change content'],
         ['mode', '0600', '0644', 'would change mode 0600 -> 0644'],
       ],
     );

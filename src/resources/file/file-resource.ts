@@ -309,18 +309,18 @@ export class FileResource implements Resource {
 }
 
 /**
- * A content change as Puppet reports it: `{md5}` digests of the old and new bytes (the old ones only for a file
+ * A content change as Puppet reports it: `{sha256}` digests (Puppet 7's default digest_algorithm) of the old and new bytes (the old ones only for a file
  * small enough to read in one slice; a bigger one is not read again just for the record).
  */
 function contentChange(at: string, cur: Stats, data: Buffer): ChangeWhat {
-  const md5 = (b: Buffer) => `{md5}${createHash('md5').update(b).digest('hex')}`;
+  const digest = (b: Buffer) => `{sha256}${createHash('sha256').update(b).digest('hex')}`;
   let previous: string | undefined;
   if (cur.size <= SYNC_MAX_BYTES) {
     try {
-      previous = md5(readFileSync(at));
+      previous = digest(readFileSync(at));
     } catch {
       previous = undefined; // gone or replaced meanwhile: the record just lacks the old digest
     }
   }
-  return { property: 'content', ...(previous !== undefined ? { previous } : {}), desired: md5(data) };
+  return { property: 'content', ...(previous !== undefined ? { previous } : {}), desired: digest(data) };
 }
