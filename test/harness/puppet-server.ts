@@ -7,7 +7,7 @@
  * at cleanup. `stop()` / `start()` keep the port and the data (a server that goes down and comes back).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, closeSync, writeFileSync } from 'node:fs';
+import { closeSync, cpSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -28,7 +28,10 @@ export interface TestPuppetServer {
   writeSite(code: string, env?: string): void;
   /** Writes a file under an environment (`modules/m/lib/facter/f.rb`). */
   writeCode(rel: string, text: string, env?: string): void;
-  /** The report files `reports = store` wrote for a node (full paths, oldest first). */
+  /**
+   * The report files `reports = store` wrote for a node (full paths, oldest first by modification time). The store
+   * processor names them by the minute (`YYYYMMDDhhmm.yaml`): a second report in the same minute replaces the first.
+   */
   storedReports(node: string): string[];
   /** What the server logged so far. */
   log(): string;
@@ -198,12 +201,12 @@ profiler: {}
     },
     storedReports: (node) => {
       const d = join(vardir, 'reports', node);
-      return existsSync(d)
-        ? readdirSync(d)
-            .filter((f) => f.endsWith('.yaml'))
-            .sort()
-            .map((f) => join(d, f))
-        : [];
+      if (!existsSync(d)) return [];
+      return readdirSync(d)
+        .filter((f) => f.endsWith('.yaml'))
+        .map((f) => ({ p: join(d, f), t: statSync(join(d, f)).mtimeMs }))
+        .sort((a, b) => a.t - b.t)
+        .map((x) => x.p);
     },
     log: () => readFileSync(logFile, 'utf8'),
     stop,
