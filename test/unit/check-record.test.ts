@@ -11,7 +11,10 @@ import { registry as mgmtRegistry } from '../../src/cli/registry.js';
 import type { CheckRecord } from '../../src/engine/check-record.js';
 import { redactChange } from '../../src/engine/check-record.js';
 import { Redactor } from '../../src/observe/redact.js';
+import { execKind } from '../../src/resources/exec.js';
 import { fileKind } from '../../src/resources/file/kind.js';
+import { hostKind } from '../../src/resources/host.js';
+import { lineKind } from '../../src/resources/line.js';
 import type { Change } from '../../src/resources/resource.js';
 import { TestBench } from '../../src/resources/test-kind.js';
 import { startGraph } from '../harness/engine-run.js';
@@ -128,5 +131,34 @@ describe('change record', () => {
     assert.deepEqual(c, { property: 'returns', previous: 'notrun', desired: ['echo [redacted]'], message: 'ran echo [redacted]', redacted: true });
     const plain: Change = { property: 'mode', previous: '0600', desired: '0644', message: 'mode 0600 -> 0644' };
     assert.equal(redactChange(plain, { sensitive: new Set(['content']), redactor }), plain);
+  });
+
+  it('kinds record their own properties: exec returns, line presence, host entries; noop says would', async () => {
+    const recorded = async (kind: typeof fileKind, name: string, params: Record<string, unknown>, apply = true): Promise<Change[]> => {
+      const seen: Change[] = [];
+      const { r } = validResource(kind, name, params);
+      await check(r, { apply, change: (c) => seen.push(c) });
+      return seen;
+    };
+    const marker = join(dir, 'marker');
+    assert.deepEqual(await recorded(execKind, `touch ${marker}`, { creates: marker }, false), [
+      { property: 'returns', previous: 'notrun', desired: ['0'], message: `would run: touch ${marker}` },
+    ]);
+    assert.deepEqual(await recorded(execKind, `touch ${marker}`, { creates: marker }), [
+      { property: 'returns', previous: 'notrun', desired: ['0'], message: 'executed successfully' },
+    ]);
+    assert.deepEqual(await recorded(execKind, `touch ${marker}`, { creates: marker }), [], 'creates exists: nothing ran, nothing recorded');
+    const f = join(dir, 'conf');
+    writeFileSync(f, 'a=1\n');
+    const line = await recorded(lineKind, 'l', { path: f, line: 'b=2' });
+    assert.deepEqual(
+      line.map((c) => [c.property, c.previous, c.desired]),
+      [['state', 'absent', 'present']],
+    );
+    assert.match(line[0]!.message, /^edited /);
+    const hosts = join(dir, 'hosts');
+    writeFileSync(hosts, '127.0.0.1 localhost\n');
+    const host = await recorded(hostKind, 'web', { ip: '10.0.0.5', target: hosts });
+    assert.ok(host.length > 0 && host.every((c) => c.property === 'state' && c.message.length > 0), JSON.stringify(host));
   });
 });
