@@ -36,6 +36,7 @@ flags:
   --disable [REASON]       disable runs (Puppet's disable lock), and exit
   --enable                 enable runs again, and exit
   --report-interval SECS   at most one drift-repair report per SECS between runs (default: 60)
+  --seeds URL[,URL...]     etcd: run at once when \`mgmt puppet deploy\` deploys this node's environment
   --prefix DIR             mgmt's state directory (default: <vardir>/mgmt)
   --puppet-bin BIN         the Puppet executable (default: puppet)
   -v, --verbose            debug logging`;
@@ -54,6 +55,7 @@ export const agentFlagOptions = {
   disable: { type: 'boolean' },
   enable: { type: 'boolean' },
   'report-interval': { type: 'string' },
+  seeds: { type: 'string' },
   prefix: { type: 'string' },
   'puppet-bin': { type: 'string' },
   verbose: { type: 'boolean', short: 'v' },
@@ -117,13 +119,17 @@ export async function puppetAgentCommand(argv: string[]): Promise<number> {
   // Identity: the node's certificate, or a new one (CSR, then wait as `puppet agent --waitforcert` does).
   if (!existsSync(settings.hostcert)) {
     const wait = String(waitforcert ?? settings.waitforcert);
-    log.info(`no certificate for ${settings.certname} in ${settings.ssldir}: requesting one from ${settings.ca_server}:${settings.ca_port} (waiting up to ${wait} s)`);
+    log.info(
+      `no certificate for ${settings.certname} in ${settings.ssldir}: requesting one from ${settings.ca_server}:${settings.ca_port} (waiting up to ${wait} s)`,
+    );
     const r = await run({
       command: { argv: [source.puppetBin, 'ssl', 'bootstrap', '--waitforcert', wait, ...configArgs(source)] },
       env: inheritedEnv(),
     });
     if (r.code !== 0 || !existsSync(settings.hostcert)) {
-      log.error(`no certificate for ${settings.certname}: ${outputTail(r)}; sign it on the CA (puppetserver ca sign --certname ${settings.certname}) and run again`);
+      log.error(
+        `no certificate for ${settings.certname}: ${outputTail(r)}; sign it on the CA (puppetserver ca sign --certname ${settings.certname}) and run again`,
+      );
       return EXIT_FAILED;
     }
   }
@@ -177,7 +183,11 @@ export async function puppetAgentCommand(argv: string[]): Promise<number> {
       flushLog();
     }
   }
-  return daemon(agent, settings, once, reportInterval, log);
+  const seeds = (values.seeds ?? '')
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);
+  return daemon(agent, settings, once, reportInterval, log, seeds);
 }
 
 /** The long-running agent: runs every runinterval (after a splay), at once on SIGUSR1; drift reports batched. */
@@ -187,22 +197,47 @@ async function daemon(
   once: () => Promise<number>,
   reportInterval: number,
   log: ReturnType<typeof logger>,
+  seeds: readonly string[],
 ): Promise<number> {
   await writeFile(pidFile(s), String(process.pid));
   let wake: (() => void) | undefined;
-  let stopping = false;
+  const state = { stopping: false };
+  /** Resolved when the run after the last runNow() has finished. */
+  let ranWaiters: (() => void)[] = [];
   const runNow = () => {
     const w = wake;
     wake = undefined;
     w?.();
   };
+  const runAndWait = () =>
+    new Promise<void>((resolve) => {
+      ranWaiters.push(resolve);
+      runNow();
+    });
+  // `mgmt puppet deploy`: run at once (after the deploy's jitter, in one of its slots).
+  let unwatch: (() => Promise<void>) | undefined;
+  let etcd: { close(): void } | undefined;
+  if (seeds.length > 0) {
+    const { deployClient, inDeploySlot, watchDeploys } = await import('../world/deploy-signal.js');
+    const client = deployClient(seeds);
+    etcd = client;
+    unwatch = await watchDeploys(
+      client,
+      s.environment,
+      (d) => {
+        log.info(`deploy ${d.id} of ${d.environment}: fetching the catalog (jitter up to ${d.jitterMs} ms, ${d.concurrency} at a time)`);
+        void inDeploySlot(client, d, s.certname, runAndWait).catch((e: unknown) => log.warn(`deploy ${d.id}: ${errorText(e)}`));
+      },
+      log,
+    );
+  }
   const onUsr1 = () => {
     log.info('SIGUSR1: running now');
     runNow();
   };
   const stop = (sig: NodeJS.Signals) => {
     log.info(`${sig}: stopping`);
-    stopping = true;
+    state.stopping = true;
     runNow();
   };
   process.on('SIGUSR1', onUsr1);
@@ -215,18 +250,27 @@ async function daemon(
   let failures = 0;
   try {
     let first = true;
-    while (!stopping) {
-      if (first && s.splay) await sleepOrWake(Math.random() * s.splaylimit * 1000, (w) => (wake = w));
+    while (!state.stopping) {
+      if (first && s.splay) {
+        await sleepOrWake(Math.random() * s.splaylimit * 1000, (w) => (wake = w));
+        // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- set by the signal handler while this awaited
+        if (state.stopping) break;
+      }
       first = false;
-      if (stopping) break;
       const disabled = disabledReason(s.agent_disabled_lockfile);
+      const waiting = ranWaiters;
+      ranWaiters = [];
       const code = disabled === undefined ? await once() : (log.warn(`Skipping run: administratively disabled (Reason: '${disabled}')`), EXIT_OK);
+      for (const f of waiting) f();
       failures = code === EXIT_FAILED ? failures + 1 : 0;
       const wait = failures > 0 ? Math.min(s.runinterval, 5 * 2 ** Math.min(failures - 1, 10)) : s.runinterval;
       if (failures > 0) log.warn(`the run failed (${failures} in a row); the graph keeps running; next attempt in ${wait} s`);
       await sleepOrWake(wait * 1000, (w) => (wake = w));
     }
   } finally {
+    for (const f of ranWaiters) f();
+    await unwatch?.().catch(() => undefined);
+    etcd?.close();
     clearInterval(drift);
     process.off('SIGUSR1', onUsr1);
     process.off('SIGINT', stop);

@@ -18,6 +18,7 @@ export async function puppetCommand(argv: string[]): Promise<number> {
   }
   if (sub === 'translate') return (await import('./puppet-translate.js')).translateCommand(rest);
   if (sub === 'agent') return (await import('./puppet-agent.js')).puppetAgentCommand(rest);
+  if (sub === 'deploy') return (await import('./puppet-deploy.js')).puppetDeployCommand(rest);
   if (sub.startsWith('-')) return (await import('./puppet-run.js')).puppetRunCommand(argv);
   throw new UsageError(`unknown puppet subcommand ${JSON.stringify(sub)}; try: mgmt puppet --help`);
 }

@@ -13,6 +13,7 @@ import { after, before, describe, it } from 'node:test';
 import yaml from 'js-yaml';
 import { agentDirs, startTestPuppetServer, type TestPuppetServer } from '../harness/puppet-server.js';
 import { killAll, mgmt, mgmtRun, waitUntil } from '../harness/cli.js';
+import { startTestEtcd } from '../harness/etcd.js';
 
 let server: TestPuppetServer | undefined;
 let root: string;
@@ -208,5 +209,25 @@ describe('mgmt puppet agent against a real Puppet Server', { timeout: 1_500_000 
     daemon.child.kill('SIGTERM');
     assert.equal(await daemon.exited, 0, daemon.stderr());
     process.stderr.write(`# drift repaired in ${repairMs.toFixed(0)} ms\n`);
+  });
+
+  it('mgmt puppet deploy over etcd: the agent of that environment fetches and applies the new code within seconds', async () => {
+    const etcd = await startTestEtcd('deploy');
+    try {
+      const daemon = mgmt(['puppet', 'agent', '--confdir', node.confdir, '--seeds', etcd.url]);
+      await daemon.waitForLog(/Applied catalog in/, 240_000);
+      srv().writeSite(site('deployed'));
+      const t0 = performance.now();
+      const d = await mgmtRun(['puppet', 'deploy', '--environment', 'production', '--seeds', etcd.url, '--jitter', '0.5', '--concurrency', '2']);
+      assert.equal(d.code, 0, d.stderr);
+      await waitUntil(() => readFileSync(join(managed, 'motd'), 'utf8') === 'deployed\n', 120_000, 'the deployed code applied');
+      const ms = performance.now() - t0;
+      assert.match(daemon.stderr(), /deploy \S+ of production: fetching the catalog/);
+      daemon.child.kill('SIGTERM');
+      assert.equal(await daemon.exited, 0, daemon.stderr());
+      process.stderr.write(`# deploy -> applied on the node in ${ms.toFixed(0)} ms\n`);
+    } finally {
+      await etcd.cleanup();
+    }
   });
 });
