@@ -65,6 +65,8 @@ export class PuppetAgent {
   private current: { spec: GraphSpec; catalog: Catalog; version: CatalogVersion; resources: ReportResource[]; refs: Map<string, string> } | undefined;
   private client: PuppetServerClient | undefined;
   private readonly s: AgentSettings;
+  /** A catalog run is under way: its changes go into its own report, not a drift report. */
+  private running = false;
 
   constructor(private readonly o: AgentOptions) {
     this.s = o.settings;
@@ -100,6 +102,15 @@ export class PuppetAgent {
 
   /** One run: fetch (or fall back to the cached catalog), apply until converged, report. */
   async run(): Promise<AgentRunResult> {
+    this.running = true;
+    try {
+      return await this.runOnce();
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private async runOnce(): Promise<AgentRunResult> {
     const startedAt = Date.now();
     const times: Record<string, number> = {};
     const logs: ReportLog[] = [];
@@ -212,7 +223,7 @@ export class PuppetAgent {
    * transaction UUID, only the resources that changed. Undefined when nothing happened.
    */
   async driftReport(): Promise<{ report: PuppetReport; reportError?: string } | undefined> {
-    if (!this.current || this.records.length === 0) return undefined;
+    if (this.running || !this.current || this.records.length === 0) return undefined;
     const records = this.records;
     this.records = [];
     const startedAt = Math.min(...records.map((r) => r.at));
