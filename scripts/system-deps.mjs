@@ -42,6 +42,8 @@ const test = [
   ['getent', 'libc-bin'],
   // the symlink race test: a python3 child swaps a directory and a symlink with renameat2(RENAME_EXCHANGE) via ctypes
   ['python3', 'python3'],
+  // mgmt puppet agent against a real Puppet Server (test/harness/puppet-server.ts; the JVM comes with it)
+  ['/usr/share/puppetserver/puppetserver.jar', 'puppetserver'],
 ];
 const bench = [['/usr/bin/time', 'time']];
 

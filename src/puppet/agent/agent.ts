@@ -196,7 +196,7 @@ export class PuppetAgent {
     }
     const version = catalogVersion(catalogText);
     say('info', `Applying configuration version '${String(version.version ?? '')}'`);
-    this.records = [];
+    // Drift repaired since the last report (not yet reported) goes into this run's report, with the run's changes.
     const t0 = performance.now();
     const done = this.converged();
     const swapped = await this.engine.swap(tagged);
@@ -268,7 +268,25 @@ export class PuppetAgent {
     version: CatalogVersion;
   }): PuppetReport {
     const cur = this.current;
-    const failing = new Set(this.engine.failures().map((v) => v.id));
+    // A resource still failing that was not retried within this run fails in this report too (as it would in
+    // every run of Puppet's agent).
+    const seen = new Set(r.records.map((x) => x.id));
+    const stillFailing: CheckRecord[] = this.engine
+      .failures()
+      .filter((v) => !seen.has(v.id))
+      .map((v) => ({
+        id: v.id,
+        kind: v.spec.kind,
+        name: v.spec.name,
+        ...(v.spec.origin ? { origin: v.spec.origin } : {}),
+        outcome: 'failed',
+        changes: [],
+        corrective: false,
+        refresh: false,
+        at: Date.now(),
+        ms: 0,
+        error: v.failure?.message ?? 'failing',
+      }));
     return puppetReport({
       host: this.s.certname,
       environment: r.environment,
@@ -282,9 +300,8 @@ export class PuppetAgent {
       noop: this.o.noop,
       startedAt: r.startedAt,
       resources: cur?.resources ?? [],
-      records: r.records,
+      records: [...r.records, ...stillFailing],
       refOf: (id) => cur?.refs.get(id),
-      skipped: [...failing].map((id) => cur?.refs.get(id)).filter((x): x is string => x !== undefined && !r.records.some((rec) => rec.id === x)),
       transactionCompleted: true,
       logs: r.logs,
       times: r.times,
