@@ -167,6 +167,8 @@ export async function puppetAgentCommand(argv: string[]): Promise<number> {
     try {
       const r = await agent.run();
       if (!r.report) return EXIT_FAILED;
+      // The server could not be reached (the cached catalog ran, or the report is held): the daemon retries soon.
+      if (!onetime && (r.cached || r.reportError !== undefined)) return EXIT_FAILED;
       if (r.reportError !== undefined && onetime) log.error('the report was not delivered');
       return detailed ? detailedExitCode(r.report) : r.report.status === 'failed' ? EXIT_FAILED : EXIT_OK;
     } finally {

@@ -185,25 +185,28 @@ describe('mgmt puppet agent against a real Puppet Server', { timeout: 1_500_000 
   it('long-running: a code change arrives at --trigger; drift is repaired at once and reported (corrective)', async () => {
     const daemon = mgmt(['puppet', 'agent', '--confdir', node.confdir, '--report-interval', '1']);
     await daemon.waitForLog(/Applied catalog in/, 240_000);
-    const uuid = () => latest()?.transaction_uuid;
-    await waitUntil(() => uuid() !== undefined, 30_000, 'the first report');
-    const first = uuid();
+    // The node's last report (last_run_report.yaml, written before it is sent) has reached the server.
+    const localUuid = () => storedReport(join(node.vardir, 'state', 'last_run_report.yaml')).transaction_uuid;
+    const delivered = () => latest()?.transaction_uuid === localUuid();
+    await waitUntil(delivered, 30_000, 'the first report delivered');
+    const first = localUuid();
 
     srv().writeSite(site('hello again'));
     assert.equal((await agent('--trigger')).code, 0);
     await waitUntil(() => readFileSync(join(managed, 'motd'), 'utf8') === 'hello again\n', 240_000, 'the new catalog applied');
-    await waitUntil(() => uuid() !== first, 30_000, 'the triggered run reported');
-    const triggered = uuid();
+    await waitUntil(() => localUuid() !== first && delivered(), 30_000, 'the triggered run reported');
+    const triggered = localUuid();
+    assert.equal(latest()?.corrective_change, false, 'a code change is not a corrective change');
 
     const t0 = performance.now();
     writeFileSync(join(managed, 'motd'), 'drift\n');
     await waitUntil(() => readFileSync(join(managed, 'motd'), 'utf8') === 'hello again\n', 10_000, 'drift repaired');
     const repairMs = performance.now() - t0;
-    await waitUntil(() => uuid() !== triggered, 30_000, 'the drift report');
+    await waitUntil(() => localUuid() !== triggered && delivered(), 30_000, 'the drift report');
     const rep = latest();
     assert.ok(rep);
     assert.equal(rep.status, 'changed');
-    assert.equal(rep.corrective_change, true);
+    assert.equal(rep.corrective_change, true, JSON.stringify(rep.resource_statuses[`File[${managed}/motd]`]));
     const motd = rep.resource_statuses[`File[${managed}/motd]`]!;
     assert.deepEqual([motd.corrective_change, motd.events[0]!.property, motd.events[0]!.corrective_change], [true, 'content', true]);
     daemon.child.kill('SIGTERM');
@@ -229,5 +232,26 @@ describe('mgmt puppet agent against a real Puppet Server', { timeout: 1_500_000 
     } finally {
       await etcd.cleanup();
     }
+  });
+
+  it('server down: the node keeps its graph and repairs drift, runs the cached catalog, and reports once the server is back', async () => {
+    const daemon = mgmt(['puppet', 'agent', '--confdir', node.confdir, '--report-interval', '1']);
+    await daemon.waitForLog(/Applied catalog in/, 240_000);
+    const want = readFileSync(join(managed, 'motd'), 'utf8');
+    await srv().stop();
+    writeFileSync(join(managed, 'motd'), 'drift while the server is down\n');
+    await waitUntil(() => readFileSync(join(managed, 'motd'), 'utf8') === want, 10_000, 'drift repaired with the server down');
+    assert.equal((await agent('--trigger')).code, 0);
+    await daemon.waitForLog(/Using cached catalog/, 120_000);
+    await daemon.waitForLog(/report\(s\) are sent when the server answers again/, 60_000);
+    const cachedRun = storedReport(join(node.vardir, 'state', 'last_run_report.yaml'));
+    assert.equal(cachedRun.cached_catalog_status, 'on_failure');
+
+    await srv().start();
+    assert.equal((await agent('--trigger')).code, 0);
+    await daemon.waitForLog(/the server answers again: delivered \d+ report\(s\) held while it was down/, 240_000);
+    assert.equal(latest()?.transaction_uuid, storedReport(join(node.vardir, 'state', 'last_run_report.yaml')).transaction_uuid);
+    daemon.child.kill('SIGTERM');
+    assert.equal(await daemon.exited, 0, daemon.stderr());
   });
 });

@@ -55,6 +55,9 @@ export interface AgentRunResult {
   readonly reportError?: string;
 }
 
+/** Reports kept for a server that is down; older ones are dropped (last_run_report.yaml keeps the newest). */
+const MAX_UNDELIVERED = 20;
+
 /** Container types: flattened into edges, not resources of the report (as in Puppet's). */
 const CONTAINERS = new Set(['Class', 'Stage', 'Node']);
 
@@ -65,6 +68,8 @@ export class PuppetAgent {
   private current: { spec: GraphSpec; catalog: Catalog; version: CatalogVersion; resources: ReportResource[]; refs: Map<string, string> } | undefined;
   private client: PuppetServerClient | undefined;
   private readonly s: AgentSettings;
+  /** Reports not yet taken by the server (at most MAX_UNDELIVERED, the newest). */
+  private readonly undelivered: { report: PuppetReport; environment: string }[] = [];
   /** A catalog run is under way: its changes go into its own report, not a drift report. */
   private running = false;
 
@@ -137,7 +142,10 @@ export class PuppetAgent {
       const client = await this.serverClient();
       const node = await timed('node_retrieval', () => client.node(s.certname, environment));
       if (node.environment && node.environment !== environment) {
-        say('notice', `Local environment: '${environment}' doesn't match server specified node environment '${node.environment}', switching agent to '${node.environment}'.`);
+        say(
+          'notice',
+          `Local environment: '${environment}' doesn't match server specified node environment '${node.environment}', switching agent to '${node.environment}'.`,
+        );
         environment = node.environment;
       }
       say('info', `Using environment '${environment}'`);
@@ -246,13 +254,25 @@ export class PuppetAgent {
       this.o.log.warn(`could not write the last-run files (${this.s.lastrunfile}, ${this.s.lastrunreport}): ${errorText(e)}`),
     );
     if (!this.s.report) return {};
+    // Reports the server could not take (it was down) go first, oldest first, once it answers again.
+    this.undelivered.push({ report, environment });
+    if (this.undelivered.length > MAX_UNDELIVERED) this.undelivered.splice(0, this.undelivered.length - MAX_UNDELIVERED);
     try {
       const client = await this.serverClient();
-      await client.report(this.s.certname, environment, report);
+      const held = this.undelivered.length - 1;
+      while (this.undelivered.length > 0) {
+        const next = this.undelivered[0]!;
+        await client.report(this.s.certname, next.environment, next.report);
+        this.undelivered.shift();
+      }
+      if (held > 0) this.o.log.info(`the server answers again: delivered ${held} report(s) held while it was down, and this one`);
       return {};
     } catch (e) {
       const why = errorText(e);
-      this.o.log.warn(`could not send the report to ${this.s.server}:${this.s.serverport}: ${why} (it is in ${this.s.lastrunreport})`);
+      this.o.log.warn(
+        `could not send the report to ${this.s.server}:${this.s.serverport}: ${why} (it is in ${this.s.lastrunreport}; ` +
+          `${this.undelivered.length} report(s) are sent when the server answers again)`,
+      );
       return { reportError: why };
     }
   }
@@ -354,7 +374,12 @@ function reportResources(catalog: Catalog, spec: GraphSpec): { resources: Report
   for (const e of catalog.edges) parent.set(e.target, e.source);
   const label = (ref: string) => {
     const m = /^Class\[(.*)\]$/.exec(ref);
-    return m ? m[1]!.split('::').map((p) => p.charAt(0).toUpperCase() + p.slice(1)).join('::') : ref;
+    return m
+      ? m[1]!
+          .split('::')
+          .map((p) => p.charAt(0).toUpperCase() + p.slice(1))
+          .join('::')
+      : ref;
   };
   const resources: ReportResource[] = [];
   for (const r of catalog.resources) {
