@@ -59,6 +59,21 @@ const srv = (): TestPuppetServer => {
   assert.ok(server, 'the Puppet Server started');
   return server;
 };
+/** Runs `body` with a long-running agent, and stops the agent whatever happens (a failed test must not leave it fighting the next one). */
+async function withDaemon(args: string[], body: (d: ReturnType<typeof mgmt>) => Promise<void>): Promise<void> {
+  const d = mgmt(['puppet', 'agent', '--confdir', node.confdir, ...args]);
+  try {
+    await body(d);
+    d.child.kill('SIGTERM');
+    assert.equal(await d.exited, 0, d.stderr());
+  } finally {
+    if (d.child.exitCode === null && d.child.signalCode === null) {
+      d.child.kill('SIGKILL');
+      await d.exited;
+    }
+  }
+}
+
 const agent = (...args: string[]) => mgmtRun(['puppet', 'agent', '--confdir', node.confdir, ...args]);
 const certFiles = () =>
   ['certs', 'private_keys', 'certificate_requests'].flatMap((d) =>
@@ -183,75 +198,72 @@ describe('mgmt puppet agent against a real Puppet Server', { timeout: 1_500_000 
   });
 
   it('long-running: a code change arrives at --trigger; drift is repaired at once and reported (corrective)', async () => {
-    const daemon = mgmt(['puppet', 'agent', '--confdir', node.confdir, '--report-interval', '1']);
-    await daemon.waitForLog(/Applied catalog in/, 240_000);
-    // The node's last report (last_run_report.yaml, written before it is sent) has reached the server.
-    const localUuid = () => storedReport(join(node.vardir, 'state', 'last_run_report.yaml')).transaction_uuid;
-    const delivered = () => latest()?.transaction_uuid === localUuid();
-    await waitUntil(delivered, 30_000, 'the first report delivered');
-    const first = localUuid();
+    await withDaemon(['--report-interval', '1'], async (daemon) => {
+      await daemon.waitForLog(/Applied catalog in/, 240_000);
+      // The node's last report (last_run_report.yaml, written before it is sent) has reached the server.
+      const localUuid = () => storedReport(join(node.vardir, 'state', 'last_run_report.yaml')).transaction_uuid;
+      const delivered = () => latest()?.transaction_uuid === localUuid();
+      await waitUntil(delivered, 30_000, 'the first report delivered');
+      const first = localUuid();
 
-    srv().writeSite(site('hello again'));
-    assert.equal((await agent('--trigger')).code, 0);
-    await waitUntil(() => readFileSync(join(managed, 'motd'), 'utf8') === 'hello again\n', 240_000, 'the new catalog applied');
-    await waitUntil(() => localUuid() !== first && delivered(), 30_000, 'the triggered run reported');
-    const triggered = localUuid();
-    assert.equal(latest()?.corrective_change, false, 'a code change is not a corrective change');
+      srv().writeSite(site('hello again'));
+      assert.equal((await agent('--trigger')).code, 0);
+      await waitUntil(() => readFileSync(join(managed, 'motd'), 'utf8') === 'hello again\n', 240_000, 'the new catalog applied');
+      await waitUntil(() => localUuid() !== first && delivered(), 30_000, 'the triggered run reported');
+      const triggered = localUuid();
+      assert.equal(latest()?.corrective_change, false, 'a code change is not a corrective change');
 
-    const t0 = performance.now();
-    writeFileSync(join(managed, 'motd'), 'drift\n');
-    await waitUntil(() => readFileSync(join(managed, 'motd'), 'utf8') === 'hello again\n', 10_000, 'drift repaired');
-    const repairMs = performance.now() - t0;
-    await waitUntil(() => localUuid() !== triggered && delivered(), 30_000, 'the drift report');
-    const rep = latest();
-    assert.ok(rep);
-    assert.equal(rep.status, 'changed');
-    assert.equal(rep.corrective_change, true, JSON.stringify(rep.resource_statuses[`File[${managed}/motd]`]));
-    const motd = rep.resource_statuses[`File[${managed}/motd]`]!;
-    assert.deepEqual([motd.corrective_change, motd.events[0]!.property, motd.events[0]!.corrective_change], [true, 'content', true]);
-    daemon.child.kill('SIGTERM');
-    assert.equal(await daemon.exited, 0, daemon.stderr());
-    process.stderr.write(`# drift repaired in ${repairMs.toFixed(0)} ms\n`);
+      const t0 = performance.now();
+      writeFileSync(join(managed, 'motd'), 'drift\n');
+      await waitUntil(() => readFileSync(join(managed, 'motd'), 'utf8') === 'hello again\n', 10_000, 'drift repaired');
+      const repairMs = performance.now() - t0;
+      await waitUntil(() => localUuid() !== triggered && delivered(), 30_000, 'the drift report');
+      const rep = latest();
+      assert.ok(rep);
+      assert.equal(rep.status, 'changed');
+      assert.equal(rep.corrective_change, true, JSON.stringify(rep.resource_statuses[`File[${managed}/motd]`]));
+      const motd = rep.resource_statuses[`File[${managed}/motd]`]!;
+      assert.deepEqual([motd.corrective_change, motd.events[0]!.property, motd.events[0]!.corrective_change], [true, 'content', true]);
+      process.stderr.write(`# drift repaired in ${repairMs.toFixed(0)} ms\n`);
+    });
   });
 
   it('mgmt puppet deploy over etcd: the agent of that environment fetches and applies the new code within seconds', async () => {
     const etcd = await startTestEtcd('deploy');
     try {
-      const daemon = mgmt(['puppet', 'agent', '--confdir', node.confdir, '--seeds', etcd.url]);
-      await daemon.waitForLog(/Applied catalog in/, 240_000);
-      srv().writeSite(site('deployed'));
-      const t0 = performance.now();
-      const d = await mgmtRun(['puppet', 'deploy', '--environment', 'production', '--seeds', etcd.url, '--jitter', '0.5', '--concurrency', '2']);
-      assert.equal(d.code, 0, d.stderr);
-      await waitUntil(() => readFileSync(join(managed, 'motd'), 'utf8') === 'deployed\n', 120_000, 'the deployed code applied');
-      const ms = performance.now() - t0;
-      assert.match(daemon.stderr(), /deploy \S+ of production: fetching the catalog/);
-      daemon.child.kill('SIGTERM');
-      assert.equal(await daemon.exited, 0, daemon.stderr());
-      process.stderr.write(`# deploy -> applied on the node in ${ms.toFixed(0)} ms\n`);
+      await withDaemon(['--seeds', etcd.url], async (daemon) => {
+        await daemon.waitForLog(/Applied catalog in/, 240_000);
+        srv().writeSite(site('deployed'));
+        const t0 = performance.now();
+        const d = await mgmtRun(['puppet', 'deploy', '--environment', 'production', '--seeds', etcd.url, '--jitter', '0.5', '--concurrency', '2']);
+        assert.equal(d.code, 0, d.stderr);
+        await waitUntil(() => readFileSync(join(managed, 'motd'), 'utf8') === 'deployed\n', 120_000, 'the deployed code applied');
+        const ms = performance.now() - t0;
+        assert.match(daemon.stderr(), /deploy \S+ of production: fetching the catalog/);
+        process.stderr.write(`# deploy -> applied on the node in ${ms.toFixed(0)} ms\n`);
+      });
     } finally {
       await etcd.cleanup();
     }
   });
 
   it('server down: the node keeps its graph and repairs drift, runs the cached catalog, and reports once the server is back', async () => {
-    const daemon = mgmt(['puppet', 'agent', '--confdir', node.confdir, '--report-interval', '1']);
-    await daemon.waitForLog(/Applied catalog in/, 240_000);
-    const want = readFileSync(join(managed, 'motd'), 'utf8');
-    await srv().stop();
-    writeFileSync(join(managed, 'motd'), 'drift while the server is down\n');
-    await waitUntil(() => readFileSync(join(managed, 'motd'), 'utf8') === want, 10_000, 'drift repaired with the server down');
-    assert.equal((await agent('--trigger')).code, 0);
-    await daemon.waitForLog(/Using cached catalog/, 120_000);
-    await daemon.waitForLog(/report\(s\) are sent when the server answers again/, 60_000);
-    const cachedRun = storedReport(join(node.vardir, 'state', 'last_run_report.yaml'));
-    assert.equal(cachedRun.cached_catalog_status, 'on_failure');
+    await withDaemon(['--report-interval', '1'], async (daemon) => {
+      await daemon.waitForLog(/Applied catalog in/, 240_000);
+      const want = readFileSync(join(managed, 'motd'), 'utf8');
+      await srv().stop();
+      writeFileSync(join(managed, 'motd'), 'drift while the server is down\n');
+      await waitUntil(() => readFileSync(join(managed, 'motd'), 'utf8') === want, 10_000, 'drift repaired with the server down');
+      assert.equal((await agent('--trigger')).code, 0);
+      await daemon.waitForLog(/Using cached catalog/, 120_000);
+      await daemon.waitForLog(/report\(s\) are sent when the server answers again/, 60_000);
+      const cachedRun = storedReport(join(node.vardir, 'state', 'last_run_report.yaml'));
+      assert.equal(cachedRun.cached_catalog_status, 'on_failure');
 
-    await srv().start();
-    assert.equal((await agent('--trigger')).code, 0);
-    await daemon.waitForLog(/the server answers again: delivered \d+ report\(s\) held while it was down/, 240_000);
-    assert.equal(latest()?.transaction_uuid, storedReport(join(node.vardir, 'state', 'last_run_report.yaml')).transaction_uuid);
-    daemon.child.kill('SIGTERM');
-    assert.equal(await daemon.exited, 0, daemon.stderr());
+      await srv().start();
+      assert.equal((await agent('--trigger')).code, 0);
+      await daemon.waitForLog(/the server answers again: delivered \d+ report\(s\) held while it was down/, 240_000);
+      assert.equal(latest()?.transaction_uuid, storedReport(join(node.vardir, 'state', 'last_run_report.yaml')).transaction_uuid);
+    });
   });
 });
