@@ -18,7 +18,7 @@ const FILES = 100;
 const RUNS = 3;
 
 const site = (managed: string, tag: string) =>
-  `node default {\n${Array.from({ length: FILES }, (_, i) => `  file { '${managed}/f${i}': ensure => file, content => "${tag} ${i}\\n", mode => '0644' }`).join('\n')}\n}\n`;
+  `node default {\n  file { '${managed}': ensure => directory }\n${Array.from({ length: FILES }, (_, i) => `  file { '${managed}/f${i}': ensure => file, content => "${tag} ${i}\\n", mode => '0644' }`).join('\n')}\n}\n`;
 
 function rssKb(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));

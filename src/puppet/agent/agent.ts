@@ -13,6 +13,7 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { CheckRecord } from '../../engine/check-record.js';
 import { Engine } from '../../engine/engine.js';
+import type { Vertex } from '../../engine/vertex.js';
 import { checkSpec } from '../../graph/check-spec.js';
 import { diagnosticLogText, hasErrors } from '../../graph/diagnostics.js';
 import type { GraphSpec } from '../../graph/spec.js';
@@ -206,7 +207,7 @@ export class PuppetAgent {
     say('info', `Applying configuration version '${String(version.version ?? '')}'`);
     // Drift repaired since the last report (not yet reported) goes into this run's report, with the run's changes.
     const t0 = performance.now();
-    const done = this.converged();
+    let done = this.converged();
     const swapped = await this.engine.swap(tagged);
     if (hasErrors(swapped.diagnostics)) {
       for (const d of swapped.diagnostics) this.o.log.error(diagnosticLogText(d));
@@ -214,6 +215,13 @@ export class PuppetAgent {
       return { report: undefined, cached, error: 'swap failed' };
     }
     await done;
+    // A convergence can come from before the swap took effect: wait until every resource of this catalog has run
+    // (or failed, or waits behind a failure), so that its changes are in this run's report.
+    while (this.unsettled(tagged)) {
+      done = this.converged();
+      if (!this.unsettled(tagged)) break;
+      await done;
+    }
     const applied = (performance.now() - t0) / 1000;
     times.transaction_evaluation = applied;
     times.catalog_application = applied;
@@ -224,6 +232,20 @@ export class PuppetAgent {
     this.records = [];
     const report = this.report({ startedAt, records, logs, times, transactionUuid, environment, cached, version });
     return { report, cached, ...(await this.deliver(report, environment)) };
+  }
+
+  /** Some resource of `spec` has not reached its state yet, and does not wait behind a failed one. */
+  private unsettled(spec: GraphSpec): boolean {
+    const blocked = (v: Vertex, seen = new Set<Vertex>()): boolean =>
+      v.parents.some((e) => {
+        if (seen.has(e.from)) return false;
+        seen.add(e.from);
+        return e.from.failed || blocked(e.from, seen);
+      });
+    return spec.resources.some((r) => {
+      const v = this.engine.vertex(`${r.kind}[${r.name}]`);
+      return v !== undefined && v.convergedSince === undefined && !v.failed && !blocked(v);
+    });
   }
 
   /**

@@ -58,7 +58,12 @@ export class PuppetServerClient {
   }
 
   async node(certname: string, environment: string, signal?: AbortSignal): Promise<{ environment?: string; parameters?: Record<string, unknown> }> {
-    const body = await this.call('GET', `/puppet/v3/node/${encodeURIComponent(certname)}?${q({ environment, transaction_uuid: undefined })}`, undefined, signal);
+    const body = await this.call(
+      'GET',
+      `/puppet/v3/node/${encodeURIComponent(certname)}?${q({ environment, transaction_uuid: undefined })}`,
+      undefined,
+      signal,
+    );
     return JSON.parse(body.toString('utf8')) as { environment?: string };
   }
 
@@ -74,7 +79,12 @@ export class PuppetServerClient {
   }
 
   async fileMetadata(path: string, environment: string, signal?: AbortSignal): Promise<FileMetadata> {
-    const body = await this.call('GET', `/puppet/v3/file_metadata/${encodePath(path)}?${q({ environment, links: 'follow', checksum_type: 'sha256' })}`, undefined, signal);
+    const body = await this.call(
+      'GET',
+      `/puppet/v3/file_metadata/${encodePath(path)}?${q({ environment, links: 'follow', checksum_type: 'sha256' })}`,
+      undefined,
+      signal,
+    );
     return JSON.parse(body.toString('utf8')) as FileMetadata;
   }
 
@@ -98,16 +108,37 @@ export class PuppetServerClient {
       checksum_type: 'sha256.sha1.md5',
       ...(o.jobId !== undefined ? { job_id: o.jobId } : {}),
     });
-    const body = await this.call('POST', `/puppet/v3/catalog/${encodeURIComponent(certname)}?${q({ environment: o.environment })}`, form.toString(), signal, 'application/json', 'application/x-www-form-urlencoded');
+    const body = await this.call(
+      'POST',
+      `/puppet/v3/catalog/${encodeURIComponent(certname)}?${q({ environment: o.environment })}`,
+      form.toString(),
+      signal,
+      'application/json',
+      'application/x-www-form-urlencoded',
+    );
     return body.toString('utf8');
   }
 
   /** Hands the report to the server's report processors. */
   async report(certname: string, environment: string, report: unknown, signal?: AbortSignal): Promise<void> {
-    await this.call('PUT', `/puppet/v3/report/${encodeURIComponent(certname)}?${q({ environment })}`, JSON.stringify(report), signal, 'application/json', 'application/json');
+    await this.call(
+      'PUT',
+      `/puppet/v3/report/${encodeURIComponent(certname)}?${q({ environment })}`,
+      JSON.stringify(report),
+      signal,
+      'application/json',
+      'application/json',
+    );
   }
 
-  private call(method: string, path: string, body: string | undefined, signal: AbortSignal | undefined, accept = 'application/json', contentType?: string): Promise<Buffer> {
+  private call(
+    method: string,
+    path: string,
+    body: string | undefined,
+    signal: AbortSignal | undefined,
+    accept = 'application/json',
+    contentType?: string,
+  ): Promise<Buffer> {
     const where = `${method} https://${this.id.host}:${this.id.port}${path.split('?')[0] ?? path}`;
     return new Promise<Buffer>((resolve, reject) => {
       const req = request(

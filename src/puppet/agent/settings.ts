@@ -90,7 +90,10 @@ export async function readAgentSettings(src: PuppetConfigSource, signal?: AbortS
     throw new AgentSettingsError(`puppet config print gave no JSON for ${where}: ${outputTail(r)}`);
   }
   const out: Record<string, unknown> = {};
-  for (const k of STRINGS) out[k] = typeof data[k] === 'string' ? data[k] : String(data[k] ?? '');
+  for (const k of STRINGS) {
+    const v = data[k];
+    out[k] = typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'boolean' ? String(v) : '';
+  }
   for (const k of NUMBERS) {
     const n = Number(data[k]);
     if (!Number.isFinite(n)) throw new AgentSettingsError(`${where}: setting ${k} is ${JSON.stringify(data[k])}, not a number`);
