@@ -201,8 +201,9 @@ describe('mgmt puppet agent against a real Puppet Server', { timeout: 1_500_000 
     await withDaemon(['--report-interval', '1'], async (daemon) => {
       await daemon.waitForLog(/Applied catalog in/, 240_000);
       // The node's last report (last_run_report.yaml, written before it is sent) has reached the server.
-      const localUuid = () => storedReport(join(node.vardir, 'state', 'last_run_report.yaml')).transaction_uuid;
-      const delivered = () => latest()?.transaction_uuid === localUuid();
+      const lastRun = join(node.vardir, 'state', 'last_run_report.yaml');
+      const localUuid = () => (existsSync(lastRun) ? storedReport(lastRun).transaction_uuid : undefined);
+      const delivered = () => localUuid() !== undefined && latest()?.transaction_uuid === localUuid();
       await waitUntil(delivered, 30_000, 'the first report delivered');
       const first = localUuid();
 
