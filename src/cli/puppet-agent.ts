@@ -271,7 +271,8 @@ async function daemon(
     }
   } finally {
     for (const f of ranWaiters) f();
-    await unwatch?.().catch(() => undefined);
+    // The etcd watch's cancel waits for the server's answer: bounded, so that a stop never hangs on it.
+    await Promise.race([unwatch?.().catch(() => undefined), new Promise((r) => setTimeout(r, 2000).unref())]);
     etcd?.close();
     clearInterval(drift);
     process.off('SIGUSR1', onUsr1);
