@@ -5,7 +5,7 @@
  * `mgmt puppet agent --trigger`, drift repairs reported at most once per `--report-interval`.
  */
 import { existsSync } from 'node:fs';
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { errorText } from '../observe/errors.js';
@@ -201,6 +201,7 @@ async function daemon(
   log: ReturnType<typeof logger>,
   seeds: readonly string[],
 ): Promise<number> {
+  await mkdir(s.statedir, { recursive: true });
   await writeFile(pidFile(s), String(process.pid));
   let wake: (() => void) | undefined;
   const state = { stopping: false };
