@@ -58,7 +58,9 @@ export function validateGraph(
     const managed = managedPath(registry, r);
     if (managed) {
       const other = byPath.get(managed);
-      if (other) {
+      if (other && (sharesPath(registry, r) || sharesPath(registry, other))) {
+        // Puppet's types that share a path with another (see AutoEdgeHints.sharesPath): not a conflict
+      } else if (other) {
         ds.push({
           severity: 'error',
           where: id,
@@ -137,6 +139,10 @@ export function managedPath(registry: Registry, r: ResourceSpec): string | undef
   if (!hints?.manages?.[0]) return undefined;
   const p = hints.manages[0];
   return p.length > 1 && p.endsWith('/') ? p.slice(0, -1) : p;
+}
+
+function sharesPath(registry: Registry, r: ResourceSpec): boolean {
+  return registry.get(r.kind)?.autoEdges?.(r.name, r.params).sharesPath === true;
 }
 
 /** A translated resource's place: its manifest file and line, or the graph's source. */

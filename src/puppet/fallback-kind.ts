@@ -72,13 +72,14 @@ export const puppetKind = defineKind({
     }
     return out;
   },
-  // A Puppet File (or Concat_file, which makes one) manages its path: a native purge of a directory above leaves it alone.
+  // A Puppet File (or Concat_file, which makes one) manages its path: a native purge of a directory above leaves it
+  // alone. Puppet itself lets another type manage the same path (File and Concat_file on one path), so it shares it.
   autoEdges: (_name, p) => {
     const t = p.type.toLowerCase();
     if (t !== 'file' && t !== 'concat_file') return {};
     const given = isObject(p.parameters) ? p.parameters.path : undefined;
     const path = typeof given === 'string' ? given : p.title;
-    return path.startsWith('/') ? { manages: [path.length > 1 ? path.replace(/\/+$/, '') : path] } : {};
+    return path.startsWith('/') ? { manages: [path.length > 1 ? path.replace(/\/+$/, '') : path], sharesPath: true } : {};
   },
   create: (_name, p, ctx) => {
     const { type, title } = p;

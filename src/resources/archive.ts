@@ -128,6 +128,8 @@ function autoEdges(_name: string, p: ArchiveParams): AutoEdgeHints {
   const after = p.extract_path !== undefined ? [p.extract_path] : [];
   return {
     manages: [p.path],
+    // Puppet's archive shares its path with a File that sets the download's mode (php's composer, archive's own examples)
+    sharesPath: true,
     afterNearestAncestor: [p.path, ...after],
     afterPath: after,
     afterVertex: [...(p.user !== undefined ? [{ kind: 'user', name: p.user }] : []), ...(p.group !== undefined ? [{ kind: 'group', name: p.group }] : [])],

@@ -102,6 +102,11 @@ export interface Resource {
 export interface AutoEdgeHints {
   /** Paths this resource manages; directories end with `/`. */
   readonly manages?: readonly string[];
+  /**
+   * Another resource may manage the same path: Puppet lets resources of different types share one (a File that
+   * sets the mode of an archive's download; resources Puppet applies itself), so validation does not refuse the pair.
+   */
+  readonly sharesPath?: boolean;
   /** Come after the managed directory nearest above each of these paths (the first managed ancestor wins). */
   readonly afterNearestAncestor?: readonly string[];
   /** Come after the resource that manages exactly this path (either as a file or as a directory). */

@@ -22,7 +22,7 @@ const LEGACY = 'legacy1.example.test';
 const GONE = 'gone1.example.test';
 const FACTS_ONLY = 'new1.example.test';
 
-// Different catalogs: web is all native; db has a degraded exec attribute and a tidy (no translation: fallback);
+// Different catalogs: web is all native; db has a degraded file attribute (validate_cmd) and a tidy (no translation: fallback);
 // legacy has tidy and sshkey (both fallbacks). Nothing here changes the machine: the harness compiles with --noop.
 const manifests: Record<string, string> = {
   [WEB]: `
@@ -35,8 +35,8 @@ class web {
 include web
 `,
   [DB]: `
-file { '/srv/mgmt-pdb-test/db.conf': ensure => file, content => "port=5432\\n" }
-exec { 'reload-db': command => '/bin/true', refreshonly => true, logoutput => true, subscribe => File['/srv/mgmt-pdb-test/db.conf'] }
+file { '/srv/mgmt-pdb-test/db.conf': ensure => file, content => "port=5432\\n", validate_cmd => '/bin/true %' }
+exec { 'reload-db': command => '/bin/true', refreshonly => true, subscribe => File['/srv/mgmt-pdb-test/db.conf'] }
 tidy { '/srv/mgmt-pdb-test/dumps': age => '4w', recurse => true }
 `,
   [LEGACY]: `
@@ -215,7 +215,7 @@ describe('mgmt puppet coverage', () => {
     assert.deepEqual([web?.total, web?.native, web?.nativePct, web?.blockers.length], [4, 4, 100, 0]);
     assert.deepEqual([db?.total, db?.native, db?.degraded, db?.fallback], [3, 1, 1, 1]);
     assert.deepEqual(db?.blockers.map((b) => [b.type, b.attribute ?? null, b.status]).sort(), [
-      ['Exec', 'logoutput', 'degraded'],
+      ['File', 'validate_cmd', 'degraded'],
       ['Tidy', null, 'fallback'],
     ]);
     assert.deepEqual([legacy?.total, legacy?.native, legacy?.fallback], [3, 1, 2]);
@@ -228,7 +228,7 @@ describe('mgmt puppet coverage', () => {
         .map((b) => [b.type, b.nodes])
         .sort(),
       [
-        ['Exec', 1],
+        ['File', 1],
         ['Sshkey', 1],
       ],
     );
