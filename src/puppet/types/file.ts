@@ -90,9 +90,10 @@ const fileState: Derivation = {
 };
 
 const fileSymlink: Derivation = {
-  doc: 'true for ensure => link with a target; a target without ensure => link is ignored (degraded)',
+  doc: 'true for ensure => link with a target; a target without ensure => link is ignored, as Puppet ignores it (native, noted)',
   derive: (ctx) => {
-    if (ctx.has('target') && ctx.value('ensure') !== 'link') ctx.note('target', 'target is ignored unless ensure is link');
+    // Puppet's target property is in sync whenever ensure is not link: it ignores it too, so nothing is lost.
+    if (ctx.has('target') && ctx.value('ensure') !== 'link') ctx.info('target', 'target is ignored unless ensure is link, as Puppet ignores it');
     return isLinkEnsure(ctx.value('ensure')) && linkTarget(ctx) !== undefined ? sourced(true, 'ensure') : undefined;
   },
 };
