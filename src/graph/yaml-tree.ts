@@ -72,11 +72,15 @@ function loadCounted(text: string, schema: Schema, limits: GraphLimits): { resul
   let result: unknown;
   // Without an anchor (`&`) there can be no alias: each node is counted once and nothing is shared, so the cheaper
   // listener (depth and node count only) bounds the document as well. Most generated graphs take this path.
+  /** A node opens: its depth and the node count are checked (stack[0] is the document, so stack.length is its level). */
+  const open = (state: yaml.State): void => {
+    if (stack.length > limits.maxDepth) fail(state.position, `nested more than ${limits.maxDepth} levels deep (the most a graph may nest)`);
+    if (++nodes > limits.maxNodes) fail(state.position, `more than ${grouped(limits.maxNodes)} YAML nodes (the most a graph may have)`);
+    stack.push({ start: state.position, end: state.position, result: undefined, children: [], size: 1, height: 1 });
+  };
   const plainListener = (event: 'open' | 'close', state: yaml.State): void => {
     if (event === 'open') {
-      if (stack.length > limits.maxDepth) fail(state.position, `nested more than ${limits.maxDepth} levels deep (the most a graph may nest)`);
-      if (++nodes > limits.maxNodes) fail(state.position, `more than ${grouped(limits.maxNodes)} YAML nodes (the most a graph may have)`);
-      stack.push({ start: state.position, end: state.position, result: undefined, children: [], size: 1, height: 1 });
+      open(state);
       return;
     }
     const f = stack.pop()!;
@@ -91,10 +95,7 @@ function loadCounted(text: string, schema: Schema, limits: GraphLimits): { resul
         ? plainListener
         : function (event, state) {
             if (event === 'open') {
-              // stack[0] is the document itself, so stack.length is the level of the node being opened
-              if (stack.length > limits.maxDepth) fail(state.position, `nested more than ${limits.maxDepth} levels deep (the most a graph may nest)`);
-              if (++nodes > limits.maxNodes) fail(state.position, `more than ${grouped(limits.maxNodes)} YAML nodes (the most a graph may have)`);
-              stack.push({ start: state.position, end: state.position, result: undefined, children: [], size: 1, height: 1 });
+              open(state);
               return;
             }
             const f = stack.pop()!;
