@@ -4,7 +4,8 @@
  * gone), data removed at cleanup. `restart()` stops it and starts it again on the same ports and data.
  */
 import { spawnSync } from 'node:child_process';
-import { accessSync, constants, readFileSync, statfsSync, writeFileSync } from 'node:fs';
+import { EC_KEY, makeTestCa, signTestCert } from './test-ca.js';
+import { accessSync, constants, readFileSync, statfsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { request as httpsRequest } from 'node:https';
 import { createServer } from 'node:net';
@@ -131,37 +132,9 @@ export interface TestPki {
 
 /** Makes a CA, a server and a client certificate with openssl (P-256, valid one day) in `dir`. */
 export function makePki(dir: string): TestPki {
-  const run = (...args: string[]) => {
-    const r = spawnSync('openssl', args, { cwd: dir, encoding: 'utf8', timeout: 30_000 });
-    if (r.status !== 0) throw new Error(`openssl ${args.join(' ')} failed: ${r.stderr || r.error?.message}`);
-  };
-  const key = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  run('req', '-x509', ...key, '-keyout', 'ca-key.pem', '-out', 'ca.pem', '-days', '1', '-subj', '/CN=mgmt-test-ca');
-  writeFileSync(join(dir, 'server.ext'), 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\n');
-  writeFileSync(join(dir, 'client.ext'), 'extendedKeyUsage=clientAuth\n');
-  for (const [name, cn] of [
-    ['server', '127.0.0.1'],
-    ['client', 'mgmt-client'],
-  ] as const) {
-    run('req', ...key, '-keyout', `${name}-key.pem`, '-out', `${name}.csr`, '-subj', `/CN=${cn}`);
-    run(
-      'x509',
-      '-req',
-      '-in',
-      `${name}.csr`,
-      '-CA',
-      'ca.pem',
-      '-CAkey',
-      'ca-key.pem',
-      '-CAcreateserial',
-      '-out',
-      `${name}.pem`,
-      '-days',
-      '1',
-      '-extfile',
-      `${name}.ext`,
-    );
-  }
+  makeTestCa(dir, 'mgmt-test-ca', EC_KEY);
+  signTestCert(dir, 'server', '127.0.0.1', 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\n', EC_KEY);
+  signTestCert(dir, 'client', 'mgmt-client', 'extendedKeyUsage=clientAuth\n', EC_KEY);
   const p = (f: string) => join(dir, f);
   return { ca: p('ca.pem'), serverCert: p('server.pem'), serverKey: p('server-key.pem'), clientCert: p('client.pem'), clientKey: p('client-key.pem') };
 }

@@ -8,6 +8,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
+import { makeTestCa, RSA_KEY, signTestCert } from './test-ca.js';
 import { chownSync, copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { request } from 'node:http';
@@ -354,41 +355,14 @@ async function untilRunning(t: TestPuppetDb, proc: () => LineProcess | undefined
   }
 }
 
-function openssl(dir: string, ...args: string[]): void {
-  const r = spawnSync('openssl', args, { cwd: dir, encoding: 'utf8', timeout: 60_000 });
-  if (r.status !== 0) throw new Error(`openssl ${args.join(' ')} failed: ${r.stderr || r.error?.message}`);
-}
-
-const RSA = ['-newkey', 'rsa:2048', '-nodes'];
-
 /** A throwaway CA and PuppetDB's server certificate (for 127.0.0.1 and localhost), valid one day. */
 function makeCa(pki: string): void {
-  mkdirSync(pki, { recursive: true });
-  openssl(pki, 'req', '-x509', ...RSA, '-keyout', 'ca-key.pem', '-out', 'ca.pem', '-days', '1', '-subj', '/CN=mgmt-test-puppet-ca');
+  makeTestCa(pki, 'mgmt-test-puppet-ca', RSA_KEY);
   signed(pki, 'server', 'puppetdb.test', 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n');
 }
 
 function signed(pki: string, name: string, cn: string, ext: string): void {
-  writeFileSync(join(pki, `${name}.ext`), ext);
-  openssl(pki, 'req', ...RSA, '-keyout', `${name}-key.pem`, '-out', `${name}.csr`, '-subj', `/CN=${cn}`);
-  openssl(
-    pki,
-    'x509',
-    '-req',
-    '-in',
-    `${name}.csr`,
-    '-CA',
-    'ca.pem',
-    '-CAkey',
-    'ca-key.pem',
-    '-CAcreateserial',
-    '-out',
-    `${name}.pem`,
-    '-days',
-    '1',
-    '-extfile',
-    `${name}.ext`,
-  );
+  signTestCert(pki, name, cn, ext, RSA_KEY);
 }
 
 /** Puppet's ssldir layout for `certname`, its certificate signed by the test CA. */
