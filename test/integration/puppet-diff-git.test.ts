@@ -21,6 +21,7 @@ import { diffNode } from '../../src/puppet/diff/node-diff.js';
 import { exitCode } from '../../src/puppet/diff/result.js';
 import { run } from '../../src/system/proc/launcher.js';
 import { buildControlRepo, CHANGES, type ControlRepo, FACTS_YAML, NODE } from '../harness/control-repo.js';
+import { canonicalJson } from '../../src/world/keys.js';
 
 interface Entry {
   diff_type: string;
@@ -31,20 +32,9 @@ interface Entry {
   new_value: unknown;
 }
 
-function canon(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(canon);
-  if (typeof v === 'object' && v !== null)
-    return Object.fromEntries(
-      Object.keys(v)
-        .sort()
-        .map((k) => [k, canon((v as Record<string, unknown>)[k])]),
-    );
-  return v;
-}
-
 /** (change, Type[title], path, old, new); `~` and `!` display the same; a whole resource is keyed by its ref. */
 function key(e: Entry): string {
-  const value = (v: unknown) => (e.structure.length === 0 ? '' : JSON.stringify(canon(v)));
+  const value = (v: unknown) => (e.structure.length === 0 ? '' : canonicalJson(v));
   return [e.diff_type === '!' ? '~' : e.diff_type, `${e.type}[${e.title}]`, e.structure.join('::'), value(e.old_value), value(e.new_value)].join('  ');
 }
 

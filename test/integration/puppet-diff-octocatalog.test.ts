@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { diffCommand } from '../../src/cli/puppet-diff.js';
 import { run } from '../../src/system/proc/launcher.js';
+import { canonicalJson } from '../../src/world/keys.js';
 
 const root = new URL('../../../fixtures/puppet/diff/', import.meta.url);
 const scratch = mkdtempSync(join(tmpdir(), 'mgmt-diff-octo-'));
@@ -44,22 +45,10 @@ function octoArgs(args: readonly string[]): string[] {
   return out;
 }
 
-/** The value with its map keys sorted, at every depth. */
-function canon(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(canon);
-  if (typeof v === 'object' && v !== null)
-    return Object.fromEntries(
-      Object.keys(v)
-        .sort()
-        .map((k) => [k, canon((v as Record<string, unknown>)[k])]),
-    );
-  return v;
-}
-
 /** `~` and `!` display the same (octocatalog-diff's docs); a whole added or removed resource is keyed by its ref. */
 function key(e: Entry): string {
   const sensitive = (v: unknown) => typeof v === 'string' && v.startsWith('Sensitive [');
-  const value = (v: unknown) => (e.structure.length === 0 ? '' : sensitive(v) ? 'Sensitive' : JSON.stringify(canon(v)));
+  const value = (v: unknown) => (e.structure.length === 0 ? '' : sensitive(v) ? 'Sensitive' : canonicalJson(v));
   return [e.diff_type === '!' ? '~' : e.diff_type, e.type, e.title, e.structure.join('::'), value(e.old_value), value(e.new_value)].join('\u0001');
 }
 
