@@ -6,14 +6,13 @@
  * is watched, and edits are written atomically with the file's mode and owner kept. Like `ini`, the file is
  * handled as bytes (ISO-8859-1, one character per byte) and the wanted strings as their UTF-8 bytes.
  */
-import { posix } from 'node:path';
 import type { ParamsOf } from './params.js';
+import { editedPathProblem } from './edited-path.js';
 import { defineKind, type Problem } from './resource.js';
 import { EditedFileWatching, readEdited, writeEdited } from '../system/fs/edited-file.js';
 import { withFileLock } from '../system/fs/file-lock.js';
 import { DEFAULT_INI_FORMAT, editIni, iniProblems, iniValue, type IniFormat } from '../system/formats/ini-text.js';
 import { editSubsetting, subsettingProblems, type SubsettingWant } from '../system/formats/ini-subsetting-text.js';
-import { pathProblem } from '../system/fs/path-check.js';
 
 const params = {
   path: {
@@ -88,12 +87,8 @@ function wantOf(p: IniSubsettingParams): SubsettingWant {
 
 function validate(_name: string, p: IniSubsettingParams): Problem[] {
   const out: Problem[] = [];
-  const path = p.path;
-  const bad = pathProblem(path);
-  if (bad !== undefined) out.push({ param: 'path', message: `path ${bad}` });
-  else if (!path.startsWith('/')) out.push({ param: 'path', message: `path "${path}" is not absolute; it must start with "/"` });
-  else if (path.endsWith('/')) out.push({ param: 'path', message: `path "${path}" ends with "/": an INI file is a file, not a directory` });
-  else if (posix.normalize(path) !== path) out.push({ param: 'path', message: `path "${path}" is not normalized; write "${posix.normalize(path)}"` });
+  const pathBad = editedPathProblem(p.path, 'an INI file is a file');
+  if (pathBad) out.push(pathBad);
   for (const message of iniProblems({ section: bytes(p.section), setting: bytes(p.setting), state: 'exists', createsection: true }, formatOf(p)))
     out.push({ param: 'setting', message });
   for (const message of subsettingProblems(wantOf(p))) out.push({ param: 'subsetting', message });

@@ -7,14 +7,13 @@
  * UTF-8 bytes: INI syntax is ASCII, so a file in any ASCII-compatible encoding is edited without touching the
  * bytes it does not change.
  */
-import { posix } from 'node:path';
 import type { ParamsOf } from './params.js';
+import { editedPathProblem } from './edited-path.js';
 import { defineKind, type Problem } from './resource.js';
 import { EditedFileWatching, readEdited, writeEdited } from '../system/fs/edited-file.js';
 import { keepEdited } from './keep-edited.js';
 import { withFileLock } from '../system/fs/file-lock.js';
 import { editIni, iniProblems, type IniFormat, type IniWant } from '../system/formats/ini-text.js';
-import { pathProblem } from '../system/fs/path-check.js';
 
 const params = {
   path: {
@@ -76,12 +75,8 @@ function wantOf(p: IniParams): IniWant {
 
 function validate(_name: string, p: IniParams): Problem[] {
   const out: Problem[] = [];
-  const path = p.path;
-  const bad = pathProblem(path);
-  if (bad !== undefined) out.push({ param: 'path', message: `path ${bad}` });
-  else if (!path.startsWith('/')) out.push({ param: 'path', message: `path "${path}" is not absolute; it must start with "/"` });
-  else if (path.endsWith('/')) out.push({ param: 'path', message: `path "${path}" ends with "/": an INI file is a file, not a directory` });
-  else if (posix.normalize(path) !== path) out.push({ param: 'path', message: `path "${path}" is not normalized; write "${posix.normalize(path)}"` });
+  const pathBad = editedPathProblem(p.path, 'an INI file is a file');
+  if (pathBad) out.push(pathBad);
   for (const message of iniProblems(wantOf(p), formatOf(p))) out.push({ param: 'setting', message });
   return out;
 }

@@ -4,14 +4,13 @@
  * (src/system/formats/file-line-text.ts); several line resources may edit the same file. Event-driven: the file is watched,
  * and edits are written atomically with the file's mode and owner kept.
  */
-import { posix } from 'node:path';
 import type { ParamsOf } from './params.js';
+import { editedPathProblem } from './edited-path.js';
 import { defineKind, type Problem } from './resource.js';
 import { EditedFileWatching, readEdited, writeEdited } from '../system/fs/edited-file.js';
 import { keepEdited } from './keep-edited.js';
 import { withFileLock } from '../system/fs/file-lock.js';
 import { editFileLine, lineRulesProblems, type LineRules } from '../system/formats/file-line-text.js';
-import { pathProblem } from '../system/fs/path-check.js';
 
 const params = {
   path: {
@@ -73,12 +72,8 @@ function regexOf(src: string | undefined): RegExp | undefined {
 
 function validate(_name: string, p: LineParams): Problem[] {
   const out: Problem[] = [];
-  const path = p.path;
-  const bad = pathProblem(path);
-  if (bad !== undefined) out.push({ param: 'path', message: `path ${bad}` });
-  else if (!path.startsWith('/')) out.push({ param: 'path', message: `path "${path}" is not absolute; it must start with "/"` });
-  else if (path.endsWith('/')) out.push({ param: 'path', message: `path "${path}" ends with "/": a line lives in a file, not a directory` });
-  else if (posix.normalize(path) !== path) out.push({ param: 'path', message: `path "${path}" is not normalized; write "${posix.normalize(path)}"` });
+  const pathBad = editedPathProblem(p.path, 'a line lives in a file');
+  if (pathBad) out.push(pathBad);
   for (const k of ['match', 'after'] as const) {
     try {
       regexOf(p[k]);
