@@ -14,6 +14,7 @@ import { request } from 'node:https';
 import { join } from 'node:path';
 import { type LineProcess, type ProcessResult, SpawnError, startLines } from '../system/proc/launcher.js';
 import type { ClusterTls } from './cluster-pki.js';
+import { etcdIdentityArgv } from './etcd-argv.js';
 
 /** Where a member listens and what it tells the others (mgmt's `--client-urls`, `--server-urls`, ...). */
 export interface MemberUrls {
@@ -62,23 +63,7 @@ export function memberArgv(o: MemberOptions): string[] {
   const u = o.urls;
   const t = o.tls;
   const argv = [
-    'etcd',
-    '--name',
-    o.name,
-    '--data-dir',
-    o.dataDir,
-    '--logger',
-    'zap',
-    '--log-level',
-    'warn',
-    '--listen-client-urls',
-    u.listenClient.join(','),
-    '--advertise-client-urls',
-    u.advertiseClient.join(','),
-    '--listen-peer-urls',
-    u.listenPeer.join(','),
-    '--initial-advertise-peer-urls',
-    u.advertisePeer.join(','),
+    ...etcdIdentityArgv({ name: o.name, dataDir: o.dataDir, ...u }),
     // Clients and peers alike show a certificate of the cluster's CA.
     '--cert-file',
     t.cert,

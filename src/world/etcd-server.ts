@@ -9,6 +9,7 @@
 import { request } from 'node:http';
 import { mkdir } from 'node:fs/promises';
 import { type LineProcess, outputTail, type ProcessResult, startLines, SpawnError } from '../system/proc/launcher.js';
+import { etcdIdentityArgv } from './etcd-argv.js';
 
 export interface EtcdServerOptions {
   /** The data directory (created if missing). */
@@ -48,24 +49,10 @@ export function etcdArgv(o: {
   readonly clientUrl: string;
   readonly peerUrl: string;
 }): string[] {
+  const client = [o.clientUrl];
+  const peer = [o.peerUrl];
   return [
-    o.bin ?? 'etcd',
-    '--name',
-    o.name,
-    '--data-dir',
-    o.dataDir,
-    '--logger',
-    'zap',
-    '--log-level',
-    'warn',
-    '--listen-client-urls',
-    o.clientUrl,
-    '--advertise-client-urls',
-    o.clientUrl,
-    '--listen-peer-urls',
-    o.peerUrl,
-    '--initial-advertise-peer-urls',
-    o.peerUrl,
+    ...etcdIdentityArgv({ ...o, listenClient: client, advertiseClient: client, listenPeer: peer, advertisePeer: peer }),
     '--initial-cluster',
     `${o.name}=${o.peerUrl}`,
     '--heartbeat-interval',
