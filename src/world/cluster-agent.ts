@@ -34,6 +34,12 @@ import { loadClient } from './etcd-world.js';
 const require = createRequire(import.meta.url);
 
 const ROUND_MS = 500;
+/**
+ * Until the world has endpoints, for at most STARTUP_MS after the start, rounds come this often: a member this
+ * host just started answers within a few hundred ms, and the world should not wait a whole round to hear it.
+ */
+const STARTUP_ROUND_MS = 50;
+const STARTUP_MS = 5000;
 const CALL_MS = 3000;
 /** A member that exited by itself is started again after this long (unless it was removed). */
 const RESTART_MS = 1000;
@@ -49,6 +55,11 @@ export interface ClusterAgentOptions {
   /** `--ideal-cluster-size` was given (a stored different value is then reported). */
   readonly idealGiven: boolean;
   readonly noServer: boolean;
+  /**
+   * `--etcd-server`: the one-host case. With no member data, this host bootstraps unless the cluster it knows has
+   * members other than itself.
+   */
+  readonly oneHost?: boolean;
   readonly urls: MemberUrls;
   readonly tls: ClusterTls;
   /** Lease TTL in seconds. */
@@ -105,6 +116,9 @@ export class ClusterAgent {
       await a.startMember({ how: 'restart' }, 'its data directory holds a member: starting it again');
     } else if (!o.noServer && o.seeds.length === 0 && a.dir.allUrls().length === 0) {
       await a.startMember({ how: 'new' }, 'no seeds and no known cluster: bootstrapping a one-member cluster');
+    } else if (o.oneHost && a.dir.allUrls().every((u) => o.urls.advertiseClient.includes(u))) {
+      // Its data was deleted, and no other member was ever known: nothing else can serve the cluster.
+      await a.startMember({ how: 'new' }, 'no member data, and no other member known: bootstrapping a one-member cluster again');
     }
     a.loopDone = a.loop();
     return a;
@@ -162,6 +176,8 @@ export class ClusterAgent {
       urls: this.o.urls,
       tls: this.o.tls,
       start: how,
+      // Alone for good: --etcd-server with ideal size 1 (the first host's value holds), and no other member known.
+      alone: this.o.oneHost === true && this.o.ideal === 1 && this.dir.views().every((m) => m.name === this.o.hostname),
       onLine: (line) => etcdLine(this.o.etcdLog, line),
     });
     this.member = m;
@@ -190,6 +206,7 @@ export class ClusterAgent {
   }
 
   private async loop(): Promise<void> {
+    const started = Date.now();
     while (!this.closed) {
       const t0 = Date.now();
       try {
@@ -197,7 +214,8 @@ export class ClusterAgent {
       } catch (e) {
         if (!this.isClosed()) this.log.debug(`cluster: round failed: ${errorText(e)}`);
       }
-      await sleep(Math.max(0, ROUND_MS - (Date.now() - t0)), this.stop.signal);
+      const every = this.endpoints.length === 0 && t0 - started < STARTUP_MS ? STARTUP_ROUND_MS : ROUND_MS;
+      await sleep(Math.max(0, every - (Date.now() - t0)), this.stop.signal);
     }
   }
 
@@ -219,6 +237,8 @@ export class ClusterAgent {
       s = undefined;
     }
     if (!s) {
+      // This host's member is starting: wait for it to answer (a fast round) rather than block on a connection.
+      if (healthy.length === 0 && this.member && Date.now() - this.memberStarted < STARTUP_MS) return;
       const all = this.dir.allUrls();
       const url = healthy[0] ?? all[this.rotate++ % Math.max(1, all.length)];
       if (!url) return;

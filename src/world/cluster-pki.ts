@@ -10,16 +10,18 @@
  *   certificate (same key, same subject: certificates signed by one host verify against another host's CA
  *   certificate) and its own leaf certificate for the host names and addresses of its URLs. Files live under
  *   `<state>/cluster/tls/` (mode 0600; the directory 0700) and are made again when the secret or the URLs change.
+ *   `--etcd-server` without credentials makes a secret of its own (ownSecret): 32 random bytes in
+ *   `<state>/cluster/secret`, kept across restarts; hosts that join get a copy.
  * - peer TLS given by the operator (`--etcd-cacert`, `--etcd-cert`, `--etcd-key`): the CA certificate to trust and
  *   this host's certificate, used as server and client certificate both (it needs both extended key usages).
  *
  * Certificates are made with openssl(1) (Debian's openssl package): Node can sign data but not write X.509.
  */
-import { createECDH, createHmac, createPrivateKey } from 'node:crypto';
+import { createECDH, createHmac, createPrivateKey, randomBytes } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { isIP } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 /** PEM files: the CA certificate to trust, this host's certificate and key (server and client). */
 export interface ClusterTls {
@@ -32,7 +34,7 @@ export interface ClusterTls {
 export const MIN_SECRET_BYTES = 16;
 
 /** Reads and checks a secret file: at least MIN_SECRET_BYTES, not readable by group or others. */
-export function readSecret(file: string): Buffer {
+export function readSecret(file: string, what = '--cluster-secret-file'): Buffer {
   let text: Buffer;
   try {
     text = readFileSync(file);
@@ -41,15 +43,33 @@ export function readSecret(file: string): Buffer {
       throw new Error(`its mode is ${mode.toString(8).padStart(4, '0')}: other users could read the secret; chmod 600 ${file}`);
     }
   } catch (e) {
-    throw new Error(`--cluster-secret-file ${file}: ${(e as Error).message}`);
+    throw new Error(`${what} ${file}: ${(e as Error).message}`);
   }
   const secret = text.subarray(0, text.length - (text.at(-1) === 0x0a ? 1 : 0));
   if (secret.length < MIN_SECRET_BYTES) {
     throw new Error(
-      `--cluster-secret-file ${file}: the secret has ${secret.length} bytes; use at least ${MIN_SECRET_BYTES} random bytes (for example: head -c 32 /dev/urandom | base64 > ${file}; chmod 600 ${file})`,
+      `${what} ${file}: the secret has ${secret.length} bytes; use at least ${MIN_SECRET_BYTES} random bytes (for example: head -c 32 /dev/urandom | base64 > ${file}; chmod 600 ${file})`,
     );
   }
   return secret;
+}
+
+/**
+ * The secret of a one-host cluster (`--etcd-server` without credentials): made in `file` (mode 0600, never
+ * overwritten) on the first start, read (and checked like any secret file) after. `made`: it was made now.
+ */
+export function ownSecret(file: string): { readonly secret: Buffer; readonly made: boolean } {
+  let made = false;
+  if (!existsSync(file)) {
+    mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+    try {
+      writeFileSync(file, `${randomBytes(32).toString('base64')}\n`, { mode: 0o600, flag: 'wx' });
+      made = true;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw new Error(`cannot make the cluster's secret ${file}: ${(e as Error).message}`);
+    }
+  }
+  return { secret: readSecret(file, "this host's cluster secret"), made };
 }
 
 /** The CA key every holder of `secret` derives: a P-256 private key, as PKCS#8 PEM. */

@@ -104,7 +104,23 @@ export async function etcdServer(ctx: BenchContext): Promise<BenchResult> {
     const a = server(prefix, port, outA);
     await until(performance.now(), () => existsSync(join(outA, 'from-A')), 30_000, 'A to collect its own export', a);
     const b = startMgmt(
-      ['run', '--yaml', graph('B', outB), '--tmp-prefix', '--hostname', 'B', '--seeds', `http://127.0.0.1:${port}`, '--etcd-lease-ttl', String(TTL)],
+      // A client of A's cluster (never a member), with A's secret.
+      [
+        'run',
+        '--yaml',
+        graph('B', outB),
+        '--tmp-prefix',
+        '--hostname',
+        'B',
+        '--cluster',
+        '--no-server',
+        '--cluster-secret-file',
+        join(prefix, 'cluster', 'secret'),
+        '--seeds',
+        `https://127.0.0.1:${port}`,
+        '--etcd-lease-ttl',
+        String(TTL),
+      ],
       ctx.dir,
     );
     live.push(b);
@@ -131,7 +147,7 @@ export async function etcdServer(ctx: BenchContext): Promise<BenchResult> {
     notes: [
       'Every host is its own `mgmt run` process on loopback with free ports, its state directory under /dev/shm, a lease TTL of 2 s; the `--etcd-server` host exports one file and collects every exported file.',
       'Start-up is measured from the spawn until the host has collected its own export (so it includes starting etcd, connecting, publishing, the watch, the collection and the file write), polled every 2 ms; "again" starts the same host on the data the previous run left.',
-      'Exchange latency: the second host rewrites its graph file so that its exported file changes; measured until the `--etcd-server` host has the new content (the graph file settles 50 ms).',
+      "Exchange latency: the second host (`--cluster --no-server --seeds`, with the first host's secret) rewrites its graph file so that its exported file changes; measured until the `--etcd-server` host has the new content (the graph file settles 50 ms).",
     ],
   };
 }
