@@ -63,7 +63,8 @@ export const runFlagsHelp = `  --hostname NAME           this host's name (defau
   --cluster                 form a cluster with the other hosts: the first host (no --seeds) starts etcd,
                             others join through --seeds; an elected coordinator keeps the number of etcd
                             members at the ideal size, each run by a host (data in PREFIX/cluster/etcd)
-  --ideal-cluster-size N    how many members the cluster keeps (default 5; the first host's value holds)
+  --ideal-cluster-size N    how many members the cluster keeps (default 5, with --etcd-server 1; the first
+                            host's value holds)
   --no-server               with --cluster: never make this host a member (a client only)
   --cluster-secret-file F   the cluster's shared secret (16 bytes or more): every connection is TLS with
                             certificates from it, and a host without it cannot join. Or peer TLS:

@@ -319,8 +319,10 @@ resources:
     assert.match(a.stderr(), new RegExp(`etcd member \\(pid ${pid}\\) stopped`));
   });
 
-  it('--etcd-server refuses plain http clients: its etcd serves TLS only, with client certificates', async () => {
+  it('--etcd-server refuses plain http clients: its etcd serves TLS only, with client certificates; old data in PREFIX/etcd is reported', async () => {
     const prefix = join(dir, 'prefix');
+    // What an earlier --etcd-server left (its data was PREFIX/etcd): reported, not used.
+    mkdirSync(join(prefix, 'etcd', 'member'), { recursive: true });
     const port = await freePort();
     const a = mgmt([
       'run',
@@ -350,6 +352,7 @@ resources:
       req.end();
     });
     assert.doesNotMatch(bad, /^HTTP 200/);
+    assert.match(a.stderr(), /prefix\/etcd holds the data of the etcd an earlier mgmt --etcd-server ran; .* delete it/);
     a.child.kill('SIGTERM');
     assert.equal(await a.exited, 0);
   });
