@@ -40,6 +40,8 @@ const ROUND_MS = 500;
  */
 const STARTUP_ROUND_MS = 50;
 const STARTUP_MS = 5000;
+/** How long this host's own connection waits for the world's first collection after the first endpoints. */
+const SESSION_HOLD_MS = 1000;
 const CALL_MS = 3000;
 /** A member that exited by itself is started again after this long (unless it was removed). */
 const RESTART_MS = 1000;
@@ -99,6 +101,12 @@ export class ClusterAgent {
   private recordSent = '';
   private idealReported = false;
   private rotate = 0;
+  /**
+   * Until then this host opens no connection of its own: loading the etcd client costs the main thread a few
+   * hundred ms, which would hold back the world's first collection (set when the world gets its first
+   * endpoints; `worldReady` ends it early).
+   */
+  private holdSessionUntil = 0;
 
   private constructor(private readonly o: ClusterAgentOptions) {
     this.log = o.log;
@@ -122,6 +130,11 @@ export class ClusterAgent {
     }
     a.loopDone = a.loop();
     return a;
+  }
+
+  /** The world has its first collection (or connected): this host's own connection may load the client now. */
+  worldReady(): void {
+    this.holdSessionUntil = 0;
   }
 
   /** `f` gets the client URLs that answer, first when known and again when one in use stops answering. */
@@ -227,6 +240,7 @@ export class ClusterAgent {
     this.reportOutage(healthy);
     // The world's endpoints: renewed when one it uses stopped answering (or it has none yet).
     if (healthy.length > 0 && (this.endpoints.length === 0 || this.endpoints.some((u) => !healthy.includes(u)))) {
+      if (this.endpoints.length === 0 && this.onEndpoints) this.holdSessionUntil = Date.now() + SESSION_HOLD_MS;
       this.endpoints = healthy;
       this.onEndpoints?.(healthy);
     }
@@ -239,6 +253,7 @@ export class ClusterAgent {
     if (!s) {
       // This host's member is starting: wait for it to answer (a fast round) rather than block on a connection.
       if (healthy.length === 0 && this.member && Date.now() - this.memberStarted < STARTUP_MS) return;
+      if (Date.now() < this.holdSessionUntil) return;
       const all = this.dir.allUrls();
       const url = healthy[0] ?? all[this.rotate++ % Math.max(1, all.length)];
       if (!url) return;

@@ -16,12 +16,13 @@
  *   this host's certificate, used as server and client certificate both (it needs both extended key usages).
  *
  * Certificates are made with openssl(1) (Debian's openssl package): Node can sign data but not write X.509.
+ * The openssl runs go through the one process launcher (src/system/proc/launcher.ts).
  */
-import { createECDH, createHmac, createPrivateKey, randomBytes } from 'node:crypto';
-import { spawnSync } from 'node:child_process';
+import { createECDH, createHmac, createPrivateKey, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { dirname, join } from 'node:path';
+import { describeOutcome, run, SpawnError } from '../system/proc/launcher.js';
 
 /** PEM files: the CA certificate to trust, this host's certificate and key (server and client). */
 export interface ClusterTls {
@@ -105,9 +106,11 @@ export function subjectNames(urls: readonly string[]): string[] {
 
 /**
  * The TLS files of this host for a secret: made under `dir` when missing or made for another secret or other
- * names, else reused.
+ * names, else reused. Made with two rounds of openssl, the CA certificate and the host's request side by side
+ * (the host key comes from Node), without blocking the main thread: about 70 ms rather than four processes in a
+ * row.
  */
-export function tlsFromSecret(secret: Buffer, dir: string, hostname: string, urls: readonly string[]): ClusterTls {
+export async function tlsFromSecret(secret: Buffer, dir: string, hostname: string, urls: readonly string[]): Promise<ClusterTls> {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   chmodSync(dir, 0o700);
   const p = (f: string) => join(dir, f);
@@ -121,21 +124,29 @@ export function tlsFromSecret(secret: Buffer, dir: string, hostname: string, url
   }
   const write = (f: string, text: string) => writeFileSync(p(f), text, { mode: 0o600 });
   write('ca-key.pem', caKeyFromSecret(secret));
-  const openssl = (...args: string[]) => {
-    const r = spawnSync('openssl', args, { cwd: dir, encoding: 'utf8', timeout: 30_000, env: { PATH: '/usr/bin:/bin:/usr/local/bin' } });
-    if (r.error && (r.error as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw new Error('cannot make the cluster certificates: openssl is not installed (apt-get install openssl)');
-    }
-    if (r.status !== 0) throw new Error(`cannot make the cluster certificates: openssl ${args[0]} failed: ${(r.stderr || r.error?.message || '').trim()}`);
-  };
-  // The CA certificate: the same subject and key on every host, so any host's CA certificate verifies any leaf.
-  openssl('req', '-x509', '-new', '-key', 'ca-key.pem', '-out', 'ca.pem', '-days', '36500', '-subj', '/CN=mgmt cluster CA', '-sha256');
-  openssl('genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', 'host-key.pem');
+  const hostKey = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
+  write('host-key.pem', hostKey);
   chmodSync(p('host-key.pem'), 0o600);
-  openssl('req', '-new', '-key', 'host-key.pem', '-out', 'host.csr', '-subj', `/CN=${hostname}`);
   const san = names.map((n) => (isIP(n) ? `IP:${n}` : `DNS:${n}`)).join(',');
   write('host.ext', `subjectAltName=${san}\nextendedKeyUsage=serverAuth,clientAuth\nkeyUsage=digitalSignature,keyEncipherment\n`);
-  openssl(
+  const openssl = async (...args: string[]) => {
+    let r;
+    try {
+      r = await run({ command: { argv: ['openssl', ...args] }, cwd: dir, env: { PATH: '/usr/bin:/bin:/usr/local/bin' }, signal: AbortSignal.timeout(30_000) });
+    } catch (e) {
+      if (e instanceof SpawnError && e.code === 'ENOENT')
+        throw new Error('cannot make the cluster certificates: openssl is not installed (apt-get install openssl)');
+      throw e;
+    }
+    if (r.code !== 0)
+      throw new Error(`cannot make the cluster certificates: openssl ${args[0]} failed: ${describeOutcome(r)} ${r.stderrTail.join(' ').trim()}`);
+  };
+  await Promise.all([
+    // The CA certificate: the same subject and key on every host, so any host's CA certificate verifies any leaf.
+    openssl('req', '-x509', '-new', '-key', 'ca-key.pem', '-out', 'ca.pem', '-days', '36500', '-subj', '/CN=mgmt cluster CA', '-sha256'),
+    openssl('req', '-new', '-key', 'host-key.pem', '-out', 'host.csr', '-subj', `/CN=${hostname}`),
+  ]);
+  await openssl(
     'x509',
     '-req',
     '-in',

@@ -59,6 +59,7 @@ export class WorldLink {
   /** Collected ids in the running graph → source host. */
   private running = new Map<string, string>();
   private readonly reported = new Set<string>();
+  private agentTold = false;
 
   constructor(
     private readonly registry: Registry,
@@ -247,6 +248,7 @@ export class WorldLink {
     clearTimeout(this.firstTimer);
     if (sameExports(list, this.collected)) {
       if (first) this.kick();
+      this.agentAfterSwaps();
       return;
     }
     this.collected = list;
@@ -259,7 +261,15 @@ export class WorldLink {
         const r = await this.swapCombined(local, 'collected');
         for (const d of r.diagnostics) this.log.error(diagnosticLogText(d));
       });
+      this.agentAfterSwaps();
     }, DEBOUNCE_MS);
+  }
+
+  /** Once, after the first collection is swapped in: the cluster agent may load its own client now. */
+  private agentAfterSwaps(): void {
+    if (this.agentTold) return;
+    this.agentTold = true;
+    void this.queue.then(() => this.agent?.worldReady());
   }
 
   private open(): Promise<void> {
@@ -299,9 +309,9 @@ export class WorldLink {
     const dir = join(this.flags.prefix, 'cluster');
     const urls = [...c.clientUrls, ...c.serverUrls, ...c.advertiseClientUrls, ...c.advertiseServerUrls];
     const tls = c.secretFile
-      ? pki.tlsFromSecret(pki.readSecret(c.secretFile), join(dir, 'tls'), this.flags.hostname, urls)
+      ? await pki.tlsFromSecret(pki.readSecret(c.secretFile), join(dir, 'tls'), this.flags.hostname, urls)
       : c.oneHost && !wf.tls
-        ? pki.tlsFromSecret(this.ownSecret(pki, dir), join(dir, 'tls'), this.flags.hostname, urls)
+        ? await pki.tlsFromSecret(this.ownSecret(pki, dir), join(dir, 'tls'), this.flags.hostname, urls)
         : pki.tlsFromFiles(wf.tls ?? {});
     if (c.oneHost) this.oldServerData();
     if (this.closed) return;

@@ -58,7 +58,7 @@ export class TestCluster {
     const stateRoot = await mkdtemp(join(etcdDataRoot(), 'mgmt-cluster-state-'));
     const secret = join(root, 'secret');
     writeFileSync(secret, `${randomBytes(32).toString('base64')}\n`, { mode: 0o600 });
-    const tls = tlsFromSecret(readSecret(secret), join(root, 'tls'), 'test', []);
+    const tls = await tlsFromSecret(readSecret(secret), join(root, 'tls'), 'test', []);
     return new TestCluster(root, stateRoot, secret, opts, tls);
   }
 
@@ -117,7 +117,7 @@ export class TestCluster {
   }
 
   /** The test's own certificate for another secret (an `--etcd-server` host's). */
-  tlsFor(secretFile: string): ClusterTls {
+  tlsFor(secretFile: string): Promise<ClusterTls> {
     return tlsFromSecret(readSecret(secretFile), join(this.root, `tls-${basename(secretFile)}`), 'test', []);
   }
 

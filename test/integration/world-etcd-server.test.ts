@@ -37,7 +37,7 @@ describe('--etcd-server: the one-host case of --cluster', { skip }, () => {
     const cb = c.start(b, [a], [], secret);
     await eventually(() => [a, b].every((h) => c.files(h).join() === 'from-A,from-B'), 30_000, 'A and B to collect both files');
     await cb.waitForLog(/--ideal-cluster-size 3 ignored: the cluster keeps 1 members/, 10_000);
-    const client = c.client([a], c.tlsFor(secret));
+    const client = c.client([a], await c.tlsFor(secret));
     assert.deepEqual(await client.getAll().prefix('/_mgmt/cluster/hosts/').keys(), ['/_mgmt/cluster/hosts/A', '/_mgmt/cluster/hosts/B']);
     assert.equal(await client.get('/_mgmt/cluster/ideal-size').string(), '1');
     assert.deepEqual(await c.members(client), ['A']);
@@ -61,7 +61,7 @@ describe('--etcd-server: the one-host case of --cluster', { skip }, () => {
     await ca.waitForLog(/connected to etcd/, 20_000);
     const secret = c.copyOwnSecret(a);
     c.start(b, [a], [], secret);
-    const tls = c.tlsFor(secret);
+    const tls = await c.tlsFor(secret);
     const client = c.client([a], tls);
     await eventually(async () => (await c.healthyMembers(client, tls)).join() === 'A,B', 60_000, 'A and B to be healthy voting members');
     assert.ok(c.etcdPid(b) !== undefined, 'B runs a member');
@@ -77,7 +77,7 @@ describe('--etcd-server: the one-host case of --cluster', { skip }, () => {
     const secret = c.copyOwnSecret(a);
     c.start(b, [a], [], secret);
     await eventually(() => [a, b].every((h) => c.files(h).join() === 'from-A,from-B'), 30_000, 'A and B to collect both files');
-    const tls = c.tlsFor(secret);
+    const tls = await c.tlsFor(secret);
     let client = c.client([a], tls);
     await client.put('/test/kept').value('across restarts');
     const ids = await c.memberIds(client);

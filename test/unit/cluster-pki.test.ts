@@ -17,10 +17,10 @@ describe('cluster credentials from a shared secret', () => {
     assert.notEqual(caKeyFromSecret(secret), caKeyFromSecret(Buffer.from('another secret of sixteen bytes')));
   });
 
-  it("a host's certificate verifies against another host's CA certificate made from the same secret, not another secret's", () => {
-    const a = tlsFromSecret(secret, join(dir, 'a'), 'a', ['https://10.0.0.1:2379', 'https://node-a.example:2380']);
-    const b = tlsFromSecret(secret, join(dir, 'b'), 'b', ['https://10.0.0.2:2379']);
-    const x = tlsFromSecret(Buffer.from('another secret of sixteen bytes'), join(dir, 'x'), 'x', []);
+  it("a host's certificate verifies against another host's CA certificate made from the same secret, not another secret's", async () => {
+    const a = await tlsFromSecret(secret, join(dir, 'a'), 'a', ['https://10.0.0.1:2379', 'https://node-a.example:2380']);
+    const b = await tlsFromSecret(secret, join(dir, 'b'), 'b', ['https://10.0.0.2:2379']);
+    const x = await tlsFromSecret(Buffer.from('another secret of sixteen bytes'), join(dir, 'x'), 'x', []);
     const cert = (f: string) => new X509Certificate(readFileSync(f));
     assert.ok(cert(a.cert).verify(cert(b.cacert).publicKey), "a's certificate is signed by the CA key b derives");
     assert.ok(cert(a.cert).checkIssued(cert(b.cacert)));
@@ -31,7 +31,7 @@ describe('cluster credentials from a shared secret', () => {
     assert.equal(statSync(join(dir, 'a')).mode & 0o777, 0o700);
     // Made once: the same files again for the same secret and names.
     const again = readFileSync(a.cert, 'utf8');
-    tlsFromSecret(secret, join(dir, 'a'), 'a', ['https://10.0.0.1:2379', 'https://node-a.example:2380']);
+    await tlsFromSecret(secret, join(dir, 'a'), 'a', ['https://10.0.0.1:2379', 'https://node-a.example:2380']);
     assert.equal(readFileSync(a.cert, 'utf8'), again);
   });
 
