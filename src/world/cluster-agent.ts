@@ -1,5 +1,6 @@
 /**
- * One host of a self-formed cluster (`mgmt run --cluster`), loaded only with that flag. Every round (ROUND_MS) it
+ * One host of a self-formed cluster (`mgmt run --cluster`, or `--etcd-server`, its one-host case), loaded only with
+ * those flags. Every round (ROUND_MS) it
  *
  * - probes every known member (member directory, cluster-directory.ts) and keeps a connection (a session: a lease,
  *   this host's key under /_mgmt/cluster/hosts/, a campaign in the coordinator's election) to one that answers,
@@ -13,7 +14,10 @@
  *
  * At start, a host whose state directory holds member data starts that member again (the cluster comes back from
  * its data directories after a full stop); the first host, with no seeds and nothing known, bootstraps a
- * one-member cluster. Local resources never wait for any of this.
+ * one-member cluster (an `--etcd-server` host also when its data is gone and it knows no member but itself).
+ * Local resources never wait for any of this. At start, rounds come every STARTUP_ROUND_MS until the world has
+ * endpoints, and on a host whose own member serves it, its own connection (which loads the etcd client on the
+ * main thread) waits until the world's first collection is in.
  */
 import { readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
@@ -104,7 +108,7 @@ export class ClusterAgent {
   /**
    * Until then this host opens no connection of its own: loading the etcd client costs the main thread a few
    * hundred ms, which would hold back the world's first collection (set when the world gets its first
-   * endpoints; `worldReady` ends it early).
+   * endpoints from this host's own member; `worldReady` ends it early).
    */
   private holdSessionUntil = 0;
 
@@ -240,7 +244,9 @@ export class ClusterAgent {
     this.reportOutage(healthy);
     // The world's endpoints: renewed when one it uses stopped answering (or it has none yet).
     if (healthy.length > 0 && (this.endpoints.length === 0 || this.endpoints.some((u) => !healthy.includes(u)))) {
-      if (this.endpoints.length === 0 && this.onEndpoints) this.holdSessionUntil = Date.now() + SESSION_HOLD_MS;
+      // Only a host whose own member serves it: a host that joins through others learns the member list through its
+      // connection, and should know every member before the one it joined through goes away.
+      if (this.endpoints.length === 0 && this.onEndpoints && this.member) this.holdSessionUntil = Date.now() + SESSION_HOLD_MS;
       this.endpoints = healthy;
       this.onEndpoints?.(healthy);
     }
