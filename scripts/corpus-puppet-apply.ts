@@ -4,7 +4,7 @@
  * benchmark times. The stub facts reach Puppet as the node's cached facts (`--facts_terminus yaml`), so Puppet
  * compiles with the same facts and node as the corpus's worker; every directory Puppet writes is under `base`.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { load } from 'js-yaml';
@@ -24,10 +24,26 @@ export interface Exit {
   readonly output: string;
 }
 
-/** Makes Puppet's directories under `base` and writes the facts of `factsFile` (YAML) as `node`'s cached facts. */
+let version: string | undefined;
+
+/** `puppet --version`, asked once. */
+function puppetVersion(): string {
+  if (version === undefined) {
+    const r = spawnSync('puppet', ['--version'], { encoding: 'utf8', timeout: 120_000 });
+    if (r.error || r.status !== 0) throw new Error(`puppet --version failed (${r.error?.message ?? r.stderr}); install the Debian package puppet`);
+    version = r.stdout.trim();
+  }
+  return version;
+}
+
+/**
+ * Makes Puppet's directories under `base` and writes the facts of `factsFile` (YAML) as `node`'s cached facts,
+ * with the facts Puppet adds to every node's where the file lacks them (clientcert, clientversion, clientnoop: our
+ * Puppet worker adds them to stub facts the same way; concat::fragment reads clientversion).
+ */
 export function puppetApplyHome(base: string, factsFile: string, node: string): PuppetApplyHome {
   for (const d of ['var/client_yaml/facts', 'conf', 'code', 'log', 'run', 'public', 'ssl', 'ca', 'home']) mkdirSync(join(base, d), { recursive: true });
-  const facts = load(readFileSync(factsFile, 'utf8')) as Record<string, unknown>;
+  const facts = { clientcert: node, clientversion: puppetVersion(), clientnoop: true, ...(load(readFileSync(factsFile, 'utf8')) as Record<string, unknown>) };
   writeFileSync(join(base, 'var/client_yaml/facts', `${node}.yaml`), `--- !ruby/object:Puppet::Node::Facts\nname: ${node}\nvalues: ${JSON.stringify(facts)}\n`);
   const dirs = ['vardir:var', 'confdir:conf', 'codedir:code', 'logdir:log', 'rundir:run', 'publicdir:public', 'ssldir:ssl', 'cadir:ca'].flatMap((x) => {
     const [flag, sub] = x.split(':') as [string, string];

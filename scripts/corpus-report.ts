@@ -42,12 +42,16 @@ export interface ExampleResult {
 /** Containers of Puppet's language, not of a Ruby type. */
 const NOT_RUBY_TYPES = new Set(['Class', 'Stage', 'Node']);
 
+/** The resources of Ruby types in the catalog: what Puppet's catalog counts (not classes, defines or stages). */
+export function rubyTypeResources(catalog: Catalog): Catalog['resources'] {
+  return catalog.resources.filter((r) => !(NOT_RUBY_TYPES.has(r.type) || r.kind === 'defined_type' || r.kind === 'class'));
+}
+
 /** One outcome per resource of a Ruby type in the catalog. */
 export function resourceOutcomes(catalog: Catalog, report: TranslationReport): Outcome[] {
   const byRef = new Map(report.resources.map((r) => [r.ref, r]));
   const out: Outcome[] = [];
-  for (const r of catalog.resources) {
-    if (NOT_RUBY_TYPES.has(r.type) || r.kind === 'defined_type' || r.kind === 'class') continue;
+  for (const r of rubyTypeResources(catalog)) {
     const ref = `${r.type}[${r.title}]`;
     const rep = byRef.get(ref);
     if (rep)

@@ -37,14 +37,12 @@ import { STORECONFIGS } from '../src/puppet/runtime/face-runner.js';
 import { configurePuppet, getPuppetWorker, shutdownPuppetWorker } from '../src/puppet/runtime/worker.js';
 import { translateCatalog } from '../src/puppet/translate.js';
 import { benchLargest } from './corpus-bench.js';
+import { CORPUS_FACTS, CORPUS_LIST, CORPUS_NODE, LARGEST_FILE, writeLargest } from './corpus-largest.js';
 import { puppetApplyHome, puppetErrors, timed } from './corpus-puppet-apply.js';
 import { type ExampleResult, causeOf, coverageMarkdown, resourceOutcomes } from './corpus-report.js';
 import { exportModules, missingModules, modulesDir, pickRelease, readModuleList, writeModuleList, gitDirOf } from './corpus-modules.js';
 
 const REPO = resolve(fileURLToPath(import.meta.url), '..', '..', '..');
-export const CORPUS_LIST = join(REPO, 'fixtures', 'corpus', 'modules.json');
-export const CORPUS_FACTS = join(REPO, 'fixtures', 'corpus', 'facts-debian12.yaml');
-export const CORPUS_NODE = 'corpus.example.test';
 /** How long one example may take under noop before it counts as not converging. */
 const NOOP_DEADLINE_MS = 180_000;
 /** How long `puppet apply --noop` may take on one example. */
@@ -251,15 +249,22 @@ async function main(): Promise<number> {
   }
   const seconds = (performance.now() - t0) / 1000;
   say(`${results.length} examples in ${seconds.toFixed(0)} s`);
+  // The largest example that validates (a file, not an `include` line): the end-to-end benchmark's input.
+  const largest = results
+    .filter((r) => r.validated && !r.path.includes('(include '))
+    .sort((a, b) => (b.outcomes?.length ?? 0) - (a.outcomes?.length ?? 0) || (a.path < b.path ? -1 : 1))[0];
   if (values.only === undefined) {
     const out = resolve(values.out ?? join(REPO, 'docs', 'coverage.md'));
     writeFileSync(out, coverageMarkdown({ list, puppet: version, results, noop: !values['no-noop'], seconds }));
     say(`wrote ${relative(REPO, out)}`);
+    if (largest) {
+      const m = list.modules.find((x) => x.name === largest.module);
+      writeLargest({ example: largest.path, module: largest.module, commit: m?.commit ?? '', resources: largest.outcomes?.length ?? 0 });
+      say(`wrote ${relative(REPO, LARGEST_FILE)} (${largest.path})`);
+    }
   }
   if (values.bench) {
-    const largest = results.filter((r) => r.validated).sort((a, b) => (b.outcomes?.length ?? 0) - (a.outcomes?.length ?? 0))[0];
     if (!largest) throw new Error('--bench: no example validates');
-    if (largest.path.includes('(include ')) throw new Error(`--bench: the largest example (${largest.path}) is not a file`);
     await benchLargest(join(modulesDir(cache), largest.path), modulesDir(cache), CORPUS_FACTS, CORPUS_NODE, say);
   }
   return 0;
