@@ -4,7 +4,7 @@
 // ensure whose path is missing is left alone, as Puppet does. Every other translated type that names a user or
 // group the run creates does the same under --noop: ssh_authorized_key (in the user's home, and with a target whose
 // directories do not exist yet), cron, exec's user and group (the guards cannot run as an account that does not
-// exist: the plan is reported without them). The accounts are real ones (`mgmtaw<hex>`, the kinds look them up in
+// exist: the plan is reported without them), archive's user and group, user's groups. The accounts are real ones (`mgmtaw<hex>`, the kinds look them up in
 // /etc/passwd and /etc/group), removed at the end with the user's crontab; needs root, as the other account tests.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -40,6 +40,10 @@ before(async () => {
   chmodSync(dir, 0o755); // the user's exec writes in its home below
   writeFileSync(join(dir, 'facts.json'), JSON.stringify({ kernel: 'Linux', os: { family: 'Debian' } }));
   mkdirSync(join(dir, 'www'));
+  mkdirSync(join(dir, 'src', 'app'), { recursive: true });
+  writeFileSync(join(dir, 'src', 'app', 'readme.txt'), 'hello\n');
+  const tar = tool('tar', '-cf', join(dir, 'src', 'app.tar'), '-C', join(dir, 'src'), 'app/readme.txt');
+  assert.equal(tar.status, 0, tar.stderr);
   writeFileSync(
     join(dir, 'site.pp'),
     [
@@ -51,9 +55,11 @@ before(async () => {
       `ssh_authorized_key { 'me@keys': user => '${USER}', type => 'ssh-ed25519', key => '${KEY}', target => '${dir}/keys/${USER}/authorized_keys', require => File['${dir}/keys'] }`,
       `cron { 'nightly': user => '${USER}', command => '/bin/true', hour => 2, minute => 0 }`,
       `exec { 'as-user': command => '/bin/sh -c "id -un > ${dir}/home/ran-as"', user => '${USER}', unless => '/bin/sh -c "test -s ${dir}/home/ran-as"', require => File['${dir}/home'] }`,
-      `exec { 'as-group': command => '/bin/sh -c "id -gn > ${dir}/ran-group"', group => '${GROUP}', creates => '${dir}/ran-group' }`,
+      `exec { 'as-group': command => '/bin/sh -c "id -gn > ${dir}/ran-group"', group => '${GROUP}', creates => '${dir}/ran-group', require => Group['${GROUP}'] }`,
+      // Puppet's exec autorequires its user, not its group: the group is required explicitly, as Puppet needs it.
       `group { '${GROUP}': ensure => present }`,
-      `user { '${USER}': ensure => present, home => '${dir}/home', shell => '/usr/sbin/nologin' }`,
+      `archive { '${dir}/app.tar': source => 'file://${dir}/src/app.tar', extract => true, extract_path => '${dir}/home', creates => '${dir}/home/app/readme.txt', user => '${USER}', group => '${GROUP}', require => File['${dir}/home'] }`,
+      `user { '${USER}': ensure => present, home => '${dir}/home', shell => '/usr/sbin/nologin', groups => ['${GROUP}'] }`,
       '',
     ].join('\n'),
   );
@@ -100,12 +106,18 @@ describe('mgmt puppet orders by Puppet’s autorequires; --noop reports the plan
     );
     assert.match(r.stderr, new RegExp(`exec\\[as-user\\]: would run: .*\\(as user '${USER}', not yet created; nifcmd not run\\)`));
     assert.match(r.stderr, new RegExp(`exec\\[as-group\\]: would run: .*\\(as group '${GROUP}', not yet created\\)`));
+    assert.match(r.stderr, new RegExp(`user\\[${USER}\\]: would create the user \\(groups ${GROUP}, .*\\), but group '${GROUP}' does not exist \\(yet\\)`));
+    assert.match(
+      r.stderr,
+      new RegExp(`archive\\[${dir!}/app\\.tar\\]: would download file://${dir!}/src/app\\.tar to ${dir!}/app\\.tar and extract it into ${dir!}/home`),
+    );
     assert.doesNotMatch(r.stderr, /no such (user|group)|does not exist; set state|cannot create/);
     assert.equal(uidOf(USER), undefined);
     assert.equal(gidOf(GROUP), undefined);
     assert.equal(statSync(join(dir!, 'www')).uid, 0);
     assert.equal(existsSync(join(dir!, 'keys')), false);
     assert.equal(existsSync(join(dir!, 'home')), false);
+    assert.equal(existsSync(join(dir!, 'app.tar')), false);
   });
 
   it('converges in one run: the user first, then the owner; the File without ensure whose path is missing is left alone', async () => {
@@ -123,6 +135,11 @@ describe('mgmt puppet orders by Puppet’s autorequires; --noop reports the plan
     assert.match(crontabOf(USER).stdout, /# Puppet Name: nightly\n0 2 \* \* \* \/bin\/true\n/);
     assert.equal(readFileSync(join(dir!, 'home', 'ran-as'), 'utf8'), `${USER}\n`);
     assert.equal(readFileSync(join(dir!, 'ran-group'), 'utf8'), `${GROUP}\n`);
+    // The user is in the group the run created; the archive was extracted as that user and group.
+    assert.match(readFileSync('/etc/group', 'utf8'), new RegExp(`^${GROUP}:x:${gidOf(GROUP)}:${USER}$`, 'm'));
+    const readme = join(dir!, 'home', 'app', 'readme.txt');
+    assert.equal(readFileSync(readme, 'utf8'), 'hello\n');
+    assert.deepEqual([statSync(readme).uid, statSync(readme).gid], [uid, gidOf(GROUP)]);
     const again = await mgmtRun([
       'puppet',
       '--manifest',
