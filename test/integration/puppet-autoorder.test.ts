@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { SYSTEM_TOOL_PATH } from '../../src/system/tools/tool-path.js';
 import { killAll, mgmtRun } from '../harness/cli.js';
+import { killPuppetApplies, puppetApply } from '../harness/puppet-apply.js';
 import { whyNoRealUsers } from '../harness/scratch-accounts.js';
 
 const USER = `mgmtaw${randomBytes(3).toString('hex')}`;
@@ -66,6 +67,7 @@ before(async () => {
 });
 after(async () => {
   killAll();
+  killPuppetApplies();
   if (uidOf(USER) !== undefined) {
     tool('crontab', '-r', '-u', USER);
     tool('userdel', USER);
@@ -118,6 +120,25 @@ describe('mgmt puppet orders by Puppet’s autorequires; --noop reports the plan
     assert.equal(existsSync(join(dir!, 'keys')), false);
     assert.equal(existsSync(join(dir!, 'home')), false);
     assert.equal(existsSync(join(dir!, 'app.tar')), false);
+  });
+
+  it('puppet apply --noop on the same manifest fails nothing either, and plans the same resources', async () => {
+    const r = await puppetApply(join(dir!, 'puppet-noop'), join(dir!, 'site.pp'), { noop: true, logLevel: 'notice' });
+    assert.equal(r.code, 0, r.out); // --detailed-exitcodes: 4 or 6 had a resource failed
+    assert.doesNotMatch(r.out.replace(/^Error: Facter:.*$/gm, ''), /^Error:/m);
+    for (const ref of [
+      `User[${USER}]`,
+      `Group[${GROUP}]`,
+      'Ssh_authorized_key[me@home]',
+      'Ssh_authorized_key[me@keys]',
+      'Cron[nightly]',
+      'Exec[as-user]',
+      'Exec[as-group]',
+      `Archive[${dir!}/app.tar]`,
+    ]) {
+      assert.match(r.out, new RegExp(`${ref.replace(/[[\]]/g, '\\$&')}/\\w+: .*\\(noop\\)`), ref);
+    }
+    assert.equal(uidOf(USER), undefined);
   });
 
   it('converges in one run: the user first, then the owner; the File without ensure whose path is missing is left alone', async () => {
