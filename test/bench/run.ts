@@ -1,7 +1,7 @@
 /**
  * The benchmark suite: `npm run bench [-- NAME... ] [-- --write-doc]`.
  *
- * Runs parallelism, drift, oneshot, swap, puppet, puppet-e2e, puppet-diff, pkg, svc, world, cluster and puppetdb in that order (or the named subset), prints one table per benchmark
+ * Runs parallelism, drift, oneshot, swap, puppet, puppet-e2e, puppet-diff, pkg, svc, world, etcd-server, cluster and puppetdb in that order (or the named subset), prints one table per benchmark
  * with its goals and PASS/FAIL, and exits 1 if a goal is missed or a benchmark fails. With --write-doc (full run
  * only) it regenerates docs/performance.md from the figures of this run.
  *
@@ -25,6 +25,7 @@ import { svc } from './svc.js';
 import { swap } from './swap.js';
 import { world } from './world.js';
 import { cluster } from './cluster.js';
+import { etcdServer } from './etcd-server.js';
 
 const BENCHES: readonly (readonly [string, Bench])[] = [
   ['parallelism', parallelism],
@@ -37,6 +38,7 @@ const BENCHES: readonly (readonly [string, Bench])[] = [
   ['pkg', pkg],
   ['svc', svc],
   ['world', world],
+  ['etcd-server', etcdServer],
   ['cluster', cluster],
   ['puppetdb', puppetdb],
 ];
