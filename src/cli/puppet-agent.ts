@@ -204,13 +204,18 @@ async function daemon(
   await mkdir(s.statedir, { recursive: true });
   await writeFile(pidFile(s), String(process.pid));
   let wake: (() => void) | undefined;
-  const state = { stopping: false };
+  /**
+   * `pending`: a trigger, deploy or stop arrived while no sleep was there to cut short (during a run): the loop
+   * acts on it instead of sleeping, so that a stop or a deploy is never held for a whole runinterval.
+   */
+  const state = { stopping: false, pending: false };
   /** Resolved when the run after the last runNow() has finished. */
   let ranWaiters: (() => void)[] = [];
   const runNow = () => {
     const w = wake;
     wake = undefined;
-    w?.();
+    if (w) w();
+    else state.pending = true;
   };
   const runAndWait = () =>
     new Promise<void>((resolve) => {
@@ -263,11 +268,14 @@ async function daemon(
       const disabled = disabledReason(s.agent_disabled_lockfile);
       const waiting = ranWaiters;
       ranWaiters = [];
+      state.pending = false; // this run serves every trigger so far
       const code = disabled === undefined ? await once() : (log.warn(`Skipping run: administratively disabled (Reason: '${disabled}')`), EXIT_OK);
       for (const f of waiting) f();
       failures = code === EXIT_FAILED ? failures + 1 : 0;
       const wait = failures > 0 ? Math.min(s.runinterval, 5 * 2 ** Math.min(failures - 1, 10)) : s.runinterval;
       if (failures > 0) log.warn(`the run failed (${failures} in a row); the graph keeps running; next attempt in ${wait} s`);
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- set by a signal handler or a deploy while the run awaited
+      if (state.stopping || state.pending) continue;
       await sleepOrWake(wait * 1000, (w) => (wake = w));
     }
   } finally {
