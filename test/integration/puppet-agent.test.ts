@@ -1,8 +1,10 @@
 // `mgmt puppet agent` against a real Puppet Server (Debian's puppetserver 7, test/harness/puppet-server.ts, started
 // once for this file): a node first runs `puppet agent -t`, then switches to `mgmt puppet agent` with the same
-// confdir and ssldir. No new certificate, the same catalog, the same end state, and the report stored by the
-// server's `store` processor (VARDIR/reports/node1/*.yaml), parsed and checked; noop, the disable and run locks, and
-// the long-running agent (a code change at --trigger, drift repaired and reported).
+// confdir and ssldir. No new certificate, the same catalog, the same end state, and the report processed by the
+// server (`reports = store, http`: the store processor's file, and every report as the http processor posts it to
+// test/harness/report-receiver.ts, found by its transaction UUID and content, never by file name or count: the store
+// processor names files by the minute); noop, the disable and run locks, and the long-running agent (a code change
+// at --trigger, drift repaired and reported).
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -14,8 +16,10 @@ import yaml from 'js-yaml';
 import { agentDirs, startTestPuppetServer, type TestPuppetServer } from '../harness/puppet-server.js';
 import { killAll, mgmt, mgmtRun, waitUntil } from '../harness/cli.js';
 import { startTestEtcd } from '../harness/etcd.js';
+import { describeReport, type ReceivedReport, type ReportReceiver, startReportReceiver } from '../harness/report-receiver.js';
 
 let server: TestPuppetServer | undefined;
+let reports: ReportReceiver | undefined;
 let root: string;
 let node: { confdir: string; vardir: string; ssldir: string };
 let managed: string;
@@ -34,11 +38,15 @@ function storedReport(
 ): Record<string, unknown> & { resource_statuses: Record<string, Record<string, unknown> & { events: Record<string, unknown>[] }> } {
   return yaml.load(readFileSync(file, 'utf8').replace(/^--- !ruby\/object:\S+\n/, '')) as never;
 }
-/** The report the server stored last for node1 (undefined: none yet). */
-const latest = () => {
-  const f = srv().storedReports('node1').at(-1);
-  return f === undefined ? undefined : storedReport(f);
+/** The node's last report, as it keeps it in last_run_report.yaml. */
+const lastRun = () => storedReport(join(node.vardir, 'state', 'last_run_report.yaml'));
+/** The report with this transaction UUID, once the server has processed it. */
+const received = (uuid: unknown): Promise<ReceivedReport> => {
+  assert.ok(reports);
+  return reports.waitFor((r) => r.transaction_uuid === uuid, 30_000, `with transaction_uuid ${String(uuid)}`);
 };
+/** The server processed the node's last report: it, as the server got it. */
+const lastReceived = () => received(lastRun().transaction_uuid);
 const metric = (r: Record<string, unknown>, m: string, k: string) =>
   ((r.metrics as Record<string, { values: [string, string, number][] }>)[m]!.values.find((v) => v[0] === k) ?? [])[2];
 
@@ -65,7 +73,8 @@ async function withDaemon(args: string[], body: (d: ReturnType<typeof mgmt>) => 
   try {
     await body(d);
     d.child.kill('SIGTERM');
-    assert.equal(await d.exited, 0, d.stderr());
+    const stopped = await Promise.race([d.exited, new Promise((r) => setTimeout(() => r('still running 60 s after SIGTERM'), 60_000).unref())]);
+    assert.equal(stopped, 0, d.stderr());
   } finally {
     if (d.child.exitCode === null && d.child.signalCode === null) {
       d.child.kill('SIGKILL');
@@ -93,7 +102,8 @@ describe('mgmt puppet agent against a real Puppet Server', { timeout: 1_500_000 
     root = await mkdtemp(join(tmpdir(), 'mgmt-agent-'));
     managed = join(root, 'managed');
     mkdirSync(managed);
-    const s = await startTestPuppetServer();
+    reports = await startReportReceiver();
+    const s = await startTestPuppetServer({ reports: 'store, http', serverSettings: [`reporturl = ${reports.url}`] });
     server = s;
     // publicdir: the summary stays in the test's directories (Debian's default is /var/cache/puppet/public).
     node = agentDirs(join(root, 'node1'), s, 'node1', [`publicdir = ${join(root, 'node1', 'var', 'public')}`]);
@@ -103,6 +113,7 @@ describe('mgmt puppet agent against a real Puppet Server', { timeout: 1_500_000 
   after(async () => {
     killAll();
     await server?.cleanup();
+    await reports?.close();
     if (root) await rm(root, { recursive: true, force: true });
   });
 
@@ -124,10 +135,10 @@ describe('mgmt puppet agent against a real Puppet Server', { timeout: 1_500_000 
     assert.equal(catalogResources(), catalogBefore, 'the same catalog');
     assert.deepEqual(state(), puppetState, 'the same end state as puppet agent made');
 
-    const local = storedReport(join(node.vardir, 'state', 'last_run_report.yaml'));
-    const rep = latest();
-    assert.ok(rep);
-    assert.equal(rep.transaction_uuid, local.transaction_uuid, 'the server stored our report; the node keeps it in last_run_report.yaml');
+    const local = lastRun();
+    const rep = await received(local.transaction_uuid); // the node keeps what it sent in last_run_report.yaml
+    // The store processor ran before the http one: its newest file is this report.
+    assert.equal(storedReport(srv().storedReports('node1').at(-1)!).transaction_uuid, local.transaction_uuid, 'stored by the server');
     assert.equal(rep.report_format, 12);
     assert.equal(rep.host, 'node1');
     assert.equal(rep.status, 'changed');
@@ -158,7 +169,7 @@ describe('mgmt puppet agent against a real Puppet Server', { timeout: 1_500_000 
     // Converged: a second run changes nothing (exit 0) and reports unchanged.
     const again = await agent('--onetime', '--detailed-exitcodes');
     assert.equal(again.code, 0, again.stderr);
-    assert.equal(latest()?.status, 'unchanged');
+    assert.equal((await lastReceived()).status, 'unchanged');
   });
 
   it('--noop reports what would change and changes nothing; --disable refuses runs until --enable', async () => {
@@ -166,8 +177,7 @@ describe('mgmt puppet agent against a real Puppet Server', { timeout: 1_500_000 
     const r = await agent('--onetime', '--detailed-exitcodes', '--noop');
     assert.equal(r.code, 0, r.stderr);
     assert.equal(readFileSync(join(managed, 'motd'), 'utf8'), 'drifted\n');
-    const rep = latest();
-    assert.ok(rep);
+    const rep = await lastReceived();
     assert.deepEqual([rep.noop, rep.noop_pending, rep.status], [true, true, 'unchanged']);
     assert.equal(rep.resource_statuses[`File[${managed}/motd]`]!.events[0]!.status, 'noop');
 
@@ -198,34 +208,57 @@ describe('mgmt puppet agent against a real Puppet Server', { timeout: 1_500_000 
   });
 
   it('long-running: a code change arrives at --trigger; drift is repaired at once and reported (corrective)', async () => {
+    assert.ok(reports);
+    const rx = reports;
+    const motdRef = `File[${managed}/motd]`;
+    const motdEvents = (r: ReceivedReport) => r.resource_statuses[motdRef]?.events ?? [];
+    const before = lastRun().transaction_uuid;
     await withDaemon(['--report-interval', '1'], async (daemon) => {
-      await daemon.waitForLog(/Applied catalog in/, 240_000);
-      // The node's last report (last_run_report.yaml, written before it is sent) has reached the server.
-      const lastRun = join(node.vardir, 'state', 'last_run_report.yaml');
-      const localUuid = () => (existsSync(lastRun) ? storedReport(lastRun).transaction_uuid : undefined);
-      const delivered = () => localUuid() !== undefined && latest()?.transaction_uuid === localUuid();
-      await waitUntil(delivered, 30_000, 'the first report delivered');
-      const first = localUuid();
+      // The first run's report: the one the node wrote (before sending it), as the server got it.
+      await waitUntil(() => lastRun().transaction_uuid !== before, 240_000, 'the first run');
+      const first = await lastReceived();
+      const since = rx.all('node1').indexOf(first);
+      assert.equal(first.status, 'unchanged', describeReport(first));
 
       srv().writeSite(site('hello again'));
       assert.equal((await agent('--trigger')).code, 0);
       await waitUntil(() => readFileSync(join(managed, 'motd'), 'utf8') === 'hello again\n', 240_000, 'the new catalog applied');
-      await waitUntil(() => localUuid() !== first && delivered(), 30_000, 'the triggered run reported');
-      const triggered = localUuid();
-      assert.equal(latest()?.corrective_change, false, 'a code change is not a corrective change');
+      // The triggered run's report: the content change the new code made, not a corrective one.
+      const triggered = await rx.waitFor(
+        (r) => rx.all('node1').indexOf(r) > since && motdEvents(r).some((e) => e.property === 'content'),
+        30_000,
+        'of the triggered run',
+      );
+      assert.deepEqual(
+        [triggered.status, triggered.corrective_change, motdEvents(triggered).map((e) => [e.property, e.status, e.corrective_change])],
+        ['changed', false, [['content', 'success', false]]],
+        'a code change is not a corrective change',
+      );
+      assert.ok(Number((triggered.metrics as { time: { values: [string, string, number][] } }).time.values.find((v) => v[0] === 'config_retrieval')?.[2]) > 0);
 
       const t0 = performance.now();
       writeFileSync(join(managed, 'motd'), 'drift\n');
       await waitUntil(() => readFileSync(join(managed, 'motd'), 'utf8') === 'hello again\n', 10_000, 'drift repaired');
       const repairMs = performance.now() - t0;
-      await waitUntil(() => localUuid() !== triggered && delivered(), 30_000, 'the drift report');
-      const rep = latest();
-      assert.ok(rep);
-      assert.equal(rep.status, 'changed');
-      assert.equal(rep.corrective_change, true, JSON.stringify(rep.resource_statuses[`File[${managed}/motd]`]));
-      const motd = rep.resource_statuses[`File[${managed}/motd]`]!;
+      const drift = await rx.waitFor(
+        (r) => rx.all('node1').indexOf(r) > rx.all('node1').indexOf(triggered) && motdEvents(r).length > 0,
+        30_000,
+        'of the drift repair',
+      );
+      assert.equal(drift.status, 'changed');
+      assert.equal(drift.corrective_change, true, describeReport(drift));
+      const motd = drift.resource_statuses[motdRef]!;
       assert.deepEqual([motd.corrective_change, motd.events[0]!.property, motd.events[0]!.corrective_change], [true, 'content', true]);
+      assert.equal(drift.catalog_uuid, triggered.catalog_uuid, 'the drift report names the catalog that runs');
+      // Nothing else was reported: every report from the first on is one of these three.
+      assert.deepEqual(rx.all('node1').slice(since).map(describeReport), [first, triggered, drift].map(describeReport));
       process.stderr.write(`# drift repaired in ${repairMs.toFixed(0)} ms\n`);
+
+      // A stop that arrives while a run is under way ends the agent once that run is done, not a runinterval later.
+      const triggers = () => daemon.stderr().split('SIGUSR1: running now').length;
+      const n = triggers();
+      assert.equal((await agent('--trigger')).code, 0);
+      await waitUntil(() => triggers() > n, 10_000, 'the triggered run under way');
     });
   });
 
@@ -257,14 +290,17 @@ describe('mgmt puppet agent against a real Puppet Server', { timeout: 1_500_000 
       await waitUntil(() => readFileSync(join(managed, 'motd'), 'utf8') === want, 10_000, 'drift repaired with the server down');
       assert.equal((await agent('--trigger')).code, 0);
       await daemon.waitForLog(/Using cached catalog/, 120_000);
-      await daemon.waitForLog(/report\(s\) are sent when the server answers again/, 60_000);
-      const cachedRun = storedReport(join(node.vardir, 'state', 'last_run_report.yaml'));
-      assert.equal(cachedRun.cached_catalog_status, 'on_failure');
+      // The cached run's report (the drift repair's, before it, says not_used: it names no catalog retrieval).
+      await waitUntil(() => lastRun().cached_catalog_status === 'on_failure', 60_000, 'the cached run reported');
+      const cachedRun = lastRun();
+      await daemon.waitForLog(/could not send the report .* report\(s\) are sent when the server answers again/, 60_000);
 
       await srv().start();
       assert.equal((await agent('--trigger')).code, 0);
       await daemon.waitForLog(/the server answers again: delivered \d+ report\(s\) held while it was down/, 240_000);
-      assert.equal(latest()?.transaction_uuid, storedReport(join(node.vardir, 'state', 'last_run_report.yaml')).transaction_uuid);
+      // Held reports are delivered oldest first: the cached run's report, then this run's.
+      await received(cachedRun.transaction_uuid);
+      await lastReceived();
     });
   });
 });
