@@ -66,6 +66,10 @@ const test = [
   // mgmt puppet diff: octocatalog-diff is the reference of the differential tests; git checks out the refs
   ['octocatalog-diff', 'octocatalog-diff'],
   ['git', 'git'],
+  // mgmt puppet agent against a real Puppet Server (test/harness/puppet-server.ts; the JVM comes with it); with
+  // reports = puppetdb and storeconfigs, the server's JRuby loads the same puppet-terminus-puppetdb files (its
+  // vendor_ruby/puppet links to Ruby's)
+  ['/usr/share/puppetserver/puppetserver.jar', 'puppetserver'],
 ];
 const bench = [['/usr/bin/time', 'time']];
 

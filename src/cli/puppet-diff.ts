@@ -5,13 +5,16 @@
  *
  * Sides: two catalog files (`--from-catalog`/`--to-catalog`), two manifests (`--from-manifest`/`--to-manifest`),
  * or two git refs of a control repository (`-f`/`-t`, `--basedir`), each checked out once into a temporary
- * directory and compiled for every node (`-n`) by a pool of long-lived Puppet workers, one code base each.
+ * directory and compiled for every node (`-n`) by a pool of long-lived Puppet workers, one code base each; or
+ * `--from-puppetdb`: the catalog each node runs now, from PuppetDB, against the "to" side's compile.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { errnoCode, errorText } from '../observe/errors.js';
+import { PuppetDbError } from '../puppet/agent/puppetdb-client.js';
+import { PuppetSslError } from '../puppet/agent/puppet-ssl.js';
 import { type Catalog, CatalogError, readCatalog } from '../puppet/catalog.js';
 import { bootstrap, type Checkout, checkout, CheckoutError } from '../puppet/diff/checkout.js';
 import { type CodeBase, CompilePool, type CompileOutcome } from '../puppet/diff/compile-pool.js';
@@ -24,6 +27,7 @@ import { formatText } from '../puppet/diff/format-text.js';
 import { IgnoreRuleError, parseIgnore, parseIgnoreAttr, splitRules } from '../puppet/diff/ignore.js';
 import { diffNode, type NodeDiffOptions } from '../puppet/diff/node-diff.js';
 import { exitCode, type NodeDiff } from '../puppet/diff/result.js';
+import { type RunningCatalog, runningCatalogs, type RunningSource } from '../puppet/diff/running-catalogs.js';
 import { registry } from './registry.js';
 import { UsageError } from './usage.js';
 
@@ -41,6 +45,15 @@ sides (one pair):
   --to-catalog FILE
   --from-manifest FILE        a manifest (or directory) compiled with --modulepath
   --to-manifest FILE
+  --from-puppetdb             "from" is the catalog each node runs now: its latest in PuppetDB (its facts
+                              too, unless --fact-file/--facts-dir), against -t REF or --to-manifest; file
+                              sources compare as puppet:/// URIs (PuppetDB holds no file text)
+  --puppetdb-url URL          PuppetDB (https://HOST:8081, or http on loopback)
+  --puppetdb-ssl-ca FILE      with https: the CA of PuppetDB's certificate, and our client certificate
+  --puppetdb-ssl-client-cert FILE   and key (PEM), as octocatalog-diff takes them; or, from an agent:
+  --puppetdb-ssl-client-key FILE
+  --ssldir DIR                the agent's ssldir (its ca.pem, certificate and key)
+  --certname NAME             the certificate in --ssldir (default: the only one there)
 
 nodes and compiling:
   -n, --hostname NODE         a node to compile for (repeat, or a comma-separated list)
@@ -86,6 +99,13 @@ const options = {
   'to-catalog': { type: 'string' },
   'from-manifest': { type: 'string' },
   'to-manifest': { type: 'string' },
+  'from-puppetdb': { type: 'boolean' },
+  'puppetdb-url': { type: 'string' },
+  'puppetdb-ssl-ca': { type: 'string' },
+  'puppetdb-ssl-client-cert': { type: 'string' },
+  'puppetdb-ssl-client-key': { type: 'string' },
+  ssldir: { type: 'string' },
+  certname: { type: 'string' },
   hostname: { type: 'string', short: 'n', multiple: true },
   'fact-file': { type: 'string' },
   'facts-dir': { type: 'string' },
@@ -126,7 +146,7 @@ type Values = ReturnType<typeof parse>['values'];
 const parse = (argv: string[]) => parseArgs({ args: argv, options, allowPositionals: false });
 
 /** A bad flag, a bad rule, unreadable facts: exit 1, as octocatalog-diff (2 would read as "differences"). */
-const FLAG_ERRORS = [UsageError, IgnoreRuleError, FilterError, FactsError, CheckoutError, CatalogError];
+const FLAG_ERRORS = [UsageError, IgnoreRuleError, FilterError, FactsError, CheckoutError, CatalogError, PuppetDbError, PuppetSslError];
 
 export async function diffCommand(argv: string[]): Promise<number> {
   try {
@@ -181,8 +201,25 @@ function compareOptions(v: Values): NodeDiffOptions {
   };
 }
 
-function factsFor(v: Values, node: string): Facts {
-  let facts: Facts = {};
+/** `--puppetdb-url` and the client certificate: octocatalog-diff's three files, or an agent's ssldir. */
+function puppetDbSourceOf(v: Values): RunningSource {
+  const url = v['puppetdb-url'] ?? process.env.PUPPETDB_URL;
+  if (url === undefined) throw new UsageError('--from-puppetdb needs --puppetdb-url URL (or PUPPETDB_URL in the environment)');
+  const files = [v['puppetdb-ssl-ca'], v['puppetdb-ssl-client-cert'], v['puppetdb-ssl-client-key']];
+  const given = files.filter((f) => f !== undefined).length;
+  if (given > 0 && given < 3) throw new UsageError('give --puppetdb-ssl-ca, --puppetdb-ssl-client-cert and --puppetdb-ssl-client-key together');
+  if (given === 3 && v.ssldir !== undefined) throw new UsageError('give either the --puppetdb-ssl-* files or --ssldir, not both');
+  return {
+    url,
+    ...(given === 3 ? { files: { ca: files[0]!, cert: files[1]!, key: files[2]! } } : {}),
+    ...(v.ssldir !== undefined ? { ssldir: v.ssldir } : {}),
+    ...(v.certname !== undefined ? { certname: v.certname } : {}),
+  };
+}
+
+/** The node's facts: from the fact files, else `known` (PuppetDB's), then the overrides. */
+function factsFor(v: Values, node: string, known?: Facts): Facts {
+  let facts: Facts = known ?? {};
   const dir = v['facts-dir'];
   const file = (dir !== undefined ? factsFileIn(dir, node) : undefined) ?? v['fact-file'];
   if (dir !== undefined && file === undefined)
@@ -228,7 +265,14 @@ async function diff(argv: string[]): Promise<number> {
   const manifests = v['from-manifest'] !== undefined || v['to-manifest'] !== undefined;
   if (catalogs && manifests) throw new UsageError('give either --from-catalog/--to-catalog or --from-manifest/--to-manifest, not both');
   let results: NodeDiff[];
-  if (catalogs) {
+  if (v['from-puppetdb'] === true) {
+    if (catalogs || v['from-manifest'] !== undefined || v.from !== undefined)
+      throw new UsageError('--from-puppetdb is the "from" side: give it with -t REF or --to-manifest FILE, not with another "from" side or catalog files');
+    if (nodes.length === 0) throw new UsageError('name the nodes whose running catalog to compare: -n NODE (repeat it, or a comma-separated list)');
+    const running = await runningCatalogs(puppetDbSourceOf(v), nodes);
+    // PuppetDB holds no file text: both sides compare puppet:/// sources as URIs.
+    results = await compiled(v, nodes, opts, parallel, false, manifests, running);
+  } else if (catalogs) {
     if (v['from-catalog'] === undefined || v['to-catalog'] === undefined) throw new UsageError('give both --from-catalog FILE and --to-catalog FILE');
     const a = readCatalogFile(v['from-catalog']);
     const b = readCatalogFile(v['to-catalog']);
@@ -253,26 +297,40 @@ async function diff(argv: string[]): Promise<number> {
   return exitCode(results, policy);
 }
 
-async function compiled(v: Values, nodes: string[], opts: NodeDiffOptions, parallel: number, fileText: boolean, manifests: boolean): Promise<NodeDiff[]> {
+/** `running`: the "from" side is each node's catalog from PuppetDB (in `nodes` order), not a compile. */
+async function compiled(
+  v: Values,
+  nodes: string[],
+  opts: NodeDiffOptions,
+  parallel: number,
+  fileText: boolean,
+  manifests: boolean,
+  running?: readonly RunningCatalog[],
+): Promise<NodeDiff[]> {
   if (nodes.length === 0) throw new UsageError('name the nodes to compile for: -n NODE (repeat it, or a comma-separated list)');
-  const facts = new Map(nodes.map((n) => [n, factsFor(v, n)] as const));
+  const runningOf = new Map(running?.map((r, i) => [nodes[i]!, r] as const));
+  const facts = new Map(
+    nodes.map((n) => {
+      const r = runningOf.get(n);
+      return [n, factsFor(v, n, r?.ok ? r.facts : undefined)] as const;
+    }),
+  );
+  const sides = running ? (['to'] as const) : (['from', 'to'] as const);
   const puppetBin = v['puppet-binary'];
   const checkouts: Checkout[] = [];
   const bases: CodeBase[] = [];
   try {
     if (manifests) {
-      if (v['from-manifest'] === undefined || v['to-manifest'] === undefined) throw new UsageError('give both --from-manifest FILE and --to-manifest FILE');
+      if ((!running && v['from-manifest'] === undefined) || v['to-manifest'] === undefined)
+        throw new UsageError('give both --from-manifest FILE and --to-manifest FILE');
       const modulepath = (v.modulepath ?? '')
         .split(':')
         .filter(Boolean)
         .map((p) => resolve(p));
-      for (const [id, m] of [
-        ['from', v['from-manifest']],
-        ['to', v['to-manifest']],
-      ] as const) {
+      for (const id of sides) {
         bases.push({
           id,
-          manifest: resolve(m),
+          manifest: resolve((id === 'from' ? v['from-manifest'] : v['to-manifest'])!),
           modulepath,
           ...(v['hiera-config'] !== undefined ? { hieraConfig: resolve(v['hiera-config']) } : {}),
           ...(v.environment !== undefined ? { environment: v.environment } : {}),
@@ -281,10 +339,7 @@ async function compiled(v: Values, nodes: string[], opts: NodeDiffOptions, paral
       }
     } else {
       const basedir = resolve(v.basedir ?? '.');
-      const refs = [
-        ['from', v.from ?? 'origin/master'],
-        ['to', v.to ?? '.'],
-      ] as const;
+      const refs = sides.map((id) => [id, id === 'from' ? (v.from ?? 'origin/master') : (v.to ?? '.')] as const);
       const cos = await Promise.all(refs.map(([, ref]) => checkout(basedir, ref)));
       checkouts.push(...cos);
       if (v['bootstrap-script'] !== undefined) for (const co of cos) if (co.ref !== '.') await bootstrap(co, v['bootstrap-script']);
@@ -306,8 +361,16 @@ async function compiled(v: Values, nodes: string[], opts: NodeDiffOptions, paral
     const pool = new CompilePool(bases, parallel);
     try {
       const one = async (node: string): Promise<NodeDiff> => {
-        const [a, b] = await Promise.all(bases.map((base) => pool.compile(base.id, node, facts.get(node)!)));
-        return nodeResult(node, a!, b!, opts, fileText);
+        const r = runningOf.get(node);
+        const [a, b] = await Promise.all([
+          r === undefined
+            ? pool.compile('from', node, facts.get(node)!)
+            : r.ok
+              ? ({ ok: true, catalog: r.catalog, ms: 0 } as const)
+              : ({ ok: false, message: `its running catalog: ${r.message}` } as const),
+          pool.compile('to', node, facts.get(node)!),
+        ]);
+        return nodeResult(node, a, b, opts, fileText);
       };
       return await Promise.all(nodes.map(one));
     } finally {

@@ -17,6 +17,7 @@ import { Bucket } from '../system/fs/bucket.js';
 import { autoEdges, hintsFor } from './autoedges.js';
 import { autogroup, groupKey } from './autogroup.js';
 import { managedPaths } from './managed-paths.js';
+import type { CheckRecord } from './check-record.js';
 import { Semaphores } from './semaphores.js';
 import { DEFAULT_RETRY, Edge, type RetryPolicy, Vertex, type VertexHost } from './vertex.js';
 
@@ -40,6 +41,11 @@ export interface EngineOptions {
   readonly onConverged?: (failed: readonly Vertex[]) => void;
   /** The backoff of resources without an explicit `retry` (default `DEFAULT_RETRY`: 1 s doubling to 5 min). */
   readonly retryPolicy?: RetryPolicy;
+  /**
+   * The change record of every check/apply that found its state wrong (changed or, under noop, would change) or
+   * failed, Sensitive values redacted (check-record.ts). Unset: no record is built.
+   */
+  readonly onCheck?: (r: CheckRecord) => void;
 }
 
 export interface SwapResult {
@@ -56,6 +62,7 @@ export class Engine implements VertexHost {
   readonly semaphores = new Semaphores();
   readonly globalSema: readonly string[];
   readonly retryPolicy: RetryPolicy;
+  readonly record: ((r: CheckRecord) => void) | undefined;
   private vertices = new Map<string, Vertex>();
   /** Live edges by `edgeKey`. */
   private edgeByKey = new Map<string, Edge>();
@@ -82,6 +89,7 @@ export class Engine implements VertexHost {
     this.noop = opts.noop ?? false;
     this.globalSema = opts.sema && opts.sema > 0 ? [`:${opts.sema}`] : [];
     this.retryPolicy = opts.retryPolicy ?? DEFAULT_RETRY;
+    this.record = opts.onCheck;
   }
 
   /** The running graph with its automatic edges (for graphviz and tests). */
@@ -327,10 +335,11 @@ export class Engine implements VertexHost {
     const log = redactor ? redactor.logger(logger(redactor.text(id))) : logger(id);
     let dir: string | undefined;
     const self: { v?: Vertex } = {}; // set below, once the vertex exists
+    const sensitive = marked ? new Set(members.flatMap((m) => (m.meta.sensitive ?? []).map((s) => s.split('.')[0]!))) : NOT_SENSITIVE;
     const ctx: ResourceContext = {
       id,
       log,
-      sensitive: marked ? new Set(members.flatMap((m) => (m.meta.sensitive ?? []).map((s) => s.split('.')[0]!))) : NOT_SENSITIVE,
+      sensitive,
       hostname: this.opts.hostname,
       varDir: async () => {
         if (!dir) {
@@ -358,7 +367,7 @@ export class Engine implements VertexHost {
       throw redactor ? redactor.error(e) : e;
     }
     const resource = redactor?.active ? redactedErrors(created, redactor) : created;
-    const v = new Vertex(r, kind, resource, this, log);
+    const v = new Vertex(r, kind, resource, this, log, marked ? { sensitive, redactor } : undefined);
     self.v = v;
     this.hints.set(v, hintsFor(this.opts.registry, r));
     return v;

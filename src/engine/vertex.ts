@@ -12,7 +12,8 @@
  */
 import type { ResourceSpec } from '../graph/spec.js';
 import type { Logger } from '../observe/logger.js';
-import type { Resource, ResourceKind, WatchContext } from '../resources/resource.js';
+import type { Change, Resource, ResourceKind, WatchContext } from '../resources/resource.js';
+import { type ChangeRedaction, type CheckRecord, genericChange, type RecordedChange, redactChange } from './check-record.js';
 import { isTimeoutReason, sleep, untilAborted } from '../system/proc/abort.js';
 import { RateLimiter } from './rate-limiter.js';
 import type { Semaphores } from './semaphores.js';
@@ -51,6 +52,8 @@ export interface VertexHost {
   activity(): void;
   /** The vertex failed (for good, or for now while it heals), or recovered. */
   failureChanged(v: Vertex): void;
+  /** Receives the change record of every check/apply that found the state wrong or failed (unset: none is built). */
+  readonly record?: ((r: CheckRecord) => void) | undefined;
 }
 
 /** The reason given when a vertex stops watching (one shared object: an abort without a reason builds a DOMException). */
@@ -123,6 +126,7 @@ export class Vertex {
     readonly resource: Resource,
     private readonly host: VertexHost,
     readonly log: Logger,
+    private readonly redaction?: ChangeRedaction,
   ) {
     this.id = `${spec.kind}[${spec.name}]`;
     const { limit, burst } = spec.meta;
@@ -282,15 +286,25 @@ export class Vertex {
     if (!meta.hidden && !(this.cachedOk && !refresh)) {
       const release = await this.host.semaphores.acquire([...(meta.sema ?? []), ...this.host.globalSema]);
       const t0 = performance.now();
+      const at = Date.now();
+      const changes: RecordedChange[] | undefined = this.host.record ? [] : undefined;
+      // Drift repaired: this vertex had reached its state before this run.
+      const corrective = this.convergedSince !== undefined && !refresh;
       try {
-        ok = await this.checkApply(!noop, refresh);
+        ok = await this.checkApply(!noop, refresh, changes);
       } catch (err) {
+        if (changes) this.emit({ outcome: 'failed', changes, corrective, refresh, at, ms: performance.now() - t0, error: errorText(err) });
         this.onError(err, 'check/apply');
         return;
       } finally {
         release();
       }
-      this.log.debug(`check/apply: ${ok ? 'ok' : noop ? 'would change' : 'changed'} (${(performance.now() - t0).toFixed(1)} ms)`);
+      const ms = performance.now() - t0;
+      this.log.debug(`check/apply: ${ok ? 'ok' : noop ? 'would change' : 'changed'} (${ms.toFixed(1)} ms)`);
+      if (changes && !ok) {
+        if (changes.length === 0) changes.push(genericChange(!noop));
+        this.emit({ outcome: noop ? 'noop' : 'changed', changes, corrective, refresh, at, ms });
+      }
     }
     if (meta.retryreset) this.retriesUsed = 0;
     if (this.checkFailure) this.checkRecovered();
@@ -310,6 +324,16 @@ export class Vertex {
     for (const e of this.children) if (!e.to.cachedOk || e.refresh) e.to.poke();
   }
 
+  private emit(r: Omit<CheckRecord, 'id' | 'kind' | 'name' | 'origin'>): void {
+    const text = (s: string) => this.redaction?.redactor?.text(s) ?? s;
+    const { kind, name, origin } = this.spec;
+    try {
+      this.host.record?.({ id: text(this.id), kind, name: text(name), ...(origin ? { origin } : {}), ...r });
+    } catch (err) {
+      this.log.warn(`the change record could not be handed on: ${errorText(err)}`);
+    }
+  }
+
   /** See CheckApplyContext.reading: events so far are covered by the running check. */
   private readonly reading = (): void => {
     if (this.processing) this.eventPending = false;
@@ -320,11 +344,13 @@ export class Vertex {
    * its signal, and it counts as done only once it has returned: an exec returns once its whole process group is
    * gone, so a retry never runs beside the copy it replaces.
    */
-  private async checkApply(apply: boolean, refresh: boolean): Promise<boolean> {
+  private async checkApply(apply: boolean, refresh: boolean, changes: RecordedChange[] | undefined): Promise<boolean> {
     const timeoutMs = this.spec.meta.timeout ?? 0;
+    const change = changes ? (c: Change) => changes.push(redactChange(c, this.redaction)) : undefined;
+    const rec = change ? { change } : {};
     // Without a deadline the vertex's own cancel signal is enough: no controller per call (10,000-vertex runs
     // made hundreds of thousands of abort listeners and signals otherwise).
-    if (timeoutMs <= 0) return this.resource.checkApply({ apply, refresh, signal: this.applyAbort.signal, reading: this.reading });
+    if (timeoutMs <= 0) return this.resource.checkApply({ apply, refresh, signal: this.applyAbort.signal, reading: this.reading, ...rec });
     const ac = new AbortController();
     const onCancel = () => ac.abort(this.applyAbort.signal.reason);
     this.applyAbort.signal.addEventListener('abort', onCancel, { once: true });
@@ -338,7 +364,7 @@ export class Vertex {
     try {
       let result: boolean;
       try {
-        result = await this.resource.checkApply({ apply, refresh, signal: ac.signal, reading: this.reading });
+        result = await this.resource.checkApply({ apply, refresh, signal: ac.signal, reading: this.reading, ...rec });
       } catch (err) {
         if (isTimeoutReason(ac.signal.reason)) throw withCause(ac.signal.reason as Error, err);
         throw err;

@@ -7,7 +7,7 @@
  */
 import type { ParamsOf } from '../resources/params.js';
 import type { Registry } from '../resources/registry.js';
-import { defineKind, type Problem } from '../resources/resource.js';
+import { type Change, defineKind, type Problem } from '../resources/resource.js';
 import { untilAborted } from '../system/proc/abort.js';
 import { errorText } from '../observe/errors.js';
 import { REDACTED, Redactor, secretStrings } from '../observe/redact.js';
@@ -136,7 +136,10 @@ export const puppetKind = defineKind({
           const changes = records(checked.changes);
           if (!c.apply) {
             if (changes.length === 0) ctx.log.info(`would change ${clean(ref)}`);
-            for (const ch of changes) ctx.log.info(`would change ${change(ch)}`);
+            for (const ch of changes) {
+              ctx.log.info(`would change ${change(ch)}`);
+              c.change?.(puppetChange(ch, `would change ${change(ch)}`));
+            }
             if (c.refresh && REFRESHABLE_TYPES.has(type.toLowerCase())) ctx.log.info('would refresh');
             return false;
           }
@@ -145,8 +148,10 @@ export const puppetKind = defineKind({
           for (const ev of records(applied.events)) {
             // eslint-disable-next-line @typescript-eslint/no-base-to-string -- a value read from JSON, D-Bus or a manifest; String() keeps its text whatever its shape
             const status = String(ev.status ?? '');
-            if (status === 'success') ctx.log.info(`changed ${change(ev)}`);
-            else ctx.log.debug(`${status || 'event'}: ${change(ev)}`);
+            if (status === 'success') {
+              ctx.log.info(`changed ${change(ev)}`);
+              c.change?.(puppetChange(ev, typeof ev.message === 'string' ? ev.message : `changed ${change(ev)}`));
+            } else ctx.log.debug(`${status || 'event'}: ${change(ev)}`);
           }
           ok = applied.changed !== true;
           if (ok) ctx.log.debug(`Puppet changed nothing: ${clean(ref)} was already in sync`);
@@ -210,6 +215,16 @@ function describeJson(v: unknown): string {
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'an array';
   return `a ${typeof v}`;
+}
+
+/** A change Puppet reported (its property and values; Sensitive ones already the redaction marker) as a change record. */
+function puppetChange(ev: Record<string, unknown>, message: string): Change {
+  return {
+    property: typeof ev.property === 'string' ? ev.property : 'state',
+    ...(ev.previous !== undefined && ev.previous !== null ? { previous: ev.previous } : {}),
+    ...(ev.desired !== undefined && ev.desired !== null ? { desired: ev.desired } : {}),
+    message,
+  };
 }
 
 function records(v: unknown): Record<string, unknown>[] {

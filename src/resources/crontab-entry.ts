@@ -151,7 +151,10 @@ export const crontabEntryKind = defineKind({
           }
           const plan = planCrontab(text, name, want, where);
           if (plan.changes.length === 0) return true;
-          for (const change of plan.changes) ctx.log.info(c.apply ? change : `would ${change}`);
+          for (const change of plan.changes) {
+            ctx.log.info(c.apply ? change : `would ${change}`);
+            c.change?.({ property: 'state', message: c.apply ? change : `would ${change}` });
+          }
           if (c.apply) await writeCrontab(user, plan.text, c.signal);
           return false;
         }),

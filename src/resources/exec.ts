@@ -284,6 +284,7 @@ export const execKind = defineKind({
         }
         if (!c.apply) {
           ctx.log.info(`would run: ${display}`);
+          c.change?.({ property: 'returns', previous: 'notrun', desired: ['0'], message: `would run: ${display}` });
           return false;
         }
         const out = boundedLog((l) => output.info(l));
@@ -292,6 +293,8 @@ export const execKind = defineKind({
         if (r.aborted) throw new Error(`'${display}' ${describeOutcome(r)}; its process group was killed${tail(r)}`);
         if (r.code !== 0) throw new Error(`'${display}' ${describeOutcome(r)}${tail(r)}`);
         ctx.log.info(`ran: ${display}`);
+        // Puppet's event for a command that ran: `returns` from notrun to the accepted exit codes
+        c.change?.({ property: 'returns', previous: 'notrun', desired: ['0'], message: 'executed successfully' });
         return false;
       },
     };

@@ -59,12 +59,15 @@ export function createGroup(name: string, written: GroupParams, ctx: ResourceCon
       const cur = groups.find((g) => g.name === name);
       if (p.state === 'absent') {
         if (!cur) return true;
+        const removed = (message: string) => c.change?.({ property: 'state', previous: 'exists', desired: 'absent', message });
         if (!c.apply) {
           ctx.log.info('would remove the group');
+          removed('would remove the group');
           return false;
         }
         await tool('groupdel', [], c.signal);
         ctx.log.info('removed the group');
+        removed('removed the group');
         return false;
       }
       const taken = p.gid !== undefined ? groups.find((g) => g.gid === p.gid && g.name !== name) : undefined;
@@ -75,22 +78,28 @@ export function createGroup(name: string, written: GroupParams, ctx: ResourceCon
         }
         if (taken) throw new Error(`cannot create the group with gid ${p.gid}: group '${taken.name}' already has it`);
         const args = [...(p.gid !== undefined ? ['--gid', String(p.gid)] : []), ...(p.system ? ['--system'] : [])];
+        const created = (message: string) => c.change?.({ property: 'state', previous: 'absent', desired: 'exists', message });
         if (!c.apply) {
           ctx.log.info(`would create the group${describeArgs(p)}`);
+          created(`would create the group${describeArgs(p)}`);
           return false;
         }
         await tool('groupadd', args, c.signal);
         ctx.log.info(`created the group${describeArgs(p)}`);
+        created(`created the group${describeArgs(p)}`);
         return false;
       }
       if (p.gid === undefined || cur.gid === p.gid) return true;
       if (taken) throw new Error(`cannot change the gid ${cur.gid} -> ${p.gid}: group '${taken.name}' already has ${p.gid}`);
+      const gid = (message: string) => c.change?.({ property: 'gid', previous: cur.gid, desired: p.gid, message });
       if (!c.apply) {
         ctx.log.info(`would change gid ${cur.gid} -> ${p.gid}`);
+        gid(`would change gid ${cur.gid} -> ${p.gid}`);
         return false;
       }
       await tool('groupmod', ['--gid', String(p.gid)], c.signal);
       ctx.log.info(`gid ${cur.gid} -> ${p.gid}`);
+      gid(`gid ${cur.gid} -> ${p.gid}`);
       return false;
     },
   };

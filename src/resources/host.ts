@@ -80,7 +80,10 @@ export const hostKind = defineKind({
           const text = await readTextIfExists(target);
           const plan = planHosts(text ?? '', name, want, target);
           if (plan.changes.length === 0) return true;
-          for (const change of plan.changes) ctx.log.info(c.apply ? change : `would ${change}`);
+          for (const change of plan.changes) {
+            ctx.log.info(c.apply ? change : `would ${change}`);
+            c.change?.({ property: 'state', message: c.apply ? change : `would ${change}` });
+          }
           if (c.apply) await writeText(target, plan.text, text === undefined ? { mode: 0o644 } : {});
           return false;
         }),

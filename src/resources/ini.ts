@@ -107,11 +107,13 @@ export const iniKind = defineKind({
           const created = file.data === undefined ? ' (new file)' : '';
           if (!c.apply) {
             ctx.log.info(`would edit ${path}${created}: ${what}`);
+            c.change?.({ property: 'state', message: `would edit ${path}${created}: ${what}` });
             return false;
           }
           keepEdited(ctx, file);
           await writeEdited(file, Buffer.from(edit.text, 'latin1'));
           ctx.log.info(`edited ${path}${created}: ${what}`);
+          c.change?.({ property: 'state', message: `edited ${path}${created}: ${what}` });
           return false;
         });
       },

@@ -147,19 +147,23 @@ export const lineKind = defineKind({
             if (rules.state === 'absent') return true;
             if (!c.apply) {
               ctx.log.info(`would add the line to ${path}, which does not exist (yet)`);
+              c.change?.({ property: 'state', previous: 'absent', desired: 'present', message: `would add the line to ${path}, which does not exist (yet)` });
               return false;
             }
             throw new Error(`${path} does not exist; a line is added to an existing file: manage the file (a file resource with state: exists) or create it`);
           }
           const edit = editFileLine(decode(file.data), rules, path);
           if (edit.inSync) return true;
+          const presence = rules.state === 'absent' ? { previous: 'present', desired: 'absent' } : { previous: 'absent', desired: 'present' };
           if (!c.apply) {
             ctx.log.info(`would edit ${path}: ${edit.what}`);
+            c.change?.({ property: 'state', ...presence, message: `would edit ${path}: ${edit.what}` });
             return false;
           }
           keepEdited(ctx, file);
           await writeEdited(file, Buffer.from(edit.text, latin1 ? 'latin1' : 'utf8'));
           ctx.log.info(`edited ${path}: ${edit.what}`);
+          c.change?.({ property: 'state', ...presence, message: `edited ${path}: ${edit.what}` });
           return false;
         });
       },

@@ -12,7 +12,7 @@
  */
 import { isAbsolute, posix } from 'node:path';
 import type { ParamsOf } from './params.js';
-import { defineKind, type Problem } from './resource.js';
+import { type Change, defineKind, type Problem } from './resource.js';
 import { untilAborted } from '../system/proc/abort.js';
 import { formatOptions, planFstab, type FstabWant } from '../system/formats/fstab-text.js';
 import { mount, mountedAt, remount, umount, watchMountPoint } from '../system/tools/mount-table.js';
@@ -116,12 +116,15 @@ export const mountKind = defineKind({
           };
 
     /** Makes the fstab right; returns the changes (made, or that would be made). */
-    const syncFstab = (apply: boolean): Promise<readonly string[]> =>
+    const syncFstab = (apply: boolean, record: (x: Change) => void): Promise<readonly string[]> =>
       withFileLock(fstab, async () => {
         const text = await readTextIfExists(fstab);
         const plan = planFstab(text ?? '', name, want, fstab);
         if (plan.changes.length === 0) return [];
-        for (const c of plan.changes) ctx.log.info(apply ? c : `would ${c}`);
+        for (const c of plan.changes) {
+          ctx.log.info(apply ? c : `would ${c}`);
+          record({ property: 'state', message: apply ? c : `would ${c}` });
+        }
         if (apply) await writeText(fstab, plan.text, text === undefined ? { mode: 0o644 } : {});
         return plan.changes;
       });
@@ -150,20 +153,28 @@ export const mountKind = defineKind({
             if (c.apply) {
               await umount(name, c.signal);
               ctx.log.info(`unmounted ${name}`);
-            } else ctx.log.info(`would unmount ${name}`);
+              c.change?.({ property: 'state', previous: 'mounted', desired: 'unmounted', message: `unmounted ${name}` });
+            } else {
+              ctx.log.info(`would unmount ${name}`);
+              c.change?.({ property: 'state', previous: 'mounted', desired: 'unmounted', message: `would unmount ${name}` });
+            }
           }
-          if ((await syncFstab(c.apply)).length > 0) ok = false;
+          if ((await syncFstab(c.apply, (x) => c.change?.(x))).length > 0) ok = false;
           return ok;
         }
         // exists, defined: the table first (mount reads it), then the mount.
-        const changed = (await syncFstab(c.apply)).length > 0;
+        const changed = (await syncFstab(c.apply, (x) => c.change?.(x))).length > 0;
         if (changed) ok = false;
         if (state === 'exists' && !mounted) {
           ok = false;
           if (c.apply) {
             await mount(name, fstab, c.signal);
             ctx.log.info(`mounted ${name}`);
-          } else ctx.log.info(`would mount ${name}`);
+            c.change?.({ property: 'state', previous: 'unmounted', desired: 'mounted', message: `mounted ${name}` });
+          } else {
+            ctx.log.info(`would mount ${name}`);
+            c.change?.({ property: 'state', previous: 'unmounted', desired: 'mounted', message: `would mount ${name}` });
+          }
         } else if (mounted && (changed || c.refresh)) {
           // Puppet's mount refreshes itself after a change, and on a refresh remounts what is mounted.
           ok = false;
@@ -171,7 +182,11 @@ export const mountKind = defineKind({
           if (c.apply) {
             await remount(name, fstab, c.signal);
             ctx.log.info(`remounted ${name} (${why})`);
-          } else ctx.log.info(`would remount ${name} (${why})`);
+            c.change?.({ property: 'state', message: `remounted ${name} (${why})` });
+          } else {
+            ctx.log.info(`would remount ${name} (${why})`);
+            c.change?.({ property: 'state', message: `would remount ${name} (${why})` });
+          }
         }
         return ok;
       },

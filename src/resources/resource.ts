@@ -43,6 +43,23 @@ export interface WatchContext {
   event(): void;
 }
 
+/**
+ * One thing a check/apply found wrong (and, when applying, set right): the record reports, plans and diffs read.
+ * Values are what the kind compares, in its own terms (`"0644"` for a mode, a user name for an owner); a kind
+ * leaves `previous` or `desired` unset where it has no value to give (content it did not read, a path that did
+ * not exist). The engine redacts Sensitive values before anyone else sees the record.
+ */
+export interface Change {
+  /** What differs: a parameter of the kind (`content`, `mode`, `owner`) or `state`/`ensure` for presence. */
+  readonly property: string;
+  readonly previous?: unknown;
+  readonly desired?: unknown;
+  /** One line, as the log shows it (`mode 0600 -> 0644`, `would change content`). */
+  readonly message: string;
+  /** In a resource that runs an autogroup (many packages at once): the member this change is about. */
+  readonly member?: string;
+}
+
 export interface CheckApplyContext {
   /** false under noop: check only, change nothing. */
   readonly apply: boolean;
@@ -56,6 +73,12 @@ export interface CheckApplyContext {
    * cause another one. Events after the call do.
    */
   reading?(): void;
+  /**
+   * Records one change found (with `apply`: made). Optional for a kind: one that returns false without recording
+   * anything still yields a generic change (`state`, "changed" / "would change"); recording lets reports say
+   * what changed. Callers other than the engine (tests) may leave it unset.
+   */
+  change?(c: Change): void;
 }
 
 export interface Resource {

@@ -199,7 +199,10 @@ export const sshAuthorizedKeyKind = defineKind({
         const cur = await readKeys(at, target);
         const plan = planKeys(cur?.text ?? '', name, want, target);
         if (plan.changes.length === 0) return true;
-        for (const change of plan.changes) ctx.log.info(c.apply ? change : `would ${change}`);
+        for (const change of plan.changes) {
+          ctx.log.info(c.apply ? change : `would ${change}`);
+          c.change?.({ property: 'state', message: c.apply ? change : `would ${change}` });
+        }
         if (!c.apply) return false;
         const uid = cur?.uid ?? user?.uid ?? process.getuid?.() ?? 0;
         const gid = cur?.gid ?? user?.gid ?? process.getgid?.() ?? 0;

@@ -123,6 +123,23 @@ export const svcKind = defineKind({
         const startupOK = p.startup === undefined || (p.startup === 'enabled' ? ENABLED_STATES.has(st.unitFileState) : !LINKED_STATES.has(st.unitFileState));
         if (stateOK && startupOK && !c.refresh) return true;
         const now = `${st.activeState}/${st.subState}, ${st.unitFileState || 'no unit file state'}`;
+        // The change record: Puppet's `ensure` (running/stopped) and `enable` properties.
+        const verb = c.apply ? '' : 'would ';
+        if (!stateOK)
+          c.change?.({
+            property: 'state',
+            previous: isActive(st) ? 'running' : 'stopped',
+            desired: p.state,
+            message: `${verb}${wantActive ? 'start' : 'stop'} ${unit}`,
+          });
+        if (!startupOK)
+          c.change?.({
+            property: 'startup',
+            previous: st.unitFileState || 'unknown',
+            desired: p.startup,
+            message: `${verb}${p.startup === 'enabled' ? 'enable' : 'disable'} ${unit}`,
+          });
+        if (stateOK && c.refresh) c.change?.({ property: 'state', message: `${verb}reload or restart ${unit} (refresh)` });
 
         if (!c.apply) {
           const would: string[] = [];

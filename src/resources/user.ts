@@ -137,6 +137,10 @@ interface Change {
   readonly args: readonly string[];
   /** `shell /bin/sh -> /bin/bash`. */
   readonly text: string;
+  /** For the change record: the parameter, and its value before and after. */
+  readonly property: string;
+  readonly previous: unknown;
+  readonly desired: unknown;
 }
 
 /** The resource, on any account files (tests pass a scratch root; the kind uses the real system). */
@@ -185,6 +189,7 @@ export function createUser(name: string, written: UserParams, ctx: ResourceConte
 
       if (p.state === 'absent') {
         if (!cur) return true;
+        c.change?.({ property: 'state', previous: 'exists', desired: 'absent', message: `${c.apply ? 'removed' : 'would remove'} the user` });
         if (!c.apply) {
           ctx.log.info(`would remove the user${p.managehome ? ` and its home ${cur.home}` : ''}`);
           return false;
@@ -249,6 +254,7 @@ export function createUser(name: string, written: UserParams, ctx: ResourceConte
         if (p.password !== undefined) shown.push('password set');
         const what = `the user${shown.length ? ` (${shown.join(', ')})` : ''}`;
         if (missing) unlessMissing(`create ${what}`);
+        c.change?.({ property: 'state', previous: 'absent', desired: 'exists', message: `${c.apply ? 'created' : 'would create'} ${what}` });
         if (!c.apply) {
           ctx.log.info(`would create ${what}${missing ? `, but ${missing} (yet)` : ''}`);
           return false;
@@ -261,40 +267,80 @@ export function createUser(name: string, written: UserParams, ctx: ResourceConte
 
       const changes: Change[] = [];
       if (p.uid !== undefined && cur.uid !== p.uid) {
-        changes.push({ args: ['--uid', String(p.uid), ...(p.allowduplicateuid ? ['--non-unique'] : [])], text: `uid ${cur.uid} -> ${p.uid}` });
+        changes.push({
+          args: ['--uid', String(p.uid), ...(p.allowduplicateuid ? ['--non-unique'] : [])],
+          text: `uid ${cur.uid} -> ${p.uid}`,
+          property: 'uid',
+          previous: cur.uid,
+          desired: p.uid,
+        });
       }
       if (primary !== undefined) {
         const gid = primaryGid(groups);
         if (gid !== cur.gid) {
           const now = groups.find((g) => g.gid === cur.gid)?.name ?? String(cur.gid);
-          changes.push({ args: ['--gid', primary], text: `primary group ${now} -> ${primary}` });
+          changes.push({ args: ['--gid', primary], text: `primary group ${now} -> ${primary}`, property: 'gid', previous: now, desired: primary });
         }
       }
       if (wantGroups !== undefined) {
         const have = supplementaryGroups(groups, name);
         if (inclusive) {
           const same = have.length === wantGroups.length && wantGroups.every((g) => have.includes(g));
-          if (!same) changes.push({ args: ['--groups', wantGroups.join(',')], text: `groups ${list(have)} -> ${list([...wantGroups].sort())}` });
+          if (!same)
+            changes.push({
+              args: ['--groups', wantGroups.join(',')],
+              text: `groups ${list(have)} -> ${list([...wantGroups].sort())}`,
+              property: 'groups',
+              previous: have,
+              desired: [...wantGroups].sort(),
+            });
         } else {
           const add = wantGroups.filter((g) => !have.includes(g));
-          if (add.length) changes.push({ args: ['--append', '--groups', add.join(',')], text: `added to groups ${add.join(',')}` });
+          if (add.length)
+            changes.push({
+              args: ['--append', '--groups', add.join(',')],
+              text: `added to groups ${add.join(',')}`,
+              property: 'groups',
+              previous: have,
+              desired: [...have, ...add],
+            });
         }
       }
       if (home !== undefined && cur.home !== home) {
         changes.push({
           args: ['--home', home, ...(p.managehome ? ['--move-home'] : [])],
           text: `home ${cur.home} -> ${home}${p.managehome ? ' (moved)' : ''}`,
+          property: 'home',
+          previous: cur.home,
+          desired: home,
         });
       }
-      if (p.shell !== undefined && cur.shell !== p.shell) changes.push({ args: ['--shell', p.shell], text: `shell ${cur.shell || '(default)'} -> ${p.shell}` });
+      if (p.shell !== undefined && cur.shell !== p.shell)
+        changes.push({
+          args: ['--shell', p.shell],
+          text: `shell ${cur.shell || '(default)'} -> ${p.shell}`,
+          property: 'shell',
+          previous: cur.shell,
+          desired: p.shell,
+        });
       if (p.comment !== undefined && cur.comment !== p.comment)
-        changes.push({ args: ['--comment', p.comment], text: `comment '${cur.comment}' -> '${p.comment}'` });
+        changes.push({
+          args: ['--comment', p.comment],
+          text: `comment '${cur.comment}' -> '${p.comment}'`,
+          property: 'comment',
+          previous: cur.comment,
+          desired: p.comment,
+        });
       // the hash is compared, never shown: the message says only that it differs
       const passwordWrong = p.password !== undefined && (await readPasswordHashes(files)).get(name) !== p.password;
       if (changes.length === 0 && !passwordWrong) return true;
 
       const text = [...changes.map((x) => x.text), ...(passwordWrong ? ['password (hash not shown)'] : [])].join(', ');
       if (missing) unlessMissing(`change ${text}`);
+      for (const x of changes)
+        c.change?.({ property: x.property, previous: x.previous, desired: x.desired, message: c.apply ? x.text : `would change ${x.text}` });
+      // never the hashes, not even redacted: a hand-written graph need not mark `password` sensitive
+      if (passwordWrong) c.change?.({ property: 'password', message: c.apply ? 'password (hash not shown)' : 'would change password (hash not shown)' });
       if (!c.apply) {
         ctx.log.info(`would change ${text}${missing ? `, but ${missing} (yet)` : ''}`);
         return false;

@@ -1,7 +1,7 @@
 /**
  * The benchmark suite: `npm run bench [-- NAME... ] [-- --write-doc]`.
  *
- * Runs parallelism, drift, oneshot, swap, puppet, puppet-e2e, puppet-diff, pkg, svc, world, etcd-server, cluster and puppetdb in that order (or the named subset), prints one table per benchmark
+ * Runs parallelism, drift, oneshot, swap, puppet, puppet-e2e, puppet-diff, pkg, svc, world, etcd-server, cluster, puppetdb and agent in that order (or the named subset), prints one table per benchmark
  * with its goals and PASS/FAIL, and exits 1 if a goal is missed or a benchmark fails. With --write-doc (full run
  * only) it regenerates docs/performance.md from the figures of this run.
  *
@@ -13,6 +13,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { availableParallelism, cpus, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { type Bench, type BenchResult, failed, killAll, markdownTable, REPO, row, table } from './common.js';
+import { agent } from './agent.js';
 import { drift } from './drift.js';
 import { oneshot } from './oneshot.js';
 import { parallelism } from './parallelism.js';
@@ -41,6 +42,7 @@ const BENCHES: readonly (readonly [string, Bench])[] = [
   ['etcd-server', etcdServer],
   ['cluster', cluster],
   ['puppetdb', puppetdb],
+  ['agent', agent],
 ];
 
 const usage = `usage: npm run bench [-- [--write-doc] [NAME...]]

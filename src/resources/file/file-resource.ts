@@ -8,9 +8,10 @@
  * end, so that the slice measures it (src/system/fs/sync-slices.ts): awaits happen only where there is async work
  * (owner or group names to resolve, big content, a tree to copy, a path to create or remove).
  */
-import { lchownSync, lstatSync, readlinkSync, type Stats } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { lchownSync, lstatSync, readFileSync, readlinkSync, type Stats } from 'node:fs';
 import type { Logger } from '../../observe/logger.js';
-import type { CheckApplyContext, Resource, WatchContext } from '../resource.js';
+import type { Change, CheckApplyContext, Resource, WatchContext } from '../resource.js';
 import { untilAborted } from '../../system/proc/abort.js';
 import { atomicSymlinkSync, atomicWrite, atomicWriteSync, type FileMeta } from '../../system/fs/atomic-write.js';
 import { applyMode, formatMode } from '../../system/fs/file-mode.js';
@@ -20,7 +21,7 @@ import { openPathWatch, type PathWatch, watchPath } from '../../system/fs/path-w
 import { fsTurn, SYNC_MAX_BYTES } from '../../system/fs/sync-slices.js';
 import { copyTree } from '../../system/fs/tree-copy.js';
 import { groupName, resolveGroup, resolveUser, UnknownAccountError, userName } from '../../system/tools/ids.js';
-import { Changes } from './changes.js';
+import { Changes, type ChangeWhat } from './changes.js';
 import { createPath } from './create.js';
 import { Place, vanished } from './parent.js';
 import { Purge } from './purge.js';
@@ -86,8 +87,11 @@ export class FileResource implements Resource {
     // Another process may remove or replace the path between two steps of a check (lstat, then open):
     // that is drift racing with the repair, not a failure of this resource, so check again from the start.
     for (let attempt = 1; ; attempt++) {
+      const found: Change[] = []; // an attempt that ends with the path vanished records nothing
       try {
-        return await this.check(c.apply, c.signal);
+        const ok = await this.check(c.apply, c.signal, found);
+        if (c.change) for (const x of found) c.change(x);
+        return ok;
       } catch (e) {
         if (!vanished(e, this.want.fsPath) || attempt >= ATTEMPTS) throw e;
         this.log.debug(`${this.want.fsPath} changed during the check; checking again`);
@@ -99,10 +103,10 @@ export class FileResource implements Resource {
    * One check, repairing what differs when `apply`; true when nothing differed. Every call on the path goes
    * through its parent directory, opened safely and held until the check ends (see parent.ts).
    */
-  private async check(apply: boolean, signal: AbortSignal): Promise<boolean> {
+  private async check(apply: boolean, signal: AbortSignal, found: Change[]): Promise<boolean> {
     const place = new Place(this.want.fsPath, apply);
     try {
-      return await this.checkAt(place, apply, signal);
+      return await this.checkAt(place, apply, signal, found);
     } catch (e) {
       throw place.explain(e);
     } finally {
@@ -110,9 +114,9 @@ export class FileResource implements Resource {
     }
   }
 
-  private async checkAt(place: Place, apply: boolean, signal: AbortSignal): Promise<boolean> {
+  private async checkAt(place: Place, apply: boolean, signal: AbortSignal, found: Change[]): Promise<boolean> {
     const w = this.want;
-    const ch = new Changes(apply, this.log);
+    const ch = new Changes(apply, this.log, found);
     let cur = place.hasParent ? lstatOrUndefinedSync(place.at) : undefined;
     if (w.state === 'absent') return this.ensureAbsent(ch, place, cur);
     // State unset and nothing at the path: owner, group and mode apply only to an existing path (Puppet's File
@@ -130,8 +134,8 @@ export class FileResource implements Resource {
     const spec = modeSpec(w);
     const uid = w.owner !== undefined ? await this.accountId(w.owner, (n) => resolveUser(n, signal), apply) : undefined;
     const gid = w.group !== undefined ? await this.accountId(w.group, (n) => resolveGroup(n, signal), apply) : undefined;
-    if (uid === null) ch.note('', `would set owner to ${w.owner ?? ''} (not yet created)`);
-    if (gid === null) ch.note('', `would set group to ${w.group ?? ''} (not yet created)`);
+    if (uid === null) ch.note('', `would set owner to ${w.owner ?? ''} (not yet created)`, { property: 'owner', desired: w.owner });
+    if (gid === null) ch.note('', `would set group to ${w.group ?? ''} (not yet created)`, { property: 'group', desired: w.group });
     const srcStat = checkSource(w);
 
     // 1. Existence and type.
@@ -144,7 +148,11 @@ export class FileResource implements Resource {
     }
     if (!cur) {
       if (!apply || uid === null || gid === null) return this.noteCreate(ch, place);
-      ch.note(await createPath(ch, w, place, { uid, gid, spec, srcStat, expectOwnRename: this.expectOwnRename }), '');
+      ch.note(await createPath(ch, w, place, { uid, gid, spec, srcStat, expectOwnRename: this.expectOwnRename }), '', {
+        property: 'state',
+        previous: 'absent',
+        desired: w.type ?? 'file',
+      });
       if (w.type === 'symlink' || w.copySource === undefined || !srcStat?.isDirectory()) return false;
       // A new directory from a directory source: fill it below.
       cur = lstatSync(place.at);
@@ -185,7 +193,11 @@ export class FileResource implements Resource {
     // 4. Mode (not for symlinks).
     const modeChange = targetMode !== undefined && targetMode !== before.mode;
     if (modeChange) {
-      ch.note(`mode ${formatMode(before.mode)} -> ${formatMode(targetMode)}`, `would change mode ${formatMode(before.mode)} -> ${formatMode(targetMode)}`);
+      ch.note(`mode ${formatMode(before.mode)} -> ${formatMode(targetMode)}`, `would change mode ${formatMode(before.mode)} -> ${formatMode(targetMode)}`, {
+        property: 'mode',
+        previous: formatMode(before.mode),
+        desired: formatMode(targetMode),
+      });
     } else if (spec && type === 'symlink') {
       this.log.debug('mode does not apply to a symlink; ignored');
     }
@@ -221,10 +233,15 @@ export class FileResource implements Resource {
     const type = typeOf(cur);
     const w = this.want;
     if (type === 'file' && w.content !== undefined && !(cur.size === w.content.length && sameContentSync(w.fsPath, w.content)))
-      ch.note('', 'would change content');
+      ch.note('', 'would change content', contentChange(w.fsPath, cur, w.content));
     const mode = cur.mode & 0o7777;
     const target = type === 'symlink' || !spec ? undefined : applyMode(spec, mode, type === 'directory');
-    if (target !== undefined && target !== mode) ch.note('', `would change mode ${formatMode(mode)} -> ${formatMode(target)}`);
+    if (target !== undefined && target !== mode)
+      ch.note('', `would change mode ${formatMode(mode)} -> ${formatMode(target)}`, {
+        property: 'mode',
+        previous: formatMode(mode),
+        desired: formatMode(target),
+      });
     return false;
   }
 
@@ -235,7 +252,7 @@ export class FileResource implements Resource {
     if (type === 'directory' && !this.want.recurse && !this.want.force) {
       throw new Error(`${this.want.fsPath} is a directory; set recurse: true (or force: true) to remove it with its contents`);
     }
-    ch.note(`removed ${type}`, `would remove ${type}`);
+    ch.note(`removed ${type}`, `would remove ${type}`, { property: 'state', previous: type, desired: 'absent' });
     if (!ch.apply) return false;
     await this.backup.keep(place.at, cur, this.want.fsPath);
     await removeEntry(place.at, type, this.keepFile, this.want.fsPath);
@@ -248,7 +265,7 @@ export class FileResource implements Resource {
     if (!mayReplace(this.want, type)) {
       throw new Error(`${this.want.fsPath} is ${describeType(type)}, not ${wanted}; set force: true to replace it`);
     }
-    ch.note(`removed ${type} (to replace it with ${wanted})`, `would replace ${type} with ${wanted}`);
+    ch.note(`removed ${type} (to replace it with ${wanted})`, `would replace ${type} with ${wanted}`, { property: 'state', previous: type, desired: to });
   }
 
   /** Under noop, where nothing is created: reports what would be (or that the parent is missing). */
@@ -256,7 +273,7 @@ export class FileResource implements Resource {
     const w = this.want;
     if (place.ensureParent(ch, w.recurse) === 'missing') return false;
     const what = w.type === 'symlink' ? `symlink -> ${w.source ?? ''}` : w.type === 'directory' ? 'directory' : 'file';
-    ch.note('', `would create ${what}`);
+    ch.note('', `would create ${what}`, { property: 'state', previous: 'absent', desired: w.type ?? 'file' });
     return false;
   }
 
@@ -265,7 +282,11 @@ export class FileResource implements Resource {
     const { source } = this.want;
     const old = readlinkSync(at);
     if (old === source) return false;
-    ch.note(`symlink target ${old} -> ${source ?? ''}`, `would change symlink target ${old} -> ${source ?? ''}`);
+    ch.note(`symlink target ${old} -> ${source ?? ''}`, `would change symlink target ${old} -> ${source ?? ''}`, {
+      property: 'target',
+      previous: old,
+      desired: source,
+    });
     if (!ch.apply) return false;
     atomicSymlinkSync(source ?? '', at);
     // The new link belongs to us; give it the wanted (or the previous) owner.
@@ -282,7 +303,7 @@ export class FileResource implements Resource {
    */
   private ensureContent(ch: Changes, at: string, cur: Stats, data: Buffer, meta: FileMeta): boolean | Promise<boolean> {
     if (cur.size === data.length && sameContentSync(at, data)) return false;
-    ch.note('content changed', 'would change content');
+    ch.note('content changed', 'would change content', contentChange(at, cur, data));
     if (!ch.apply) return false;
     if (this.backup.active) {
       if (cur.size > SYNC_MAX_BYTES) return this.rewriteKeepingBig(at, cur, data, meta);
@@ -296,7 +317,7 @@ export class FileResource implements Resource {
   /** ensureContent for content over SYNC_MAX_BYTES, through fs/promises. */
   private async ensureBigContent(ch: Changes, at: string, cur: Stats, data: Buffer, meta: FileMeta): Promise<boolean> {
     if (cur.size === data.length && (await sameContent(at, cur, data))) return false;
-    ch.note('content changed', 'would change content');
+    ch.note('content changed', 'would change content', contentChange(at, cur, data));
     if (!ch.apply) return false;
     await this.backup.keep(at, cur, this.want.fsPath);
     await atomicWrite(at, data, meta);
@@ -319,12 +340,29 @@ export class FileResource implements Resource {
     if (uid !== undefined) {
       const from = await userName(before.uid, signal);
       const to = await userName(uid, signal);
-      ch.note(`owner ${from} -> ${to}`, `would change owner ${from} -> ${to}`);
+      ch.note(`owner ${from} -> ${to}`, `would change owner ${from} -> ${to}`, { property: 'owner', previous: from, desired: to });
     }
     if (gid !== undefined) {
       const from = await groupName(before.gid, signal);
       const to = await groupName(gid, signal);
-      ch.note(`group ${from} -> ${to}`, `would change group ${from} -> ${to}`);
+      ch.note(`group ${from} -> ${to}`, `would change group ${from} -> ${to}`, { property: 'group', previous: from, desired: to });
     }
   }
+}
+
+/**
+ * A content change as Puppet reports it: `{sha256}` digests (Puppet 7's default digest_algorithm) of the old and new bytes (the old ones only for a file
+ * small enough to read in one slice; a bigger one is not read again just for the record).
+ */
+function contentChange(at: string, cur: Stats, data: Buffer): ChangeWhat {
+  const digest = (b: Buffer) => `{sha256}${createHash('sha256').update(b).digest('hex')}`;
+  let previous: string | undefined;
+  if (cur.size <= SYNC_MAX_BYTES) {
+    try {
+      previous = digest(readFileSync(at));
+    } catch {
+      previous = undefined; // gone or replaced meanwhile: the record just lacks the old digest
+    }
+  }
+  return { property: 'content', ...(previous !== undefined ? { previous } : {}), desired: digest(data) };
 }

@@ -3,7 +3,7 @@
  * database, PackageKit's Resolve, dpkg's version order), asks the planner (plan.ts) what to do, and runs the plan
  * as PackageKit transactions, then has dpkg confirm the result.
  */
-import type { CheckApplyContext, Resource, ResourceContext, WatchContext } from '../resource.js';
+import type { Change, CheckApplyContext, Resource, ResourceContext, WatchContext } from '../resource.js';
 import { sleep, untilAborted } from '../../system/proc/abort.js';
 import { dpkgArchitecture, dpkgStatus, DPKG_STATUS_FILE, dpkgVersionOrder, hasDpkg, splitArch } from '../../system/tools/dpkg.js';
 import { Filter, PackageKit, PackageKitError, type PackageKitWatch, TransactionFlag, watchPackageKit } from '../../system/dbus/packagekit.js';
@@ -23,6 +23,17 @@ import {
   versionsInPlay,
 } from './plan.js';
 import { errorText } from '../../observe/errors.js';
+
+/** A step as a change record (Puppet's `ensure`: absent or a version before, the version or absent after). */
+function stepChange(s: Step, message: string): Change {
+  return {
+    property: 'state',
+    previous: s.action === 'install' ? 'absent' : s.action === 'remove' ? s.to : (s.from ?? 'unknown'),
+    desired: s.action === 'remove' ? 'absent' : s.to,
+    message,
+    member: s.member.vertex,
+  };
+}
 
 const RETRIES_WHEN_LOCKED = 2;
 const LOCKED_DELAYS_MS = [2000, 5000];
@@ -115,7 +126,10 @@ export class PkgSet implements Resource {
         return true;
       }
       if (!c.apply) {
-        for (const s of steps) this.ctx.log.info(`would ${describeStep(s)}`);
+        for (const s of steps) {
+          this.ctx.log.info(`would ${describeStep(s)}`);
+          c.change?.(stepChange(s, `would ${describeStep(s)}`));
+        }
         if (failures.any) throw this.failure(failures);
         return false;
       }
@@ -125,6 +139,7 @@ export class PkgSet implements Resource {
       if (installs.length) done.push(...(await this.transact(pk, 'install', installs, failures, c.signal)));
       if (removes.length) done.push(...(await this.transact(pk, 'remove', removes, failures, c.signal)));
       await this.verify(done, failures, c.signal);
+      for (const s of done) c.change?.(stepChange(s, pastTense(s)));
       if (failures.any) throw this.failure(failures);
       return false;
     } finally {

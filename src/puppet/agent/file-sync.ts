@@ -1,0 +1,81 @@
+/**
+ * Copies a tree the server serves (a file_metadatas answer) into a local directory, fetching only the files whose
+ * sha256 differs, and removing what the server no longer has: pluginsync (the `plugins` and `pluginfacts` mounts
+ * into `libdir` and `pluginfactdest`, before facts are resolved, as `puppet agent` does) and the cache of
+ * `puppet:///` sources. Paths from the server are checked: no absolute path, no `..`, nothing outside the target.
+ */
+import { createHash } from 'node:crypto';
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { join, normalize } from 'node:path';
+import type { FileMetadata } from './server-client.js';
+
+export interface SyncResult {
+  readonly fetched: number;
+  readonly removed: number;
+  readonly files: number;
+}
+
+/** A relative path the server gave, made safe (undefined: refused). */
+export function safeRelative(rel: string | null): string | undefined {
+  if (rel === null || rel === '.' || rel === '') return '';
+  const n = normalize(rel);
+  if (n.startsWith('/') || n === '..' || n.startsWith('../') || n.includes('\0')) return undefined;
+  return n;
+}
+
+const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+/**
+ * Mirrors `entries` under `target`; `fetch(rel)` returns a file's bytes (`rel` relative to the tree's root). Of
+ * several entries with one relative path (a mount merged from many modules), the first wins, as in Puppet.
+ */
+export async function syncTree(
+  entries: readonly FileMetadata[],
+  target: string,
+  fetch: (rel: string) => Promise<Buffer>,
+  o: { purge: boolean; warn: (m: string) => void },
+): Promise<SyncResult> {
+  const wanted = new Map<string, FileMetadata>();
+  for (const e of entries) {
+    const rel = safeRelative(e.relative_path);
+    if (rel === undefined) {
+      o.warn(`ignored ${JSON.stringify(e.relative_path)} from the server: not a relative path inside the tree`);
+      continue;
+    }
+    if (!wanted.has(rel)) wanted.set(rel, e);
+  }
+  await mkdir(target, { recursive: true });
+  let fetched = 0;
+  let files = 0;
+  for (const [rel, e] of [...wanted].sort((a, b) => a[0].localeCompare(b[0]))) {
+    const p = rel === '' ? target : join(target, rel);
+    if (e.type === 'directory') {
+      await mkdir(p, { recursive: true });
+      continue;
+    }
+    if (e.type !== 'file') continue;
+    files++;
+    const want = /^\{sha256\}([0-9a-f]{64})$/.exec(e.checksum.value)?.[1];
+    const have = await readFile(p).then(sha256, () => undefined);
+    if (want !== undefined && have === want) continue;
+    const data = await fetch(rel);
+    const tmp = `${p}.mgmt-tmp`;
+    await writeFile(tmp, data, { mode: 0o644 });
+    await rename(tmp, p);
+    fetched++;
+  }
+  let removed = 0;
+  if (o.purge) {
+    const walk = async (dir: string, rel: string): Promise<void> => {
+      for (const d of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
+        const r = rel ? `${rel}/${d.name}` : d.name;
+        if (!wanted.has(r)) {
+          await rm(join(dir, d.name), { recursive: true, force: true });
+          removed++;
+        } else if (d.isDirectory()) await walk(join(dir, d.name), r);
+      }
+    };
+    await walk(target, '');
+  }
+  return { fetched, removed, files };
+}
