@@ -104,7 +104,6 @@ describe('svc resource in-process against a real user manager', () => {
     const res = svcKind.create('w1', { state: 'running', session: true }, recordingContext('svc[w1]'));
     const w = await startWatch(res);
     try {
-      await w.next(5000);
       const byHand = async (what: string, f: () => unknown) => {
         const n = w.events();
         const next = w.next(5000);
