@@ -10,7 +10,6 @@ import type { GraphSpec } from '../graph/spec.js';
 import type { Loaded } from '../graph/yaml-loader.js';
 import { logger, setLogLevel } from '../observe/log.js';
 import { watchPath } from '../system/fs/path-watcher.js';
-import { setPuppetWorkerLog } from '../puppet/runtime/worker.js';
 import { registry } from './registry.js';
 import { resolveRunFlags, runFlagOptions, runFlagsHelp, type RunFlags } from './run-flags.js';
 import { EXIT_FAILED, EXIT_OK, UsageError } from './usage.js';
@@ -44,7 +43,6 @@ export async function runCommand(argv: string[]): Promise<number> {
   if (!file) throw new UsageError('which graph? give --yaml FILE');
   const flags = await resolveRunFlags(values);
   if (flags.verbose) setLogLevel('debug');
-  setPuppetWorkerLog(logger('puppet')); // for the puppet kind (Puppet applies it) in a YAML graph
   return runGraphFile(resolve(file), flags);
 }
 

@@ -3,7 +3,7 @@
  * checks validation makes, so that `mgmt validate` refuses what a run would refuse when it resolves the account.
  * Whether a name exists is a question for the run (a user resource earlier in the graph may create it).
  */
-import { MAX_ID } from '../system/tools/shadow.js';
+import { MAX_ID } from '../system/tools/account-names.js';
 
 /** What is wrong with `value` as a `what` name or id, completing "<param> ..."; undefined when it can be one. */
 export function accountRefProblem(what: 'user' | 'group', value: string): string | undefined {

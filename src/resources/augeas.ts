@@ -14,9 +14,8 @@
 import { isAbsolute } from 'node:path';
 import type { ParamsOf } from './params.js';
 import { defineKind, type Problem } from './resource.js';
-import { untilAborted } from '../system/proc/abort.js';
-import { CHANGE_COMMANDS, changeCommand, conditionHolds, parseCondition, quoted } from '../system/formats/augeas-commands.js';
-import { getAnswer, matchAnswer, runAugtool, type AugeasSetup } from '../system/tools/augtool.js';
+import { deferredResource } from './deferred-resource.js';
+import { CHANGE_COMMANDS, changeCommand, parseCondition } from '../system/formats/augeas-commands.js';
 
 const params = {
   changes: {
@@ -38,7 +37,7 @@ const params = {
 
 export type AugeasParams = ParamsOf<typeof params>;
 
-function contextOf(p: AugeasParams): string {
+export function contextOf(p: AugeasParams): string {
   return p.context ?? (p.incl !== undefined ? `/files${p.incl}` : '');
 }
 
@@ -65,9 +64,6 @@ function validate(_name: string, p: AugeasParams): Problem[] {
   return out;
 }
 
-/** `/files/etc/hosts` → `/etc/hosts` (the saved files, for messages). */
-const fileOf = (augPath: string) => augPath.replace(/^\/files/, '') || '/';
-
 export const augeasKind = defineKind({
   kind: 'augeas',
   doc: "Changes to configuration files through Augeas's lenses, as Puppet's `augeas` type makes them, run by augtool (Debian package `augeas-tools`). The changes run first with Augeas's save mode `noop`: when no file would be written, the resource is in sync (unless `force`); `onlyif` can make it skip. Files are written by Augeas (by rename). Not watched: as in Puppet, the changes are checked once per run (or every `poll` seconds), since many are not idempotent (`alias[last()+1]` appends each time they run). The changes are never logged; the files they touch are.",
@@ -76,61 +72,9 @@ export const augeasKind = defineKind({
   reach: { touches: ['files'], collect: 'plain' },
   validate,
   autoEdges: (_name, p) => (p.incl !== undefined && !/[*?[]/.test(p.incl) && p.root === '/' ? { afterPath: [p.incl], afterNearestAncestor: [p.incl] } : {}),
-  create: (_name, p, ctx) => {
-    const context = contextOf(p);
-    const setup: AugeasSetup = { root: p.root, incl: p.incl, lens: p.lens, loadPath: p.load_path, context };
-    const changes = p.changes.map((l) => changeCommand(l, context) as string);
-    const condition = p.onlyif === undefined ? undefined : parseCondition(p.onlyif, context);
-    const putErrors = 'print /augeas//error[. = "put_failed"]';
-
-    /** The put errors printed after a save, as one sentence (`/etc/hosts: Failed to match tree ...`). */
-    const errorText = (lines: readonly string[]): string => {
-      const messages = lines
-        .filter((l) => l.includes('/error/message = '))
-        .map((l) => l.replace(/^\/augeas(\/files\/.*?)\/error\/message = "?(.*?)"?$/, (_m, f: string, m: string) => `${fileOf(f)}: ${m.split('\\n')[0]}`));
-      return messages.length > 0 ? messages.join('; ') : lines.join(' | ');
-    };
-    const failed = (what: string, a: { code: number | null; lines: readonly string[]; stderr: readonly string[] }): Error =>
-      new Error(
-        `${what} failed (augtool exit code ${a.code ?? 'none'}): ${[...a.stderr.filter((l) => l.startsWith('error:') || !l.startsWith(' ')), errorText(a.lines.filter((l) => l.startsWith('/augeas/')))].filter((x) => x !== '').join('; ')}; check the paths and values of \`changes\` against the lens`,
-      );
-
-    return {
-      // Not watched, on purpose: Augeas changes are often not idempotent (`set alias[last()+1] x` appends on every
-      // run), and Puppet applies them once per run; a watch would see our own save and apply them again, forever.
-      async watch(w) {
-        w.event();
-        await untilAborted(w.signal);
-      },
-
-      async checkApply(c) {
-        if (condition !== undefined && !('error' in condition)) {
-          const query = condition.kind === 'get' ? `get ${quoted(condition.path)}` : `match ${quoted(condition.path)}`;
-          const a = await runAugtool(setup, [], [query], c.signal);
-          if (a.code !== 0) throw failed('evaluating `onlyif`', a);
-          const holds = conditionHolds(condition, condition.kind === 'get' ? { value: getAnswer(a.lines[0]) } : { paths: matchAnswer(a.lines) });
-          if (!holds) {
-            ctx.log.debug('`onlyif` does not hold: nothing to do');
-            return true;
-          }
-        }
-        const dry = await runAugtool(setup, ['set /augeas/save noop', ...changes, 'save'], ['match /augeas/events/saved', putErrors], c.signal);
-        if (dry.code !== 0) throw failed('the changes', dry);
-        const saved = dry.lines
-          .filter((l) => l.startsWith('/augeas/events/saved'))
-          .map((l) => fileOf(getAnswer(l) ?? ''))
-          .filter((f) => f !== '/');
-        if (saved.length === 0 && !p.force) return true;
-        const files = saved.length > 0 ? saved.join(', ') : 'no file (force)';
-        if (!c.apply) {
-          ctx.log.info(`would change ${files}`);
-          return false;
-        }
-        const done = await runAugtool(setup, [...changes, 'save'], [putErrors], c.signal);
-        if (done.code !== 0) throw failed('saving the changes', done);
-        ctx.log.info(`changed ${files}`);
-        return false;
-      },
-    };
-  },
+  create: (name, p, ctx) =>
+    deferredResource(
+      () => import('./augeas-resource.js'),
+      (m) => m.augeasResource(name, p, ctx),
+    ),
 });

@@ -15,24 +15,8 @@
  */
 import type { ParamsOf } from './params.js';
 import { defineKind, type Problem } from './resource.js';
-import { untilAborted } from '../system/proc/abort.js';
-import { readCrontab, spoolFile, UnknownCrontabUser, writeCrontab } from '../system/tools/crontab.js';
-import {
-  commandProblem,
-  environmentProblem,
-  formatSchedule,
-  nameProblem,
-  normalizeField,
-  planCrontab,
-  resolveEntry,
-  SPECIALS,
-  TIME_FIELDS,
-  type CronWant,
-  type WantSchedule,
-} from '../system/formats/crontab-text.js';
-import { withFileLock } from '../system/fs/file-lock.js';
-import { PASSWD_FILE } from '../system/tools/ids.js';
-import { watchPath } from '../system/fs/path-watcher.js';
+import { deferredResource } from './deferred-resource.js';
+import { commandProblem, environmentProblem, nameProblem, normalizeField, SPECIALS, TIME_FIELDS, type WantSchedule } from '../system/formats/crontab-text.js';
 
 const field = (what: string, names = '') =>
   ({
@@ -66,7 +50,7 @@ const params = {
 export type CrontabEntryParams = ParamsOf<typeof params>;
 
 /** The fields as written in the crontab (undefined: not managed), or a problem per invalid field. */
-function schedule(p: CrontabEntryParams): { schedule: WantSchedule; problems: Problem[] } {
+export function schedule(p: CrontabEntryParams): { schedule: WantSchedule; problems: Problem[] } {
   const problems: Problem[] = [];
   const time = TIME_FIELDS.map((f) => {
     const v = p[f];
@@ -110,54 +94,9 @@ export const crontabEntryKind = defineKind({
   reach: { touches: ['commands'], collect: 'explicit' },
   validate,
   autoEdges: (_name, p) => ({ afterVertex: [{ kind: 'user', name: p.user }] }),
-  create: (name, p, ctx) => {
-    const user = p.user;
-    const spool = spoolFile(user);
-    const sched = schedule(p).schedule;
-    const want: CronWant =
-      p.state === 'absent'
-        ? p.command !== undefined
-          ? { state: 'absent', match: { schedule: sched, command: p.command } }
-          : { state: 'absent' }
-        : { state: 'exists', entry: { schedule: sched, command: p.command ?? '', ...(p.environment !== undefined ? { environment: p.environment } : {}) } };
-    const where = `${user}'s crontab`;
-
-    return {
-      async watch(w) {
-        const stopSpool = watchPath(spool, () => w.event());
-        const stopPasswd = watchPath(PASSWD_FILE, () => w.event());
-        try {
-          w.event();
-          await untilAborted(w.signal);
-        } finally {
-          stopSpool();
-          stopPasswd();
-        }
-      },
-
-      checkApply: (c) =>
-        withFileLock(spool, async () => {
-          let text: string;
-          try {
-            text = await readCrontab(user, c.signal);
-          } catch (e) {
-            if (!(e instanceof UnknownCrontabUser)) throw e;
-            if (want.state === 'absent') return true;
-            if (!c.apply) {
-              ctx.log.info(`would add the entry "${name}" to ${where}: ${formatSchedule(resolveEntry(want.entry).schedule)} (the user does not exist yet)`);
-              return false;
-            }
-            throw e;
-          }
-          const plan = planCrontab(text, name, want, where);
-          if (plan.changes.length === 0) return true;
-          for (const change of plan.changes) {
-            ctx.log.info(c.apply ? change : `would ${change}`);
-            c.change?.({ property: 'state', message: c.apply ? change : `would ${change}` });
-          }
-          if (c.apply) await writeCrontab(user, plan.text, c.signal);
-          return false;
-        }),
-    };
-  },
+  create: (name, p, ctx) =>
+    deferredResource(
+      () => import('./crontab-entry-resource.js'),
+      (m) => m.crontabEntryResource(name, p, ctx),
+    ),
 });

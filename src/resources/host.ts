@@ -7,11 +7,7 @@ import { isIP } from 'node:net';
 import { isAbsolute } from 'node:path';
 import type { ParamsOf } from './params.js';
 import { defineKind, type Problem } from './resource.js';
-import { untilAborted } from '../system/proc/abort.js';
-import { planHosts, type HostWant } from '../system/formats/hosts-text.js';
-import { watchPath } from '../system/fs/path-watcher.js';
-import { withFileLock } from '../system/fs/file-lock.js';
-import { readTextIfExists, writeText } from '../system/fs/text-file.js';
+import { deferredResource } from './deferred-resource.js';
 import { pathProblem } from '../system/fs/path-check.js';
 
 export const DEFAULT_HOSTS = '/etc/hosts';
@@ -62,31 +58,9 @@ export const hostKind = defineKind({
   reach: { touches: ['files'], collect: 'plain' },
   validate,
   autoEdges: (_name, { target }) => ({ afterPath: [target], afterNearestAncestor: [target] }),
-  create: (name, p, ctx) => {
-    const target = p.target;
-    const want: HostWant | null = p.state === 'absent' ? null : { ip: p.ip, aliases: p.aliases, comment: p.comment };
-    return {
-      async watch(w) {
-        const stop = watchPath(target, () => w.event());
-        try {
-          w.event();
-          await untilAborted(w.signal);
-        } finally {
-          stop();
-        }
-      },
-      checkApply: (c) =>
-        withFileLock(target, async () => {
-          const text = await readTextIfExists(target);
-          const plan = planHosts(text ?? '', name, want, target);
-          if (plan.changes.length === 0) return true;
-          for (const change of plan.changes) {
-            ctx.log.info(c.apply ? change : `would ${change}`);
-            c.change?.({ property: 'state', message: c.apply ? change : `would ${change}` });
-          }
-          if (c.apply) await writeText(target, plan.text, text === undefined ? { mode: 0o644 } : {});
-          return false;
-        }),
-    };
-  },
+  create: (name, p, ctx) =>
+    deferredResource(
+      () => import('./host-resource.js'),
+      (m) => m.hostResource(name, p, ctx),
+    ),
 });

@@ -9,10 +9,9 @@
 import type { ParamsOf } from './params.js';
 import { editedPathProblem } from './edited-path.js';
 import { defineKind, type Problem } from './resource.js';
-import { EditedFileWatching, readEdited, writeEdited } from '../system/fs/edited-file.js';
-import { withFileLock } from '../system/fs/file-lock.js';
-import { DEFAULT_INI_FORMAT, editIni, iniProblems, iniValue, type IniFormat } from '../system/formats/ini-text.js';
-import { editSubsetting, subsettingProblems, type SubsettingWant } from '../system/formats/ini-subsetting-text.js';
+import { deferredResource } from './deferred-resource.js';
+import { DEFAULT_INI_FORMAT, iniProblems, type IniFormat } from '../system/formats/ini-text.js';
+import { subsettingProblems, type SubsettingWant } from '../system/formats/ini-subsetting-text.js';
 
 const params = {
   path: {
@@ -67,11 +66,11 @@ const params = {
 export type IniSubsettingParams = ParamsOf<typeof params>;
 
 /** A string as the characters of its UTF-8 bytes (one per byte), to meet the file decoded the same way. */
-const bytes = (s: string): string => Buffer.from(s, 'utf8').toString('latin1');
+export const bytes = (s: string): string => Buffer.from(s, 'utf8').toString('latin1');
 
-const formatOf = (p: IniSubsettingParams): IniFormat => ({ ...DEFAULT_INI_FORMAT, separator: bytes(p.separator) });
+export const formatOf = (p: IniSubsettingParams): IniFormat => ({ ...DEFAULT_INI_FORMAT, separator: bytes(p.separator) });
 
-function wantOf(p: IniSubsettingParams): SubsettingWant {
+export function wantOf(p: IniSubsettingParams): SubsettingWant {
   return {
     subsetting: bytes(p.subsetting),
     ...(p.value !== undefined ? { value: bytes(p.value) } : {}),
@@ -103,36 +102,9 @@ export const iniSubsettingKind = defineKind({
   reach: { touches: ['files'], collect: 'plain' },
   validate,
   autoEdges: (_name, { path }) => (path ? { afterPath: [path], afterNearestAncestor: [path] } : {}),
-  create: (_name, p, ctx) => {
-    const path = p.path;
-    const want = wantOf(p);
-    const format = formatOf(p);
-    const section = bytes(p.section);
-    const setting = bytes(p.setting);
-    const watching = new EditedFileWatching(path);
-    return {
-      watch: (w) => watching.run(w),
-      checkApply(c) {
-        return withFileLock(path, async () => {
-          const file = await readEdited(path);
-          watching.follow(file.real);
-          if (file.data === undefined && want.state === 'absent') return true;
-          const text = file.data?.toString('latin1') ?? '';
-          const sub = editSubsetting(iniValue(text, section, setting, format), want);
-          if (sub.inSync) return true;
-          const edit = editIni(text, { section, setting, state: sub.value === undefined ? 'absent' : 'exists', value: sub.value, createsection: true }, format);
-          if (edit.inSync) return true;
-          const what = Buffer.from(`${sub.what} in ${setting}`, 'latin1').toString('utf8');
-          const created = file.data === undefined ? ' (new file)' : '';
-          if (!c.apply) {
-            ctx.log.info(`would edit ${path}${created}: ${what}`);
-            return false;
-          }
-          await writeEdited(file, Buffer.from(edit.text, 'latin1'));
-          ctx.log.info(`edited ${path}${created}: ${what}`);
-          return false;
-        });
-      },
-    };
-  },
+  create: (name, p, ctx) =>
+    deferredResource(
+      () => import('./ini-subsetting-resource.js'),
+      (m) => m.iniSubsettingResource(name, p, ctx),
+    ),
 });

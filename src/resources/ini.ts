@@ -10,10 +10,8 @@
 import type { ParamsOf } from './params.js';
 import { editedPathProblem } from './edited-path.js';
 import { defineKind, type Problem } from './resource.js';
-import { EditedFileWatching, readEdited, writeEdited } from '../system/fs/edited-file.js';
-import { keepEdited } from './keep-edited.js';
-import { withFileLock } from '../system/fs/file-lock.js';
-import { editIni, iniProblems, type IniFormat, type IniWant } from '../system/formats/ini-text.js';
+import { deferredResource } from './deferred-resource.js';
+import { iniProblems, type IniFormat, type IniWant } from '../system/formats/ini-text.js';
 
 const params = {
   path: {
@@ -53,7 +51,7 @@ export type IniParams = ParamsOf<typeof params>;
 /** A string as the characters of its UTF-8 bytes (one per byte), to meet the file decoded the same way. */
 const bytes = (s: string): string => Buffer.from(s, 'utf8').toString('latin1');
 
-function formatOf(p: IniParams): IniFormat {
+export function formatOf(p: IniParams): IniFormat {
   return {
     separator: bytes(p.separator),
     sectionprefix: bytes(p.sectionprefix),
@@ -63,7 +61,7 @@ function formatOf(p: IniParams): IniFormat {
   };
 }
 
-function wantOf(p: IniParams): IniWant {
+export function wantOf(p: IniParams): IniWant {
   return {
     section: bytes(p.section),
     setting: bytes(p.setting),
@@ -89,34 +87,9 @@ export const iniKind = defineKind({
   reach: { touches: ['files'], collect: 'plain' },
   validate,
   autoEdges: (_name, { path }) => (path ? { afterPath: [path], afterNearestAncestor: [path] } : {}),
-  create: (_name, p, ctx) => {
-    const path = p.path;
-    const want = wantOf(p);
-    const format = formatOf(p);
-    const watching = new EditedFileWatching(path);
-    return {
-      watch: (w) => watching.run(w),
-      checkApply(c) {
-        return withFileLock(path, async () => {
-          const file = await readEdited(path);
-          watching.follow(file.real);
-          if (file.data === undefined && want.state === 'absent') return true;
-          const edit = editIni(file.data?.toString('latin1') ?? '', want, format);
-          if (edit.inSync) return true;
-          const what = Buffer.from(edit.what, 'latin1').toString('utf8');
-          const created = file.data === undefined ? ' (new file)' : '';
-          if (!c.apply) {
-            ctx.log.info(`would edit ${path}${created}: ${what}`);
-            c.change?.({ property: 'state', message: `would edit ${path}${created}: ${what}` });
-            return false;
-          }
-          keepEdited(ctx, file);
-          await writeEdited(file, Buffer.from(edit.text, 'latin1'));
-          ctx.log.info(`edited ${path}${created}: ${what}`);
-          c.change?.({ property: 'state', message: `edited ${path}${created}: ${what}` });
-          return false;
-        });
-      },
-    };
-  },
+  create: (name, p, ctx) =>
+    deferredResource(
+      () => import('./ini-resource.js'),
+      (m) => m.iniResource(name, p, ctx),
+    ),
 });

@@ -7,10 +7,8 @@
 import type { ParamsOf } from './params.js';
 import { editedPathProblem } from './edited-path.js';
 import { defineKind, type Problem } from './resource.js';
-import { EditedFileWatching, readEdited, writeEdited } from '../system/fs/edited-file.js';
-import { keepEdited } from './keep-edited.js';
-import { withFileLock } from '../system/fs/file-lock.js';
-import { editFileLine, lineRulesProblems, type LineRules } from '../system/formats/file-line-text.js';
+import { deferredResource } from './deferred-resource.js';
+import { lineRulesProblems, type LineRules } from '../system/formats/file-line-text.js';
 
 const params = {
   path: {
@@ -89,7 +87,7 @@ function validate(_name: string, p: LineParams): Problem[] {
 }
 
 /** `lenient`: regexes that do not compile are left out (validate reports them). */
-function rulesOf(p: LineParams, lenient = false): LineRules {
+export function rulesOf(p: LineParams, lenient = false): LineRules {
   const re = (s: string | undefined) => {
     try {
       return regexOf(s);
@@ -112,8 +110,6 @@ function rulesOf(p: LineParams, lenient = false): LineRules {
   };
 }
 
-const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
-
 export const lineKind = defineKind({
   kind: 'line',
   doc: "Ensures one line of an existing text file is present or absent, with the rules of Puppet stdlib's `file_line`: a present line is appended, inserted after the line `after` finds, or replaces the lines `match` finds; an absent line is removed (or every line `match` finds). A line already in the file is left where it is, and every other line is kept as it is. Several line resources may edit one file. The file is watched; edits are written atomically and keep its mode and owner; a symlink is followed. The name is free: `path` says which file.",
@@ -122,51 +118,9 @@ export const lineKind = defineKind({
   reach: { touches: ['files'], collect: 'plain' },
   validate,
   autoEdges: (_name, { path }) => (path ? { afterPath: [path], afterNearestAncestor: [path] } : {}),
-  create: (_name, p, ctx) => {
-    const path = p.path;
-    const rules = rulesOf(p);
-    const latin1 = p.encoding === 'latin1';
-    const watching = new EditedFileWatching(path);
-
-    const decode = (data: Buffer): string => {
-      if (latin1) return data.toString('latin1');
-      try {
-        return utf8.decode(data);
-      } catch {
-        throw new Error(`${path} is not valid UTF-8; set encoding: latin1 to edit it byte for byte`);
-      }
-    };
-
-    return {
-      watch: (w) => watching.run(w),
-      checkApply(c) {
-        return withFileLock(path, async () => {
-          const file = await readEdited(path);
-          watching.follow(file.real);
-          if (file.data === undefined) {
-            if (rules.state === 'absent') return true;
-            if (!c.apply) {
-              ctx.log.info(`would add the line to ${path}, which does not exist (yet)`);
-              c.change?.({ property: 'state', previous: 'absent', desired: 'present', message: `would add the line to ${path}, which does not exist (yet)` });
-              return false;
-            }
-            throw new Error(`${path} does not exist; a line is added to an existing file: manage the file (a file resource with state: exists) or create it`);
-          }
-          const edit = editFileLine(decode(file.data), rules, path);
-          if (edit.inSync) return true;
-          const presence = rules.state === 'absent' ? { previous: 'present', desired: 'absent' } : { previous: 'absent', desired: 'present' };
-          if (!c.apply) {
-            ctx.log.info(`would edit ${path}: ${edit.what}`);
-            c.change?.({ property: 'state', ...presence, message: `would edit ${path}: ${edit.what}` });
-            return false;
-          }
-          keepEdited(ctx, file);
-          await writeEdited(file, Buffer.from(edit.text, latin1 ? 'latin1' : 'utf8'));
-          ctx.log.info(`edited ${path}: ${edit.what}`);
-          c.change?.({ property: 'state', ...presence, message: `edited ${path}: ${edit.what}` });
-          return false;
-        });
-      },
-    };
-  },
+  create: (name, p, ctx) =>
+    deferredResource(
+      () => import('./line-resource.js'),
+      (m) => m.lineResource(name, p, ctx),
+    ),
 });

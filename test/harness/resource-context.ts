@@ -44,11 +44,16 @@ export function check(r: Resource, opts: Partial<CheckApplyContext> = {}): Promi
   return r.checkApply({ apply: true, refresh: false, signal: new AbortController().signal, ...opts });
 }
 
-/** Starts a resource's watch and counts its events; `stop()` aborts it and waits for it to end. */
-export function startWatch(r: Resource): { events: () => number; next: (timeoutMs?: number) => Promise<void>; stop: () => Promise<void> } {
+/**
+ * Starts a resource's watch and counts its events; resolves at its first event (a watch says it is ready with one:
+ * a kind's code may be loaded first, see deferred-resource.ts), and rejects if the watch ends or fails before.
+ * `stop()` aborts it and waits for it to end.
+ */
+export async function startWatch(r: Resource): Promise<{ events: () => number; next: (timeoutMs?: number) => Promise<void>; stop: () => Promise<void> }> {
   const ac = new AbortController();
   let count = 0;
   let waiters: (() => void)[] = [];
+  const first = new Promise<void>((resolve) => waiters.push(resolve));
   const done = r.watch({
     signal: ac.signal,
     event: () => {
@@ -58,6 +63,12 @@ export function startWatch(r: Resource): { events: () => number; next: (timeoutM
       for (const f of w) f();
     },
   });
+  await Promise.race([
+    first,
+    done.then(() => {
+      throw new Error('the watch ended before its first event');
+    }),
+  ]);
   return {
     events: () => count,
     next: (timeoutMs = 2000) =>

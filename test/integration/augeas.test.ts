@@ -76,7 +76,7 @@ test('force runs changes that change nothing; a tree the lens cannot write back 
 
 test('not watched: a change that is not idempotent (alias[last()+1]) is applied once per check, never in a loop on its own save', async () => {
   const { r } = validResource(augeasKind, 'alias', { root, incl: '/etc/hosts', lens: 'Hosts.lns', changes: ["set 2/alias[last()+1] 'db2'"] });
-  const w = startWatch(r);
+  const w = await startWatch(r);
   try {
     assert.equal(w.events(), 1);
     assert.equal(await check(r), false);

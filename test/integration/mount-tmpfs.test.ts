@@ -159,9 +159,8 @@ describe('mount (real tmpfs, temp fstab)', () => {
       return;
     }
     const { r } = make(tmpfs());
-    const w = startWatch(r);
+    const w = await startWatch(r);
     try {
-      await w.next();
       assert.equal(await check(r), false);
       const seen = w.events();
       assert.equal(spawnSync('umount', [mp]).status, 0);
@@ -186,9 +185,8 @@ describe('mount (real tmpfs, temp fstab)', () => {
     // The entry is already right, so the only events come from the mount table.
     writeFileSync(fstab, `tmpfs\t${mp}\ttmpfs\tsize=1m,mode=0750\t0\t0\n`);
     const { r } = make(tmpfs());
-    const w = startWatch(r);
+    const w = await startWatch(r);
     try {
-      await w.next();
       const before = w.events();
       assert.equal(await check(r), false);
       // A poll compares whole texts: a mount and an unmount within one interval cancel out, so see the mount first.

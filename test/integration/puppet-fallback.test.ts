@@ -86,7 +86,7 @@ describe('puppet kind: driven directly', () => {
   it('manages a file: noop check says what would change, apply changes it, then it is in sync (fast)', async () => {
     const path = join(root, 'managed');
     const { r, ctx } = make({ type: 'File', title: path, parameters: { content: 'managed\n', mode: '0640' } });
-    const w = startWatch(r);
+    const w = await startWatch(r);
     assert.equal(w.events(), 1, 'one event at start');
     await w.stop();
 

@@ -102,9 +102,8 @@ describe('svc resource in-process against a real user manager', () => {
     if (!r) return;
     writeUnit(r.s, 'w1.service', '[Service]\nExecStart=/bin/sleep 1000\n[Install]\nWantedBy=default.target\n');
     const res = svcKind.create('w1', { state: 'running', session: true }, recordingContext('svc[w1]'));
-    const w = startWatch(res);
+    const w = await startWatch(res);
     try {
-      await w.next(5000);
       const byHand = async (what: string, f: () => unknown) => {
         const n = w.events();
         const next = w.next(5000);

@@ -5,8 +5,9 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
-import { createGroup } from '../../src/resources/group.js';
-import { createUser, type UserParams, userKind } from '../../src/resources/user.js';
+import { createGroup } from '../../src/resources/group-resource.js';
+import { createUser } from '../../src/resources/user-resource.js';
+import { type UserParams, userKind } from '../../src/resources/user.js';
 import { accountFiles, readAccounts, readPasswordHashes, runShadowTool, supplementaryGroups } from '../../src/system/tools/shadow.js';
 import { check, recordingContext, startWatch } from '../harness/resource-context.js';
 import { scratchRoot, whyNoScratchRoot, type ScratchRoot } from '../harness/scratch-accounts.js';
@@ -221,7 +222,7 @@ describe('user check and apply (scratch root)', () => {
   it('watches /etc/passwd and /etc/group through the tools’ rename', (t) =>
     withRoot(t, async (root) => {
       const files = accountFiles(root.dir);
-      const w = startWatch(createUser('hank', { state: 'exists' }, recordingContext(), files));
+      const w = await startWatch(createUser('hank', { state: 'exists' }, recordingContext(), files));
       try {
         assert.equal(w.events(), 1);
         await Promise.all([w.next(), runShadowTool('useradd', ['hank'], { root: root.dir })]);
@@ -231,7 +232,7 @@ describe('user check and apply (scratch root)', () => {
       } finally {
         await w.stop();
       }
-      const gw = startWatch(createGroup('newg', { state: 'exists' }, recordingContext(), files));
+      const gw = await startWatch(createGroup('newg', { state: 'exists' }, recordingContext(), files));
       try {
         await Promise.all([gw.next(), runShadowTool('groupdel', ['newg'], { root: root.dir })]);
       } finally {
@@ -259,7 +260,7 @@ describe('user check and apply (scratch root)', () => {
       assert.equal(await hashOf('pat'), h2);
       assert.equal(await check(u2), true);
       // drift by hand: the watch sees the shadow file change, and the check puts the hash back
-      const w = startWatch(u2);
+      const w = await startWatch(u2);
       try {
         assert.equal(w.events(), 1);
         await Promise.all([w.next(), runShadowTool('usermod', ['--password', '!locked', 'pat'], { root: root.dir })]);

@@ -226,7 +226,7 @@ test('timeout through the signal kills the whole process group', async () => {
 });
 
 test('watch: one event when ready; each watchcmd output line is an event; stop ends it', async () => {
-  const w = startWatch(make({ cmd: 'true', watchshell: 'sh', watchcmd: 'echo one; echo two >&2; exec sleep 100' }));
+  const w = await startWatch(make({ cmd: 'true', watchshell: 'sh', watchcmd: 'echo one; echo two >&2; exec sleep 100' }));
   await until(() => w.events() >= 3);
   await w.stop();
   assert.equal(w.events(), 3);
@@ -253,7 +253,7 @@ test('watch: the watch command exiting rejects the watch with its code and stder
 test('watch: creates is watched', async () => {
   await withDir(async (dir) => {
     const target = join(dir, 'made');
-    const w = startWatch(make({ cmd: `touch ${target}`, creates: target }));
+    const w = await startWatch(make({ cmd: `touch ${target}`, creates: target }));
     await until(() => w.events() >= 1);
     const next = w.next();
     await writeFile(target, '');
@@ -263,7 +263,7 @@ test('watch: creates is watched', async () => {
 });
 
 test('watch without watchcmd or creates: one event, then waits for the abort', async () => {
-  const w = startWatch(make({ cmd: 'true' }));
+  const w = await startWatch(make({ cmd: 'true' }));
   await until(() => w.events() === 1);
   await w.stop();
   assert.equal(w.events(), 1);

@@ -322,7 +322,7 @@ test('autoEdges: manages the path, comes after the nearest managed ancestor', ()
 test('watch: initial event, then events on overwrite, delete and recreate; one watch per directory', async () => {
   const f = join(dir, 'watched');
   const { r } = make({ path: f, state: 'exists', content: 'x' });
-  const w = startWatch(r);
+  const w = await startWatch(r);
   try {
     await waitEvents(w, 1);
     let n = w.events();
@@ -338,7 +338,7 @@ test('watch: initial event, then events on overwrite, delete and recreate; one w
     // 1,000 more file resources in the same directory add no watch.
     const before = watcherStats();
     const many = [];
-    for (let i = 0; i < 1000; i++) many.push(startWatch(make({ path: join(dir, `m${i}`), content: '' }).r));
+    for (let i = 0; i < 1000; i++) many.push(await startWatch(make({ path: join(dir, `m${i}`), content: '' }).r));
     assert.equal(watcherStats(), before);
     await Promise.all(many.map((m) => m.stop()));
   } finally {
@@ -351,7 +351,7 @@ test('watch: a change in the source (a file, or anywhere in a directory tree) is
   const src = join(dir, 'src');
   mkdirSync(join(src, 'sub'), { recursive: true });
   const { r } = make({ path: join(dir, 'dst') + '/', state: 'exists', source: `${src}/`, recurse: true });
-  const w = startWatch(r);
+  const w = await startWatch(r);
   try {
     await waitEvents(w, 1);
     const n = w.events();
@@ -460,7 +460,7 @@ test('thousands of files created at once: no watch event is lost (the sync work 
   const sub = join(dir, 'many');
   mkdirSync(sub);
   const rs = Array.from({ length: n }, (_, i) => make({ path: join(sub, `f${i}`), state: 'exists', content: `content ${i}\n` }).r);
-  const ws = rs.map((r) => startWatch(r));
+  const ws = await Promise.all(rs.map((r) => startWatch(r)));
   // The resources do not report the echo of their own writes; an independent subscriber to each path sees
   // every event the kernel delivered through the same shared directory watch.
   const seen = new Array<number>(n).fill(0);
@@ -483,7 +483,7 @@ test('thousands of files created at once: no watch event is lost (the sync work 
 test('a file resource does not report the echo of its own write, but reports a write right after it', async () => {
   const p = join(dir, 'echo');
   const { r } = make({ path: p, state: 'exists', content: 'mine\n' });
-  const w = startWatch(r);
+  const w = await startWatch(r);
   try {
     await waitEvents(w, 1);
     assert.equal(await check(r), false);

@@ -70,7 +70,7 @@ describe('host', () => {
 
   it('the watch reports an edit by hand', async () => {
     const { r } = make('web', { ip: '10.0.0.5', target });
-    const w = startWatch(r);
+    const w = await startWatch(r);
     try {
       assert.equal(w.events(), 1, 'the ready event');
       assert.equal(await check(r), false);

@@ -69,7 +69,7 @@ test('a missing directory is an actionable error', async () => {
 test('watch: drift by hand is seen and repaired', async () => {
   const path = join(dir, 'a.ini');
   const { r } = make({ path, section: 's', setting: 'k', value: 'v' });
-  const w = startWatch(r);
+  const w = await startWatch(r);
   assert.equal(await check(r), false);
   const next = w.next();
   writeFileSync(path, '[s]\nk = hand\n');

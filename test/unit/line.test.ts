@@ -85,7 +85,7 @@ test('watch: an event at start and when the file is edited by hand; drift is rep
   const path = join(dir, 'f');
   writeFileSync(path, 'a\n');
   const { r } = make({ path, line: 'x' });
-  const w = startWatch(r);
+  const w = await startWatch(r);
   assert.equal(w.events(), 1);
   assert.equal(await check(r), false);
   const next = w.next();
@@ -102,7 +102,7 @@ test('watch follows a symlink to the file it edits', async () => {
   writeFileSync(target, 'x\n');
   symlinkSync(target, link);
   const { r } = make({ path: link, line: 'x' });
-  const w = startWatch(r);
+  const w = await startWatch(r);
   assert.equal(await check(r), true);
   const next = w.next();
   writeFileSync(target, 'changed\n');

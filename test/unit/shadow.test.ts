@@ -3,16 +3,8 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import {
-  commandLine,
-  exitMeaning,
-  invalidAccountName,
-  invalidPasswordHash,
-  parseGroup,
-  parsePasswd,
-  parseShadowHashes,
-  supplementaryGroups,
-} from '../../src/system/tools/shadow.js';
+import { commandLine, exitMeaning, parseGroup, parsePasswd, parseShadowHashes, supplementaryGroups } from '../../src/system/tools/shadow.js';
+import { invalidAccountName, invalidPasswordHash } from '../../src/system/tools/account-names.js';
 
 describe('parsing /etc/passwd and /etc/group', () => {
   it('reads every field, keeps commas in the comment, skips comments, NIS lines and malformed lines', () => {

@@ -36,7 +36,7 @@ describe('msg', () => {
 describe('timer', () => {
   it('sends an event at start and on each tick', async () => {
     const r = timerKind.create('t', { interval: 1 }, recordingContext());
-    const w = startWatch(r);
+    const w = await startWatch(r);
     assert.equal(w.events(), 1);
     await w.next(1500);
     assert.equal(w.events(), 2);
@@ -46,7 +46,7 @@ describe('timer', () => {
   it('is OK unless refreshed; a refresh restarts the ticker and counts as a change', async () => {
     const ctx = recordingContext('timer[t]');
     const r = timerKind.create('t', { interval: 1 }, ctx);
-    const w = startWatch(r);
+    const w = await startWatch(r);
     assert.equal(await check(r), true);
     assert.equal(await check(r, { refresh: true, apply: false }), false);
     assert.equal(await check(r, { refresh: true }), false);

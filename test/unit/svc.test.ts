@@ -7,7 +7,8 @@ import { autoEdges } from '../../src/engine/autoedges.js';
 import { formatDiagnostic } from '../../src/graph/diagnostics.js';
 import { checkGraphText } from '../../src/graph/read.js';
 import { svcKind, unitFilePaths } from '../../src/resources/svc.js';
-import { Systemd, SystemdUnavailableError, unitFileDir, unitName, unitNameProblem } from '../../src/system/dbus/systemd.js';
+import { Systemd, SystemdUnavailableError } from '../../src/system/dbus/systemd.js';
+import { unitFileDir, unitName, unitNameProblem } from '../../src/system/dbus/unit-names.js';
 import { check, recordingContext } from '../harness/resource-context.js';
 import { registry } from '../../src/cli/registry.js';
 

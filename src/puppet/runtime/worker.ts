@@ -32,6 +32,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Logger } from '../../observe/logger.js';
+import { logger } from '../../observe/log.js';
 import { redactText } from '../../observe/redact.js';
 import type { WorkerOp, WorkerReply, WorkerRequest } from './protocol.js';
 import { findModuleDir, preparePrivateDirs, privateArgs, PUPPET_HOME_PREFIX, puppetEnv, stripColour } from './puppet-home.js';
@@ -41,13 +42,8 @@ import { descendants, groupRunning, isRunning, signalGroup, signalPid, within } 
 import { errorText } from '../../observe/errors.js';
 import { isTimeoutReason } from '../../system/proc/abort.js';
 
-/** Until the CLI hands over the process log (setPuppetWorkerLog), messages go straight to stderr. */
-let processLog: Logger = {
-  debug: () => {},
-  info: (m) => process.stderr.write(`puppet: ${m}\n`),
-  warn: (m) => process.stderr.write(`puppet: warning: ${m}\n`),
-  error: (m) => process.stderr.write(`puppet: error: ${m}\n`),
-};
+/** The process log, `puppet: ...` lines, unless a front door hands over another (setPuppetWorkerLog). */
+let processLog: Logger = logger('puppet');
 
 /** Sets where the worker logs when its configuration names no log of its own. */
 export function setPuppetWorkerLog(log: Logger): void {

@@ -7,7 +7,7 @@
  */
 import type { ArchiveParams } from '../../resources/archive.js';
 import { sourceProblem } from '../../system/net/source-url.js';
-import { extractionCommand } from '../../system/tools/extract.js';
+import { extractionCommand } from '../../system/tools/extraction-command.js';
 import { type Converter, type Derivation, Refusal, refused, sourced, truthy, type TypeRules } from '../rules.js';
 import { parentDir, str } from './auto.js';
 

@@ -19,7 +19,6 @@ import { describeType, lstatOrUndefinedSync, removeEntry, typeOf, type FsType } 
 import { applyOwnerMode, sameContent, sameContentSync } from '../../system/fs/no-follow.js';
 import { openPathWatch, type PathWatch, watchPath } from '../../system/fs/path-watcher.js';
 import { fsTurn, SYNC_MAX_BYTES } from '../../system/fs/sync-slices.js';
-import { copyTree } from '../../system/fs/tree-copy.js';
 import { groupName, resolveGroup, resolveUser, UnknownAccountError, userName } from '../../system/tools/ids.js';
 import { Changes, type ChangeWhat } from './changes.js';
 import { createPath } from './create.js';
@@ -172,6 +171,7 @@ export class FileResource implements Resource {
       const r = data.length > SYNC_MAX_BYTES ? this.ensureBigContent(ch, place.at, cur, data, meta) : this.ensureContent(ch, place.at, cur, data, meta);
       rewritten = typeof r === 'boolean' ? r : await r; // the common path stays without an await
     } else if (type === 'directory' && w.copySource !== undefined) {
+      const { copyTree } = await import('../../system/fs/tree-copy.js'); // loaded by the graphs that copy trees
       await copyTree(w.copySource, place.at, {
         changes: ch,
         force: w.force,

@@ -7,7 +7,7 @@
  */
 import type { Logger } from '../../observe/logger.js';
 import type { BeforeFileRemoved } from '../../system/fs/fs-entry.js';
-import { countTree, type EntryRule, purgeTree } from '../../system/fs/tree-purge.js';
+import type { EntryRule } from '../../system/fs/tree-purge.js';
 import type { Changes } from './changes.js';
 import type { WantedFile } from './wanted.js';
 
@@ -34,6 +34,7 @@ export class Purge {
   async run(ch: Changes, at: string, signal: AbortSignal, beforeRemove?: BeforeFileRemoved): Promise<void> {
     const w = this.want;
     if (w.recurselimit === 0) return;
+    const { countTree, purgeTree } = await import('../../system/fs/tree-purge.js'); // loaded by the graphs that purge
     if (w.maxfiles > 0) {
       const n = await countTree(at, w.fsPath, w.ignore, w.recurselimit, w.maxfiles);
       if (n > w.maxfiles) {

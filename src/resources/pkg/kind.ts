@@ -21,7 +21,7 @@
  */
 import type { ParamsOf } from '../params.js';
 import { defineKind, type GroupMember, type Problem, type Resource, type ResourceContext } from '../resource.js';
-import { PkgSet } from './package-set.js';
+import { deferredResource } from '../deferred-resource.js';
 import type { Flags, Member } from './plan.js';
 
 /** Debian-style package names, optionally `:arch`; no glob characters, blanks or `;` (PackageKit's id separator). */
@@ -122,9 +122,11 @@ export const pkgKind = defineKind({
 /** The resource for one or several pkg vertices (the first member's flags stand for all: the group key has them). */
 export function createPkgSet(group: readonly GroupMember<typeof params>[], ctx: ResourceContext): Resource {
   if (group.length === 0) throw new Error('pkg: an empty group');
-  return new PkgSet(
-    group.map((g) => memberOf(g.name, g.params)),
-    flagsOf(group[0]!.params),
-    ctx,
+  const members = group.map((g) => memberOf(g.name, g.params));
+  const flags = flagsOf(group[0]!.params);
+  // package-set.ts (and PackageKit's D-Bus client) is loaded only when a graph has packages
+  return deferredResource(
+    () => import('./package-set.js'),
+    (m) => new m.PkgSet(members, flags, ctx),
   );
 }

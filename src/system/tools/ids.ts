@@ -11,12 +11,11 @@
  * The user and group kinds do not use this: they manage local accounts and read the local files (shadow.ts).
  */
 import { readFile, stat } from 'node:fs/promises';
-import { NssLookup, type NssDatabase, type NssFields } from './nss.js';
+import { MAX_ID } from './account-names.js';
+import type { NssDatabase, NssFields, NssLookup } from './nss.js';
 
 export const PASSWD_FILE = '/etc/passwd';
 export const GROUP_FILE = '/etc/group';
-
-const MAX_ID = 0xfffffffe; // (uid_t)-1 means "unchanged" to chown, so it is not a valid id
 
 interface IdTable {
   readonly byName: ReadonlyMap<string, number>;
@@ -67,7 +66,7 @@ export interface IdSources {
   readonly passwdFile: string;
   readonly groupFile: string;
   /** Where names the files do not hold are looked up; undefined: nowhere (the files only). */
-  readonly nss: NssLookup | undefined;
+  readonly nss: Pick<NssLookup, 'lookup'> | undefined;
 }
 
 /** Names ⇄ ids from local files, then NSS (see the module comment). */
@@ -163,8 +162,16 @@ export class IdResolver {
   }
 }
 
+/** The host's NSS; its client (nss.ts, which runs getent) is loaded at the first name the local files lack. */
+function systemNss(): Pick<NssLookup, 'lookup'> {
+  let nss: Promise<NssLookup> | undefined;
+  return {
+    lookup: async (db, key, signal) => (await (nss ??= import('./nss.js').then((m) => new m.NssLookup()))).lookup(db, key, signal),
+  };
+}
+
 /** The process's lookups: the system's files, then NSS through getent. */
-export const systemIds = new IdResolver({ passwdFile: PASSWD_FILE, groupFile: GROUP_FILE, nss: new NssLookup() });
+export const systemIds = new IdResolver({ passwdFile: PASSWD_FILE, groupFile: GROUP_FILE, nss: systemNss() });
 
 /** The uid for a user name or a numeric string; throws UnknownAccountError ("no such user 'x' ...") for unknown names. */
 export function resolveUser(nameOrId: string, signal?: AbortSignal): Promise<number> {

@@ -13,6 +13,7 @@
  * from LDAP or SSSD neither exists nor is missing for them. Names that stand for an owner (a file's owner, an exec's
  * user) are resolved in ids.ts, which falls back to NSS.
  */
+import { MAX_ID } from './account-names.js';
 import { readFile } from 'node:fs/promises';
 import { readRegular } from '../fs/no-follow.js';
 import { join } from 'node:path';
@@ -55,11 +56,6 @@ export function accountFiles(root = '/'): AccountFiles {
 
 /** The real system's files. */
 export const SYSTEM_ACCOUNTS: AccountFiles = accountFiles('/');
-
-/** The largest valid uid/gid: (uid_t)-1 means "no change" to the kernel. */
-export const MAX_ID = 0xfffffffe;
-/** The longest user or group name the tools accept here (Debian 12). */
-export const MAX_NAME_LENGTH = 32;
 
 /** Lines that are not entries: blank, comments, NIS `+`/`-` includes. */
 const skipped = (line: string) => line === '' || line.startsWith('#') || line.startsWith('+') || line.startsWith('-');
@@ -129,19 +125,6 @@ export function supplementaryGroups(groups: readonly GroupEntry[], user: string)
     .filter((g) => g.members.includes(user))
     .map((g) => g.name)
     .sort();
-}
-
-/**
- * Why a name is not a valid user or group name for the tools, or undefined when it is. Only what is always
- * wrong is refused here (the tools' own rules, which distributions patch, decide the rest at apply time).
- */
-export function invalidAccountName(name: string): string | undefined {
-  if (name === '') return 'is empty';
-  if (name.length > MAX_NAME_LENGTH) return `is longer than ${MAX_NAME_LENGTH} characters`;
-  if (/[:,\s/]/.test(name)) return 'contains a colon, comma, slash or white space';
-  if (/^[-+#]/.test(name)) return "starts with '-', '+' or '#'";
-  if (name === '.' || name === '..') return "is '.' or '..'";
-  return undefined;
 }
 
 export type ShadowTool = 'useradd' | 'usermod' | 'userdel' | 'groupadd' | 'groupmod' | 'groupdel';
@@ -304,11 +287,6 @@ export function parseShadowHashes(text: string): Map<string, string> {
     out.set(f[0]!, f[1]!);
   }
   return out;
-}
-
-/** Why a value cannot be a password field (`:` or a line break would corrupt the shadow line), or undefined. */
-export function invalidPasswordHash(hash: string): string | undefined {
-  return /[:\n\r]/.test(hash) ? "cannot contain ':' or a line break" : undefined;
 }
 
 /**
