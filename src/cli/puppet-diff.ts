@@ -9,13 +9,14 @@
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join, resolve, sep } from 'node:path';
 import { parseArgs } from 'node:util';
 import { errnoCode, errorText } from '../observe/errors.js';
 import { type Catalog, CatalogError, readCatalog } from '../puppet/catalog.js';
-import { bootstrap, type Checkout, checkout, CheckoutError } from '../puppet/diff/checkout.js';
+import { bootstrap, CheckoutError, type PendingCheckout, reserveCheckout } from '../puppet/diff/checkout.js';
 import { type CodeBase, CompilePool, type CompileOutcome } from '../puppet/diff/compile-pool.js';
 import { applyOverrides, type Facts, factsFileIn, FactsError, parseFactOverride, readFactsFile } from '../puppet/diff/facts.js';
+import { withCheckoutPaths } from '../puppet/diff/checkout-paths.js';
 import { withFileText } from '../puppet/diff/file-source.js';
 import { FilterError, parseFilters } from '../puppet/diff/filters.js';
 import { formatJson } from '../puppet/diff/format-json.js';
@@ -193,14 +194,13 @@ function factsFor(v: Values, node: string): Facts {
   return applyOverrides(facts, overrides.map(parseFactOverride));
 }
 
-/** The module path of a checkout: --modulepath (relative entries inside it), else its modules/ and site/. */
+/**
+ * The module path of a checkout: --modulepath (relative entries inside it), else its modules/ and site/ (named
+ * before the checkout is filled; Puppet skips the directories that do not exist, at each compile).
+ */
 function modulepathOf(v: Values, dir: string): string[] {
-  if (v.modulepath !== undefined)
-    return v.modulepath
-      .split(':')
-      .filter(Boolean)
-      .map((p) => resolve(dir, p));
-  return ['modules', 'site'].map((p) => join(dir, p)).filter((p) => existsSync(p));
+  const entries = v.modulepath !== undefined ? v.modulepath.split(':').filter(Boolean) : ['modules', 'site'];
+  return entries.map((p) => resolve(dir, p));
 }
 
 /** The checkout's main manifest: its manifests/ directory (every .pp in it), as an environment's default. */
@@ -257,8 +257,12 @@ async function compiled(v: Values, nodes: string[], opts: NodeDiffOptions, paral
   if (nodes.length === 0) throw new UsageError('name the nodes to compile for: -n NODE (repeat it, or a comma-separated list)');
   const facts = new Map(nodes.map((n) => [n, factsFor(v, n)] as const));
   const puppetBin = v['puppet-binary'];
-  const checkouts: Checkout[] = [];
+  const checkouts: PendingCheckout[] = [];
   const bases: CodeBase[] = [];
+  const common = {
+    ...(v.environment !== undefined ? { environment: v.environment } : {}),
+    ...(puppetBin !== undefined ? { puppetBin } : {}),
+  };
   try {
     if (manifests) {
       if (v['from-manifest'] === undefined || v['to-manifest'] === undefined) throw new UsageError('give both --from-manifest FILE and --to-manifest FILE');
@@ -275,39 +279,45 @@ async function compiled(v: Values, nodes: string[], opts: NodeDiffOptions, paral
           manifest: resolve(m),
           modulepath,
           ...(v['hiera-config'] !== undefined ? { hieraConfig: resolve(v['hiera-config']) } : {}),
-          ...(v.environment !== undefined ? { environment: v.environment } : {}),
-          ...(puppetBin !== undefined ? { puppetBin } : {}),
+          ...common,
         });
       }
     } else {
+      // The checkouts' directories are named first, so that the workers start (and load Puppet) while git fills them.
       const basedir = resolve(v.basedir ?? '.');
       const refs = [
         ['from', v.from ?? 'origin/master'],
         ['to', v.to ?? '.'],
       ] as const;
-      const cos = await Promise.all(refs.map(([, ref]) => checkout(basedir, ref)));
-      checkouts.push(...cos);
-      if (v['bootstrap-script'] !== undefined) for (const co of cos) if (co.ref !== '.') await bootstrap(co, v['bootstrap-script']);
+      for (const [, ref] of refs) checkouts.push(await reserveCheckout(basedir, ref));
+      const hiera = v['hiera-config'];
       refs.forEach(([id], i) => {
-        const dir = cos[i]!.dir;
-        const manifest = mainManifest(dir);
-        const hiera = v['hiera-config'];
+        const dir = checkouts[i]!.dir;
         bases.push({
           id,
           envDir: dir,
-          ...(manifest !== undefined ? { manifest } : {}),
+          // read at each compile, once the checkout is filled
+          get manifest() {
+            return mainManifest(dir);
+          },
           modulepath: modulepathOf(v, dir),
           ...(hiera !== undefined ? { hieraConfig: resolve(dir, hiera) } : {}),
-          ...(v.environment !== undefined ? { environment: v.environment } : {}),
-          ...(puppetBin !== undefined ? { puppetBin } : {}),
+          ...common,
         });
       });
     }
     const pool = new CompilePool(bases, parallel);
     try {
+      pool.prestart(nodes.length);
+      await Promise.all(
+        checkouts.map(async (co) => {
+          await co.fill();
+          if (v['bootstrap-script'] !== undefined && co.ref !== '.') await bootstrap(co, v['bootstrap-script']);
+        }),
+      );
       const one = async (node: string): Promise<NodeDiff> => {
         const [a, b] = await Promise.all(bases.map((base) => pool.compile(base.id, node, facts.get(node)!)));
-        return nodeResult(node, a!, b!, opts, fileText);
+        return nodeResult(node, a!, b!, opts, fileText, checkouts.length > 0 ? bases.map((b) => b.envDir) : []);
       };
       return await Promise.all(nodes.map(one));
     } finally {
@@ -318,18 +328,30 @@ async function compiled(v: Values, nodes: string[], opts: NodeDiffOptions, paral
   }
 }
 
-function nodeResult(node: string, a: CompileOutcome, b: CompileOutcome, opts: NodeDiffOptions, fileText: boolean): NodeDiff {
+/** One node's diff; `dirs` are the checkouts of each side, whose paths are shown relative to them. */
+function nodeResult(
+  node: string,
+  a: CompileOutcome,
+  b: CompileOutcome,
+  opts: NodeDiffOptions,
+  fileText: boolean,
+  dirs: readonly (string | undefined)[],
+): NodeDiff {
+  const [da, db] = dirs;
   if (!a.ok || !b.ok) {
-    const failed = [!a.ok ? a : undefined, !b.ok ? b : undefined];
+    const failed = [!a.ok ? { ...a, dir: da } : undefined, !b.ok ? { ...b, dir: db } : undefined];
     const first = (failed[0] ?? failed[1])!;
     const side = failed[0] && failed[1] ? 'both' : failed[0] ? 'from' : 'to';
+    const rel = (text: string) => (first.dir === undefined ? text : text.replaceAll(first.dir + sep, ''));
     return {
       node,
       entries: [],
-      error: { side, message: first.message, ...(first.file ? { file: first.file } : {}), ...(first.line ? { line: first.line } : {}) },
+      error: { side, message: rel(first.message), ...(first.file ? { file: rel(first.file) } : {}), ...(first.line ? { line: first.line } : {}) },
     };
   }
-  const from = fileText ? withFileText(a.catalog) : a.catalog;
-  const to = fileText ? withFileText(b.catalog) : b.catalog;
-  return diffNode(node, from, to, registry, opts);
+  const side = (c: Catalog, dir: string | undefined) => {
+    const withText = fileText ? withFileText(c) : c;
+    return dir === undefined ? withText : withCheckoutPaths(withText, dir);
+  };
+  return diffNode(node, side(a.catalog, da), side(b.catalog, db), registry, opts);
 }
