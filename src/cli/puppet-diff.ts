@@ -7,17 +7,19 @@
  * or two git refs of a control repository (`-f`/`-t`, `--basedir`), each checked out once into a temporary
  * directory and compiled for every node (`-n`) by a pool of long-lived Puppet workers, one code base each.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join, resolve, sep } from 'node:path';
 import { parseArgs } from 'node:util';
 import { errnoCode, errorText } from '../observe/errors.js';
-import { type Catalog, CatalogError, readCatalog } from '../puppet/catalog.js';
+import { type Catalog, CatalogError } from '../puppet/catalog.js';
 import { bootstrap, CheckoutError, type PendingCheckout, reserveCheckout } from '../puppet/diff/checkout.js';
 import { type CodeBase, CompilePool, type CompileOutcome } from '../puppet/diff/compile-pool.js';
 import { applyOverrides, type Facts, factsFileIn, FactsError, parseFactOverride, readFactsFile } from '../puppet/diff/facts.js';
+import { readCatalogPairs } from '../puppet/diff/catalog-input.js';
 import { withCheckoutPaths } from '../puppet/diff/checkout-paths.js';
 import { withFileText } from '../puppet/diff/file-source.js';
+import { diffGraphDocuments, GraphInputError, readGraphInput } from '../puppet/diff/graph-input.js';
 import { FilterError, parseFilters } from '../puppet/diff/filters.js';
 import { formatJson } from '../puppet/diff/format-json.js';
 import { formatMarkdown } from '../puppet/diff/format-markdown.js';
@@ -38,8 +40,11 @@ sides (one pair):
   -f, --from REF              git ref of the old code (default origin/master)
   -t, --to REF                git ref of the new code (default ., the working directory as it is)
   --basedir DIR               the control repository (default: the current directory)
-  --from-catalog FILE         a compiled catalog (Puppet JSON, the face's document, a PuppetDB export)
-  --to-catalog FILE
+  --from-catalog FILE         a compiled catalog (Puppet JSON, the face's document, PuppetDB's wire
+  --to-catalog FILE           format), or PuppetDB's catalogs of many nodes (a puppet db export archive,
+                              a PQL catalogs answer): -n picks the nodes
+  --from-graph FILE           an mgmt graph document (YAML, as mgmt run reads): vertices, their
+  --to-graph FILE             parameters and edges compared, no Puppet involved
   --from-manifest FILE        a manifest (or directory) compiled with --modulepath
   --to-manifest FILE
 
@@ -87,6 +92,8 @@ const options = {
   'to-catalog': { type: 'string' },
   'from-manifest': { type: 'string' },
   'to-manifest': { type: 'string' },
+  'from-graph': { type: 'string' },
+  'to-graph': { type: 'string' },
   hostname: { type: 'string', short: 'n', multiple: true },
   'fact-file': { type: 'string' },
   'facts-dir': { type: 'string' },
@@ -127,7 +134,7 @@ type Values = ReturnType<typeof parse>['values'];
 const parse = (argv: string[]) => parseArgs({ args: argv, options, allowPositionals: false });
 
 /** A bad flag, a bad rule, unreadable facts: exit 1, as octocatalog-diff (2 would read as "differences"). */
-const FLAG_ERRORS = [UsageError, IgnoreRuleError, FilterError, FactsError, CheckoutError, CatalogError];
+const FLAG_ERRORS = [UsageError, IgnoreRuleError, FilterError, FactsError, CheckoutError, CatalogError, GraphInputError];
 
 export async function diffCommand(argv: string[]): Promise<number> {
   try {
@@ -150,16 +157,6 @@ function nodesOf(v: Values): string[] {
         .filter(Boolean),
     ),
   ];
-}
-
-function readCatalogFile(path: string): Catalog {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new CatalogError(`cannot read catalog ${path}: ${(e as Error).message}`);
-  }
-  return readCatalog(text, path);
 }
 
 function compareOptions(v: Values): NodeDiffOptions {
@@ -226,14 +223,19 @@ async function diff(argv: string[]): Promise<number> {
 
   const catalogs = v['from-catalog'] !== undefined || v['to-catalog'] !== undefined;
   const manifests = v['from-manifest'] !== undefined || v['to-manifest'] !== undefined;
-  if (catalogs && manifests) throw new UsageError('give either --from-catalog/--to-catalog or --from-manifest/--to-manifest, not both');
+  const graphs = v['from-graph'] !== undefined || v['to-graph'] !== undefined;
+  if ([catalogs, manifests, graphs].filter(Boolean).length > 1)
+    throw new UsageError('give one pair of sides: --from-catalog/--to-catalog, --from-manifest/--to-manifest or --from-graph/--to-graph');
   let results: NodeDiff[];
-  if (catalogs) {
+  if (graphs) {
+    if (v['from-graph'] === undefined || v['to-graph'] === undefined) throw new UsageError('give both --from-graph FILE and --to-graph FILE');
+    const a = readGraphInput(registry, v['from-graph']);
+    const b = readGraphInput(registry, v['to-graph']);
+    results = [diffGraphDocuments(a, b, opts, nodes[0])];
+  } else if (catalogs) {
     if (v['from-catalog'] === undefined || v['to-catalog'] === undefined) throw new UsageError('give both --from-catalog FILE and --to-catalog FILE');
-    const a = readCatalogFile(v['from-catalog']);
-    const b = readCatalogFile(v['to-catalog']);
-    const node = nodes[0] ?? b.node;
-    results = [diffNode(node, a, b, registry, opts)];
+    const pairs = await readCatalogPairs(v['from-catalog'], v['to-catalog'], nodes);
+    results = pairs.map((p) => diffNode(p.node, p.from, p.to, registry, opts));
   } else {
     results = await compiled(v, nodes, opts, parallel, fileText, manifests);
   }
