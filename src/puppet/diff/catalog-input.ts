@@ -6,8 +6,9 @@
  * - a query answer: a JSON array of catalogs, as PQL `catalogs { certname = "web1" }` or `/pdb/query/v4/catalogs`
  *   return them (resources and edges as `{data, href}`, or as arrays in the wire format);
  * - an export archive, as `puppet db export` writes it (PuppetDB's `/pdb/admin/v1/archive`): a gzipped tar holding
- *   `puppetdb-bak/catalogs/<certname>.json` in the wire format (v9). Only that member is unpacked, into a
- *   temporary directory, and it is bounded like any catalog file.
+ *   `puppetdb-bak/catalogs/<certname>-<sha1>.json` (PuppetDB 7; `<certname>.json` in older ones) in the wire
+ *   format (v9). Only that member is unpacked, into a temporary directory, bounded like any catalog file, and its
+ *   `certname` must be the node's.
  */
 import { mkdtemp, open, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -18,8 +19,8 @@ import { SYSTEM_TOOL_PATH } from '../../system/tools/tool-path.js';
 import { type Catalog, catalogFromData, CatalogError, readCatalog } from '../catalog.js';
 
 const GZIP_MAGIC = Buffer.from([0x1f, 0x8b]);
-/** Where an export archive keeps each node's catalog. */
-const EXPORT_CATALOG = /^(?:\.\/)?[^/]+\/catalogs\/([^/]+)\.json$/;
+/** Where an export archive keeps each node's catalog: `puppetdb-bak/catalogs/<certname>[-<sha1 of it>].json`. */
+const EXPORT_CATALOG = /^(?:\.\/)?[^/]+\/catalogs\/([^/]+?)(?:-[0-9a-f]{40})?\.json$/;
 
 /** The catalog of `node` (or the only one) in the file at `path`. */
 export async function readCatalogInput(path: string, node: string | undefined): Promise<Catalog> {
@@ -107,7 +108,9 @@ async function fromExportArchive(path: string, node: string | undefined): Promis
     const size = (await stat(file)).size;
     if (size > DEFAULT_LIMITS.maxBytes)
       throw new CatalogError(`${path}: ${member} is ${grouped(size)} bytes, more than the ${grouped(DEFAULT_LIMITS.maxBytes)} a graph may have`);
-    return readCatalog(await readFile(file, 'utf8'), `${path}:${member}`);
+    const catalog = readCatalog(await readFile(file, 'utf8'), `${path}:${member}`);
+    if (node !== undefined && catalog.node !== node) throw new CatalogError(`${path}: ${member} is the catalog of ${catalog.node}, not of ${node}`);
+    return catalog;
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
