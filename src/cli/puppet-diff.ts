@@ -16,18 +16,10 @@ import { type Catalog, CatalogError } from '../puppet/catalog.js';
 import { bootstrap, CheckoutError, type PendingCheckout, reserveCheckout } from '../puppet/diff/checkout.js';
 import { type CodeBase, CompilePool, type CompileOutcome } from '../puppet/diff/compile-pool.js';
 import { applyOverrides, type Facts, factsFileIn, FactsError, parseFactOverride, readFactsFile } from '../puppet/diff/facts.js';
-import { readCatalogPairs } from '../puppet/diff/catalog-input.js';
-import { withCheckoutPaths } from '../puppet/diff/checkout-paths.js';
-import { withFileText } from '../puppet/diff/file-source.js';
-import { diffGraphDocuments, GraphInputError, readGraphInput } from '../puppet/diff/graph-input.js';
 import { FilterError, parseFilters } from '../puppet/diff/filters.js';
-import { formatJson } from '../puppet/diff/format-json.js';
-import { formatMarkdown } from '../puppet/diff/format-markdown.js';
-import { formatText } from '../puppet/diff/format-text.js';
 import { IgnoreRuleError, parseIgnore, parseIgnoreAttr, splitRules } from '../puppet/diff/ignore.js';
-import { diffNode, type NodeDiffOptions } from '../puppet/diff/node-diff.js';
+import type { NodeDiffOptions } from '../puppet/diff/node-diff.js';
 import { exitCode, type NodeDiff } from '../puppet/diff/result.js';
-import { registry } from './registry.js';
 import { UsageError } from './usage.js';
 
 export const puppetDiffHelp = `usage: mgmt puppet diff [sides] [-n NODE ...] [flags]
@@ -134,13 +126,45 @@ type Values = ReturnType<typeof parse>['values'];
 const parse = (argv: string[]) => parseArgs({ args: argv, options, allowPositionals: false });
 
 /** A bad flag, a bad rule, unreadable facts: exit 1, as octocatalog-diff (2 would read as "differences"). */
-const FLAG_ERRORS = [UsageError, IgnoreRuleError, FilterError, FactsError, CheckoutError, CatalogError, GraphInputError];
+const FLAG_ERRORS = [UsageError, IgnoreRuleError, FilterError, FactsError, CheckoutError, CatalogError];
+
+/**
+ * What only the comparison and the report need: the registry of kinds, the translator, the input readers, the
+ * formats. Loading them takes ~0.1 s, so the git-ref path starts its Puppet workers first and loads these while
+ * Puppet starts.
+ */
+async function loadComparison() {
+  const [
+    { registry },
+    { diffNode },
+    graphs,
+    { readCatalogPairs },
+    { withFileText },
+    { withCheckoutPaths },
+    { formatJson },
+    { formatMarkdown },
+    { formatText },
+  ] = await Promise.all([
+    import('./registry.js'),
+    import('../puppet/diff/node-diff.js'),
+    import('../puppet/diff/graph-input.js'),
+    import('../puppet/diff/catalog-input.js'),
+    import('../puppet/diff/file-source.js'),
+    import('../puppet/diff/checkout-paths.js'),
+    import('../puppet/diff/format-json.js'),
+    import('../puppet/diff/format-markdown.js'),
+    import('../puppet/diff/format-text.js'),
+  ]);
+  return { registry, diffNode, graphs, readCatalogPairs, withFileText, withCheckoutPaths, formatJson, formatMarkdown, formatText };
+}
+type Comparison = Awaited<ReturnType<typeof loadComparison>>;
 
 export async function diffCommand(argv: string[]): Promise<number> {
   try {
     return await diff(argv);
   } catch (e) {
-    if (FLAG_ERRORS.some((c) => e instanceof c) || errnoCode(e)?.startsWith('ERR_PARSE_ARGS')) {
+    const { GraphInputError } = await import('../puppet/diff/graph-input.js');
+    if (FLAG_ERRORS.some((c) => e instanceof c) || e instanceof GraphInputError || errnoCode(e)?.startsWith('ERR_PARSE_ARGS')) {
       process.stderr.write(`mgmt puppet diff: ${errorText(e)}\n`);
       return 1;
     }
@@ -227,18 +251,23 @@ async function diff(argv: string[]): Promise<number> {
   if ([catalogs, manifests, graphs].filter(Boolean).length > 1)
     throw new UsageError('give one pair of sides: --from-catalog/--to-catalog, --from-manifest/--to-manifest or --from-graph/--to-graph');
   let results: NodeDiff[];
+  let loaded: Promise<Comparison> | undefined;
+  const comparison = () => (loaded ??= loadComparison());
   if (graphs) {
     if (v['from-graph'] === undefined || v['to-graph'] === undefined) throw new UsageError('give both --from-graph FILE and --to-graph FILE');
-    const a = readGraphInput(registry, v['from-graph']);
-    const b = readGraphInput(registry, v['to-graph']);
-    results = [diffGraphDocuments(a, b, opts, nodes[0])];
+    const { registry, graphs: g } = await comparison();
+    const a = g.readGraphInput(registry, v['from-graph']);
+    const b = g.readGraphInput(registry, v['to-graph']);
+    results = [g.diffGraphDocuments(a, b, opts, nodes[0])];
   } else if (catalogs) {
     if (v['from-catalog'] === undefined || v['to-catalog'] === undefined) throw new UsageError('give both --from-catalog FILE and --to-catalog FILE');
+    const { registry, diffNode, readCatalogPairs } = await comparison();
     const pairs = await readCatalogPairs(v['from-catalog'], v['to-catalog'], nodes);
     results = pairs.map((p) => diffNode(p.node, p.from, p.to, registry, opts));
   } else {
-    results = await compiled(v, nodes, opts, parallel, fileText, manifests);
+    results = await compiled(v, nodes, opts, parallel, fileText, manifests, comparison);
   }
+  const { formatJson, formatMarkdown, formatText } = await comparison();
 
   const policy = { failOnRegression: (v['fail-on'] ?? []).includes('regression') };
   const toFile = v['output-file'] !== undefined;
@@ -255,7 +284,15 @@ async function diff(argv: string[]): Promise<number> {
   return exitCode(results, policy);
 }
 
-async function compiled(v: Values, nodes: string[], opts: NodeDiffOptions, parallel: number, fileText: boolean, manifests: boolean): Promise<NodeDiff[]> {
+async function compiled(
+  v: Values,
+  nodes: string[],
+  opts: NodeDiffOptions,
+  parallel: number,
+  fileText: boolean,
+  manifests: boolean,
+  comparison: () => Promise<Comparison>,
+): Promise<NodeDiff[]> {
   if (nodes.length === 0) throw new UsageError('name the nodes to compile for: -n NODE (repeat it, or a comma-separated list)');
   const facts = new Map(nodes.map((n) => [n, factsFor(v, n)] as const));
   const puppetBin = v['puppet-binary'];
@@ -311,6 +348,8 @@ async function compiled(v: Values, nodes: string[], opts: NodeDiffOptions, paral
     const pool = new CompilePool(bases, parallel);
     try {
       pool.prestart(nodes.length);
+      const cmp = comparison(); // loaded while Puppet starts
+      cmp.catch(() => undefined);
       await Promise.all(
         checkouts.map(async (co) => {
           await co.fill();
@@ -319,7 +358,7 @@ async function compiled(v: Values, nodes: string[], opts: NodeDiffOptions, paral
       );
       const one = async (node: string): Promise<NodeDiff> => {
         const [a, b] = await Promise.all(bases.map((base) => pool.compile(base.id, node, facts.get(node)!)));
-        return nodeResult(node, a!, b!, opts, fileText, checkouts.length > 0 ? bases.map((b) => b.envDir) : []);
+        return nodeResult(await cmp, node, a!, b!, opts, fileText, checkouts.length > 0 ? bases.map((b) => b.envDir) : []);
       };
       return await Promise.all(nodes.map(one));
     } finally {
@@ -332,6 +371,7 @@ async function compiled(v: Values, nodes: string[], opts: NodeDiffOptions, paral
 
 /** One node's diff; `dirs` are the checkouts of each side, whose paths are shown relative to them. */
 function nodeResult(
+  cmp: Comparison,
   node: string,
   a: CompileOutcome,
   b: CompileOutcome,
@@ -351,9 +391,9 @@ function nodeResult(
       error: { side, message: rel(first.message), ...(first.file ? { file: rel(first.file) } : {}), ...(first.line ? { line: first.line } : {}) },
     };
   }
-  const side = (c: Catalog, dir: string | undefined) => {
-    const withText = fileText ? withFileText(c) : c;
-    return dir === undefined ? withText : withCheckoutPaths(withText, dir);
+  const side = (catalog: Catalog, dir: string | undefined) => {
+    const withText = fileText ? cmp.withFileText(catalog) : catalog;
+    return dir === undefined ? withText : cmp.withCheckoutPaths(withText, dir);
   };
-  return diffNode(node, side(a.catalog, da), side(b.catalog, db), registry, opts);
+  return cmp.diffNode(node, side(a.catalog, da), side(b.catalog, db), cmp.registry, opts);
 }
