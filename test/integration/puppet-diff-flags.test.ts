@@ -1,13 +1,15 @@
 // `mgmt puppet diff` flags that change what is compiled or shown, each checked by its effect on the output of the
 // real CLI on a temporary control repository (real git, real Puppet, real r10k): --bootstrap-script (r10k
 // installs a module from a local git repository into each checkout, from the Puppetfile of that ref),
-// --hiera-config, --environment, --display-detail-add and --display-source.
+// --hiera-config, --environment, --display-detail-add and --display-source; and a compile worker started before its
+// code exists (as the CLI starts them, while git and the bootstrap run) still puts a module's lib on Ruby's load path.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { CompilePool } from '../../src/puppet/diff/compile-pool.js';
 import { killAll, mgmtRun } from '../harness/cli.js';
 
 const NODE = 'flags.example.com';
@@ -106,7 +108,10 @@ before(() => {
   writeFileSync(facts, `---\nfqdn: ${NODE}\nnetworking:\n  fqdn: ${NODE}\nos:\n  family: Debian\n`);
 });
 
-after(() => {
+let pool: CompilePool | undefined;
+
+after(async () => {
+  await pool?.close();
   killAll();
   rmSync(root, { recursive: true, force: true });
 });
@@ -144,7 +149,7 @@ describe('mgmt puppet diff: --bootstrap-script', () => {
     assert.equal(r.code, 2);
     assert.deepEqual(summary(r.entries), ['~ File[/etc/extmod] parameters::content "v1\\n" "v2\\n"']);
     // Each checkout was a temporary copy: the repository itself got no modules and no r10k cache.
-    assert.equal(existsSync(join(repo, 'modules')), false);
+    assert.equal(existsSync(join(repo, 'modules', 'extmod')), false);
     assert.equal(existsSync(join(repo, '.r10k-cache')), false);
   });
 
@@ -198,5 +203,35 @@ describe('mgmt puppet diff: --display-detail-add and --display-source', () => {
     assert.ok(lines.includes('  + File[/etc/added]  (manifests/site.pp:4)'), r.stdout);
     assert.ok(lines.includes('  + File[/etc/env-name]  (manifests/site.pp:5)'), r.stdout);
     assert.ok(lines.includes('  ~ File[/etc/owner]  (manifests/site.pp:3)'), r.stdout);
+  });
+});
+
+describe('compile workers started before their code exists', () => {
+  it("a module that arrives after the worker started (a bootstrap's r10k) has its lib on Ruby's load path", async () => {
+    // The worker is started on an empty environment and is ready (Puppet loaded, the compiler warmed up) before the
+    // module exists; its function requires the module's own Ruby file, which needs lib/ on the load path.
+    const env = mkdtempSync(join(root, 'env-'));
+    const ready = new Promise<void>((resolve) => {
+      const log = (m: string) => {
+        if (m.startsWith('Puppet worker ready')) resolve();
+      };
+      pool = new CompilePool([{ id: 'to', envDir: env, manifest: join(env, 'manifests'), modulepath: [join(env, 'modules')] }], 1, {
+        debug: () => undefined,
+        info: log,
+        warn: () => undefined,
+        error: () => undefined,
+      });
+    });
+    pool!.prestart(1);
+    await ready;
+    write(env, {
+      'modules/helpermod/lib/puppet_x/helpermod/words.rb': 'module PuppetX\n  module Helpermod\n    def self.greet(who) = "hello #{who}\\n"\n  end\nend\n',
+      'modules/helpermod/lib/puppet/functions/helpermod/greet.rb':
+        "require 'puppet_x/helpermod/words'\n\nPuppet::Functions.create_function(:'helpermod::greet') do\n  def greet(who)\n    PuppetX::Helpermod.greet(who)\n  end\nend\n",
+      'manifests/site.pp': "file { '/etc/greeting': ensure => file, content => helpermod::greet('world') }\n",
+    });
+    const r = await pool!.compile('to', NODE, { fqdn: NODE });
+    assert.ok(r.ok, r.ok ? '' : r.message);
+    assert.equal(r.catalog.resources.find((x) => x.title === '/etc/greeting')?.parameters.content, 'hello world\n');
   });
 });
