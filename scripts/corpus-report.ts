@@ -3,10 +3,12 @@
  * every resource of a Ruby type (anchors and concat fragments included), not classes, defined-type instances or
  * stages. An anchor has no vertex (it only orders) and counts as native.
  */
+import { existsSync } from 'node:fs';
 import type { Catalog } from '../src/puppet/catalog.js';
 import type { Note } from '../src/puppet/rules.js';
 import type { Status, TranslationReport } from '../src/puppet/report.js';
 import type { ModuleList } from './corpus-modules.js';
+import { errorFor } from './corpus-puppet-apply.js';
 
 export interface Outcome {
   readonly type: string;
@@ -28,18 +30,28 @@ export interface ExampleResult {
   outcomes?: Outcome[];
   validated?: boolean;
   validationErrors?: string[];
-  noop?: { failures: { id: string; error: string }[]; ms: number; timedOut: boolean };
+  /** The vertices that failed under noop, with the Puppet resource each came from (`ref`) where there is one. */
+  noop?: { failures: { id: string; error: string; ref?: string }[]; ms: number; timedOut: boolean };
+  /**
+   * `puppet apply --noop` on the same example with the same facts, run where our result is not Puppet's on its
+   * face: the graph does not validate, or a --noop failure is not a known limit of the machine.
+   */
+  puppetNoop?: { code: number | null; errors: string[] };
 }
 
 /** Containers of Puppet's language, not of a Ruby type. */
 const NOT_RUBY_TYPES = new Set(['Class', 'Stage', 'Node']);
 
+/** The resources of Ruby types in the catalog: what Puppet's catalog counts (not classes, defines or stages). */
+export function rubyTypeResources(catalog: Catalog): Catalog['resources'] {
+  return catalog.resources.filter((r) => !(NOT_RUBY_TYPES.has(r.type) || r.kind === 'defined_type' || r.kind === 'class'));
+}
+
 /** One outcome per resource of a Ruby type in the catalog. */
 export function resourceOutcomes(catalog: Catalog, report: TranslationReport): Outcome[] {
   const byRef = new Map(report.resources.map((r) => [r.ref, r]));
   const out: Outcome[] = [];
-  for (const r of catalog.resources) {
-    if (NOT_RUBY_TYPES.has(r.type) || r.kind === 'defined_type' || r.kind === 'class') continue;
+  for (const r of rubyTypeResources(catalog)) {
     const ref = `${r.type}[${r.title}]`;
     const rep = byRef.get(ref);
     if (rep)
@@ -81,9 +93,52 @@ const MACHINE_LIMITS: readonly (readonly [RegExp, string])[] = [
   [/Failed to open TCP connection|Could not resolve host|getaddrinfo/, 'no network'],
 ];
 
+/** A Puppet provider's command failed: `Execution of '/usr/bin/tool args' returned 1: ...`. */
+const EXECUTION = /Execution of '(\/[^\s']+)[^']*' returned/;
+
 export function causeOf(error: string): { cause: string; machine: boolean } {
   for (const [re, cause] of MACHINE_LIMITS) if (re.test(error)) return { cause, machine: true };
+  // Puppet runs a missing program as a child that exits 1 with no output: the tool is not installed here.
+  const run = EXECUTION.exec(error);
+  if (run && !existsSync(run[1]!)) return { cause: `the Puppet provider runs ${run[1]!}, which is not installed on this machine`, machine: true };
   return { cause: cut(error.replace(/^Puppet could not check [^:]+\]: /, ''), 160), machine: false };
+}
+
+/**
+ * What one --noop failure is: a known limit of the machine (causeOf), or a resource `puppet apply --noop` fails on
+ * this machine too (then Puppet cannot run it here either), or else a divergence from Puppet.
+ */
+export function classify(failure: { error: string; ref?: string }, example: ExampleResult): { cause: string; machine: boolean } {
+  const known = causeOf(failure.error);
+  if (known.machine || failure.ref === undefined || example.puppetNoop === undefined) return known;
+  const theirs = errorFor(example.puppetNoop.errors, failure.ref);
+  return theirs === undefined ? known : { cause: `puppet apply --noop fails it too: ${cut(theirs, 160)}`, machine: true };
+}
+
+/** Puppet's verdict on an example whose graph does not validate: whether it refuses it too, with its first error. */
+export function puppetVerdict(example: ExampleResult): { refuses: boolean; text: string } {
+  const p = example.puppetNoop;
+  if (!p) return { refuses: false, text: 'not checked' };
+  // --detailed-exitcodes: 1 is a run that failed as a whole (a cycle, a catalog Puppet cannot apply).
+  if (p.code === 1) return { refuses: true, text: `refuses it too: ${cut(p.errors.join(' '), 400)}` };
+  return { refuses: false, text: `applies it (exit code ${p.code ?? 'none'}): a divergence` };
+}
+
+export interface NoopFailure {
+  readonly path: string;
+  readonly id: string;
+  readonly error: string;
+  readonly kind: { cause: string; machine: boolean };
+}
+
+/** Every --noop failure of the examples that ran, classified; an example that did not converge is a divergence. */
+export function noopFailures(ran: readonly ExampleResult[]): NoopFailure[] {
+  return ran.flatMap((r) => [
+    ...(r.noop!.timedOut
+      ? [{ path: r.path, id: '–', error: 'did not converge within the deadline', kind: { cause: 'did not converge within the deadline', machine: false } }]
+      : []),
+    ...r.noop!.failures.map((f) => ({ path: r.path, id: f.id, error: f.error, kind: classify(f, r) })),
+  ]);
 }
 
 export interface CoverageInput {
@@ -145,6 +200,10 @@ export function coverageMarkdown(input: CoverageInput): string {
   const validated = results.filter((r) => r.validated);
   const ran = validated.filter((r) => r.noop);
   const clean = ran.filter((r) => r.noop!.failures.length === 0 && !r.noop!.timedOut);
+  const vf = results.filter((r) => r.compiled && !r.validated);
+  const refused = vf.filter((r) => puppetVerdict(r).refuses);
+  const divergences = noopFailures(ran).filter((f) => !f.kind.machine);
+  const machineOnly = ran.filter((r) => !clean.includes(r) && !divergences.some((f) => f.path === r.path));
   const out: string[] = [
     '# Puppet translation coverage on the development corpus',
     '',
@@ -162,6 +221,15 @@ export function coverageMarkdown(input: CoverageInput): string {
     `- examples: ${results.length}; compile: ${compiled.length}; translate into a graph that validates: ${validated.length}` +
       (input.noop ? `; run under --noop without a failure: ${clean.length} of ${ran.length}` : ''),
     `- resources: ${all.total}: **${pct(all.native, all.total)} native**, ${pct(all.degraded, all.total)} degraded, ${pct(all.fallback, all.total)} fallback`,
+    '- the contract (every example that compiles with `puppet apply` translates into a graph that validates and runs ' +
+      'under `--noop`, apart from what cannot run on this machine): ' +
+      (vf.length === refused.length && (!input.noop || divergences.length === 0) ? '**holds**' : '**does not hold**') +
+      `. Of ${compiled.length} examples that compile, ${refused.length} ${refused.length === 1 ? 'is' : 'are'} refused by \`puppet apply --noop\` too ` +
+      `and ${vf.length - refused.length} other${vf.length - refused.length === 1 ? ' does' : 's do'} not validate (see Validation failures)` +
+      (input.noop
+        ? `; of ${ran.length} that ran under --noop, ${clean.length} ran clean, ${machineOnly.length} failed only where this machine cannot run, ` +
+          `and ${divergences.length} resource${divergences.length === 1 ? '' : 's'} diverged from Puppet (see Under --noop)`
+        : ''),
     `- attributes dropped without a note in the report: 0; translated natively with a note (they only shape Puppet’s output): ${[...infos.values()].reduce((s, g) => s + g.count, 0)}`,
     '',
     '## Per type',
@@ -210,31 +278,33 @@ export function coverageMarkdown(input: CoverageInput): string {
     for (const r of cf) out.push(`| ${r.path} | ${cell(cut(r.compileError ?? ''))} |`);
   }
   out.push('', '## Validation failures', '');
-  const vf = results.filter((r) => r.compiled && !r.validated);
   if (vf.length === 0) out.push('None: every example that compiles translates into a graph that validates.');
   else {
-    out.push('| example | error |', '|---|---|');
-    for (const r of vf) out.push(`| ${r.path} | ${cell(cut((r.validationErrors ?? []).join('; ')))} |`);
+    out.push(
+      'Each example here also runs through `puppet apply --noop` with the same facts: the contract covers what Puppet can apply.',
+      '',
+      '| example | error | puppet apply --noop |',
+      '|---|---|---|',
+    );
+    for (const r of vf) out.push(`| ${r.path} | ${cell(cut((r.validationErrors ?? []).join('; ')))} | ${cell(puppetVerdict(r).text)} |`);
   }
   if (input.noop) {
     out.push(
       '',
       '## Under --noop',
       '',
-      'Each graph that validates runs on the engine with `--noop` until it converges. What fails here is what cannot ' +
-        'run on the machine that ran the corpus (no system manager, no package database entry...) or a divergence to fix; ' +
-        'the error says which.',
+      'Each graph that validates runs on the engine with `--noop` until it converges. A failure is either something the ' +
+        'machine that ran the corpus cannot run (no system manager, no PackageKit, a Puppet provider’s tool not installed, ' +
+        'no network; or a resource that `puppet apply --noop` fails here too, run on the same example with the same facts ' +
+        'wherever no known limit explains a failure), or a divergence from Puppet to fix.',
       '',
     );
-    const failures = ran.flatMap((r) => [
-      ...(r.noop!.timedOut ? [{ path: r.path, id: '–', error: 'did not converge within the deadline' }] : []),
-      ...r.noop!.failures.map((f) => ({ path: r.path, ...f })),
-    ]);
+    const failures = noopFailures(ran);
     if (failures.length === 0) out.push('Every graph ran under --noop without a failure.');
     else {
       const causes = new Map<string, { count: number; examples: Set<string>; machine: boolean }>();
       for (const f of failures) {
-        const c = causeOf(f.error);
+        const c = f.kind;
         let g = causes.get(c.cause);
         if (!g) causes.set(c.cause, (g = { count: 0, examples: new Set(), machine: c.machine }));
         g.count++;
@@ -242,11 +312,12 @@ export function coverageMarkdown(input: CoverageInput): string {
       }
       out.push('| resources | examples | cause | what it is |', '|---|---|---|---|');
       for (const [cause, g] of [...causes].sort((a, b) => b[1].count - a[1].count || (a[0] < b[0] ? -1 : 1))) {
-        out.push(`| ${g.count} | ${g.examples.size} | ${cell(cause)} | ${g.machine ? 'cannot run on this machine' : 'to look into'} |`);
+        out.push(`| ${g.count} | ${g.examples.size} | ${cell(cause)} | ${g.machine ? 'cannot run on this machine' : 'divergence'} |`);
       }
-      const others = failures.filter((f) => !causeOf(f.error).machine);
-      if (others.length) {
-        out.push('', 'The failures that are not limits of the machine:', '', '| example | resource | error |', '|---|---|---|');
+      const others = failures.filter((f) => !f.kind.machine);
+      if (others.length === 0) out.push('', 'No divergence: every failure is something this machine cannot run.');
+      else {
+        out.push('', 'The divergences (failures that are not limits of the machine):', '', '| example | resource | error |', '|---|---|---|');
         for (const f of others) out.push(`| ${f.path} | ${cell(f.id)} | ${cell(cut(f.error))} |`);
       }
     }

@@ -4,6 +4,9 @@
  * the repository, with the fixed Debian 12 facts of fixtures/corpus/facts-debian12.yaml; translates each catalog,
  * checks the graph, runs the graphs that validate under noop on an in-process engine, and writes
  * docs/coverage.md. One long-lived Puppet worker compiles everything and applies the fallback resources' checks.
+ * Where our result is not Puppet's on its face (a graph that does not validate, a --noop failure that no known
+ * limit of the machine explains), `puppet apply --noop` runs the same example with the same facts, and the page
+ * says whether Puppet refuses or fails it too (corpus-report.ts classifies).
  * CI does not run it (it needs the modules); developers do, on a machine with Puppet.
  *
  * flags:
@@ -34,15 +37,16 @@ import { STORECONFIGS } from '../src/puppet/runtime/face-runner.js';
 import { configurePuppet, getPuppetWorker, shutdownPuppetWorker } from '../src/puppet/runtime/worker.js';
 import { translateCatalog } from '../src/puppet/translate.js';
 import { benchLargest } from './corpus-bench.js';
-import { type ExampleResult, coverageMarkdown, resourceOutcomes } from './corpus-report.js';
+import { CORPUS_FACTS, CORPUS_LIST, CORPUS_NODE, LARGEST_FILE, writeLargest } from './corpus-largest.js';
+import { puppetApplyHome, puppetErrors, timed } from './corpus-puppet-apply.js';
+import { type ExampleResult, causeOf, coverageMarkdown, resourceOutcomes } from './corpus-report.js';
 import { exportModules, missingModules, modulesDir, pickRelease, readModuleList, writeModuleList, gitDirOf } from './corpus-modules.js';
 
 const REPO = resolve(fileURLToPath(import.meta.url), '..', '..', '..');
-export const CORPUS_LIST = join(REPO, 'fixtures', 'corpus', 'modules.json');
-export const CORPUS_FACTS = join(REPO, 'fixtures', 'corpus', 'facts-debian12.yaml');
-export const CORPUS_NODE = 'corpus.example.test';
 /** How long one example may take under noop before it counts as not converging. */
 const NOOP_DEADLINE_MS = 180_000;
+/** How long `puppet apply --noop` may take on one example. */
+const PUPPET_DEADLINE_MS = 300_000;
 
 const say = (line: string) => process.stderr.write(`corpus: ${line}\n`);
 
@@ -99,6 +103,17 @@ async function runNoop(spec: GraphSpec, cache: string): Promise<{ failures: { id
     clearTimeout(timer);
     await engine?.shutdown();
     rmSync(prefix, { recursive: true, force: true });
+  }
+}
+
+/** `puppet apply --noop` on one example with the corpus's facts: its exit code and its `Error:` lines. */
+async function puppetNoop(manifest: string, cache: string, base: string): Promise<{ code: number | null; errors: string[] }> {
+  const home = puppetApplyHome(base, CORPUS_FACTS, CORPUS_NODE);
+  try {
+    const r = await timed(home.argv(manifest, modulesDir(cache)), home.env, PUPPET_DEADLINE_MS);
+    return { code: r.code, errors: puppetErrors(r.output).map((e) => shortMessage(e, cache)) };
+  } finally {
+    rmSync(base, { recursive: true, force: true });
   }
 }
 
@@ -195,16 +210,30 @@ async function main(): Promise<number> {
           say(`${path}: translation failed: ${e.message}`);
           continue;
         }
+        // What `puppet apply` runs for this input: the example, or a file holding the `include` line.
+        const manifestOf = (): string => {
+          if ('file' in input) return input.file;
+          const f = join(stateDir, 'include.pp');
+          writeFileSync(f, input.code);
+          return f;
+        };
         const diagnostics = checkSpec(registry, spec).filter((d) => d.severity === 'error');
         if (diagnostics.length) {
           res.validationErrors = diagnostics.map((d) => shortMessage(d.message, cache));
           say(`${path}: the graph does not validate: ${res.validationErrors[0]!.slice(0, 200)}`);
+          // Does Puppet refuse it too? (The contract holds for what `puppet apply` can apply.)
+          res.puppetNoop = await puppetNoop(manifestOf(), cache, join(stateDir, 'puppet-apply'));
           continue;
         }
         res.validated = true;
         if (!values['no-noop']) {
           const run = await runNoop(spec, cache);
-          res.noop = run;
+          const refs = new Map(res.report.resources.map((r) => [`${r.kind}[${r.name}]`, r.ref]));
+          res.noop = { ...run, failures: run.failures.map((f) => ({ ...f, ...(refs.has(f.id) ? { ref: refs.get(f.id)! } : {}) })) };
+          // A failure no known limit of this machine explains: does Puppet's own noop fail that resource too?
+          if (run.timedOut || run.failures.some((f) => !causeOf(f.error).machine)) {
+            res.puppetNoop = await puppetNoop(manifestOf(), cache, join(stateDir, 'puppet-apply'));
+          }
         }
         say(
           `${path}: ${res.outcomes.length} resources, ${res.outcomes.filter((o) => o.status === 'native').length} native` +
@@ -220,15 +249,22 @@ async function main(): Promise<number> {
   }
   const seconds = (performance.now() - t0) / 1000;
   say(`${results.length} examples in ${seconds.toFixed(0)} s`);
+  // The largest example that validates (a file, not an `include` line): the end-to-end benchmark's input.
+  const largest = results
+    .filter((r) => r.validated && !r.path.includes('(include '))
+    .sort((a, b) => (b.outcomes?.length ?? 0) - (a.outcomes?.length ?? 0) || (a.path < b.path ? -1 : 1))[0];
   if (values.only === undefined) {
     const out = resolve(values.out ?? join(REPO, 'docs', 'coverage.md'));
     writeFileSync(out, coverageMarkdown({ list, puppet: version, results, noop: !values['no-noop'], seconds }));
     say(`wrote ${relative(REPO, out)}`);
+    if (largest) {
+      const m = list.modules.find((x) => x.name === largest.module);
+      writeLargest({ example: largest.path, module: largest.module, commit: m?.commit ?? '', resources: largest.outcomes?.length ?? 0 });
+      say(`wrote ${relative(REPO, LARGEST_FILE)} (${largest.path})`);
+    }
   }
   if (values.bench) {
-    const largest = results.filter((r) => r.validated).sort((a, b) => (b.outcomes?.length ?? 0) - (a.outcomes?.length ?? 0))[0];
     if (!largest) throw new Error('--bench: no example validates');
-    if (largest.path.includes('(include ')) throw new Error(`--bench: the largest example (${largest.path}) is not a file`);
     await benchLargest(join(modulesDir(cache), largest.path), modulesDir(cache), CORPUS_FACTS, CORPUS_NODE, say);
   }
   return 0;

@@ -50,8 +50,12 @@ export const runFlagsHelp = `  --hostname NAME           this host's name (defau
   --seeds URL[,URL...]      share exported (@@) resources through this etcd cluster (default: no network;
                             exports are collected by this host only). User and password for etcd come from
                             MGMT_ETCD_USER and MGMT_ETCD_PASSWORD
-  --etcd-server             start a local etcd (loopback, data in PREFIX/etcd) and use it; stopped on exit
-  --etcd-server-port N      its client port (default 2379; the peer port is N+1)
+  --etcd-server             run etcd on this host and use it: the one-host case of --cluster (ideal size 1
+                            unless --ideal-cluster-size; loopback unless --client-urls; data in
+                            PREFIX/cluster/etcd; TLS with the secret of --cluster-secret-file, else one made in
+                            PREFIX/cluster/secret). Other hosts join with --cluster --seeds; stopped on exit
+  --etcd-server-port N      its client port (default 2379; the peer port is N+1): short for
+                            --client-urls https://127.0.0.1:N --server-urls https://127.0.0.1:N+1
   --etcd-cacert FILE        PEM CA certificate to trust for https:// seeds
   --etcd-cert FILE          PEM client certificate (with --etcd-key)
   --etcd-key FILE           PEM client key
@@ -59,7 +63,8 @@ export const runFlagsHelp = `  --hostname NAME           this host's name (defau
   --cluster                 form a cluster with the other hosts: the first host (no --seeds) starts etcd,
                             others join through --seeds; an elected coordinator keeps the number of etcd
                             members at the ideal size, each run by a host (data in PREFIX/cluster/etcd)
-  --ideal-cluster-size N    how many members the cluster keeps (default 5; the first host's value holds)
+  --ideal-cluster-size N    how many members the cluster keeps (default 5, with --etcd-server 1; the first
+                            host's value holds)
   --no-server               with --cluster: never make this host a member (a client only)
   --cluster-secret-file F   the cluster's shared secret (16 bytes or more): every connection is TLS with
                             certificates from it, and a host without it cannot join. Or peer TLS:
@@ -122,32 +127,40 @@ function worldFlags(v: Values): WorldFlags {
       throw new UsageError(`--seeds ${JSON.stringify(s)}: expected an etcd client URL such as http://10.0.0.1:2379`);
     }
   }
-  const cluster = v.cluster ? clusterFlags(v) : undefined;
-  if (!v.cluster) {
+  const oneHost = v['etcd-server'] === true;
+  if (v.cluster && oneHost) {
+    throw new UsageError('--etcd-server is the one-host case of --cluster (a single etcd on this host): choose one');
+  }
+  if (oneHost && seeds.length > 0) {
+    throw new UsageError(
+      '--etcd-server starts its own etcd (the first host of a cluster) and uses it; other hosts join it with --cluster --seeds. Drop --seeds here',
+    );
+  }
+  if (oneHost && v['no-server']) throw new UsageError('--no-server never starts etcd, --etcd-server does: choose one');
+  if (!v.cluster && !oneHost) {
     const stray = (
       ['ideal-cluster-size', 'no-server', 'cluster-secret-file', 'client-urls', 'server-urls', 'advertise-client-urls', 'advertise-server-urls'] as const
     ).find((f) => v[f] !== undefined);
-    if (stray) throw new UsageError(`--${stray} needs --cluster`);
+    if (stray) throw new UsageError(`--${stray} needs --cluster${stray === 'no-server' ? '' : ' or --etcd-server'}`);
   }
-  if (cluster?.noServer && seeds.length === 0) throw new UsageError('--no-server never starts etcd: give --seeds with a member of the cluster to join');
-  const plain = cluster ? seeds.find((s) => !s.startsWith('https:')) : undefined;
-  if (plain) throw new UsageError(`--seeds ${plain}: a cluster's members serve TLS only: use https://`);
-  if (v.cluster && v['etcd-server']) {
-    throw new UsageError('--etcd-server is the one-host case of --cluster (a single etcd on this host): choose one');
-  }
-  if (v['etcd-server'] && seeds.length > 0) {
-    throw new UsageError('--etcd-server starts its own single-member etcd and uses it; other hosts connect to it with --seeds. Drop --seeds here');
-  }
-  if (!v['etcd-server'] && v['etcd-server-port'] !== undefined) throw new UsageError('--etcd-server-port needs --etcd-server');
-  const clientPort = v['etcd-server-port'] === undefined ? 2379 : number('--etcd-server-port', v['etcd-server-port'], 1);
-  if (!Number.isInteger(clientPort) || clientPort > 65534) throw new UsageError(`--etcd-server-port ${clientPort}: expected a port from 1 to 65534`);
+  if (!oneHost && v['etcd-server-port'] !== undefined) throw new UsageError('--etcd-server-port needs --etcd-server');
   const tls = { cacert: v['etcd-cacert'], cert: v['etcd-cert'], key: v['etcd-key'] };
   if ((tls.cert === undefined) !== (tls.key === undefined)) throw new UsageError('--etcd-cert and --etcd-key go together: give both');
   const hasTls = Object.values(tls).some((x) => x !== undefined);
-  if (hasTls && seeds.length === 0 && !v.cluster) throw new UsageError('--etcd-cacert/--etcd-cert/--etcd-key need --seeds');
-  if (v.cluster && !cluster?.secretFile && !(tls.cacert && tls.cert && tls.key)) {
+  if (hasTls && seeds.length === 0 && !v.cluster && !oneHost) throw new UsageError('--etcd-cacert/--etcd-cert/--etcd-key need --seeds');
+  const cluster = v.cluster || oneHost ? clusterFlags(v, oneHost) : undefined;
+  if (cluster?.noServer && seeds.length === 0) throw new UsageError('--no-server never starts etcd: give --seeds with a member of the cluster to join');
+  const plain = cluster ? seeds.find((s) => !s.startsWith('https:')) : undefined;
+  if (plain) throw new UsageError(`--seeds ${plain}: a cluster's members serve TLS only: use https://`);
+  const peerTls = Boolean(tls.cacert && tls.cert && tls.key);
+  if (v.cluster && !cluster?.secretFile && !peerTls) {
     throw new UsageError(
       "--cluster needs the cluster's credentials: --cluster-secret-file FILE (the same secret on every host; make one with: head -c 32 /dev/urandom | base64 > FILE; chmod 600 FILE), or peer TLS with --etcd-cacert, --etcd-cert and --etcd-key",
+    );
+  }
+  if (oneHost && hasTls && !peerTls) {
+    throw new UsageError(
+      '--etcd-server with peer TLS needs all of --etcd-cacert, --etcd-cert and --etcd-key (or none: a secret of its own, or --cluster-secret-file)',
     );
   }
   if (cluster?.secretFile && hasTls)
@@ -161,7 +174,6 @@ function worldFlags(v: Values): WorldFlags {
   if (!Number.isInteger(ttl)) throw new UsageError(`--etcd-lease-ttl ${ttl}: expected whole seconds`);
   return {
     seeds,
-    ...(v['etcd-server'] ? { server: { clientPort, peerPort: clientPort + 1 } } : {}),
     ...(hasTls ? { tls: Object.fromEntries(Object.entries(tls).filter(([, x]) => x !== undefined)) } : {}),
     ...(username !== undefined && password !== undefined ? { auth: { username, password } } : {}),
     ttl,
@@ -169,11 +181,19 @@ function worldFlags(v: Values): WorldFlags {
   };
 }
 
-function clusterFlags(v: Values): ClusterFlags {
-  const ideal = v['ideal-cluster-size'] === undefined ? 5 : number('--ideal-cluster-size', v['ideal-cluster-size'], 1);
+function clusterFlags(v: Values, oneHost: boolean): ClusterFlags {
+  // --etcd-server: a cluster of one unless told otherwise; --cluster: five.
+  const ideal = v['ideal-cluster-size'] === undefined ? (oneHost ? 1 : 5) : number('--ideal-cluster-size', v['ideal-cluster-size'], 1);
   if (!Number.isInteger(ideal) || ideal > 99) throw new UsageError(`--ideal-cluster-size ${ideal}: expected a whole number from 1 to 99 (3 or 5 is usual)`);
-  const clientUrls = urls('--client-urls', v['client-urls'] ?? 'https://127.0.0.1:2379');
-  const serverUrls = urls('--server-urls', v['server-urls'] ?? 'https://127.0.0.1:2380');
+  let port = 2379;
+  if (v['etcd-server-port'] !== undefined) {
+    port = number('--etcd-server-port', v['etcd-server-port'], 1);
+    if (!Number.isInteger(port) || port > 65534) throw new UsageError(`--etcd-server-port ${port}: expected a port from 1 to 65534`);
+    const both = (['client-urls', 'server-urls'] as const).find((f) => v[f] !== undefined);
+    if (both) throw new UsageError(`--etcd-server-port and --${both} both say where etcd listens: choose one`);
+  }
+  const clientUrls = urls('--client-urls', v['client-urls'] ?? `https://127.0.0.1:${port}`);
+  const serverUrls = urls('--server-urls', v['server-urls'] ?? `https://127.0.0.1:${port + 1}`);
   const advertise = (flag: string, text: string | undefined, listen: readonly string[], listenFlag: string) => {
     if (text !== undefined) return urls(flag, text);
     const wild = listen.find((u) => ['0.0.0.0', '[::]'].includes(new URL(u).hostname));
@@ -184,6 +204,7 @@ function clusterFlags(v: Values): ClusterFlags {
     ideal,
     idealGiven: v['ideal-cluster-size'] !== undefined,
     noServer: v['no-server'] ?? false,
+    ...(oneHost ? { oneHost } : {}),
     ...(v['cluster-secret-file'] !== undefined ? { secretFile: v['cluster-secret-file'] } : {}),
     clientUrls,
     serverUrls,

@@ -8,7 +8,7 @@ import { accountRefProblem } from './account-ref.js';
 import { defineKind, type Problem } from './resource.js';
 import { TIMER_MAX_S, type WrittenParamsOf } from './params.js';
 import { untilAborted } from '../system/proc/abort.js';
-import { resolveGroup, resolveUser, userAndPrimaryGroup } from '../system/tools/ids.js';
+import { resolveGroup, resolveUser, UnknownAccountError, userAndPrimaryGroup } from '../system/tools/ids.js';
 import { watchPath } from '../system/fs/path-watcher.js';
 import {
   describeOutcome,
@@ -250,6 +250,20 @@ export const execKind = defineKind({
           ctx.log.debug('refreshonly and no refresh: not running');
           return true;
         }
+        if (!c.apply && (p.user !== undefined || p.group !== undefined)) {
+          const pending = await pendingAccount(p.user, p.group, c.signal);
+          if (pending !== undefined) {
+            // Under noop, an account the run has not created yet (applying, the autoedge has created it by now):
+            // the guards cannot run as it, so the plan is reported without them, as Puppet's noop reports it.
+            if (p.creates !== undefined && (await exists(p.creates))) {
+              ctx.log.debug(`${p.creates} exists: not running`);
+              return true;
+            }
+            const skipped = [p.ifcmd !== undefined ? 'ifcmd' : '', p.nifcmd !== undefined ? 'nifcmd' : ''].filter((x) => x !== '');
+            ctx.log.info(`would run: ${display} (as ${pending}, not yet created${skipped.length ? `; ${skipped.join(' and ')} not run` : ''})`);
+            return false;
+          }
+        }
         if (p.ifcmd !== undefined) {
           const code = await guard('ifcmd', p.ifcmd, p.ifshell, p.ifcwd, c.signal);
           if (code !== 0) {
@@ -324,6 +338,22 @@ async function credentials(
   if (user === undefined) return group === undefined ? {} : { gid: await resolveGroup(group, signal) };
   if (group !== undefined) return { uid: await resolveUser(user, signal), gid: await resolveGroup(group, signal) };
   return userAndPrimaryGroup(user, signal);
+}
+
+/** `user 'x'` or `group 'x'` when that account does not exist (yet); undefined when every account given exists. */
+async function pendingAccount(user: string | undefined, group: string | undefined, signal: AbortSignal): Promise<string | undefined> {
+  const missing = (what: 'user' | 'group', name: string, resolve: (n: string, s: AbortSignal) => Promise<number>) =>
+    resolve(name, signal).then(
+      () => undefined,
+      (e: unknown) => {
+        if (e instanceof UnknownAccountError) return `${what} '${name}'`;
+        throw e;
+      },
+    );
+  return (
+    (user !== undefined ? await missing('user', user, resolveUser) : undefined) ??
+    (group !== undefined ? await missing('group', group, resolveGroup) : undefined)
+  );
 }
 
 async function exists(path: string): Promise<boolean> {

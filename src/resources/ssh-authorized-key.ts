@@ -5,8 +5,15 @@
  *
  * The file is `~user/.ssh/authorized_keys` unless `target` says otherwise; the home directory is read from
  * /etc/passwd (else NSS: LDAP, SSSD...) at each check, so a user created earlier in the run is found. As Puppet does, a missing directory
- * (only the last one) is created with mode 0700 and a missing file with mode 0600, both owned by the user and
- * their primary group; a rewritten file keeps its owner and gets mode 0600.
+ * (only the last one, for any target: Puppet's provider runs one mkdir of the file's directory) is created with mode
+ * 0700 and a missing file with mode 0600, both owned by the user and their primary group; a rewritten file keeps its
+ * owner and gets mode 0600. A missing directory above that one is an error when applying (Puppet's mkdir fails
+ * too).
+ *
+ * Under noop nothing is created, so what an earlier resource of the same run would create is not there yet: a user
+ * that does not exist yet, or a missing directory above the file's own, is reported with the plan ("would add the
+ * key ..."), not as a failure, as Puppet's noop does; applying, the autoedge (user before key) and the graph's
+ * order have created them by then.
  *
  * Safety: the directory holding the file usually belongs to the user, who could replace the file or the
  * directory with a symlink to make root read or write elsewhere (say /root/.ssh/authorized_keys). So the
@@ -23,7 +30,7 @@ import { defineKind, type CheckApplyContext, type Problem } from './resource.js'
 import { untilAborted } from '../system/proc/abort.js';
 import { atomicWrite } from '../system/fs/atomic-write.js';
 import { KEY_TYPE_PATTERN, OPTION_PATTERN, planKeys, type KeyWant } from '../system/formats/authorized-keys-text.js';
-import { PASSWD_FILE, passwdEntry, type PasswdEntry } from '../system/tools/ids.js';
+import { PASSWD_FILE, passwdEntry, type PasswdEntry, UnknownAccountError } from '../system/tools/ids.js';
 import { watchPath } from '../system/fs/path-watcher.js';
 import { withFileLock } from '../system/fs/file-lock.js';
 import { errnoCode } from '../observe/errors.js';
@@ -111,9 +118,17 @@ async function readKeys(at: string, shown: string): Promise<{ text: string; uid:
   }
 }
 
+/** A missing directory above the key file's own: Puppet's provider does not create it either. */
+function missingAbove(dir: string): Error {
+  const above = dirname(dir);
+  return new Error(
+    `cannot create ${dir}: ${above} does not exist (only the key file's own directory is created, as Puppet does); create ${above} first, e.g. with a file resource ordered before this key`,
+  );
+}
+
 export const sshAuthorizedKeyKind = defineKind({
   kind: 'ssh:authorized_key',
-  doc: 'One key in an authorized_keys file, identified by its comment (the name), as Puppet’s ssh_authorized_key manages it: the file is `~user/.ssh/authorized_keys` (home from the user’s passwd entry at check time: /etc/passwd, else NSS such as LDAP or SSSD) or `target`. When several keys carry the comment, the one with the wanted type and key is managed, else the last; `absent` removes them all. A missing directory (0700) and file (0600) are created owned by `user`; every other line is kept byte for byte; the file is written atomically with mode 0600, and a symlink at the file or its directory is refused, never followed. The file and /etc/passwd are watched.',
+  doc: 'One key in an authorized_keys file, identified by its comment (the name), as Puppet’s ssh_authorized_key manages it: the file is `~user/.ssh/authorized_keys` (home from the user’s passwd entry at check time: /etc/passwd, else NSS such as LDAP or SSSD) or `target`. When several keys carry the comment, the one with the wanted type and key is managed, else the last; `absent` removes them all. A missing directory (0700; only the file’s own, as Puppet) and file (0600) are created owned by `user`; under noop, a user or directory the run has not created yet is reported with the plan, not as a failure; every other line is kept byte for byte; the file is written atomically with mode 0600, and a symlink at the file or its directory is refused, never followed. The file and /etc/passwd are watched.',
   params,
   refreshable: false,
   reach: { touches: ['accounts'], collect: 'explicit' },
@@ -143,7 +158,11 @@ export const sshAuthorizedKeyKind = defineKind({
       } catch (e) {
         if (errnoCode(e) !== 'ENOENT') throw e;
         if (want === null) return true;
-        throw new Error(`cannot create ${dir}: ${dirname(dir)} does not exist`);
+        if (!c.apply) {
+          ctx.log.info(`would create ${dir} (0700) and add the key "${name}" to ${target} (${dirname(dir)} does not exist yet)`);
+          return false;
+        }
+        throw missingAbove(dir);
       }
       try {
         return await syncKeysIn(c, user, target, above);
@@ -165,7 +184,7 @@ export const sshAuthorizedKeyKind = defineKind({
         try {
           await mkdir(dirAt, { mode: 0o700 });
         } catch (e) {
-          if (errnoCode(e) === 'ENOENT') throw new Error(`cannot create ${dir}: ${dirname(dir)} does not exist`);
+          if (errnoCode(e) === 'ENOENT') throw missingAbove(dir);
           if (errnoCode(e) !== 'EEXIST') throw e;
         }
         dh = await openDir(dirAt, dir);
@@ -226,7 +245,20 @@ export const sshAuthorizedKeyKind = defineKind({
       },
 
       async checkApply(c) {
-        const user = await account(c.signal);
+        let user: PasswdEntry | undefined;
+        try {
+          user = await account(c.signal);
+        } catch (e) {
+          // Under noop, a user the run has not created yet (applying, the autoedge has created it by now): with
+          // `target`, the file is checked as it is (nothing is written, so its owner does not matter yet); without
+          // it, the home is not known, and the plan is reported.
+          if (c.apply || !(e instanceof UnknownAccountError)) throw e;
+          if (p.target === undefined) {
+            if (want === null) return true;
+            ctx.log.info(`would add the key "${name}" to ~${p.user ?? ''}/.ssh/authorized_keys (user ${p.user ?? ''} not yet created)`);
+            return false;
+          }
+        }
         const target = targetOf(user);
         return withFileLock(target, () => syncKeys(c, user, target));
       },

@@ -1,5 +1,6 @@
 /**
- * One host of a self-formed cluster (`mgmt run --cluster`), loaded only with that flag. Every round (ROUND_MS) it
+ * One host of a self-formed cluster (`mgmt run --cluster`, or `--etcd-server`, its one-host case), loaded only with
+ * those flags. Every round (ROUND_MS) it
  *
  * - probes every known member (member directory, cluster-directory.ts) and keeps a connection (a session: a lease,
  *   this host's key under /_mgmt/cluster/hosts/, a campaign in the coordinator's election) to one that answers,
@@ -13,7 +14,10 @@
  *
  * At start, a host whose state directory holds member data starts that member again (the cluster comes back from
  * its data directories after a full stop); the first host, with no seeds and nothing known, bootstraps a
- * one-member cluster. Local resources never wait for any of this.
+ * one-member cluster (an `--etcd-server` host also when its data is gone and it knows no member but itself).
+ * Local resources never wait for any of this. At start, rounds come every STARTUP_ROUND_MS until the world has
+ * endpoints, and on a host whose own member serves it, its own connection (which loads the etcd client on the
+ * main thread) waits until the world's first collection is in.
  */
 import { readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
@@ -34,6 +38,14 @@ import { loadClient } from './etcd-world.js';
 const require = createRequire(import.meta.url);
 
 const ROUND_MS = 500;
+/**
+ * Until the world has endpoints, for at most STARTUP_MS after the start, rounds come this often: a member this
+ * host just started answers within a few hundred ms, and the world should not wait a whole round to hear it.
+ */
+const STARTUP_ROUND_MS = 50;
+const STARTUP_MS = 5000;
+/** How long this host's own connection waits for the world's first collection after the first endpoints. */
+const SESSION_HOLD_MS = 1000;
 const CALL_MS = 3000;
 /** A member that exited by itself is started again after this long (unless it was removed). */
 const RESTART_MS = 1000;
@@ -49,6 +61,11 @@ export interface ClusterAgentOptions {
   /** `--ideal-cluster-size` was given (a stored different value is then reported). */
   readonly idealGiven: boolean;
   readonly noServer: boolean;
+  /**
+   * `--etcd-server`: the one-host case. With no member data, this host bootstraps unless the cluster it knows has
+   * members other than itself.
+   */
+  readonly oneHost?: boolean;
   readonly urls: MemberUrls;
   readonly tls: ClusterTls;
   /** Lease TTL in seconds. */
@@ -88,6 +105,12 @@ export class ClusterAgent {
   private recordSent = '';
   private idealReported = false;
   private rotate = 0;
+  /**
+   * Until then this host opens no connection of its own: loading the etcd client costs the main thread a few
+   * hundred ms, which would hold back the world's first collection (set when the world gets its first
+   * endpoints from this host's own member; `worldReady` ends it early).
+   */
+  private holdSessionUntil = 0;
 
   private constructor(private readonly o: ClusterAgentOptions) {
     this.log = o.log;
@@ -105,9 +128,17 @@ export class ClusterAgent {
       await a.startMember({ how: 'restart' }, 'its data directory holds a member: starting it again');
     } else if (!o.noServer && o.seeds.length === 0 && a.dir.allUrls().length === 0) {
       await a.startMember({ how: 'new' }, 'no seeds and no known cluster: bootstrapping a one-member cluster');
+    } else if (o.oneHost && a.dir.allUrls().every((u) => o.urls.advertiseClient.includes(u))) {
+      // Its data was deleted, and no other member was ever known: nothing else can serve the cluster.
+      await a.startMember({ how: 'new' }, 'no member data, and no other member known: bootstrapping a one-member cluster again');
     }
     a.loopDone = a.loop();
     return a;
+  }
+
+  /** The world has its first collection (or connected): this host's own connection may load the client now. */
+  worldReady(): void {
+    this.holdSessionUntil = 0;
   }
 
   /** `f` gets the client URLs that answer, first when known and again when one in use stops answering. */
@@ -162,6 +193,8 @@ export class ClusterAgent {
       urls: this.o.urls,
       tls: this.o.tls,
       start: how,
+      // Alone for good: --etcd-server with ideal size 1 (the first host's value holds), and no other member known.
+      alone: this.o.oneHost === true && this.o.ideal === 1 && this.dir.views().every((m) => m.name === this.o.hostname),
       onLine: (line) => etcdLine(this.o.etcdLog, line),
     });
     this.member = m;
@@ -190,6 +223,7 @@ export class ClusterAgent {
   }
 
   private async loop(): Promise<void> {
+    const started = Date.now();
     while (!this.closed) {
       const t0 = Date.now();
       try {
@@ -197,7 +231,8 @@ export class ClusterAgent {
       } catch (e) {
         if (!this.isClosed()) this.log.debug(`cluster: round failed: ${errorText(e)}`);
       }
-      await sleep(Math.max(0, ROUND_MS - (Date.now() - t0)), this.stop.signal);
+      const every = this.endpoints.length === 0 && t0 - started < STARTUP_MS ? STARTUP_ROUND_MS : ROUND_MS;
+      await sleep(Math.max(0, every - (Date.now() - t0)), this.stop.signal);
     }
   }
 
@@ -209,6 +244,9 @@ export class ClusterAgent {
     this.reportOutage(healthy);
     // The world's endpoints: renewed when one it uses stopped answering (or it has none yet).
     if (healthy.length > 0 && (this.endpoints.length === 0 || this.endpoints.some((u) => !healthy.includes(u)))) {
+      // Only a host whose own member serves it: a host that joins through others learns the member list through its
+      // connection, and should know every member before the one it joined through goes away.
+      if (this.endpoints.length === 0 && this.onEndpoints && this.member) this.holdSessionUntil = Date.now() + SESSION_HOLD_MS;
       this.endpoints = healthy;
       this.onEndpoints?.(healthy);
     }
@@ -219,6 +257,9 @@ export class ClusterAgent {
       s = undefined;
     }
     if (!s) {
+      // This host's member is starting: wait for it to answer (a fast round) rather than block on a connection.
+      if (healthy.length === 0 && this.member && Date.now() - this.memberStarted < STARTUP_MS) return;
+      if (Date.now() < this.holdSessionUntil) return;
       const all = this.dir.allUrls();
       const url = healthy[0] ?? all[this.rotate++ % Math.max(1, all.length)];
       if (!url) return;

@@ -10,16 +10,19 @@
  *   certificate (same key, same subject: certificates signed by one host verify against another host's CA
  *   certificate) and its own leaf certificate for the host names and addresses of its URLs. Files live under
  *   `<state>/cluster/tls/` (mode 0600; the directory 0700) and are made again when the secret or the URLs change.
+ *   `--etcd-server` without credentials makes a secret of its own (ownSecret): 32 random bytes in
+ *   `<state>/cluster/secret`, kept across restarts; hosts that join get a copy.
  * - peer TLS given by the operator (`--etcd-cacert`, `--etcd-cert`, `--etcd-key`): the CA certificate to trust and
  *   this host's certificate, used as server and client certificate both (it needs both extended key usages).
  *
  * Certificates are made with openssl(1) (Debian's openssl package): Node can sign data but not write X.509.
+ * The openssl runs go through the one process launcher (src/system/proc/launcher.ts).
  */
-import { createECDH, createHmac, createPrivateKey } from 'node:crypto';
-import { spawnSync } from 'node:child_process';
+import { createECDH, createHmac, createPrivateKey, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { isIP } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { describeOutcome, run, SpawnError } from '../system/proc/launcher.js';
 
 /** PEM files: the CA certificate to trust, this host's certificate and key (server and client). */
 export interface ClusterTls {
@@ -32,7 +35,7 @@ export interface ClusterTls {
 export const MIN_SECRET_BYTES = 16;
 
 /** Reads and checks a secret file: at least MIN_SECRET_BYTES, not readable by group or others. */
-export function readSecret(file: string): Buffer {
+export function readSecret(file: string, what = '--cluster-secret-file'): Buffer {
   let text: Buffer;
   try {
     text = readFileSync(file);
@@ -41,15 +44,33 @@ export function readSecret(file: string): Buffer {
       throw new Error(`its mode is ${mode.toString(8).padStart(4, '0')}: other users could read the secret; chmod 600 ${file}`);
     }
   } catch (e) {
-    throw new Error(`--cluster-secret-file ${file}: ${(e as Error).message}`);
+    throw new Error(`${what} ${file}: ${(e as Error).message}`);
   }
   const secret = text.subarray(0, text.length - (text.at(-1) === 0x0a ? 1 : 0));
   if (secret.length < MIN_SECRET_BYTES) {
     throw new Error(
-      `--cluster-secret-file ${file}: the secret has ${secret.length} bytes; use at least ${MIN_SECRET_BYTES} random bytes (for example: head -c 32 /dev/urandom | base64 > ${file}; chmod 600 ${file})`,
+      `${what} ${file}: the secret has ${secret.length} bytes; use at least ${MIN_SECRET_BYTES} random bytes (for example: head -c 32 /dev/urandom | base64 > ${file}; chmod 600 ${file})`,
     );
   }
   return secret;
+}
+
+/**
+ * The secret of a one-host cluster (`--etcd-server` without credentials): made in `file` (mode 0600, never
+ * overwritten) on the first start, read (and checked like any secret file) after. `made`: it was made now.
+ */
+export function ownSecret(file: string): { readonly secret: Buffer; readonly made: boolean } {
+  let made = false;
+  if (!existsSync(file)) {
+    mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+    try {
+      writeFileSync(file, `${randomBytes(32).toString('base64')}\n`, { mode: 0o600, flag: 'wx' });
+      made = true;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw new Error(`cannot make the cluster's secret ${file}: ${(e as Error).message}`);
+    }
+  }
+  return { secret: readSecret(file, "this host's cluster secret"), made };
 }
 
 /** The CA key every holder of `secret` derives: a P-256 private key, as PKCS#8 PEM. */
@@ -85,9 +106,11 @@ export function subjectNames(urls: readonly string[]): string[] {
 
 /**
  * The TLS files of this host for a secret: made under `dir` when missing or made for another secret or other
- * names, else reused.
+ * names, else reused. Made with two rounds of openssl, the CA certificate and the host's request side by side
+ * (the host key comes from Node), without blocking the main thread: about 70 ms rather than four processes in a
+ * row.
  */
-export function tlsFromSecret(secret: Buffer, dir: string, hostname: string, urls: readonly string[]): ClusterTls {
+export async function tlsFromSecret(secret: Buffer, dir: string, hostname: string, urls: readonly string[]): Promise<ClusterTls> {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   chmodSync(dir, 0o700);
   const p = (f: string) => join(dir, f);
@@ -101,21 +124,29 @@ export function tlsFromSecret(secret: Buffer, dir: string, hostname: string, url
   }
   const write = (f: string, text: string) => writeFileSync(p(f), text, { mode: 0o600 });
   write('ca-key.pem', caKeyFromSecret(secret));
-  const openssl = (...args: string[]) => {
-    const r = spawnSync('openssl', args, { cwd: dir, encoding: 'utf8', timeout: 30_000, env: { PATH: '/usr/bin:/bin:/usr/local/bin' } });
-    if (r.error && (r.error as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw new Error('cannot make the cluster certificates: openssl is not installed (apt-get install openssl)');
-    }
-    if (r.status !== 0) throw new Error(`cannot make the cluster certificates: openssl ${args[0]} failed: ${(r.stderr || r.error?.message || '').trim()}`);
-  };
-  // The CA certificate: the same subject and key on every host, so any host's CA certificate verifies any leaf.
-  openssl('req', '-x509', '-new', '-key', 'ca-key.pem', '-out', 'ca.pem', '-days', '36500', '-subj', '/CN=mgmt cluster CA', '-sha256');
-  openssl('genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', 'host-key.pem');
+  const hostKey = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
+  write('host-key.pem', hostKey);
   chmodSync(p('host-key.pem'), 0o600);
-  openssl('req', '-new', '-key', 'host-key.pem', '-out', 'host.csr', '-subj', `/CN=${hostname}`);
   const san = names.map((n) => (isIP(n) ? `IP:${n}` : `DNS:${n}`)).join(',');
   write('host.ext', `subjectAltName=${san}\nextendedKeyUsage=serverAuth,clientAuth\nkeyUsage=digitalSignature,keyEncipherment\n`);
-  openssl(
+  const openssl = async (...args: string[]) => {
+    let r;
+    try {
+      r = await run({ command: { argv: ['openssl', ...args] }, cwd: dir, env: { PATH: '/usr/bin:/bin:/usr/local/bin' }, signal: AbortSignal.timeout(30_000) });
+    } catch (e) {
+      if (e instanceof SpawnError && e.code === 'ENOENT')
+        throw new Error('cannot make the cluster certificates: openssl is not installed (apt-get install openssl)');
+      throw e;
+    }
+    if (r.code !== 0)
+      throw new Error(`cannot make the cluster certificates: openssl ${args[0]} failed: ${describeOutcome(r)} ${r.stderrTail.join(' ').trim()}`);
+  };
+  await Promise.all([
+    // The CA certificate: the same subject and key on every host, so any host's CA certificate verifies any leaf.
+    openssl('req', '-x509', '-new', '-key', 'ca-key.pem', '-out', 'ca.pem', '-days', '36500', '-subj', '/CN=mgmt cluster CA', '-sha256'),
+    openssl('req', '-new', '-key', 'host-key.pem', '-out', 'host.csr', '-subj', `/CN=${hostname}`),
+  ]);
+  await openssl(
     'x509',
     '-req',
     '-in',

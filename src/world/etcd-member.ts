@@ -32,6 +32,12 @@ export interface MemberOptions {
   readonly urls: MemberUrls;
   readonly tls: ClusterTls;
   readonly start: MemberStart;
+  /**
+   * A member that stays alone (`--etcd-server` with ideal size 1: no other member can ever be added): heartbeat
+   * 10 ms and election 100 ms, so that it leads within about 0.1 s of its start instead of up to 1 s. A member of a
+   * cluster that may grow keeps etcd's defaults (100 ms, 1 s), which suit a LAN.
+   */
+  readonly alone?: boolean;
   /** Each line etcd prints (warnings and errors only). */
   readonly onLine?: (line: string) => void;
 }
@@ -79,11 +85,11 @@ export function memberArgv(o: MemberOptions): string[] {
     '--peer-trusted-ca-file',
     t.cacert,
     '--peer-client-cert-auth',
-    // Raft on a LAN: heartbeat 100 ms, election 1 s (etcd's defaults), kept explicit.
+    // Raft on a LAN: heartbeat 100 ms, election 1 s (etcd's defaults), kept explicit; alone: 10 ms, 100 ms.
     '--heartbeat-interval',
-    '100',
+    o.alone ? '10' : '100',
     '--election-timeout',
-    '1000',
+    o.alone ? '100' : '1000',
     // etcd itself refuses a membership change that would leave the cluster without quorum.
     '--strict-reconfig-check',
   ];

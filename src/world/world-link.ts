@@ -5,17 +5,17 @@
  * or collected, goes through one queue, so the graph always combines the newest local graph with the newest
  * collection.
  *
- * The world opens in the background (with `--etcd-server`, after starting etcd): the local graph never waits
+ * The world opens in the background (with `--cluster` or `--etcd-server`, once a member answers): the local graph never waits
  * for it. A collected resource that leaves the collection leaves the graph; what it managed stays as it is
  * (a collected file is not deleted).
  */
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { SwapResult } from '../engine/engine.js';
 import { diagnosticLogText, hasErrors } from '../graph/diagnostics.js';
 import { type GraphSpec, type ResourceSpec, sameValue, vertexId } from '../graph/spec.js';
 import { logger } from '../observe/log.js';
 import type { Registry } from '../resources/registry.js';
-import { type EtcdServer, startEtcdServer } from './etcd-server.js';
 import { checkCollect, collectResources } from './collect.js';
 import { LocalWorld } from './local-world.js';
 import { ThreadedWorld } from './threaded-world.js';
@@ -30,7 +30,7 @@ const FIRST_COLLECTION_MS = 10_000;
 export interface WorldLinkFlags {
   readonly hostname: string;
   readonly noop: boolean;
-  /** The state directory (the local etcd server keeps its data under it). */
+  /** The state directory (a member this host runs keeps its data under it). */
   readonly prefix: string;
   readonly world: WorldFlags;
 }
@@ -38,8 +38,7 @@ export interface WorldLinkFlags {
 export class WorldLink {
   private readonly log = logger('world');
   private world: World | undefined;
-  private server: EtcdServer | undefined;
-  /** `--cluster`: this host's part in the self-formed cluster (loaded only with that flag). */
+  /** `--cluster` or `--etcd-server`: this host's part in the self-formed cluster (loaded only with those flags). */
   private agent: import('./cluster-agent.js').ClusterAgent | undefined;
   private opening: Promise<void> | undefined;
   private closed = false;
@@ -60,6 +59,7 @@ export class WorldLink {
   /** Collected ids in the running graph → source host. */
   private running = new Map<string, string>();
   private readonly reported = new Set<string>();
+  private agentTold = false;
 
   constructor(
     private readonly registry: Registry,
@@ -68,8 +68,8 @@ export class WorldLink {
     /** Whether the running graph is converged now (published in the cluster with `--cluster`). */
     private readonly converged: () => boolean = () => false,
   ) {
-    // etcd: start the client's thread (and a local server) now, while the local graph loads and applies.
-    if (flags.world.seeds.length > 0 || flags.world.server || flags.world.cluster) void this.open();
+    // etcd: start the client's thread (and this host's member) now, while the local graph loads and applies.
+    if (flags.world.seeds.length > 0 || flags.world.cluster) void this.open();
   }
 
   /**
@@ -99,16 +99,11 @@ export class WorldLink {
     await this.opening?.catch(() => {});
     await this.world?.close();
     await this.agent?.close();
-    if (this.server) {
-      await this.server.stop();
-      this.log.info(`etcd server (pid ${this.server.pid}) stopped`);
-    }
   }
 
-  /** A second signal: no waiting; a local etcd server gets SIGTERM (by PID) and is left to exit. */
+  /** A second signal: no waiting; an etcd member this host runs gets SIGTERM (by PID) and is left to exit. */
   abort(): void {
     this.closed = true;
-    this.server?.kill();
     this.agent?.abort();
   }
 
@@ -120,7 +115,7 @@ export class WorldLink {
   }
 
   private isLocal(): boolean {
-    return this.flags.world.seeds.length === 0 && !this.flags.world.server && !this.flags.world.cluster;
+    return this.flags.world.seeds.length === 0 && !this.flags.world.cluster;
   }
 
   /** Re-swaps the current graph (nothing changes), so that the engine checks convergence again. */
@@ -193,7 +188,6 @@ export class WorldLink {
       kinds !== '' ||
       this.world !== undefined ||
       this.flags.world.seeds.length > 0 ||
-      this.flags.world.server !== undefined ||
       this.flags.world.cluster !== undefined;
     if (!needWorld) return;
     if (kinds && !this.isLocal() && !this.gotFirst && this.firstDeadline === undefined) {
@@ -254,6 +248,7 @@ export class WorldLink {
     clearTimeout(this.firstTimer);
     if (sameExports(list, this.collected)) {
       if (first) this.kick();
+      this.agentAfterSwaps();
       return;
     }
     this.collected = list;
@@ -266,7 +261,15 @@ export class WorldLink {
         const r = await this.swapCombined(local, 'collected');
         for (const d of r.diagnostics) this.log.error(diagnosticLogText(d));
       });
+      this.agentAfterSwaps();
     }, DEBOUNCE_MS);
+  }
+
+  /** Once, after the first collection is swapped in: the cluster agent may load its own client now. */
+  private agentAfterSwaps(): void {
+    if (this.agentTold) return;
+    this.agentTold = true;
+    void this.queue.then(() => this.agent?.worldReady());
   }
 
   private open(): Promise<void> {
@@ -277,28 +280,14 @@ export class WorldLink {
 
   private async doOpen(): Promise<void> {
     const wf = this.flags.world;
-    if (wf.seeds.length === 0 && !wf.server && !wf.cluster) {
+    if (wf.seeds.length === 0 && !wf.cluster) {
       this.world = new LocalWorld(this.flags.hostname);
       return;
     }
     const world = new ThreadedWorld(this.flags.hostname, this.log);
     this.world = world;
     if (wf.cluster) return this.openCluster(world, wf.cluster);
-    let seeds = wf.seeds;
-    if (wf.server) {
-      const dataDir = join(this.flags.prefix, 'etcd');
-      const etcdLog = logger('etcd-server');
-      this.server = await startEtcdServer({
-        dataDir,
-        name: this.flags.hostname,
-        clientPort: wf.server.clientPort,
-        peerPort: wf.server.peerPort,
-        onLine: (line) => etcdLog.warn(line),
-      });
-      this.log.info(`etcd server (pid ${this.server.pid}) listening on ${this.server.url}, data in ${dataDir}`);
-      seeds = [this.server.url];
-      if (this.closed) return;
-    }
+    const seeds = wf.seeds;
     world.start({
       seeds,
       ttl: wf.ttl,
@@ -310,15 +299,21 @@ export class WorldLink {
   }
 
   /**
-   * `--cluster`: the cluster agent starts (and, on the first host, bootstraps) this host's part of the cluster; the
-   * world connects once a member answers, and moves to other members when the ones it uses stop answering.
+   * `--cluster` (and `--etcd-server`, its one-host case): the cluster agent starts (and, on the first host,
+   * bootstraps) this host's part of the cluster; the world connects once a member answers, and moves to other
+   * members when the ones it uses stop answering.
    */
   private async openCluster(world: ThreadedWorld, c: ClusterFlags): Promise<void> {
     const wf = this.flags.world;
     const [{ ClusterAgent }, pki] = await Promise.all([import('./cluster-agent.js'), import('./cluster-pki.js')]);
     const dir = join(this.flags.prefix, 'cluster');
     const urls = [...c.clientUrls, ...c.serverUrls, ...c.advertiseClientUrls, ...c.advertiseServerUrls];
-    const tls = c.secretFile ? pki.tlsFromSecret(pki.readSecret(c.secretFile), join(dir, 'tls'), this.flags.hostname, urls) : pki.tlsFromFiles(wf.tls ?? {});
+    const tls = c.secretFile
+      ? await pki.tlsFromSecret(pki.readSecret(c.secretFile), join(dir, 'tls'), this.flags.hostname, urls)
+      : c.oneHost && !wf.tls
+        ? await pki.tlsFromSecret(this.ownSecret(pki, dir), join(dir, 'tls'), this.flags.hostname, urls)
+        : pki.tlsFromFiles(wf.tls ?? {});
+    if (c.oneHost) this.oldServerData();
     if (this.closed) return;
     const agent = await ClusterAgent.start({
       hostname: this.flags.hostname,
@@ -327,6 +322,7 @@ export class WorldLink {
       ideal: c.ideal,
       idealGiven: c.idealGiven,
       noServer: c.noServer,
+      ...(c.oneHost ? { oneHost: true } : {}),
       urls: { listenClient: c.clientUrls, listenPeer: c.serverUrls, advertiseClient: c.advertiseClientUrls, advertisePeer: c.advertiseServerUrls },
       tls,
       ttl: wf.ttl,
@@ -347,6 +343,26 @@ export class WorldLink {
       started = true;
       world.start({ seeds, ttl: wf.ttl, stateDir: join(this.flags.prefix, 'world'), tls: { cacert: tls.cacert, cert: tls.cert, key: tls.key } });
     });
+  }
+
+  /** `--etcd-server` without credentials: the secret this host made for its cluster (made now on the first start). */
+  private ownSecret(pki: typeof import('./cluster-pki.js'), dir: string): Buffer {
+    const file = join(dir, 'secret');
+    const { secret, made } = pki.ownSecret(file);
+    const how = made ? 'made a new cluster secret in' : 'the cluster secret is in';
+    this.log.info(
+      `cluster: --etcd-server without --cluster-secret-file: ${how} ${file}; a host joins with a copy of it (--cluster --cluster-secret-file COPY --seeds URL)`,
+    );
+    return secret;
+  }
+
+  /** Data an earlier mgmt left in PREFIX/etcd (before --etcd-server ran through the cluster code): said once, never used. */
+  private oldServerData(): void {
+    const old = join(this.flags.prefix, 'etcd');
+    if (!existsSync(join(old, 'member'))) return;
+    this.log.warn(
+      `${old} holds the data of the etcd an earlier mgmt --etcd-server ran; --etcd-server now keeps its data in ${join(this.flags.prefix, 'cluster', 'etcd')} and does not use it. It held only exports, which every host publishes again: delete it to free the space (rm -r ${old})`,
+    );
   }
 }
 

@@ -64,15 +64,16 @@ export function ofKinds(all: Iterable<Exported>, kinds: readonly string[]): Expo
 
 /** Where exported resources are shared (see src/world/). */
 export interface WorldFlags {
-  /** etcd client URLs; empty: the embedded local world (unless `server` is set). */
+  /** etcd client URLs; empty: the embedded local world (unless `cluster` is set). */
   readonly seeds: readonly string[];
-  /** `--etcd-server`: the local etcd to start. */
-  readonly server?: { readonly clientPort: number; readonly peerPort: number };
   readonly tls?: { readonly cacert?: string; readonly cert?: string; readonly key?: string };
   readonly auth?: { readonly username: string; readonly password: string };
   /** Lease TTL in seconds. */
   readonly ttl: number;
-  /** `--cluster`: this host is part of a self-formed cluster (cluster-agent.ts); `seeds` are members to join through. */
+  /**
+   * `--cluster`: this host is part of a self-formed cluster (cluster-agent.ts); `seeds` are members to join through.
+   * `--etcd-server` is its one-host case (`oneHost`).
+   */
   readonly cluster?: ClusterFlags;
 }
 
@@ -83,7 +84,12 @@ export interface ClusterFlags {
   readonly idealGiven: boolean;
   /** `--no-server`: never a member. */
   readonly noServer: boolean;
-  /** `--cluster-secret-file`; unset: peer TLS from `tls` (all three files). */
+  /**
+   * `--etcd-server`: the one-host case. This host bootstraps the cluster (ideal size 1 unless given), and without
+   * credentials makes a secret of its own in the state directory.
+   */
+  readonly oneHost?: boolean;
+  /** `--cluster-secret-file`; unset: peer TLS from `tls` (all three files), or with `oneHost` and no `tls` a secret made in the state directory. */
   readonly secretFile?: string;
   readonly clientUrls: readonly string[];
   readonly serverUrls: readonly string[];

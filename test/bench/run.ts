@@ -1,7 +1,7 @@
 /**
  * The benchmark suite: `npm run bench [-- NAME... ] [-- --write-doc]`.
  *
- * Runs parallelism, drift, oneshot, swap, puppet, puppet-diff, pkg, svc, world, cluster and puppetdb in that order (or the named subset), prints one table per benchmark
+ * Runs parallelism, drift, oneshot, swap, puppet, puppet-e2e, puppet-diff, pkg, svc, world, etcd-server, cluster and puppetdb in that order (or the named subset), prints one table per benchmark
  * with its goals and PASS/FAIL, and exits 1 if a goal is missed or a benchmark fails. With --write-doc (full run
  * only) it regenerates docs/performance.md from the figures of this run.
  *
@@ -18,12 +18,14 @@ import { oneshot } from './oneshot.js';
 import { parallelism } from './parallelism.js';
 import { pkg } from './pkg.js';
 import { puppet } from './puppet.js';
+import { puppetE2e } from './puppet-e2e.js';
 import { puppetdb } from './puppetdb.js';
 import { puppetDiff } from './puppet-diff.js';
 import { svc } from './svc.js';
 import { swap } from './swap.js';
 import { world } from './world.js';
 import { cluster } from './cluster.js';
+import { etcdServer } from './etcd-server.js';
 
 const BENCHES: readonly (readonly [string, Bench])[] = [
   ['parallelism', parallelism],
@@ -31,10 +33,12 @@ const BENCHES: readonly (readonly [string, Bench])[] = [
   ['oneshot', oneshot],
   ['swap', swap],
   ['puppet', puppet],
+  ['puppet-e2e', puppetE2e],
   ['puppet-diff', puppetDiff],
   ['pkg', pkg],
   ['svc', svc],
   ['world', world],
+  ['etcd-server', etcdServer],
   ['cluster', cluster],
   ['puppetdb', puppetdb],
 ];

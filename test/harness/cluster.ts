@@ -7,7 +7,7 @@
  * stops every process by PID.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -58,7 +58,7 @@ export class TestCluster {
     const stateRoot = await mkdtemp(join(etcdDataRoot(), 'mgmt-cluster-state-'));
     const secret = join(root, 'secret');
     writeFileSync(secret, `${randomBytes(32).toString('base64')}\n`, { mode: 0o600 });
-    const tls = tlsFromSecret(readSecret(secret), join(root, 'tls'), 'test', []);
+    const tls = await tlsFromSecret(readSecret(secret), join(root, 'tls'), 'test', []);
     return new TestCluster(root, stateRoot, secret, opts, tls);
   }
 
@@ -84,8 +84,44 @@ export class TestCluster {
     );
   }
 
-  /** Starts (or starts again, same state directory and ports) a host; `seeds`: the hosts to join through. */
-  start(h: ClusterHost, seeds: readonly ClusterHost[], more: readonly string[] = []): Cli {
+  /**
+   * Starts (or starts again, same state directory and ports) a host; `seeds`: the hosts to join through; `secret`:
+   * the secret file it is given (default: the cluster's).
+   */
+  start(h: ClusterHost, seeds: readonly ClusterHost[], more: readonly string[] = [], secret = this.secret): Cli {
+    return this.run(h, [
+      '--cluster',
+      '--ideal-cluster-size',
+      String(this.opts.ideal),
+      '--cluster-secret-file',
+      secret,
+      ...(seeds.length ? ['--seeds', seeds.map((s) => s.url).join(',')] : []),
+      ...more,
+    ]);
+  }
+
+  /**
+   * Starts (or starts again) a host with `--etcd-server` (the one-host case): no secret given, so it makes its own
+   * in `<prefix>/cluster/secret` (see ownSecretOf).
+   */
+  startEtcdServer(h: ClusterHost, more: readonly string[] = []): Cli {
+    return this.run(h, ['--etcd-server', ...more]);
+  }
+
+  /** The secret an `--etcd-server` host made, copied (mode 0600) as an operator would copy it to another host. */
+  copyOwnSecret(h: ClusterHost): string {
+    const copy = join(this.root, `secret-of-${h.name}`);
+    copyFileSync(join(h.prefix, 'cluster', 'secret'), copy);
+    chmodSync(copy, 0o600);
+    return copy;
+  }
+
+  /** The test's own certificate for another secret (an `--etcd-server` host's). */
+  tlsFor(secretFile: string): Promise<ClusterTls> {
+    return tlsFromSecret(readSecret(secretFile), join(this.root, `tls-${basename(secretFile)}`), 'test', []);
+  }
+
+  private run(h: ClusterHost, flags: readonly string[]): Cli {
     const args = [
       'run',
       '--yaml',
@@ -94,19 +130,13 @@ export class TestCluster {
       h.prefix,
       '--hostname',
       h.name,
-      '--cluster',
-      '--ideal-cluster-size',
-      String(this.opts.ideal),
-      '--cluster-secret-file',
-      this.secret,
       '--client-urls',
       h.url,
       '--server-urls',
       `https://127.0.0.1:${h.peerPort}`,
       '--etcd-lease-ttl',
       String(this.opts.ttl),
-      ...(seeds.length ? ['--seeds', seeds.map((s) => s.url).join(',')] : []),
-      ...more,
+      ...flags,
     ];
     const cli = mgmt(args);
     h.cli = cli;
@@ -140,15 +170,15 @@ export class TestCluster {
     return existsSync(h.out) ? readdirSync(h.out).sort() : [];
   }
 
-  /** An etcd client with the test's certificate, through these members. */
-  client(through: readonly ClusterHost[]): Etcd3 {
+  /** An etcd client with the test's certificate (default: from the cluster's secret), through these members. */
+  client(through: readonly ClusterHost[], tls: ClusterTls = this.tls): Etcd3 {
     const { Etcd3: C } = require('etcd3') as typeof import('etcd3');
     const { noop } = require('cockatiel') as typeof import('cockatiel');
     const c = new C({
       hosts: through.map((h) => h.url),
       // No circuit breaker: a member that is down is what these tests are about.
       faultHandling: { host: () => noop, global: noop },
-      credentials: { rootCertificate: readFileSync(this.tls.cacert), certChain: readFileSync(this.tls.cert), privateKey: readFileSync(this.tls.key) },
+      credentials: { rootCertificate: readFileSync(tls.cacert), certChain: readFileSync(tls.cert), privateKey: readFileSync(tls.key) },
     });
     this.clients.push(c);
     return c;
@@ -164,9 +194,9 @@ export class TestCluster {
   }
 
   /** The started voting members that answer /health, by name, sorted. */
-  async healthyMembers(c: Etcd3): Promise<string[]> {
+  async healthyMembers(c: Etcd3, certs: ClusterTls = this.tls): Promise<string[]> {
     const r = await anyHost(() => c.cluster.memberList({}, { deadline: Date.now() + 2000 }));
-    const tls = readTls(this.tls);
+    const tls = readTls(certs);
     const ok = await Promise.all(
       r.members.filter((m) => !m.isLearner && m.name).map(async (m) => ((await memberHealthy(m.clientURLs[0] ?? '', tls)) ? m.name : undefined)),
     );

@@ -2,17 +2,22 @@
  * A real etcd (Debian's etcd-server) on loopback for tests: free ports, a data directory under /dev/shm when it
  * has room (a fresh data directory takes about 123 MB) or else os.tmpdir(), stopped by PID (waiting until it is
  * gone), data removed at cleanup. `restart()` stops it and starts it again on the same ports and data.
+ *
+ * These etcds are plain http with short raft timings (heartbeat 10 ms, election 100 ms: healthy in about 0.1 s
+ * instead of 0.6 s): the etcd that a `--seeds` host connects to, run by someone else. The etcd mgmt runs itself
+ * (`--cluster`, `--etcd-server`) starts through src/world/etcd-member.ts.
  */
 import { spawnSync } from 'node:child_process';
 import { EC_KEY, makeTestCa, signTestCert } from './test-ca.js';
 import { accessSync, constants, readFileSync, statfsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { request } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type EtcdServer, etcdArgv, startEtcdServer } from '../../src/world/etcd-server.js';
-import { isRunning, type LineProcess, startLines } from '../../src/system/proc/launcher.js';
+import { etcdIdentityArgv } from '../../src/world/etcd-argv.js';
+import { isRunning, type LineProcess, outputTail, type ProcessResult, startLines, SpawnError } from '../../src/system/proc/launcher.js';
 
 export interface TestEtcd {
   readonly url: string;
@@ -78,7 +83,7 @@ export async function startTestEtcd(name = 'test'): Promise<TestEtcd> {
   const clientPort = await freePort();
   let peerPort = await freePort();
   while (peerPort === clientPort) peerPort = await freePort();
-  let server: EtcdServer | undefined;
+  let server: PlainEtcd | undefined;
   const t: TestEtcd = {
     url: `http://127.0.0.1:${clientPort}`,
     clientPort,
@@ -86,7 +91,7 @@ export async function startTestEtcd(name = 'test'): Promise<TestEtcd> {
     pid: () => server?.pid,
     start: async () => {
       if (server) return;
-      server = await startEtcdServer({ dataDir: join(dataDir, 'data'), name, clientPort, peerPort });
+      server = await startPlainEtcd({ dataDir: join(dataDir, 'data'), name, clientPort, peerPort });
     },
     stop: async () => {
       const s = server;
@@ -218,4 +223,115 @@ export async function startTlsEtcd(pki: TestPki): Promise<TestEtcd & { readonly 
     },
   };
   return started(t);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The plain etcd process: one member, loopback, started in its own process group and stopped by PID.
+
+export interface PlainEtcdOptions {
+  /** The data directory (created if missing). */
+  readonly dataDir: string;
+  /** The member name (mgmt uses the hostname). */
+  readonly name: string;
+  readonly clientPort: number;
+  readonly peerPort: number;
+  /** How long to wait until it answers /health (default 10 s). */
+  readonly readyMs?: number;
+  /** Each line etcd prints (warnings and errors only, with --log-level warn). */
+  readonly onLine?: (line: string) => void;
+}
+
+export interface PlainEtcd {
+  readonly pid: number;
+  /** The client URL, `http://127.0.0.1:<clientPort>`. */
+  readonly url: string;
+  /** Resolves when the process has exited (by itself or stopped). */
+  readonly exited: Promise<ProcessResult>;
+  /** Stops it (SIGTERM, then SIGKILL) and waits until it is gone. */
+  stop(): Promise<void>;
+  /** Sends SIGTERM to its process group without waiting (for a process that is about to exit). */
+  kill(): void;
+}
+
+/**
+ * The command line of a single-member etcd on loopback: `clientUrl` and `peerUrl` as given (http, or https when the
+ * caller adds TLS flags), warnings and errors only, and a fast heartbeat and election (one member, no network).
+ */
+export function etcdArgv(o: {
+  readonly bin?: string;
+  readonly name: string;
+  readonly dataDir: string;
+  readonly clientUrl: string;
+  readonly peerUrl: string;
+}): string[] {
+  const client = [o.clientUrl];
+  const peer = [o.peerUrl];
+  return [
+    ...etcdIdentityArgv({ ...o, listenClient: client, advertiseClient: client, listenPeer: peer, advertisePeer: peer }),
+    '--initial-cluster',
+    `${o.name}=${o.peerUrl}`,
+    '--heartbeat-interval',
+    '10',
+    '--election-timeout',
+    '100',
+  ];
+}
+
+export async function startPlainEtcd(opts: PlainEtcdOptions): Promise<PlainEtcd> {
+  await mkdir(opts.dataDir, { recursive: true, mode: 0o700 });
+  const client = `http://127.0.0.1:${opts.clientPort}`;
+  const peer = `http://127.0.0.1:${opts.peerPort}`;
+  const argv = etcdArgv({ name: opts.name, dataDir: opts.dataDir, clientUrl: client, peerUrl: peer });
+  let proc: LineProcess;
+  try {
+    proc = await startLines(
+      // ownerStops: the test stops it; only the exit of the test process kills it outright.
+      { command: { argv }, env: { PATH: '/usr/bin:/bin:/usr/local/bin' }, killGraceMs: 5000, tailLines: 10, ownerStops: true },
+      (_stream, line) => opts.onLine?.(line),
+      () => {},
+    );
+  } catch (e) {
+    if (e instanceof SpawnError && e.code === 'ENOENT') {
+      throw new Error(`cannot start etcd: ${e.message}; install Debian's etcd-server package (apt-get install etcd-server)`);
+    }
+    throw e;
+  }
+  let exitedEarly: ProcessResult | undefined;
+  void proc.exited.then((r) => (exitedEarly = r));
+  const deadline = Date.now() + (opts.readyMs ?? 10_000);
+  while (!(await healthy(opts.clientPort))) {
+    if (exitedEarly) {
+      const tail = outputTail(exitedEarly);
+      throw new Error(`etcd exited before it was ready (code ${exitedEarly.code ?? exitedEarly.signal})${tail ? `: ${tail}` : ''}`);
+    }
+    if (Date.now() > deadline) {
+      await proc.stop();
+      throw new Error(`etcd did not answer ${client}/health within ${((opts.readyMs ?? 10_000) / 1000).toFixed(0)} s; stopped it`);
+    }
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  return {
+    pid: proc.pid,
+    url: client,
+    exited: proc.exited,
+    stop: async () => {
+      await proc.stop();
+    },
+    kill: () => proc.signal('SIGTERM'),
+  };
+}
+
+/** Whether etcd answers GET /health with `"health":"true"` (each probe at most 500 ms). */
+export function healthy(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = request({ host: '127.0.0.1', port, path: '/health', timeout: 500 }, (res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => (body += d.toString()));
+      res.on('end', () => resolve(res.statusCode === 200 && /"health":\s*"true"/.test(body)));
+      res.on('error', () => resolve(false));
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(false));
+    req.end();
+  });
 }

@@ -16,6 +16,8 @@ export interface PuppetApplyOptions {
   readonly logLevel?: 'warning' | 'notice';
   /** Module directories before Debian's /usr/share/puppet/modules (which stays on the path). */
   readonly modulepath?: readonly string[];
+  /** `--noop --detailed-exitcodes`: check only (exit 0, as a noop run changes nothing; 4 or 6: failures). */
+  readonly noop?: boolean;
 }
 
 const live = new Set<AbortController>();
@@ -37,6 +39,7 @@ export async function puppetApply(work: string, manifest: string, opts: PuppetAp
   for (const d of ['var/state', 'conf', 'code', 'log', 'run', 'public', 'ssl', 'ca', 'home', 'tmp']) mkdirSync(join(p, d), { recursive: true });
   const args = ['apply', '--color=false', '--log_level', opts.logLevel ?? 'warning'];
   if (opts.modulepath) args.push('--modulepath', [...opts.modulepath, DEBIAN_MODULES].join(':'));
+  if (opts.noop) args.push('--noop', '--detailed-exitcodes');
   for (const [opt, d] of DIRS) args.push(`--${opt}`, join(p, d));
   args.push(manifest);
   const env = { ...inheritedEnv(), HOME: join(p, 'home'), TMPDIR: join(p, 'tmp') };

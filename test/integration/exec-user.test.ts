@@ -32,3 +32,16 @@ test('user runs as that uid with its primary group; group overrides the gid', { 
   assert.deepEqual(stdout(b.ctx), ['65534', '1']);
   await assert.rejects(check(make({ cmd: 'true', user: 'no-such-user-xyz' })), /no such user 'no-such-user-xyz'/);
 });
+
+test('under noop, a user or group the run has not created yet: the plan is reported without running the guards', async () => {
+  const a = made({ cmd: 'true', user: 'no-such-user-xyz', nifcmd: 'false', ifcmd: 'true' });
+  assert.equal(await check(a.r, { apply: false }), false);
+  assert.deepEqual(a.ctx.lines, [`info: would run: true (as user 'no-such-user-xyz', not yet created; ifcmd and nifcmd not run)`]);
+  const b = made({ cmd: 'true', user: 'nobody', group: 'no-such-group-xyz' });
+  assert.equal(await check(b.r, { apply: false }), false);
+  assert.deepEqual(b.ctx.lines, [`info: would run: true (as group 'no-such-group-xyz', not yet created)`]);
+  // `creates` needs no account: a path that exists still says the state is right.
+  assert.equal(await check(make({ cmd: 'true', user: 'no-such-user-xyz', creates: '/' }), { apply: false }), true);
+  // Applying, the account must exist by then (the autoedge orders its user and group first).
+  await assert.rejects(check(b.r), /no such group 'no-such-group-xyz'/);
+});

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { request as httpsRequest } from 'node:https';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -262,6 +263,8 @@ resources:
   });
 
   it('--etcd-server starts a local etcd in the state directory and stops it on exit', async () => {
+    // --etcd-server is the one-host case of --cluster: TLS with a secret it makes in PREFIX/cluster/secret, data in
+    // PREFIX/cluster/etcd. A plain --seeds host on this machine connects with the host's certificate.
     const prefix = join(dir, 'prefix');
     let port = await freePort();
     let a: Cli | undefined;
@@ -292,18 +295,66 @@ resources:
       }
     }
     assert.ok(a, 'mgmt with --etcd-server did not connect');
-    const pid = Number(/etcd server \(pid (\d+)\)/.exec(a.stderr())![1]);
+    const pid = Number(/etcd member \(pid (\d+)\) serving https:\/\/127\.0\.0\.1:(\d+)/.exec(a.stderr())![1]);
     orphanPids.push(pid);
     assert.ok(isRunning(pid));
-    assert.ok(existsSync(join(prefix, 'etcd', 'member')), 'etcd data in PREFIX/etcd');
-    const b = startHost('B', `http://127.0.0.1:${port}`);
+    assert.ok(existsSync(join(prefix, 'cluster', 'etcd', 'member')), 'etcd data in PREFIX/cluster/etcd');
+    assert.equal(lstatSync(join(prefix, 'cluster', 'secret')).mode & 0o777, 0o600, 'the secret it made is private');
+    assert.match(a.stderr(), /made a new cluster secret in .*cluster\/secret/);
+    const tls = join(prefix, 'cluster', 'tls');
+    const b = startHost('B', `https://127.0.0.1:${port}`, [
+      '--etcd-cacert',
+      join(tls, 'ca.pem'),
+      '--etcd-cert',
+      join(tls, 'host.pem'),
+      '--etcd-key',
+      join(tls, 'host-key.pem'),
+    ]);
     await waitUntil(() => ['A', 'B'].every((h) => files(h).join() === 'from-A,from-B'), 15_000, 'A and B to collect both files');
     b.child.kill('SIGTERM');
     await b.exited;
     a.child.kill('SIGTERM');
     assert.equal(await a.exited, 0);
     assert.ok(!isRunning(pid), 'etcd is stopped when mgmt exits');
-    assert.match(a.stderr(), new RegExp(`etcd server \\(pid ${pid}\\) stopped`));
+    assert.match(a.stderr(), new RegExp(`etcd member \\(pid ${pid}\\) stopped`));
+  });
+
+  it('--etcd-server refuses plain http clients: its etcd serves TLS only, with client certificates; old data in PREFIX/etcd is reported', async () => {
+    const prefix = join(dir, 'prefix');
+    // What an earlier --etcd-server left (its data was PREFIX/etcd): reported, not used.
+    mkdirSync(join(prefix, 'etcd', 'member'), { recursive: true });
+    const port = await freePort();
+    const a = mgmt([
+      'run',
+      '--yaml',
+      hostGraph('A'),
+      '--prefix',
+      prefix,
+      '--hostname',
+      'A',
+      '--etcd-server',
+      '--etcd-server-port',
+      String(port),
+      '--etcd-lease-ttl',
+      String(TTL),
+    ]);
+    await a.waitForLog(/connected to etcd/, 15_000);
+    orphanPids.push(Number(/etcd member \(pid (\d+)\)/.exec(a.stderr())![1]));
+    const plain = await fetch(`http://127.0.0.1:${port}/health`).then(
+      (r) => `HTTP ${r.status}`,
+      (e: unknown) => String(e),
+    );
+    assert.notEqual(plain, 'HTTP 200');
+    // TLS without a client certificate of the cluster's CA: refused too.
+    const bad = await new Promise<string>((resolve) => {
+      const req = httpsRequest({ host: '127.0.0.1', port, path: '/health', rejectUnauthorized: false, timeout: 3000 }, (r) => resolve(`HTTP ${r.statusCode}`));
+      req.on('error', (e) => resolve(e.message));
+      req.end();
+    });
+    assert.doesNotMatch(bad, /^HTTP 200/);
+    assert.match(a.stderr(), /prefix\/etcd holds the data of the etcd an earlier mgmt --etcd-server ran; .* delete it/);
+    a.child.kill('SIGTERM');
+    assert.equal(await a.exited, 0);
   });
 });
 

@@ -1,7 +1,7 @@
 // The ssh:authorized_key kind against real files given by `target`. In a real user's home (needs root):
 // test/integration/ssh-authorized-key-home.test.ts.
 import assert from 'node:assert/strict';
-import { lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
@@ -44,6 +44,41 @@ describe('ssh:authorized_key with a target', () => {
     assert.equal(modeOf(join(dir, 'ssh')), 0o700);
     assert.equal(modeOf(target), 0o600);
     assert.equal(readFileSync(target, 'utf8'), `ssh-rsa ${K2} k\n`);
+  });
+
+  it('creates only the file’s own directory, as Puppet’s provider: a missing one above it is reported under noop, refused when applying', async () => {
+    const target = join(dir, 'var', 'ssh', 'jeff', 'keys');
+    const { r, ctx } = make('k', { user: 'root', type: 'ssh-rsa', key: K2, target });
+    assert.equal(await check(r, { apply: false }), false);
+    assert.deepEqual(ctx.lines, [
+      `info: would create ${join(dir, 'var', 'ssh', 'jeff')} (0700) and add the key "k" to ${target} (${join(dir, 'var', 'ssh')} does not exist yet)`,
+    ]);
+    await assert.rejects(
+      check(r),
+      new RegExp(
+        `cannot create ${join(dir, 'var', 'ssh', 'jeff')}: ${join(dir, 'var', 'ssh')} does not exist \\(only the key file's own directory is created, as Puppet does\\); create ${join(dir, 'var', 'ssh')} first`,
+      ),
+    );
+    assert.deepEqual(readdirSync(dir), [], 'nothing was created');
+    // Once an earlier resource has made the directory above, the key's own directory is created with the file.
+    mkdirSync(join(dir, 'var', 'ssh'), { recursive: true });
+    assert.equal(await check(r), false);
+    assert.equal(modeOf(join(dir, 'var', 'ssh', 'jeff')), 0o700);
+    assert.equal(readFileSync(target, 'utf8'), `ssh-rsa ${K2} k\n`);
+  });
+
+  it('under noop, a user the run has not created yet is reported with the plan; applying, it is an error', async () => {
+    const user = 'mgmt-no-such-user-sshkey';
+    const target = join(dir, 'keys');
+    const withTarget = make('k', { user, type: 'ssh-rsa', key: K2, target });
+    assert.equal(await check(withTarget.r, { apply: false }), false);
+    assert.deepEqual(withTarget.ctx.lines, [`info: would add the key "k" to ${target}`]);
+    const inHome = make('k', { user, type: 'ssh-rsa', key: K2 });
+    assert.equal(await check(inHome.r, { apply: false }), false);
+    assert.deepEqual(inHome.ctx.lines, [`info: would add the key "k" to ~${user}/.ssh/authorized_keys (user ${user} not yet created)`]);
+    assert.equal(await check(make('k', { user, state: 'absent' }).r, { apply: false }), true);
+    await assert.rejects(check(inHome.r), new RegExp(`no such user '${user}'`));
+    assert.deepEqual(readdirSync(dir), []);
   });
 
   it('absent removes every key with the comment; a missing directory is fine', async () => {

@@ -9,7 +9,7 @@ describe('world flags', () => {
     const f = await resolveRunFlags(base);
     assert.deepEqual(f.world, { seeds: [], ttl: 10 });
   });
-  it('--seeds, TLS files, lease TTL, --etcd-server with its port', async () => {
+  it('--seeds, TLS files, lease TTL', async () => {
     const f = await resolveRunFlags({
       ...base,
       seeds: 'https://10.0.0.1:2379, https://10.0.0.2:2379',
@@ -19,8 +19,44 @@ describe('world flags', () => {
       'etcd-lease-ttl': '3',
     });
     assert.deepEqual(f.world, { seeds: ['https://10.0.0.1:2379', 'https://10.0.0.2:2379'], tls: { cacert: '/ca.pem', cert: '/c.pem', key: '/k.pem' }, ttl: 3 });
+  });
+  it('--etcd-server: the one-host case of --cluster (ideal size 1, loopback, its port, credentials optional)', async () => {
     const s = await resolveRunFlags({ ...base, 'etcd-server': true, 'etcd-server-port': '23000' });
-    assert.deepEqual(s.world.server, { clientPort: 23000, peerPort: 23001 });
+    assert.deepEqual(s.world, {
+      seeds: [],
+      ttl: 10,
+      cluster: {
+        ideal: 1,
+        idealGiven: false,
+        noServer: false,
+        oneHost: true,
+        clientUrls: ['https://127.0.0.1:23000'],
+        serverUrls: ['https://127.0.0.1:23001'],
+        advertiseClientUrls: ['https://127.0.0.1:23000'],
+        advertiseServerUrls: ['https://127.0.0.1:23001'],
+      },
+    });
+    const d = await resolveRunFlags({ ...base, 'etcd-server': true });
+    assert.deepEqual([d.world.cluster?.clientUrls, d.world.cluster?.serverUrls], [['https://127.0.0.1:2379'], ['https://127.0.0.1:2380']]);
+    const g = await resolveRunFlags({
+      ...base,
+      'etcd-server': true,
+      'ideal-cluster-size': '3',
+      'cluster-secret-file': '/s',
+      'client-urls': 'https://10.0.0.1:2379',
+      'server-urls': 'https://10.0.0.1:2380',
+    });
+    assert.deepEqual(
+      [g.world.cluster?.ideal, g.world.cluster?.idealGiven, g.world.cluster?.secretFile, g.world.cluster?.advertiseClientUrls],
+      [3, true, '/s', ['https://10.0.0.1:2379']],
+    );
+    const tls = { 'etcd-cacert': '/ca', 'etcd-cert': '/c', 'etcd-key': '/k' };
+    assert.deepEqual((await resolveRunFlags({ ...base, 'etcd-server': true, ...tls })).world.tls, { cacert: '/ca', cert: '/c', key: '/k' });
+    await assert.rejects(resolveRunFlags({ ...base, 'etcd-server': true, 'etcd-cacert': '/ca' }), /needs all of --etcd-cacert, --etcd-cert and --etcd-key/);
+    await assert.rejects(resolveRunFlags({ ...base, 'etcd-server': true, 'etcd-server-port': '1', 'client-urls': 'https://h:1' }), /choose one/);
+    await assert.rejects(resolveRunFlags({ ...base, 'etcd-server': true, 'no-server': true }), /--no-server never starts etcd, --etcd-server does/);
+    await assert.rejects(resolveRunFlags({ ...base, 'etcd-server': true, 'client-urls': 'http://h:1' }), /TLS only: use https/);
+    await assert.rejects(resolveRunFlags({ ...base, 'etcd-server': true, 'etcd-server-port': '65535' }), /expected a port from 1 to 65534/);
   });
   it('user and password come from the environment, both or neither', async () => {
     process.env.MGMT_ETCD_USER = 'u';
@@ -69,7 +105,8 @@ describe('world flags', () => {
       /--no-server never starts etcd: give --seeds/,
     );
     await assert.rejects(resolveRunFlags({ ...base, cluster: true, 'cluster-secret-file': '/s', 'ideal-cluster-size': '2.5' }), /expected a whole number/);
-    await assert.rejects(resolveRunFlags({ ...base, 'ideal-cluster-size': '3' }), /--ideal-cluster-size needs --cluster/);
+    await assert.rejects(resolveRunFlags({ ...base, 'ideal-cluster-size': '3' }), /--ideal-cluster-size needs --cluster or --etcd-server/);
     await assert.rejects(resolveRunFlags({ ...base, cluster: true, 'cluster-secret-file': '/s', 'etcd-server': true }), /one-host case of --cluster/);
+    await assert.rejects(resolveRunFlags({ ...base, 'no-server': true, seeds: 'https://h:1' }), /--no-server needs --cluster$/);
   });
 });
