@@ -66,6 +66,8 @@ const test = [
   // mgmt puppet diff: octocatalog-diff is the reference of the differential tests; git checks out the refs
   ['octocatalog-diff', 'octocatalog-diff'],
   ['git', 'git'],
+  // mgmt puppet diff --bootstrap-script: the test's script installs a Puppetfile's module with r10k
+  ['r10k', 'r10k'],
 ];
 const bench = [['/usr/bin/time', 'time']];
 
