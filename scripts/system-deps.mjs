@@ -70,6 +70,8 @@ const test = [
   // reports = puppetdb and storeconfigs, the server's JRuby loads the same puppet-terminus-puppetdb files (its
   // vendor_ruby/puppet links to Ruby's)
   ['/usr/share/puppetserver/puppetserver.jar', 'puppetserver'],
+  // mgmt puppet diff --bootstrap-script: the test's script installs a Puppetfile's module with r10k
+  ['r10k', 'r10k'],
 ];
 const bench = [['/usr/bin/time', 'time']];
 

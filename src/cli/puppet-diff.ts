@@ -8,27 +8,22 @@
  * directory and compiled for every node (`-n`) by a pool of long-lived Puppet workers, one code base each; or
  * `--from-puppetdb`: the catalog each node runs now, from PuppetDB, against the "to" side's compile.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join, resolve, sep } from 'node:path';
 import { parseArgs } from 'node:util';
 import { errnoCode, errorText } from '../observe/errors.js';
 import { PuppetDbError } from '../puppet/agent/puppetdb-client.js';
 import { PuppetSslError } from '../puppet/agent/puppet-ssl.js';
-import { type Catalog, CatalogError, readCatalog } from '../puppet/catalog.js';
-import { bootstrap, type Checkout, checkout, CheckoutError } from '../puppet/diff/checkout.js';
+import { type Catalog, CatalogError } from '../puppet/catalog.js';
+import { bootstrap, CheckoutError, type PendingCheckout, reserveCheckout } from '../puppet/diff/checkout.js';
 import { type CodeBase, CompilePool, type CompileOutcome } from '../puppet/diff/compile-pool.js';
 import { applyOverrides, type Facts, factsFileIn, FactsError, parseFactOverride, readFactsFile } from '../puppet/diff/facts.js';
-import { withFileText } from '../puppet/diff/file-source.js';
 import { FilterError, parseFilters } from '../puppet/diff/filters.js';
-import { formatJson } from '../puppet/diff/format-json.js';
-import { formatMarkdown } from '../puppet/diff/format-markdown.js';
-import { formatText } from '../puppet/diff/format-text.js';
 import { IgnoreRuleError, parseIgnore, parseIgnoreAttr, splitRules } from '../puppet/diff/ignore.js';
-import { diffNode, type NodeDiffOptions } from '../puppet/diff/node-diff.js';
+import type { NodeDiffOptions } from '../puppet/diff/node-diff.js';
 import { exitCode, type NodeDiff } from '../puppet/diff/result.js';
 import { type RunningCatalog, runningCatalogs, type RunningSource } from '../puppet/diff/running-catalogs.js';
-import { registry } from './registry.js';
 import { UsageError } from './usage.js';
 
 export const puppetDiffHelp = `usage: mgmt puppet diff [sides] [-n NODE ...] [flags]
@@ -41,8 +36,11 @@ sides (one pair):
   -f, --from REF              git ref of the old code (default origin/master)
   -t, --to REF                git ref of the new code (default ., the working directory as it is)
   --basedir DIR               the control repository (default: the current directory)
-  --from-catalog FILE         a compiled catalog (Puppet JSON, the face's document, a PuppetDB export)
-  --to-catalog FILE
+  --from-catalog FILE         a compiled catalog (Puppet JSON, the face's document, PuppetDB's wire
+  --to-catalog FILE           format), or PuppetDB's catalogs of many nodes (a puppet db export archive,
+                              a PQL catalogs answer): -n picks the nodes
+  --from-graph FILE           an mgmt graph document (YAML, as mgmt run reads): vertices, their
+  --to-graph FILE             parameters and edges compared, no Puppet involved
   --from-manifest FILE        a manifest (or directory) compiled with --modulepath
   --to-manifest FILE
   --from-puppetdb             "from" is the catalog each node runs now: its latest in PuppetDB (its facts
@@ -106,6 +104,8 @@ const options = {
   'puppetdb-ssl-client-key': { type: 'string' },
   ssldir: { type: 'string' },
   certname: { type: 'string' },
+  'from-graph': { type: 'string' },
+  'to-graph': { type: 'string' },
   hostname: { type: 'string', short: 'n', multiple: true },
   'fact-file': { type: 'string' },
   'facts-dir': { type: 'string' },
@@ -148,11 +148,43 @@ const parse = (argv: string[]) => parseArgs({ args: argv, options, allowPosition
 /** A bad flag, a bad rule, unreadable facts: exit 1, as octocatalog-diff (2 would read as "differences"). */
 const FLAG_ERRORS = [UsageError, IgnoreRuleError, FilterError, FactsError, CheckoutError, CatalogError, PuppetDbError, PuppetSslError];
 
+/**
+ * What only the comparison and the report need: the registry of kinds, the translator, the input readers, the
+ * formats. Loading them takes ~0.1 s, so the git-ref path starts its Puppet workers first and loads these while
+ * Puppet starts.
+ */
+async function loadComparison() {
+  const [
+    { registry },
+    { diffNode },
+    graphs,
+    { readCatalogPairs },
+    { withFileText },
+    { withCheckoutPaths },
+    { formatJson },
+    { formatMarkdown },
+    { formatText },
+  ] = await Promise.all([
+    import('./registry.js'),
+    import('../puppet/diff/node-diff.js'),
+    import('../puppet/diff/graph-input.js'),
+    import('../puppet/diff/catalog-input.js'),
+    import('../puppet/diff/file-source.js'),
+    import('../puppet/diff/checkout-paths.js'),
+    import('../puppet/diff/format-json.js'),
+    import('../puppet/diff/format-markdown.js'),
+    import('../puppet/diff/format-text.js'),
+  ]);
+  return { registry, diffNode, graphs, readCatalogPairs, withFileText, withCheckoutPaths, formatJson, formatMarkdown, formatText };
+}
+type Comparison = Awaited<ReturnType<typeof loadComparison>>;
+
 export async function diffCommand(argv: string[]): Promise<number> {
   try {
     return await diff(argv);
   } catch (e) {
-    if (FLAG_ERRORS.some((c) => e instanceof c) || errnoCode(e)?.startsWith('ERR_PARSE_ARGS')) {
+    const { GraphInputError } = await import('../puppet/diff/graph-input.js');
+    if (FLAG_ERRORS.some((c) => e instanceof c) || e instanceof GraphInputError || errnoCode(e)?.startsWith('ERR_PARSE_ARGS')) {
       process.stderr.write(`mgmt puppet diff: ${errorText(e)}\n`);
       return 1;
     }
@@ -169,16 +201,6 @@ function nodesOf(v: Values): string[] {
         .filter(Boolean),
     ),
   ];
-}
-
-function readCatalogFile(path: string): Catalog {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new CatalogError(`cannot read catalog ${path}: ${(e as Error).message}`);
-  }
-  return readCatalog(text, path);
 }
 
 function compareOptions(v: Values): NodeDiffOptions {
@@ -230,14 +252,13 @@ function factsFor(v: Values, node: string, known?: Facts): Facts {
   return applyOverrides(facts, overrides.map(parseFactOverride));
 }
 
-/** The module path of a checkout: --modulepath (relative entries inside it), else its modules/ and site/. */
+/**
+ * The module path of a checkout: --modulepath (relative entries inside it), else its modules/ and site/ (named
+ * before the checkout is filled; Puppet skips the directories that do not exist, at each compile).
+ */
 function modulepathOf(v: Values, dir: string): string[] {
-  if (v.modulepath !== undefined)
-    return v.modulepath
-      .split(':')
-      .filter(Boolean)
-      .map((p) => resolve(dir, p));
-  return ['modules', 'site'].map((p) => join(dir, p)).filter((p) => existsSync(p));
+  const entries = v.modulepath !== undefined ? v.modulepath.split(':').filter(Boolean) : ['modules', 'site'];
+  return entries.map((p) => resolve(dir, p));
 }
 
 /** The checkout's main manifest: its manifests/ directory (every .pp in it), as an environment's default. */
@@ -263,24 +284,36 @@ async function diff(argv: string[]): Promise<number> {
 
   const catalogs = v['from-catalog'] !== undefined || v['to-catalog'] !== undefined;
   const manifests = v['from-manifest'] !== undefined || v['to-manifest'] !== undefined;
-  if (catalogs && manifests) throw new UsageError('give either --from-catalog/--to-catalog or --from-manifest/--to-manifest, not both');
+  const graphs = v['from-graph'] !== undefined || v['to-graph'] !== undefined;
+  if ([catalogs, manifests, graphs].filter(Boolean).length > 1)
+    throw new UsageError('give one pair of sides: --from-catalog/--to-catalog, --from-manifest/--to-manifest or --from-graph/--to-graph');
   let results: NodeDiff[];
+  let loaded: Promise<Comparison> | undefined;
+  const comparison = () => (loaded ??= loadComparison());
   if (v['from-puppetdb'] === true) {
-    if (catalogs || v['from-manifest'] !== undefined || v.from !== undefined)
-      throw new UsageError('--from-puppetdb is the "from" side: give it with -t REF or --to-manifest FILE, not with another "from" side or catalog files');
+    if (catalogs || graphs || v['from-manifest'] !== undefined || v.from !== undefined)
+      throw new UsageError(
+        '--from-puppetdb is the "from" side: give it with -t REF or --to-manifest FILE, not with another "from" side or catalog or graph files',
+      );
     if (nodes.length === 0) throw new UsageError('name the nodes whose running catalog to compare: -n NODE (repeat it, or a comma-separated list)');
     const running = await runningCatalogs(puppetDbSourceOf(v), nodes);
     // PuppetDB holds no file text: both sides compare puppet:/// sources as URIs.
-    results = await compiled(v, nodes, opts, parallel, false, manifests, running);
+    results = await compiled(v, nodes, opts, parallel, false, manifests, comparison, running);
+  } else if (graphs) {
+    if (v['from-graph'] === undefined || v['to-graph'] === undefined) throw new UsageError('give both --from-graph FILE and --to-graph FILE');
+    const { registry, graphs: g } = await comparison();
+    const a = g.readGraphInput(registry, v['from-graph']);
+    const b = g.readGraphInput(registry, v['to-graph']);
+    results = [g.diffGraphDocuments(a, b, opts, nodes[0])];
   } else if (catalogs) {
     if (v['from-catalog'] === undefined || v['to-catalog'] === undefined) throw new UsageError('give both --from-catalog FILE and --to-catalog FILE');
-    const a = readCatalogFile(v['from-catalog']);
-    const b = readCatalogFile(v['to-catalog']);
-    const node = nodes[0] ?? b.node;
-    results = [diffNode(node, a, b, registry, opts)];
+    const { registry, diffNode, readCatalogPairs } = await comparison();
+    const pairs = await readCatalogPairs(v['from-catalog'], v['to-catalog'], nodes);
+    results = pairs.map((p) => diffNode(p.node, p.from, p.to, registry, opts));
   } else {
-    results = await compiled(v, nodes, opts, parallel, fileText, manifests);
+    results = await compiled(v, nodes, opts, parallel, fileText, manifests, comparison);
   }
+  const { formatJson, formatMarkdown, formatText } = await comparison();
 
   const policy = { failOnRegression: (v['fail-on'] ?? []).includes('regression') };
   const toFile = v['output-file'] !== undefined;
@@ -305,6 +338,7 @@ async function compiled(
   parallel: number,
   fileText: boolean,
   manifests: boolean,
+  comparison: () => Promise<Comparison>,
   running?: readonly RunningCatalog[],
 ): Promise<NodeDiff[]> {
   if (nodes.length === 0) throw new UsageError('name the nodes to compile for: -n NODE (repeat it, or a comma-separated list)');
@@ -317,8 +351,12 @@ async function compiled(
   );
   const sides = running ? (['to'] as const) : (['from', 'to'] as const);
   const puppetBin = v['puppet-binary'];
-  const checkouts: Checkout[] = [];
+  const checkouts: PendingCheckout[] = [];
   const bases: CodeBase[] = [];
+  const common = {
+    ...(v.environment !== undefined ? { environment: v.environment } : {}),
+    ...(puppetBin !== undefined ? { puppetBin } : {}),
+  };
   try {
     if (manifests) {
       if ((!running && v['from-manifest'] === undefined) || v['to-manifest'] === undefined)
@@ -333,33 +371,41 @@ async function compiled(
           manifest: resolve((id === 'from' ? v['from-manifest'] : v['to-manifest'])!),
           modulepath,
           ...(v['hiera-config'] !== undefined ? { hieraConfig: resolve(v['hiera-config']) } : {}),
-          ...(v.environment !== undefined ? { environment: v.environment } : {}),
-          ...(puppetBin !== undefined ? { puppetBin } : {}),
+          ...common,
         });
       }
     } else {
+      // The checkouts' directories are named first, so that the workers start (and load Puppet) while git fills them.
       const basedir = resolve(v.basedir ?? '.');
       const refs = sides.map((id) => [id, id === 'from' ? (v.from ?? 'origin/master') : (v.to ?? '.')] as const);
-      const cos = await Promise.all(refs.map(([, ref]) => checkout(basedir, ref)));
-      checkouts.push(...cos);
-      if (v['bootstrap-script'] !== undefined) for (const co of cos) if (co.ref !== '.') await bootstrap(co, v['bootstrap-script']);
+      for (const [, ref] of refs) checkouts.push(await reserveCheckout(basedir, ref));
+      const hiera = v['hiera-config'];
       refs.forEach(([id], i) => {
-        const dir = cos[i]!.dir;
-        const manifest = mainManifest(dir);
-        const hiera = v['hiera-config'];
+        const dir = checkouts[i]!.dir;
         bases.push({
           id,
           envDir: dir,
-          ...(manifest !== undefined ? { manifest } : {}),
+          // read at each compile, once the checkout is filled
+          get manifest() {
+            return mainManifest(dir);
+          },
           modulepath: modulepathOf(v, dir),
           ...(hiera !== undefined ? { hieraConfig: resolve(dir, hiera) } : {}),
-          ...(v.environment !== undefined ? { environment: v.environment } : {}),
-          ...(puppetBin !== undefined ? { puppetBin } : {}),
+          ...common,
         });
       });
     }
     const pool = new CompilePool(bases, parallel);
     try {
+      pool.prestart(nodes.length);
+      const cmp = comparison(); // loaded while Puppet starts
+      cmp.catch(() => undefined);
+      await Promise.all(
+        checkouts.map(async (co) => {
+          await co.fill();
+          if (v['bootstrap-script'] !== undefined && co.ref !== '.') await bootstrap(co, v['bootstrap-script']);
+        }),
+      );
       const one = async (node: string): Promise<NodeDiff> => {
         const r = runningOf.get(node);
         const [a, b] = await Promise.all([
@@ -370,7 +416,8 @@ async function compiled(
               : ({ ok: false, message: `its running catalog: ${r.message}` } as const),
           pool.compile('to', node, facts.get(node)!),
         ]);
-        return nodeResult(node, a, b, opts, fileText);
+        const dirs = checkouts.length > 0 ? (['from', 'to'] as const).map((id) => bases.find((base) => base.id === id)?.envDir) : [];
+        return nodeResult(await cmp, node, a, b, opts, fileText, dirs);
       };
       return await Promise.all(nodes.map(one));
     } finally {
@@ -381,18 +428,31 @@ async function compiled(
   }
 }
 
-function nodeResult(node: string, a: CompileOutcome, b: CompileOutcome, opts: NodeDiffOptions, fileText: boolean): NodeDiff {
+/** One node's diff; `dirs` are the checkouts of each side, whose paths are shown relative to them. */
+function nodeResult(
+  cmp: Comparison,
+  node: string,
+  a: CompileOutcome,
+  b: CompileOutcome,
+  opts: NodeDiffOptions,
+  fileText: boolean,
+  dirs: readonly (string | undefined)[],
+): NodeDiff {
+  const [da, db] = dirs;
   if (!a.ok || !b.ok) {
-    const failed = [!a.ok ? a : undefined, !b.ok ? b : undefined];
+    const failed = [!a.ok ? { ...a, dir: da } : undefined, !b.ok ? { ...b, dir: db } : undefined];
     const first = (failed[0] ?? failed[1])!;
     const side = failed[0] && failed[1] ? 'both' : failed[0] ? 'from' : 'to';
+    const rel = (text: string) => (first.dir === undefined ? text : text.replaceAll(first.dir + sep, ''));
     return {
       node,
       entries: [],
-      error: { side, message: first.message, ...(first.file ? { file: first.file } : {}), ...(first.line ? { line: first.line } : {}) },
+      error: { side, message: rel(first.message), ...(first.file ? { file: rel(first.file) } : {}), ...(first.line ? { line: first.line } : {}) },
     };
   }
-  const from = fileText ? withFileText(a.catalog) : a.catalog;
-  const to = fileText ? withFileText(b.catalog) : b.catalog;
-  return diffNode(node, from, to, registry, opts);
+  const side = (catalog: Catalog, dir: string | undefined) => {
+    const withText = fileText ? cmp.withFileText(catalog) : catalog;
+    return dir === undefined ? withText : cmp.withCheckoutPaths(withText, dir);
+  };
+  return cmp.diffNode(node, side(a.catalog, da), side(b.catalog, db), cmp.registry, opts);
 }

@@ -5,6 +5,7 @@
  * compiled 10,000-resource catalogs (goal: <= 0.5 s).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { registry } from '../../src/cli/registry.js';
 import { catalogFromData } from '../../src/puppet/catalog.js';
@@ -12,6 +13,9 @@ import { compareCatalogs } from '../../src/puppet/diff/compare.js';
 import { diffNode } from '../../src/puppet/diff/node-diff.js';
 import { buildControlRepo, FACTS_YAML, NODE } from '../harness/control-repo.js';
 import { type BenchContext, type BenchResult, fmtMs, MGMT, median, row, start, waitExit } from './common.js';
+
+/** Runs of each tool for the one-node row (alternated; the medians are compared). */
+const ONE_NODE_RUNS = 5;
 
 async function timed(cmd: string, args: string[], what: string, env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const t0 = performance.now();
@@ -53,53 +57,60 @@ export async function puppetDiff(ctx: BenchContext): Promise<BenchResult> {
     const from = repo.commits[0]!;
     const to = repo.commits[repo.commits.length - 1]!;
     const env = { ...process.env, HOME: ctx.dir };
-    const oursOne = await timed(
-      'node',
-      [
-        MGMT,
-        'puppet',
-        'diff',
-        '--output-format',
-        'json',
-        '-o',
-        join(ctx.dir, 'ours1.json'),
-        '-f',
-        from,
-        '-t',
-        to,
-        '--basedir',
-        repo.dir,
-        '-n',
-        NODE,
-        '--fact-file',
-        repo.factFile,
-      ],
-      'mgmt puppet diff (1 node)',
+    const oursOneArgs = [
+      MGMT,
+      'puppet',
+      'diff',
+      '--output-format',
+      'json',
+      '-o',
+      join(ctx.dir, 'ours1.json'),
+      '-f',
+      from,
+      '-t',
+      to,
+      '--basedir',
+      repo.dir,
+      '-n',
+      NODE,
+      '--fact-file',
+      repo.factFile,
+    ];
+    const octoOneArgs = [
+      '--output-format',
+      'json',
+      '-o',
+      join(ctx.dir, 'octo1.json'),
+      '-f',
+      from,
+      '-t',
+      to,
+      '--basedir',
+      repo.dir,
+      '-n',
+      NODE,
+      '--fact-file',
+      repo.factFile,
+      '--puppet-binary',
+      '/usr/bin/puppet',
+    ];
+    // Alternated, so that a change of the machine's load while it runs touches both tools alike.
+    const oursRuns: number[] = [];
+    const octoRuns: number[] = [];
+    const loadBefore = loadavg()[0]!;
+    for (let i = 0; i < ONE_NODE_RUNS; i++) {
+      oursRuns.push(await timed('node', oursOneArgs, 'mgmt puppet diff (1 node)'));
+      octoRuns.push(await timed('octocatalog-diff', octoOneArgs, 'octocatalog-diff (1 node)', env));
+    }
+    const oursOne = median(oursRuns);
+    const octoOne = median(octoRuns);
+    rows.push(
+      row(`1 node, 2 refs: mgmt puppet diff (median of ${ONE_NODE_RUNS})`, fmtMs(oursOne)),
+      row(`1 node, 2 refs: octocatalog-diff (median of ${ONE_NODE_RUNS})`, fmtMs(octoOne)),
+      row('1 node, 2 refs: mgmt puppet diff runs', oursRuns.map(fmtMs).join(', ')),
+      row('1 node, 2 refs: octocatalog-diff runs', octoRuns.map(fmtMs).join(', ')),
+      row('1 node, 2 refs: load average (1 min) before, after', `${loadBefore.toFixed(2)}, ${loadavg()[0]!.toFixed(2)}`),
     );
-    const octoOne = await timed(
-      'octocatalog-diff',
-      [
-        '--output-format',
-        'json',
-        '-o',
-        join(ctx.dir, 'octo1.json'),
-        '-f',
-        from,
-        '-t',
-        to,
-        '--basedir',
-        repo.dir,
-        '-n',
-        NODE,
-        '--fact-file',
-        repo.factFile,
-        '--puppet-binary',
-        '/usr/bin/puppet',
-      ],
-      'octocatalog-diff (1 node)',
-      env,
-    );
-    rows.push(row('1 node, 2 refs: mgmt puppet diff', fmtMs(oursOne)), row('1 node, 2 refs: octocatalog-diff', fmtMs(octoOne)));
     rows.push(row('1 node, 2 refs: speed-up', `${(octoOne / oursOne).toFixed(1)}x`, '>= 5x', octoOne / oursOne >= 5));
 
     const nodes = Array.from({ length: 20 }, (_, i) => `node${i + 1}.example.com`);
@@ -179,6 +190,7 @@ export async function puppetDiff(ctx: BenchContext): Promise<BenchResult> {
   notes.push(
     "The control repository is the differential test's (test/harness/control-repo.ts): its first and last commits, facts from a file; both tools compile locally with Debian's Puppet 7.",
     'mgmt puppet diff runs --parallel = cores workers (one ref each); octocatalog-diff 2.1.0 with --parallel. Wall time from process start to exit.',
+    `One node: ${ONE_NODE_RUNS} runs of each tool, alternated, medians compared; the machine's load average is shown because other work on it slows both.`,
     'The 10,000-resource row times the diff only (catalogs parsed already): 1,000 changed, 10 removed, 2 added resources.',
   );
   return { name: 'puppet-diff', title: 'mgmt puppet diff vs octocatalog-diff', rows, notes };

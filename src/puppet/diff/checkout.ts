@@ -31,20 +31,34 @@ async function git(basedir: string, args: string[], what: string): Promise<void>
 }
 
 export async function checkout(basedir: string, ref: string): Promise<Checkout> {
-  if (ref === '.') return { ref, dir: resolve(basedir), remove: async () => {} };
+  const co = await reserveCheckout(basedir, ref);
+  await co.fill();
+  return co;
+}
+
+/** A checkout whose directory exists (empty) until `fill()` unpacks the ref there: its path can be handed out first. */
+export interface PendingCheckout extends Checkout {
+  /** Unpacks the ref into `dir`; on failure the directory is removed. */
+  fill(): Promise<void>;
+}
+
+export async function reserveCheckout(basedir: string, ref: string): Promise<PendingCheckout> {
+  if (ref === '.') return { ref, dir: resolve(basedir), remove: async () => {}, fill: async () => {} };
   const dir = await mkdtemp(join(tmpdir(), 'mgmt-diff-ref-'));
   const remove = () => rm(dir, { recursive: true, force: true });
-  try {
-    const tar = join(dir, '.ref.tar');
-    await git(basedir, ['archive', '--format=tar', '-o', tar, ref, '--'], `git archive ${ref} in ${basedir}`);
-    const r = await run({ command: { argv: ['tar', '-xf', tar, '-C', dir] }, env: { PATH: process.env.PATH ?? DEFAULT_CHILD_PATH } });
-    if (r.code !== 0) throw new CheckoutError(`unpacking ${ref}: ${outputTail(r)}`);
-    await rm(tar, { force: true });
-    return { ref, dir, remove };
-  } catch (e) {
-    await remove();
-    throw e;
-  }
+  const fill = async () => {
+    try {
+      const tar = join(dir, '.ref.tar');
+      await git(basedir, ['archive', '--format=tar', '-o', tar, ref, '--'], `git archive ${ref} in ${basedir}`);
+      const r = await run({ command: { argv: ['tar', '-xf', tar, '-C', dir] }, env: { PATH: process.env.PATH ?? DEFAULT_CHILD_PATH } });
+      if (r.code !== 0) throw new CheckoutError(`unpacking ${ref}: ${outputTail(r)}`);
+      await rm(tar, { force: true });
+    } catch (e) {
+      await remove();
+      throw e;
+    }
+  };
+  return { ref, dir, remove, fill };
 }
 
 /** Runs the bootstrap script (relative to the checkout unless absolute) in the checkout. */

@@ -8,6 +8,12 @@
  * Each worker has a hermetic Puppet home in a temporary directory (removed on close); a checkout is linked as
  * the environment (`<home>/code/environments/<env>`), so its environment.conf, hiera.yaml and data are Puppet's
  * own to read. Nothing is written outside the temporary directories.
+ *
+ * Start-up: Ruby and Puppet take ~0.6 s to load, and a first compile ~0.8 s more to load the compiler and the
+ * core types, against ~50 ms for a compile once loaded. So `prestart()` starts the workers before the code
+ * exists (a checkout's directory is named before git fills it: Puppet reads the environment at each compile,
+ * never at start), and each worker loads the compiler and the core types at start (`--warm-up`, in an
+ * environment of its own with no modules), while the caller checks the code out and bootstraps it.
  */
 import { mkdir, mkdtemp, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -23,7 +29,7 @@ export interface CodeBase {
   /** `from` or `to`, for messages. */
   readonly id: string;
   /** The manifest (file or directory); default: the environment's main manifest. */
-  readonly manifest?: string;
+  readonly manifest?: string | undefined;
   /** Module directories, searched first (Debian's are appended). */
   readonly modulepath: readonly string[];
   /** A checkout to serve as the environment's directory. */
@@ -77,12 +83,31 @@ export class CompilePool {
     const worker = new PuppetWorker(() => ({
       stateDir: home,
       settings,
-      args: [...STORECONFIGS, '--log_level', 'warning'],
+      args: ['--warm-up', ...STORECONFIGS, '--log_level', 'warning'],
       ...(base.puppetBin !== undefined ? { puppetBin: base.puppetBin } : {}),
       ...(this.log ? { log: this.log } : {}),
     }));
     worker.acquire();
     return { worker, home, busy: 0 };
+  }
+
+  /**
+   * Starts up to `count` workers per code base now (they load Puppet and its compiler meanwhile), without waiting
+   * for them; a worker that cannot start fails the compiles sent to it, with Puppet's message.
+   */
+  prestart(count: number): void {
+    for (const base of this.bases) {
+      let list = this.slots.get(base.id);
+      if (!list) this.slots.set(base.id, (list = []));
+      while (list.length < Math.min(this.per, Math.max(1, count))) {
+        const p = this.start(base);
+        list.push(p);
+        void p.then(
+          (slot) => slot.worker.request('ping', {}, { timeoutMs: 300_000 }).catch(() => undefined),
+          () => undefined,
+        );
+      }
+    }
   }
 
   private async slotFor(base: CodeBase): Promise<Slot> {

@@ -3,7 +3,8 @@
  * that became a refresh edge, or the reverse), each edge named by its Puppet resources and where it comes from
  * (a relationship written in the manifest or containment, or one of Puppet's automatic relationships), and the
  * dependency cycles the new graph has that the old one did not. This is what a catalog diff cannot show: the
- * order the engine will apply things in, and what refreshes what.
+ * order the engine will apply things in, and what refreshes what. Two translated catalogs (`diffGraphs`) name
+ * vertices and edges by their Puppet resources; two graph documents (`diffGraphSpecs`) by their vertices.
  */
 import { findCycles } from '../../graph/cycles.js';
 import type { GraphSpec } from '../../graph/spec.js';
@@ -55,6 +56,13 @@ interface EdgeInfo {
   readonly origin: EdgeOrigin;
 }
 
+/** A graph as compared: how each vertex is named in the report, and its edges by `from -> to` in those names. */
+interface GraphView {
+  readonly spec: GraphSpec;
+  readonly refs: Map<string, string>;
+  readonly edges: Map<string, EdgeInfo>;
+}
+
 /** The Puppet ref of each vertex id. */
 function refsOf(s: Side): Map<string, string> {
   return new Map(s.spec.resources.map((r) => [vertexId(r), r.origin?.ref ?? vertexId(r)]));
@@ -77,24 +85,47 @@ function edgesOf(s: Side): Map<string, EdgeInfo> {
   return out;
 }
 
-function cycles(s: Side, refs: Map<string, string>): string[][] {
-  const ids = s.spec.resources.map((r) => vertexId(r));
-  return findCycles(ids, s.spec.edges).map((c) => c.path.map((id) => refs.get(id) ?? id));
+function cycles(spec: GraphSpec, refs: Map<string, string>): string[][] {
+  const ids = spec.resources.map((r) => vertexId(r));
+  return findCycles(ids, spec.edges).map((c) => c.path.map((id) => refs.get(id) ?? id));
+}
+
+/** A graph document's edges by their vertices; two edges between the same vertices are one, a refresh if either is. */
+function specEdges(spec: GraphSpec): Map<string, EdgeInfo> {
+  const out = new Map<string, EdgeInfo>();
+  for (const e of spec.edges) {
+    const from = vertexId(e.from);
+    const to = vertexId(e.to);
+    const k = `${from} -> ${to}`;
+    out.set(k, { from, to, notify: e.notify || out.get(k)?.notify === true, origin: 'explicit' });
+  }
+  return out;
 }
 
 /** A cycle as a set of members, to tell whether the old graph had the same one. */
 const cycleKey = (c: readonly string[]) => [...new Set(c)].sort().join('\f');
 
+/** Two translated catalogs' graphs. */
 export function diffGraphs(from: Side, to: Side): GraphDiff {
-  const oldRefs = refsOf(from);
-  const newRefs = refsOf(to);
+  return diffViews({ spec: from.spec, refs: refsOf(from), edges: edgesOf(from) }, { spec: to.spec, refs: refsOf(to), edges: edgesOf(to) });
+}
+
+/** Two graph documents (what `mgmt run` reads). */
+export function diffGraphSpecs(from: GraphSpec, to: GraphSpec): GraphDiff {
+  const view = (spec: GraphSpec): GraphView => ({ spec, refs: new Map(spec.resources.map((r) => [vertexId(r), vertexId(r)])), edges: specEdges(spec) });
+  return diffViews(view(from), view(to));
+}
+
+function diffViews(from: GraphView, to: GraphView): GraphDiff {
+  const oldRefs = from.refs;
+  const newRefs = to.refs;
   const vertices: VertexChange[] = [];
   for (const [v, ref] of newRefs) if (!oldRefs.has(v)) vertices.push({ change: '+', vertex: v, ref });
   for (const [v, ref] of oldRefs) if (!newRefs.has(v)) vertices.push({ change: '-', vertex: v, ref });
   vertices.sort((a, b) => (a.vertex < b.vertex ? -1 : a.vertex > b.vertex ? 1 : a.change < b.change ? -1 : 1));
 
-  const oldEdges = edgesOf(from);
-  const newEdges = edgesOf(to);
+  const oldEdges = from.edges;
+  const newEdges = to.edges;
   const edges: EdgeChange[] = [];
   for (const [k, e] of newEdges) {
     const o = oldEdges.get(k);
@@ -108,8 +139,8 @@ export function diffGraphs(from: Side, to: Side): GraphDiff {
     return x < y ? -1 : x > y ? 1 : 0;
   });
 
-  const had = new Set(cycles(from, oldRefs).map(cycleKey));
-  const newCycles = cycles(to, newRefs).filter((c) => !had.has(cycleKey(c)));
+  const had = new Set(cycles(from.spec, oldRefs).map(cycleKey));
+  const newCycles = cycles(to.spec, newRefs).filter((c) => !had.has(cycleKey(c)));
   return { vertices, edges, newCycles };
 }
 

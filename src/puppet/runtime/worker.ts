@@ -165,6 +165,8 @@ export class PuppetWorker {
   private inflight: { req: Pending; proc: Proc; timer: NodeJS.Timeout } | undefined;
   private proc: Proc | undefined;
   private starting: Promise<Proc | undefined> | undefined;
+  /** Set while a start has not spawned its process yet: stop() waits for it, so no process starts after a stop. */
+  private spawning: Promise<unknown> | undefined;
   private stopping: Promise<void> | undefined;
   private readonly pids: number[] = [];
   private defaultStateDir: Promise<string> | undefined;
@@ -198,11 +200,15 @@ export class PuppetWorker {
     if (this.refs === 0 && this.queue.length === 0 && this.inflight === undefined) await this.stopProcess();
   }
 
-  /** Stops the worker now: pending requests reject; a later request starts a new worker. */
+  /**
+   * Stops the worker now: pending requests reject; a later request starts a new worker. A worker still starting
+   * (loading Puppet) is stopped as well, not left to finish its start.
+   */
   async stop(): Promise<void> {
     const err = new PuppetWorkerError('Puppet worker: shut down');
     for (const r of this.queue.splice(0)) this.settle(r, err);
     if (this.inflight) this.settle(this.inflight.req, err);
+    await this.spawning?.catch(() => undefined);
     await this.stopProcess();
   }
 
@@ -339,10 +345,16 @@ export class PuppetWorker {
     let proc: Proc | undefined;
     const t0 = performance.now();
     try {
-      const argv = await this.commandLine(cfg);
-      proc = await this.spawnWorker(argv, log);
-      this.proc = proc;
-      this.pids.push(proc.pid);
+      // this.proc is set before `spawning` settles: a stop() waiting for it then finds the process to stop
+      const spawned = this.commandLine(cfg).then(async (argv) => {
+        const p = await this.spawnWorker(argv, log);
+        this.proc = p;
+        this.pids.push(p.pid);
+        return { argv, p };
+      });
+      this.spawning = spawned;
+      const { argv, p } = await spawned.finally(() => (this.spawning = undefined));
+      proc = p;
       log.debug(`starting the Puppet worker (pid ${proc.pid}): ${argv.join(' ')}`);
       const pong = await this.ping(proc, cfg?.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS);
       // eslint-disable-next-line @typescript-eslint/no-base-to-string -- a value read from JSON, D-Bus or a manifest; String() keeps its text whatever its shape
@@ -351,6 +363,11 @@ export class PuppetWorker {
     } catch (e) {
       const msg = errorText(e);
       const err = new PuppetWorkerError(`Puppet worker: cannot start: ${msg}`);
+      if (proc?.ending) {
+        // stopped while it was starting (stop()): not a failure
+        for (const r of this.queue.splice(0)) this.settle(r, err);
+        return undefined;
+      }
       log.error(err.message);
       for (const r of this.queue.splice(0)) this.settle(r, err);
       if (proc) await this.kill(proc);

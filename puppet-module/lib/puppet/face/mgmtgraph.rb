@@ -59,9 +59,13 @@ Puppet::Face.define(:mgmtgraph, '0.1.0') do
       Stops when stdin closes. Logs go to stderr. See README.md for the protocol.
     DESC
 
-    when_invoked do |_options|
+    option '--warm-up' do
+      summary 'Load the compiler and the core types before reading the first request (a worker that compiles).'
+    end
+
+    when_invoked do |options|
       out = PuppetX::Mgmtgraph::Stdio.take_stdout
-      PuppetX::Mgmtgraph::Worker.new($stdin, out).run
+      PuppetX::Mgmtgraph::Worker.new($stdin, out, compiler_warm_up: options[:warm_up] == true).run
       nil
     end
   end

@@ -9,6 +9,7 @@ require_relative 'catalog_compiler'
 require_relative 'compile_inputs'
 require_relative 'catalog_document'
 require_relative 'resource_runner'
+require_relative 'compiler_warm_up'
 
 module PuppetX
   module Mgmtgraph
@@ -26,12 +27,15 @@ module PuppetX
       PRELOADED_TYPES = %i[file notify exec service].freeze
       WARM_UP_PATH = '/nonexistent/mgmtgraph-worker-warm-up'
 
-      def initialize(input, output)
+      # @param compiler_warm_up [Boolean] load the compiler before the first request (CompilerWarmUp)
+      def initialize(input, output, compiler_warm_up: false)
         @input = input
         @output = output
+        @compiler_warm_up = compiler_warm_up
       end
 
       def run
+        CompilerWarmUp.run if @compiler_warm_up
         @input.each_line do |line|
           next if line.strip.empty?
 
@@ -96,6 +100,10 @@ module PuppetX
       end
 
       def compile(request)
+        if @compiler_warm_up && !@plugin_directories
+          @plugin_directories = true
+          CompilerWarmUp.add_plugin_directories
+        end
         result = CatalogCompiler.new(
           manifest: field(request, 'manifest'),
           code: field(request, 'code'),
