@@ -89,8 +89,6 @@ export async function puppetAgentCommand(argv: string[]): Promise<number> {
   const waitforcert = seconds(values.waitforcert, 'waitforcert');
   const source = { puppetBin: values['puppet-bin'] ?? 'puppet', confdir: values.confdir, config: values.config };
   let settings: AgentSettings;
-  const version = puppetVersion(source.puppetBin); // one more Ruby start, beside the settings'
-  version.catch(() => undefined);
   try {
     settings = await readAgentSettings(source);
   } catch (e) {
@@ -149,7 +147,6 @@ export async function puppetAgentCommand(argv: string[]): Promise<number> {
       .map((t) => t.trim())
       .filter(Boolean),
     log,
-    puppetVersion: await version,
     runinterval: settings.runinterval,
   });
 
@@ -322,9 +319,4 @@ async function trigger(s: AgentSettings): Promise<number> {
   }
   log.info(`triggered a run of the agent of ${s.certname} (process ${pid})`);
   return EXIT_OK;
-}
-
-async function puppetVersion(bin: string): Promise<string> {
-  const r = await run({ command: { argv: [bin, '--version'] }, env: inheritedEnv(), captureStdout: true });
-  return r.stdout?.toString('utf8').trim() || 'unknown';
 }

@@ -110,8 +110,18 @@ export async function agent(ctx: BenchContext): Promise<BenchResult> {
       rows.push(row('code change -> applied on 3 nodes: puppet agent', 'its next run: up to runinterval (1800 s default) + splay'));
 
       // (3) resident memory after a run of the same catalog: the mgmt daemon (node process; no Puppet worker is
-      // started: every resource is native) against the puppet agent daemon.
-      const mgmtRss = rssKb(daemons[0]!.child.pid!);
+      // started: every resource is native) against the puppet agent daemon. Like for like is an agent without
+      // --seeds (no etcd client, which runs in a worker thread of its own); the deploy agents' figure is given too.
+      const seedsRss = rssKb(daemons[0]!.child.pid!);
+      const third = daemons[2]!;
+      third.child.kill('SIGTERM');
+      await waitExit(third, 20_000, 'agent daemon');
+      const summary = join(nodes[2]!.vardir, 'public', 'last_run_summary.yaml');
+      const beforePlain = readFileSync(summary, 'utf8');
+      const plain = startMgmt(['puppet', 'agent', '--confdir', nodes[2]!.confdir], ctx.dir);
+      daemons.push(plain);
+      await until(() => readFileSync(summary, 'utf8') !== beforePlain, 300_000, 'the plain mgmt agent’s first run');
+      const mgmtRss = rssKb(plain.child.pid!);
       const pd = start('puppet', ['agent', '--no-daemonize', '--confdir', nodes[1]!.confdir, '--runinterval', '3600']);
       daemons.push(pd);
       const before = readFileSync(join(nodes[1]!.vardir, 'public', 'last_run_summary.yaml'), 'utf8');
@@ -122,6 +132,7 @@ export async function agent(ctx: BenchContext): Promise<BenchResult> {
       );
       const puppetRss = rssKb(pd.child.pid!);
       rows.push(row('RSS, long-running mgmt puppet agent (after a run)', `${(mgmtRss / 1024).toFixed(1)} MB`, '<= puppet agent daemon', mgmtRss <= puppetRss));
+      rows.push(row('RSS, long-running mgmt puppet agent --seeds (etcd client; after the deploy)', `${(seedsRss / 1024).toFixed(1)} MB`));
       rows.push(row('RSS, puppet agent daemon (after a run)', `${(puppetRss / 1024).toFixed(1)} MB`));
     } finally {
       for (const d of daemons) d.child.kill('SIGTERM');

@@ -40,7 +40,11 @@ export interface AgentOptions {
   /** `--tags`: only resources with one of these tags are applied (the others stay in the report, unchanged). */
   readonly tags?: readonly string[];
   readonly log: Logger;
-  readonly puppetVersion: string;
+  /**
+   * The Puppet version reports carry. Unset: each run's `puppetversion` fact (Puppet's own, from the facts the run
+   * resolves anyway), or `puppet --version` when no run has resolved facts yet.
+   */
+  readonly puppetVersion?: string;
   /** Seconds between polls of fallback resources (Puppet's runinterval). */
   readonly runinterval?: number;
 }
@@ -65,6 +69,9 @@ const CONTAINERS = new Set(['Class', 'Stage', 'Node']);
 export class PuppetAgent {
   readonly engine: Engine;
   private records: CheckRecord[] = [];
+  /** The last run's `puppetversion` fact; `puppet --version`'s answer when asked (see puppetVersion()). */
+  private factVersion: string | undefined;
+  private askedVersion: Promise<string> | undefined;
   private convergedWaiters: (() => void)[] = [];
   private current: { spec: GraphSpec; catalog: Catalog; version: CatalogVersion; resources: ReportResource[]; refs: Map<string, string> } | undefined;
   private client: PuppetServerClient | undefined;
@@ -230,7 +237,7 @@ export class PuppetAgent {
     times.total = (Date.now() - startedAt) / 1000;
     const records = this.records;
     this.records = [];
-    const report = this.report({ startedAt, records, logs, times, transactionUuid, environment, cached, version });
+    const report = this.report({ startedAt, records, logs, times, transactionUuid, environment, cached, version, puppetVersion: await this.puppetVersion() });
     return { report, cached, ...(await this.deliver(report, environment)) };
   }
 
@@ -266,6 +273,7 @@ export class PuppetAgent {
       environment: this.current.catalog.environment ?? this.s.environment,
       cached: false,
       version: this.current.version,
+      puppetVersion: await this.puppetVersion(),
     });
     return { report, ...(await this.deliver(report, report.environment)) };
   }
@@ -308,6 +316,7 @@ export class PuppetAgent {
     environment: string;
     cached: boolean;
     version: CatalogVersion;
+    puppetVersion: string;
   }): PuppetReport {
     const cur = this.current;
     // A resource still failing that was not retried within this run fails in this report too (as it would in
@@ -332,7 +341,7 @@ export class PuppetAgent {
     return puppetReport({
       host: this.s.certname,
       environment: r.environment,
-      puppetVersion: this.o.puppetVersion,
+      puppetVersion: r.puppetVersion,
       transactionUuid: r.transactionUuid,
       catalogUuid: r.version.catalogUuid,
       codeId: r.version.codeId ?? null,
@@ -355,7 +364,21 @@ export class PuppetAgent {
     const argv = [this.o.source.puppetBin, 'facts', 'find', this.s.certname, '--render-as', 'json', ...configArgs(this.o.source)];
     const r = await run({ command: { argv }, env: inheritedEnv(), captureStdout: true });
     if (r.code !== 0) throw new Error(`facts: ${argv.join(' ')} failed: ${outputTail(r)}`);
-    return JSON.parse(r.stdout?.toString('utf8') ?? '{}') as unknown;
+    const facts = JSON.parse(r.stdout?.toString('utf8') ?? '{}') as unknown;
+    const version = (facts as { values?: { puppetversion?: unknown } } | null)?.values?.puppetversion;
+    if (typeof version === 'string' && version !== '') this.factVersion = version;
+    return facts;
+  }
+
+  /** The Puppet version for a report (see AgentOptions.puppetVersion); one `puppet --version` at most. */
+  private async puppetVersion(): Promise<string> {
+    const known = this.o.puppetVersion ?? this.factVersion;
+    if (known !== undefined) return known;
+    this.askedVersion ??= run({ command: { argv: [this.o.source.puppetBin, '--version'] }, env: inheritedEnv(), captureStdout: true }).then(
+      (r) => r.stdout?.toString('utf8').trim() || 'unknown',
+      () => 'unknown',
+    );
+    return this.askedVersion;
   }
 
   private cachedCatalogPath(): string {
