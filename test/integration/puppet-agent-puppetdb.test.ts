@@ -49,6 +49,7 @@ interface PdbReport {
   report_format: number;
   cached_catalog_status: string | null;
   configuration_version: string;
+  puppet_version: string;
   resource_events: { data?: PdbEvent[]; href: string };
   metrics: { data?: { category: string; name: string; value: number }[]; href: string };
   logs: { data?: { level: string; message: string }[]; href: string };
@@ -138,6 +139,7 @@ describe('mgmt puppet agent reporting into PuppetDB through a real Puppet Server
       JSON.stringify(ours).slice(0, 2000),
     );
     assert.equal(ours.configuration_version.length > 0, true);
+    assert.equal(ours.puppet_version, puppets.puppet_version, 'the Puppet version, as puppet agent reports it');
     const events = ours.resource_events.data ?? [];
     assert.deepEqual(
       events.map((e) => [`${e.resource_type}[${e.resource_title}]`, e.property, e.status, String(e.old_value).slice(0, 8), String(e.new_value).slice(0, 8)]),
