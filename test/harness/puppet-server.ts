@@ -35,6 +35,13 @@ export interface TestPuppetServer {
   storedReports(node: string): string[];
   /** What the server logged so far. */
   log(): string;
+  /**
+   * With `versionedCode`: makes `id` the code version the server stamps on catalogs (their `code_id`, so catalogs
+   * are static) and keeps a copy of the environments as they are now as that version's content.
+   */
+  setCodeVersion(id: string): void;
+  /** With `versionedCode`: the static file contents the server was asked for, `ENV CODE_ID PATH` each. */
+  staticContentCalls(): string[];
   /** Stops it by PID and waits until it is gone; configuration, CA and data stay. */
   stop(): Promise<void>;
   /** Starts it again on the same port, with the same CA and data. */
@@ -58,6 +65,11 @@ export interface PuppetServerOptions {
   readonly reports?: string;
   /** Extra lines for the server's puppet.conf `[server]` section. */
   readonly serverSettings?: readonly string[];
+  /**
+   * Versioned code (static catalogs): Puppet Server's code-id-command prints the version `setCodeVersion` set, and
+   * its code-content-command serves files from that version's copy of the environments (and logs each call).
+   */
+  readonly versionedCode?: boolean;
 }
 
 export async function startTestPuppetServer(opts: PuppetServerOptions = {}): Promise<TestPuppetServer> {
@@ -96,8 +108,29 @@ export async function startTestPuppetServer(opts: PuppetServerOptions = {}): Pro
 }
 http-client: {}
 profiler: {}
-`,
+${
+  opts.versionedCode
+    ? `versioned-code: {
+  code-id-command: ${join(dir, 'versioned', 'code-id')}
+  code-content-command: ${join(dir, 'versioned', 'code-content')}
+}
+`
+    : ''
+}`,
   );
+  const versioned = join(dir, 'versioned');
+  if (opts.versionedCode) {
+    mkdirSync(join(versioned, 'versions'), { recursive: true });
+    writeFileSync(join(versioned, 'current'), '');
+    // code-id-command ENV: the current version (empty output: no code id, a plain catalog)
+    writeFileSync(join(versioned, 'code-id'), `#!/bin/sh\nexec cat '${join(versioned, 'current')}'\n`, { mode: 0o755 });
+    // code-content-command ENV CODE_ID PATH: that version's file, and a line in the call log
+    writeFileSync(
+      join(versioned, 'code-content'),
+      `#!/bin/sh\necho "$1 $2 $3" >> '${join(versioned, 'calls')}'\nexec cat "${join(versioned, 'versions')}/$2/$1/$3"\n`,
+      { mode: 0o755 },
+    );
+  }
   writeFileSync(
     join(confdir, 'puppet.conf'),
     [
@@ -193,6 +226,15 @@ profiler: {}
     writeSite: (code, env = 'production') => {
       mkdirSync(join(envDir(env), 'manifests'), { recursive: true });
       writeFileSync(join(envDir(env), 'manifests', 'site.pp'), code);
+    },
+    setCodeVersion: (id) => {
+      if (!opts.versionedCode) throw new Error('setCodeVersion: start the server with versionedCode');
+      cpSync(join(codedir, 'environments'), join(versioned, 'versions', id), { recursive: true });
+      writeFileSync(join(versioned, 'current'), id);
+    },
+    staticContentCalls: () => {
+      const f = join(versioned, 'calls');
+      return existsSync(f) ? readFileSync(f, 'utf8').split('\n').filter(Boolean) : [];
     },
     writeCode: (rel, text, env = 'production') => {
       const p = join(envDir(env), rel);

@@ -7,7 +7,7 @@
 // at --trigger, drift repaired and reported).
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -103,12 +103,15 @@ describe('mgmt puppet agent against a real Puppet Server', { timeout: 1_500_000 
     managed = join(root, 'managed');
     mkdirSync(managed);
     reports = await startReportReceiver();
-    const s = await startTestPuppetServer({ reports: 'store, http', serverSettings: [`reporturl = ${reports.url}`] });
+    // Versioned code: the server stamps catalogs with a code_id, so they are static catalogs (as Puppet Server's
+    // with a code-id-command, e.g. r10k or Code Manager deploys).
+    const s = await startTestPuppetServer({ reports: 'store, http', serverSettings: [`reporturl = ${reports.url}`], versionedCode: true });
     server = s;
     // publicdir: the summary stays in the test's directories (Debian's default is /var/cache/puppet/public).
     node = agentDirs(join(root, 'node1'), s, 'node1', [`publicdir = ${join(root, 'node1', 'var', 'public')}`]);
     s.writeCode('modules/app/files/app.conf', 'port = 8080\n');
     s.writeSite(site('hello'));
+    s.setCodeVersion('v1');
   });
   after(async () => {
     killAll();
@@ -170,6 +173,16 @@ describe('mgmt puppet agent against a real Puppet Server', { timeout: 1_500_000 
     const again = await agent('--onetime', '--detailed-exitcodes');
     assert.equal(again.code, 0, again.stderr);
     assert.equal((await lastReceived()).status, 'unchanged');
+  });
+
+  it('a static catalog: module files come as of its code version (static_file_content), checked against its checksums', async () => {
+    rmSync(join(node.vardir, 'mgmt', 'puppet-sources'), { recursive: true, force: true });
+    rmSync(join(managed, 'conf.d', 'app.conf'), { force: true });
+    const before = srv().staticContentCalls().length;
+    const r = await agent('--onetime', '--detailed-exitcodes');
+    assert.equal(r.code, 2, r.stderr);
+    assert.equal(readFileSync(join(managed, 'conf.d', 'app.conf'), 'utf8'), 'port = 8080\n');
+    assert.deepEqual(srv().staticContentCalls().slice(before), ['production v1 modules/app/files/app.conf'], "fetched at the catalog's code version");
   });
 
   it('--noop reports what would change and changes nothing; --disable refuses runs until --enable', async () => {

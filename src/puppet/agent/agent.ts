@@ -28,7 +28,7 @@ import { translateCatalog } from '../translate.js';
 import { syncTree } from './file-sync.js';
 import { PuppetServerClient } from './server-client.js';
 import { type AgentSettings, configArgs, type PuppetConfigSource } from './settings.js';
-import { fetchSources } from './sources.js';
+import { fetchSources, staticSources } from './sources.js';
 
 export interface AgentOptions {
   readonly settings: AgentSettings;
@@ -194,7 +194,10 @@ export class PuppetAgent {
       if (!cached) {
         catalog = await timed('convert_catalog', async () => {
           const client = await this.serverClient();
-          const r = await fetchSources(catalog, client, environment, join(this.o.prefix, 'puppet-sources', environment), { warn: (m) => say('warning', m) });
+          const r = await fetchSources(catalog, client, environment, join(this.o.prefix, 'puppet-sources', environment), {
+            warn: (m) => say('warning', m),
+            pinned: staticSources(catalogText),
+          });
           return r.catalog;
         });
       } else if (this.current) catalog = this.current.catalog; // the cached catalog is what runs already: keep its fetched sources

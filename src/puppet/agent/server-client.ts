@@ -34,6 +34,10 @@ export interface FileMetadata {
   readonly mode: number;
   readonly checksum: { readonly type: string; readonly value: string };
   readonly destination: string | null;
+  /** In a static catalog's metadata: where the content of this code version is (`puppet:///modules/M/files/F`). */
+  readonly content_uri?: string;
+  /** In a static catalog's metadata: the `puppet:///` source this metadata is of. */
+  readonly source?: string;
 }
 
 const DEFAULT_TIMEOUT_MS = 120_000;
@@ -91,6 +95,20 @@ export class PuppetServerClient {
   /** `path`: mount and path, `modules/ntp/ntp.conf` or `plugins/facter/x.rb`. */
   fileContent(path: string, environment: string, signal?: AbortSignal): Promise<Buffer> {
     return this.call('GET', `/puppet/v3/file_content/${encodePath(path)}?${q({ environment })}`, undefined, signal, 'application/octet-stream');
+  }
+
+  /**
+   * A file as it was at the code version `codeId` of a static catalog (Puppet Server's code-content-command): `path`
+   * is relative to the environment's directory (`modules/M/files/F`, the metadata's `content_uri`).
+   */
+  staticFileContent(path: string, environment: string, codeId: string, signal?: AbortSignal): Promise<Buffer> {
+    return this.call(
+      'GET',
+      `/puppet/v3/static_file_content/${encodePath(path)}?${q({ environment, code_id: codeId })}`,
+      undefined,
+      signal,
+      'application/octet-stream',
+    );
   }
 
   /** The catalog (Puppet's JSON), compiled with the node's facts. */

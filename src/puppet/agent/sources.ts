@@ -3,22 +3,58 @@
  * file_metadatas for a directory) into a local cache that mirrors the mount paths, so the translator copies them
  * natively from there (the catalog's `sourcePaths`, as for a catalog compiled on this host). Files whose sha256
  * matches are not fetched again. A source the server does not have is left out: the translator says so.
+ *
+ * A static catalog (Puppet Server with versioned code: the catalog carries a `code_id` and, per File, the metadata
+ * of its source) needs no file_metadata request: the file is fetched as it was at that code version
+ * (static_file_content) and must match the checksum the catalog gives, so a deploy between compile and apply
+ * cannot mix versions.
  */
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Catalog, CatalogResource } from '../catalog.js';
 import { safeRelative, syncTree } from './file-sync.js';
-import { ServerError, type PuppetServerClient } from './server-client.js';
+import { type FileMetadata, ServerError, type PuppetServerClient } from './server-client.js';
 
 const MODULES = 'puppet:///modules/';
+
+/** What a static catalog pins: its code version and its sources' metadata, by `puppet:///` source. */
+export interface StaticSources {
+  readonly codeId: string;
+  readonly metadata: ReadonlyMap<string, FileMetadata>;
+}
+
+/** The static part of a catalog document (undefined when it is not a static catalog with file metadata). */
+export function staticSources(catalogText: string): StaticSources | undefined {
+  let d: { code_id?: unknown; metadata?: unknown };
+  try {
+    d = JSON.parse(catalogText) as typeof d;
+  } catch {
+    return undefined;
+  }
+  if (typeof d.code_id !== 'string' || d.code_id === '' || typeof d.metadata !== 'object' || d.metadata === null) return undefined;
+  const metadata = new Map<string, FileMetadata>();
+  for (const m of Object.values(d.metadata as Record<string, unknown>)) {
+    const meta = m as Partial<FileMetadata> | null;
+    if (
+      meta?.type === 'file' &&
+      typeof meta.source === 'string' &&
+      typeof meta.content_uri === 'string' &&
+      meta.content_uri.startsWith('puppet:///') &&
+      typeof meta.checksum?.value === 'string'
+    ) {
+      metadata.set(meta.source, meta as FileMetadata);
+    }
+  }
+  return metadata.size > 0 ? { codeId: d.code_id, metadata } : undefined;
+}
 
 export async function fetchSources(
   catalog: Catalog,
   client: PuppetServerClient,
   environment: string,
   cacheDir: string,
-  o: { warn: (m: string) => void; signal?: AbortSignal },
+  o: { warn: (m: string) => void; signal?: AbortSignal; pinned?: StaticSources | undefined },
 ): Promise<{ catalog: Catalog; fetched: number }> {
   const resolved = new Map<string, string | null>();
   let fetched = 0;
@@ -28,7 +64,22 @@ export async function fetchSources(
     const mountPath = url.slice('puppet:///'.length);
     const rel = safeRelative(mountPath);
     let local: string | null = null;
-    if (rel !== undefined && rel !== '') {
+    const pinned = o.pinned?.metadata.get(url);
+    const pinnedPath = pinned?.content_uri !== undefined ? safeRelative(pinned.content_uri.slice('puppet:///'.length)) : undefined;
+    if (rel !== undefined && rel !== '' && pinned !== undefined && pinnedPath !== undefined && pinnedPath !== '') {
+      // a static catalog: the file as it was at the catalog's code version, checked against the catalog's checksum
+      const codeId = o.pinned!.codeId;
+      local = join(cacheDir, rel);
+      const fetch = async () => {
+        const data = await client.staticFileContent(pinnedPath, environment, codeId, o.signal);
+        const want = /^\{sha256\}([0-9a-f]{64})$/.exec(pinned.checksum.value)?.[1];
+        if (want !== undefined && createHash('sha256').update(data).digest('hex') !== want) {
+          throw new Error(`${url}: the server's content at code version ${codeId} does not match the catalog's checksum ${pinned.checksum.value}`);
+        }
+        return data;
+      };
+      if (await fetchFile(local, pinned.checksum.value, fetch)) fetched++;
+    } else if (rel !== undefined && rel !== '') {
       try {
         const meta = await client.fileMetadata(rel, environment, o.signal);
         local = join(cacheDir, rel);
