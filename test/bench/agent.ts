@@ -131,7 +131,13 @@ export async function agent(ctx: BenchContext): Promise<BenchResult> {
         'the puppet agent daemon’s first run',
       );
       const puppetRss = rssKb(pd.child.pid!);
-      rows.push(row('RSS, long-running mgmt puppet agent (after a run)', `${(mgmtRss / 1024).toFixed(1)} MB`, '<= puppet agent daemon', mgmtRss <= puppetRss));
+      // The issue asks for the comparison, not a bound: reported with the ratio.
+      rows.push(
+        row(
+          'RSS, long-running mgmt puppet agent (after a run)',
+          `${(mgmtRss / 1024).toFixed(1)} MB (${(mgmtRss / puppetRss).toFixed(2)}x the puppet agent daemon)`,
+        ),
+      );
       rows.push(row('RSS, long-running mgmt puppet agent --seeds (etcd client; after the deploy)', `${(seedsRss / 1024).toFixed(1)} MB`));
       rows.push(row('RSS, puppet agent daemon (after a run)', `${(puppetRss / 1024).toFixed(1)} MB`));
     } finally {

@@ -11,10 +11,9 @@ import { join } from 'node:path';
 import { autoRelations } from '../../src/puppet/autorelations.js';
 import { type Catalog, readCatalog } from '../../src/puppet/catalog.js';
 import { typeRules } from '../../src/puppet/types/index.js';
-import { translateCatalog } from '../../src/puppet/translate.js';
 import { fastRoot, fileName, puppetManifest, verifyFiles } from './managed-files.js';
 import { type BenchContext, type BenchResult, fmtMs, median, row, type Row, start, startMgmt, type Tracked, waitExit } from './common.js';
-import { registry } from '../../src/cli/registry.js';
+import { syntheticCatalogText } from './synthetic-catalog.js';
 
 const PUPPET = '/usr/bin/puppet';
 const SIZES = [1, 1000] as const;
@@ -165,35 +164,6 @@ function whenContent(dir: string, file: string, want: string, ms: number, what: 
     }, ms);
   });
   return { ready, close };
-}
-
-/** A synthetic catalog in the face's document format (what the Puppet worker returns), 90% files and 10% execs in classes. */
-function syntheticCatalogText(n: number): string {
-  const r = (type: string, title: string, parameters: Record<string, unknown> = {}) => ({
-    type,
-    title,
-    file: 'site.pp',
-    line: 1,
-    tags: [type.toLowerCase()],
-    exported: false,
-    parameters,
-  });
-  const resources = [r('Stage', 'main'), r('Class', 'main')];
-  const edges = [{ source: 'Stage[main]', target: 'Class[main]' }];
-  for (let c = 0; c < n / 10; c++) {
-    resources.push(r('Class', `C${c}`, c > 0 ? { require: `Class[C${c - 1}]` } : {}));
-    edges.push({ source: 'Stage[main]', target: `Class[C${c}]` });
-    for (let i = 0; i < 10; i++) {
-      const k = c * 10 + i;
-      const x =
-        i === 9
-          ? r('Exec', `e${k}`, { command: `/bin/echo ${k}`, path: ['/bin'] })
-          : r('File', `/srv/bench/f${k}`, { ensure: 'file', content: `${k}\n`, mode: '0644' });
-      resources.push(x);
-      edges.push({ source: `Class[C${c}]`, target: `${x.type}[${x.title}]` });
-    }
-  }
-  return JSON.stringify({ format: 'mgmtgraph-catalog', version: 1, node: 'bench', resources, edges, collectors: [] });
 }
 
 /**
@@ -350,20 +320,16 @@ async function puppetIn(root: string, onTmpfs: boolean): Promise<BenchResult> {
     }
   }
 
-  // (3) Translation alone, in process.
+  // (3) Translation alone, in a fresh process (translate-run.ts): as in `mgmt puppet`, whose heap holds only that,
+  // not the bench process's, which has run every benchmark before this one.
   {
-    const text = syntheticCatalogText(TRANSLATE_N);
-    const once = () => {
-      const t0 = performance.now();
-      const cat = readCatalog(text, 'bench.json');
-      const t1 = performance.now();
-      const { spec } = translateCatalog(registry, cat);
-      const t2 = performance.now();
-      return { read: t1 - t0, translate: t2 - t1, resources: spec.resources.length, edges: spec.edges.length, catalog: cat.resources.length };
-    };
-    once(); // warm-up
-    const runs = Array.from({ length: TRANSLATE_RUNS }, once);
-    const both = median(runs.map((r) => r.read + r.translate));
+    const r = spawnSync(process.execPath, [join(import.meta.dirname, 'translate-run.js'), String(TRANSLATE_N), String(TRANSLATE_RUNS)], {
+      encoding: 'utf8',
+      timeout: 300_000,
+    });
+    if (r.status !== 0) throw new Error(`translate-run failed (${r.status ?? r.signal}): ${r.stderr}`);
+    const runs = JSON.parse(r.stdout) as { read: number; translate: number; resources: number; edges: number; catalog: number }[];
+    const both = median(runs.map((x) => x.read + x.translate));
     const last = runs[runs.length - 1]!;
     rows.push(
       row(
@@ -393,7 +359,7 @@ async function puppetIn(root: string, onTmpfs: boolean): Promise<BenchResult> {
       return { ms: performance.now() - t0, autos: autos.length };
     };
     for (const [label, catText] of [
-      ['the catalog above', text],
+      ['the catalog above', syntheticCatalogText(TRANSLATE_N)],
       ['a catalog of dirs, owned files, execs, users, groups and a mount', autorelationCatalogText(TRANSLATE_N)],
     ] as const) {
       const cat = readCatalog(catText, 'bench.json');
@@ -416,7 +382,7 @@ async function puppetIn(root: string, onTmpfs: boolean): Promise<BenchResult> {
     `Facts, the same for both tools in each comparison. Judged: the same stub facts and node name (${Object.keys(STUB_FACTS).length} facts): mgmt gets \`--facts facts.json --node ${NODE}\`, puppet apply \`--facts_terminus yaml --certname ${NODE}\` with the facts in <vardir>/client_yaml/facts/${NODE}.yaml (Puppet's cached-facts format; its warm-up run proves they were read). Information: neither gets stub facts, so both run Facter, which with Debian's stdlib on the module path loads and resolves every custom fact (stdlib's package_provider and service_provider facts load Puppet's package and service types with all their providers, ~1 s).`,
     `One discarded warm-up run each (1,000 files) per fact source, then ${RUNS} runs per size and tool, interleaved mgmt / puppet; the ratio is median puppet wall / median mgmt wall. mgmt's wall includes starting Node, starting its long-lived Puppet worker (Ruby) and compiling in it, translating, the apply and stopping the worker.`,
     `Recompile-and-swap: \`mgmt puppet --manifest site.pp --facts facts.json --node ${NODE} --tmp-prefix\` (no converged timeout) on the 1,000-file manifest; once every file is applied, the manifest is rewritten in place ${EDITS} times with ONE file's content changed. Measured from just before the write to the fs.watch event on the managed directory after which that file reads the new content (no polling); the break-down rows are when the CLI's \`translated N resources\` and \`swapped in\` log lines reach the bench. The CLI is stopped with SIGTERM.`,
-    `Translation: in process from dist/src/puppet, a synthetic ${TRANSLATE_N.toLocaleString('en-US')}-resource catalog in the face's document format (classes of 9 files and 1 exec, each class requiring the previous, with containment edges), as JSON text; readCatalog + translateCatalog timed together, one warm-up then the median of ${TRANSLATE_RUNS}.`,
+    `Translation: in a fresh Node process (test/bench/translate-run.ts, so the bench process's heap does not weigh on it), a synthetic ${TRANSLATE_N.toLocaleString('en-US')}-resource catalog in the face's document format (classes of 9 files and 1 exec, each class requiring the previous, with containment edges), as JSON text; readCatalog + translateCatalog timed together, one warm-up then the median of ${TRANSLATE_RUNS}.`,
   );
   return { name: 'puppet', title: 'the Puppet cross-compiler: mgmt puppet vs puppet apply, recompile-and-swap, translation', rows, notes };
 }
