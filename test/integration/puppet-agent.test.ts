@@ -185,6 +185,38 @@ describe('mgmt puppet agent against a real Puppet Server', { timeout: 1_500_000 
     assert.deepEqual(srv().staticContentCalls().slice(before), ['production v1 modules/app/files/app.conf'], "fetched at the catalog's code version");
   });
 
+  it('a new node of another environment: its certificate requested, pluginsync before facts, --tags, a resource without translation applied by Puppet', async () => {
+    const s = srv();
+    const m2 = join(root, 'managed2');
+    mkdirSync(m2);
+    s.writeCode('modules/site_facts/lib/facter/mgmt_agent_fact.rb', "Facter.add(:mgmt_agent_fact) do\n  setcode { 'from pluginsync' }\nend\n", 'staging');
+    s.writeSite(
+      `node default {
+  file { '${m2}/fact': ensure => file, content => "\${facts['mgmt_agent_fact']}\\n", tag => 'first' }
+  file { '${m2}/other': ensure => file, content => "other\\n" }
+  sshkey { 'host.example.test': ensure => present, type => 'ssh-ed25519', key => 'AAAAC3NzaC1lZDI1NTE5AAAAIMgmtTestKeyOnlyForThisTest0000000000000000', target => '${m2}/known_hosts' }
+}
+`,
+      'staging',
+    );
+    const n2 = agentDirs(join(root, 'node2'), s, 'node2', ['environment = staging']);
+    const run2 = (...args: string[]) => mgmtRun(['puppet', 'agent', '--confdir', n2.confdir, ...args]);
+    const tagged = await run2('--onetime', '--detailed-exitcodes', '--tags', 'first');
+    assert.equal(tagged.code, 2, tagged.stderr);
+    assert.ok(existsSync(join(n2.ssldir, 'certs', 'node2.pem')), 'a new node requests its certificate (the test server autosigns)');
+    assert.equal(readFileSync(join(m2, 'fact'), 'utf8'), 'from pluginsync\n', 'the custom fact was synced before facts were resolved');
+    assert.equal(existsSync(join(m2, 'other')), false, '--tags first leaves the untagged file alone');
+    assert.equal(existsSync(join(m2, 'known_hosts')), false, 'and the untagged sshkey');
+    const all = await run2('--onetime', '--detailed-exitcodes');
+    assert.equal(all.code, 2, all.stderr);
+    assert.equal(readFileSync(join(m2, 'other'), 'utf8'), 'other\n');
+    // Sshkey has no native translation: Puppet's worker applied it, and the report says so like any resource.
+    assert.match(readFileSync(join(m2, 'known_hosts'), 'utf8'), /^host\.example\.test ssh-ed25519 AAAAC3/m);
+    const rep = await received(storedReport(join(n2.vardir, 'state', 'last_run_report.yaml')).transaction_uuid);
+    assert.equal(rep.environment, 'staging');
+    assert.equal(rep.resource_statuses['Sshkey[host.example.test]']?.changed, true, describeReport(rep));
+  });
+
   it('--noop reports what would change and changes nothing; --disable refuses runs until --enable', async () => {
     writeFileSync(join(managed, 'motd'), 'drifted\n');
     const r = await agent('--onetime', '--detailed-exitcodes', '--noop');

@@ -77,6 +77,14 @@ module PuppetX
         @ref ||= Puppet::Resource.new(@type, @title).ref
       end
 
+      # The resource's key in the report: its RAL ref, which a composite namevar rewrites (sshkey's title
+      # `host` becomes `Sshkey[host@ssh-rsa]`).
+      def status_key(catalog)
+        keys = puppet_type.key_attributes
+        ral = catalog.resources.find { |r| r.type.to_s == puppet_type.name.to_s && (r.title == @title || keys.any? { |k| r[k] == @title }) }
+        ral ? ral.to_s : ref
+      end
+
       def puppet_type
         @puppet_type ||= Puppet::Type.type(@type.downcase) or raise ArgumentError, "Unknown resource type #{@type}"
       end
@@ -113,8 +121,9 @@ module PuppetX
       def run(noop:)
         catalog = ral_catalog(noop: noop)
         @report = catalog.apply.report
-        main = @report.resource_statuses[ref] or raise Puppet::Error, "No status for #{ref} in the report"
-        skip = [ref, *@companions.map { |c| c.ref }]
+        key = status_key(catalog)
+        main = @report.resource_statuses[key] or raise Puppet::Error, "No status for #{ref} in the report"
+        skip = [key, *@companions.map { |c| c.status_key(catalog) }]
         [main, *@report.resource_statuses.reject { |r, _| skip.include?(r) }.values]
       end
 
