@@ -11,6 +11,7 @@ import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { CompilePool } from '../../src/puppet/diff/compile-pool.js';
 import { killAll, mgmtRun } from '../harness/cli.js';
+import type { DiffEntry } from '../../src/puppet/diff/entry.js';
 
 const NODE = 'flags.example.com';
 
@@ -116,14 +117,8 @@ after(async () => {
   rmSync(root, { recursive: true, force: true });
 });
 
-interface Entry {
-  diff_type: string;
-  type: string;
-  title: string;
-  structure: string[];
-  old_value: unknown;
-  new_value: unknown;
-}
+/** The keys of an octocatalog-diff JSON entry the tests compare. */
+type Entry = Pick<DiffEntry, 'diff_type' | 'type' | 'title' | 'structure' | 'old_value' | 'new_value'>;
 
 async function diff(from: string, to: string, ...flags: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return mgmtRun(['puppet', 'diff', '--basedir', repo, '-f', from, '-t', to, '-n', NODE, '--fact-file', facts, '--parallel', '2', '--no-color', ...flags]);

@@ -22,15 +22,10 @@ import { exitCode } from '../../src/puppet/diff/result.js';
 import { run } from '../../src/system/proc/launcher.js';
 import { buildControlRepo, CHANGES, type ControlRepo, FACTS_YAML, NODE } from '../harness/control-repo.js';
 import { canonicalJson } from '../../src/world/keys.js';
+import type { DiffEntry } from '../../src/puppet/diff/entry.js';
 
-interface Entry {
-  diff_type: string;
-  type: string;
-  title: string;
-  structure: string[];
-  old_value: unknown;
-  new_value: unknown;
-}
+/** The keys of an octocatalog-diff JSON entry the tests compare. */
+type Entry = Pick<DiffEntry, 'diff_type' | 'type' | 'title' | 'structure' | 'old_value' | 'new_value'>;
 
 /** (change, Type[title], path, old, new); `~` and `!` display the same; a whole resource is keyed by its ref. */
 function key(e: Entry): string {

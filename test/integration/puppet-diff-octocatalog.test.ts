@@ -12,19 +12,14 @@ import { after, describe, it } from 'node:test';
 import { diffCommand } from '../../src/cli/puppet-diff.js';
 import { run } from '../../src/system/proc/launcher.js';
 import { canonicalJson } from '../../src/world/keys.js';
+import type { DiffEntry } from '../../src/puppet/diff/entry.js';
 
 const root = new URL('../../../fixtures/puppet/diff/', import.meta.url);
 const scratch = mkdtempSync(join(tmpdir(), 'mgmt-diff-octo-'));
 after(() => rmSync(scratch, { recursive: true, force: true }));
 
-interface Entry {
-  diff_type: string;
-  type: string;
-  title: string;
-  structure: string[];
-  old_value: unknown;
-  new_value: unknown;
-}
+/** The keys of an octocatalog-diff JSON entry the tests compare. */
+type Entry = Pick<DiffEntry, 'diff_type' | 'type' | 'title' | 'structure' | 'old_value' | 'new_value'>;
 
 /** Flags that are ours only (octocatalog-diff would refuse them). */
 const OURS_ONLY = new Set(['--fail-on', '--no-graph']);

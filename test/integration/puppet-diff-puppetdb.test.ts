@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { killAll, mgmtRun } from '../harness/cli.js';
 import { startTestPuppetDb, type TestPuppetDb } from '../harness/puppetdb.js';
+import type { DiffEntry } from '../../src/puppet/diff/entry.js';
 
 const WEB = 'web1.diff.test';
 const DB = 'db1.diff.test';
@@ -61,14 +62,8 @@ after(async () => {
   if (tmp) rmSync(tmp, { recursive: true, force: true });
 });
 
-interface Entry {
-  diff_type: string;
-  type: string;
-  title: string;
-  structure: string[];
-  old_value: unknown;
-  new_value: unknown;
-}
+/** The keys of an octocatalog-diff JSON entry the tests compare. */
+type Entry = Pick<DiffEntry, 'diff_type' | 'type' | 'title' | 'structure' | 'old_value' | 'new_value'>;
 
 const EXPECTED = [
   '+ File[/srv/mgmt-diff-pdb/extra] ',
