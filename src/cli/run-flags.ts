@@ -1,4 +1,5 @@
 /** The flags every command that runs a graph shares (`mgmt run`, and later `mgmt puppet`). */
+import { readdirSync, rmdirSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -46,7 +47,7 @@ export const runFlagsHelp = `  --hostname NAME           this host's name (defau
   --no-autoedges            do not add automatic edges (file after its directory, exec after its cwd)
   --no-autogroup            run every resource as its own vertex (no grouping of packages into one transaction)
   --prefix DIR              state directory (default: /var/lib/mgmt as root, else ~/.local/state/mgmt)
-  --tmp-prefix              use a new temporary state directory
+  --tmp-prefix              use a new temporary state directory (removed at exit unless a backup or state was kept in it)
   --seeds URL[,URL...]      share exported (@@) resources through this etcd cluster (default: no network;
                             exports are collected by this host only). User and password for etcd come from
                             MGMT_ETCD_USER and MGMT_ETCD_PASSWORD
@@ -96,7 +97,7 @@ export async function resolveRunFlags(v: Values): Promise<RunFlags> {
   if (bad) throw new UsageError(`--hostname ${JSON.stringify(hostname)}: ${bad}`);
   if (v['tmp-prefix'] && v.prefix) throw new UsageError('--tmp-prefix and --prefix exclude each other: choose one');
   const world = worldFlags(v); // before a temporary prefix is made, so that a usage error leaves nothing behind
-  const prefix = v['tmp-prefix'] ? await mkdtemp(join(tmpdir(), 'mgmt-')) : (v.prefix ?? defaultPrefix());
+  const prefix = v['tmp-prefix'] ? await temporaryPrefix() : (v.prefix ?? defaultPrefix());
   return {
     hostname,
     convergedTimeout: v['converged-timeout'] === undefined ? undefined : number('--converged-timeout', v['converged-timeout'], 0),
@@ -244,4 +245,24 @@ function number(flag: string, text: string, min: number): number {
 /** The state directory when no --prefix is given: /var/lib/mgmt as root, else ~/.local/state/mgmt (XDG). */
 export function defaultPrefix(): string {
   return process.getuid?.() === 0 ? '/var/lib/mgmt' : join(process.env.XDG_STATE_HOME ?? join(homedir(), '.local', 'state'), 'mgmt');
+}
+
+/**
+ * A new temporary state directory. At exit its empty directories go, and so does it when nothing is left in it:
+ * whatever a run kept there (the backup bucket's copies of what it replaced, resources' state) stays.
+ */
+async function temporaryPrefix(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'mgmt-'));
+  process.once('exit', () => removeEmptyDirs(dir));
+  return dir;
+}
+
+/** Removes `dir` and the directories below it that are empty, deepest first; never a file, never through a symlink. */
+function removeEmptyDirs(dir: string): void {
+  try {
+    for (const e of readdirSync(dir, { withFileTypes: true })) if (e.isDirectory()) removeEmptyDirs(join(dir, e.name));
+    rmdirSync(dir);
+  } catch {
+    // not empty, or gone: left as it is
+  }
 }

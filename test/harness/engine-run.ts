@@ -1,4 +1,5 @@
 /** Runs a YAML graph on an in-process Engine until it converges; for engine tests. */
+import { rmSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,6 +28,18 @@ export interface Running {
  * Starts an engine (converged timeout 0 unless given; the mgmt command's kinds unless `opts.registry` is given)
  * on the graph and returns once the first swap is done.
  */
+/** The temp prefixes made here (callers pass none), removed when the test process exits. */
+const madePrefixes: string[] = [];
+process.once('exit', () => {
+  for (const d of madePrefixes) rmSync(d, { recursive: true, force: true });
+});
+
+async function tempPrefix(): Promise<string> {
+  const d = await mkdtemp(join(tmpdir(), 'mgmt-engine-'));
+  madePrefixes.push(d);
+  return d;
+}
+
 export async function startGraph(yaml: string, opts: Partial<EngineOptions> = {}): Promise<Running> {
   let waiter: ((f: readonly Vertex[]) => void) | undefined;
   let pending: readonly Vertex[] | undefined;
@@ -35,8 +48,8 @@ export async function startGraph(yaml: string, opts: Partial<EngineOptions> = {}
     convergedTimeout: 0,
     ...opts,
     registry: opts.registry ?? mgmtRegistry,
-    // A temp prefix only when the caller gives none (the caller removes its own).
-    prefix: opts.prefix ?? (await mkdtemp(join(tmpdir(), 'mgmt-engine-'))),
+    // A temp prefix only when the caller gives none (the caller removes its own; this one goes at exit).
+    prefix: opts.prefix ?? (await tempPrefix()),
     onConverged: (failed) => {
       if (waiter) {
         const w = waiter;
