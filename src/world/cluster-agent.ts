@@ -337,14 +337,22 @@ export class ClusterAgent {
       s.lease = lease;
       lease.on('lost', (e: Error) => (s.failed ??= new Error(`lease lost: ${e.message}`)));
       await bounded(lease.grant(), CALL_MS + 500);
-      // The first host's ideal size holds.
-      const r = await s.client
-        .if(IDEAL_KEY, 'Create', '==', 0)
-        .then(s.client.put(IDEAL_KEY).value(String(this.o.ideal)))
-        .else(s.client.get(IDEAL_KEY))
-        .options({ deadline: Date.now() + CALL_MS })
-        .commit();
-      const stored = r.succeeded ? String(this.o.ideal) : (r.responses[0]?.response_range.kvs[0]?.value.toString() ?? '?');
+      // The first host's ideal size holds: only a host that bootstrapped (no seeds) stores it; one that joins
+      // through seeds waits until it is there, so that joining while the first host starts cannot take it over.
+      let stored: string;
+      if (this.o.seeds.length > 0) {
+        const got = await bounded(s.client.get(IDEAL_KEY).string(), CALL_MS + 500);
+        if (got === null) throw new Error('the cluster has no size yet (its first host is still starting)');
+        stored = got;
+      } else {
+        const r = await s.client
+          .if(IDEAL_KEY, 'Create', '==', 0)
+          .then(s.client.put(IDEAL_KEY).value(String(this.o.ideal)))
+          .else(s.client.get(IDEAL_KEY))
+          .options({ deadline: Date.now() + CALL_MS })
+          .commit();
+        stored = r.succeeded ? String(this.o.ideal) : (r.responses[0]?.response_range.kvs[0]?.value.toString() ?? '?');
+      }
       if (this.o.idealGiven && stored !== String(this.o.ideal) && !this.idealReported) {
         this.idealReported = true;
         this.log.warn(`cluster: --ideal-cluster-size ${this.o.ideal} ignored: the cluster keeps ${stored} members (the value stored by its first host holds)`);
