@@ -40,11 +40,6 @@ export interface AgentOptions {
   /** `--tags`: only resources with one of these tags are applied (the others stay in the report, unchanged). */
   readonly tags?: readonly string[];
   readonly log: Logger;
-  /**
-   * The Puppet version reports carry. Unset: each run's `puppetversion` fact (Puppet's own, from the facts the run
-   * resolves anyway), or `puppet --version` when no run has resolved facts yet.
-   */
-  readonly puppetVersion?: string;
   /** Seconds between polls of fallback resources (Puppet's runinterval). */
   readonly runinterval?: number;
 }
@@ -373,10 +368,12 @@ export class PuppetAgent {
     return facts;
   }
 
-  /** The Puppet version for a report (see AgentOptions.puppetVersion); one `puppet --version` at most. */
+  /**
+   * The Puppet version reports carry: the last run's `puppetversion` fact (Puppet's own, from the facts each run
+   * resolves anyway), or `puppet --version` (asked once) when no run has resolved facts yet.
+   */
   private async puppetVersion(): Promise<string> {
-    const known = this.o.puppetVersion ?? this.factVersion;
-    if (known !== undefined) return known;
+    if (this.factVersion !== undefined) return this.factVersion;
     this.askedVersion ??= run({ command: { argv: [this.o.source.puppetBin, '--version'] }, env: inheritedEnv(), captureStdout: true }).then(
       (r) => r.stdout?.toString('utf8').trim() || 'unknown',
       () => 'unknown',
