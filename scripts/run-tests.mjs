@@ -3,7 +3,7 @@
 // nothing for .js outside test-named defaults and does not expand quoted globs, so the list is built here.
 // A skipped or todo test fails the run (a skip is not a pass): they are listed after the runner's summary.
 // Usage: node scripts/run-tests.mjs [substring filters...]
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -32,7 +32,11 @@ const reporters = [
   ...['--test-reporter', process.stdout.isTTY ? 'spec' : 'tap', '--test-reporter-destination', 'stdout'],
   ...['--test-reporter', new URL('./skip-reporter.mjs', import.meta.url).href, '--test-reporter-destination', skipsFile],
 ];
-const r = spawnSync(process.execPath, ['--test', '--test-concurrency=2', ...reporters, ...selected], { stdio: 'inherit' });
+// Puppet's compiled Ruby is cached for this run only (src/puppet/runtime/ruby-boot.ts), not in the user's home.
+const rubyCache = join(scratch, 'ruby-cache');
+mkdirSync(rubyCache, { mode: 0o700 });
+const env = { ...process.env, MGMT_RUBY_CACHE: process.env.MGMT_RUBY_CACHE ?? rubyCache };
+const r = spawnSync(process.execPath, ['--test', '--test-concurrency=2', ...reporters, ...selected], { stdio: 'inherit', env });
 let skipped = [];
 try {
   skipped = readFileSync(skipsFile, 'utf8').split('\n').filter(Boolean);

@@ -13,8 +13,6 @@ import { availableParallelism } from 'node:os';
 import { join, resolve, sep } from 'node:path';
 import { parseArgs } from 'node:util';
 import { errnoCode, errorText } from '../observe/errors.js';
-import { PuppetDbError } from '../puppet/agent/puppetdb-client.js';
-import { PuppetSslError } from '../puppet/agent/puppet-ssl.js';
 import { type Catalog, CatalogError } from '../puppet/catalog.js';
 import { bootstrap, CheckoutError, type PendingCheckout, reserveCheckout } from '../puppet/diff/checkout.js';
 import { type CodeBase, CompilePool, type CompileOutcome } from '../puppet/diff/compile-pool.js';
@@ -23,7 +21,7 @@ import { FilterError, parseFilters } from '../puppet/diff/filters.js';
 import { IgnoreRuleError, parseIgnore, parseIgnoreAttr, splitRules } from '../puppet/diff/ignore.js';
 import type { NodeDiffOptions } from '../puppet/diff/node-diff.js';
 import { exitCode, type NodeDiff } from '../puppet/diff/result.js';
-import { type RunningCatalog, runningCatalogs, type RunningSource } from '../puppet/diff/running-catalogs.js';
+import type { RunningCatalog, RunningSource } from '../puppet/diff/running-catalogs.js';
 import { UsageError } from './usage.js';
 
 export const puppetDiffHelp = `usage: mgmt puppet diff [sides] [-n NODE ...] [flags]
@@ -146,7 +144,9 @@ type Values = ReturnType<typeof parse>['values'];
 const parse = (argv: string[]) => parseArgs({ args: argv, options, allowPositionals: false });
 
 /** A bad flag, a bad rule, unreadable facts: exit 1, as octocatalog-diff (2 would read as "differences"). */
-const FLAG_ERRORS = [UsageError, IgnoreRuleError, FilterError, FactsError, CheckoutError, CatalogError, PuppetDbError, PuppetSslError];
+const FLAG_ERRORS = [UsageError, IgnoreRuleError, FilterError, FactsError, CheckoutError, CatalogError];
+/** The same, from modules only --from-puppetdb loads (HTTPS, certificates): known by name, so they load on use. */
+const FLAG_ERROR_NAMES = new Set(['PuppetDbError', 'PuppetSslError']);
 
 /**
  * What only the comparison and the report need: the registry of kinds, the translator, the input readers, the
@@ -184,7 +184,12 @@ export async function diffCommand(argv: string[]): Promise<number> {
     return await diff(argv);
   } catch (e) {
     const { GraphInputError } = await import('../puppet/diff/graph-input.js');
-    if (FLAG_ERRORS.some((c) => e instanceof c) || e instanceof GraphInputError || errnoCode(e)?.startsWith('ERR_PARSE_ARGS')) {
+    if (
+      FLAG_ERRORS.some((c) => e instanceof c) ||
+      (e instanceof Error && FLAG_ERROR_NAMES.has(e.name)) ||
+      e instanceof GraphInputError ||
+      errnoCode(e)?.startsWith('ERR_PARSE_ARGS')
+    ) {
       process.stderr.write(`mgmt puppet diff: ${errorText(e)}\n`);
       return 1;
     }
@@ -296,6 +301,7 @@ async function diff(argv: string[]): Promise<number> {
         '--from-puppetdb is the "from" side: give it with -t REF or --to-manifest FILE, not with another "from" side or catalog or graph files',
       );
     if (nodes.length === 0) throw new UsageError('name the nodes whose running catalog to compare: -n NODE (repeat it, or a comma-separated list)');
+    const { runningCatalogs } = await import('../puppet/diff/running-catalogs.js');
     const running = await runningCatalogs(puppetDbSourceOf(v), nodes);
     // PuppetDB holds no file text: both sides compare puppet:/// sources as URIs.
     results = await compiled(v, nodes, opts, parallel, false, manifests, comparison, running);
@@ -397,8 +403,8 @@ async function compiled(
     }
     const pool = new CompilePool(bases, parallel);
     try {
-      pool.prestart(nodes.length);
-      const cmp = comparison(); // loaded while Puppet starts
+      await pool.prestart(nodes.length); // Puppet loads while the code is checked out and the comparison loaded
+      const cmp = comparison();
       cmp.catch(() => undefined);
       await Promise.all(
         checkouts.map(async (co) => {

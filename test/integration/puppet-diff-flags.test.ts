@@ -217,7 +217,7 @@ describe('compile workers started before their code exists', () => {
         error: () => undefined,
       });
     });
-    pool!.prestart(1);
+    await pool!.prestart(1);
     await ready;
     write(env, {
       'modules/helpermod/lib/puppet_x/helpermod/words.rb': 'module PuppetX\n  module Helpermod\n    def self.greet(who) = "hello #{who}\\n"\n  end\nend\n',

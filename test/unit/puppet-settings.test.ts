@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, it } from 'node:test';
 import { PRIVATE_SETTINGS, privateArgs, puppetEnv } from '../../src/puppet/runtime/puppet-home.js';
+import { BOOT_FEATURE, rubyBootEnv, rubyCompileCacheDir } from '../../src/puppet/runtime/ruby-boot.js';
 import {
   checkSettings,
   DEBIAN_MODULES,
@@ -103,5 +104,30 @@ describe('what Puppet writes goes to our private directory', () => {
   it("our module's lib goes first on RUBYLIB, before the user's", () => {
     assert.equal(puppetEnv('/m', { PATH: '/bin' }).RUBYLIB, '/m/lib');
     assert.equal(puppetEnv('/m', { RUBYLIB: '/u' }).RUBYLIB, '/m/lib:/u');
+  });
+
+  it("loads our boot file first, keeping the user's RUBYOPT after it", () => {
+    const none = { MGMT_RUBY_CACHE: '' };
+    assert.equal(puppetEnv('/m', none).RUBYOPT, `-r${BOOT_FEATURE}`);
+    assert.equal(puppetEnv('/m', { ...none, RUBYOPT: '-W0' }).RUBYOPT, `-r${BOOT_FEATURE} -W0`);
+    assert.equal(puppetEnv('/m', none).MGMT_RUBY_CACHE, '', 'an empty MGMT_RUBY_CACHE turns the cache off');
+  });
+
+  it('keeps the Ruby compile cache in MGMT_RUBY_CACHE, else under XDG_CACHE_HOME or ~/.cache, created private', () => {
+    assert.equal(rubyCompileCacheDir({ HOME: '/h' }), '/h/.cache/mgmt/ruby');
+    assert.equal(rubyCompileCacheDir({ HOME: '/h', XDG_CACHE_HOME: '/x' }), '/x/mgmt/ruby');
+    assert.equal(rubyCompileCacheDir({ HOME: '/h', XDG_CACHE_HOME: 'relative' }), '/h/.cache/mgmt/ruby');
+    assert.equal(rubyCompileCacheDir({ HOME: '/h', MGMT_RUBY_CACHE: '/c' }), '/c');
+    assert.equal(rubyCompileCacheDir({ HOME: '/h', MGMT_RUBY_CACHE: '' }), undefined);
+    assert.equal(rubyCompileCacheDir({ MGMT_RUBY_CACHE: 'relative' }), undefined);
+    assert.equal(rubyCompileCacheDir({}), undefined);
+    const home = mkdtempSync(join(tmpdir(), 'mgmt-ruby-boot-'));
+    try {
+      const env = rubyBootEnv({ HOME: home });
+      assert.equal(env.MGMT_RUBY_CACHE, join(home, '.cache', 'mgmt', 'ruby'));
+      assert.equal(statSync(env.MGMT_RUBY_CACHE).mode & 0o777, 0o700);
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
   });
 });

@@ -92,22 +92,22 @@ export class CompilePool {
   }
 
   /**
-   * Starts up to `count` workers per code base now (they load Puppet and its compiler meanwhile), without waiting
-   * for them; a worker that cannot start fails the compiles sent to it, with Puppet's message.
+   * Starts up to `count` workers per code base now, and resolves once their processes are spawned (they load
+   * Puppet and its compiler meanwhile); a worker that cannot start fails the compiles sent to it, with Puppet's
+   * message.
    */
-  prestart(count: number): void {
+  async prestart(count: number): Promise<void> {
+    const starting: Promise<unknown>[] = [];
     for (const base of this.bases) {
       let list = this.slots.get(base.id);
       if (!list) this.slots.set(base.id, (list = []));
       while (list.length < Math.min(this.per, Math.max(1, count))) {
         const p = this.start(base);
         list.push(p);
-        void p.then(
-          (slot) => slot.worker.request('ping', {}, { timeoutMs: 300_000 }).catch(() => undefined),
-          () => undefined,
-        );
+        starting.push(p.then((slot) => slot.worker.launch()));
       }
     }
+    await Promise.all(starting.map((p) => p.catch(() => undefined)));
   }
 
   private async slotFor(base: CodeBase): Promise<Slot> {

@@ -13,6 +13,7 @@ import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { rubyBootEnv } from './ruby-boot.js';
 
 /** The prefix of the temporary Puppet homes (`mkdtemp(join(tmpdir(), PUPPET_HOME_PREFIX))`). */
 export const PUPPET_HOME_PREFIX = 'mgmt-puppet-';
@@ -64,11 +65,14 @@ export function privateArgs(home: string): string[] {
   return PRIVATE_SETTINGS.flatMap(([setting, path]) => [`--${setting}`, join(home, path)]);
 }
 
-/** The environment Puppet runs with: ours, with our module's lib first on Ruby's load path. */
+/**
+ * The environment Puppet runs with: ours, with our module's lib first on Ruby's load path, and our boot file
+ * loaded first (Ruby's compile cache, GC paused while Puppet loads: ruby-boot.ts).
+ */
 export function puppetEnv(moduleDir: string, env: Readonly<Record<string, string>>): Record<string, string> {
   const lib = join(moduleDir, 'lib');
   const current = env.RUBYLIB;
-  return { ...env, RUBYLIB: current ? `${lib}:${current}` : lib };
+  return { ...env, ...rubyBootEnv(env), RUBYLIB: current ? `${lib}:${current}` : lib };
 }
 
 /** A line of Puppet's output without ANSI colour escapes. */

@@ -193,6 +193,21 @@ export class PuppetWorker {
     this.refs++;
   }
 
+  /**
+   * Starts the process now if the worker is held and none runs, and resolves once it is spawned, not once Puppet
+   * has loaded: a caller with other work to do (checking code out) lets Puppet load meanwhile. Requests wait for
+   * the start as usual; a start that fails is logged, and fails the requests sent to it.
+   */
+  async launch(): Promise<void> {
+    if (this.refs > 0 && !this.proc && !this.starting && !this.stopping) {
+      this.starting = this.start().finally(() => {
+        this.starting = undefined;
+        this.pump();
+      });
+    }
+    await this.spawning?.catch(() => undefined);
+  }
+
   /** Lets go of the worker; the last user's release stops it, and resolves once it is gone. */
   async release(): Promise<void> {
     if (this.refs <= 0) return;

@@ -1,6 +1,10 @@
 # frozen_string_literal: true
 
 require 'puppet/application/face_base'
+require_relative '../../puppet_x/mgmtgraph/start_up_cost'
+
+# Before the face loads: its loading and every compile pay them otherwise.
+PuppetX::Mgmtgraph::StartUpCost.remove!
 
 # `puppet mgmtgraph ...`: Puppet needs an application class to dispatch a face subcommand.
 class Puppet::Application::Mgmtgraph < Puppet::Application::FaceBase

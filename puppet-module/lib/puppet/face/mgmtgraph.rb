@@ -5,6 +5,7 @@ require_relative '../../puppet_x/mgmtgraph/catalog_compiler'
 require_relative '../../puppet_x/mgmtgraph/catalog_document'
 require_relative '../../puppet_x/mgmtgraph/stdio'
 require_relative '../../puppet_x/mgmtgraph/worker'
+require_relative '../../puppet_x/mgmtgraph/boot'
 
 Puppet::Face.define(:mgmtgraph, '0.1.0') do
   copyright 'mgmt-ts authors', 2025
@@ -30,6 +31,7 @@ Puppet::Face.define(:mgmtgraph, '0.1.0') do
     end
 
     when_invoked do |*args|
+      PuppetX::Mgmtgraph::Boot.loaded! # a compile's garbage is collected (a large catalog makes much)
       options = args.pop
       out = PuppetX::Mgmtgraph::Stdio.take_stdout
       manifest = args.first || (Puppet.settings.set_by_cli?(:manifest) ? Puppet[:manifest] : nil)

@@ -10,6 +10,7 @@ require_relative 'compile_inputs'
 require_relative 'catalog_document'
 require_relative 'resource_runner'
 require_relative 'compiler_warm_up'
+require_relative 'boot'
 
 module PuppetX
   module Mgmtgraph
@@ -36,7 +37,9 @@ module PuppetX
 
       def run
         CompilerWarmUp.run if @compiler_warm_up
-        @input.each_line do |line|
+        loop do
+          Boot.collect_when_idle(@input)
+          line = @input.gets or break
           next if line.strip.empty?
 
           reply(handle(line))
