@@ -5,6 +5,7 @@
 import { afterEach, beforeEach, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
+  chmodSync,
   chownSync,
   existsSync,
   lchownSync,
@@ -26,7 +27,7 @@ import { lineKind } from '../../src/resources/line.js';
 import { iniKind } from '../../src/resources/ini.js';
 import { hostKind } from '../../src/resources/host.js';
 import type { ResourceKind as Kind, Resource } from '../../src/resources/resource.js';
-import { openDirSync, openEditedSync, UnsafePathError } from '../../src/system/fs/safe-path.js';
+import { forgetChecks, openDirSync, openEditedSync, UnsafePathError } from '../../src/system/fs/safe-path.js';
 import { forgetSweptDirs, isOurTempName } from '../../src/system/fs/stale-temps.js';
 import { atomicWrite, atomicWriteSync, tempPathFor } from '../../src/system/fs/atomic-write.js';
 import { pathProblem } from '../../src/system/fs/path-check.js';
@@ -265,4 +266,39 @@ test('atomicWrite given a plain path resolves its parent under the same rule, so
   assert.equal(existsSync(join(outside, name)), false);
   await atomicWrite(join(dir, 'plain'), 'ok');
   assert.equal(readFileSync(join(dir, 'plain'), 'utf8'), 'ok');
+});
+
+test('a directory whose every step only root or we can change is written by its path; any other step keeps the descriptor', () => {
+  // dir: ours, in /tmp (root's, sticky), so no one else can rename or replace any step to dir/a.
+  const byPath = (d: string) => {
+    forgetChecks(); // a later turn: the path is checked again
+    const held = openDirSync(d);
+    try {
+      return held.at('f') === join(d, 'f');
+    } finally {
+      held.release();
+    }
+  };
+  const a = join(dir, 'a');
+  mkdirSync(a);
+  assert.equal(byPath(a), true);
+  atomicWriteSync(join(a, 'f'), 'one');
+  assert.equal(readFileSync(join(a, 'f'), 'utf8'), 'one');
+  chmodSync(dir, 0o777); // others may write dir: they could swap a
+  assert.equal(byPath(a), false, 'checked again at the next turn: the descriptor from then on');
+  atomicWriteSync(join(a, 'f'), 'two');
+  assert.equal(readFileSync(join(a, 'f'), 'utf8'), 'two');
+  chmodSync(dir, 0o1777); // sticky: only an entry's owner may rename it
+  const b = join(dir, 'b');
+  mkdirSync(b);
+  assert.equal(byPath(b), true);
+  if (ROOT) {
+    const c = join(dir, 'c');
+    mkdirSync(c);
+    chownSync(c, NOBODY, NOBODY); // nobody could rename c away and put a symlink in its place
+    assert.equal(byPath(c), false);
+  }
+  symlinkSync(b, join(dir, 'link'));
+  assert.equal(byPath(join(dir, 'link')), false, 'a path through a symlink keeps the descriptor');
+  chmodSync(dir, 0o700);
 });

@@ -31,7 +31,7 @@ import { lstat, open, rename, symlink, unlink, type FileHandle } from 'node:fs/p
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 import { isErrno } from '../../observe/errors.js';
-import { forgetChecks, openParentSync } from './safe-path.js';
+import { forgetChecks, isHeldPath, openParentSync } from './safe-path.js';
 
 /** Mode (12 bits), owner and group of a regular file. */
 export interface FileMeta {
@@ -83,9 +83,6 @@ export function tempPathFor(path: string): string {
 }
 
 /** Whether `path` is an entry of a directory held open (safe-path.ts), which needs no resolution. */
-function isHeld(path: string): boolean {
-  return path.startsWith('/proc/self/fd/');
-}
 
 const CREATE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
 const MAX_RETRIES = 5; // further temp names tried after an EEXIST
@@ -142,21 +139,22 @@ function finalMeta(opts: AtomicWriteOptions, old: FileMeta | null | undefined): 
 
 /**
  * Writes `data` to `path` atomically (temp file + rename), with the given or the kept mode and owner. A `path`
- * that is not already an entry of a held directory (`/proc/self/fd/N/name`, from safe-path.ts) has its parent
+ * that is not already an entry of a held directory (an `at(...)` of safe-path.ts, checked in this turn) has its parent
  * opened by safe-path.ts first, so that a symlink above it is followed only under the owner rule.
  */
 export async function atomicWrite(path: string, data: string | Uint8Array, opts: AtomicWriteOptions = {}): Promise<void> {
-  if (!isHeld(path)) {
-    const entry = openParentSync(path);
-    try {
-      await atomicWrite(entry.at, data, opts);
-      return;
-    } catch (e) {
-      throw entry.dir.explain(e);
-    } finally {
-      entry.dir.release();
-    }
+  if (isHeldPath(path)) return writeHeld(path, data, opts);
+  const entry = openParentSync(path);
+  try {
+    await writeHeld(entry.at, data, opts);
+  } catch (e) {
+    throw entry.dir.explain(e);
+  } finally {
+    entry.dir.release();
   }
+}
+
+async function writeHeld(path: string, data: string | Uint8Array, opts: AtomicWriteOptions): Promise<void> {
   const old = needsLookup(opts) ? await existingFileMeta(path) : opts.existing;
   const { mode, uid, gid } = finalMeta(opts, old);
 
@@ -194,17 +192,21 @@ export async function atomicWrite(path: string, data: string | Uint8Array, opts:
  * carries the temp path, never `path`.
  */
 export function atomicWriteSync(path: string, data: string | Uint8Array, opts: AtomicWriteOptions = {}): void {
-  if (!isHeld(path)) {
-    const entry = openParentSync(path);
-    try {
-      atomicWriteSync(entry.at, data, opts);
-      return;
-    } catch (e) {
-      throw entry.dir.explain(e);
-    } finally {
-      entry.dir.release();
-    }
+  if (isHeldPath(path)) {
+    writeHeldSync(path, data, opts);
+    return;
   }
+  const entry = openParentSync(path);
+  try {
+    writeHeldSync(entry.at, data, opts);
+  } catch (e) {
+    throw entry.dir.explain(e);
+  } finally {
+    entry.dir.release();
+  }
+}
+
+function writeHeldSync(path: string, data: string | Uint8Array, opts: AtomicWriteOptions): void {
   const old = needsLookup(opts) ? existingFileMetaSync(path) : opts.existing;
   const { mode, uid, gid } = finalMeta(opts, old);
   const bytes = typeof data === 'string' ? Buffer.from(data) : data;

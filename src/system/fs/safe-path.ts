@@ -19,6 +19,14 @@
  * the walk (rename, renameat2 RENAME_EXCHANGE) cannot redirect it; the write lands in the directory that was
  * checked, or fails.
  *
+ * The fast case: when no symlink is on the way and every step of the path is one only root or we can change (each
+ * directory on the way is root's or ours, and no one else may write it, or it is sticky as /tmp is and the next step
+ * is root's or ours: `safeStep`), no one else can redirect the path, and `at(name)` names entries by the plain path:
+ * the kernel then resolves `/srv/www/f`, not `/proc/self/fd/N/f`, whose walk through /proc costs ~1 µs more per
+ * call (~4 calls per file written; ~3% of a 10,000-file apply). Such a directory is checked again once per turn by
+ * lstat of every step (`stillTrusted`); when a step changed (a chmod, a chown, a swap), the path is walked again,
+ * and from then on its entries go through the descriptor.
+ *
  * Cost: the directories held are cached by path (at most CACHE_MAX, least recently used first out), and a cached
  * one is used only when `stat(path)` (one syscall, resolved by the kernel) still leads to the same inode; otherwise
  * the path is walked again. That stat is made once per turn of the event loop for each directory (an apply of 1,000
@@ -88,6 +96,8 @@ interface Walk {
   follows: number;
   /** Create missing directories with this mode (mkdir -p), or undefined to fail with ENOENT. */
   readonly mkdirMode: number | undefined;
+  /** No step so far could be changed by anyone but root or us (`safeStep`), and no symlink was followed. */
+  trusted: boolean;
 }
 
 /**
@@ -97,6 +107,7 @@ interface Walk {
 function walk(start: number, rel: string, shown: string, w: Walk): number {
   let cur = openSync(fdPath(start, '.'), DIR_FLAGS); // '.': O_NOFOLLOW would stop at the magic link itself
   try {
+    let curSt = w.trusted ? fstatSync(cur) : undefined;
     for (const c of components(rel)) {
       const next = fdPath(cur, c);
       const here = join(shown, c);
@@ -114,8 +125,17 @@ function walk(start: number, rel: string, shown: string, w: Walk): number {
         } else if (isErrno(e, 'ENOENT')) {
           throw errnoError('ENOENT', `${here} does not exist`, here);
         } else if (isErrno(e, 'ELOOP', 'ENOTDIR')) {
+          w.trusted = false;
           fd = followStep(cur, c, here, w);
         } else throw e;
+      }
+      if (w.trusted && curSt !== undefined) {
+        const st = fstatSync(fd);
+        if (safeStep(curSt, st)) curSt = st;
+        else {
+          w.trusted = false;
+          curSt = undefined;
+        }
       }
       closeSync(cur);
       cur = fd;
@@ -133,9 +153,25 @@ function openDirStep(dir: number, c: string, here: string, w: Walk): number {
   try {
     return openSync(fdPath(dir, c), DIR_FLAGS);
   } catch (e) {
-    if (isErrno(e, 'ELOOP', 'ENOTDIR')) return followStep(dir, c, here, w);
+    if (isErrno(e, 'ELOOP', 'ENOTDIR')) {
+      w.trusted = false;
+      return followStep(dir, c, here, w);
+    }
     throw e;
   }
+}
+
+const EUID = process.geteuid?.() ?? 0;
+const S_ISVTX = 0o1000;
+
+/**
+ * Whether only root or we can change what the name of `child` in `parent` leads to: `parent` is root's or ours,
+ * and no one else may write it, or it is sticky (as /tmp) and `child` is root's or ours (in a sticky directory
+ * only an entry's owner may rename or remove it).
+ */
+function safeStep(parent: Stats, child: Stats): boolean {
+  const ours = (uid: number) => uid === 0 || uid === EUID;
+  return ours(parent.uid) && ((parent.mode & 0o022) === 0 || ((parent.mode & S_ISVTX) !== 0 && ours(child.uid)));
 }
 
 /** `c` in `dir` is no directory we can open without following: a symlink (followed under the rule) or an error. */
@@ -188,6 +224,8 @@ interface Held {
   readonly fd: number;
   readonly dev: number;
   readonly ino: number;
+  /** Every step of the path is one only root or we can change (see the module comment): entries are named by path. */
+  readonly trusted: boolean;
   refs: number;
   dropped: boolean;
   /** Stale temp files were swept (see stale-temps.ts). */
@@ -230,7 +268,7 @@ function handle(path: string, h: Held): SafeDir {
   return {
     path,
     fd: h.fd,
-    at: (name) => fdPath(h.fd, name),
+    at: h.trusted ? (name) => (name === '' ? path : join(path, name)) : (name) => fdPath(h.fd, name),
     explain<E>(e: E): E {
       if (e instanceof Error) {
         const shown = path === '/' ? '' : path;
@@ -249,6 +287,32 @@ function handle(path: string, h: Held): SafeDir {
       if (h.dropped && h.refs === 0) closeSync(h.fd);
     },
   };
+}
+
+/**
+ * The directory at `dir` if every step to it is still one only root or we can change (lstat of each, no symlink),
+ * else undefined: the caller then walks the path again.
+ */
+function stillTrusted(dir: string): Stats | undefined {
+  let parent = lstatSync('/');
+  let p = '';
+  for (const c of components(dir)) {
+    p += `/${c}`;
+    const st = lstatSync(p, { throwIfNoEntry: false });
+    if (!st?.isDirectory() || !safeStep(parent, st)) return undefined;
+    parent = st;
+  }
+  return parent;
+}
+
+/**
+ * Whether `path` names an entry of a directory held here, checked in this turn of the event loop (an `at(...)` of
+ * a SafeDir): a `/proc/self/fd/...` path, or an entry of a trusted directory. Calls on it need no new walk.
+ */
+export function isHeldPath(path: string): boolean {
+  if (path.startsWith('/proc/self/fd/')) return true;
+  const h = cache.get(dirname(path));
+  return h !== undefined && h.trusted && checked.has(h);
 }
 
 export interface OpenDirOptions {
@@ -276,7 +340,7 @@ export function openDirSync(dir: string, opts: OpenDirOptions = {}): SafeDir {
   if (cached) {
     let st: Stats | undefined;
     try {
-      st = statSync(dir, { throwIfNoEntry: false });
+      st = cached.trusted ? stillTrusted(dir) : statSync(dir, { throwIfNoEntry: false });
     } catch {
       st = undefined;
     }
@@ -292,7 +356,8 @@ export function openDirSync(dir: string, opts: OpenDirOptions = {}): SafeDir {
     }
     drop(dir, cached);
   }
-  const fd = walk(root(), dir, '/', { follows: 0, mkdirMode: opts.mkdirMode });
+  const w: Walk = { follows: 0, mkdirMode: opts.mkdirMode, trusted: true };
+  const fd = walk(root(), dir, '/', w);
   let st: Stats;
   try {
     st = fstatSync(fd);
@@ -300,7 +365,7 @@ export function openDirSync(dir: string, opts: OpenDirOptions = {}): SafeDir {
     closeSync(fd);
     throw e;
   }
-  const h: Held = { fd, dev: st.dev, ino: st.ino, refs: 0, dropped: false, swept: opts.sweep === true };
+  const h: Held = { fd, dev: st.dev, ino: st.ino, trusted: w.trusted, refs: 0, dropped: false, swept: opts.sweep === true };
   cache.set(dir, h);
   markChecked(h);
   if (cache.size > CACHE_MAX) {
@@ -349,7 +414,7 @@ export function openParentIfExists(path: string, opts: OpenDirOptions = {}): Saf
 export function openEditedSync(path: string, opts: OpenDirOptions = {}): { entry: SafeEntry; real: string } {
   let entry = openParentSync(path, opts);
   let real = path;
-  const w: Walk = { follows: 0, mkdirMode: undefined };
+  const w: Walk = { follows: 0, mkdirMode: undefined, trusted: false };
   try {
     for (;;) {
       let link: Stats | undefined;
@@ -367,7 +432,7 @@ export function openEditedSync(path: string, opts: OpenDirOptions = {}): { entry
       if (++w.follows > MAX_FOLLOWS) throw errnoError('ELOOP', `${real}: too many levels of symbolic links`, real);
       const next = target.startsWith('/') ? target : join(dirname(real), target);
       const parentFd = target.startsWith('/') ? walk(root(), dirname(target), '/', w) : walk(entry.dir.fd, dirname(target), entry.dir.path, w);
-      const h: Held = { fd: parentFd, dev: 0, ino: 0, refs: 0, dropped: true, swept: false }; // not cached: closed on release
+      const h: Held = { fd: parentFd, dev: 0, ino: 0, trusted: false, refs: 0, dropped: true, swept: false }; // not cached: closed on release
       if (opts.sweep) sweepStaleTemps(parentFd, fstatSync(parentFd));
       const name = basename(target);
       const nextEntry: SafeEntry = { dir: handle(dirname(next), h), name, at: fdPath(parentFd, name) };
