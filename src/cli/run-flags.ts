@@ -1,5 +1,5 @@
 /** The flags every command that runs a graph shares (`mgmt run`, and later `mgmt puppet`). */
-import { readdirSync, rmdirSync } from 'node:fs';
+import { existsSync, readdirSync, rmdirSync, rmSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -47,7 +47,7 @@ export const runFlagsHelp = `  --hostname NAME           this host's name (defau
   --no-autoedges            do not add automatic edges (file after its directory, exec after its cwd)
   --no-autogroup            run every resource as its own vertex (no grouping of packages into one transaction)
   --prefix DIR              state directory (default: /var/lib/mgmt as root, else ~/.local/state/mgmt)
-  --tmp-prefix              use a new temporary state directory (removed at exit unless a backup or state was kept in it)
+  --tmp-prefix              use a new temporary state directory (removed at exit, but for the backups of what was replaced)
   --seeds URL[,URL...]      share exported (@@) resources through this etcd cluster (default: no network;
                             exports are collected by this host only). User and password for etcd come from
                             MGMT_ETCD_USER and MGMT_ETCD_PASSWORD
@@ -253,8 +253,29 @@ export function defaultPrefix(): string {
  */
 async function temporaryPrefix(): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'mgmt-'));
-  process.once('exit', () => removeEmptyDirs(dir));
+  process.once('exit', () => removeTemporaryPrefix(dir));
   return dir;
+}
+
+/**
+ * At exit, a --tmp-prefix directory goes, but for its backups: what a run keeps there for itself (the host's key,
+ * Puppet's private home, resources' state) serves no later run, which gets a new directory; the backups of what it
+ * replaced are the user's data, so a bucket with backups stays, and stderr says where.
+ */
+function removeTemporaryPrefix(dir: string): void {
+  let entries;
+  try {
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return; // gone already
+  }
+  for (const e of entries) if (e.name !== 'bucket') rmSync(join(dir, e.name), { recursive: true, force: true });
+  removeEmptyDirs(dir);
+  if (existsSync(dir)) {
+    process.stderr.write(
+      `mgmt: the backups of what this run replaced are kept in ${join(dir, 'bucket')} (mgmt bucket list --prefix ${dir}); remove ${dir} once they are not needed\n`,
+    );
+  }
 }
 
 /** Removes `dir` and the directories below it that are empty, deepest first; never a file, never through a symlink. */

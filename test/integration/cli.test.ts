@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, readdirSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { isRunning } from '../../src/system/proc/launcher.js';
@@ -28,6 +28,26 @@ resources:
     assert.equal(r.code, 0, r.stderr);
     assert.equal(readFileSync(`${dir}/out/f`, 'utf8'), 'hello\n');
     assert.match(r.stderr, /^\d\d:\d\d:\d\d file\[f\]: /m);
+  });
+
+  it('--tmp-prefix: its directory goes at exit, but for the backups of what the run replaced', async () => {
+    const tmp = join(dir, 'tmp');
+    mkdirSync(tmp);
+    const env = { TMPDIR: tmp };
+    const fresh = write('fresh.yaml', `graph: g\nresources:\n  file: [{name: f, path: ${dir}/new, state: exists, content: "x\\n"}]\n`);
+    const a = await mgmtRun(['run', '--yaml', fresh, '--converged-timeout', '0', '--tmp-prefix'], { env });
+    assert.equal(a.code, 0, a.stderr);
+    assert.deepEqual(readdirSync(tmp), [], 'nothing kept: the directory is gone');
+    writeFileSync(join(dir, 'old'), 'before\n');
+    const replace = write('replace.yaml', `graph: g\nresources:\n  file: [{name: f, path: ${dir}/old, state: exists, content: "after\\n"}]\n`);
+    const b = await mgmtRun(['run', '--yaml', replace, '--converged-timeout', '0', '--tmp-prefix'], { env });
+    assert.equal(b.code, 0, b.stderr);
+    const [kept, ...more] = readdirSync(tmp);
+    assert.ok(kept !== undefined && more.length === 0, readdirSync(tmp).join());
+    assert.deepEqual(readdirSync(join(tmp, kept)), ['bucket'], 'only the backups stay');
+    assert.match(b.stderr, new RegExp(`backups of what this run replaced are kept in ${join(tmp, kept, 'bucket')}`));
+    const list = await mgmtRun(['bucket', 'list', '--prefix', join(tmp, kept)]);
+    assert.match(list.stdout, new RegExp(`${dir}/old`));
   });
 
   it('accepts `mgmt run yaml FILE`, mgmt’s own spelling', async () => {
