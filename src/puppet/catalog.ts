@@ -85,6 +85,11 @@ const isObj = (v: unknown): v is Json => typeof v === 'object' && v !== null && 
  * bomb is refused, not expanded.
  */
 export function readCatalog(text: string, sourceName: string): Catalog {
+  return catalogFromData(parseCatalogText(text, sourceName), sourceName);
+}
+
+/** readCatalog's first half: the document, parsed within the bounds, its shape not yet looked at. */
+export function parseCatalogText(text: string, sourceName: string): unknown {
   let doc: unknown;
   const bytes = Buffer.byteLength(text, 'utf8');
   if (bytes > DEFAULT_LIMITS.maxBytes) {
@@ -107,7 +112,7 @@ export function readCatalog(text: string, sourceName: string): Catalog {
       throw e;
     }
   }
-  return catalogFromData(doc, sourceName);
+  return doc;
 }
 
 /** Recognises the shape of an already parsed catalog document. */

@@ -23,7 +23,7 @@ import type { Registry } from '../../resources/registry.js';
 import { writeLastRun } from '../../report/last-run.js';
 import { puppetReport, type PuppetReport, type ReportLog, type ReportResource } from '../../report/puppet-report.js';
 import { inheritedEnv, outputTail, run } from '../../system/proc/launcher.js';
-import { type Catalog, readCatalog, refOf } from '../catalog.js';
+import { type Catalog, catalogFromData, parseCatalogText, refOf } from '../catalog.js';
 import { translateCatalog } from '../translate.js';
 import { syncTree } from './file-sync.js';
 import { PuppetServerClient } from './server-client.js';
@@ -184,14 +184,17 @@ export class PuppetAgent {
     }
 
     let catalog: Catalog;
+    let doc: unknown; // the catalog's JSON, parsed once: its shape, its static sources, its version
     try {
-      catalog = readCatalog(catalogText, `catalog of ${s.certname} from ${s.server}:${s.serverport}`);
+      const name = `catalog of ${s.certname} from ${s.server}:${s.serverport}`;
+      doc = parseCatalogText(catalogText, name);
+      catalog = catalogFromData(doc, name);
       if (!cached) {
         catalog = await timed('convert_catalog', async () => {
           const client = await this.serverClient();
           const r = await fetchSources(catalog, client, environment, join(this.o.prefix, 'puppet-sources', environment), {
             warn: (m) => say('warning', m),
-            pinned: staticSources(catalogText),
+            pinned: staticSources(doc),
           });
           return r.catalog;
         });
@@ -208,7 +211,7 @@ export class PuppetAgent {
       say('err', 'the translated catalog has errors; nothing was applied (the running graph is unchanged)');
       return { report: undefined, cached, error: 'the translated catalog has errors' };
     }
-    const version = catalogVersion(catalogText);
+    const version = catalogVersion(doc);
     say('info', `Applying configuration version '${String(version.version ?? '')}'`);
     // Drift repaired since the last report (not yet reported) goes into this run's report, with the run's changes.
     const t0 = performance.now();
@@ -397,20 +400,17 @@ export class PuppetAgent {
   }
 }
 
-/** The catalog's version, UUID and code id (from its JSON text, or the catalog we hold). */
+/** The catalog's version, UUID and code id (from its parsed JSON document). */
 interface CatalogVersion {
   readonly version: string | number | undefined;
   readonly catalogUuid: string | undefined;
   readonly codeId: string | null | undefined;
 }
 
-function catalogVersion(text: string): CatalogVersion {
-  try {
-    const d = JSON.parse(text) as { version?: string | number; catalog_uuid?: string; code_id?: string | null };
-    return { version: d.version, catalogUuid: d.catalog_uuid, codeId: d.code_id };
-  } catch {
-    return { version: undefined, catalogUuid: undefined, codeId: undefined };
-  }
+function catalogVersion(doc: unknown): CatalogVersion {
+  if (typeof doc !== 'object' || doc === null) return { version: undefined, catalogUuid: undefined, codeId: undefined };
+  const d = doc as { version?: string | number; catalog_uuid?: string; code_id?: string | null };
+  return { version: d.version, catalogUuid: d.catalog_uuid, codeId: d.code_id };
 }
 
 /** The catalog's resources as the report names them, and which resource each vertex came from. */

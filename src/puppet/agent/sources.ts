@@ -24,14 +24,10 @@ export interface StaticSources {
   readonly metadata: ReadonlyMap<string, FileMetadata>;
 }
 
-/** The static part of a catalog document (undefined when it is not a static catalog with file metadata). */
-export function staticSources(catalogText: string): StaticSources | undefined {
-  let d: { code_id?: unknown; metadata?: unknown };
-  try {
-    d = JSON.parse(catalogText) as typeof d;
-  } catch {
-    return undefined;
-  }
+/** The static part of a parsed catalog document (undefined when it is not a static catalog with file metadata). */
+export function staticSources(doc: unknown): StaticSources | undefined {
+  if (typeof doc !== 'object' || doc === null) return undefined;
+  const d = doc as { code_id?: unknown; metadata?: unknown };
   if (typeof d.code_id !== 'string' || d.code_id === '' || typeof d.metadata !== 'object' || d.metadata === null) return undefined;
   const metadata = new Map<string, FileMetadata>();
   for (const m of Object.values(d.metadata as Record<string, unknown>)) {
