@@ -63,6 +63,11 @@ export class Engine implements VertexHost {
   readonly globalSema: readonly string[];
   readonly retryPolicy: RetryPolicy;
   readonly record: ((r: CheckRecord) => void) | undefined;
+  /** Cancels every running check/apply (shutdown after its grace, a second signal): see VertexHost. */
+  private readonly cancelAll = new AbortController();
+  get cancelSignal(): AbortSignal {
+    return this.cancelAll.signal;
+  }
   private vertices = new Map<string, Vertex>();
   /** Live edges by `edgeKey`. */
   private edgeByKey = new Map<string, Edge>();
@@ -453,7 +458,7 @@ export class Engine implements VertexHost {
     const finished = await Promise.race([done.then(() => true), sleep(graceMs).then(() => false)]);
     if (!finished) {
       this.log.warn('cancelling check/applies still running after the grace period');
-      for (const v of all) v.cancel();
+      this.cancelAll.abort(new Error('cancelled: mgmt is shutting down'));
       await Promise.race([done, sleep(cancelMs)]);
     }
     this.backups?.close();
@@ -462,7 +467,7 @@ export class Engine implements VertexHost {
   /** Cancels everything at once (second signal). */
   abort(): void {
     this.stopped = true;
-    for (const v of this.vertices.values()) v.cancel();
+    this.cancelAll.abort(new Error('cancelled: mgmt is shutting down'));
   }
 }
 

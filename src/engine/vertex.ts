@@ -45,6 +45,11 @@ export interface VertexHost {
   readonly globalSema: readonly string[];
   /** Backoff of resources that heal (no explicit `retry`). */
   readonly retryPolicy: RetryPolicy;
+  /**
+   * Aborted to cancel every running check/apply at once (their processes killed): one signal for the whole engine,
+   * not one per vertex (a 10,000-vertex run made 10,000 controllers for a cancel that only ever comes for all).
+   */
+  readonly cancelSignal: AbortSignal;
   nextStamp(): number;
   /** Called when this vertex starts (+1) or stops (-1) having work pending or running. */
   busy(delta: 1 | -1): void;
@@ -95,7 +100,6 @@ export class Vertex {
   private loopDone: Promise<void> = Promise.resolve();
   private watchDone: Promise<void> = Promise.resolve();
   private readonly watchAbort = new AbortController();
-  private readonly applyAbort = new AbortController();
   private readonly limiter: RateLimiter | undefined;
 
   /** No explicit `retry`: retried until it succeeds (see the module comment). */
@@ -195,11 +199,6 @@ export class Vertex {
     await Promise.race([this.watchDone, sleep(1000)]);
     await this.resource.cleanup?.();
     this.updateBusy();
-  }
-
-  /** Cancels a running check/apply (its process is killed); used when a graceful stop takes too long. */
-  cancel(): void {
-    this.applyAbort.abort(new Error('cancelled: mgmt is shutting down'));
   }
 
   /**
@@ -348,12 +347,14 @@ export class Vertex {
     const timeoutMs = this.spec.meta.timeout ?? 0;
     const change = changes ? (c: Change) => changes.push(redactChange(c, this.redaction)) : undefined;
     const rec = change ? { change } : {};
-    // Without a deadline the vertex's own cancel signal is enough: no controller per call (10,000-vertex runs
-    // made hundreds of thousands of abort listeners and signals otherwise).
-    if (timeoutMs <= 0) return this.resource.checkApply({ apply, refresh, signal: this.applyAbort.signal, reading: this.reading, ...rec });
+    // Without a deadline the engine's cancel signal is enough: no controller per call (10,000-vertex runs made
+    // hundreds of thousands of abort listeners and signals otherwise).
+    const cancel = this.host.cancelSignal;
+    if (timeoutMs <= 0) return this.resource.checkApply({ apply, refresh, signal: cancel, reading: this.reading, ...rec });
     const ac = new AbortController();
-    const onCancel = () => ac.abort(this.applyAbort.signal.reason);
-    this.applyAbort.signal.addEventListener('abort', onCancel, { once: true });
+    const onCancel = () => ac.abort(cancel.reason);
+    if (cancel.aborted) onCancel();
+    else cancel.addEventListener('abort', onCancel, { once: true });
     let lingering: NodeJS.Timeout | undefined;
     const timer = setTimeout(() => {
       const err = new Error(`timed out after ${timeoutMs} ms (metaparam timeout)`);
@@ -375,7 +376,7 @@ export class Vertex {
     } finally {
       clearTimeout(timer);
       clearTimeout(lingering);
-      this.applyAbort.signal.removeEventListener('abort', onCancel);
+      cancel.removeEventListener('abort', onCancel);
     }
   }
 
