@@ -184,7 +184,12 @@ function refusedByKinds(registry: Registry, translated: readonly (readonly [numb
   const out = new Map<number, Note[]>();
   if (natives.length === 0) return out;
   const byId = new Map<string, number[]>();
-  for (const [i, s] of natives) byId.set(vertexId(s), [...(byId.get(vertexId(s)) ?? []), i]);
+  for (const [i, s] of natives) {
+    const id = vertexId(s);
+    const list = byId.get(id);
+    if (list) list.push(i);
+    else byId.set(id, [i]);
+  }
   // Without positions: the messages are the kinds' own, and the report places the resource itself.
   const strip = (s: ResourceSpec): ResourceSpec => ({ kind: s.kind, name: s.name, params: s.params, meta: s.meta });
   const spec: GraphSpec = { graph: node || 'catalog', resources: natives.map(([, s]) => strip(s)), exports: [], edges: [], collect: [] };
