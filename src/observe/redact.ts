@@ -88,7 +88,9 @@ export class Redactor {
   private readonly re: RegExp | undefined;
 
   constructor(secrets: Iterable<string>) {
-    const list = [...new Set([...secrets].filter((s) => s !== ''))].sort((a, b) => b.length - a.length);
+    const given = Array.isArray(secrets) ? (secrets as readonly string[]) : [...secrets];
+    if (given.length === 0) return; // the common case (nothing Sensitive): nothing to build
+    const list = [...new Set(given.filter((s) => s !== ''))].sort((a, b) => b.length - a.length);
     this.re = list.length ? new RegExp(list.map(escapeRegExp).join('|'), 'g') : undefined;
   }
 
