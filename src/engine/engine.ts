@@ -2,6 +2,7 @@
  * The engine: holds the live graph, swaps in new graphs (unchanged vertices keep running untouched), counts
  * busy vertices for the converger, and shuts down in order.
  */
+import { setMaxListeners } from 'node:events';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { cycleDiagnostics } from '../graph/cycles.js';
@@ -63,8 +64,11 @@ export class Engine implements VertexHost {
   readonly globalSema: readonly string[];
   readonly retryPolicy: RetryPolicy;
   readonly record: ((r: CheckRecord) => void) | undefined;
-  /** Cancels every running check/apply (shutdown after its grace, a second signal): see VertexHost. */
-  private readonly cancelAll = new AbortController();
+  /**
+   * Cancels every running check/apply (shutdown after its grace, a second signal): see VertexHost. Every running
+   * command listens to it, so its listeners are not limited (Node warns past 10 on one signal).
+   */
+  private readonly cancelAll = unlimited(new AbortController());
   get cancelSignal(): AbortSignal {
     return this.cancelAll.signal;
   }
@@ -472,6 +476,11 @@ export class Engine implements VertexHost {
 }
 
 const NOT_SENSITIVE: ReadonlySet<string> = new Set();
+
+function unlimited(ac: AbortController): AbortController {
+  setMaxListeners(0, ac.signal);
+  return ac;
+}
 
 /** The resource with its watch and check/apply errors redacted (the vertex logs them and keeps the last failure). */
 function redactedErrors(res: Resource, redactor: Redactor): Resource {

@@ -52,6 +52,24 @@ describe('engine', () => {
     for (const n of ['a', 'b', 'c']) assert.equal(h(n).checks, 1, n);
   });
 
+  it('runs 30 commands at once with no listener warning (they all listen to the one cancel signal)', async () => {
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(`${w.name}: ${w.message}`);
+    process.on('warning', onWarning);
+    try {
+      const execs = Array.from({ length: 30 }, (_, i) => `  - {name: e${i}, cmd: 'sleep 0.2'}\n`).join('');
+      const failed = await runGraph(`graph: g\nresources:\n  exec:\n${execs}`);
+      assert.deepEqual(failed, []);
+      await new Promise((res) => setImmediate(res)); // warnings are emitted on the next tick
+    } finally {
+      process.off('warning', onWarning);
+    }
+    assert.deepEqual(
+      warnings.filter((w) => w.includes('MaxListeners')),
+      [],
+    );
+  });
+
   it('runs independent branches at the same time', async () => {
     h('x').hold();
     h('y').hold();
