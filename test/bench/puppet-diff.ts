@@ -11,7 +11,7 @@ import { registry } from '../../src/cli/registry.js';
 import { catalogFromData } from '../../src/puppet/catalog.js';
 import { compareCatalogs } from '../../src/puppet/diff/compare.js';
 import { diffNode } from '../../src/puppet/diff/node-diff.js';
-import { buildControlRepo, FACTS_YAML, NODE } from '../harness/control-repo.js';
+import { buildControlRepo, diffArgs, FACTS_YAML, NODE } from '../harness/control-repo.js';
 import { type BenchContext, type BenchResult, fmtMs, MGMT, median, row, start, waitExit } from './common.js';
 
 /** Runs of each tool for the one-node row (alternated; the medians are compared). */
@@ -57,43 +57,16 @@ export async function puppetDiff(ctx: BenchContext): Promise<BenchResult> {
     const from = repo.commits[0]!;
     const to = repo.commits[repo.commits.length - 1]!;
     const env = { ...process.env, HOME: ctx.dir };
-    const oursOneArgs = [
-      MGMT,
-      'puppet',
-      'diff',
+    // The same flags for both tools (octocatalog-diff needs --output-format first), JSON to a file of the bench.
+    const args = (out: string, nodes?: string, facts?: string[]) => [
       '--output-format',
       'json',
       '-o',
-      join(ctx.dir, 'ours1.json'),
-      '-f',
-      from,
-      '-t',
-      to,
-      '--basedir',
-      repo.dir,
-      '-n',
-      NODE,
-      '--fact-file',
-      repo.factFile,
+      join(ctx.dir, out),
+      ...diffArgs(repo, from, to, nodes, facts),
     ];
-    const octoOneArgs = [
-      '--output-format',
-      'json',
-      '-o',
-      join(ctx.dir, 'octo1.json'),
-      '-f',
-      from,
-      '-t',
-      to,
-      '--basedir',
-      repo.dir,
-      '-n',
-      NODE,
-      '--fact-file',
-      repo.factFile,
-      '--puppet-binary',
-      '/usr/bin/puppet',
-    ];
+    const oursOneArgs = [MGMT, 'puppet', 'diff', ...args('ours1.json')];
+    const octoOneArgs = [...args('octo1.json'), '--puppet-binary', '/usr/bin/puppet'];
     // Puppet's compiled Ruby is cached (src/puppet/runtime/ruby-boot.ts): a private cache, empty for the first run
     // (shown on its own: a CI runner that keeps no cache pays this every time), filled by it for the others.
     const oursEnv = { ...process.env, MGMT_RUBY_CACHE: join(ctx.dir, 'ruby-cache') };
@@ -128,50 +101,14 @@ export async function puppetDiff(ctx: BenchContext): Promise<BenchResult> {
     for (const n of nodes) writeFileSync(join(facts, `${n}.yaml`), FACTS_YAML.replaceAll(NODE, n));
     const oursMany = await timed(
       'node',
-      [
-        MGMT,
-        'puppet',
-        'diff',
-        '--output-format',
-        'json',
-        '-o',
-        join(ctx.dir, 'ours20.json'),
-        '-f',
-        from,
-        '-t',
-        to,
-        '--basedir',
-        repo.dir,
-        '-n',
-        nodes.join(','),
-        '--facts-dir',
-        facts,
-      ],
+      [MGMT, 'puppet', 'diff', ...args('ours20.json', nodes.join(','), ['--facts-dir', facts])],
       'mgmt puppet diff (20 nodes)',
       oursEnv,
     );
     // octocatalog-diff reads one fact file for all nodes (--fact-file): the same work per node as ours.
     const octoMany = await timed(
       'octocatalog-diff',
-      [
-        '--output-format',
-        'json',
-        '-o',
-        join(ctx.dir, 'octo20.json'),
-        '-f',
-        from,
-        '-t',
-        to,
-        '--basedir',
-        repo.dir,
-        '-n',
-        nodes.join(','),
-        '--fact-file',
-        repo.factFile,
-        '--parallel',
-        '--puppet-binary',
-        '/usr/bin/puppet',
-      ],
+      [...args('octo20.json', nodes.join(',')), '--parallel', '--puppet-binary', '/usr/bin/puppet'],
       'octocatalog-diff (20 nodes)',
       env,
     );

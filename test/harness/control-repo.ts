@@ -164,13 +164,23 @@ export interface ControlRepo {
   remove(): void;
 }
 
-function git(dir: string, ...args: string[]): string {
+/** Runs git in `dir` with no user or system configuration; returns its trimmed stdout, throws with its stderr. */
+export function git(dir: string, ...args: string[]): string {
   const r = spawnSync('git', ['-C', dir, ...args], {
     encoding: 'utf8',
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir, GIT_CONFIG_NOSYSTEM: '1' },
   });
   if (r.status !== 0) throw new Error(`git ${args.join(' ')}: ${r.stderr}`);
   return r.stdout.trim();
+}
+
+/**
+ * What mgmt puppet diff and octocatalog-diff both take to diff `nodes` of the repository between two commits: the
+ * same flags by design (a CI job switches tools by changing the command). Facts: the repository's fact file unless
+ * given.
+ */
+export function diffArgs(repo: ControlRepo, from: string, to: string, nodes = NODE, facts: readonly string[] = ['--fact-file', repo.factFile]): string[] {
+  return ['-f', from, '-t', to, '--basedir', repo.dir, '-n', nodes, ...facts];
 }
 
 /** Builds the repository: the base commit and one commit per change (the first `count` changes; all by default). */

@@ -4,25 +4,16 @@
 // --hiera-config, --environment, --display-detail-add and --display-source; and a compile worker started before its
 // code exists (as the CLI starts them, while git and the bootstrap run) still puts a module's lib on Ruby's load path.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { CompilePool } from '../../src/puppet/diff/compile-pool.js';
 import { killAll, mgmtRun } from '../harness/cli.js';
+import { git } from '../harness/control-repo.js';
 import type { DiffEntry } from '../../src/puppet/diff/entry.js';
 
 const NODE = 'flags.example.com';
-
-function git(dir: string, ...args: string[]): string {
-  const r = spawnSync('git', ['-C', dir, ...args], {
-    encoding: 'utf8',
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir, GIT_CONFIG_NOSYSTEM: '1' },
-  });
-  if (r.status !== 0) throw new Error(`git ${args.join(' ')}: ${r.stderr}`);
-  return r.stdout.trim();
-}
 
 function write(dir: string, files: Record<string, string>): void {
   for (const [p, text] of Object.entries(files)) {

@@ -20,7 +20,7 @@ import { withFileText } from '../../src/puppet/diff/file-source.js';
 import { diffNode } from '../../src/puppet/diff/node-diff.js';
 import { exitCode } from '../../src/puppet/diff/result.js';
 import { run } from '../../src/system/proc/launcher.js';
-import { buildControlRepo, CHANGES, type ControlRepo, FACTS_YAML, NODE } from '../harness/control-repo.js';
+import { buildControlRepo, CHANGES, type ControlRepo, diffArgs, FACTS_YAML, NODE } from '../harness/control-repo.js';
 import { canonicalJson } from '../../src/world/keys.js';
 import type { DiffEntry } from '../../src/puppet/diff/entry.js';
 
@@ -56,23 +56,7 @@ async function octocatalogDiff(from: string, to: string): Promise<{ code: number
   const r = await run({
     // --output-format first: after the other flags octocatalog-diff 2.1.0 ignores it.
     command: {
-      argv: [
-        'octocatalog-diff',
-        '--output-format',
-        'json',
-        '-f',
-        from,
-        '-t',
-        to,
-        '--basedir',
-        repo.dir,
-        '-n',
-        NODE,
-        '--fact-file',
-        repo.factFile,
-        '--puppet-binary',
-        '/usr/bin/puppet',
-      ],
+      argv: ['octocatalog-diff', '--output-format', 'json', ...diffArgs(repo, from, to), '--puppet-binary', '/usr/bin/puppet'],
     },
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: scratch },
     captureStdout: true,
