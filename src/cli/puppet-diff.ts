@@ -308,8 +308,7 @@ async function diff(argv: string[]): Promise<number> {
   } else if (graphs) {
     if (v['from-graph'] === undefined || v['to-graph'] === undefined) throw new UsageError('give both --from-graph FILE and --to-graph FILE');
     const { registry, graphs: g } = await comparison();
-    const a = g.readGraphInput(registry, v['from-graph']);
-    const b = g.readGraphInput(registry, v['to-graph']);
+    const [a, b] = await Promise.all([g.readGraphInput(registry, v['from-graph']), g.readGraphInput(registry, v['to-graph'])]);
     results = [g.diffGraphDocuments(a, b, opts, nodes[0])];
   } else if (catalogs) {
     if (v['from-catalog'] === undefined || v['to-catalog'] === undefined) throw new UsageError('give both --from-catalog FILE and --to-catalog FILE');

@@ -13,6 +13,15 @@ import { errnoCode, errorText } from '../observe/errors.js';
  * file).
  */
 export async function readGraphFile(registry: Registry, path: string, limits: GraphLimits = DEFAULT_LIMITS): Promise<Loaded> {
+  const text = await readGraphText(path, limits);
+  return typeof text === 'string' ? checkGraphText(registry, text, path, limits) : text;
+}
+
+/**
+ * The text of the graph file at `path`, read and decoded as readGraphFile does, or its refusal (a Loaded with the
+ * one error and no spec): for readers that check the text their own way.
+ */
+export async function readGraphText(path: string, limits: GraphLimits = DEFAULT_LIMITS): Promise<string | Loaded> {
   const refuse = (message: string, line?: number): Loaded => ({
     diagnostics: [{ severity: 'error', message, ...(line !== undefined ? { pos: { file: path, line, col: 1 } } : {}) }],
   });
@@ -43,7 +52,7 @@ export async function readGraphFile(registry: Registry, path: string, limits: Gr
   }
   const text = decodeUtf8(bytes);
   if (typeof text !== 'string') return refuse('this line is not UTF-8; a graph is UTF-8 text (convert it, e.g. with iconv)', text.line);
-  return checkGraphText(registry, text, path, limits);
+  return text;
 }
 
 function tooBig(size: number, limits: GraphLimits): string {

@@ -12,9 +12,8 @@
  * not say what running it does. Dependency cycles are the exception: a cycle the new document adds is the diff's
  * to report (a failure naming the cycle, as for catalogs).
  */
-import { readFileSync, statSync } from 'node:fs';
 import { formatDiagnostic, hasErrors, sortDiagnostics } from '../../graph/diagnostics.js';
-import { DEFAULT_LIMITS, grouped } from '../../graph/limits.js';
+import { readGraphText } from '../../graph/read.js';
 import type { GraphSpec, ResourceSpec } from '../../graph/spec.js';
 import { validateGraph } from '../../graph/validate.js';
 import { loadYamlGraph } from '../../graph/yaml-loader.js';
@@ -32,18 +31,10 @@ const CYCLE = 'dependency cycle: ';
 /** How many of a document's errors the message lists. */
 const SHOWN_ERRORS = 20;
 
-/** Reads and validates a graph document. */
-export function readGraphInput(registry: Registry, path: string): GraphSpec {
-  let text: string;
-  try {
-    const size = statSync(path).size;
-    if (size > DEFAULT_LIMITS.maxBytes)
-      throw new GraphInputError(`${path}: the graph is ${grouped(size)} bytes, more than the ${grouped(DEFAULT_LIMITS.maxBytes)} a graph may have`);
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    if (e instanceof GraphInputError) throw e;
-    throw new GraphInputError(`cannot read graph ${path}: ${(e as Error).message}`);
-  }
+/** Reads (as `mgmt run` does: bounded, strict UTF-8) and validates a graph document. */
+export async function readGraphInput(registry: Registry, path: string): Promise<GraphSpec> {
+  const text = await readGraphText(path);
+  if (typeof text !== 'string') throw new GraphInputError(text.diagnostics.map(formatDiagnostic).join('\n')); // unreadable, too big, not UTF-8
   const loaded = loadYamlGraph(registry, text, path);
   const diagnostics = [...loaded.diagnostics, ...(loaded.spec ? validateGraph(registry, loaded.spec, loaded.invalid) : [])].filter(
     (d) => !d.message.startsWith(CYCLE),
