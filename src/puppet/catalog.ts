@@ -96,7 +96,7 @@ export function parseCatalogText(text: string, sourceName: string): unknown {
     throw new CatalogError(`${sourceName}: the catalog is ${grouped(bytes)} bytes, more than the ${grouped(DEFAULT_LIMITS.maxBytes)} a graph may have`);
   }
   const trimmed = text.trimStart();
-  if (trimmed.startsWith('{')) {
+  if (trimmed.startsWith('{') || trimmed.startsWith('[')) {
     try {
       doc = JSON.parse(text);
     } catch (e) {

@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { DEFAULT_LIMITS, grouped } from '../../graph/limits.js';
 import { outputTail, run, SpawnError } from '../../system/proc/launcher.js';
 import { SYSTEM_TOOL_PATH } from '../../system/tools/tool-path.js';
-import { type Catalog, catalogFromData, CatalogError, readCatalog } from '../catalog.js';
+import { type Catalog, catalogFromData, CatalogError, parseCatalogText, readCatalog } from '../catalog.js';
 
 const GZIP_MAGIC = Buffer.from([0x1f, 0x8b]);
 /** Where an export archive keeps each node's catalog: `puppetdb-bak/catalogs/<certname>[-<sha1 of it>].json`. */
@@ -41,15 +41,8 @@ export async function readCatalogInput(path: string, node: string | undefined): 
   if (head.equals(GZIP_MAGIC)) return fromExportArchive(path, node);
   if (size > DEFAULT_LIMITS.maxBytes)
     throw new CatalogError(`${path}: the catalog is ${grouped(size)} bytes, more than the ${grouped(DEFAULT_LIMITS.maxBytes)} a graph may have`);
-  const text = await readFile(path, 'utf8');
-  if (!text.trimStart().startsWith('[')) return readCatalog(text, path);
-  let list: unknown;
-  try {
-    list = JSON.parse(text);
-  } catch (e) {
-    throw new CatalogError(`${path}: not valid JSON: ${(e as Error).message}`);
-  }
-  return fromQueryAnswer(list as unknown[], path, node);
+  const doc = parseCatalogText(await readFile(path, 'utf8'), path);
+  return Array.isArray(doc) ? fromQueryAnswer(doc, path, node) : catalogFromData(doc, path);
 }
 
 const certnameOf = (c: unknown): string | undefined =>
