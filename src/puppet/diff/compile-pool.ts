@@ -9,8 +9,8 @@
  * the environment (`<home>/code/environments/<env>`), so its environment.conf, hiera.yaml and data are Puppet's
  * own to read. Nothing is written outside the temporary directories.
  *
- * Start-up: Ruby and Puppet take ~0.6 s to load, and a first compile ~0.8 s more to load the compiler and the
- * core types, against ~50 ms for a compile once loaded. So `prestart()` starts the workers before the code
+ * Start-up: a worker takes ~0.5 s to load Ruby, Puppet, the compiler and the core types (~1 s with an empty compile
+ * cache: ruby-boot.ts), against ~50 ms for a compile once loaded. So `prestart()` starts the workers before the code
  * exists (a checkout's directory is named before git fills it: Puppet reads the environment at each compile,
  * never at start), and each worker loads the compiler and the core types at start (`--warm-up`, in an
  * environment of its own with no modules), while the caller checks the code out and bootstraps it.
