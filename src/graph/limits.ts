@@ -39,6 +39,11 @@ export const DEFAULT_LIMITS: GraphLimits = Object.freeze({
   maxResources: 50_000,
 });
 
+/** How a size past `maxBytes` is said: `34,603,008 bytes, more than the 33,554,432 a graph may have`. */
+export function tooManyBytes(size: number, maxBytes: number): string {
+  return `${grouped(size)} bytes, more than the ${grouped(maxBytes)} a graph may have`;
+}
+
 /** `1234567` → `1,234,567`, for the messages of the bounds. */
 export function grouped(n: number): string {
   return n.toLocaleString('en-US');

@@ -2,7 +2,7 @@
 import { open } from 'node:fs/promises';
 import type { Registry } from '../resources/registry.js';
 import { type Diagnostic, hasErrors, sortDiagnostics } from './diagnostics.js';
-import { DEFAULT_LIMITS, type GraphLimits, grouped } from './limits.js';
+import { DEFAULT_LIMITS, type GraphLimits, tooManyBytes } from './limits.js';
 import { validateGraph } from './validate.js';
 import { type Loaded, loadYamlGraph } from './yaml-loader.js';
 import { errnoCode, errorText } from '../observe/errors.js';
@@ -56,7 +56,7 @@ export async function readGraphText(path: string, limits: GraphLimits = DEFAULT_
 }
 
 function tooBig(size: number, limits: GraphLimits): string {
-  return `the graph is ${grouped(size)} bytes, more than the ${grouped(limits.maxBytes)} a graph may have; split it`;
+  return `the graph is ${tooManyBytes(size, limits.maxBytes)}; split it`;
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });

@@ -6,7 +6,7 @@
  * each node opens and closes, which gives every node its position without a slower parser.
  */
 import yaml, { type Schema } from 'js-yaml';
-import { DEFAULT_LIMITS, type GraphLimits, grouped } from './limits.js';
+import { DEFAULT_LIMITS, type GraphLimits, grouped, tooManyBytes } from './limits.js';
 
 export type YNode =
   | { readonly kind: 'scalar'; readonly start: number; readonly value: string | null; readonly plain: boolean }
@@ -53,7 +53,7 @@ export class YamlLimitError extends YamlSyntaxError {}
 function loadCounted(text: string, schema: Schema, limits: GraphLimits): { result: unknown; root: Frame } {
   const bytes = Buffer.byteLength(text, 'utf8');
   if (bytes > limits.maxBytes) {
-    throw new YamlLimitError(`the graph is ${grouped(bytes)} bytes, more than the ${grouped(limits.maxBytes)} a graph may have`, 1, 1);
+    throw new YamlLimitError(`the graph is ${tooManyBytes(bytes, limits.maxBytes)}`, 1, 1);
   }
   const root: Frame = { start: 0, end: text.length, result: undefined, children: [], size: 0, height: 0 };
   const stack: Frame[] = [root];

@@ -6,7 +6,7 @@
  * them before it stores a catalog, so a resource read from PuppetDB lacks them.
  */
 import yaml from 'js-yaml';
-import { DEFAULT_LIMITS, grouped } from '../graph/limits.js';
+import { DEFAULT_LIMITS, tooManyBytes } from '../graph/limits.js';
 import { loadYamlBounded, YamlLimitError, YamlSyntaxError } from '../graph/yaml-tree.js';
 
 export interface CatalogResource {
@@ -93,7 +93,7 @@ export function parseCatalogText(text: string, sourceName: string): unknown {
   let doc: unknown;
   const bytes = Buffer.byteLength(text, 'utf8');
   if (bytes > DEFAULT_LIMITS.maxBytes) {
-    throw new CatalogError(`${sourceName}: the catalog is ${grouped(bytes)} bytes, more than the ${grouped(DEFAULT_LIMITS.maxBytes)} a graph may have`);
+    throw new CatalogError(`${sourceName}: the catalog is ${tooManyBytes(bytes, DEFAULT_LIMITS.maxBytes)}`);
   }
   const trimmed = text.trimStart();
   if (trimmed.startsWith('{') || trimmed.startsWith('[')) {

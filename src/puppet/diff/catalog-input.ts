@@ -13,7 +13,7 @@
 import { mkdtemp, open, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DEFAULT_LIMITS, grouped } from '../../graph/limits.js';
+import { DEFAULT_LIMITS, tooManyBytes } from '../../graph/limits.js';
 import { outputTail, run, SpawnError } from '../../system/proc/launcher.js';
 import { SYSTEM_TOOL_PATH } from '../../system/tools/tool-path.js';
 import { type Catalog, catalogFromData, CatalogError, parseCatalogText, readCatalog } from '../catalog.js';
@@ -39,8 +39,7 @@ export async function readCatalogInput(path: string, node: string | undefined): 
     throw new CatalogError(`cannot read catalog ${path}: ${(e as Error).message}`);
   }
   if (head.equals(GZIP_MAGIC)) return fromExportArchive(path, node);
-  if (size > DEFAULT_LIMITS.maxBytes)
-    throw new CatalogError(`${path}: the catalog is ${grouped(size)} bytes, more than the ${grouped(DEFAULT_LIMITS.maxBytes)} a graph may have`);
+  if (size > DEFAULT_LIMITS.maxBytes) throw new CatalogError(`${path}: the catalog is ${tooManyBytes(size, DEFAULT_LIMITS.maxBytes)}`);
   const doc = parseCatalogText(await readFile(path, 'utf8'), path);
   return Array.isArray(doc) ? fromQueryAnswer(doc, path, node) : catalogFromData(doc, path);
 }
@@ -99,8 +98,7 @@ async function fromExportArchive(path: string, node: string | undefined): Promis
     await tar(['-x', '-z', '-f', path, '-C', dir, '--no-same-owner', '--no-same-permissions', '--', member], `unpacking ${member} from ${path}`);
     const file = join(dir, member);
     const size = (await stat(file)).size;
-    if (size > DEFAULT_LIMITS.maxBytes)
-      throw new CatalogError(`${path}: ${member} is ${grouped(size)} bytes, more than the ${grouped(DEFAULT_LIMITS.maxBytes)} a graph may have`);
+    if (size > DEFAULT_LIMITS.maxBytes) throw new CatalogError(`${path}: ${member} is ${tooManyBytes(size, DEFAULT_LIMITS.maxBytes)}`);
     const catalog = readCatalog(await readFile(file, 'utf8'), `${path}:${member}`);
     if (node !== undefined && catalog.node !== node) throw new CatalogError(`${path}: ${member} is the catalog of ${catalog.node}, not of ${node}`);
     return catalog;
