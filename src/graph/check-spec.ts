@@ -9,7 +9,7 @@ import { sortDiagnostics } from './diagnostics.js';
 import { validateDocument } from './schema.js';
 import { valueMessage } from './schema-messages.js';
 import { type GraphSpec, type Pos, type ResourceSpec, vertexId } from './spec.js';
-import { validateGraph } from './validate.js';
+import { placeOf, validateGraph } from './validate.js';
 
 export function checkSpec(registry: Registry, spec: GraphSpec): Diagnostic[] {
   const all = [...spec.resources, ...spec.exports];
@@ -53,16 +53,12 @@ export function checkSpec(registry: Registry, spec: GraphSpec): Diagnostic[] {
     });
   }
   const keep = (r: ResourceSpec) => !refused.has(r);
-  const placed: GraphSpec = { ...spec, resources: spec.resources.filter(keep).map(withPos), exports: spec.exports.filter(keep).map(withPos) };
+  const checked: GraphSpec = refused.size ? { ...spec, resources: spec.resources.filter(keep), exports: spec.exports.filter(keep) } : spec;
   const invalid = new Set([...refused].map((r) => vertexId(r)));
-  return sortDiagnostics([...ds, ...validateGraph(registry, placed, invalid)]);
+  return sortDiagnostics([...ds, ...validateGraph(registry, checked, invalid)]);
 }
 
 function posOf(r: ResourceSpec): { pos?: Pos } {
-  if (r.pos) return { pos: r.pos };
-  return r.origin?.file ? { pos: { file: r.origin.file, line: r.origin.line ?? 0, col: 1 } } : {};
-}
-
-function withPos(r: ResourceSpec): ResourceSpec {
-  return r.pos || !r.origin?.file ? r : { ...r, ...posOf(r) };
+  const pos = placeOf(r);
+  return pos ? { pos } : {};
 }

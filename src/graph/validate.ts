@@ -6,6 +6,7 @@
 import { Redactor, secretsOf } from '../observe/redact.js';
 import { normalize } from '../resources/normalize.js';
 import type { Registry } from '../resources/registry.js';
+import type { AutoEdgeHints } from '../resources/resource.js';
 import { cycleDiagnostics } from './cycles.js';
 import { type Diagnostic, suggest } from './diagnostics.js';
 import { DEFAULT_LIMITS, type GraphLimits, grouped } from './limits.js';
@@ -39,37 +40,42 @@ export function validateGraph(
     });
     return ds;
   }
+  // each resource's autoedge hints, from the same normalize as its kind's checks (undefined: an unknown kind)
+  const hints = spec.resources.map((r) => checkResource(registry, r, ds));
+  for (const r of spec.exports) checkResource(registry, r, ds);
   const byId = new Map<string, ResourceSpec>();
-  const byPath = new Map<string, ResourceSpec>();
-  for (const r of [...spec.resources, ...spec.exports]) checkResource(registry, r, ds);
-  for (const r of spec.resources) {
+  /** Each managed path's first resource, and whether its kind shares paths (see AutoEdgeHints.sharesPath). */
+  const byPath = new Map<string, { readonly r: ResourceSpec; readonly shares: boolean }>();
+  spec.resources.forEach((r, i) => {
     const id = vertexId(r);
     const first = byId.get(id);
     if (first) {
+      const at = placeOf(first);
       ds.push({
         severity: 'error',
         where: id,
-        pos: r.pos,
-        message: `declared twice; first declared at ${first.pos ? `${first.pos.file}:${first.pos.line}` : 'another place'}. Give one of them another name`,
+        pos: placeOf(r),
+        message: `declared twice; first declared at ${at ? `${at.file}:${at.line}` : 'another place'}. Give one of them another name`,
       });
-      continue;
+      return;
     }
     byId.set(id, r);
-    const managed = managedPath(registry, r);
-    if (managed) {
-      const other = byPath.get(managed);
-      if (other && (sharesPath(registry, r) || sharesPath(registry, other))) {
-        // Puppet's types that share a path with another (see AutoEdgeHints.sharesPath): not a conflict
-      } else if (other) {
-        ds.push({
-          severity: 'error',
-          where: id,
-          pos: r.pos,
-          message: `manages ${managed}, which ${vertexId(other)} manages too; merge them into one resource`,
-        });
-      } else byPath.set(managed, r);
+    const h = hints[i];
+    const managed = h && managedPathOf(h);
+    if (!managed) return;
+    const shares = h.sharesPath === true;
+    const other = byPath.get(managed);
+    if (!other) byPath.set(managed, { r, shares });
+    else if (!shares && !other.shares) {
+      // (two kinds that share a path, as Puppet's types may (AutoEdgeHints.sharesPath), are no conflict)
+      ds.push({
+        severity: 'error',
+        where: id,
+        pos: placeOf(r),
+        message: `manages ${managed}, which ${vertexId(other.r)} manages too; merge them into one resource`,
+      });
     }
-  }
+  });
   const exported = new Set(spec.exports.map((r) => vertexId(r)));
   const goodEdges = [];
   for (const e of spec.edges) {
@@ -92,31 +98,34 @@ export function validateGraph(
     }
     if (ok) goodEdges.push(e);
   }
-  ds.push(...cycleDiagnostics(byId.keys(), goodEdges));
+  // no edge, no cycle (and no walk over every vertex to find none)
+  if (goodEdges.length > 0) ds.push(...cycleDiagnostics(byId.keys(), goodEdges));
   return ds;
 }
 
-function checkResource(registry: Registry, r: ResourceSpec, ds: Diagnostic[]): void {
+/** Checks one resource into `ds`; returns its kind's autoedge hints, or undefined when its kind is unknown. */
+function checkResource(registry: Registry, r: ResourceSpec, ds: Diagnostic[]): AutoEdgeHints | undefined {
   const id = vertexId(r);
   const kind = registry.get(r.kind);
   if (!kind) {
-    ds.push({ severity: 'error', where: id, pos: r.pos, message: `unknown resource kind \`${r.kind}\`` });
-    return;
+    ds.push({ severity: 'error', where: id, pos: placeOf(r), message: `unknown resource kind \`${r.kind}\`` });
+    return undefined;
   }
-  if (r.name.startsWith('$')) ds.push({ severity: 'error', where: id, pos: r.pos, message: 'a name may not start with `$`' });
+  if (r.name.startsWith('$')) ds.push({ severity: 'error', where: id, pos: placeOf(r), message: 'a name may not start with `$`' });
   // A kind's message may quote a value (`got '...'`): never a sensitive one.
   const sensitive = r.meta.sensitive;
   const redactor = sensitive?.length ? new Redactor(secretsOf(normalize(kind, r.name, r.params).params, sensitive)) : undefined;
-  for (const p of kind.validate?.(r.name, r.params) ?? []) {
+  const { problems, hints } = kind.review(r.name, r.params);
+  for (const p of problems) {
     const message = redactor ? redactor.text(p.message) : p.message;
-    ds.push({ severity: p.severity ?? 'error', where: id, pos: (p.param ? r.paramPos?.[p.param] : undefined) ?? r.pos, message });
+    ds.push({ severity: p.severity ?? 'error', where: id, pos: (p.param ? r.paramPos?.[p.param] : undefined) ?? placeOf(r), message });
   }
   const m = r.meta;
   if (m.limit !== undefined && m.limit !== Infinity && !(m.burst && m.burst > 0)) {
     ds.push({
       severity: 'error',
       where: id,
-      pos: r.paramPos?.['meta.limit'] ?? r.pos,
+      pos: r.paramPos?.['meta.limit'] ?? placeOf(r),
       message: 'metaparam `limit` needs `burst` >= 1 (with burst 0 no event would ever pass)',
     });
   }
@@ -127,22 +136,32 @@ function checkResource(registry: Registry, r: ResourceSpec, ds: Diagnostic[]): v
     ds.push({
       severity: 'error',
       where: id,
-      pos: r.paramPos?.['meta.sensitive'] ?? r.pos,
+      pos: r.paramPos?.['meta.sensitive'] ?? placeOf(r),
       message: `metaparam \`sensitive\` names \`${s}\`, which is not a parameter of ${r.kind}${hint ? ` (did you mean ${hint}?)` : ''}: a misspelt name would leave the secret printable`,
     });
   }
+  return hints;
 }
 
 /** The path a resource manages, if its kind manages paths (directories are compared without `/`). */
 export function managedPath(registry: Registry, r: ResourceSpec): string | undefined {
   const hints = registry.get(r.kind)?.autoEdges?.(r.name, r.params);
-  if (!hints?.manages?.[0]) return undefined;
-  const p = hints.manages[0];
+  return hints && managedPathOf(hints);
+}
+
+function managedPathOf(hints: AutoEdgeHints): string | undefined {
+  const p = hints.manages?.[0];
+  if (!p) return undefined;
   return p.length > 1 && p.endsWith('/') ? p.slice(0, -1) : p;
 }
 
-function sharesPath(registry: Registry, r: ResourceSpec): boolean {
-  return registry.get(r.kind)?.autoEdges?.(r.name, r.params).sharesPath === true;
+/**
+ * Where a resource is: its position in the YAML, or for a translated one its manifest file and line (a catalog
+ * without lines: line 0, the file itself).
+ */
+export function placeOf(r: ResourceSpec): Pos | undefined {
+  if (r.pos) return r.pos;
+  return r.origin?.file ? { file: r.origin.file, line: r.origin.line ?? 0, col: 1 } : undefined;
 }
 
 /** A translated resource's place: its manifest file and line, or the graph's source. */

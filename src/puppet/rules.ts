@@ -370,45 +370,83 @@ function compiled(rules: TypeRules): CompiledRules {
   return c;
 }
 
-/** Runs a type's rules (then the shared metaparam rules) over one catalog resource. */
-export function applyRules(rules: TypeRules, shared: Readonly<Record<string, Rule>>, r: CatalogResource): RuleResult {
-  const params: Record<string, unknown> = {};
-  const meta: Record<string, unknown> = {};
-  const notes: Note[] = [];
-  const info: Note[] = [];
-  const refusals: Note[] = [];
-  const provenance = new Map<string, readonly string[]>();
-  const ctx: RuleContext = {
-    resource: r,
-    value: (a) => r.parameters[a],
-    has: (a) => r.parameters[a] !== undefined,
-    get: (p) => params[p],
-    note: (attribute, message) => notes.push({ attribute, message }),
-    info: (attribute, message) => info.push({ attribute, message }),
-    refuse: (attribute, message) => refusals.push({ attribute, message }),
-  };
-  /** Sets `param` from a rule's answer: a value, `undefined` (nothing), a Refusal (blamed on `attr`) or Sourced. */
-  const set = (param: string, out: unknown, attr: string, from: readonly string[]) => {
-    if (out instanceof Refusal) ctx.refuse(attr, out.message);
+/**
+ * What the rules of one resource see and build: its attributes, the parameters and metaparams set so far, the
+ * notes. One object per resource with its methods on the prototype: no closures made per resource.
+ */
+class Context implements RuleContext {
+  readonly params: Record<string, unknown> = {};
+  readonly meta: Record<string, unknown> = {};
+  readonly notes: Note[] = [];
+  readonly infos: Note[] = [];
+  readonly refusals: Note[] = [];
+  /**
+   * The attributes each parameter's value comes from; kept only where a Sensitive attribute could feed one (the
+   * catalog marks some, or the type declares some).
+   */
+  readonly provenance: Map<string, readonly string[]> | undefined;
+
+  constructor(
+    readonly resource: CatalogResource,
+    tracked: boolean,
+  ) {
+    this.provenance = tracked ? new Map() : undefined;
+  }
+  value(a: string): unknown {
+    return this.resource.parameters[a];
+  }
+  has(a: string): boolean {
+    return this.resource.parameters[a] !== undefined;
+  }
+  get(p: string): unknown {
+    return this.params[p];
+  }
+  note(attribute: string, message: string): void {
+    this.notes.push({ attribute, message });
+  }
+  info(attribute: string, message: string): void {
+    this.infos.push({ attribute, message });
+  }
+  refuse(attribute: string, message: string): void {
+    this.refusals.push({ attribute, message });
+  }
+  /**
+   * Sets `param` from a rule's answer: a value, `undefined` (nothing), a Refusal (blamed on `attr`) or Sourced.
+   * `from`: the attributes the value comes from; unset: `attr` alone.
+   */
+  set(param: string, out: unknown, attr: string, from?: readonly string[]): void {
+    if (out instanceof Refusal) this.refuse(attr, out.message);
     else if (out instanceof Sourced) {
       if (out.value === undefined) return;
-      params[param] = out.value;
-      provenance.set(param, out.from);
+      this.params[param] = out.value;
+      this.provenance?.set(param, out.from);
     } else if (out !== undefined) {
-      params[param] = out;
-      provenance.set(param, from);
+      this.params[param] = out;
+      this.provenance?.set(param, from ?? [attr]);
     }
-  };
-  const setMeta = (key: string, out: unknown, attr: string) => {
-    if (out instanceof Refusal) ctx.refuse(attr, out.message);
-    else if (out !== undefined) meta[key] = out;
-  };
+  }
+  setMeta(key: string, out: unknown, attr: string): void {
+    if (out instanceof Refusal) this.refuse(attr, out.message);
+    else if (out !== undefined) this.meta[key] = out;
+  }
+}
+
+const NOTHING: readonly string[] = Object.freeze([]);
+const USE = { do: 'use', doc: '' } as const;
+
+/** Runs a type's rules (then the shared metaparam rules) over one catalog resource. */
+export function applyRules(rules: TypeRules, shared: Readonly<Record<string, Rule>>, r: CatalogResource): RuleResult {
+  const tracked = r.sensitive.length > 0 || (rules.sensitive?.length ?? 0) > 0;
+  const ctx = new Context(r, tracked);
+  const { params, meta, refusals } = ctx;
   const { consumed, defaults, carryDefaults, derivations } = compiled(rules);
 
   // 1. Each given attribute, by its rule.
-  for (const [attr, value] of Object.entries(r.parameters)) {
+  const given = r.parameters;
+  for (const attr in given) {
+    const value = given[attr];
     if (value === undefined) continue;
-    const rule = rules.attributes[attr] ?? (consumed.has(attr) ? ({ do: 'use', doc: '' } as const) : shared[attr]);
+    const rule = rules.attributes[attr] ?? (consumed.has(attr) ? USE : shared[attr]);
     if (!rule) {
       refusals.push({ attribute: attr, message: MSG_UNKNOWN_ATTRIBUTE });
       continue;
@@ -420,13 +458,13 @@ export function applyRules(rules: TypeRules, shared: Readonly<Record<string, Rul
     }
     switch (rule.do) {
       case 'carry':
-        set(rule.to, rule.as ? converterOf(rule.as).convert(value) : value, attr, [attr]);
+        ctx.set(rule.to, rule.as ? converterOf(rule.as).convert(value) : value, attr);
         break;
       case 'map':
-        set(rule.to, mapValue(rule, attr, value, ctx), attr, [attr]);
+        ctx.set(rule.to, mapValue(rule, attr, value, ctx), attr);
         break;
       case 'toMeta':
-        setMeta(rule.meta, rule.as ? converterOf(rule.as).convert(value) : value, attr);
+        ctx.setMeta(rule.meta, rule.as ? converterOf(rule.as).convert(value) : value, attr);
         break;
       case 'drop':
       case 'use':
@@ -446,23 +484,18 @@ export function applyRules(rules: TypeRules, shared: Readonly<Record<string, Rul
   for (const [attr, rule] of defaults) {
     if (ctx.has(attr)) continue;
     if (rule.do === 'map' && rule.default !== undefined && (!rule.defaultIf || rule.defaultIf.some((a) => ctx.has(a)))) {
-      set(rule.to, mapValue(rule, attr, rule.default, ctx), attr, []);
+      ctx.set(rule.to, mapValue(rule, attr, rule.default, ctx), attr, NOTHING);
     } else if (rule.do === 'toMeta' && rule.default !== undefined) {
-      setMeta(rule.meta, rule.as ? converterOf(rule.as).convert(rule.default) : rule.default, attr);
+      ctx.setMeta(rule.meta, rule.as ? converterOf(rule.as).convert(rule.default) : rule.default, attr);
     }
   }
   // (after the map defaults, which may set `state`)
   for (const [attr, rule] of carryDefaults) {
-    if (!ctx.has(attr) && params.state !== 'absent') set(rule.to, rule.default, attr, []);
+    if (!ctx.has(attr) && params.state !== 'absent') ctx.set(rule.to, rule.default, attr, NOTHING);
   }
   // 3. Derived parameters, in order.
   for (const [param, d] of derivations) {
-    set(
-      param,
-      d.by.derive(ctx),
-      d.from[0] ?? param,
-      d.from.filter((a) => ctx.has(a)),
-    );
+    ctx.set(param, d.by.derive(ctx), d.from[0] ?? param, ctx.provenance ? d.from.filter((a) => ctx.has(a)) : NOTHING);
   }
   // 4. What means nothing for an absent object.
   if (params.state === 'absent') {
@@ -470,7 +503,7 @@ export function applyRules(rules: TypeRules, shared: Readonly<Record<string, Rul
       if (params[k] === undefined) continue;
       // eslint-disable-next-line @typescript-eslint/no-dynamic-delete -- the translated parameters are a plain record being built
       delete params[k];
-      provenance.delete(k);
+      ctx.provenance?.delete(k);
       // Puppet ignores them too: nothing the resource does is lost.
       ctx.info(k, MSG_IGNORED_WHEN_ABSENT);
     }
@@ -484,10 +517,11 @@ export function applyRules(rules: TypeRules, shared: Readonly<Record<string, Rul
       else ctx.info(a, c.message);
     }
   }
-  const sens = new Set([...r.sensitive, ...(rules.sensitive ?? [])]);
-  const sensitiveParams = [...provenance]
-    .filter(([p, from]) => p in params && from.some((a) => sens.has(a)))
-    .map(([p]) => p)
-    .sort();
-  return { kind: rules.kind, name: rules.name(r), params, meta, notes, info, refusals, sensitiveParams };
+  const sensitiveParams: string[] = [];
+  if (ctx.provenance) {
+    const sens = new Set([...r.sensitive, ...(rules.sensitive ?? [])]);
+    for (const [p, from] of ctx.provenance) if (p in params && from.some((a) => sens.has(a))) sensitiveParams.push(p);
+    sensitiveParams.sort();
+  }
+  return { kind: rules.kind, name: rules.name(r), params, meta, notes: ctx.notes, info: ctx.infos, refusals, sensitiveParams };
 }

@@ -40,30 +40,37 @@ const MSG_FRAGMENT_REFUSED = 'a fragment of this file cannot be translated: Pupp
 const MSG_FILE_FALLBACK = 'its concat_file goes to the fallback: Puppet assembles the file';
 const MSG_ORPHAN_FRAGMENT = 'no concat_file in the catalog takes this fragment: it has no effect (Puppet only warns)';
 
-/** Orders params as the kind's parameter table does, so output reads naturally and stays stable. */
+/**
+ * Orders params as the kind's parameter table does, so output reads naturally and stays stable; keys the table
+ * lacks (the schema refuses them) come last, sorted.
+ */
 function ordered(registry: Registry, kind: string, params: Record<string, unknown>): Record<string, unknown> {
-  const ranks = ranksOf(registry.get(kind)?.params);
-  const rank = (k: string) => ranks.get(k) ?? ranks.size;
-  const keys = Object.keys(params).sort((a, b) => rank(a) - rank(b) || cmp(a, b));
-  return Object.fromEntries(keys.map((k) => [k, params[k]]));
+  const out: Record<string, unknown> = {};
+  let found = 0;
+  for (const k of tableKeys(registry.get(kind)?.params)) {
+    if (!Object.hasOwn(params, k)) continue;
+    out[k] = params[k];
+    found++;
+  }
+  const keys = Object.keys(params);
+  if (found < keys.length) for (const k of keys.filter((k) => !Object.hasOwn(out, k)).sort(cmp)) out[k] = params[k];
+  return out;
 }
 
-/** Each parameter's position in its table, computed once per table. */
-const rankCache = new WeakMap<object, ReadonlyMap<string, number>>();
-const NO_RANKS: ReadonlyMap<string, number> = new Map();
-function ranksOf(table: object | undefined): ReadonlyMap<string, number> {
-  if (!table) return NO_RANKS;
-  let ranks = rankCache.get(table);
-  if (!ranks) rankCache.set(table, (ranks = new Map(Object.keys(table).map((k, i) => [k, i]))));
-  return ranks;
+/** A table's parameters in its order, listed once per table. */
+const keysCache = new WeakMap<object, readonly string[]>();
+function tableKeys(table: object | undefined): readonly string[] {
+  if (!table) return [];
+  let keys = keysCache.get(table);
+  if (!keys) keysCache.set(table, (keys = Object.keys(table)));
+  return keys;
 }
 
+/** Metaparams in name order (most resources have none or one: no sort). */
 function orderedMeta(meta: Record<string, unknown>): Record<string, unknown> {
-  return Object.fromEntries(
-    Object.keys(meta)
-      .sort()
-      .map((k) => [k, meta[k]]),
-  );
+  const keys = Object.keys(meta);
+  if (keys.length < 2) return meta;
+  return Object.fromEntries(keys.sort().map((k) => [k, meta[k]]));
 }
 
 /**
@@ -195,9 +202,8 @@ function refusedByKinds(registry: Registry, translated: readonly (readonly [numb
     if (list) list.push(i);
     else byId.set(id, [i]);
   }
-  // Without positions: the messages are the kinds' own, and the report places the resource itself.
-  const strip = (s: ResourceSpec): ResourceSpec => ({ kind: s.kind, name: s.name, params: s.params, meta: s.meta });
-  const spec: GraphSpec = { graph: node || 'catalog', resources: natives.map(([, s]) => strip(s)), exports: [], edges: [], collect: [] };
+  // Only the messages are kept (the kinds' own, which quote no position): the report places the resource itself.
+  const spec: GraphSpec = { graph: node || 'catalog', resources: natives.map(([, s]) => s), exports: [], edges: [], collect: [] };
   for (const d of checkSpec(registry, spec)) {
     // A name two Puppet resources share is the translator's own error (translateCatalog names both).
     if (d.severity !== 'error' || d.where === undefined || d.message.startsWith('declared twice')) continue;

@@ -187,6 +187,11 @@ const DEFINED: unique symbol = Symbol('defineKind');
 /** A kind as the registry, the validator and the engine hold it: made by `defineKind`, never written by hand. */
 export interface ResourceKind<T extends ParamTable = ParamTable, N extends keyof T & string = keyof T & string> extends KindDefinition<T, N> {
   readonly [DEFINED]: true;
+  /**
+   * What validating a graph asks of one resource, from one normalize: `validate`'s problems and `autoEdges`' hints
+   * (`{}` for a kind without autoedges), as the two methods would give them apart.
+   */
+  review(name: string, params: Readonly<Record<string, unknown>>): { readonly problems: readonly Problem[]; readonly hints: AutoEdgeHints };
 }
 
 /**
@@ -231,6 +236,11 @@ export function defineKind<T extends ParamTable, N extends keyof T & string = ne
           },
         }
       : {}),
+    review: (name, params) => {
+      const n = normalize(k, name, params);
+      if (n.problems.length > 0) return { problems: n.problems, hints: {} };
+      return { problems: validate?.call(k, name, n.params) ?? [], hints: autoEdges?.call(k, name, n.params) ?? {} };
+    },
     create: (name, params, ctx) => k.create(name, normalizeComplete(k, name, params), ctx),
   };
 }
