@@ -5,7 +5,7 @@
  * Output is deterministic: resources sorted by kind then name, edges by name.
  */
 import { checkSpec } from '../graph/check-spec.js';
-import { type CollectSpec, type EdgeSpec, type GraphSpec, type ResourceSpec, vertexId } from '../graph/spec.js';
+import { type CollectSpec, type EdgeSpec, type GraphSpec, type Origin, type ResourceSpec, vertexId } from '../graph/spec.js';
 import type { Registry } from '../resources/registry.js';
 import { type Catalog, CatalogError, type CatalogResource, refOf, textOf } from './catalog.js';
 import { DEFAULT_RUNINTERVAL_S, FALLBACK_KIND, fallbackVertex, REFRESHABLE_PUPPET_TYPES } from './fallback.js';
@@ -73,6 +73,41 @@ function orderedMeta(meta: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(keys.sort().map((k) => [k, meta[k]]));
 }
 
+/** Where a translated resource came from; keys set one by one, in this order, so no object is made to be spread. */
+function originOf(r: CatalogResource, ref: string): Origin {
+  const o: { -readonly [K in keyof Origin]: Origin[K] } = { ref };
+  if (r.file !== undefined) o.file = r.file;
+  if (r.line !== undefined) o.line = r.line;
+  if (r.exported) Object.assign(o, queryable(r));
+  return o;
+}
+
+/** A resource's report line, its keys in the report's order (as originOf, set one by one). */
+function reportLine(
+  r: CatalogResource,
+  ref: string,
+  status: ResourceReport['status'],
+  kind: string,
+  name: string,
+  notes: readonly Note[],
+  more: { readonly info?: readonly Note[]; readonly reason?: string; readonly exported?: boolean } = {},
+): ResourceReport {
+  const o: { -readonly [K in keyof ResourceReport]?: ResourceReport[K] } = { ref };
+  if (r.file !== undefined) o.file = r.file;
+  if (r.line !== undefined) o.line = r.line;
+  if (r.sensitive.length) o.sensitive = [...r.sensitive].sort();
+  if (more.exported) o.exported = true;
+  o.status = status;
+  o.kind = kind;
+  o.name = name;
+  o.notes = notes;
+  if (more.info?.length) o.info = more.info;
+  if (more.reason !== undefined) o.reason = more.reason;
+  return o as ResourceReport;
+}
+
+const NO_SECRETS = new Redactor([]);
+
 /**
  * One leaf. A concat_file comes with its fragments (`parts`): they give it its content, and when any of them
  * cannot be translated, the file goes to the fallback with them as companions.
@@ -85,32 +120,20 @@ function translateOne(
   refusedByKind?: readonly Note[],
 ): Translated {
   const ref = refOf(r);
-  const origin = {
-    ref,
-    ...(r.file !== undefined ? { file: r.file } : {}),
-    ...(r.line !== undefined ? { line: r.line } : {}),
-    ...(r.exported ? queryable(r) : {}),
-  };
-  const base = {
-    ref,
-    ...(r.file !== undefined ? { file: r.file } : {}),
-    ...(r.line !== undefined ? { line: r.line } : {}),
-    ...(r.sensitive.length ? { sensitive: [...r.sensitive].sort() } : {}),
-    ...(r.exported ? { exported: true } : {}),
-  };
+  const origin = originOf(r, ref);
   const rules = typeRules.get(r.type);
   // A note quoting a value (an unsupported mode, a refused command) must not print a Sensitive one.
-  const redactor = new Redactor(secretsOf(r.parameters, r.sensitive));
-  const clean = (list: readonly Note[]): Note[] => list.map((n) => ({ ...n, message: redactor.text(n.message) }));
+  const redactor = r.sensitive.length ? new Redactor(secretsOf(r.parameters, r.sensitive)) : NO_SECRETS;
+  const clean = (list: Note[]): Note[] => (redactor.active ? list.map((n) => ({ ...n, message: redactor.text(n.message) })) : list);
   let notes: Note[] = [];
   let reason = MSG_NO_NATIVE;
   if (refusedByKind) {
-    notes = clean(refusedByKind);
+    notes = clean([...refusedByKind]);
     reason = notes[0]!.message;
   } else if (rules && rules.kind !== null) {
     const res = applyRules(rules, metaparamRules, r);
-    const refusals = [...res.refusals];
-    const sensitiveParams = [...res.sensitiveParams];
+    const refusals = res.refusals;
+    const sensitiveParams = res.sensitiveParams;
     if (r.type === CONCAT_FILE && !parts) refusals.push({ attribute: 'tag', message: 'an exported concat_file is assembled where it is collected' });
     if (parts) {
       const fragmentRefusals = parts.flatMap((p) => checkFragment(p).refusals);
@@ -133,8 +156,7 @@ function translateOne(
         origin,
       };
       const status = res.notes.length ? 'degraded' : 'native';
-      const info = res.info.length ? { info: clean(res.info) } : {};
-      return { spec, report: { ...base, status, kind: spec.kind, name: spec.name, notes: clean(res.notes), ...info } };
+      return { spec, report: reportLine(r, ref, status, spec.kind, spec.name, clean(res.notes), { info: clean(res.info), exported: r.exported }) };
     }
     notes = clean(refusals);
     reason = notes[0]!.message;
@@ -147,27 +169,20 @@ function translateOne(
     meta: fb.sensitive.length ? { ...fb.meta, sensitive: fb.sensitive } : fb.meta,
     origin,
   };
-  return { spec, report: { ...base, status: 'fallback', kind: FALLBACK_KIND, name: fb.name, notes, reason } };
+  return { spec, report: reportLine(r, ref, 'fallback', FALLBACK_KIND, fb.name, notes, { reason, exported: r.exported }) };
 }
 
 /** A fragment's report line: it follows its (first) file, which holds its content; no file takes it: no effect. */
 function fragmentReport(r: CatalogResource, file: Translated | undefined): ResourceReport {
-  const base = {
-    ref: refOf(r),
-    ...(r.file !== undefined ? { file: r.file } : {}),
-    ...(r.line !== undefined ? { line: r.line } : {}),
-    ...(r.sensitive.length ? { sensitive: [...r.sensitive].sort() } : {}),
-  };
+  const ref = refOf(r);
   const own = checkFragment(r);
-  if (!file) {
-    return { ...base, status: 'degraded', kind: 'none', name: '', notes: [{ attribute: 'target', message: MSG_ORPHAN_FRAGMENT }] };
-  }
+  if (!file) return reportLine(r, ref, 'degraded', 'none', '', [{ attribute: 'target', message: MSG_ORPHAN_FRAGMENT }]);
   const { kind, name } = file.spec;
   if (file.report.status === 'fallback') {
     const notes = own.refusals.length ? own.refusals : [{ attribute: 'target', message: MSG_FILE_FALLBACK }];
-    return { ...base, status: 'fallback', kind, name, notes, reason: notes[0]!.message };
+    return reportLine(r, ref, 'fallback', kind, name, notes, { reason: notes[0]!.message });
   }
-  return { ...base, status: own.notes.length ? 'degraded' : 'native', kind, name, notes: own.notes, ...(own.info.length ? { info: own.info } : {}) };
+  return reportLine(r, ref, own.notes.length ? 'degraded' : 'native', kind, name, own.notes, { info: own.info });
 }
 
 const exportedOnly = (r: CatalogResource) => r.exported && r.virtual;
