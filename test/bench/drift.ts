@@ -13,6 +13,8 @@ import { join } from 'node:path';
 import { type BenchContext, type BenchResult, fmtMs, percentile, q, row, type Row, sleep, startMgmt, type Tracked, waitExit } from './common.js';
 
 const TRIALS = 200;
+/** Overwrite trials of the second file, whose resource keeps no backup. */
+const PLAIN_TRIALS = 100;
 const SETTLE_MS = 20;
 const TRIAL_TIMEOUT_MS = 2000;
 const WANT = 'managed by mgmt-ts\n';
@@ -81,13 +83,14 @@ export async function drift(ctx: BenchContext): Promise<BenchResult> {
   const watched = join(ctx.dir, 'watched');
   await mkdir(watched);
   const path = join(watched, 'motd');
+  // the same file with `backup: false`: its repairs keep no copy of what they replace, as before the backup bucket
+  const plain = join(watched, 'motd-plain');
   const graph = join(ctx.dir, 'graph.yaml');
-  await writeFile(
-    graph,
-    ['graph: bench-drift', 'resources:', '  file:', `  - name: ${q(path)}`, '    state: exists', `    content: ${q(WANT)}`, '    mode: "0644"', ''].join('\n'),
-  );
+  const file = (p: string, more: string[] = []) => [`  - name: ${q(p)}`, '    state: exists', `    content: ${q(WANT)}`, '    mode: "0644"', ...more];
+  await writeFile(graph, ['graph: bench-drift', 'resources:', '  file:', ...file(path), ...file(plain, ['    backup: false']), ''].join('\n'));
 
   const cw = new ContentWatch(watched, 'motd', path);
+  const pw = new ContentWatch(watched, 'motd-plain', plain);
   let p: Tracked | undefined;
   try {
     const first = cw.arm(15_000);
@@ -136,6 +139,27 @@ export async function drift(ctx: BenchContext): Promise<BenchResult> {
     if (del.length) rows.push(row('delete trials: p50 / p99', `${fmtMs(percentile(del, 50))} / ${fmtMs(percentile(del, 99))}`));
     if (ovr.length) rows.push(row('overwrite trials: p50 / p99', `${fmtMs(percentile(ovr, 50))} / ${fmtMs(percentile(ovr, 99))}`));
 
+    // The overwrite repair without the backup of the replaced content (`backup: false`).
+    const plainLat: number[] = [];
+    let plainMissed = 0;
+    for (let i = 0; i < PLAIN_TRIALS; i++) {
+      for (let k = 0; k < 100 && !pw.isRight(); k++) await sleep(5);
+      const done = pw.arm(TRIAL_TIMEOUT_MS);
+      const start = performance.now();
+      writeFileSync(plain, OTHER);
+      const at = await done;
+      if (Number.isNaN(at)) plainMissed++;
+      plainLat.push(Number.isNaN(at) ? TRIAL_TIMEOUT_MS : at - start);
+      await sleep(SETTLE_MS);
+    }
+    rows.push(
+      row(
+        `overwrite trials with \`backup: false\` (${PLAIN_TRIALS}, second file): p50 / p99`,
+        `${fmtMs(percentile(plainLat, 50))} / ${fmtMs(percentile(plainLat, 99))}`,
+      ),
+    );
+    rows.push(row('  of which missed (no repair within 2 s)', String(plainMissed), '0', plainMissed === 0));
+
     // Shutdown: SIGTERM by PID, must exit within 1 s.
     const tk = performance.now();
     process.kill(p.pid, 'SIGTERM');
@@ -153,6 +177,7 @@ export async function drift(ctx: BenchContext): Promise<BenchResult> {
     }
   } finally {
     cw.close();
+    pw.close();
   }
 
   return {
@@ -164,6 +189,7 @@ export async function drift(ctx: BenchContext): Promise<BenchResult> {
       'Latency runs from just before the unlink/write to the fs.watch event (on the parent directory) after which a read returns the managed content; it includes the event delivery to the benchmark process and one read.',
       'The floor is the same process seeing the first fs.watch event of its own unlink/write (event delivery only): the repair cannot be observed faster than that.',
       'A trial with no repair within 2 s counts 2 s. At the end the CLI gets SIGTERM by PID and must exit within 1 s.',
+      `An overwrite repair first keeps the replaced content in the backup bucket (\`backup\`, default \`bucket\`, as Puppet's clientbucket): one more read, a checksum and a few small writes. The graph has a second file with \`backup: false\`; ${PLAIN_TRIALS} overwrite trials of it, after the ${TRIALS} above, give the repair without that copy.`,
     ],
   };
 }

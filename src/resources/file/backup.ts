@@ -5,11 +5,11 @@
  * remove"); a file over the bucket's size limit is changed with a warning and no backup. Symlinks and directories
  * themselves are not kept (a directory's files are, one by one).
  */
-import { closeSync, constants, fstatSync, openSync, readFileSync, type Stats } from 'node:fs';
+import type { Stats } from 'node:fs';
 import type { Logger } from '../../observe/logger.js';
 import { atomicWrite, atomicWriteSync, type AtomicWriteOptions } from '../../system/fs/atomic-write.js';
 import type { Bucket } from '../../system/fs/bucket.js';
-import { readRegular } from '../../system/fs/no-follow.js';
+import { readRegular, readRegularSync } from '../../system/fs/no-follow.js';
 import { SYNC_MAX_BYTES } from '../../system/fs/sync-slices.js';
 
 export class Backup {
@@ -27,11 +27,14 @@ export class Backup {
     return this.how.startsWith('.') || (this.how === 'bucket' && this.bucket !== undefined);
   }
 
-  /** Keeps the regular file at `at` (its lstat `st`; `shown` is its path) before it changes; sync, for small files. */
-  keepSync(at: string, st: Stats, shown: string): void {
+  /**
+   * Keeps the regular file at `at` (its lstat `st`; `shown` is its path) before it changes; sync, for small files.
+   * `read`: its content, when the caller has just read it (readRegularSync); otherwise it is read here.
+   */
+  keepSync(at: string, st: Stats, shown: string, read?: Buffer): void {
     if (!this.active || !st.isFile()) return;
     if (st.size > SYNC_MAX_BYTES) throw new Error('internal: keepSync on a big file');
-    const data = readSmall(at);
+    const data = read ?? readRegularSync(at);
     if (this.how.startsWith('.')) atomicWriteSync(`${at}${this.how}`, data, this.copyMeta(st));
     this.record(data, st, shown);
   }
@@ -70,16 +73,5 @@ export class Backup {
     } else {
       this.log.info(`kept the previous content of ${shown} in the backup bucket as sha256:${sum}`);
     }
-  }
-}
-
-/** A small regular file's content, read without following a symlink or blocking on a FIFO. */
-function readSmall(at: string): Buffer {
-  const fd = openSync(at, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-  try {
-    if (!fstatSync(fd).isFile()) throw new Error(`${at} is no longer a regular file`);
-    return readFileSync(fd);
-  } finally {
-    closeSync(fd);
   }
 }

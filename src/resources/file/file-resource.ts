@@ -8,15 +8,15 @@
  * end, so that the slice measures it (src/system/fs/sync-slices.ts): awaits happen only where there is async work
  * (owner or group names to resolve, big content, a tree to copy, a path to create or remove).
  */
-import { createHash } from 'node:crypto';
-import { lchownSync, lstatSync, readFileSync, readlinkSync, type Stats } from 'node:fs';
+import { lchownSync, lstatSync, readlinkSync, type Stats } from 'node:fs';
 import type { Logger } from '../../observe/logger.js';
 import type { Change, CheckApplyContext, Resource, WatchContext } from '../resource.js';
 import { untilAborted } from '../../system/proc/abort.js';
 import { atomicSymlinkSync, atomicWrite, atomicWriteSync, type FileMeta } from '../../system/fs/atomic-write.js';
+import { sha256Hex } from '../../system/fs/checksum.js';
 import { applyMode, formatMode } from '../../system/fs/file-mode.js';
 import { describeType, lstatOrUndefinedSync, removeEntry, typeOf, type FsType } from '../../system/fs/fs-entry.js';
-import { applyOwnerMode, sameContent, sameContentSync } from '../../system/fs/no-follow.js';
+import { applyOwnerMode, readRegularSync, sameContent, sameContentSync } from '../../system/fs/no-follow.js';
 import { openPathWatch, type PathWatch, watchPath } from '../../system/fs/path-watcher.js';
 import { fsTurn, SYNC_MAX_BYTES } from '../../system/fs/sync-slices.js';
 import { groupName, resolveGroup, resolveUser, UnknownAccountError, userName } from '../../system/tools/ids.js';
@@ -233,7 +233,7 @@ export class FileResource implements Resource {
     const type = typeOf(cur);
     const w = this.want;
     if (type === 'file' && w.content !== undefined && !(cur.size === w.content.length && sameContentSync(w.fsPath, w.content)))
-      ch.note('', 'would change content', contentChange(w.fsPath, cur, w.content));
+      ch.note('', 'would change content', contentChange(oldContent(w.fsPath, cur), w.content));
     const mode = cur.mode & 0o7777;
     const target = type === 'symlink' || !spec ? undefined : applyMode(spec, mode, type === 'directory');
     if (target !== undefined && target !== mode)
@@ -303,11 +303,13 @@ export class FileResource implements Resource {
    */
   private ensureContent(ch: Changes, at: string, cur: Stats, data: Buffer, meta: FileMeta): boolean | Promise<boolean> {
     if (cur.size === data.length && sameContentSync(at, data)) return false;
-    ch.note('content changed', 'would change content', contentChange(at, cur, data));
+    // the old bytes, read once for the change record's digest and the backup
+    const old = oldContent(at, cur);
+    ch.note('content changed', 'would change content', contentChange(old, data));
     if (!ch.apply) return false;
     if (this.backup.active) {
       if (cur.size > SYNC_MAX_BYTES) return this.rewriteKeepingBig(at, cur, data, meta);
-      this.backup.keepSync(at, cur, this.want.fsPath);
+      this.backup.keepSync(at, cur, this.want.fsPath, old);
     }
     atomicWriteSync(at, data, meta);
     this.ownWatch?.expectOwnRename();
@@ -317,7 +319,7 @@ export class FileResource implements Resource {
   /** ensureContent for content over SYNC_MAX_BYTES, through fs/promises. */
   private async ensureBigContent(ch: Changes, at: string, cur: Stats, data: Buffer, meta: FileMeta): Promise<boolean> {
     if (cur.size === data.length && (await sameContent(at, cur, data))) return false;
-    ch.note('content changed', 'would change content', contentChange(at, cur, data));
+    ch.note('content changed', 'would change content', contentChange(undefined, data));
     if (!ch.apply) return false;
     await this.backup.keep(at, cur, this.want.fsPath);
     await atomicWrite(at, data, meta);
@@ -354,15 +356,28 @@ export class FileResource implements Resource {
  * A content change as Puppet reports it: `{sha256}` digests (Puppet 7's default digest_algorithm) of the old and new bytes (the old ones only for a file
  * small enough to read in one slice; a bigger one is not read again just for the record).
  */
-function contentChange(at: string, cur: Stats, data: Buffer): ChangeWhat {
-  const digest = (b: Buffer) => `{sha256}${createHash('sha256').update(b).digest('hex')}`;
-  let previous: string | undefined;
-  if (cur.size <= SYNC_MAX_BYTES) {
-    try {
-      previous = digest(readFileSync(at));
-    } catch {
-      previous = undefined; // gone or replaced meanwhile: the record just lacks the old digest
-    }
+function contentChange(old: Buffer | undefined, data: Buffer): ChangeWhat {
+  return { property: 'content', ...(old !== undefined ? { previous: digest(old) } : {}), desired: digest(data) };
+}
+
+/**
+ * The content of the regular file at `at` (its lstat `cur`) for the change record and the backup: only a file small
+ * enough to read in one slice, never through a symlink or from a FIFO put in its place; undefined when it is bigger,
+ * gone or no longer a regular file (the backup then reads it itself, or refuses).
+ */
+function oldContent(at: string, cur: Stats): Buffer | undefined {
+  if (cur.size > SYNC_MAX_BYTES) return undefined;
+  try {
+    return readRegularSync(at);
+  } catch {
+    return undefined;
   }
-  return { property: 'content', ...(previous !== undefined ? { previous } : {}), desired: digest(data) };
+}
+
+/** `{sha256}` digests; the wanted content's is made once (it is the same Buffer at every repair). */
+const digests = new WeakMap<Buffer, string>();
+function digest(b: Buffer): string {
+  let d = digests.get(b);
+  if (d === undefined) digests.set(b, (d = `{sha256}${sha256Hex(b)}`));
+  return d;
 }

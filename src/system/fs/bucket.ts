@@ -14,13 +14,12 @@
  * minutes, and by `mgmt bucket prune`). A pruner checks an object's time again just before removing it, so a
  * backup made meanwhile is kept.
  */
-import { createHash } from 'node:crypto';
 import {
   closeSync,
   constants,
   fchmodSync,
   fstatSync,
-  futimesSync,
+  lutimesSync,
   lstatSync,
   mkdirSync,
   openSync,
@@ -33,6 +32,7 @@ import {
 import { resolve } from 'node:path';
 import { isErrno } from '../../observe/errors.js';
 import { atomicWriteSync } from './atomic-write.js';
+import { sha256Hex } from './checksum.js';
 import { fdPath, openParentSync } from './safe-path.js';
 import { sweepStaleTemps } from './stale-temps.js';
 
@@ -98,7 +98,7 @@ export class Bucket {
    */
   store(data: Uint8Array, of: BackupOf, now = new Date()): string | undefined {
     if (data.length > this.limits.maxFileBytes) return undefined;
-    const checksum = createHash('sha256').update(data).digest('hex');
+    const checksum = sha256Hex(data);
     const at = this.at(checksum);
     const st = lstatIfThere(at);
     if (st?.isFile() && st.size === data.length) touch(at, now);
@@ -157,7 +157,7 @@ export class Bucket {
     } finally {
       closeSync(fd);
     }
-    if (createHash('sha256').update(data).digest('hex') !== checksum) {
+    if (sha256Hex(data) !== checksum) {
       throw new Error(`the bucket's copy of ${checksum} is damaged (its content no longer matches its checksum); it cannot be restored`);
     }
     return data;
@@ -291,14 +291,9 @@ function unlinkIfThere(p: string): void {
   }
 }
 
-/** Marks an object as backed up now (its mtime is its age). */
+/** Marks an object as backed up now (its mtime is its age); a symlink put in its place is changed itself, never followed. */
 function touch(p: string, now: Date): void {
-  const fd = openSync(p, constants.O_RDONLY | constants.O_NOFOLLOW);
-  try {
-    futimesSync(fd, now, now);
-  } finally {
-    closeSync(fd);
-  }
+  lutimesSync(p, now, now);
 }
 
 /** Appends one line with one write (O_APPEND: whole lines whoever writes at the same time). */

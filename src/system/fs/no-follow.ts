@@ -2,7 +2,20 @@
  * Reading a regular file and changing owner and mode without following a symlink: through a descriptor opened
  * with O_NOFOLLOW (or lchown for a symlink itself), so a symlink put in place of a file is never followed.
  */
-import { chmodSync, closeSync, constants, fchmodSync, fchownSync, fstatSync, lchownSync, lstatSync, openSync, readSync, type Stats } from 'node:fs';
+import {
+  chmodSync,
+  closeSync,
+  constants,
+  fchmodSync,
+  fchownSync,
+  fstatSync,
+  lchownSync,
+  lstatSync,
+  openSync,
+  readFileSync,
+  readSync,
+  type Stats,
+} from 'node:fs';
 import { open } from 'node:fs/promises';
 import { isErrno } from '../../observe/errors.js';
 import type { FsType } from './fs-entry.js';
@@ -18,6 +31,20 @@ export async function readRegular(p: string): Promise<Buffer> {
     return await fh.readFile();
   } finally {
     await fh.close();
+  }
+}
+
+/**
+ * A small regular file's content (see SYNC_MAX_BYTES), read through an O_NOFOLLOW descriptor: open, fstat, read,
+ * close. Throws when `p` is no longer a regular file (a symlink or a FIFO put in its place).
+ */
+export function readRegularSync(p: string): Buffer {
+  const fd = openSync(p, READ_FLAGS);
+  try {
+    if (!fstatSync(fd).isFile()) throw new Error(`${p} is no longer a regular file`);
+    return readFileSync(fd);
+  } finally {
+    closeSync(fd);
   }
 }
 

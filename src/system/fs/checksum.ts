@@ -1,0 +1,9 @@
+/**
+ * The sha256 of a file's bytes, in hex: the backup bucket's object names and the `{sha256}` digests of content
+ * changes. One call, no hash object (crypto.hash, Node >= 20.12): a drift repair computes two of them on its path.
+ */
+import { hash } from 'node:crypto';
+
+export function sha256Hex(data: Uint8Array): string {
+  return hash('sha256', data, 'hex');
+}
