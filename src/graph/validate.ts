@@ -35,7 +35,7 @@ export function validateGraph(
     const past = spec.resources[limits.maxResources] ?? spec.exports[limits.maxResources - spec.resources.length];
     ds.push({
       severity: 'error',
-      ...(past ? { where: vertexId(past), pos: past.pos ?? posOfOrigin(past, spec) } : {}),
+      ...(past ? { where: vertexId(past), pos: posOfOrigin(past, spec) } : {}),
       message: `the graph has ${grouped(count)} resources, more than the ${grouped(limits.maxResources)} a graph may have (this is the first one past the bound); split it into several graphs`,
     });
     return ds;
@@ -164,8 +164,7 @@ export function placeOf(r: ResourceSpec): Pos | undefined {
   return r.origin?.file ? { file: r.origin.file, line: r.origin.line ?? 0, col: 1 } : undefined;
 }
 
-/** A translated resource's place: its manifest file and line, or the graph's source. */
+/** A resource's place (placeOf), or the top of the graph's source. */
 function posOfOrigin(r: ResourceSpec, spec: GraphSpec): Pos | undefined {
-  if (r.origin?.file) return { file: r.origin.file, line: r.origin.line ?? 1, col: 1 };
-  return spec.source ? { file: spec.source, line: 1, col: 1 } : undefined;
+  return placeOf(r) ?? (spec.source ? { file: spec.source, line: 1, col: 1 } : undefined);
 }

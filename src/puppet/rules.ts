@@ -443,7 +443,7 @@ export function applyRules(rules: TypeRules, shared: Readonly<Record<string, Rul
 
   // 1. Each given attribute, by its rule.
   const given = r.parameters;
-  for (const attr in given) {
+  for (const attr of Object.keys(given)) {
     const value = given[attr];
     if (value === undefined) continue;
     const rule = rules.attributes[attr] ?? (consumed.has(attr) ? USE : shared[attr]);
