@@ -159,9 +159,14 @@ export class Engine implements VertexHost {
     });
     if (!edgeSpecs && this.leaderOf.size === 0 && this.sameStructure(spec, ids, keep)) return this.replaceVertices(spec, ids, keep, t0);
     // Edges: the explicit ones plus automatic ones (a kept vertex's hints are reused, not recomputed).
+    // (a new resource's hints, made once here, are handed on to its vertex)
+    const made = new Map<ResourceSpec, AutoEdgeHints | undefined>();
     const hintsOf = (r: ResourceSpec) => {
       const v = keep.get(vertexId(r));
-      return v ? this.hints.get(v) : hintsFor(this.opts.registry, r);
+      if (v) return this.hints.get(v);
+      const h = hintsFor(this.opts.registry, r);
+      made.set(r, h);
+      return h;
     };
     edgeSpecs ??=
       this.opts.autoEdges === false || spec.autoedges === false
@@ -190,7 +195,7 @@ export class Engine implements VertexHost {
       const id = ids[i]!;
       let v = keep.get(id);
       if (!v) {
-        v = this.createVertex(r);
+        v = this.createVertex(r, made.has(r) ? made.get(r) : hintsFor(this.opts.registry, r));
         fresh.push(v);
       }
       next.set(id, v);
@@ -282,7 +287,10 @@ export class Engine implements VertexHost {
     if (this.stopped) return { diagnostics: [], added: 0, removed: 0, kept: 0, ms: 0 };
     const swaps: [Vertex, Vertex][] = [];
     spec.resources.forEach((r, i) => {
-      if (!keep.has(ids[i]!)) swaps.push([this.vertices.get(ids[i]!)!, this.createVertex(r)]);
+      if (keep.has(ids[i]!)) return;
+      const old = this.vertices.get(ids[i]!)!;
+      // (sameStructure found its hints equal to the old vertex's)
+      swaps.push([old, this.createVertex(r, this.hints.get(old))]);
     });
     await Promise.all(swaps.map(([old]) => old.stop()));
     const replacement = new Map(swaps);
@@ -332,7 +340,8 @@ export class Engine implements VertexHost {
     for (const v of this.managedUsers) v.event();
   }
 
-  private createVertex(r: ResourceSpec): Vertex {
+  /** `hints`: the resource's autoedge hints (hintsFor), kept for the swaps to come. */
+  private createVertex(r: ResourceSpec, hints: AutoEdgeHints | undefined): Vertex {
     const kind = this.opts.registry.get(r.kind);
     if (!kind) throw new Error(`internal: unknown kind ${r.kind} after validation (the graph was checked against another registry)`);
     const id = vertexId(r);
@@ -378,7 +387,7 @@ export class Engine implements VertexHost {
     const resource = redactor?.active ? redactedErrors(created, redactor) : created;
     const v = new Vertex(r, kind, resource, this, log, marked ? { sensitive, redactor } : undefined);
     self.v = v;
-    this.hints.set(v, hintsFor(this.opts.registry, r));
+    this.hints.set(v, hints);
     return v;
   }
 
