@@ -3,7 +3,7 @@
 // nothing for .js outside test-named defaults and does not expand quoted globs, so the list is built here.
 // A skipped or todo test fails the run (a skip is not a pass): they are listed after the runner's summary.
 // Usage: node scripts/run-tests.mjs [substring filters...]
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -35,7 +35,14 @@ const reporters = [
 // Puppet's compiled Ruby is cached for this run only (src/puppet/runtime/ruby-boot.ts), not in the user's home.
 const rubyCache = join(scratch, 'ruby-cache');
 mkdirSync(rubyCache, { mode: 0o700 });
-const env = { ...process.env, MGMT_RUBY_CACHE: process.env.MGMT_RUBY_CACHE ?? rubyCache };
+// Every temporary file and directory of the run (the tests', and the `--tmp-prefix` state of the CLIs they start,
+// which a host killed with SIGKILL at a test's end cannot remove itself) goes under one TMPDIR, removed at the end.
+// It is sticky and open to all as /tmp is (tests run commands as other users), in a directory only root can write.
+chmodSync(scratch, 0o755);
+const tmp = join(scratch, 'tmp');
+mkdirSync(tmp);
+chmodSync(tmp, 0o1777);
+const env = { ...process.env, MGMT_RUBY_CACHE: process.env.MGMT_RUBY_CACHE ?? rubyCache, TMPDIR: tmp };
 const r = spawnSync(process.execPath, ['--test', '--test-concurrency=2', ...reporters, ...selected], { stdio: 'inherit', env });
 let skipped = [];
 try {
