@@ -312,10 +312,10 @@ export function translateCatalog(registry: Registry, catalog: Catalog, opts: Tra
     if (r.exported) alsoExported.push(t);
   });
 
-  // Each resource's ref and endpoint are made once and shared by its edges (100,000 edges over 10,000 resources).
-  const refs = new Array<string | undefined>(rs.length);
+  // Each resource's endpoint is made once and shared by its edges (100,000 edges over 10,000 resources); its ref is
+  // the one its translation already holds.
   const ends = new Array<{ readonly kind: string; readonly name: string } | undefined>(rs.length);
-  const refAt = (i: number) => (refs[i] ??= refOf(rs[i]!));
+  const refAt = (i: number) => get(i).spec.origin!.ref;
   const endAt = (i: number) => {
     let end = ends[i];
     if (!end) {

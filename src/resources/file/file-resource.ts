@@ -357,7 +357,7 @@ export class FileResource implements Resource {
  * small enough to read in one slice; a bigger one is not read again just for the record).
  */
 function contentChange(old: Buffer | undefined, data: Buffer): ChangeWhat {
-  return { property: 'content', ...(old !== undefined ? { previous: digest(old) } : {}), desired: digest(data) };
+  return { property: 'content', ...(old !== undefined ? { previous: `{sha256}${sha256Hex(old)}` } : {}), desired: wantedDigest(data) };
 }
 
 /**
@@ -374,9 +374,9 @@ function oldContent(at: string, cur: Stats): Buffer | undefined {
   }
 }
 
-/** `{sha256}` digests; the wanted content's is made once (it is the same Buffer at every repair). */
+/** The wanted content's `{sha256}` digest, made once (it is the same Buffer at every repair). */
 const digests = new WeakMap<Buffer, string>();
-function digest(b: Buffer): string {
+function wantedDigest(b: Buffer): string {
   let d = digests.get(b);
   if (d === undefined) digests.set(b, (d = `{sha256}${sha256Hex(b)}`));
   return d;

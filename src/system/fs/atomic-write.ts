@@ -82,8 +82,6 @@ export function tempPathFor(path: string): string {
   return join(dirname(path), `.${base}.mgmt-${PID}-${randomHex()}`);
 }
 
-/** Whether `path` is an entry of a directory held open (safe-path.ts), which needs no resolution. */
-
 const CREATE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
 const MAX_RETRIES = 5; // further temp names tried after an EEXIST
 
