@@ -4,9 +4,9 @@
  * into `libdir` and `pluginfactdest`, before facts are resolved, as `puppet agent` does) and the cache of
  * `puppet:///` sources. Paths from the server are checked: no absolute path, no `..`, nothing outside the target.
  */
-import { createHash } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join, normalize } from 'node:path';
+import { sha256Hex } from '../../system/fs/checksum.js';
 import type { FileMetadata } from './server-client.js';
 
 export interface SyncResult {
@@ -22,8 +22,6 @@ export function safeRelative(rel: string | null): string | undefined {
   if (n.startsWith('/') || n === '..' || n.startsWith('../') || n.includes('\0')) return undefined;
   return n;
 }
-
-const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 /**
  * Mirrors `entries` under `target`; `fetch(rel)` returns a file's bytes (`rel` relative to the tree's root). Of
@@ -56,7 +54,7 @@ export async function syncTree(
     if (e.type !== 'file') continue;
     files++;
     const want = /^\{sha256\}([0-9a-f]{64})$/.exec(e.checksum.value)?.[1];
-    const have = await readFile(p).then(sha256, () => undefined);
+    const have = await readFile(p).then(sha256Hex, () => undefined);
     if (want !== undefined && have === want) continue;
     const data = await fetch(rel);
     const tmp = `${p}.mgmt-tmp`;

@@ -9,9 +9,9 @@
  * (static_file_content) and must match the checksum the catalog gives, so a deploy between compile and apply
  * cannot mix versions.
  */
-import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { sha256Hex } from '../../system/fs/checksum.js';
 import type { Catalog, CatalogResource } from '../catalog.js';
 import { safeRelative, syncTree } from './file-sync.js';
 import { type FileMetadata, ServerError, type PuppetServerClient } from './server-client.js';
@@ -69,7 +69,7 @@ export async function fetchSources(
       const fetch = async () => {
         const data = await client.staticFileContent(pinnedPath, environment, codeId, o.signal);
         const want = /^\{sha256\}([0-9a-f]{64})$/.exec(pinned.checksum.value)?.[1];
-        if (want !== undefined && createHash('sha256').update(data).digest('hex') !== want) {
+        if (want !== undefined && sha256Hex(data) !== want) {
           throw new Error(`${url}: the server's content at code version ${codeId} does not match the catalog's checksum ${pinned.checksum.value}`);
         }
         return data;
@@ -113,10 +113,7 @@ export async function fetchSources(
 /** Writes the file at `local` unless it already has the checksum (`{sha256}...`); true when it was fetched. */
 async function fetchFile(local: string, checksum: string, fetch: () => Promise<Buffer>): Promise<boolean> {
   const want = /^\{sha256\}([0-9a-f]{64})$/.exec(checksum)?.[1];
-  const have = await readFile(local).then(
-    (b) => createHash('sha256').update(b).digest('hex'),
-    () => undefined,
-  );
+  const have = await readFile(local).then(sha256Hex, () => undefined);
   if (want !== undefined && have === want) return false;
   const data = await fetch();
   await mkdir(dirname(local), { recursive: true });
