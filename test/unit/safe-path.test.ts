@@ -270,13 +270,19 @@ test('atomicWrite given a plain path resolves its parent under the same rule, so
 
 test('a directory whose every step only root or we can change is written by its path; any other step keeps the descriptor', () => {
   // dir: ours, in /tmp (root's, sticky), so no one else can rename or replace any step to dir/a.
+  // In a later turn, the first use stats the path and goes through the descriptor; a second use in the same turn
+  // (a batch) lstats every step and names entries by path when they are all root's or ours.
   const byPath = (d: string) => {
+    openDirSync(d).release(); // held (cached) from here on
     forgetChecks(); // a later turn: the path is checked again
-    const held = openDirSync(d);
+    const first = openDirSync(d);
+    const second = openDirSync(d);
     try {
-      return held.at('f') === join(d, 'f');
+      assert.equal(first.at('f'), `/proc/self/fd/${first.fd}/f`, 'the first use in a turn: through the descriptor');
+      return second.at('f') === join(d, 'f');
     } finally {
-      held.release();
+      first.release();
+      second.release();
     }
   };
   const a = join(dir, 'a');

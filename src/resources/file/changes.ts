@@ -17,6 +17,11 @@ export class Changes implements ChangeNotes {
     private readonly found?: Change[],
   ) {}
 
+  /** Whether change records are built (someone listens: reports); without, a note's `what` may be left out. */
+  get recording(): boolean {
+    return this.found !== undefined;
+  }
+
   note(done: string, would: string, what?: ChangeWhat): void {
     this.ok = false;
     const message = this.apply ? done : would;

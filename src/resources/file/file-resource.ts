@@ -86,10 +86,11 @@ export class FileResource implements Resource {
     // Another process may remove or replace the path between two steps of a check (lstat, then open):
     // that is drift racing with the repair, not a failure of this resource, so check again from the start.
     for (let attempt = 1; ; attempt++) {
-      const found: Change[] = []; // an attempt that ends with the path vanished records nothing
+      // an attempt that ends with the path vanished records nothing; without a listener, nothing is built
+      const found: Change[] | undefined = c.change ? [] : undefined;
       try {
         const ok = await this.check(c.apply, c.signal, found);
-        if (c.change) for (const x of found) c.change(x);
+        if (found) for (const x of found) c.change!(x);
         return ok;
       } catch (e) {
         if (!vanished(e, this.want.fsPath) || attempt >= ATTEMPTS) throw e;
@@ -102,7 +103,7 @@ export class FileResource implements Resource {
    * One check, repairing what differs when `apply`; true when nothing differed. Every call on the path goes
    * through its parent directory, opened safely and held until the check ends (see parent.ts).
    */
-  private async check(apply: boolean, signal: AbortSignal, found: Change[]): Promise<boolean> {
+  private async check(apply: boolean, signal: AbortSignal, found: Change[] | undefined): Promise<boolean> {
     const place = new Place(this.want.fsPath, apply);
     try {
       return await this.checkAt(place, apply, signal, found);
@@ -113,7 +114,7 @@ export class FileResource implements Resource {
     }
   }
 
-  private async checkAt(place: Place, apply: boolean, signal: AbortSignal, found: Change[]): Promise<boolean> {
+  private async checkAt(place: Place, apply: boolean, signal: AbortSignal, found: Change[] | undefined): Promise<boolean> {
     const w = this.want;
     const ch = new Changes(apply, this.log, found);
     let cur = place.hasParent ? lstatOrUndefinedSync(place.at) : undefined;
@@ -233,7 +234,7 @@ export class FileResource implements Resource {
     const type = typeOf(cur);
     const w = this.want;
     if (type === 'file' && w.content !== undefined && !(cur.size === w.content.length && sameContentSync(w.fsPath, w.content)))
-      ch.note('', 'would change content', contentChange(oldContent(w.fsPath, cur), w.content));
+      ch.note('', 'would change content', ch.recording ? contentChange(oldContent(w.fsPath, cur), w.content) : undefined);
     const mode = cur.mode & 0o7777;
     const target = type === 'symlink' || !spec ? undefined : applyMode(spec, mode, type === 'directory');
     if (target !== undefined && target !== mode)
@@ -303,9 +304,9 @@ export class FileResource implements Resource {
    */
   private ensureContent(ch: Changes, at: string, cur: Stats, data: Buffer, meta: FileMeta): boolean | Promise<boolean> {
     if (cur.size === data.length && sameContentSync(at, data)) return false;
-    // the old bytes, read once for the change record's digest and the backup
-    const old = oldContent(at, cur);
-    ch.note('content changed', 'would change content', contentChange(old, data));
+    // the old bytes, read once for the change record's digest and the backup (when either is wanted)
+    const old = ch.recording || (ch.apply && this.backup.active) ? oldContent(at, cur) : undefined;
+    ch.note('content changed', 'would change content', ch.recording ? contentChange(old, data) : undefined);
     if (!ch.apply) return false;
     if (this.backup.active) {
       if (cur.size > SYNC_MAX_BYTES) return this.rewriteKeepingBig(at, cur, data, meta);

@@ -21,11 +21,13 @@
  *
  * The fast case: when no symlink is on the way and every step of the path is one only root or we can change (each
  * directory on the way is root's or ours, and no one else may write it, or it is sticky as /tmp is and the next step
- * is root's or ours: `safeStep`), no one else can redirect the path, and `at(name)` names entries by the plain path:
- * the kernel then resolves `/srv/www/f`, not `/proc/self/fd/N/f`, whose walk through /proc costs ~1 µs more per
- * call (~4 calls per file written; ~3% of a 10,000-file apply). Such a directory is checked again once per turn by
- * lstat of every step (`stillTrusted`); when a step changed (a chmod, a chown, a swap), the path is walked again,
- * and from then on its entries go through the descriptor.
+ * is root's or ours: `safeStep`), no one else can redirect the path, and `at(name)` may name entries by the plain
+ * path: the kernel then resolves `/srv/www/f`, not `/proc/self/fd/N/f`, whose walk through /proc costs ~1 µs more
+ * per call (~4 calls per file written; ~3% of a 10,000-file apply). That trust is checked again by lstat of every
+ * step (`stillTrusted`) in each turn of the event loop that uses the directory a second time: a batch (an apply of
+ * many files there) then names its entries by path for the rest of the turn, while a turn that uses the directory
+ * once (one file repaired after drift) goes through the descriptor and saves the walk. When a step changed (a chmod,
+ * a chown, a swap), the path is walked again, and from then on its entries go through the descriptor.
  *
  * Cost: the directories held are cached by path (at most CACHE_MAX, least recently used first out), and a cached
  * one is used only when `stat(path)` (one syscall, resolved by the kernel) still leads to the same inode; otherwise
@@ -234,12 +236,16 @@ interface Held {
 
 const cache = new Map<string, Held>();
 
-/** Cached directories whose path was stat'ed in this turn of the event loop (see the module comment). */
-let checked = new Set<Held>();
+/**
+ * How a cached directory was checked in this turn of the event loop (see the module comment): `fd`, its path stat'ed
+ * (entries go through the descriptor); `path`, every step lstat'ed and trusted (entries by plain path).
+ */
+type Checked = 'fd' | 'path';
+let checked = new Map<Held, Checked>();
 let clearing = false;
 
-function markChecked(h: Held): void {
-  checked.add(h);
+function markChecked(h: Held, how: Checked): void {
+  checked.set(h, how);
   if (clearing) return;
   clearing = true;
   setImmediate(forgetChecks).unref();
@@ -250,7 +256,7 @@ function markChecked(h: Held): void {
  * replaced one with a symlink, which may have changed where a cached path leads.
  */
 export function forgetChecks(): void {
-  checked = new Set();
+  checked = new Map();
   clearing = false;
 }
 
@@ -261,14 +267,14 @@ function drop(path: string, h: Held): void {
   if (h.refs === 0) closeSync(h.fd);
 }
 
-function handle(path: string, h: Held): SafeDir {
+function handle(path: string, h: Held, byPath: boolean): SafeDir {
   h.refs++;
   const prefix = fdPath(h.fd);
   let released = false;
   return {
     path,
     fd: h.fd,
-    at: h.trusted ? (name) => (name === '' ? path : join(path, name)) : (name) => fdPath(h.fd, name),
+    at: byPath ? (name) => (name === '' ? path : join(path, name)) : (name) => fdPath(h.fd, name),
     explain<E>(e: E): E {
       if (e instanceof Error) {
         const shown = path === '/' ? '' : path;
@@ -306,13 +312,33 @@ function stillTrusted(dir: string): Stats | undefined {
 }
 
 /**
+ * Whether the cached `h` may still be used for `dir` in this turn, and how its entries are named; undefined when the
+ * path must be walked again. The first use in a turn stats the path (the same directory?) and names entries through
+ * the descriptor; a second use in the same turn of a trusted one lstats every step (`stillTrusted`) and, when they
+ * still hold, names entries by path for the rest of the turn.
+ */
+function recheck(dir: string, h: Held): Checked | undefined {
+  const how = checked.get(h);
+  if (how === 'path' || (how === 'fd' && !h.trusted)) return how;
+  try {
+    const st = how === 'fd' ? stillTrusted(dir) : statSync(dir, { throwIfNoEntry: false });
+    if (st?.dev !== h.dev || st.ino !== h.ino) return undefined;
+  } catch {
+    return undefined;
+  }
+  const now: Checked = how === 'fd' ? 'path' : 'fd';
+  markChecked(h, now);
+  return now;
+}
+
+/**
  * Whether `path` names an entry of a directory held here, checked in this turn of the event loop (an `at(...)` of
  * a SafeDir): a `/proc/self/fd/...` path, or an entry of a trusted directory. Calls on it need no new walk.
  */
 export function isHeldPath(path: string): boolean {
   if (path.startsWith('/proc/self/fd/')) return true;
   const h = cache.get(dirname(path));
-  return h !== undefined && h.trusted && checked.has(h);
+  return h !== undefined && checked.get(h) === 'path';
 }
 
 export interface OpenDirOptions {
@@ -328,31 +354,16 @@ export interface OpenDirOptions {
  */
 export function openDirSync(dir: string, opts: OpenDirOptions = {}): SafeDir {
   const cached = cache.get(dir);
-  if (cached && checked.has(cached)) {
-    cache.delete(dir); // most recently used last
-    cache.set(dir, cached);
-    if (opts.sweep && !cached.swept) {
-      sweepStaleTemps(cached.fd, cached);
-      cached.swept = true;
-    }
-    return handle(dir, cached);
-  }
   if (cached) {
-    let st: Stats | undefined;
-    try {
-      st = cached.trusted ? stillTrusted(dir) : statSync(dir, { throwIfNoEntry: false });
-    } catch {
-      st = undefined;
-    }
-    if (st?.dev === cached.dev && st.ino === cached.ino) {
+    const how = recheck(dir, cached);
+    if (how !== undefined) {
       cache.delete(dir); // most recently used last
       cache.set(dir, cached);
-      markChecked(cached);
       if (opts.sweep && !cached.swept) {
         sweepStaleTemps(cached.fd, cached);
         cached.swept = true;
       }
-      return handle(dir, cached);
+      return handle(dir, cached, how === 'path');
     }
     drop(dir, cached);
   }
@@ -367,13 +378,13 @@ export function openDirSync(dir: string, opts: OpenDirOptions = {}): SafeDir {
   }
   const h: Held = { fd, dev: st.dev, ino: st.ino, trusted: w.trusted, refs: 0, dropped: false, swept: opts.sweep === true };
   cache.set(dir, h);
-  markChecked(h);
+  markChecked(h, w.trusted ? 'path' : 'fd');
   if (cache.size > CACHE_MAX) {
     const [oldPath, old] = cache.entries().next().value!;
     drop(oldPath, old);
   }
   if (opts.sweep) sweepStaleTemps(fd, st);
-  return handle(dir, h);
+  return handle(dir, h, w.trusted);
 }
 
 /** An entry (the last component of a path) in its safely opened parent. */
@@ -435,7 +446,7 @@ export function openEditedSync(path: string, opts: OpenDirOptions = {}): { entry
       const h: Held = { fd: parentFd, dev: 0, ino: 0, trusted: false, refs: 0, dropped: true, swept: false }; // not cached: closed on release
       if (opts.sweep) sweepStaleTemps(parentFd, fstatSync(parentFd));
       const name = basename(target);
-      const nextEntry: SafeEntry = { dir: handle(dirname(next), h), name, at: fdPath(parentFd, name) };
+      const nextEntry: SafeEntry = { dir: handle(dirname(next), h, false), name, at: fdPath(parentFd, name) };
       try {
         const reached = lstatSync(nextEntry.at, { throwIfNoEntry: false });
         if (reached === undefined) {
