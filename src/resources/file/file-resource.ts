@@ -159,7 +159,7 @@ export class FileResource implements Resource {
     }
 
     // 2. Content, source or symlink target.
-    if (uid === null || gid === null) return this.noteWithPendingAccount(ch, cur, spec);
+    if (uid === null || gid === null) return this.noteWithPendingAccount(ch, place.at, cur, spec);
     const type = typeOf(cur);
     const before: Found = { uid: cur.uid, gid: cur.gid, mode: cur.mode & 0o7777 };
     const targetMode = type === 'symlink' || !spec ? undefined : applyMode(spec, before.mode, type === 'directory');
@@ -230,11 +230,11 @@ export class FileResource implements Resource {
   }
 
   /** Under noop, with an owner or group not created yet: the owner/group changes are noted; content and mode are checked as they are. */
-  private noteWithPendingAccount(ch: Changes, cur: Stats, spec: ReturnType<typeof modeSpec>): false {
+  private noteWithPendingAccount(ch: Changes, at: string, cur: Stats, spec: ReturnType<typeof modeSpec>): false {
     const type = typeOf(cur);
     const w = this.want;
-    if (type === 'file' && w.content !== undefined && !(cur.size === w.content.length && sameContentSync(w.fsPath, w.content)))
-      ch.note('', 'would change content', ch.recording ? contentChange(oldContent(w.fsPath, cur), w.content) : undefined);
+    if (type === 'file' && w.content !== undefined && !(cur.size === w.content.length && sameContentSync(at, w.content)))
+      ch.note('', 'would change content', ch.recording ? contentChange(oldContent(at, cur), w.content) : undefined);
     const mode = cur.mode & 0o7777;
     const target = type === 'symlink' || !spec ? undefined : applyMode(spec, mode, type === 'directory');
     if (target !== undefined && target !== mode)
