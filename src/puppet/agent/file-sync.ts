@@ -6,7 +6,7 @@
  */
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join, normalize } from 'node:path';
-import { sha256Hex } from '../../system/fs/checksum.js';
+import { sha256Hex, sha256OfDigest } from '../../system/fs/checksum.js';
 import type { FileMetadata } from './server-client.js';
 
 export interface SyncResult {
@@ -53,7 +53,7 @@ export async function syncTree(
     }
     if (e.type !== 'file') continue;
     files++;
-    const want = /^\{sha256\}([0-9a-f]{64})$/.exec(e.checksum.value)?.[1];
+    const want = sha256OfDigest(e.checksum.value);
     const have = await readFile(p).then(sha256Hex, () => undefined);
     if (want !== undefined && have === want) continue;
     const data = await fetch(rel);

@@ -11,7 +11,7 @@
  */
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { sha256Hex } from '../../system/fs/checksum.js';
+import { sha256Hex, sha256OfDigest } from '../../system/fs/checksum.js';
 import type { Catalog, CatalogResource } from '../catalog.js';
 import { safeRelative, syncTree } from './file-sync.js';
 import { type FileMetadata, ServerError, type PuppetServerClient } from './server-client.js';
@@ -68,7 +68,7 @@ export async function fetchSources(
       local = join(cacheDir, rel);
       const fetch = async () => {
         const data = await client.staticFileContent(pinnedPath, environment, codeId, o.signal);
-        const want = /^\{sha256\}([0-9a-f]{64})$/.exec(pinned.checksum.value)?.[1];
+        const want = sha256OfDigest(pinned.checksum.value);
         if (want !== undefined && sha256Hex(data) !== want) {
           throw new Error(`${url}: the server's content at code version ${codeId} does not match the catalog's checksum ${pinned.checksum.value}`);
         }
@@ -112,7 +112,7 @@ export async function fetchSources(
 
 /** Writes the file at `local` unless it already has the checksum (`{sha256}...`); true when it was fetched. */
 async function fetchFile(local: string, checksum: string, fetch: () => Promise<Buffer>): Promise<boolean> {
-  const want = /^\{sha256\}([0-9a-f]{64})$/.exec(checksum)?.[1];
+  const want = sha256OfDigest(checksum);
   const have = await readFile(local).then(sha256Hex, () => undefined);
   if (want !== undefined && have === want) return false;
   const data = await fetch();

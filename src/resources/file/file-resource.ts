@@ -13,7 +13,7 @@ import type { Logger } from '../../observe/logger.js';
 import type { Change, CheckApplyContext, Resource, WatchContext } from '../resource.js';
 import { untilAborted } from '../../system/proc/abort.js';
 import { atomicSymlinkSync, atomicWrite, atomicWriteSync, type FileMeta } from '../../system/fs/atomic-write.js';
-import { sha256Hex } from '../../system/fs/checksum.js';
+import { sha256Digest } from '../../system/fs/checksum.js';
 import { applyMode, formatMode } from '../../system/fs/file-mode.js';
 import { describeType, lstatOrUndefinedSync, removeEntry, typeOf, type FsType } from '../../system/fs/fs-entry.js';
 import { applyOwnerMode, readRegularSync, sameContent, sameContentSync } from '../../system/fs/no-follow.js';
@@ -358,7 +358,7 @@ export class FileResource implements Resource {
  * small enough to read in one slice; a bigger one is not read again just for the record).
  */
 function contentChange(old: Buffer | undefined, data: Buffer): ChangeWhat {
-  return { property: 'content', ...(old !== undefined ? { previous: `{sha256}${sha256Hex(old)}` } : {}), desired: wantedDigest(data) };
+  return { property: 'content', ...(old !== undefined ? { previous: sha256Digest(old) } : {}), desired: wantedDigest(data) };
 }
 
 /**
@@ -379,6 +379,6 @@ function oldContent(at: string, cur: Stats): Buffer | undefined {
 const digests = new WeakMap<Buffer, string>();
 function wantedDigest(b: Buffer): string {
   let d = digests.get(b);
-  if (d === undefined) digests.set(b, (d = `{sha256}${sha256Hex(b)}`));
+  if (d === undefined) digests.set(b, (d = sha256Digest(b)));
   return d;
 }
