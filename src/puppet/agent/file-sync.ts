@@ -5,7 +5,7 @@
  * `puppet:///` sources. Paths from the server are checked: no absolute path, no `..`, nothing outside the target.
  */
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { join, normalize } from 'node:path';
+import { dirname, join, normalize } from 'node:path';
 import { sha256Hex, sha256OfDigest } from '../../system/fs/checksum.js';
 import type { FileMetadata } from './server-client.js';
 
@@ -53,14 +53,7 @@ export async function syncTree(
     }
     if (e.type !== 'file') continue;
     files++;
-    const want = sha256OfDigest(e.checksum.value);
-    const have = await readFile(p).then(sha256Hex, () => undefined);
-    if (want !== undefined && have === want) continue;
-    const data = await fetch(rel);
-    const tmp = `${p}.mgmt-tmp`;
-    await writeFile(tmp, data, { mode: 0o644 });
-    await rename(tmp, p);
-    fetched++;
+    if (await fetchUnlessCurrent(p, e.checksum.value, () => fetch(rel))) fetched++;
   }
   let removed = 0;
   if (o.purge) {
@@ -76,4 +69,20 @@ export async function syncTree(
     await walk(target, '');
   }
   return { fetched, removed, files };
+}
+
+/**
+ * Writes the file at `local` (0644, through a temp file and a rename) unless it already has `checksum`
+ * (`{sha256}...`; any other notation always fetches); true when it was fetched.
+ */
+export async function fetchUnlessCurrent(local: string, checksum: string, fetch: () => Promise<Buffer>): Promise<boolean> {
+  const want = sha256OfDigest(checksum);
+  const have = await readFile(local).then(sha256Hex, () => undefined);
+  if (want !== undefined && have === want) return false;
+  const data = await fetch();
+  await mkdir(dirname(local), { recursive: true });
+  const tmp = `${local}.mgmt-tmp`;
+  await writeFile(tmp, data, { mode: 0o644 });
+  await rename(tmp, local);
+  return true;
 }

@@ -9,11 +9,10 @@
  * (static_file_content) and must match the checksum the catalog gives, so a deploy between compile and apply
  * cannot mix versions.
  */
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { sha256Hex, sha256OfDigest } from '../../system/fs/checksum.js';
 import type { Catalog, CatalogResource } from '../catalog.js';
-import { safeRelative, syncTree } from './file-sync.js';
+import { fetchUnlessCurrent, safeRelative, syncTree } from './file-sync.js';
 import { type FileMetadata, ServerError, type PuppetServerClient } from './server-client.js';
 
 const MODULES = 'puppet:///modules/';
@@ -74,7 +73,7 @@ export async function fetchSources(
         }
         return data;
       };
-      if (await fetchFile(local, pinned.checksum.value, fetch)) fetched++;
+      if (await fetchUnlessCurrent(local, pinned.checksum.value, fetch)) fetched++;
     } else if (rel !== undefined && rel !== '') {
       try {
         const meta = await client.fileMetadata(rel, environment, o.signal);
@@ -83,7 +82,7 @@ export async function fetchSources(
           const tree = await client.fileMetadatas(rel, environment, o.signal);
           const r = await syncTree(tree, local, (f) => client.fileContent(f ? `${rel}/${f}` : rel, environment, o.signal), { purge: true, warn: o.warn });
           fetched += r.fetched;
-        } else if (await fetchFile(local, meta.checksum.value, () => client.fileContent(rel, environment, o.signal))) fetched++;
+        } else if (await fetchUnlessCurrent(local, meta.checksum.value, () => client.fileContent(rel, environment, o.signal))) fetched++;
       } catch (e) {
         if (!(e instanceof ServerError && e.status === 404)) throw e;
         local = null;
@@ -108,16 +107,4 @@ export async function fetchSources(
     resources.push({ ...r, sourcePaths: paths });
   }
   return { catalog: { ...catalog, resources }, fetched };
-}
-
-/** Writes the file at `local` unless it already has the checksum (`{sha256}...`); true when it was fetched. */
-async function fetchFile(local: string, checksum: string, fetch: () => Promise<Buffer>): Promise<boolean> {
-  const want = sha256OfDigest(checksum);
-  const have = await readFile(local).then(sha256Hex, () => undefined);
-  if (want !== undefined && have === want) return false;
-  const data = await fetch();
-  await mkdir(dirname(local), { recursive: true });
-  await writeFile(`${local}.mgmt-tmp`, data);
-  await rename(`${local}.mgmt-tmp`, local);
-  return true;
 }
