@@ -83,6 +83,7 @@ export function checkSignature(signer: string, signature: string, data: Buffer):
 /** The keys pinned for each host (see the module comment), in `<dir>/hosts/`. */
 export class HostPins {
   private readonly pins = new Map<string, string>();
+  private dirMade = false;
 
   /** `memoryOnly`: nothing is read or written (a world without a state directory). */
   constructor(
@@ -95,11 +96,17 @@ export class HostPins {
     return join(this.dir, 'hosts', `${host}.pub`);
   }
 
+  private makeDir(): void {
+    if (this.dirMade) return;
+    mkdirSync(join(this.dir, 'hosts'), { recursive: true, mode: 0o700 });
+    this.dirMade = true;
+  }
+
   /** Pins `publicKey` for `host` (this host's own key, at start): overwrites what was there. */
   pin(host: string, publicKey: string): void {
     this.pins.set(host, publicKey);
     if (this.memoryOnly) return;
-    mkdirSync(join(this.dir, 'hosts'), { recursive: true, mode: 0o700 });
+    this.makeDir();
     writeFileSync(this.file(host), `${publicKey}\n`, { mode: 0o644 });
   }
 
@@ -107,18 +114,26 @@ export class HostPins {
   check(host: string, signer: string): string | undefined {
     let pinned = this.pins.get(host);
     if (pinned === undefined && this.memoryOnly) {
-      this.pin(host, signer);
+      this.pins.set(host, signer);
       return undefined;
     }
     if (pinned === undefined) {
+      // First sight in this process: create the pin only if there is none (one exclusive create, which cannot
+      // replace a pin written before, even at the same moment); else read the pin that is there.
       const file = this.file(host);
+      try {
+        this.makeDir();
+        writeFileSync(file, `${signer}\n`, { mode: 0o644, flag: 'wx' });
+        this.pins.set(host, signer);
+        this.onPinned(host, file);
+        return undefined;
+      } catch (e) {
+        if (errnoCode(e) !== 'EEXIST') return `cannot pin the key of host ${host} in ${file} (${errorText(e)})`;
+      }
       try {
         pinned = readFileSync(file, 'utf8').trim();
       } catch (e) {
-        if (errnoCode(e) !== 'ENOENT') return `cannot read the key pinned for host ${host} (${errorText(e)})`;
-        this.pin(host, signer);
-        this.onPinned(host, file);
-        return undefined;
+        return `cannot read the key pinned for host ${host} (${errorText(e)})`;
       }
       this.pins.set(host, pinned);
     }

@@ -74,9 +74,10 @@ const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object
  * error message for a value no host of ours wrote, or whose signature does not hold.
  */
 export function decodeSigned(k: ParsedKey, value: string): { readonly exported: Exported; readonly signer: string | undefined } | string {
-  const e = decodeValue(k, value);
+  const doc = parseValue(value);
+  if (typeof doc === 'string') return doc;
+  const e = exportedOf(k, doc);
   if (typeof e === 'string') return e;
-  const doc = JSON.parse(value) as Record<string, unknown>;
   const { signer, signature, ...rest } = doc;
   if (signer === undefined && signature === undefined) return { exported: e, signer: undefined };
   if (typeof signer !== 'string' || typeof signature !== 'string') return '`signer` and `signature` must both be strings';
@@ -86,13 +87,22 @@ export function decodeSigned(k: ParsedKey, value: string): { readonly exported: 
 
 /** Reads a stored export back (signature not checked: decodeSigned does); an error message for a value no host of ours wrote. */
 export function decodeValue(k: ParsedKey, value: string): Exported | string {
+  const doc = parseValue(value);
+  return typeof doc === 'string' ? doc : exportedOf(k, doc);
+}
+
+function parseValue(value: string): Record<string, unknown> | string {
   let doc: unknown;
   try {
     doc = JSON.parse(value);
   } catch (e) {
     return `the value is not JSON (${(e as Error).message})`;
   }
-  if (!isObj(doc) || !isObj(doc.params)) return 'the value has no `params` map';
+  return isObj(doc) ? doc : 'the value has no `params` map';
+}
+
+function exportedOf(k: ParsedKey, doc: Record<string, unknown>): Exported | string {
+  if (!isObj(doc.params)) return 'the value has no `params` map';
   if (doc.meta !== undefined && !isObj(doc.meta)) return '`meta` is not a map';
   const origin = doc.origin;
   if (origin !== undefined && (!isObj(origin) || typeof origin.ref !== 'string')) return '`origin` has no `ref`';

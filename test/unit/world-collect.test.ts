@@ -5,7 +5,7 @@ import { coreRegistry } from '../../src/resources/core-registry.js';
 import { checkCollect, collectResources, entryMatches, explicitCollectKinds, placeFile, protectedPath } from '../../src/world/collect.js';
 import { canonicalJson, decodeSigned, decodeValue, encodeValue, exportKey, parseKey } from '../../src/world/keys.js';
 import { HostPins, loadOrCreateHostKey, newHostKey } from '../../src/world/host-keys.js';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkQuery, matchQuery } from '../../src/world/puppet-query.js';
@@ -82,6 +82,12 @@ describe('exports bound to their host: signatures and pinned keys (issue 11, ite
       assert.equal(readFileSync(join(dir, 'world', 'hosts', 'A.pub'), 'utf8'), `${a.publicKey}\n`);
       assert.match(pins.check('A', b.publicKey)!, /signed by a key that is not the one pinned for host A .*A\.pub.*remove that file/);
       assert.match(pins.check('self', a.publicKey)!, /not the one pinned for host self/);
+      // A pin written while the process runs, before the host is first seen (an operator's), is read, not replaced.
+      writeFileSync(join(dir, 'world', 'hosts', 'C.pub'), `${b.publicKey}\n`);
+      assert.match(pins.check('C', a.publicKey)!, /not the one pinned for host C/);
+      assert.equal(pins.check('C', b.publicKey), undefined);
+      assert.equal(readFileSync(join(dir, 'world', 'hosts', 'C.pub'), 'utf8'), `${b.publicKey}\n`);
+      assert.deepEqual(pinned, ['A']);
       // A new process reads the pins back.
       const again = new HostPins(join(dir, 'world'));
       assert.equal(again.check('A', a.publicKey), undefined);
