@@ -108,7 +108,9 @@ export class EtcdWorld implements World {
    */
   private readonly written = new Map<string, string[]>();
 
-  private readonly key: HostKey;
+  /** Set when `keyReady` is (before open() resolves). */
+  private key: HostKey | undefined;
+  private readonly keyReady: Promise<HostKey>;
   private readonly pins: HostPins;
 
   private seeds: readonly string[];
@@ -118,25 +120,41 @@ export class EtcdWorld implements World {
   private constructor(
     private client: Etcd3,
     private readonly opts: EtcdWorldOptions,
+    key: Promise<HostKey>,
   ) {
     this.seeds = opts.seeds;
     this.hostname = opts.hostname;
     this.ttl = opts.ttl ?? 10;
     this.log = opts.log;
     const dir = opts.stateDir;
-    this.key = dir === undefined ? newHostKey() : loadOrCreateHostKey(dir);
     this.pins = new HostPins(
       dir ?? '',
       (host, file) => this.log.info(`etcd: pinned the signing key of host ${host} on first sight (${file})`),
       dir === undefined,
     );
-    this.pins.pin(this.hostname, this.key.publicKey);
+    this.keyReady = key.then((k) => {
+      this.key = k;
+      this.pins.pin(this.hostname, k.publicKey);
+      return k;
+    });
+    this.keyReady.catch(() => undefined); // open() reports it
     this.loopDone = this.loop();
   }
 
-  /** Creates the client (loading etcd3) and starts connecting in the background; never waits for etcd. */
+  /**
+   * Creates the client (loading etcd3) and starts connecting in the background; never waits for etcd. It waits
+   * for this host's signing key, which is read or made while the client connects.
+   */
   static async open(opts: EtcdWorldOptions): Promise<EtcdWorld> {
-    return new EtcdWorld(makeClient(opts, opts.seeds), opts);
+    const key = opts.stateDir === undefined ? Promise.resolve(newHostKey()) : loadOrCreateHostKey(opts.stateDir);
+    const w = new EtcdWorld(makeClient(opts, opts.seeds), opts, key);
+    try {
+      await w.keyReady;
+    } catch (e) {
+      await w.close();
+      throw e;
+    }
+    return w;
   }
 
   /**
@@ -154,10 +172,12 @@ export class EtcdWorld implements World {
 
   publish(resources: readonly ResourceSpec[]): void {
     if (this.closed) return;
+    const key = this.key;
+    if (!key) throw new Error('EtcdWorld.publish before open() resolved');
     const next = new Map<string, string>();
     for (const r of resources) {
       const e = toExported(this.hostname, r);
-      next.set(exportKey(this.hostname, r.kind, r.name), encodeValue(e, this.key));
+      next.set(exportKey(this.hostname, r.kind, r.name), encodeValue(e, key));
     }
     this.desired = next;
     const s = this.session;
@@ -245,6 +265,7 @@ export class EtcdWorld implements World {
     s.lease = lease;
     lease.on('lost', (err: Error) => s.fail(new Error(`lease lost: ${err.message}`)));
     s.leaseId = await bounded(lease.grant(), CALL_MS + 500);
+    await this.keyReady;
     if (s.done) throw new Error('session ended while starting');
     // Through the queue, like every write: two syncs in flight could land in the wrong order.
     const first = this.syncing.then(() => this.sync(s));

@@ -11,9 +11,11 @@
  * trust writes the pins before the hosts meet (`mgmt` prints nothing secret: the .pub files are public keys).
  * An unsigned value is refused.
  */
-import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject, sign, verify } from 'node:crypto';
-import { chmodSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { createPrivateKey, createPublicKey, generateKeyPair, generateKeyPairSync, type KeyObject, sign, verify } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { errnoCode, errorText } from '../observe/errors.js';
 
 /** What a host signs its values with. */
@@ -33,12 +35,15 @@ export function newHostKey(): HostKey {
   return hostKeyOf(generateKeyPairSync('ed25519').privateKey);
 }
 
-/** This host's key from `<dir>/host.key`, made (mode 0600, directory 0700) when there is none. */
-export function loadOrCreateHostKey(dir: string): HostKey {
+/**
+ * This host's key from `<dir>/host.key`, made (mode 0600, directory 0700) when there is none. Asynchronous: the
+ * files and the key generation run off the event loop, while the etcd client connects.
+ */
+export async function loadOrCreateHostKey(dir: string): Promise<HostKey> {
   const file = join(dir, 'host.key');
   let pem: string | undefined;
   try {
-    pem = readFileSync(file, 'utf8');
+    pem = await readFile(file, 'utf8');
   } catch (e) {
     if (errnoCode(e) !== 'ENOENT') throw new Error(`cannot read this host's signing key ${file}: ${errorText(e)}`, { cause: e });
   }
@@ -47,12 +52,12 @@ export function loadOrCreateHostKey(dir: string): HostKey {
     if (key.asymmetricKeyType !== 'ed25519') throw new Error(`${file} is not an Ed25519 private key; remove it to make a new one`);
     return hostKeyOf(key);
   }
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const { privateKey } = generateKeyPairSync('ed25519');
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const { privateKey } = await promisify(generateKeyPair)('ed25519');
   const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, privateKey.export({ format: 'pem', type: 'pkcs8' }), { mode: 0o600, flag: 'wx' });
-  chmodSync(tmp, 0o600);
-  renameSync(tmp, file);
+  await writeFile(tmp, privateKey.export({ format: 'pem', type: 'pkcs8' }), { mode: 0o600, flag: 'wx' });
+  await chmod(tmp, 0o600);
+  await rename(tmp, file);
   return hostKeyOf(privateKey);
 }
 

@@ -66,12 +66,12 @@ describe('exports bound to their host: signatures and pinned keys (issue 11, ite
     assert.match(decodeSigned(k, canonicalJson({ ...doc, signer: 'nope' })) as string, /not a public key/);
   });
 
-  it('the first key seen for a host is pinned; another key for that host is refused; the host key persists', () => {
+  it('the first key seen for a host is pinned; another key for that host is refused; the host key persists', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'mgmt-pins-'));
     try {
-      const own = loadOrCreateHostKey(join(dir, 'world'));
+      const own = await loadOrCreateHostKey(join(dir, 'world'));
       assert.equal(statSync(join(dir, 'world', 'host.key')).mode & 0o777, 0o600);
-      assert.equal(loadOrCreateHostKey(join(dir, 'world')).publicKey, own.publicKey, 'the same key on the next start');
+      assert.equal((await loadOrCreateHostKey(join(dir, 'world'))).publicKey, own.publicKey, 'the same key on the next start');
       const pinned: string[] = [];
       const pins = new HostPins(join(dir, 'world'), (h) => pinned.push(h));
       pins.pin('self', own.publicKey);
