@@ -1,9 +1,9 @@
 /**
  * Joins a running graph to the world: after each accepted local graph, this host's exports are published; when
  * the exports of the kinds the graph collects change, the graph is rebuilt as local + collected resources and
- * swapped in (unchanged vertices keep running). Changes within DEBOUNCE_MS make one swap. Every swap, local
- * or collected, goes through one queue, so the graph always combines the newest local graph with the newest
- * collection.
+ * swapped in (unchanged vertices keep running): at once, or at most once per WINDOW_MS (swap-window.ts). Every
+ * swap, local or collected, goes through one queue, so the graph always combines the newest local graph with the
+ * newest collection.
  *
  * The world opens in the background (with `--cluster` or `--etcd-server`, once a member answers): the local graph never waits
  * for it. A collected resource that leaves the collection leaves the graph; what it managed stays as it is
@@ -18,11 +18,12 @@ import { logger } from '../observe/log.js';
 import type { Registry } from '../resources/registry.js';
 import { checkCollect, collectResources } from './collect.js';
 import { LocalWorld } from './local-world.js';
+import { SwapWindow } from './swap-window.js';
 import { ThreadedWorld } from './threaded-world.js';
 import { type ClusterFlags, type Exported, toExported, type World, type WorldFlags } from './world.js';
 import { errorText } from '../observe/errors.js';
 
-const DEBOUNCE_MS = 25;
+const WINDOW_MS = 25;
 /** How long convergence waits for etcd's first collection (then it goes on without it). */
 const FIRST_COLLECTION_MS = 10_000;
 
@@ -49,7 +50,7 @@ export class WorldLink {
   private unwatch: (() => void) | undefined;
   private published: string | undefined;
   private checkedCollect: string | undefined;
-  private timer: NodeJS.Timeout | undefined;
+  private readonly window = new SwapWindow(WINDOW_MS, () => this.swapCollected());
   private queue: Promise<unknown> = Promise.resolve();
   private queued = 0;
   /** etcd: the graph collects, and the world has not delivered a collection yet (until the deadline). */
@@ -77,7 +78,7 @@ export class WorldLink {
    * convergence waits for it, since the swap that brings it checks convergence again.
    */
   pending(): boolean {
-    return this.timer !== undefined || this.queued > 0 || (this.firstDeadline !== undefined && Date.now() < this.firstDeadline);
+    return this.window.waiting || this.queued > 0 || (this.firstDeadline !== undefined && Date.now() < this.firstDeadline);
   }
 
   /** Swaps in a new local graph (with the current collection); on success publishes its exports. */
@@ -93,7 +94,7 @@ export class WorldLink {
 
   async close(): Promise<void> {
     this.closed = true;
-    clearTimeout(this.timer);
+    this.window.cancel();
     clearTimeout(this.firstTimer);
     this.unwatch?.();
     await this.opening?.catch(() => {});
@@ -252,17 +253,18 @@ export class WorldLink {
       return;
     }
     this.collected = list;
-    clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      void this.enqueue(async () => {
-        const local = this.local;
-        if (!local || this.closed) return;
-        const r = await this.swapCombined(local, 'collected');
-        for (const d of r.diagnostics) this.log.error(diagnosticLogText(d));
-      });
-      this.agentAfterSwaps();
-    }, DEBOUNCE_MS);
+    // A swap waiting for the window's end takes the newest collection when it runs.
+    this.window.changed();
+  }
+
+  private swapCollected(): void {
+    void this.enqueue(async () => {
+      const local = this.local;
+      if (!local || this.closed) return;
+      const r = await this.swapCombined(local, 'collected');
+      for (const d of r.diagnostics) this.log.error(diagnosticLogText(d));
+    });
+    this.agentAfterSwaps();
   }
 
   /** Once, after the first collection is swapped in: the cluster agent may load its own client now. */
