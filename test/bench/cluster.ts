@@ -205,7 +205,7 @@ export async function cluster(ctx: BenchContext): Promise<BenchResult> {
     notes: [
       "Every host is its own `mgmt run --cluster --ideal-cluster-size 3` process on loopback, with free ports, state under /dev/shm, a lease TTL of 2 s, and the certificates made from a shared secret; each member is Debian's etcd 3.4 with heartbeat 100 ms / election 1 s (etcd's defaults).",
       "Times to members are polled every 100 ms through etcd's member list and each member's /health; the replacement includes the lease TTL (a dead host is noticed when its lease expires), the coordinator's grace of one TTL, and etcd's own 5 s wait after a membership change (--strict-reconfig-check).",
-      "Exchange latency: one host rewrites its graph file so that its exported file's content changes; measured until another host's collected copy has it (the graph file settles 50 ms, the swap, the etcd write, the watch, the 25 ms debounce, the swap and the write on the other host). The static cluster is 3 etcd processes started by hand with plain http, two `--seeds` hosts.",
+      "Exchange latency: one host rewrites its graph file so that its exported file's content changes; measured until another host's collected copy has it (the graph file settles 50 ms, the swap, the etcd write, the watch, the swap (at once unless one ran within the last 25 ms) and the write on the other host). The static cluster is 3 etcd processes started by hand with plain http, two `--seeds` hosts.",
     ],
   };
 }
