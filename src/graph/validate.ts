@@ -112,10 +112,10 @@ function checkResource(registry: Registry, r: ResourceSpec, ds: Diagnostic[]): A
     return undefined;
   }
   if (r.name.startsWith('$')) ds.push({ severity: 'error', where: id, pos: placeOf(r), message: 'a name may not start with `$`' });
-  // A kind's message may quote a value (`got '...'`): never a sensitive one.
-  const sensitive = r.meta.sensitive;
-  const redactor = sensitive?.length ? new Redactor(secretsOf(normalize(kind, r.name, r.params).params, sensitive)) : undefined;
   const { problems, hints } = kind.review(r.name, r.params);
+  // A kind's message may quote a value (`got '...'`): never a sensitive one. (Built only when there is a message.)
+  const sensitive = r.meta.sensitive;
+  const redactor = problems.length > 0 && sensitive?.length ? new Redactor(secretsOf(normalize(kind, r.name, r.params).params, sensitive)) : undefined;
   for (const p of problems) {
     const message = redactor ? redactor.text(p.message) : p.message;
     ds.push({ severity: p.severity ?? 'error', where: id, pos: (p.param ? r.paramPos?.[p.param] : undefined) ?? placeOf(r), message });
