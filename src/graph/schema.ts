@@ -98,9 +98,11 @@ export function schemaHash(schema: unknown): string {
 
 /**
  * Options shared by the runtime compile and the build-time (precompiled) one. allowUnionTypes: a `string|string[]`
- * parameter is `type: [string, array]` (params.ts).
+ * parameter is `type: [string, array]` (params.ts). inlineRefs: false: a `$ref` (the metaparams, which every kind
+ * has) is one function called by every kind's code, not a copy in each; the precompiled module is 246 KB instead
+ * of 422 KB, and every run parses it at start-up.
  */
-export const AJV_OPTIONS = { allErrors: true, strict: true, allowUnionTypes: true } as const;
+export const AJV_OPTIONS = { allErrors: true, strict: true, allowUnionTypes: true, inlineRefs: false } as const;
 
 /**
  * `npm run build` precompiles the validator of the published registry (scripts/gen-validator.ts) because
