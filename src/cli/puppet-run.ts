@@ -92,6 +92,8 @@ export async function puppetRunCommand(argv: string[]): Promise<number> {
     let first = true;
     /** What the first compile read (the environment, Hiera, the modulepath): watched with the manifest. */
     let compiledInputs: readonly string[] = [];
+    /** Before the first compile or catalog read: the watch, set up later, catches up on changes since. */
+    const readSince = Date.now();
 
     const compile = async (): Promise<{ reply: WorkerReply; ms: number }> => {
       const t0 = performance.now();
@@ -157,7 +159,7 @@ export async function puppetRunCommand(argv: string[]): Promise<number> {
     }
     const watch = puppetWatchList({ manifest, catalogFile, modulepath, compiled: compiledInputs });
     log.debug(`watching ${watch.map((w) => w.path).join(', ')}`);
-    return await runEngine(loaded.spec, flags, { name, watch, load });
+    return await runEngine(loaded.spec, flags, { name, watch, readSince, load });
   } finally {
     await worker.release();
     await shutdownPuppetWorker();

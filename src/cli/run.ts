@@ -10,6 +10,7 @@ import type { GraphSpec } from '../graph/spec.js';
 import type { Loaded } from '../graph/yaml-loader.js';
 import { logger, setLogLevel } from '../observe/log.js';
 import { watchPath } from '../system/fs/path-watcher.js';
+import { changedSince, type WatchedPath } from '../system/fs/changed-since.js';
 import { registry } from './registry.js';
 import { resolveRunFlags, runFlagOptions, runFlagsHelp, type RunFlags } from './run-flags.js';
 import { EXIT_FAILED, EXIT_OK, UsageError } from './usage.js';
@@ -48,13 +49,14 @@ export async function runCommand(argv: string[]): Promise<number> {
 
 async function runGraphFile(file: string, flags: RunFlags): Promise<number> {
   const log = logger('main');
+  const readSince = Date.now();
   const loaded = await readGraphFile(registry, file);
   for (const d of loaded.diagnostics) log[d.severity === 'error' ? 'error' : 'warn'](diagnosticLogText(d));
   if (!loaded.spec || hasErrors(loaded.diagnostics)) {
     log.error(`${file}: the graph has errors; nothing was applied`);
     return EXIT_FAILED;
   }
-  return runEngine(loaded.spec, flags, { name: file, watch: [{ path: file }], load: () => readGraphFile(registry, file) });
+  return runEngine(loaded.spec, flags, { name: file, watch: [{ path: file }], readSince, load: () => readGraphFile(registry, file) });
 }
 
 /**
@@ -81,7 +83,9 @@ function reportFailures(failed: readonly Vertex[]): void {
 export interface GraphSource {
   /** For messages: the file (or manifest) name. */
   readonly name: string;
-  readonly watch: readonly { readonly path: string; readonly recursive?: boolean }[];
+  readonly watch: readonly WatchedPath[];
+  /** Date.now() before the running graph's inputs were first read: the watch catches up on changes since. */
+  readonly readSince: number;
   /** Reads, checks and returns the new graph; one with errors leaves the running graph as it is. */
   load(): Promise<Loaded>;
 }
@@ -191,7 +195,7 @@ export function runEngine(spec: GraphSpec, flags: RunFlags, source?: GraphSource
 
     void (async () => {
       if (!(await swapIn(spec, true))) return finish(EXIT_FAILED);
-      if (source) unwatch = watchSource(source, swapIn);
+      if (source) unwatch = watchSource(source, swapIn, spec);
     })();
   });
 }
@@ -205,21 +209,31 @@ export function runEngine(spec: GraphSpec, flags: RunFlags, source?: GraphSource
 export const SETTLE_MS = 50;
 
 /**
+ * How long after the first graph is swapped in its source's watch is set up. Watching a path costs an inotify
+ * watch on each of its ancestor directories, about 10 ms on a machine with a large /tmp; set up at once, that
+ * time would delay every first check (the resources' code is loaded on first use, so their first checks start a
+ * few event-loop turns after the swap). A change made before the watch is caught up by time stamp (changedSince).
+ */
+export const WATCH_DELAY_MS = 100;
+
+/**
  * Reloads the graph once a watched file has settled (no change for SETTLE_MS); a version that changed again
  * while it was read is dropped for the next one. Invalid versions are logged only: the running graph goes on.
+ * The watch starts WATCH_DELAY_MS from now; a change since the first read (source.readSince) reloads at once.
  */
-function watchSource(source: GraphSource, swapIn: (g: GraphSpec, first: boolean) => Promise<boolean>): () => void {
+function watchSource(source: GraphSource, swapIn: (g: GraphSpec, first: boolean) => Promise<boolean>, running: GraphSpec): () => void {
   const log = logger('main');
   let timer: NodeJS.Timeout | undefined;
   let reading: Promise<void> = Promise.resolve();
   let last: string | undefined;
+  let stopped = false;
   /** Counts change events: a read during which it moved saw a file still being written. */
   let changes = 0;
   const reload = () => {
     reading = reading.then(async () => {
       const seen = changes;
       const loaded = await source.load();
-      if (changes !== seen) return; // written to while read: the timer that change armed reads it again
+      if (stopped || changes !== seen) return; // stopped, or written to while read: the timer that change armed reads it again
       const key = JSON.stringify(loaded.spec ?? loaded.diagnostics);
       if (key === last) return;
       last = key;
@@ -232,12 +246,28 @@ function watchSource(source: GraphSource, swapIn: (g: GraphSpec, first: boolean)
     });
   };
   const onChange = () => {
+    if (stopped) return;
     changes++;
     clearTimeout(timer);
     timer = setTimeout(reload, SETTLE_MS);
   };
-  const stops = source.watch.map((w) => watchPath(w.path, onChange, { recursive: w.recursive === true }));
+  let stops: (() => void)[] = [];
+  const start = setTimeout(() => {
+    stops = source.watch.map((w) => watchPath(w.path, onChange, { recursive: w.recursive === true }));
+    const seen = changes;
+    void changedSince(source.watch, source.readSince).then(
+      (changed) => {
+        if (!changed || changes !== seen) return; // an event since the watch started has armed a read already
+        log.debug(`${source.name} changed before it was watched; reading it again`);
+        last ??= JSON.stringify(running); // a false alarm (a change just before the first read) swaps nothing
+        onChange();
+      },
+      (e: unknown) => log.warn(`cannot tell whether ${source.name} changed before it was watched: ${errorText(e)}`),
+    );
+  }, WATCH_DELAY_MS);
   return () => {
+    stopped = true;
+    clearTimeout(start);
     clearTimeout(timer);
     for (const stop of stops) stop();
   };

@@ -164,6 +164,20 @@ edges:
     assert.ok(performance.now() - t0 < 1000, `exit took ${performance.now() - t0} ms`);
   });
 
+  it('applies a change to the graph file made between its first read and its watch', async () => {
+    // The watch is set up WATCH_DELAY_MS (100 ms) after the first swap; this edit lands just after that swap, so
+    // (unless this process is held up for 100 ms) only the catch-up by time stamp can see it.
+    const graph = (content: string) => `graph: g\nresources:\n  file:\n  - {name: f, path: ${dir}/f, state: exists, content: "${content}"}\n`;
+    const g = write('g.yaml', graph('one'));
+    const c = mgmt(['run', '--yaml', g, '--tmp-prefix', '-v']);
+    await c.waitForLog(/graph g: 1 resources\n/);
+    writeFileSync(g, graph('two'));
+    await waitUntil(() => existsSync(`${dir}/f`) && readFileSync(`${dir}/f`, 'utf8') === 'two', 3000, 'the edited graph');
+    await c.waitForLog(/swapped in \(1 added, 1 removed, 0 unchanged\)/);
+    c.child.kill('SIGTERM');
+    assert.equal(await c.exited, 0);
+  });
+
   it('SIGTERM during a long apply: exits within 1 s and kills the command’s process group', async () => {
     const g = write('g.yaml', `graph: g\nresources:\n  exec:\n  - {name: long, cmd: 'echo $$ > ${dir}/pid; exec sleep 60', shell: /bin/sh}\n`);
     const c = mgmt(['run', '--yaml', g, '--tmp-prefix']);
