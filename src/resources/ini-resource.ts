@@ -4,7 +4,7 @@
  */
 import { formatOf, wantOf, type IniParams } from './ini.js';
 import { EditedFileWatching, readEdited, writeEdited } from '../system/fs/edited-file.js';
-import { keepEdited } from './keep-edited.js';
+import { keepEdited } from './keep-previous.js';
 import { withFileLock } from '../system/fs/file-lock.js';
 import { editIni } from '../system/formats/ini-text.js';
 import { type Resource, type ResourceContext } from './resource.js';

@@ -4,7 +4,7 @@
  */
 import { rulesOf, type LineParams } from './line.js';
 import { EditedFileWatching, readEdited, writeEdited } from '../system/fs/edited-file.js';
-import { keepEdited } from './keep-edited.js';
+import { keepEdited } from './keep-previous.js';
 import { withFileLock } from '../system/fs/file-lock.js';
 import { editFileLine } from '../system/formats/file-line-text.js';
 import { type Resource, type ResourceContext } from './resource.js';

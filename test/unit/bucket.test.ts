@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { Bucket, UnsafeBucketError } from '../../src/system/fs/bucket.js';
+import { keepPrevious } from '../../src/resources/keep-previous.js';
 import { startGraph } from '../harness/engine-run.js';
 
 let dir: string;
@@ -233,6 +234,34 @@ describe('the bucket', () => {
     const failed = await converge(`graph: g\nresources:\n  file:\n    - {name: f, path: "${f}", content: "new"}\n`);
     assert.deepEqual(failed, ['file[f]']);
     assert.equal(readFileSync(f, 'utf8'), 'precious');
+  });
+
+  it('keepPrevious: the content is kept before it returns; the index and log lines follow in a microtask, and an index that cannot be written is a warning', async () => {
+    const b = new Bucket(join(prefix, 'bucket'));
+    const lines: string[] = [];
+    const log = {
+      debug: () => undefined,
+      info: (m: string) => lines.push(`info: ${m}`),
+      warn: (m: string) => lines.push(`warn: ${m}`),
+      error: () => undefined,
+    };
+    const data = Buffer.from('before the repair');
+    keepPrevious(b, log, data, of('/etc/app.conf'));
+    assert.deepEqual(b.content(sha(data)), data, 'the content is in the bucket before the caller changes the file');
+    assert.deepEqual(b.list(), []);
+    await Promise.resolve(); // one microtask turn
+    assert.deepEqual(
+      b.list().map((e) => [e.path, e.checksum]),
+      [['/etc/app.conf', sha(data)]],
+    );
+    assert.deepEqual(lines, [`info: kept the previous content of /etc/app.conf in the backup bucket as sha256:${sha(data)}`]);
+
+    const other = Buffer.from('its index is a directory');
+    mkdirSync(join(prefix, 'bucket', `${sha(other)}.paths`));
+    keepPrevious(b, log, other, of('/etc/other.conf'));
+    await Promise.resolve(); // one microtask turn
+    assert.deepEqual(b.content(sha(other)), other);
+    assert.match(lines[1]!, /^warn: kept the previous content of \/etc\/other.conf in the backup bucket, but could not index it/);
   });
 
   it('concurrent writers (separate processes) lose no backup and damage no object', async () => {

@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileKind } from '../../src/resources/file/kind.js';
 import { SYNC_MAX_BYTES } from '../../src/system/fs/sync-slices.js';
-import { atomicWrite } from '../../src/system/fs/atomic-write.js';
+import { atomicWrite, atomicWriteSync } from '../../src/system/fs/atomic-write.js';
 import { watchPath, watcherStats } from '../../src/system/fs/path-watcher.js';
 import { check, startWatch, validResource } from '../harness/resource-context.js';
 
@@ -246,6 +246,25 @@ test('atomicWrite: replaces a symlink instead of writing through it, and cleans 
   writeFileSync(join(sub, 'occupied', 'x'), 'x');
   await assert.rejects(atomicWrite(join(sub, 'occupied'), 'data'));
   assert.deepEqual(readdirSync(sub), ['occupied'], 'the temp file is removed after a failed rename');
+});
+
+test('atomicWrite and atomicWriteSync: the mode asked for, whatever the umask cut from it, set-uid/set-gid bits included', async () => {
+  const old = process.umask(0o077);
+  try {
+    for (const [i, mode] of [0o644, 0o600, 0o2755, 0o4711, 0o1777].entries()) {
+      const a = join(dir, `async-${i}`);
+      const s = join(dir, `sync-${i}`);
+      await atomicWrite(a, 'x', { mode });
+      atomicWriteSync(s, 'x', { mode });
+      assert.equal(modeOf(a), mode, `async ${mode.toString(8)}`);
+      assert.equal(modeOf(s), mode, `sync ${mode.toString(8)}`);
+      // a replaced file's mode is kept, set-id bits included, when the owner is given too
+      atomicWriteSync(s, 'y', { uid: process.getuid!(), gid: process.getgid!() });
+      assert.equal(modeOf(s), mode, `sync rewrite ${mode.toString(8)}`);
+    }
+  } finally {
+    process.umask(old);
+  }
 });
 
 test('a directory with state exists is created with its mode; mode drift is fixed', async () => {

@@ -11,6 +11,7 @@ import { atomicWrite, atomicWriteSync, type AtomicWriteOptions } from '../../sys
 import type { Bucket } from '../../system/fs/bucket.js';
 import { readRegular, readRegularSync } from '../../system/fs/no-follow.js';
 import { SYNC_MAX_BYTES } from '../../system/fs/sync-slices.js';
+import { keepPrevious } from '../keep-previous.js';
 
 export class Backup {
   constructor(
@@ -62,16 +63,6 @@ export class Backup {
       this.log.info(`kept the previous content of ${shown} as ${shown}${this.how}`);
       return;
     }
-    const bucket = this.bucket!();
-    const sum = bucket.store(data, { path: shown, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, sensitive: this.sensitive });
-    if (sum === undefined) {
-      this.log.warn(
-        `the previous content of ${shown} (${data.length} bytes) is over the backup bucket's limit of ${bucket.limits.maxFileBytes} bytes: not kept`,
-      );
-    } else if (this.sensitive) {
-      this.log.info(`kept the previous content of ${shown} in the backup bucket (Sensitive: no checksum shown; mgmt bucket restore ${shown})`);
-    } else {
-      this.log.info(`kept the previous content of ${shown} in the backup bucket as sha256:${sum}`);
-    }
+    keepPrevious(this.bucket!(), this.log, data, { path: shown, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, sensitive: this.sensitive });
   }
 }

@@ -7,12 +7,13 @@
  * per call), `atomicWriteSync` makes the syscalls directly. The file resource uses the sync one for small content,
  * where the round trip costs far more than the call itself (see the module comment of system/fs/sync-slices.ts).
  *
- * Per written file: open(O_CREAT|O_EXCL|O_NOFOLLOW) of the temp name, [fchown,] fchmod, write, close, rename.
- * The lstat of the path (to keep the replaced file's mode and owner) is skipped when the caller passes all of
- * mode, uid and gid, or says what is there with `existing`. fchmod is always done, even when the file was just
- * created with the right mode: the mode given to open(2) is cut by the umask, which another part of the process
- * may change at any time (and reading it without changing it is racy), or, in a directory with a default ACL,
- * by that ACL instead, so no cheap computation says which bits the new file really got.
+ * Per written file: open(O_CREAT|O_EXCL|O_NOFOLLOW) of the temp name, fstat, [fchown,] [fchmod,] write, close,
+ * rename. The lstat of the path (to keep the replaced file's mode and owner) is skipped when the caller passes all
+ * of mode, uid and gid, or says what is there with `existing`. The mode given to open(2) is cut by the umask, which
+ * another part of the process may change at any time, or, in a directory with a default ACL, by that ACL instead,
+ * and the group may come from a set-gid directory; so no computation says what the new file got, but its fstat
+ * does: fchown and fchmod are made only when it differs from what is wanted (each is a syscall and an inotify
+ * event for every watcher of the directory; in the common case neither is needed).
  *
  * Temp names are `.<base>.mgmt-<pid>-<12 random hex digits>`; O_EXCL|O_NOFOLLOW (with a retry on EEXIST)
  * guarantees that the temp file is new. The writer's PID in the name lets a later run tell a temp file left by a
@@ -26,7 +27,20 @@
  * re-applies after a crash anyway. Rename still gives atomicity against concurrent readers. Pass `fsync: true` when
  * durability across a power loss matters more than speed.
  */
-import { closeSync, constants, fchmodSync, fchownSync, fsyncSync, lstatSync, openSync, renameSync, symlinkSync, unlinkSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  fchmodSync,
+  fchownSync,
+  fstatSync,
+  fsyncSync,
+  lstatSync,
+  openSync,
+  renameSync,
+  symlinkSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
 import { lstat, open, rename, symlink, unlink, type FileHandle } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
@@ -136,6 +150,21 @@ function finalMeta(opts: AtomicWriteOptions, old: FileMeta | null | undefined): 
 }
 
 /**
+ * What the new temp file (its fstat `got`) still needs: a chown when its owner or group is not the wanted one, a
+ * chmod when its mode is not (umask, a default ACL or a set-gid directory decided what open(2) gave), and always
+ * after a chown, which clears set-uid/set-gid bits.
+ */
+function metaFixes(
+  got: { mode: number; uid: number; gid: number },
+  mode: number,
+  uid: number | undefined,
+  gid: number | undefined,
+): { chown: boolean; chmod: boolean } {
+  const chown = (uid !== undefined && got.uid !== uid) || (gid !== undefined && got.gid !== gid);
+  return { chown, chmod: chown || (got.mode & 0o7777) !== (mode & 0o7777) };
+}
+
+/**
  * Writes `data` to `path` atomically (temp file + rename), with the given or the kept mode and owner. A `path`
  * that is not already an entry of a held directory (an `at(...)` of safe-path.ts, checked in this turn) has its parent
  * opened by safe-path.ts first, so that a symlink above it is followed only under the owner rule.
@@ -167,9 +196,10 @@ async function writeHeld(path: string, data: string | Uint8Array, opts: AtomicWr
     }
   }
   try {
+    const fix = metaFixes(await fh.stat(), mode, uid, gid);
     // chown first: it clears set-uid/set-gid bits, which the fchmod below then sets; fchmod also undoes umask.
-    if (uid !== undefined || gid !== undefined) await fh.chown(uid ?? -1, gid ?? -1);
-    await fh.chmod(mode & 0o7777);
+    if (fix.chown) await fh.chown(uid ?? -1, gid ?? -1);
+    if (fix.chmod) await fh.chmod(mode & 0o7777);
     await fh.writeFile(data);
     if (opts.fsync) await fh.sync();
     const closing = fh;
@@ -220,9 +250,10 @@ function writeHeldSync(path: string, data: string | Uint8Array, opts: AtomicWrit
     }
   }
   try {
+    const fix = metaFixes(fstatSync(fd), mode, uid, gid);
     // chown first: it clears set-uid/set-gid bits, which the fchmod below then sets; fchmod also undoes umask.
-    if (uid !== undefined || gid !== undefined) fchownSync(fd, uid ?? -1, gid ?? -1);
-    fchmodSync(fd, mode & 0o7777);
+    if (fix.chown) fchownSync(fd, uid ?? -1, gid ?? -1);
+    if (fix.chmod) fchmodSync(fd, mode & 0o7777);
     for (let off = 0; off < bytes.length;) off += writeSync(fd, bytes, off, bytes.length - off);
     if (opts.fsync) fsyncSync(fd);
     const closing = fd;

@@ -93,21 +93,41 @@ export class Bucket {
   }
 
   /**
-   * Keeps `data` (the content that was at `of.path`); returns its checksum, or undefined when it is over the size
-   * limit (not kept). Prunes now and then.
+   * Keeps `data` (the content that was at `of.path`) and indexes it; returns its checksum, or undefined when it is
+   * over the size limit (not kept). Prunes now and then. The two steps apart: keepContent, then index.
    */
   store(data: Uint8Array, of: BackupOf, now = new Date()): string | undefined {
+    const checksum = this.keepContent(data, now);
+    if (checksum !== undefined) this.index(checksum, data.length, of, now);
+    return checksum;
+  }
+
+  /**
+   * The first step of a backup, made before the file changes: the content is in the bucket when this returns (a
+   * new object is written; one already there is marked recent, so that no pruner removes it from now on). Returns
+   * its checksum, or undefined when it is over the size limit (not kept).
+   */
+  keepContent(data: Uint8Array, now = new Date()): string | undefined {
     if (data.length > this.limits.maxFileBytes) return undefined;
     const checksum = sha256Hex(data);
     const at = this.at(checksum);
     const st = lstatIfThere(at);
     if (st?.isFile() && st.size === data.length) touch(at, now);
     else atomicWriteSync(at, data, { mode: 0o600, existing: null });
+    return checksum;
+  }
+
+  /**
+   * The second step, which may follow the change: the index line of a backup (when, which path, its mode, owner and
+   * size) that `list`, `find` and `restore` go by; prunes at the first backup of a process, then at most every 10
+   * minutes.
+   */
+  index(checksum: string, size: number, of: BackupOf, now = new Date()): void {
     const line: BucketEntry = {
       checksum,
       time: now.toISOString(),
       path: of.path,
-      size: data.length,
+      size,
       mode: of.mode,
       uid: of.uid,
       gid: of.gid,
@@ -118,7 +138,6 @@ export class Bucket {
       this.lastPrune = now.getTime();
       this.prune(now);
     }
-    return checksum;
   }
 
   /** Every backup, oldest first. */
