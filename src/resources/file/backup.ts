@@ -2,8 +2,9 @@
  * Keeping what a file resource replaces or removes (`backup`): the previous content of a regular file goes to the
  * backup bucket (system/fs/bucket.ts, Puppet's clientbucket), or next to the file under a suffix (`.bak`), before
  * the file is rewritten or removed (the bucket's index line follows the change: keep-previous.ts). A backup that
- * fails stops the change (as Puppet's "Could not back up; will not remove"); a file over the bucket's size limit is changed with a warning and no backup. Symlinks and directories
- * themselves are not kept (a directory's files are, one by one).
+ * fails stops the change (as Puppet's "Could not back up; will not remove"); a file over the bucket's size limit
+ * is changed with a warning and no backup. Symlinks and directories themselves are not kept (a directory's files
+ * are, one by one).
  */
 import type { Stats } from 'node:fs';
 import type { Logger } from '../../observe/logger.js';
