@@ -195,7 +195,7 @@ export function runEngine(spec: GraphSpec, flags: RunFlags, source?: GraphSource
 
     void (async () => {
       if (!(await swapIn(spec, true))) return finish(EXIT_FAILED);
-      if (source) unwatch = watchSource(source, swapIn, spec);
+      if (source && !exiting) unwatch = watchSource(source, swapIn, spec); // not once a signal has begun the stop
     })();
   });
 }
