@@ -98,6 +98,8 @@ export function runEngine(spec: GraphSpec, flags: RunFlags, source?: GraphSource
   const log = logger('main');
   return new Promise<number>((resolveExit) => {
     let exiting = false;
+    /** A signal or the converged exit has begun the stop (read where type narrowing would keep the initial value). */
+    const stopping = (): boolean => exiting;
     let signals = 0;
     let unwatch: (() => void) | undefined;
     const engine = new Engine({
@@ -195,7 +197,7 @@ export function runEngine(spec: GraphSpec, flags: RunFlags, source?: GraphSource
 
     void (async () => {
       if (!(await swapIn(spec, true))) return finish(EXIT_FAILED);
-      if (source && !exiting) unwatch = watchSource(source, swapIn, spec); // not once a signal has begun the stop
+      if (source && !stopping()) unwatch = watchSource(source, swapIn, spec);
     })();
   });
 }
