@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -27,6 +27,24 @@ describe('changedSince (the catch-up of a watch set up after its paths were read
     writeFileSync(join(deep, 'f.pp'), 'two'); // changes the file, not its directories
     assert.equal(await changedSince([{ path: tree, recursive: true }], since), true);
     assert.equal(await changedSince([{ path: tree }], since), false);
+  });
+
+  it('a symlink at the path: re-pointed, or its target written, both count', async () => {
+    const a = join(dir, 'a.yaml');
+    const b = join(dir, 'b.yaml');
+    writeFileSync(a, 'graph: a\n');
+    writeFileSync(b, 'graph: b\n');
+    symlinkSync(a, join(dir, 'link.yaml'));
+    await sleep(60);
+    let since = Date.now();
+    assert.equal(await changedSince([{ path: join(dir, 'link.yaml') }], since), false);
+    writeFileSync(a, 'graph: a2\n'); // through the link
+    assert.equal(await changedSince([{ path: join(dir, 'link.yaml') }], since), true);
+    await sleep(60);
+    since = Date.now();
+    symlinkSync(b, join(dir, 'link.new'));
+    renameSync(join(dir, 'link.new'), join(dir, 'link.yaml')); // re-pointed to an older file
+    assert.equal(await changedSince([{ path: join(dir, 'link.yaml') }], since), true);
   });
 
   it('a path that is gone changed', async () => {

@@ -4,7 +4,8 @@
  *
  * A path changed when its change or modification time is at or after `sinceMs` (a directory's also moves when an
  * entry is added, removed or renamed), or when it is gone. With `recursive`, every entry below a directory counts
- * too, as the recursive watch would have reported it (symbolic links are not followed below the root).
+ * too, as the recursive watch would have reported it. A symlink at a watched path counts as itself and as what it
+ * leads to; below a directory, symbolic links are not followed.
  *
  * File time stamps come from the kernel's coarse clock, which lags the real time by up to one tick (1-10 ms), so a
  * change up to SLACK_MS before `sinceMs` also counts: a false "changed" costs one needless read of the source; a
@@ -39,7 +40,10 @@ export async function changedSince(paths: readonly WatchedPath[], sinceMs: numbe
     return false;
   };
   for (const w of paths) {
-    const st = await stat(w.path).catch(() => undefined);
+    // The path itself (a symlink re-pointed is a new link), then what it leads to (a file written through it).
+    const link = await lstat(w.path).catch(() => undefined);
+    if (!link || changed(link)) return true;
+    const st = link.isSymbolicLink() ? await stat(w.path).catch(() => undefined) : link;
     if (!st || changed(st)) return true;
     if (w.recursive && st.isDirectory() && (await below(w.path))) return true;
   }
