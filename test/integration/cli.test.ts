@@ -191,7 +191,9 @@ edges:
   });
 
   it('a second signal aborts at once', async () => {
-    const g = write('g.yaml', `graph: g\nresources:\n  exec:\n  - {name: long, cmd: 'touch ${dir}/started; exec sleep 60', shell: /bin/sh}\n`);
+    // The command ignores SIGTERM (sleep inherits that), so the first stop waits for its SIGKILL 0.4 s later: the
+    // second signal surely comes during it. (A command that dies at once lets the stop finish first: exit 0.)
+    const g = write('g.yaml', `graph: g\nresources:\n  exec:\n  - {name: long, cmd: 'trap "" TERM; touch ${dir}/started; exec sleep 60', shell: /bin/sh}\n`);
     const c = mgmt(['run', '--yaml', g, '--tmp-prefix']);
     await waitUntil(() => existsSync(`${dir}/started`), 5000, 'the command to start');
     c.child.kill('SIGINT');
